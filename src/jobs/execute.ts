@@ -1,0 +1,47 @@
+// One try of one job, as both backends run it: the processor in a thread, artifacts stored, and the way it
+// ended sorted into completed / cancelled / failed (retryable or not).
+import { ARTIFACT_NAME, type ArtifactStore } from './artifacts.js';
+import { type JobThreadRequest, runJobInThread } from './job-thread.js';
+import type { JobProgress } from './types.js';
+
+export type Outcome =
+  | { kind: 'completed'; result: unknown; artifacts: string[] }
+  | { kind: 'cancelled'; message: string }
+  | { kind: 'failed'; message: string; retryable: boolean };
+
+/** Errors a retry cannot fix: the params, the job type or the processor's own refusal. */
+const PERMANENT = new Set(['JobInputError', 'ManifestError', 'TypeError', 'RangeError']);
+
+export async function executeJob(
+  jobId: string,
+  request: JobThreadRequest,
+  options: {
+    store: ArtifactStore;
+    artifactLimit: number;
+    onProgress: (progress: JobProgress) => void;
+    signal: AbortSignal;
+  },
+): Promise<Outcome> {
+  try {
+    const output = await runJobInThread(request, options.onProgress, options.signal);
+    const artifacts = output.artifacts ?? [];
+    for (const artifact of artifacts) {
+      if (!ARTIFACT_NAME.test(artifact.name)) {
+        return { kind: 'failed', message: `artifact name '${artifact.name}' is not allowed`, retryable: false };
+      }
+      if (artifact.data.byteLength > options.artifactLimit) {
+        return {
+          kind: 'failed',
+          message: `artifact ${artifact.name} is ${artifact.data.byteLength} bytes, over the ${options.artifactLimit}-byte limit`,
+          retryable: false,
+        };
+      }
+    }
+    await options.store.put(jobId, artifacts);
+    return { kind: 'completed', result: output.result, artifacts: artifacts.map((artifact) => artifact.name) };
+  } catch (error) {
+    const { name, message } = error as Error;
+    if (options.signal.aborted || name === 'JobCancelledError') return { kind: 'cancelled', message: 'cancelled' };
+    return { kind: 'failed', message, retryable: !PERMANENT.has(name) };
+  }
+}

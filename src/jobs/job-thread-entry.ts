@@ -1,0 +1,44 @@
+// Entry point of a job thread: validates params again (the worker may run other code than the API that
+// accepted the job), loads the processor of the job type and runs it.
+import { parentPort, workerData } from 'node:worker_threads';
+import { Value } from '@sinclair/typebox/value';
+import { threadData } from '../lib/thread.js';
+import { findJobType } from './catalog.js';
+import type { JobThreadMessage, JobThreadRequest } from './job-thread.js';
+import { JobInputError } from './processor.js';
+
+const port = parentPort;
+if (port === null) throw new Error('job-thread-entry must run in a worker thread');
+const request = threadData<JobThreadRequest>(workerData);
+const controller = new AbortController();
+port.on('message', (message) => {
+  if (message === 'cancel') controller.abort();
+});
+
+async function run(): Promise<JobThreadMessage> {
+  const jobType = findJobType(request.type);
+  if (jobType === undefined) throw new JobInputError(`unknown job type '${request.type}'`);
+  const firstError = Value.Errors(jobType.params, request.params).First();
+  if (firstError !== undefined) {
+    throw new JobInputError(`params${firstError.path} ${firstError.message}`);
+  }
+  const processor = await jobType.load();
+  const output = await processor(request.params, {
+    seed: request.seed,
+    signal: controller.signal,
+    models: request.models,
+    progress: (progress) => port?.postMessage({ kind: 'progress', progress } satisfies JobThreadMessage),
+  });
+  return { kind: 'done', output };
+}
+
+run()
+  .then((message) => {
+    const buffers = message.kind === 'done' ? (message.output.artifacts ?? []).map((a) => a.data.buffer) : [];
+    port.postMessage(message, [...new Set(buffers)] as ArrayBuffer[]);
+  })
+  .catch((error: Error) => {
+    port.postMessage({ kind: 'error', name: error.name, message: error.message } satisfies JobThreadMessage);
+  })
+  // Let the thread end once the reply is out; the cancel listener alone must not keep it alive.
+  .finally(() => port.unref());

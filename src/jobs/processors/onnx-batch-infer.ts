@@ -1,0 +1,59 @@
+// onnx.batch-infer: one registered model over many OIP requests, asynchronously. Opens its own session in
+// the job thread (the job may run in a worker process with no API), reports progress per request.
+import { decodeInferRequest, encodeInferResponse, type InferResponseBody } from '../../models/infer-request.js';
+import { readManifest, readVerifiedModel } from '../../models/manifest.js';
+import { openSession, runSession } from '../../models/session.js';
+import type { BatchInferParams } from '../catalog.js';
+import { JobInputError, type Processor, throwIfCancelled } from '../processor.js';
+
+/** Responses up to this size are also returned inline in the job result. */
+const INLINE_RESULT_BYTES = 64 * 1024;
+
+export const batchInfer: Processor = async (rawParams, context) => {
+  const params = rawParams as BatchInferParams;
+  const entries = await readManifest(context.models.modelsDir);
+  const versions = entries.filter((entry) => entry.name === params.model);
+  const entry =
+    params.version === undefined
+      ? versions.sort((a, b) => b.version.localeCompare(a.version, 'en', { numeric: true }))[0]
+      : versions.find((candidate) => candidate.version === params.version);
+  if (entry === undefined) throw new JobInputError(`model ${params.model}@${params.version ?? 'latest'} is not served`);
+
+  const { session, provider } = await openSession(
+    await readVerifiedModel(context.models.modelsDir, entry),
+    context.models.executionProviders,
+    context.models.intraOpThreads,
+  );
+  try {
+    const responses: InferResponseBody[] = [];
+    for (const [index, request] of params.requests.entries()) {
+      throwIfCancelled(context.signal);
+      let decoded: ReturnType<typeof decodeInferRequest>;
+      try {
+        decoded = decodeInferRequest(entry, request, `/params/requests/${index}`);
+      } catch (error) {
+        throw new JobInputError(`request ${index}: ${(error as Error).message}`);
+      }
+      const outputs = await runSession(session, decoded.inputs, decoded.outputs);
+      responses.push(encodeInferResponse(entry, request.id, outputs, decoded.outputs));
+      context.progress({
+        fraction: (index + 1) / params.requests.length,
+        message: `${index + 1} of ${params.requests.length} requests`,
+      });
+    }
+    const json = JSON.stringify(responses);
+    const data = new TextEncoder().encode(json);
+    return {
+      result: {
+        model: { name: entry.name, version: entry.version, sha256: entry.sha256 },
+        provider,
+        count: responses.length,
+        artifact: 'responses.json',
+        ...(data.byteLength <= INLINE_RESULT_BYTES ? { responses } : {}),
+      },
+      artifacts: [{ name: 'responses.json', contentType: 'application/json', data }],
+    };
+  } finally {
+    await session.release();
+  }
+};

@@ -1,0 +1,29 @@
+// The one job-queue contract. Two backends honour it and pass the same contract tests:
+// `inline` (in-process worker threads; state lost on restart) and `bullmq` (Redis; separate workers).
+import type { Artifact, JobCount, JobEvent, JobRecord, JobState, SubmitOutcome, SubmitRequest } from './types.js';
+
+export interface JobListFilter {
+  type?: string;
+  state?: JobState;
+  limit: number;
+}
+
+export interface JobQueue {
+  readonly backend: 'inline' | 'bullmq';
+  /** Enqueues a validated job; an idempotency key that was seen before returns that job (409 on other params). */
+  submit(request: SubmitRequest): Promise<SubmitOutcome>;
+  /** The job, or undefined when unknown or removed by retention. */
+  get(id: string): Promise<JobRecord | undefined>;
+  /** Newest first. */
+  list(filter: JobListFilter): Promise<JobRecord[]>;
+  /** Cancels a queued or running job; 404 when unknown, 409 when already finished. */
+  cancel(id: string): Promise<JobRecord>;
+  /** Live events of one job until it finishes; returns the unsubscribe function. */
+  subscribe(id: string, listener: (event: JobEvent) => void): Promise<() => void>;
+  artifact(id: string, name: string): Promise<Artifact | undefined>;
+  counts(): Promise<JobCount[]>;
+  /** Throws when the backend cannot take work (Redis unreachable). */
+  ping(): Promise<void>;
+  /** Stops taking jobs and lets running ones finish until the deadline; safe to call twice. */
+  close(deadlineMs?: number): Promise<void>;
+}

@@ -1,0 +1,39 @@
+// `npm run worker`: a BullMQ worker process. Needs REDIS_URL; run any number of them on any machines that
+// reach the same Redis. SIGTERM lets running jobs finish until SHUTDOWN_TIMEOUT_MS, then exits 0.
+import { pino } from 'pino';
+import { loadConfig } from '../server/config.js';
+import { JobWorker } from './bullmq-worker.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = pino({ level: config.logLevel, base: { role: 'worker', pid: process.pid } });
+  if (config.redisUrl === undefined) {
+    throw new Error('REDIS_URL is not set: a worker takes jobs from Redis (without it, npm start runs jobs inline)');
+  }
+  const worker = new JobWorker({
+    redisUrl: config.redisUrl,
+    prefix: config.redisPrefix,
+    jobs: config.jobs,
+    models: {
+      modelsDir: config.modelsDir,
+      executionProviders: config.executionProviders,
+      intraOpThreads: config.intraOpThreads,
+    },
+    log,
+  });
+  const stop = async (signal: string) => {
+    log.info({ signal }, 'worker shutting down');
+    await worker.close(config.shutdownTimeoutMs);
+    log.info('worker stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  await worker.ready();
+  log.info({ prefix: config.redisPrefix, concurrency: config.jobs.concurrency }, 'worker ready');
+}
+
+main().catch((error: Error) => {
+  console.error(`meanserve worker failed to start: ${error.message}`);
+  process.exit(1);
+});

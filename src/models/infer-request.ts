@@ -1,0 +1,145 @@
+// Open Inference Protocol request/response bodies ↔ tensors, checked against the model's declared
+// inputs: every input present once, datatype and rank equal, fixed dimensions equal, batch within bounds.
+import { type FieldError, InvalidInputError } from '../server/errors.js';
+import type { ManifestEntry } from './manifest.js';
+import { decodeData, encodeData, isDatatype, type Tensor, TensorError } from './tensor.js';
+
+export interface InferInput {
+  name: string;
+  shape: number[];
+  datatype: string;
+  parameters?: Record<string, unknown>;
+  data: unknown[];
+}
+
+export interface InferRequestBody {
+  id?: string;
+  parameters?: Record<string, unknown>;
+  inputs: InferInput[];
+  outputs?: Array<{ name: string; parameters?: Record<string, unknown> }>;
+}
+
+export interface DecodedRequest {
+  inputs: Record<string, Tensor>;
+  outputs: string[];
+  /** Size of the batch dimension (1 for models that do not batch). */
+  rows: number;
+}
+
+/**
+ * Decodes and checks a request body. `path` prefixes field paths in errors, e.g. '/body' for the infer
+ * route or '/body/params/requests/3' inside a batch job.
+ */
+export function decodeInferRequest(entry: ManifestEntry, body: InferRequestBody, path = '/body'): DecodedRequest {
+  const errors: FieldError[] = [];
+  const inputs: Record<string, Tensor> = {};
+  const specs = new Map(entry.inputs.map((spec) => [spec.name, spec]));
+  let rows: number | undefined;
+
+  body.inputs.forEach((input, index) => {
+    const at = `${path}/inputs/${index}`;
+    const spec = specs.get(input.name);
+    if (spec === undefined) {
+      errors.push({ path: `${at}/name`, message: `unknown input '${input.name}'; expected ${[...specs.keys()].join(', ')}` });
+      return;
+    }
+    if (inputs[input.name] !== undefined) {
+      errors.push({ path: `${at}/name`, message: `input '${input.name}' given twice` });
+      return;
+    }
+    if (!isDatatype(input.datatype) || input.datatype !== spec.datatype) {
+      errors.push({ path: `${at}/datatype`, message: `input '${input.name}' must be ${spec.datatype}, got ${input.datatype}` });
+      return;
+    }
+    if (input.shape.length !== spec.shape.length) {
+      errors.push({
+        path: `${at}/shape`,
+        message: `input '${input.name}' must have rank ${spec.shape.length} ([${spec.shape.join(', ')}]), got [${input.shape.join(', ')}]`,
+      });
+      return;
+    }
+    const mismatch = spec.shape.findIndex((dim, axis) => dim >= 0 && dim !== input.shape[axis]);
+    if (mismatch >= 0) {
+      errors.push({
+        path: `${at}/shape/${mismatch}`,
+        message: `input '${input.name}' needs shape [${spec.shape.join(', ')}] (-1 = any), got [${input.shape.join(', ')}]`,
+      });
+      return;
+    }
+    if (entry.max_batch_size > 0) {
+      const batch = input.shape[0] as number;
+      if (batch < 1 || batch > entry.max_batch_size) {
+        errors.push({ path: `${at}/shape/0`, message: `batch size must be 1 … ${entry.max_batch_size}, got ${batch}` });
+        return;
+      }
+      if (rows !== undefined && rows !== batch) {
+        errors.push({ path: `${at}/shape/0`, message: `every input needs the same batch size (${rows}), got ${batch}` });
+        return;
+      }
+      rows = batch;
+    }
+    try {
+      inputs[input.name] = {
+        datatype: spec.datatype,
+        shape: input.shape,
+        data: decodeData(spec.datatype, input.shape, input.data, `${at}/data`),
+      };
+    } catch (error) {
+      if (!(error instanceof TensorError)) throw error;
+      errors.push(error.toFieldError());
+    }
+  });
+
+  for (const name of specs.keys()) {
+    if (!body.inputs.some((input) => input.name === name)) {
+      errors.push({ path: `${path}/inputs`, message: `missing input '${name}'` });
+    }
+  }
+
+  const outputNames = entry.outputs.map((spec) => spec.name);
+  let outputs = outputNames;
+  if (body.outputs !== undefined) {
+    outputs = [];
+    body.outputs.forEach((output, index) => {
+      if (!outputNames.includes(output.name)) {
+        errors.push({
+          path: `${path}/outputs/${index}/name`,
+          message: `unknown output '${output.name}'; expected ${outputNames.join(', ')}`,
+        });
+      } else if (outputs.includes(output.name)) {
+        errors.push({ path: `${path}/outputs/${index}/name`, message: `output '${output.name}' requested twice` });
+      } else {
+        outputs.push(output.name);
+      }
+    });
+  }
+
+  if (errors.length > 0) {
+    throw new InvalidInputError(`the request does not fit model ${entry.name}@${entry.version}`, errors);
+  }
+  return { inputs, outputs, rows: rows ?? 1 };
+}
+
+export interface InferResponseBody {
+  model_name: string;
+  model_version: string;
+  id?: string;
+  outputs: Array<{ name: string; datatype: string; shape: number[]; data: Array<number | boolean> }>;
+}
+
+export function encodeInferResponse(
+  entry: ManifestEntry,
+  id: string | undefined,
+  outputs: Record<string, Tensor>,
+  order: string[],
+): InferResponseBody {
+  return {
+    model_name: entry.name,
+    model_version: entry.version,
+    ...(id === undefined ? {} : { id }),
+    outputs: order.map((name) => {
+      const tensor = outputs[name] as Tensor;
+      return { name, datatype: tensor.datatype, shape: tensor.shape, data: encodeData(tensor) };
+    }),
+  };
+}

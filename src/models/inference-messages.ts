@@ -1,0 +1,28 @@
+// Messages between the InferencePool (main thread) and its inference threads.
+import type { TensorSpec } from './manifest.js';
+import type { Tensor } from './tensor.js';
+
+export interface ModelLoadRequest {
+  key: string;
+  model: Uint8Array;
+  providers: string[];
+  intraOpThreads: number;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+export interface ModelLoadResult {
+  key: string;
+  provider?: string;
+  failures: string[];
+  error?: string;
+}
+
+export type ThreadRequest =
+  | { kind: 'load'; models: ModelLoadRequest[] }
+  | { kind: 'run'; id: number; key: string; inputs: Record<string, Tensor>; outputs: string[] };
+
+export type ThreadReply =
+  | { kind: 'loaded'; results: ModelLoadResult[] }
+  | { kind: 'result'; id: number; outputs: Record<string, Tensor> }
+  | { kind: 'error'; id: number; message: string };

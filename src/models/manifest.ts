@@ -1,0 +1,95 @@
+// models/manifest.json: the list of served models. Validated at start; the format is documented in
+// docs/models.md. A model file whose sha256 differs from the manifest is refused.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { DATATYPES } from './tensor.js';
+
+export const TensorSpec = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    datatype: Type.Union(DATATYPES.map((datatype) => Type.Literal(datatype))),
+    shape: Type.Array(Type.Integer({ minimum: -1 }), { description: '-1 marks a dynamic dimension.' }),
+  },
+  { additionalProperties: false },
+);
+export type TensorSpec = Static<typeof TensorSpec>;
+
+export const ManifestEntry = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 128 }),
+    version: Type.String({ pattern: '^[A-Za-z0-9._-]+$', maxLength: 64 }),
+    task: Type.String(),
+    description: Type.String(),
+    file: Type.String({ minLength: 1 }),
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    max_batch_size: Type.Integer({
+      minimum: 0,
+      description: '0: the server does not batch; n ≥ 1: the first dimension is the batch, micro-batched up to n.',
+    }),
+    inputs: Type.Array(TensorSpec, { minItems: 1 }),
+    outputs: Type.Array(TensorSpec, { minItems: 1 }),
+    metrics: Type.Record(Type.String(), Type.Unknown()),
+    training: Type.Object({ command: Type.String(), seed: Type.Optional(Type.Integer()) }, { additionalProperties: true }),
+    card: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type ManifestEntry = Static<typeof ManifestEntry>;
+
+export const Manifest = Type.Object({ models: Type.Array(ManifestEntry) }, { additionalProperties: false });
+
+export class ManifestError extends Error {
+  override name = 'ManifestError';
+}
+
+export async function readManifest(modelsDir: string): Promise<ManifestEntry[]> {
+  const path = join(modelsDir, 'manifest.json');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new ManifestError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  const problems = [...Value.Errors(Manifest, parsed)].slice(0, 5);
+  if (problems.length > 0) {
+    throw new ManifestError(`${path} is invalid: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`);
+  }
+  const entries = (parsed as Static<typeof Manifest>).models;
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    const key = `${entry.name}@${entry.version}`;
+    if (seen.has(key)) throw new ManifestError(`${path}: ${key} is listed twice`);
+    seen.add(key);
+    if (entry.max_batch_size > 0) {
+      for (const spec of [...entry.inputs, ...entry.outputs]) {
+        if (spec.shape[0] !== -1) {
+          throw new ManifestError(`${key}: batched model needs a dynamic first dimension on '${spec.name}'`);
+        }
+      }
+    }
+  }
+  return entries;
+}
+
+/** Absolute path of a model file, refusing paths that climb out of the models directory. */
+export function modelPath(modelsDir: string, entry: ManifestEntry): string {
+  const root = resolve(modelsDir);
+  const path = resolve(root, entry.file);
+  if (!path.startsWith(root + sep)) throw new ManifestError(`${entry.name}: file '${entry.file}' is outside ${root}`);
+  return path;
+}
+
+/** Reads the model file and checks it against the manifest's sha256. */
+export async function readVerifiedModel(modelsDir: string, entry: ManifestEntry): Promise<Uint8Array> {
+  const bytes = await readFile(modelPath(modelsDir, entry));
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== entry.sha256) {
+    throw new ManifestError(
+      `${entry.name}@${entry.version}: sha256 of ${entry.file} is ${actual}, manifest says ${entry.sha256}`,
+    );
+  }
+  return bytes;
+}

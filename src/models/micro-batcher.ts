@@ -1,0 +1,126 @@
+// Dynamic batching for models whose first dimension is the batch (Triton's dynamic_batching, in process):
+// requests wait at most `maxWaitMs` for company, a batch never exceeds `maxBatchSize` rows, and the queue is
+// bounded — a full queue is an OverloadedError (503 + Retry-After), never unbounded memory.
+import { OverloadedError } from '../server/errors.js';
+import { allocate, type Tensor } from './tensor.js';
+
+export type RunBatch = (inputs: Record<string, Tensor>) => Promise<Record<string, Tensor>>;
+
+interface Pending {
+  inputs: Record<string, Tensor>;
+  rows: number;
+  resolve: (outputs: Record<string, Tensor>) => void;
+  reject: (error: Error) => void;
+}
+
+export interface MicroBatcherOptions {
+  /** Rows per batch at most (the model's max_batch_size). */
+  maxBatchSize: number;
+  /** Longest a request waits for a batch to fill, ms. */
+  maxWaitMs: number;
+  /** Requests waiting at most; one more is refused. */
+  queueLimit: number;
+  /** Batches sent to the model at once (the number of inference threads). */
+  maxConcurrentBatches: number;
+  /** Called with the rows of every batch sent to the model. */
+  onBatch?: (rows: number) => void;
+}
+
+export class MicroBatcher {
+  private readonly queue: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight = 0;
+
+  constructor(
+    private readonly name: string,
+    private readonly runBatch: RunBatch,
+    private readonly options: MicroBatcherOptions,
+  ) {}
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  /** Queues a request of `rows` rows (already validated to be ≤ maxBatchSize). */
+  submit(inputs: Record<string, Tensor>, rows: number): Promise<Record<string, Tensor>> {
+    if (this.queue.length >= this.options.queueLimit) {
+      return Promise.reject(new OverloadedError(`${this.name}: ${this.queue.length} requests already waiting`));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ inputs, rows, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.inFlight >= this.options.maxConcurrentBatches) return;
+    if (this.queuedRows() >= this.options.maxBatchSize || this.options.maxWaitMs === 0) {
+      this.flush();
+    } else if (this.timer === undefined) {
+      this.timer = setTimeout(() => this.flush(), this.options.maxWaitMs);
+    }
+  }
+
+  private queuedRows(): number {
+    return this.queue.reduce((sum, pending) => sum + pending.rows, 0);
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch: Pending[] = [];
+    let rows = 0;
+    while (this.queue.length > 0 && rows + (this.queue[0] as Pending).rows <= this.options.maxBatchSize) {
+      const next = this.queue.shift() as Pending;
+      batch.push(next);
+      rows += next.rows;
+    }
+    if (batch.length === 0) return;
+    this.inFlight++;
+    this.options.onBatch?.(rows);
+    this.runBatch(concatenate(batch.map((pending) => pending.inputs), rows))
+      .then((outputs) => {
+        let offset = 0;
+        for (const pending of batch) {
+          pending.resolve(sliceRows(outputs, offset, pending.rows));
+          offset += pending.rows;
+        }
+      })
+      .catch((error: Error) => {
+        for (const pending of batch) pending.reject(error);
+      })
+      .finally(() => {
+        this.inFlight--;
+        if (this.queue.length > 0) this.schedule();
+      });
+  }
+}
+
+/** Stacks requests along the first dimension. */
+export function concatenate(requests: Record<string, Tensor>[], rows: number): Record<string, Tensor> {
+  const first = requests[0] as Record<string, Tensor>;
+  const result: Record<string, Tensor> = {};
+  for (const [name, template] of Object.entries(first)) {
+    const rowSize = template.shape.slice(1).reduce((a, b) => a * b, 1);
+    const data = allocate(template.datatype, rows * rowSize);
+    let offset = 0;
+    for (const request of requests) {
+      const part = request[name] as Tensor;
+      (data as Float32Array).set(part.data as Float32Array, offset);
+      offset += part.data.length;
+    }
+    result[name] = { datatype: template.datatype, shape: [rows, ...template.shape.slice(1)], data };
+  }
+  return result;
+}
+
+/** Rows [start, start + count) of every output. */
+export function sliceRows(outputs: Record<string, Tensor>, start: number, count: number): Record<string, Tensor> {
+  const result: Record<string, Tensor> = {};
+  for (const [name, tensor] of Object.entries(outputs)) {
+    const rowSize = tensor.shape.slice(1).reduce((a, b) => a * b, 1);
+    const data = tensor.data.slice(start * rowSize, (start + count) * rowSize);
+    result[name] = { datatype: tensor.datatype, shape: [count, ...tensor.shape.slice(1)], data };
+  }
+  return result;
+}

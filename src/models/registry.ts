@@ -1,0 +1,207 @@
+// The model registry: manifest → sha256-verified files → sessions in the inference threads, with state,
+// active execution provider and micro-batchers per model. Routes reach it as `fastify.models`.
+import type { Log } from '../lib/log.js';
+import { NotFoundError, OverloadedError, UnavailableError } from '../server/errors.js';
+import type { ModelLoadRequest } from './inference-messages.js';
+import { InferencePool } from './inference-pool.js';
+import { type ManifestEntry, readManifest, readVerifiedModel } from './manifest.js';
+import { MicroBatcher } from './micro-batcher.js';
+import type { Tensor } from './tensor.js';
+
+export type ModelState = 'loading' | 'ready' | 'failed';
+
+export interface LoadedModel {
+  entry: ManifestEntry;
+  key: string;
+  state: ModelState;
+  /** Why the model failed to load. */
+  reason?: string;
+  /** Execution provider that holds the session. */
+  provider?: string;
+  /** Providers tried first that could not take the model. */
+  providerFailures: string[];
+  batcher?: MicroBatcher;
+}
+
+export interface RegistryOptions {
+  modelsDir: string;
+  executionProviders: string[];
+  inferenceThreads: number;
+  intraOpThreads: number;
+  batchMaxWaitMs: number;
+  inferenceQueueLimit: number;
+}
+
+export interface InferenceObserver {
+  inference(model: string, seconds: number, ok: boolean): void;
+  batch(model: string, rows: number): void;
+}
+
+export class ModelRegistry {
+  private readonly models = new Map<string, LoadedModel>();
+  private pool: InferencePool | undefined;
+  private loading: Promise<void> | undefined;
+  private manifestError: string | undefined;
+
+  constructor(
+    private readonly options: RegistryOptions,
+    private readonly log: Log,
+    private readonly observer?: InferenceObserver,
+  ) {}
+
+  /** Loads every model in the background; `loaded()` resolves when each has succeeded or failed. */
+  start(): Promise<void> {
+    this.loading ??= this.load().catch((error: Error) => {
+      this.manifestError = error.message;
+      this.log.error({ err: error }, 'model manifest could not be loaded');
+    });
+    return this.loading;
+  }
+
+  loaded(): Promise<void> {
+    return this.start();
+  }
+
+  /** Reasons the registry is not ready; empty when every model is loaded. */
+  readiness(): string[] {
+    if (this.manifestError !== undefined) return [`manifest: ${this.manifestError}`];
+    if (this.loading === undefined) return ['models: not started'];
+    const reasons: string[] = [];
+    for (const model of this.models.values()) {
+      if (model.state === 'loading') reasons.push(`model ${model.key}: loading`);
+      if (model.state === 'failed') reasons.push(`model ${model.key}: failed: ${model.reason}`);
+    }
+    return reasons;
+  }
+
+  list(): LoadedModel[] {
+    return [...this.models.values()].sort(
+      (a, b) => a.entry.name.localeCompare(b.entry.name) || compareVersions(b.entry.version, a.entry.version),
+    );
+  }
+
+  /** The named model at `version`, or its newest version; 404 when either is unknown. */
+  get(name: string, version?: string): LoadedModel {
+    const versions = this.list().filter((model) => model.entry.name === name);
+    if (versions.length === 0) throw new NotFoundError(`model '${name}' is not served here; see GET /v1/models`);
+    if (version === undefined) return versions[0] as LoadedModel;
+    const match = versions.find((model) => model.entry.version === version);
+    if (match === undefined) {
+      throw new NotFoundError(
+        `model '${name}' has no version '${version}' (versions: ${versions.map((m) => m.entry.version).join(', ')})`,
+      );
+    }
+    return match;
+  }
+
+  /** Runs validated inputs through the model; `rows` is the batch size when the model batches. */
+  async infer(
+    model: LoadedModel,
+    inputs: Record<string, Tensor>,
+    outputs: string[],
+    rows: number,
+  ): Promise<Record<string, Tensor>> {
+    if (model.state !== 'ready' || this.pool === undefined) {
+      throw new UnavailableError(`model ${model.key} is ${model.state}${model.reason ? `: ${model.reason}` : ''}`);
+    }
+    const started = process.hrtime.bigint();
+    let ok = false;
+    try {
+      let result: Record<string, Tensor>;
+      if (model.batcher !== undefined) {
+        // A batch computes every output; the request's selection is applied afterwards.
+        const all = await model.batcher.submit(inputs, rows);
+        result = Object.fromEntries(outputs.map((name) => [name, all[name] as Tensor]));
+      } else {
+        if (this.pool.pending >= this.options.inferenceQueueLimit) {
+          throw new OverloadedError(`${this.pool.pending} inference requests already waiting`);
+        }
+        result = await this.pool.run(model.key, inputs, outputs);
+      }
+      ok = true;
+      return result;
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.observer?.inference(model.entry.name, seconds, ok);
+    }
+  }
+
+  /** Requests waiting in micro-batch queues and the inference pool. */
+  queueDepth(): number {
+    let depth = this.pool?.pending ?? 0;
+    for (const model of this.models.values()) depth += model.batcher?.depth ?? 0;
+    return depth;
+  }
+
+  async close(): Promise<void> {
+    await this.loading;
+    await this.pool?.close();
+  }
+
+  private async load(): Promise<void> {
+    const entries = await readManifest(this.options.modelsDir);
+    const requests: ModelLoadRequest[] = [];
+    for (const entry of entries) {
+      const key = `${entry.name}@${entry.version}`;
+      const model: LoadedModel = { entry, key, state: 'loading', providerFailures: [] };
+      this.models.set(key, model);
+      try {
+        requests.push({
+          key,
+          model: await readVerifiedModel(this.options.modelsDir, entry),
+          providers: this.options.executionProviders,
+          intraOpThreads: this.options.intraOpThreads,
+          inputs: entry.inputs,
+          outputs: entry.outputs,
+        });
+      } catch (error) {
+        this.fail(model, (error as Error).message);
+      }
+    }
+    this.pool = new InferencePool(this.options.inferenceThreads, (error) =>
+      this.log.error({ err: error }, 'inference thread failed'),
+    );
+    const results = await this.pool.start(requests);
+    for (const result of results) {
+      const model = this.models.get(result.key) as LoadedModel;
+      if (result.error !== undefined) {
+        this.fail(model, result.error);
+        continue;
+      }
+      model.state = 'ready';
+      model.provider = result.provider;
+      model.providerFailures = result.failures;
+      if (result.failures.length > 0) {
+        this.log.warn(
+          { model: model.key, provider: result.provider, failures: result.failures },
+          'execution provider fell back',
+        );
+      }
+      if (model.entry.max_batch_size > 0) model.batcher = this.batcherFor(model);
+      this.log.info({ model: model.key, provider: model.provider }, 'model ready');
+    }
+  }
+
+  private batcherFor(model: LoadedModel): MicroBatcher {
+    const pool = this.pool as InferencePool;
+    const outputNames = model.entry.outputs.map((spec) => spec.name);
+    return new MicroBatcher(model.key, (inputs) => pool.run(model.key, inputs, outputNames), {
+      maxBatchSize: model.entry.max_batch_size,
+      maxWaitMs: this.options.batchMaxWaitMs,
+      queueLimit: this.options.inferenceQueueLimit,
+      maxConcurrentBatches: this.options.inferenceThreads,
+      onBatch: (rows) => this.observer?.batch(model.entry.name, rows),
+    });
+  }
+
+  private fail(model: LoadedModel, reason: string): void {
+    model.state = 'failed';
+    model.reason = reason;
+    this.log.error({ model: model.key, reason }, 'model failed to load');
+  }
+}
+
+/** Numeric-aware version order, so '10' sorts after '9'. */
+function compareVersions(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}

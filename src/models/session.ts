@@ -1,0 +1,90 @@
+// ONNX Runtime sessions: execution-provider resolution, metadata checks, warm-up and one run.
+// Used inside worker threads only: onnxruntime-node's run() computes on the calling thread's event loop.
+import * as ort from 'onnxruntime-node';
+import type { TensorSpec } from './manifest.js';
+import { allocate, DATATYPE_OF_ORT_TYPE, ORT_TYPE, type Tensor, type TensorData } from './tensor.js';
+
+export interface OpenedSession {
+  session: ort.InferenceSession;
+  /** The provider that took the model. */
+  provider: string;
+  /** Providers tried before it, each with why it failed (a CUDA build missing its libraries, say). */
+  failures: string[];
+}
+
+/**
+ * Tries each provider in order and keeps the first that loads the model. onnxruntime-node does not fall
+ * back by itself: a session created with ['cuda', 'cpu'] fails outright when CUDA is missing.
+ */
+export async function openSession(
+  model: Uint8Array,
+  providers: readonly string[],
+  intraOpThreads: number,
+): Promise<OpenedSession> {
+  const failures: string[] = [];
+  for (const provider of providers) {
+    try {
+      const session = await ort.InferenceSession.create(model, {
+        executionProviders: [provider],
+        intraOpNumThreads: intraOpThreads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      });
+      return { session, provider, failures };
+    } catch (error) {
+      failures.push(`${provider}: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new Error(`no execution provider could load the model (${failures.join('; ')})`);
+}
+
+/** Checks that the graph's inputs and outputs are the ones the manifest declares. */
+export function checkSignature(session: ort.InferenceSession, inputs: TensorSpec[], outputs: TensorSpec[]): void {
+  const compare = (kind: string, actual: readonly ort.InferenceSession.ValueMetadata[], declared: TensorSpec[]) => {
+    const byName = new Map(actual.map((meta) => [meta.name, meta]));
+    if (byName.size !== declared.length || declared.some((spec) => !byName.has(spec.name))) {
+      throw new Error(
+        `manifest ${kind} [${declared.map((s) => s.name).join(', ')}] differ from the graph's [${[...byName.keys()].join(', ')}]`,
+      );
+    }
+    for (const spec of declared) {
+      const meta = byName.get(spec.name);
+      if (meta?.isTensor && DATATYPE_OF_ORT_TYPE[meta.type] !== spec.datatype) {
+        throw new Error(`${kind.slice(0, -1)} '${spec.name}' is ${meta.type} in the graph, ${spec.datatype} in the manifest`);
+      }
+    }
+  };
+  compare('inputs', session.inputMetadata, inputs);
+  compare('outputs', session.outputMetadata, outputs);
+}
+
+/** Zero-filled inputs with every dynamic dimension set to 1: the smallest request the model accepts. */
+export function warmUpInputs(inputs: TensorSpec[]): Record<string, Tensor> {
+  return Object.fromEntries(
+    inputs.map((spec) => {
+      const shape = spec.shape.map((dim) => (dim < 0 ? 1 : dim));
+      const count = shape.reduce((a, b) => a * b, 1);
+      return [spec.name, { datatype: spec.datatype, shape, data: allocate(spec.datatype, count) }];
+    }),
+  );
+}
+
+export async function runSession(
+  session: ort.InferenceSession,
+  inputs: Record<string, Tensor>,
+  outputNames: readonly string[],
+): Promise<Record<string, Tensor>> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, tensor] of Object.entries(inputs)) {
+    feeds[name] = new ort.Tensor(ORT_TYPE[tensor.datatype] as 'float32', tensor.data as Float32Array, tensor.shape);
+  }
+  const results = await session.run(feeds, [...outputNames]);
+  const outputs: Record<string, Tensor> = {};
+  for (const name of outputNames) {
+    const value = results[name] as ort.Tensor;
+    const datatype = DATATYPE_OF_ORT_TYPE[value.type];
+    if (datatype === undefined) throw new Error(`output '${name}' has unsupported type ${value.type}`);
+    outputs[name] = { datatype, shape: [...value.dims], data: value.data as TensorData };
+  }
+  return outputs;
+}

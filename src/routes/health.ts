@@ -1,0 +1,79 @@
+// Ops routes: liveness (the process answers), readiness (models loaded, queue reachable, not draining),
+// Prometheus metrics.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+
+export const Live = Type.Object({ status: Type.Literal('live') }, { examples: [{ status: 'live' }] });
+
+export const Ready = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ready'), Type.Literal('not ready')]),
+    reasons: Type.Array(Type.String(), { description: 'Why the service is not ready; empty when ready.' }),
+    queue: Type.String({ description: 'Job queue backend: inline or bullmq.' }),
+  },
+  {
+    examples: [
+      { status: 'ready', reasons: [], queue: 'inline' },
+      { status: 'not ready', reasons: ['model spiral-mlp@1: loading'], queue: 'inline' },
+    ],
+  },
+);
+
+/** Everything that keeps the service from taking traffic; shared by /health/ready and /v2/health/ready. */
+export async function notReadyReasons(app: FastifyInstance): Promise<string[]> {
+  const reasons = app.models.readiness();
+  if (app.draining) reasons.unshift('shutting down');
+  try {
+    await app.queue.ping();
+  } catch (error) {
+    reasons.push(`queue (${app.queue.backend}): ${(error as Error).message}`);
+  }
+  return reasons;
+}
+
+const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/health/live',
+    { schema: { tags: ['ops'], summary: 'Liveness: the process is up and its event loop answers', response: { 200: Live } } },
+    async () => ({ status: 'live' as const }),
+  );
+
+  app.get(
+    '/health/ready',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Readiness: every model loaded and the job queue reachable (503 with reasons otherwise)',
+        response: { 200: Ready, 503: Ready },
+      },
+    },
+    async (_request, reply) => {
+      const reasons = await notReadyReasons(app);
+      if (reasons.length > 0) reply.code(503);
+      return { status: reasons.length > 0 ? ('not ready' as const) : ('ready' as const), reasons, queue: app.queue.backend };
+    },
+  );
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Prometheus metrics (text exposition format)',
+        produces: ['text/plain'],
+        response: {
+          200: Type.String({
+            examples: ['# HELP meanserve_http_requests_total HTTP requests answered\n'],
+          }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      reply.type(app.metrics.registry.contentType);
+      return app.metrics.registry.metrics();
+    },
+  );
+};
+
+export default healthRoutes;

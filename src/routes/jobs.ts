@@ -1,0 +1,253 @@
+// Asynchronous jobs: submit (validated against the job type's params schema before anything is queued),
+// read, list, cancel, follow by server-sent events, and download artifacts.
+import { createHash, randomInt } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { ValidateFunction } from 'ajv';
+import { ARTIFACT_NAME } from '../jobs/artifacts.js';
+import { JOB_TYPES, findJobType } from '../jobs/catalog.js';
+import { FINISHED_STATES, type JobEvent, type JobRecord } from '../jobs/types.js';
+import { canonicalJson } from '../lib/canonical-json.js';
+import { InvalidInputError, NotFoundError } from '../server/errors.js';
+import { fieldErrors, makeAjv } from '../server/plugins/validation.js';
+import { problems } from './schemas/common.js';
+import { JobId, JobList, JobSchema, JobStateSchema, JobTypeList, SubmitBody } from './schemas/jobs.js';
+
+/** Seconds between SSE comment lines that keep proxies from closing an idle stream. */
+const HEARTBEAT_MS = 15_000;
+
+const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const ajv = makeAjv(false);
+  const validators = new Map<string, ValidateFunction>(
+    JOB_TYPES.map((jobType) => [jobType.type, ajv.compile(jobType.params)]),
+  );
+
+  const withLinks = (job: JobRecord) => ({
+    ...job,
+    links: {
+      self: `/v1/jobs/${job.id}`,
+      events: `/v1/jobs/${job.id}/events`,
+      artifacts: job.artifacts.map((name) => `/v1/jobs/${job.id}/artifacts/${name}`),
+    },
+  });
+
+  const mustGet = async (id: string) => {
+    const job = await app.queue.get(id);
+    if (job === undefined) throw new NotFoundError(`job '${id}' does not exist (or was removed by retention)`);
+    return job;
+  };
+
+  app.get(
+    '/v1/job-types',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'List job types, each with the JSON schema of its params',
+        response: { 200: JobTypeList },
+      },
+    },
+    async () => ({
+      data: JOB_TYPES.map((jobType) => ({ type: jobType.type, summary: jobType.summary, params_schema: jobType.params })),
+    }),
+  );
+
+  app.post(
+    '/v1/jobs',
+    {
+      bodyLimit: app.config.inferenceBodyLimit,
+      schema: {
+        tags: ['jobs'],
+        summary: 'Submit a job (202). An Idempotency-Key header makes retries return the same job',
+        headers: Type.Object({
+          'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' })),
+        }),
+        body: SubmitBody,
+        response: { 202: JobSchema, ...problems(400, 404, 409, 413, 415, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { type, params, seed } = request.body;
+      const jobType = findJobType(type);
+      const validate = validators.get(type);
+      if (jobType === undefined || validate === undefined) {
+        throw new NotFoundError(`job type '${type}' does not exist; see GET /v1/job-types`);
+      }
+      if (!validate(params)) {
+        const errors = fieldErrors(validate.errors ?? [], '/body/params');
+        throw new InvalidInputError(`params do not fit ${type}: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors);
+      }
+      jobType.check?.(params as never, (name, version) => app.models.get(name, version).entry);
+      const fingerprint = createHash('sha256')
+        .update(canonicalJson({ type, params, seed: seed ?? null }))
+        .digest('hex');
+      const idempotencyKey = request.headers['idempotency-key'];
+      const { job, created } = await app.queue.submit({
+        type,
+        params,
+        seed: seed ?? randomInt(2 ** 32 - 1),
+        fingerprint,
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      });
+      request.log.info({ jobId: job.id, type, created }, 'job submitted');
+      reply.code(202).header('location', `/v1/jobs/${job.id}`);
+      if (!created) reply.header('idempotent-replayed', 'true');
+      return withLinks(job);
+    },
+  );
+
+  app.get(
+    '/v1/jobs',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'List jobs, newest first, filtered by type and state',
+        querystring: Type.Object(
+          {
+            type: Type.Optional(Type.String({ maxLength: 128 })),
+            state: Type.Optional(JobStateSchema),
+            limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: JobList, ...problems(400, 404, 503) },
+      },
+    },
+    async (request) => {
+      const { type, state, limit } = request.query;
+      if (type !== undefined && findJobType(type) === undefined) {
+        throw new NotFoundError(`job type '${type}' does not exist; see GET /v1/job-types`);
+      }
+      const jobs = await app.queue.list({ limit, ...(type === undefined ? {} : { type }), ...(state === undefined ? {} : { state }) });
+      return { data: jobs.map(withLinks) };
+    },
+  );
+
+  app.get(
+    '/v1/jobs/:id',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Read a job: state, progress, result or error',
+        params: Type.Object({ id: JobId }),
+        response: { 200: JobSchema, ...problems(400, 404, 503) },
+      },
+    },
+    async (request) => withLinks(await mustGet(request.params.id)),
+  );
+
+  app.delete(
+    '/v1/jobs/:id',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Cancel a queued or running job (409 when it already finished)',
+        params: Type.Object({ id: JobId }),
+        response: { 200: JobSchema, ...problems(400, 404, 409, 503) },
+      },
+    },
+    async (request) => {
+      const job = await app.queue.cancel(request.params.id);
+      request.log.info({ jobId: job.id, state: job.state }, 'job cancel requested');
+      return withLinks(job);
+    },
+  );
+
+  app.get(
+    '/v1/jobs/:id/artifacts/:name',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Download a file the job wrote',
+        params: Type.Object({ id: JobId, name: Type.String({ pattern: ARTIFACT_NAME.source }) }),
+        response: {
+          200: Type.String({ description: 'The artifact bytes, with its content type.', examples: ['[{"model_name":"spiral-mlp"}]'] }),
+          ...problems(400, 404, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id, name } = request.params;
+      await mustGet(id);
+      const artifact = await app.queue.artifact(id, name);
+      if (artifact === undefined) throw new NotFoundError(`job '${id}' has no artifact '${name}'`);
+      reply.type(artifact.contentType).header('content-disposition', `attachment; filename="${name}"`);
+      // A Buffer is sent as it is; the string schema above documents the response, it does not serialize it.
+      return reply.send(Buffer.from(artifact.data) as unknown as string);
+    },
+  );
+
+  app.get(
+    '/v1/jobs/:id/events',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary:
+          'Follow a job as server-sent events: snapshot, progress, state, then completed | failed | cancelled',
+        produces: ['text/event-stream'],
+        params: Type.Object({ id: JobId }),
+        response: {
+          200: Type.String({
+            description: 'text/event-stream',
+            examples: ['event: progress\ndata: {"fraction":0.5}\n\n'],
+          }),
+          ...problems(400, 404, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      await mustGet(id);
+      const buffered: JobEvent[] = [];
+      let forward: ((event: JobEvent) => void) | undefined;
+      // Subscribe before reading the snapshot, so nothing falls between the two.
+      const unsubscribe = await app.queue.subscribe(id, (event) => (forward ? forward(event) : buffered.push(event)));
+      const snapshot = await app.queue.get(id);
+      if (snapshot === undefined) {
+        unsubscribe();
+        throw new NotFoundError(`job '${id}' does not exist`);
+      }
+
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      app.metrics.sseStreams.inc();
+      const send = (event: string, data: unknown) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+      let closed = false;
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(heartbeat);
+        unsubscribe();
+        app.metrics.sseStreams.dec();
+        raw.end();
+      };
+      // A client that goes away frees its subscription at once.
+      raw.on('close', close);
+
+      send('snapshot', withLinks(snapshot));
+      if (FINISHED_STATES.has(snapshot.state)) {
+        send(snapshot.state, withLinks(snapshot));
+        close();
+        return;
+      }
+      forward = (event) => {
+        if (closed) return;
+        if (event.kind === 'progress') send('progress', event.progress);
+        else if (event.kind === 'state') send('state', { state: event.state });
+        else {
+          send(event.job.state, withLinks(event.job));
+          close();
+        }
+      };
+      for (const event of buffered.splice(0)) forward(event);
+    },
+  );
+};
+
+export default jobRoutes;

@@ -1,0 +1,158 @@
+// Open Inference Protocol v2 (KServe / Triton REST), so their clients can call every registered model.
+// Not-ready answers 503 (KServe, TGI) rather than Triton's 400. Errors are problem details with the OIP
+// `error` member added.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
+import { decodeInferRequest, encodeInferResponse } from '../models/infer-request.js';
+import type { LoadedModel } from '../models/registry.js';
+import { UnavailableError } from '../server/errors.js';
+import { openapiInfo } from '../server/plugins/swagger.js';
+import { notReadyReasons } from './health.js';
+import { ModelName, ModelVersion, problems } from './schemas/common.js';
+import { InferRequestSchema, InferResponseSchema } from './schemas/oip.js';
+
+const ModelParams = Type.Object({ name: ModelName });
+const VersionedParams = Type.Object({ name: ModelName, version: ModelVersion });
+
+const OipTensor = Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()) });
+const ModelMetadata = Type.Object(
+  {
+    name: Type.String(),
+    versions: Type.Array(Type.String()),
+    platform: Type.String(),
+    inputs: Type.Array(OipTensor),
+    outputs: Type.Array(OipTensor),
+  },
+  {
+    examples: [
+      {
+        name: 'spiral-mlp',
+        versions: ['1'],
+        platform: 'onnx_onnxv1',
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
+        outputs: [{ name: 'label', datatype: 'INT64', shape: [-1] }],
+      },
+    ],
+  },
+);
+const ModelReady = Type.Object(
+  { name: Type.String(), ready: Type.Boolean() },
+  { examples: [{ name: 'spiral-mlp', ready: true }] },
+);
+
+const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const versionsOf = (name: string) =>
+    app.models
+      .list()
+      .filter((model) => model.entry.name === name)
+      .map((model) => model.entry.version);
+  const metadata = (model: LoadedModel) => ({
+    name: model.entry.name,
+    versions: versionsOf(model.entry.name),
+    platform: 'onnx_onnxv1',
+    inputs: model.entry.inputs,
+    outputs: model.entry.outputs,
+  });
+
+  app.get(
+    '/v2',
+    {
+      schema: {
+        tags: ['oip'],
+        summary: 'Server metadata',
+        response: {
+          200: Type.Object(
+            { name: Type.String(), version: Type.String(), extensions: Type.Array(Type.String()) },
+            { examples: [{ name: 'meanserve', version: '0.1.0', extensions: [] }] },
+          ),
+        },
+      },
+    },
+    async () => ({ name: 'meanserve', version: openapiInfo.version, extensions: [] }),
+  );
+
+  app.get(
+    '/v2/health/live',
+    {
+      schema: {
+        tags: ['oip'],
+        summary: 'Server liveness',
+        response: { 200: Type.Object({ live: Type.Boolean() }, { examples: [{ live: true }] }) },
+      },
+    },
+    async () => ({ live: true }),
+  );
+
+  app.get(
+    '/v2/health/ready',
+    {
+      schema: {
+        tags: ['oip'],
+        summary: 'Server readiness (503 until every model is loaded and the queue answers)',
+        response: {
+          200: Type.Object({ ready: Type.Boolean() }, { examples: [{ ready: true }] }),
+          ...problems(503),
+        },
+      },
+    },
+    async () => {
+      const reasons = await notReadyReasons(app);
+      if (reasons.length > 0) throw new UnavailableError(reasons.join('; '));
+      return { ready: true };
+    },
+  );
+
+  const metadataSchema = <Params extends TSchema>(params: Params) => ({
+    tags: ['oip'],
+    summary: 'Model metadata: inputs and outputs with datatypes and shapes (-1 = dynamic)',
+    params,
+    response: { 200: ModelMetadata, ...problems(400, 404) },
+  });
+  app.get('/v2/models/:name', { schema: metadataSchema(ModelParams) }, async (request) =>
+    metadata(app.models.get(request.params.name)),
+  );
+  app.get('/v2/models/:name/versions/:version', { schema: metadataSchema(VersionedParams) }, async (request) =>
+    metadata(app.models.get(request.params.name, request.params.version)),
+  );
+
+  const readySchema = <Params extends TSchema>(params: Params) => ({
+    tags: ['oip'],
+    summary: 'Model readiness (503 while loading or failed)',
+    params,
+    response: { 200: ModelReady, ...problems(400, 404, 503) },
+  });
+  const modelReady = (model: LoadedModel) => {
+    if (model.state !== 'ready') throw new UnavailableError(`model ${model.key} is ${model.state}`);
+    return { name: model.entry.name, ready: true };
+  };
+  app.get('/v2/models/:name/ready', { schema: readySchema(ModelParams) }, async (request) =>
+    modelReady(app.models.get(request.params.name)),
+  );
+  app.get('/v2/models/:name/versions/:version/ready', { schema: readySchema(VersionedParams) }, async (request) =>
+    modelReady(app.models.get(request.params.name, request.params.version)),
+  );
+
+  const inferSchema = <Params extends TSchema>(params: Params) => ({
+    tags: ['oip'],
+    summary: 'Inference: typed tensors in, typed tensors out; the request id is echoed',
+    params,
+    body: InferRequestSchema,
+    response: { 200: InferResponseSchema, ...problems(400, 404, 413, 415, 503) },
+  });
+  const infer = async (model: LoadedModel, body: typeof InferRequestSchema.static) => {
+    const decoded = decodeInferRequest(model.entry, body);
+    const outputs = await app.models.infer(model, decoded.inputs, decoded.outputs, decoded.rows);
+    return encodeInferResponse(model.entry, body.id, outputs, decoded.outputs);
+  };
+  const bodyLimit = app.config.inferenceBodyLimit;
+  app.post('/v2/models/:name/infer', { schema: inferSchema(ModelParams), bodyLimit }, async (request) =>
+    infer(app.models.get(request.params.name), request.body),
+  );
+  app.post(
+    '/v2/models/:name/versions/:version/infer',
+    { schema: inferSchema(VersionedParams), bodyLimit },
+    async (request) => infer(app.models.get(request.params.name, request.params.version), request.body),
+  );
+};
+
+export default oipRoutes;

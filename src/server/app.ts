@@ -1,0 +1,111 @@
+// buildApp(config): the whole service as a Fastify instance, without listening. main.ts listens; tests call
+// this and talk to it in-process. Domain services are decorated onto the instance: models, queue, metrics.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { BullmqQueue } from '../jobs/bullmq.js';
+import { InlineQueue } from '../jobs/inline.js';
+import type { JobQueue } from '../jobs/queue.js';
+import { ModelRegistry } from '../models/registry.js';
+import healthRoutes from '../routes/health.js';
+import jobRoutes from '../routes/jobs.js';
+import modelRoutes from '../routes/models.js';
+import oipRoutes from '../routes/oip.js';
+import type { Config } from './config.js';
+import { Metrics } from './metrics.js';
+import problem from './plugins/problem.js';
+import swagger from './plugins/swagger.js';
+import validation from './plugins/validation.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    models: ModelRegistry;
+    queue: JobQueue;
+    metrics: Metrics;
+    /** True once shutdown began: readiness answers 503 so load balancers drain this replica. */
+    draining: boolean;
+  }
+}
+
+export interface BuildOptions {
+  /** Start loading models at once (default true); tests that never touch models can skip it. */
+  loadModels?: boolean;
+}
+
+export function createQueue(config: Config, onError: (error: Error) => void): JobQueue {
+  const models = {
+    modelsDir: config.modelsDir,
+    executionProviders: config.executionProviders,
+    intraOpThreads: config.intraOpThreads,
+  };
+  return config.redisUrl === undefined
+    ? new InlineQueue(config.jobs, config.dataDir, models)
+    : new BullmqQueue(config.redisUrl, config.redisPrefix, config.jobs, onError);
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    bodyLimit: config.bodyLimit,
+    connectionTimeout: config.connectionTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    // During close(), new requests on kept-alive sockets get 503 + Connection: close.
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // Ids from clients are echoed in logs; generated ones otherwise.
+    requestIdHeader: 'x-request-id',
+    // Fastify's two lines per request are replaced by the single onResponse line below.
+    logController: new LogController({ disableRequestLogging: true }),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const metrics = new Metrics();
+  const models = new ModelRegistry(
+    {
+      modelsDir: config.modelsDir,
+      executionProviders: config.executionProviders,
+      inferenceThreads: config.inferenceThreads,
+      intraOpThreads: config.intraOpThreads,
+      batchMaxWaitMs: config.batchMaxWaitMs,
+      inferenceQueueLimit: config.inferenceQueueLimit,
+    },
+    app.log,
+    metrics,
+  );
+  const queue = createQueue(config, (error) => app.log.error({ err: error }, 'job queue error'));
+  metrics.watch(models, queue);
+
+  app.decorate('config', config);
+  app.decorate('models', models);
+  app.decorate('queue', queue);
+  app.decorate('metrics', metrics);
+  app.decorate('draining', false);
+
+  // One log line per request, with the route pattern, status and latency; metrics from the same hook.
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    metrics.httpRequest(request.method, route, reply.statusCode, seconds);
+    request.log.info(
+      { method: request.method, route, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
+  });
+  app.addHook('onClose', async () => {
+    await queue.close(config.shutdownTimeoutMs);
+    await models.close();
+  });
+  // A text/plain body on a JSON route is a 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
+
+  await app.register(problem);
+  await app.register(validation);
+  await app.register(swagger);
+  await app.register(healthRoutes);
+  await app.register(modelRoutes);
+  await app.register(oipRoutes);
+  await app.register(jobRoutes);
+
+  if (options.loadModels !== false) void models.start();
+  return app;
+}

@@ -1,0 +1,134 @@
+// Environment → typed configuration, parsed once at start. Every variable, its default and its unit is
+// listed in docs/operations.md; defaults run everything in one process on a laptop.
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+
+export interface Config {
+  /** TCP port. @defaultValue 8080 */
+  port: number;
+  /** Listen address. @defaultValue 0.0.0.0 */
+  host: string;
+  /** pino level. @defaultValue info */
+  logLevel: string;
+  /** Redis URL; unset selects the inline (in-process) job queue. */
+  redisUrl: string | undefined;
+  /** Key prefix for every Redis key the service writes. @defaultValue meanserve */
+  redisPrefix: string;
+  /** Directory for collections and inline-queue artifacts. @defaultValue ./data */
+  dataDir: string;
+  /** Directory holding manifest.json and the model files. @defaultValue ./models */
+  modelsDir: string;
+  /** ONNX Runtime execution providers, tried in order. @defaultValue ['cpu'] */
+  executionProviders: string[];
+  /** Worker threads holding ONNX sessions. @defaultValue half the cores, at least 1 */
+  inferenceThreads: number;
+  /** ONNX Runtime intra-op threads per session. @defaultValue 1 */
+  intraOpThreads: number;
+  /** Longest a partial micro-batch waits for company, in ms. @defaultValue 2 */
+  batchMaxWaitMs: number;
+  /** Inference requests waiting per model before new ones get 503. @defaultValue 256 */
+  inferenceQueueLimit: number;
+  /** Largest JSON body on ordinary routes, bytes. @defaultValue 1 MiB */
+  bodyLimit: number;
+  /** Largest JSON body on inference and job-submission routes, bytes. @defaultValue 32 MiB */
+  inferenceBodyLimit: number;
+  /** Socket and request timeouts, ms. */
+  connectionTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** Time SIGTERM gives in-flight requests and running jobs before the process gives up, ms. @defaultValue 30000 */
+  shutdownTimeoutMs: number;
+  jobs: JobConfig;
+}
+
+export interface JobConfig {
+  /** Jobs run at once per job type in this process (inline) or per worker process (bullmq). @defaultValue 1 */
+  concurrency: number;
+  /** Tries for a job that fails for a transient reason; bad params are never retried. @defaultValue 3 */
+  attempts: number;
+  /** First retry delay, doubled on each further try, ms. @defaultValue 1000 */
+  backoffMs: number;
+  /** Finished jobs kept at most this long, seconds. @defaultValue 86400 */
+  retentionSeconds: number;
+  /** Finished jobs kept at most this many per type and final state. @defaultValue 1000 */
+  retentionCount: number;
+  /** BullMQ lock duration; a worker silent this long is presumed dead, ms. @defaultValue 30000 */
+  lockDurationMs: number;
+  /** How often BullMQ looks for stalled jobs, ms. @defaultValue 30000 */
+  stalledIntervalMs: number;
+  /** Largest artifact a job may write, bytes. @defaultValue 64 MiB */
+  artifactLimit: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function integer(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(`${name} must be an integer >= ${min}, got '${raw}'`);
+  }
+  return value;
+}
+
+function list(raw: string | undefined, fallback: string[]): string[] {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  return raw
+    .split(',')
+    .map((item) => item.trim().toLowerCase())
+    .filter((item) => item !== '');
+}
+
+const KNOWN_PROVIDERS = new Set(['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu']);
+
+export function loadConfig(env: Env = process.env): Config {
+  const executionProviders = list(env.ORT_EXECUTION_PROVIDERS, ['cpu']);
+  for (const provider of executionProviders) {
+    if (!KNOWN_PROVIDERS.has(provider)) {
+      throw new ConfigError(
+        `ORT_EXECUTION_PROVIDERS: unknown provider '${provider}' (known: ${[...KNOWN_PROVIDERS].join(', ')})`,
+      );
+    }
+  }
+  const redisPrefix = env.REDIS_PREFIX ?? 'meanserve';
+  // BullMQ builds Lua keys from the prefix; an empty or colon-containing one breaks them in obscure ways.
+  if (!/^[A-Za-z0-9_.-]+$/.test(redisPrefix)) {
+    throw new ConfigError(`REDIS_PREFIX must match [A-Za-z0-9_.-]+, got '${redisPrefix}'`);
+  }
+  const redisUrl = env.REDIS_URL?.trim() || undefined;
+  return {
+    port: integer(env, 'PORT', 8080),
+    host: env.HOST ?? '0.0.0.0',
+    logLevel: env.LOG_LEVEL ?? 'info',
+    redisUrl,
+    redisPrefix,
+    dataDir: resolve(env.DATA_DIR ?? 'data'),
+    modelsDir: resolve(env.MODELS_DIR ?? 'models'),
+    executionProviders,
+    inferenceThreads: integer(env, 'INFERENCE_THREADS', Math.max(1, Math.floor(availableParallelism() / 2)), 1),
+    intraOpThreads: integer(env, 'ORT_INTRA_OP_THREADS', 1, 1),
+    batchMaxWaitMs: integer(env, 'BATCH_MAX_WAIT_MS', 2),
+    inferenceQueueLimit: integer(env, 'INFERENCE_QUEUE_LIMIT', 256, 1),
+    bodyLimit: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
+    inferenceBodyLimit: integer(env, 'INFERENCE_BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024),
+    connectionTimeoutMs: integer(env, 'CONNECTION_TIMEOUT_MS', 120_000),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 60_000),
+    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 10_000),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 30_000),
+    jobs: {
+      concurrency: integer(env, 'JOB_CONCURRENCY', 1, 1),
+      attempts: integer(env, 'JOB_ATTEMPTS', 3, 1),
+      backoffMs: integer(env, 'JOB_BACKOFF_MS', 1000),
+      retentionSeconds: integer(env, 'JOB_RETENTION_SECONDS', 86_400, 1),
+      retentionCount: integer(env, 'JOB_RETENTION_COUNT', 1000, 1),
+      lockDurationMs: integer(env, 'JOB_LOCK_DURATION_MS', 30_000, 500),
+      stalledIntervalMs: integer(env, 'JOB_STALLED_INTERVAL_MS', 30_000, 100),
+      artifactLimit: integer(env, 'JOB_ARTIFACT_LIMIT_BYTES', 64 * 1024 * 1024, 1024),
+    },
+  };
+}

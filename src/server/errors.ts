@@ -1,0 +1,64 @@
+// Errors that carry their HTTP meaning. Anything else that reaches the error handler is a 500 whose
+// message is logged, never sent. Problem types are documented in docs/api.md#errors.
+
+export interface FieldError {
+  /** JSON pointer into the request, starting with its part: /body/params/n, /params/name, /query/limit. */
+  path: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  readonly status: number;
+  /** Stable machine-readable code; the problem `type` is `urn:meanserve:problem:<code>`. */
+  readonly code: string;
+  readonly title: string;
+  readonly errors: FieldError[];
+  /** Seconds a client should wait before retrying (503, 429). */
+  readonly retryAfter: number | undefined;
+
+  constructor(
+    status: number,
+    code: string,
+    title: string,
+    detail: string,
+    options: { errors?: FieldError[]; retryAfter?: number } = {},
+  ) {
+    super(detail);
+    this.name = new.target.name;
+    this.status = status;
+    this.code = code;
+    this.title = title;
+    this.errors = options.errors ?? [];
+    this.retryAfter = options.retryAfter;
+  }
+}
+
+export class InvalidInputError extends AppError {
+  constructor(detail: string, errors: FieldError[] = []) {
+    super(400, 'invalid-input', 'Invalid input', detail, { errors });
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(detail: string) {
+    super(404, 'not-found', 'Not found', detail);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(detail: string) {
+    super(409, 'conflict', 'Conflict', detail);
+  }
+}
+
+export class OverloadedError extends AppError {
+  constructor(detail: string, retryAfter = 1) {
+    super(503, 'overloaded', 'Service overloaded', detail, { retryAfter });
+  }
+}
+
+export class UnavailableError extends AppError {
+  constructor(detail: string, retryAfter = 5) {
+    super(503, 'unavailable', 'Service unavailable', detail, { retryAfter });
+  }
+}

@@ -1,0 +1,39 @@
+// The server process: build the app, listen, and drain on SIGTERM/SIGINT — readiness turns 503, the listener
+// stops accepting, in-flight requests and running inline jobs finish within SHUTDOWN_TIMEOUT_MS, the queue
+// closes, and the process exits 0 (1 if the deadline passed or start-up failed).
+import { buildApp } from './app.js';
+import { loadConfig } from './config.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const app = await buildApp(config);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.draining = true;
+    app.log.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down');
+    const deadline = setTimeout(() => {
+      app.log.error('shutdown deadline passed; exiting with work unfinished');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 5000);
+    deadline.unref();
+    try {
+      await app.close();
+      app.log.info('shut down cleanly');
+      process.exit(0);
+    } catch (error) {
+      app.log.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info({ queue: app.queue.backend, providers: config.executionProviders }, 'meanserve listening');
+}
+
+main().catch((error: Error) => {
+  console.error(`meanserve failed to start: ${error.message}`);
+  process.exit(1);
+});

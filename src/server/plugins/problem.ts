@@ -1,0 +1,117 @@
+// RFC 9457 problem details for every 4xx/5xx: validation errors name their field, unknown routes are 404,
+// body-size and content-type failures keep Fastify's 413/415, and a 5xx never shows its internals.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { AppError, type FieldError } from '../errors.js';
+import { fieldErrors } from './validation.js';
+
+interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  errors?: FieldError[];
+  error?: string;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Unauthorized',
+  404: 'Not found',
+  405: 'Method not allowed',
+  406: 'Not acceptable',
+  408: 'Request timeout',
+  409: 'Conflict',
+  413: 'Payload too large',
+  415: 'Unsupported media type',
+  429: 'Too many requests',
+  500: 'Internal server error',
+  503: 'Service unavailable',
+};
+
+function codeFor(status: number): string {
+  return (TITLES[status] ?? 'error').toLowerCase().replaceAll(' ', '-');
+}
+
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  problem: { status: number; code: string; title: string; detail: string; errors?: FieldError[]; retryAfter?: number },
+): FastifyReply {
+  const body: ProblemBody = {
+    type: `urn:meanserve:problem:${problem.code}`,
+    title: problem.title,
+    status: problem.status,
+    detail: problem.detail,
+    instance: request.url,
+  };
+  if (problem.errors !== undefined && problem.errors.length > 0) body.errors = problem.errors;
+  // Open Inference Protocol clients read `error`; the rest of the body stays RFC 9457.
+  if (request.url.startsWith('/v2')) body.error = problem.detail;
+  if (problem.retryAfter !== undefined) reply.header('retry-after', String(problem.retryAfter));
+  return reply.code(problem.status).type('application/problem+json').send(body);
+}
+
+async function problemPlugin(app: FastifyInstance): Promise<void> {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof AppError) {
+      if (error.status >= 500) request.log.warn({ err: error }, 'request refused');
+      return sendProblem(request, reply, {
+        status: error.status,
+        code: error.code,
+        title: error.title,
+        detail: error.message,
+        errors: error.errors,
+        retryAfter: error.retryAfter,
+      });
+    }
+    if (error.validation !== undefined) {
+      const part = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'body');
+      const errors = fieldErrors(error.validation, `/${part}`);
+      return sendProblem(request, reply, {
+        status: 400,
+        code: 'invalid-input',
+        title: 'Invalid input',
+        detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+        errors,
+      });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      return sendProblem(request, reply, {
+        status,
+        code: codeFor(status),
+        title: TITLES[status] ?? 'Client error',
+        detail: error.message,
+      });
+    }
+    if (status === 503) {
+      return sendProblem(request, reply, {
+        status,
+        code: 'unavailable',
+        title: TITLES[503] as string,
+        detail: 'the server is shutting down or overloaded; retry shortly',
+        retryAfter: 1,
+      });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(request, reply, {
+      status: 500,
+      code: 'internal',
+      title: TITLES[500] as string,
+      detail: 'an internal error occurred; it has been logged',
+    });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, {
+      status: 404,
+      code: 'not-found',
+      title: 'Not found',
+      detail: `no route ${request.method} ${request.url.split('?')[0]}; see /docs`,
+    }),
+  );
+}
+
+export default fp(problemPlugin, { name: 'problem' });
