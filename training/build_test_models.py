@@ -58,6 +58,8 @@ MAP_WIDTH = 8
 MAP_SPECTRAL_NORM = 0.9  # < 1 and tanh is 1-Lipschitz, so the map is a contraction
 MAP_PARITY_EXAMPLES = 4
 MAP_PARITY_STEPS = 5
+# The server refuses larger trip counts (manifest `range`): about 8 s of compute at 0.81 µs per step.
+MAP_MAX_STEPS = 10_000_000
 
 
 # ---------------------------------------------------------------------------
@@ -332,8 +334,11 @@ def save_model(model, directory):
     return hashlib.sha256(data).hexdigest()
 
 
-def io_entry(name, datatype, shape):
-    return {"name": name, "datatype": datatype, "shape": shape}
+def io_entry(name, datatype, shape, value_range=None):
+    entry = {"name": name, "datatype": datatype, "shape": shape}
+    if value_range is not None:
+        entry["range"] = value_range
+    return entry
 
 
 # ---------------------------------------------------------------------------
@@ -413,7 +418,7 @@ def build_iterated_map(rng, out_dir):
         "file": "iterated-map/model.onnx",
         "sha256": sha,
         "max_batch_size": 0,
-        "inputs": [io_entry("x", "FP32", [-1, MAP_WIDTH]), io_entry("steps", "INT64", [1])],
+        "inputs": [io_entry("x", "FP32", [-1, MAP_WIDTH]), io_entry("steps", "INT64", [1], {"minimum": 0, "maximum": MAP_MAX_STEPS})],
         "outputs": [io_entry("y", "FP32", [-1, MAP_WIDTH])],
         "metrics": {"microseconds_per_step_batch1": None},
         "training": {"command": TRAINING_COMMAND, "seed": SEED, "seconds": round(seconds, 2)},
@@ -481,9 +486,9 @@ recurrent-net example.
 - **Parity**: `parity.json` holds 4 inputs with `steps = {MAP_PARITY_STEPS}` and `y` from an independent
   numpy loop; a correct runtime matches within {PARITY_TOLERANCE}.
 - **Intended use and limits**: a serving test fixture, not a product; its output has no meaning.
-  Negative `steps` run zero iterations. Large `steps` values are exactly how a client makes the
-  server burn CPU, so any deployment that loads it should cap `steps` or keep it off public
-  endpoints. A running Loop cannot be interrupted from JavaScript, and onnxruntime-node's
+  Large `steps` values are exactly how a client makes the server burn CPU, so the manifest gives
+  `steps` a range of 0 … {MAP_MAX_STEPS} (about 8 s here) and the server refuses values outside it
+  with a 400. A running Loop cannot be interrupted from JavaScript, and onnxruntime-node's
   `session.run` held the calling JS thread for the whole run when measured, so serve it off the
   main thread.
 """

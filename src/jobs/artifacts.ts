@@ -59,9 +59,18 @@ export class RedisArtifactStore implements ArtifactStore {
     if (artifacts.length === 0) return;
     const fields: Array<string | Buffer> = [];
     for (const artifact of artifacts) {
-      fields.push(artifact.name, Buffer.from(artifact.data), `${artifact.name}:content-type`, artifact.contentType);
+      fields.push(
+        artifact.name,
+        Buffer.from(artifact.data),
+        `${artifact.name}:content-type`,
+        artifact.contentType,
+      );
     }
-    await this.redis.multi().hset(this.key(jobId), ...fields).expire(this.key(jobId), this.ttlSeconds).exec();
+    await this.redis
+      .multi()
+      .hset(this.key(jobId), ...fields)
+      .expire(this.key(jobId), this.ttlSeconds)
+      .exec();
   }
 
   async get(jobId: string, name: string): Promise<Artifact | undefined> {

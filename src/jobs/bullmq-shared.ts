@@ -49,9 +49,15 @@ export function producerConnection(url: string): Redis {
   return new Redis(url, options);
 }
 
-/** A connection for blocking commands (workers, queue events): BullMQ requires maxRetriesPerRequest null. */
-export function blockingConnection(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(times * 200, 2000) });
+/**
+ * A connection that waits for Redis instead of failing: for workers and event readers, which have no client
+ * waiting on them (and BullMQ requires maxRetriesPerRequest null for its blocking commands).
+ */
+export function patientConnection(url: string): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
 }
 
 function iso(ms: number | undefined): string | undefined {

@@ -8,12 +8,11 @@ import type { Log } from '../lib/log.js';
 import type { JobConfig } from '../server/config.js';
 import { RedisArtifactStore } from './artifacts.js';
 import {
-  blockingConnection,
   CANCELLED_REASON,
   cancelChannel,
   type JobData,
   type JobReturn,
-  producerConnection,
+  patientConnection,
   queueName,
 } from './bullmq-shared.js';
 import { JOB_TYPES } from './catalog.js';
@@ -35,17 +34,17 @@ export class JobWorker {
   private readonly subscriber: Redis;
   private readonly commands: Redis;
   private readonly store: RedisArtifactStore;
-  private closing: Promise<void> | undefined;
+  private closing: Promise<boolean> | undefined;
 
   constructor(private readonly options: JobWorkerOptions) {
-    this.commands = this.track(producerConnection(options.redisUrl));
+    this.commands = this.track(patientConnection(options.redisUrl));
     this.store = new RedisArtifactStore(this.commands, options.prefix, options.jobs.retentionSeconds);
-    this.subscriber = this.track(blockingConnection(options.redisUrl));
+    this.subscriber = this.track(patientConnection(options.redisUrl));
     void this.subscriber.subscribe(cancelChannel(options.prefix));
     this.subscriber.on('message', (_channel: string, jobId: string) => this.active.get(jobId)?.abort());
     for (const { type } of JOB_TYPES) {
       const worker = new Worker<JobData, JobReturn>(queueName(type), (job) => this.process(job, type), {
-        connection: this.track(blockingConnection(options.redisUrl)),
+        connection: this.track(patientConnection(options.redisUrl)),
         prefix: options.prefix,
         concurrency: options.jobs.concurrency,
         lockDuration: options.jobs.lockDurationMs,
@@ -54,10 +53,15 @@ export class JobWorker {
       });
       worker.on('error', (error) => options.log.error({ err: error, type }, 'job worker error'));
       worker.on('failed', (job, error) =>
-        options.log.warn({ jobId: job?.id, type, attempts: job?.attemptsMade, reason: error.message }, 'job failed'),
+        options.log.warn(
+          { jobId: job?.id, type, attempts: job?.attemptsMade, reason: error.message },
+          'job failed',
+        ),
       );
       worker.on('completed', (job) => options.log.info({ jobId: job.id, type }, 'job completed'));
-      worker.on('stalled', (jobId) => options.log.warn({ jobId, type }, 'stalled job moved back to the queue'));
+      worker.on('stalled', (jobId) =>
+        options.log.warn({ jobId, type }, 'stalled job moved back to the queue'),
+      );
       this.workers.push(worker);
     }
   }
@@ -67,21 +71,22 @@ export class JobWorker {
     await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
   }
 
-  /** Stops taking jobs, lets running ones finish until the deadline, then cancels them. Safe to call twice. */
-  close(deadlineMs = 30_000): Promise<void> {
+  /**
+   * Stops taking jobs and lets running ones finish until the deadline. Resolves true when they did; false
+   * when some were still running — those are not cancelled: once this process is gone their locks expire
+   * and another worker runs them again (stalled-job recovery). Safe to call twice.
+   */
+  close(deadlineMs = 30_000): Promise<boolean> {
     this.closing ??= (async () => {
-      const graceful = Promise.allSettled(this.workers.map((worker) => worker.close()));
+      const graceful = Promise.allSettled(this.workers.map((worker) => worker.close())).then(() => true);
       let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          for (const controller of this.active.values()) controller.abort();
-          resolve();
-        }, deadlineMs);
+      const deadline = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), deadlineMs);
       });
-      await Promise.race([graceful, deadline]);
-      await graceful;
+      const finished = await Promise.race([graceful, deadline]);
       clearTimeout(timer);
-      for (const connection of this.connections) connection.disconnect();
+      if (finished) for (const connection of this.connections) connection.disconnect();
+      return finished;
     })();
     return this.closing;
   }

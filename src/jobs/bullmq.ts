@@ -8,10 +8,10 @@ import type { JobConfig } from '../server/config.js';
 import { ConflictError, NotFoundError, UnavailableError } from '../server/errors.js';
 import { RedisArtifactStore } from './artifacts.js';
 import {
-  blockingConnection,
   cancelChannel,
   type JobData,
   type JobReturn,
+  patientConnection,
   producerConnection,
   publicState,
   queueName,
@@ -31,7 +31,10 @@ import {
   type SubmitRequest,
 } from './types.js';
 
-const BULL_STATES: Record<JobState, Array<'waiting' | 'delayed' | 'prioritized' | 'active' | 'completed' | 'failed'>> = {
+const BULL_STATES: Record<
+  JobState,
+  Array<'waiting' | 'delayed' | 'prioritized' | 'active' | 'completed' | 'failed'>
+> = {
   queued: ['waiting', 'delayed', 'prioritized'],
   running: ['active'],
   completed: ['completed'],
@@ -48,7 +51,7 @@ export class BullmqQueue implements JobQueue {
   private readonly queues = new Map<string, Queue<JobData, JobReturn>>();
   private readonly queueEvents = new Map<string, QueueEvents>();
   private readonly events = new EventEmitter();
-  private readonly blockingConnections: Redis[] = [];
+  private readonly patientConnections: Redis[] = [];
   private readonly store: RedisArtifactStore;
   private closing: Promise<void> | undefined;
 
@@ -121,10 +124,16 @@ export class BullmqQueue implements JobQueue {
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
-    const found = await this.find(id);
-    if (found === undefined) return undefined;
-    const state = publicState(await this.redis(() => found.job.getState()), found.job);
-    return state === undefined ? undefined : toRecord(found.job, found.type, state);
+    const type = typeOfJobId(id);
+    const queue = type === undefined ? undefined : this.queues.get(type);
+    if (queue === undefined || type === undefined) return undefined;
+    // State first, then the hash: BullMQ writes a finished job's reason and result together with its state,
+    // so this order never shows a finished state without them.
+    const bullState = await this.redis(() => queue.getJobState(id));
+    const job = await this.redis(() => queue.getJob(id));
+    if (job === undefined || job === null) return undefined;
+    const state = publicState(bullState, job);
+    return state === undefined ? undefined : toRecord(job, type, state);
   }
 
   async list(filter: JobListFilter): Promise<JobRecord[]> {
@@ -135,14 +144,18 @@ export class BullmqQueue implements JobQueue {
       const queue = this.queueOf(type);
       const jobs = await this.redis(() =>
         states === undefined
-          ? queue.getJobs(['waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed'], 0, filter.limit - 1)
+          ? queue.getJobs(
+              ['waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed'],
+              0,
+              filter.limit - 1,
+            )
           : queue.getJobs(states, 0, filter.limit - 1),
       );
       for (const job of jobs) {
         if (job === undefined || job === null) continue;
-        const state = publicState(await job.getState(), job);
-        if (state === undefined || (filter.state !== undefined && state !== filter.state)) continue;
-        records.push(toRecord(job, type, state));
+        const record = await this.get(job.id as string);
+        if (record === undefined || (filter.state !== undefined && record.state !== filter.state)) continue;
+        records.push(record);
       }
     }
     return records.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, filter.limit);
@@ -150,7 +163,8 @@ export class BullmqQueue implements JobQueue {
 
   async cancel(id: string): Promise<JobRecord> {
     const record = await this.get(id);
-    if (record === undefined) throw new NotFoundError(`job '${id}' does not exist (or was removed by retention)`);
+    if (record === undefined)
+      throw new NotFoundError(`job '${id}' does not exist (or was removed by retention)`);
     if (FINISHED_STATES.has(record.state)) throw new ConflictError(`job '${id}' is already ${record.state}`);
     const found = await this.find(id);
     if (found === undefined) throw new NotFoundError(`job '${id}' does not exist`);
@@ -194,7 +208,8 @@ export class BullmqQueue implements JobQueue {
         failed: Math.max(0, (raw.failed ?? 0) - cancelled),
         cancelled,
       };
-      for (const [state, count] of Object.entries(byState)) counts.push({ type, state: state as JobState, count });
+      for (const [state, count] of Object.entries(byState))
+        counts.push({ type, state: state as JobState, count });
     }
     return counts;
   }
@@ -210,7 +225,7 @@ export class BullmqQueue implements JobQueue {
         ...[...this.queueEvents.values()].map((events) => () => events.close()),
         ...[...this.queues.values()].map((queue) => () => queue.close()),
         async () => {
-          for (const connection of [this.connection, ...this.blockingConnections]) connection.disconnect();
+          for (const connection of [this.connection, ...this.patientConnections]) connection.disconnect();
         },
       ];
       // Every step runs even when one fails (BullMQ's own close() habit).
@@ -258,7 +273,11 @@ export class BullmqQueue implements JobQueue {
     try {
       return await Promise.race([call(), timeout]);
     } catch (error) {
-      if (error instanceof UnavailableError || error instanceof ConflictError || error instanceof NotFoundError) {
+      if (
+        error instanceof UnavailableError ||
+        error instanceof ConflictError ||
+        error instanceof NotFoundError
+      ) {
         throw error;
       }
       throw new UnavailableError(`Redis call failed: ${(error as Error).message}`);
@@ -268,19 +287,28 @@ export class BullmqQueue implements JobQueue {
   }
 
   private listen(type: string): QueueEvents {
-    const connection = blockingConnection(this.url);
+    const connection = patientConnection(this.url);
     connection.on('error', () => {
       // QueueEvents reports through its own error event; ioredis keeps reconnecting.
     });
-    this.blockingConnections.push(connection);
+    this.patientConnections.push(connection);
     const events = new QueueEvents(queueName(type), { connection, prefix: this.prefix });
     events.on('error', (error) => this.onError(error));
     events.on('progress', ({ jobId, data }) => {
-      this.events.emit(jobId, { kind: 'progress', progress: data as JobRecord['progress'] } satisfies JobEvent);
+      this.events.emit(jobId, {
+        kind: 'progress',
+        progress: data as JobRecord['progress'],
+      } satisfies JobEvent);
     });
-    events.on('active', ({ jobId }) => this.events.emit(jobId, { kind: 'state', state: 'running' } satisfies JobEvent));
-    events.on('delayed', ({ jobId }) => this.events.emit(jobId, { kind: 'state', state: 'queued' } satisfies JobEvent));
-    events.on('waiting', ({ jobId }) => this.events.emit(jobId, { kind: 'state', state: 'queued' } satisfies JobEvent));
+    events.on('active', ({ jobId }) =>
+      this.events.emit(jobId, { kind: 'state', state: 'running' } satisfies JobEvent),
+    );
+    events.on('delayed', ({ jobId }) =>
+      this.events.emit(jobId, { kind: 'state', state: 'queued' } satisfies JobEvent),
+    );
+    events.on('waiting', ({ jobId }) =>
+      this.events.emit(jobId, { kind: 'state', state: 'queued' } satisfies JobEvent),
+    );
     const finished = async ({ jobId }: { jobId: string }) => {
       if (this.events.listenerCount(jobId) === 0) return;
       const record = await this.get(jobId).catch(() => undefined);

@@ -27,7 +27,11 @@ export async function executeJob(
     const artifacts = output.artifacts ?? [];
     for (const artifact of artifacts) {
       if (!ARTIFACT_NAME.test(artifact.name)) {
-        return { kind: 'failed', message: `artifact name '${artifact.name}' is not allowed`, retryable: false };
+        return {
+          kind: 'failed',
+          message: `artifact name '${artifact.name}' is not allowed`,
+          retryable: false,
+        };
       }
       if (artifact.data.byteLength > options.artifactLimit) {
         return {
@@ -38,10 +42,15 @@ export async function executeJob(
       }
     }
     await options.store.put(jobId, artifacts);
-    return { kind: 'completed', result: output.result, artifacts: artifacts.map((artifact) => artifact.name) };
+    return {
+      kind: 'completed',
+      result: output.result,
+      artifacts: artifacts.map((artifact) => artifact.name),
+    };
   } catch (error) {
     const { name, message } = error as Error;
-    if (options.signal.aborted || name === 'JobCancelledError') return { kind: 'cancelled', message: 'cancelled' };
+    if (options.signal.aborted || name === 'JobCancelledError')
+      return { kind: 'cancelled', message: 'cancelled' };
     return { kind: 'failed', message, retryable: !PERMANENT.has(name) };
   }
 }

@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConflictError, NotFoundError, UnavailableError } from '../server/errors.js';
 import type { JobConfig } from '../server/config.js';
+import { ConflictError, NotFoundError, UnavailableError } from '../server/errors.js';
 import { FileArtifactStore } from './artifacts.js';
 import { JOB_TYPES } from './catalog.js';
 import { executeJob } from './execute.js';
@@ -14,11 +14,11 @@ import type { JobListFilter, JobQueue } from './queue.js';
 import {
   type Artifact,
   FINISHED_STATES,
+  JOB_STATES,
   type JobCount,
   type JobEvent,
   type JobRecord,
   type JobState,
-  JOB_STATES,
   type SubmitOutcome,
   type SubmitRequest,
 } from './types.js';
@@ -61,7 +61,7 @@ export class InlineQueue implements JobQueue {
         if (existing.fingerprint !== request.fingerprint) {
           throw new ConflictError('this Idempotency-Key was used for a job with other type, params or seed');
         }
-        return { job: existing.record, created: false };
+        return { job: structuredClone(existing.record), created: false };
       }
     }
     const job: InlineJob = {
@@ -80,27 +80,36 @@ export class InlineQueue implements JobQueue {
       controller: new AbortController(),
     };
     this.jobs.set(job.record.id, job);
-    if (request.idempotencyKey !== undefined) this.byIdempotencyKey.set(request.idempotencyKey, job.record.id);
+    if (request.idempotencyKey !== undefined)
+      this.byIdempotencyKey.set(request.idempotencyKey, job.record.id);
     this.waiting.push(job);
-    this.pump();
-    return { job: job.record, created: true };
+    // A copy: the stored record changes as the job runs, the caller's answer must not.
+    const snapshot = structuredClone(job.record);
+    setImmediate(() => this.pump());
+    return { job: snapshot, created: true };
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
-    return this.jobs.get(id)?.record;
+    const job = this.jobs.get(id);
+    return job === undefined ? undefined : structuredClone(job.record);
   }
 
   async list(filter: JobListFilter): Promise<JobRecord[]> {
     return [...this.jobs.values()]
-      .map((job) => job.record)
-      .filter((record) => (filter.type === undefined || record.type === filter.type) && (filter.state === undefined || record.state === filter.state))
+      .map((job) => structuredClone(job.record))
+      .filter(
+        (record) =>
+          (filter.type === undefined || record.type === filter.type) &&
+          (filter.state === undefined || record.state === filter.state),
+      )
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
       .slice(0, filter.limit);
   }
 
   async cancel(id: string): Promise<JobRecord> {
     const job = this.jobs.get(id);
-    if (job === undefined) throw new NotFoundError(`job '${id}' does not exist (or was removed by retention)`);
+    if (job === undefined)
+      throw new NotFoundError(`job '${id}' does not exist (or was removed by retention)`);
     if (FINISHED_STATES.has(job.record.state)) {
       throw new ConflictError(`job '${id}' is already ${job.record.state}`);
     }
@@ -112,7 +121,7 @@ export class InlineQueue implements JobQueue {
       this.finish(job, 'cancelled', { error: 'cancelled before it started' });
     }
     // A running job becomes `cancelled` when its processor stops at its next step.
-    return job.record;
+    return structuredClone(job.record);
   }
 
   async subscribe(id: string, listener: (event: JobEvent) => void): Promise<() => void> {
@@ -131,7 +140,8 @@ export class InlineQueue implements JobQueue {
     for (const { type } of JOB_TYPES) {
       for (const state of JOB_STATES) {
         let count = 0;
-        for (const job of this.jobs.values()) if (job.record.type === type && job.record.state === state) count++;
+        for (const job of this.jobs.values())
+          if (job.record.type === type && job.record.state === state) count++;
         counts.push({ type, state, count });
       }
     }
@@ -145,7 +155,8 @@ export class InlineQueue implements JobQueue {
   /** Lets running jobs finish until the deadline, then cancels them; queued jobs are dropped. */
   close(deadlineMs = 30_000): Promise<void> {
     this.closing ??= (async () => {
-      for (const job of this.waiting.splice(0)) this.finish(job, 'cancelled', { error: 'the server shut down' });
+      for (const job of this.waiting.splice(0))
+        this.finish(job, 'cancelled', { error: 'the server shut down' });
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
@@ -166,7 +177,9 @@ export class InlineQueue implements JobQueue {
     if (this.closing !== undefined) return;
     for (let index = 0; index < this.waiting.length; ) {
       const job = this.waiting[index] as InlineJob;
-      const runningOfType = [...this.running.keys()].filter((id) => this.jobs.get(id)?.record.type === job.record.type);
+      const runningOfType = [...this.running.keys()].filter(
+        (id) => this.jobs.get(id)?.record.type === job.record.type,
+      );
       if (runningOfType.length >= this.config.concurrency) {
         index++;
         continue;
@@ -226,7 +239,10 @@ export class InlineQueue implements JobQueue {
 
   private finish(job: InlineJob, state: JobState, fields: Partial<JobRecord>): void {
     Object.assign(job.record, fields, { state, finishedAt: new Date().toISOString() });
-    this.events.emit(job.record.id, { kind: 'finished', job: job.record } satisfies JobEvent);
+    this.events.emit(job.record.id, {
+      kind: 'finished',
+      job: structuredClone(job.record),
+    } satisfies JobEvent);
     this.events.removeAllListeners(job.record.id);
     this.prune();
   }
@@ -244,7 +260,8 @@ export class InlineQueue implements JobQueue {
       kept.set(group, rank);
       if (rank > this.config.retentionCount || Date.parse(job.record.finishedAt ?? '') < cutoff) {
         this.jobs.delete(job.record.id);
-        for (const [key, id] of this.byIdempotencyKey) if (id === job.record.id) this.byIdempotencyKey.delete(key);
+        for (const [key, id] of this.byIdempotencyKey)
+          if (id === job.record.id) this.byIdempotencyKey.delete(key);
         void this.store.remove(job.record.id);
       }
     }

@@ -70,7 +70,9 @@ export function runJobInThread(
     });
     worker.on('error', (error) => finish(() => reject(new JobThreadError('Error', error.message))));
     worker.on('exit', (code) =>
-      finish(() => reject(new JobThreadError('Error', `job thread exited with code ${code} before finishing`))),
+      finish(() =>
+        reject(new JobThreadError('Error', `job thread exited with code ${code} before finishing`)),
+      ),
     );
   });
 }

@@ -1,5 +1,6 @@
 // `npm run worker`: a BullMQ worker process. Needs REDIS_URL; run any number of them on any machines that
-// reach the same Redis. SIGTERM lets running jobs finish until SHUTDOWN_TIMEOUT_MS, then exits 0.
+// reach the same Redis. SIGTERM lets running jobs finish until SHUTDOWN_TIMEOUT_MS and exits 0; jobs still
+// running at the deadline are left to another worker (exit 1).
 import { pino } from 'pino';
 import { loadConfig } from '../server/config.js';
 import { JobWorker } from './bullmq-worker.js';
@@ -8,7 +9,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = pino({ level: config.logLevel, base: { role: 'worker', pid: process.pid } });
   if (config.redisUrl === undefined) {
-    throw new Error('REDIS_URL is not set: a worker takes jobs from Redis (without it, npm start runs jobs inline)');
+    throw new Error(
+      'REDIS_URL is not set: a worker takes jobs from Redis (without it, npm start runs jobs inline)',
+    );
   }
   const worker = new JobWorker({
     redisUrl: config.redisUrl,
@@ -22,10 +25,13 @@ async function main(): Promise<void> {
     log,
   });
   const stop = async (signal: string) => {
-    log.info({ signal }, 'worker shutting down');
-    await worker.close(config.shutdownTimeoutMs);
-    log.info('worker stopped');
-    process.exit(0);
+    log.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'worker shutting down');
+    if (await worker.close(config.shutdownTimeoutMs)) {
+      log.info('worker stopped');
+      process.exit(0);
+    }
+    log.warn('deadline passed with jobs running; they will be recovered by another worker');
+    process.exit(1);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));

@@ -2,7 +2,7 @@
 // inputs: every input present once, datatype and rank equal, fixed dimensions equal, batch within bounds.
 import { type FieldError, InvalidInputError } from '../server/errors.js';
 import type { ManifestEntry } from './manifest.js';
-import { decodeData, encodeData, isDatatype, type Tensor, TensorError } from './tensor.js';
+import { decodeData, encodeData, isDatatype, type Tensor, type TensorData, TensorError } from './tensor.js';
 
 export interface InferInput {
   name: string;
@@ -30,7 +30,11 @@ export interface DecodedRequest {
  * Decodes and checks a request body. `path` prefixes field paths in errors, e.g. '/body' for the infer
  * route or '/body/params/requests/3' inside a batch job.
  */
-export function decodeInferRequest(entry: ManifestEntry, body: InferRequestBody, path = '/body'): DecodedRequest {
+export function decodeInferRequest(
+  entry: ManifestEntry,
+  body: InferRequestBody,
+  path = '/body',
+): DecodedRequest {
   const errors: FieldError[] = [];
   const inputs: Record<string, Tensor> = {};
   const specs = new Map(entry.inputs.map((spec) => [spec.name, spec]));
@@ -40,7 +44,10 @@ export function decodeInferRequest(entry: ManifestEntry, body: InferRequestBody,
     const at = `${path}/inputs/${index}`;
     const spec = specs.get(input.name);
     if (spec === undefined) {
-      errors.push({ path: `${at}/name`, message: `unknown input '${input.name}'; expected ${[...specs.keys()].join(', ')}` });
+      errors.push({
+        path: `${at}/name`,
+        message: `unknown input '${input.name}'; expected ${[...specs.keys()].join(', ')}`,
+      });
       return;
     }
     if (inputs[input.name] !== undefined) {
@@ -48,7 +55,10 @@ export function decodeInferRequest(entry: ManifestEntry, body: InferRequestBody,
       return;
     }
     if (!isDatatype(input.datatype) || input.datatype !== spec.datatype) {
-      errors.push({ path: `${at}/datatype`, message: `input '${input.name}' must be ${spec.datatype}, got ${input.datatype}` });
+      errors.push({
+        path: `${at}/datatype`,
+        message: `input '${input.name}' must be ${spec.datatype}, got ${input.datatype}`,
+      });
       return;
     }
     if (input.shape.length !== spec.shape.length) {
@@ -69,21 +79,25 @@ export function decodeInferRequest(entry: ManifestEntry, body: InferRequestBody,
     if (entry.max_batch_size > 0) {
       const batch = input.shape[0] as number;
       if (batch < 1 || batch > entry.max_batch_size) {
-        errors.push({ path: `${at}/shape/0`, message: `batch size must be 1 … ${entry.max_batch_size}, got ${batch}` });
+        errors.push({
+          path: `${at}/shape/0`,
+          message: `batch size must be 1 … ${entry.max_batch_size}, got ${batch}`,
+        });
         return;
       }
       if (rows !== undefined && rows !== batch) {
-        errors.push({ path: `${at}/shape/0`, message: `every input needs the same batch size (${rows}), got ${batch}` });
+        errors.push({
+          path: `${at}/shape/0`,
+          message: `every input needs the same batch size (${rows}), got ${batch}`,
+        });
         return;
       }
       rows = batch;
     }
     try {
-      inputs[input.name] = {
-        datatype: spec.datatype,
-        shape: input.shape,
-        data: decodeData(spec.datatype, input.shape, input.data, `${at}/data`),
-      };
+      const data = decodeData(spec.datatype, input.shape, input.data, `${at}/data`);
+      if (spec.range !== undefined) checkRange(data, spec.range, input.name, `${at}/data`);
+      inputs[input.name] = { datatype: spec.datatype, shape: input.shape, data };
     } catch (error) {
       if (!(error instanceof TensorError)) throw error;
       errors.push(error.toFieldError());
@@ -107,7 +121,10 @@ export function decodeInferRequest(entry: ManifestEntry, body: InferRequestBody,
           message: `unknown output '${output.name}'; expected ${outputNames.join(', ')}`,
         });
       } else if (outputs.includes(output.name)) {
-        errors.push({ path: `${path}/outputs/${index}/name`, message: `output '${output.name}' requested twice` });
+        errors.push({
+          path: `${path}/outputs/${index}/name`,
+          message: `output '${output.name}' requested twice`,
+        });
       } else {
         outputs.push(output.name);
       }
@@ -118,6 +135,24 @@ export function decodeInferRequest(entry: ManifestEntry, body: InferRequestBody,
     throw new InvalidInputError(`the request does not fit model ${entry.name}@${entry.version}`, errors);
   }
   return { inputs, outputs, rows: rows ?? 1 };
+}
+
+/** The manifest's bound on an input's values (an iteration count, say), checked element by element. */
+function checkRange(
+  data: TensorData,
+  range: { minimum: number; maximum: number },
+  name: string,
+  path: string,
+): void {
+  for (let index = 0; index < data.length; index++) {
+    const value = Number(data[index]);
+    if (value < range.minimum || value > range.maximum) {
+      throw new TensorError(
+        `${path}/${index}`,
+        `input '${name}' must be within [${range.minimum}, ${range.maximum}], got ${value}`,
+      );
+    }
+  }
 }
 
 export interface InferResponseBody {

@@ -106,7 +106,13 @@ export class InferencePool {
       const task = this.waiting.shift() as Task;
       slot.task = task;
       const id = this.nextId++;
-      const message: ThreadRequest = { kind: 'run', id, key: task.key, inputs: task.inputs, outputs: task.outputs };
+      const message: ThreadRequest = {
+        kind: 'run',
+        id,
+        key: task.key,
+        inputs: task.inputs,
+        outputs: task.outputs,
+      };
       slot.worker.postMessage(message);
     }
   }

@@ -12,6 +12,15 @@ export const TensorSpec = Type.Object(
     name: Type.String({ minLength: 1 }),
     datatype: Type.Union(DATATYPES.map((datatype) => Type.Literal(datatype))),
     shape: Type.Array(Type.Integer({ minimum: -1 }), { description: '-1 marks a dynamic dimension.' }),
+    range: Type.Optional(
+      Type.Object(
+        { minimum: Type.Number(), maximum: Type.Number() },
+        {
+          additionalProperties: false,
+          description: 'Inputs only: values outside [minimum, maximum] are refused.',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -27,12 +36,16 @@ export const ManifestEntry = Type.Object(
     sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
     max_batch_size: Type.Integer({
       minimum: 0,
-      description: '0: the server does not batch; n ≥ 1: the first dimension is the batch, micro-batched up to n.',
+      description:
+        '0: the server does not batch; n ≥ 1: the first dimension is the batch, micro-batched up to n.',
     }),
     inputs: Type.Array(TensorSpec, { minItems: 1 }),
     outputs: Type.Array(TensorSpec, { minItems: 1 }),
     metrics: Type.Record(Type.String(), Type.Unknown()),
-    training: Type.Object({ command: Type.String(), seed: Type.Optional(Type.Integer()) }, { additionalProperties: true }),
+    training: Type.Object(
+      { command: Type.String(), seed: Type.Optional(Type.Integer()) },
+      { additionalProperties: true },
+    ),
     card: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
@@ -55,7 +68,9 @@ export async function readManifest(modelsDir: string): Promise<ManifestEntry[]> 
   }
   const problems = [...Value.Errors(Manifest, parsed)].slice(0, 5);
   if (problems.length > 0) {
-    throw new ManifestError(`${path} is invalid: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`);
+    throw new ManifestError(
+      `${path} is invalid: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`,
+    );
   }
   const entries = (parsed as Static<typeof Manifest>).models;
   const seen = new Set<string>();
@@ -68,6 +83,12 @@ export async function readManifest(modelsDir: string): Promise<ManifestEntry[]> 
         if (spec.shape[0] !== -1) {
           throw new ManifestError(`${key}: batched model needs a dynamic first dimension on '${spec.name}'`);
         }
+        // Requests are stacked along the first dimension, so every other one must be the same for all.
+        if (spec.shape.slice(1).some((dim) => dim < 0)) {
+          throw new ManifestError(
+            `${key}: batched model may have only its first dimension dynamic ('${spec.name}')`,
+          );
+        }
       }
     }
   }
@@ -78,7 +99,8 @@ export async function readManifest(modelsDir: string): Promise<ManifestEntry[]> 
 export function modelPath(modelsDir: string, entry: ManifestEntry): string {
   const root = resolve(modelsDir);
   const path = resolve(root, entry.file);
-  if (!path.startsWith(root + sep)) throw new ManifestError(`${entry.name}: file '${entry.file}' is outside ${root}`);
+  if (!path.startsWith(root + sep))
+    throw new ManifestError(`${entry.name}: file '${entry.file}' is outside ${root}`);
   return path;
 }
 

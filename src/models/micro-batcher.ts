@@ -1,6 +1,7 @@
 // Dynamic batching for models whose first dimension is the batch (Triton's dynamic_batching, in process):
-// requests wait at most `maxWaitMs` for company, a batch never exceeds `maxBatchSize` rows, and the queue is
-// bounded — a full queue is an OverloadedError (503 + Retry-After), never unbounded memory.
+// a request waits at most `maxWaitMs` from its arrival for company (time spent behind a running batch
+// counts), a batch never exceeds `maxBatchSize` rows, and the queue is bounded — a full queue is an
+// OverloadedError (503 + Retry-After), never unbounded memory.
 import { OverloadedError } from '../server/errors.js';
 import { allocate, type Tensor } from './tensor.js';
 
@@ -9,6 +10,7 @@ export type RunBatch = (inputs: Record<string, Tensor>) => Promise<Record<string
 interface Pending {
   inputs: Record<string, Tensor>;
   rows: number;
+  arrivedAt: number;
   resolve: (outputs: Record<string, Tensor>) => void;
   reject: (error: Error) => void;
 }
@@ -44,20 +46,23 @@ export class MicroBatcher {
   /** Queues a request of `rows` rows (already validated to be ≤ maxBatchSize). */
   submit(inputs: Record<string, Tensor>, rows: number): Promise<Record<string, Tensor>> {
     if (this.queue.length >= this.options.queueLimit) {
-      return Promise.reject(new OverloadedError(`${this.name}: ${this.queue.length} requests already waiting`));
+      return Promise.reject(
+        new OverloadedError(`${this.name}: ${this.queue.length} requests already waiting`),
+      );
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ inputs, rows, resolve, reject });
+      this.queue.push({ inputs, rows, arrivedAt: performance.now(), resolve, reject });
       this.schedule();
     });
   }
 
   private schedule(): void {
-    if (this.inFlight >= this.options.maxConcurrentBatches) return;
-    if (this.queuedRows() >= this.options.maxBatchSize || this.options.maxWaitMs === 0) {
+    if (this.inFlight >= this.options.maxConcurrentBatches || this.queue.length === 0) return;
+    const waited = performance.now() - (this.queue[0] as Pending).arrivedAt;
+    if (this.queuedRows() >= this.options.maxBatchSize || waited >= this.options.maxWaitMs) {
       this.flush();
     } else if (this.timer === undefined) {
-      this.timer = setTimeout(() => this.flush(), this.options.maxWaitMs);
+      this.timer = setTimeout(() => this.flush(), this.options.maxWaitMs - waited);
     }
   }
 
@@ -78,7 +83,12 @@ export class MicroBatcher {
     if (batch.length === 0) return;
     this.inFlight++;
     this.options.onBatch?.(rows);
-    this.runBatch(concatenate(batch.map((pending) => pending.inputs), rows))
+    this.runBatch(
+      concatenate(
+        batch.map((pending) => pending.inputs),
+        rows,
+      ),
+    )
       .then((outputs) => {
         let offset = 0;
         for (const pending of batch) {
@@ -91,7 +101,7 @@ export class MicroBatcher {
       })
       .finally(() => {
         this.inFlight--;
-        if (this.queue.length > 0) this.schedule();
+        this.schedule();
       });
   }
 }
@@ -115,7 +125,11 @@ export function concatenate(requests: Record<string, Tensor>[], rows: number): R
 }
 
 /** Rows [start, start + count) of every output. */
-export function sliceRows(outputs: Record<string, Tensor>, start: number, count: number): Record<string, Tensor> {
+export function sliceRows(
+  outputs: Record<string, Tensor>,
+  start: number,
+  count: number,
+): Record<string, Tensor> {
   const result: Record<string, Tensor> = {};
   for (const [name, tensor] of Object.entries(outputs)) {
     const rowSize = tensor.shape.slice(1).reduce((a, b) => a * b, 1);

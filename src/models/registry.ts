@@ -83,7 +83,8 @@ export class ModelRegistry {
   /** The named model at `version`, or its newest version; 404 when either is unknown. */
   get(name: string, version?: string): LoadedModel {
     const versions = this.list().filter((model) => model.entry.name === name);
-    if (versions.length === 0) throw new NotFoundError(`model '${name}' is not served here; see GET /v1/models`);
+    if (versions.length === 0)
+      throw new NotFoundError(`model '${name}' is not served here; see GET /v1/models`);
     if (version === undefined) return versions[0] as LoadedModel;
     const match = versions.find((model) => model.entry.version === version);
     if (match === undefined) {
@@ -102,7 +103,9 @@ export class ModelRegistry {
     rows: number,
   ): Promise<Record<string, Tensor>> {
     if (model.state !== 'ready' || this.pool === undefined) {
-      throw new UnavailableError(`model ${model.key} is ${model.state}${model.reason ? `: ${model.reason}` : ''}`);
+      throw new UnavailableError(
+        `model ${model.key} is ${model.state}${model.reason ? `: ${model.reason}` : ''}`,
+      );
     }
     const started = process.hrtime.bigint();
     let ok = false;

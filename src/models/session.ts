@@ -39,8 +39,16 @@ export async function openSession(
 }
 
 /** Checks that the graph's inputs and outputs are the ones the manifest declares. */
-export function checkSignature(session: ort.InferenceSession, inputs: TensorSpec[], outputs: TensorSpec[]): void {
-  const compare = (kind: string, actual: readonly ort.InferenceSession.ValueMetadata[], declared: TensorSpec[]) => {
+export function checkSignature(
+  session: ort.InferenceSession,
+  inputs: TensorSpec[],
+  outputs: TensorSpec[],
+): void {
+  const compare = (
+    kind: string,
+    actual: readonly ort.InferenceSession.ValueMetadata[],
+    declared: TensorSpec[],
+  ) => {
     const byName = new Map(actual.map((meta) => [meta.name, meta]));
     if (byName.size !== declared.length || declared.some((spec) => !byName.has(spec.name))) {
       throw new Error(
@@ -50,7 +58,9 @@ export function checkSignature(session: ort.InferenceSession, inputs: TensorSpec
     for (const spec of declared) {
       const meta = byName.get(spec.name);
       if (meta?.isTensor && DATATYPE_OF_ORT_TYPE[meta.type] !== spec.datatype) {
-        throw new Error(`${kind.slice(0, -1)} '${spec.name}' is ${meta.type} in the graph, ${spec.datatype} in the manifest`);
+        throw new Error(
+          `${kind.slice(0, -1)} '${spec.name}' is ${meta.type} in the graph, ${spec.datatype} in the manifest`,
+        );
       }
     }
   };
@@ -76,7 +86,11 @@ export async function runSession(
 ): Promise<Record<string, Tensor>> {
   const feeds: Record<string, ort.Tensor> = {};
   for (const [name, tensor] of Object.entries(inputs)) {
-    feeds[name] = new ort.Tensor(ORT_TYPE[tensor.datatype] as 'float32', tensor.data as Float32Array, tensor.shape);
+    feeds[name] = new ort.Tensor(
+      ORT_TYPE[tensor.datatype] as 'float32',
+      tensor.data as Float32Array,
+      tensor.shape,
+    );
   }
   const results = await session.run(feeds, [...outputNames]);
   const outputs: Record<string, Tensor> = {};

@@ -136,7 +136,10 @@ export function decodeData(
 
 function writer(datatype: Datatype, out: TensorData) {
   const fail = (at: string, what: string, value: unknown): never => {
-    throw new TensorError(at, `${datatype} element must be ${what}, got ${JSON.stringify(value) ?? String(value)}`);
+    throw new TensorError(
+      at,
+      `${datatype} element must be ${what}, got ${JSON.stringify(value) ?? String(value)}`,
+    );
   };
   switch (datatype) {
     case 'FP32':

@@ -35,7 +35,13 @@ export async function notReadyReasons(app: FastifyInstance): Promise<string[]> {
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health/live',
-    { schema: { tags: ['ops'], summary: 'Liveness: the process is up and its event loop answers', response: { 200: Live } } },
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Liveness: the process is up and its event loop answers',
+        response: { 200: Live },
+      },
+    },
     async () => ({ status: 'live' as const }),
   );
 
@@ -51,7 +57,11 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (_request, reply) => {
       const reasons = await notReadyReasons(app);
       if (reasons.length > 0) reply.code(503);
-      return { status: reasons.length > 0 ? ('not ready' as const) : ('ready' as const), reasons, queue: app.queue.backend };
+      return {
+        status: reasons.length > 0 ? ('not ready' as const) : ('ready' as const),
+        reasons,
+        queue: app.queue.backend,
+      };
     },
   );
 

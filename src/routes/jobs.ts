@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { ValidateFunction } from 'ajv';
 import { ARTIFACT_NAME } from '../jobs/artifacts.js';
-import { JOB_TYPES, findJobType } from '../jobs/catalog.js';
+import { findJobType, JOB_TYPES } from '../jobs/catalog.js';
 import { FINISHED_STATES, type JobEvent, type JobRecord } from '../jobs/types.js';
 import { canonicalJson } from '../lib/canonical-json.js';
 import { InvalidInputError, NotFoundError } from '../server/errors.js';
@@ -31,9 +31,16 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   });
 
+  // Open event streams end when the server closes; otherwise they would hold the drain until its deadline.
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of openStreams) end();
+  });
+
   const mustGet = async (id: string) => {
     const job = await app.queue.get(id);
-    if (job === undefined) throw new NotFoundError(`job '${id}' does not exist (or was removed by retention)`);
+    if (job === undefined)
+      throw new NotFoundError(`job '${id}' does not exist (or was removed by retention)`);
     return job;
   };
 
@@ -47,7 +54,11 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async () => ({
-      data: JOB_TYPES.map((jobType) => ({ type: jobType.type, summary: jobType.summary, params_schema: jobType.params })),
+      data: JOB_TYPES.map((jobType) => ({
+        type: jobType.type,
+        summary: jobType.summary,
+        params_schema: jobType.params,
+      })),
     }),
   );
 
@@ -59,7 +70,9 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['jobs'],
         summary: 'Submit a job (202). An Idempotency-Key header makes retries return the same job',
         headers: Type.Object({
-          'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' })),
+          'idempotency-key': Type.Optional(
+            Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' }),
+          ),
         }),
         body: SubmitBody,
         response: { 202: JobSchema, ...problems(400, 404, 409, 413, 415, 503) },
@@ -74,7 +87,10 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       if (!validate(params)) {
         const errors = fieldErrors(validate.errors ?? [], '/body/params');
-        throw new InvalidInputError(`params do not fit ${type}: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors);
+        throw new InvalidInputError(
+          `params do not fit ${type}: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+          errors,
+        );
       }
       jobType.check?.(params as never, (name, version) => app.models.get(name, version).entry);
       const fingerprint = createHash('sha256')
@@ -117,7 +133,11 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (type !== undefined && findJobType(type) === undefined) {
         throw new NotFoundError(`job type '${type}' does not exist; see GET /v1/job-types`);
       }
-      const jobs = await app.queue.list({ limit, ...(type === undefined ? {} : { type }), ...(state === undefined ? {} : { state }) });
+      const jobs = await app.queue.list({
+        limit,
+        ...(type === undefined ? {} : { type }),
+        ...(state === undefined ? {} : { state }),
+      });
       return { data: jobs.map(withLinks) };
     },
   );
@@ -160,7 +180,10 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Download a file the job wrote',
         params: Type.Object({ id: JobId, name: Type.String({ pattern: ARTIFACT_NAME.source }) }),
         response: {
-          200: Type.String({ description: 'The artifact bytes, with its content type.', examples: ['[{"model_name":"spiral-mlp"}]'] }),
+          200: Type.String({
+            description: 'The artifact bytes, with its content type.',
+            examples: ['[{"model_name":"spiral-mlp"}]'],
+          }),
           ...problems(400, 404, 503),
         },
       },
@@ -200,7 +223,9 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const buffered: JobEvent[] = [];
       let forward: ((event: JobEvent) => void) | undefined;
       // Subscribe before reading the snapshot, so nothing falls between the two.
-      const unsubscribe = await app.queue.subscribe(id, (event) => (forward ? forward(event) : buffered.push(event)));
+      const unsubscribe = await app.queue.subscribe(id, (event) =>
+        forward ? forward(event) : buffered.push(event),
+      );
       const snapshot = await app.queue.get(id);
       if (snapshot === undefined) {
         unsubscribe();
@@ -216,17 +241,25 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         'x-accel-buffering': 'no',
       });
       app.metrics.sseStreams.inc();
-      const send = (event: string, data: unknown) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      const send = (event: string, data: unknown) =>
+        raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
       let closed = false;
       const close = () => {
         if (closed) return;
         closed = true;
+        openStreams.delete(shutdown);
         clearInterval(heartbeat);
         unsubscribe();
         app.metrics.sseStreams.dec();
         raw.end();
       };
+      // Tells the client to reconnect (to another replica) in a second, then ends the stream.
+      const shutdown = () => {
+        raw.write('retry: 1000\nevent: shutdown\ndata: {}\n\n');
+        close();
+      };
+      openStreams.add(shutdown);
       // A client that goes away frees its subscription at once.
       raw.on('close', close);
 

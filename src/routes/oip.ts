@@ -14,7 +14,11 @@ import { InferRequestSchema, InferResponseSchema } from './schemas/oip.js';
 const ModelParams = Type.Object({ name: ModelName });
 const VersionedParams = Type.Object({ name: ModelName, version: ModelVersion });
 
-const OipTensor = Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()) });
+const OipTensor = Type.Object({
+  name: Type.String(),
+  datatype: Type.String(),
+  shape: Type.Array(Type.Integer()),
+});
 const ModelMetadata = Type.Object(
   {
     name: Type.String(),
@@ -111,8 +115,10 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v2/models/:name', { schema: metadataSchema(ModelParams) }, async (request) =>
     metadata(app.models.get(request.params.name)),
   );
-  app.get('/v2/models/:name/versions/:version', { schema: metadataSchema(VersionedParams) }, async (request) =>
-    metadata(app.models.get(request.params.name, request.params.version)),
+  app.get(
+    '/v2/models/:name/versions/:version',
+    { schema: metadataSchema(VersionedParams) },
+    async (request) => metadata(app.models.get(request.params.name, request.params.version)),
   );
 
   const readySchema = <Params extends TSchema>(params: Params) => ({
@@ -128,8 +134,10 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v2/models/:name/ready', { schema: readySchema(ModelParams) }, async (request) =>
     modelReady(app.models.get(request.params.name)),
   );
-  app.get('/v2/models/:name/versions/:version/ready', { schema: readySchema(VersionedParams) }, async (request) =>
-    modelReady(app.models.get(request.params.name, request.params.version)),
+  app.get(
+    '/v2/models/:name/versions/:version/ready',
+    { schema: readySchema(VersionedParams) },
+    async (request) => modelReady(app.models.get(request.params.name, request.params.version)),
   );
 
   const inferSchema = <Params extends TSchema>(params: Params) => ({

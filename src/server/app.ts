@@ -87,7 +87,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const seconds = reply.elapsedTime / 1000;
     metrics.httpRequest(request.method, route, reply.statusCode, seconds);
     request.log.info(
-      { method: request.method, route, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        method: request.method,
+        route,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
       'request',
     );
   });

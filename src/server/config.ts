@@ -26,7 +26,10 @@ export interface Config {
   intraOpThreads: number;
   /** Longest a partial micro-batch waits for company, in ms. @defaultValue 2 */
   batchMaxWaitMs: number;
-  /** Inference requests waiting per model before new ones get 503. @defaultValue 256 */
+  /**
+   * Requests waiting before new ones get 503: per model in a micro-batcher (batched models), and in all for the
+   * inference threads (models that are not batched). @defaultValue 256
+   */
   inferenceQueueLimit: number;
   /** Largest JSON body on ordinary routes, bytes. @defaultValue 1 MiB */
   bodyLimit: number;
@@ -110,7 +113,12 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: resolve(env.DATA_DIR ?? 'data'),
     modelsDir: resolve(env.MODELS_DIR ?? 'models'),
     executionProviders,
-    inferenceThreads: integer(env, 'INFERENCE_THREADS', Math.max(1, Math.floor(availableParallelism() / 2)), 1),
+    inferenceThreads: integer(
+      env,
+      'INFERENCE_THREADS',
+      Math.max(1, Math.floor(availableParallelism() / 2)),
+      1,
+    ),
     intraOpThreads: integer(env, 'ORT_INTRA_OP_THREADS', 1, 1),
     batchMaxWaitMs: integer(env, 'BATCH_MAX_WAIT_MS', 2),
     inferenceQueueLimit: integer(env, 'INFERENCE_QUEUE_LIMIT', 256, 1),

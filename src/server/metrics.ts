@@ -82,7 +82,8 @@ export class Metrics implements InferenceObserver {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const { type, state, count } of (await readCounts()) ?? []) if (state === 'queued') this.set({ type }, count);
+        for (const { type, state, count } of (await readCounts()) ?? [])
+          if (state === 'queued') this.set({ type }, count);
       },
     });
     new client.Gauge({

@@ -1,6 +1,10 @@
 // onnx.batch-infer: one registered model over many OIP requests, asynchronously. Opens its own session in
 // the job thread (the job may run in a worker process with no API), reports progress per request.
-import { decodeInferRequest, encodeInferResponse, type InferResponseBody } from '../../models/infer-request.js';
+import {
+  decodeInferRequest,
+  encodeInferResponse,
+  type InferResponseBody,
+} from '../../models/infer-request.js';
 import { readManifest, readVerifiedModel } from '../../models/manifest.js';
 import { openSession, runSession } from '../../models/session.js';
 import type { BatchInferParams } from '../catalog.js';
@@ -17,7 +21,8 @@ export const batchInfer: Processor = async (rawParams, context) => {
     params.version === undefined
       ? versions.sort((a, b) => b.version.localeCompare(a.version, 'en', { numeric: true }))[0]
       : versions.find((candidate) => candidate.version === params.version);
-  if (entry === undefined) throw new JobInputError(`model ${params.model}@${params.version ?? 'latest'} is not served`);
+  if (entry === undefined)
+    throw new JobInputError(`model ${params.model}@${params.version ?? 'latest'} is not served`);
 
   const { session, provider } = await openSession(
     await readVerifiedModel(context.models.modelsDir, entry),

@@ -24,7 +24,12 @@ export const Seed = Type.Integer({
   examples: [42],
 });
 
-export const Limit = Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Most items returned.' });
+export const Limit = Type.Integer({
+  minimum: 1,
+  maximum: 500,
+  default: 50,
+  description: 'Most items returned.',
+});
 
 export const FieldErrorSchema = Type.Object({
   path: Type.String({ description: 'JSON pointer into the request: /body/…, /query/…, /params/…' }),
@@ -39,7 +44,9 @@ export const Problem = Type.Object(
     detail: Type.String(),
     instance: Type.String(),
     errors: Type.Optional(Type.Array(FieldErrorSchema)),
-    error: Type.Optional(Type.String({ description: 'Open Inference Protocol error text (only under /v2).' })),
+    error: Type.Optional(
+      Type.String({ description: 'Open Inference Protocol error text (only under /v2).' }),
+    ),
   },
   { description: 'RFC 9457 problem details (application/problem+json).' },
 );

@@ -19,7 +19,10 @@ export const JobStateSchema = Type.Union(
 export const SubmitBody = Type.Object(
   {
     type: Type.String({ minLength: 1, maxLength: 128, description: 'A type from GET /v1/job-types.' }),
-    params: Type.Object({}, { additionalProperties: true, description: "Checked against the type's params schema." }),
+    params: Type.Object(
+      {},
+      { additionalProperties: true, description: "Checked against the type's params schema." },
+    ),
     seed: Type.Optional(Seed),
   },
   {
@@ -30,7 +33,9 @@ export const SubmitBody = Type.Object(
         seed: 7,
         params: {
           model: 'spiral-mlp',
-          requests: [{ id: 'a', inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [0.3, -0.7] }] }],
+          requests: [
+            { id: 'a', inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [0.3, -0.7] }] },
+          ],
         },
       },
     ],
@@ -78,7 +83,9 @@ export const JobSchema = Type.Object(
         links: {
           self: '/v1/jobs/onnx.batch-infer_6f1c2a57-3d0e-4c8e-9a59-0c1b1f0f2f11',
           events: '/v1/jobs/onnx.batch-infer_6f1c2a57-3d0e-4c8e-9a59-0c1b1f0f2f11/events',
-          artifacts: ['/v1/jobs/onnx.batch-infer_6f1c2a57-3d0e-4c8e-9a59-0c1b1f0f2f11/artifacts/responses.json'],
+          artifacts: [
+            '/v1/jobs/onnx.batch-infer_6f1c2a57-3d0e-4c8e-9a59-0c1b1f0f2f11/artifacts/responses.json',
+          ],
         },
       },
     ],
@@ -93,5 +100,9 @@ export const JobTypeList = Type.Object(
       Type.Object({ type: Type.String(), summary: Type.String(), params_schema: Type.Unknown() }),
     ),
   },
-  { examples: [{ data: [{ type: 'onnx.batch-infer', summary: 'Runs a registered ONNX model …', params_schema: {} }] }] },
+  {
+    examples: [
+      { data: [{ type: 'onnx.batch-infer', summary: 'Runs a registered ONNX model …', params_schema: {} }] },
+    ],
+  },
 );

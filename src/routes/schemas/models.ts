@@ -6,6 +6,12 @@ const TensorDescription = Type.Object({
   name: Type.String(),
   datatype: Type.String(),
   shape: Type.Array(Type.Integer(), { description: '-1 marks a dynamic dimension.' }),
+  range: Type.Optional(
+    Type.Object(
+      { minimum: Type.Number(), maximum: Type.Number() },
+      { description: 'Values accepted (inputs only).' },
+    ),
+  ),
 });
 
 export const ModelInfo = Type.Object(
@@ -17,12 +23,18 @@ export const ModelInfo = Type.Object(
     sha256: Type.String(),
     state: Type.Union([Type.Literal('loading'), Type.Literal('ready'), Type.Literal('failed')]),
     reason: Type.Optional(Type.String({ description: 'Why the model failed to load.' })),
-    execution_provider: Type.Union([Type.String(), Type.Null()], { description: 'Provider holding the session.' }),
-    provider_fallbacks: Type.Array(Type.String(), { description: 'Providers tried first, and why each failed.' }),
+    execution_provider: Type.Union([Type.String(), Type.Null()], {
+      description: 'Provider holding the session.',
+    }),
+    provider_fallbacks: Type.Array(Type.String(), {
+      description: 'Providers tried first, and why each failed.',
+    }),
     max_batch_size: Type.Integer({ description: '0 = not batched; n = micro-batched up to n rows.' }),
     inputs: Type.Array(TensorDescription),
     outputs: Type.Array(TensorDescription),
-    metrics: Type.Record(Type.String(), Type.Unknown(), { description: 'Measured quality, from the manifest.' }),
+    metrics: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'Measured quality, from the manifest.',
+    }),
     training: Type.Record(Type.String(), Type.Unknown()),
   },
   {

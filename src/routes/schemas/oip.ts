@@ -11,7 +11,9 @@ export const InferInputSchema = Type.Object(
     shape: Type.Array(Type.Integer({ minimum: 0 }), { maxItems: 16 }),
     datatype: Type.String({ description: `One of ${DATATYPES.join(', ')}.`, maxLength: 16 }),
     parameters: Type.Optional(Parameters),
-    data: Type.Array(Type.Unknown(), { description: 'Row-major values, flat or nested to the depth of the shape.' }),
+    data: Type.Array(Type.Unknown(), {
+      description: 'Row-major values, flat or nested to the depth of the shape.',
+    }),
   },
   { additionalProperties: false },
 );
@@ -33,7 +35,9 @@ export const InferRequestSchema = Type.Object(
   },
   {
     additionalProperties: false,
-    examples: [{ id: 'req-1', inputs: [{ name: 'x', shape: [2, 2], datatype: 'FP32', data: [0.1, 0.2, -0.5, 0.3] }] }],
+    examples: [
+      { id: 'req-1', inputs: [{ name: 'x', shape: [2, 2], datatype: 'FP32', data: [0.1, 0.2, -0.5, 0.3] }] },
+    ],
   },
 );
 

@@ -37,7 +37,14 @@ function codeFor(status: number): string {
 export function sendProblem(
   request: FastifyRequest,
   reply: FastifyReply,
-  problem: { status: number; code: string; title: string; detail: string; errors?: FieldError[]; retryAfter?: number },
+  problem: {
+    status: number;
+    code: string;
+    title: string;
+    detail: string;
+    errors?: FieldError[];
+    retryAfter?: number;
+  },
 ): FastifyReply {
   const body: ProblemBody = {
     type: `urn:meanserve:problem:${problem.code}`,

@@ -20,9 +20,13 @@ export function fieldErrors(issues: readonly ErrorObject[], prefix: string): Fie
   return issues.map((issue) => {
     const path = `${prefix}${issue.instancePath}`;
     const params = issue.params as Record<string, unknown>;
-    if (typeof params.missingProperty === 'string') return { path: `${path}/${params.missingProperty}`, message: 'is required' };
+    if (typeof params.missingProperty === 'string')
+      return { path: `${path}/${params.missingProperty}`, message: 'is required' };
     if (typeof params.additionalProperty === 'string') {
-      return { path: `${path}/${params.additionalProperty}`, message: 'unknown field (unknown fields are rejected)' };
+      return {
+        path: `${path}/${params.additionalProperty}`,
+        message: 'unknown field (unknown fields are rejected)',
+      };
     }
     return { path, message: issue.message ?? 'is invalid' };
   });

@@ -1,0 +1,51 @@
+# syntax=docker/dockerfile:1
+# meanserve: one image for the API (the default command) and for BullMQ workers
+# (command: node dist/src/jobs/worker-main.js). CPU only: see docs/operations.md for GPU hosts.
+
+# ---- build: install, compile TypeScript, drop dev dependencies ----
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+
+# .npmrc holds onnxruntime-node-install=skip: onnxruntime-node's install script must not try to
+# download the CUDA binaries. The ARG (seen as an environment variable by RUN) says the same to the
+# script directly, so the skip holds even under an npm that ignores unknown .npmrc keys.
+ARG ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund
+
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+# tsconfig.json has rootDir '.' and outDir 'dist', so the build lands in dist/src/...
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32
+
+# ---- runtime ----
+FROM node:20-bookworm-slim
+WORKDIR /app
+
+# The app reads configuration from these variables only (NODE_ENV is not used).
+ENV PORT=8080 \
+    HOST=0.0.0.0 \
+    DATA_DIR=/data \
+    MODELS_DIR=/app/models
+
+# package.json carries "type": "module", which makes the compiled dist/**/*.js ES modules. The
+# compiled build starts its worker threads from dist/src/models/inference-thread.js and
+# dist/src/jobs/job-thread-entry.js, so dist/ is copied whole. Code and models stay root-owned
+# (read-only to the app); only /data is writable.
+COPY package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY models ./models
+RUN mkdir -p /data && chown node:node /data
+
+USER node
+EXPOSE 8080
+
+# Ready = every model loaded and the job queue reachable (Redis, when REDIS_URL is set).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/ready').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
+
+# Exec form: node is the process that receives SIGTERM and drains (see src/server/main.ts).
+CMD ["node", "dist/src/server/main.js"]

@@ -1,0 +1,432 @@
+// HTTP benchmark, one run: a bare Fastify hello world and meanserve, each in its own child process on a free
+// loopback port, measured in turn by autocannon with the same connections and duration, so every ratio to the
+// baseline comes from one machine state. Each target's answer is checked before it is measured, and a non-2xx,
+// error, timeout or wrong body during a run fails the benchmark: the throughput of errors is worthless.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
+import { constants, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon, { type Options, type Result } from 'autocannon';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const STARTUP_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+/** meanserve settings that change inference throughput; they reach the server from this environment. */
+const INFERENCE_SETTINGS = ['INFERENCE_THREADS', 'ORT_INTRA_OP_THREADS', 'BATCH_MAX_WAIT_MS'];
+
+interface ParityTensor {
+  datatype: string;
+  shape: number[];
+  data: number[];
+}
+interface Parity {
+  inputs: { x: ParityTensor };
+  outputs: Record<string, ParityTensor>;
+  tolerance: number;
+}
+interface InferResponse {
+  model_name: string;
+  outputs: Array<{ name: string; datatype: string; shape: number[]; data: number[] }>;
+}
+
+interface Target {
+  name: string;
+  url: string;
+  method: 'GET' | 'POST';
+  body?: string;
+  /** Rows per inference request; set for the targets whose micro-batch sizes are reported. */
+  rows?: number;
+  /** Checks the parsed answer before the run; returns the check every response body in the run must pass. */
+  verify: (answer: unknown, text: string) => (body: string) => boolean;
+}
+
+interface Measurement {
+  target: string;
+  method: string;
+  url: string;
+  requestsPerSecond: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  ratioToHello: number;
+  requests: number;
+  /** Mean rows per batch the micro-batcher sent to the model during the run; null for other targets. */
+  meanBatchRows: number | null;
+  failures: { non2xx: number; errors: number; timeouts: number; mismatches: number };
+}
+
+function integerFlag(name: string, raw: string, min: number): number {
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new Error(`--${name} must be an integer >= ${min}, got '${raw}'`);
+  return value;
+}
+
+const { values: flags } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    json: { type: 'string' },
+  },
+});
+const duration = integerFlag('duration', flags.duration, 1);
+const connections = integerFlag('connections', flags.connections, 1);
+const warmup = integerFlag('warmup', flags.warmup, 0);
+const args = process.argv.slice(2);
+const command = `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
+
+const parity = JSON.parse(await readFile(join(ROOT, 'models/spiral-mlp/parity.json'), 'utf8')) as Parity;
+
+// ---- child processes ----------------------------------------------------------------------------------------
+
+const children = new Set<ChildProcess>();
+const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function startServer(script: string, env: NodeJS.ProcessEnv): ChildProcess {
+  // `node --import tsx` with this very node, not the tsx CLI: the CLI runs the script in a grandchild that a
+  // SIGKILL of the CLI would leave behind.
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--import', './bench/exit-with-parent.mjs', script],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+async function waitForOk(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  while (running(child)) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${STARTUP_TIMEOUT_MS} ms`);
+    await delay(100);
+  }
+  throw new Error(
+    `the server for ${url} exited (${child.exitCode ?? child.signalCode}) before answering 200`,
+  );
+}
+
+/** SIGTERM, so meanserve drains and removes its files; SIGKILL if it has not exited in time. */
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (!running(child)) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timeout = new AbortController();
+  const stopped = await Promise.race([
+    exited.then(() => true),
+    delay(STOP_TIMEOUT_MS, false, { signal: timeout.signal }).catch(() => false),
+  ]);
+  timeout.abort();
+  if (!stopped) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+let dataDir: string | undefined;
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= Promise.all([...children].map(stopServer)).then(async () => {
+    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+  });
+  return cleaning;
+}
+// Last resort when the process exits some other way: nothing may be left listening.
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping the servers`);
+    void cleanup().finally(() => process.exit(128 + constants.signals[signal]));
+  });
+}
+
+// ---- targets ------------------------------------------------------------------------------------------------
+
+function exactly(expected: unknown) {
+  return (answer: unknown, text: string) => {
+    assert.deepEqual(answer, expected);
+    return (body: string) => body === text;
+  };
+}
+
+function inferTarget(name: string, base: string, rows: number): Target {
+  const x = parity.inputs.x;
+  const rowSize = x.shape[1] ?? 1;
+  const input = {
+    name: 'x',
+    datatype: 'FP32',
+    shape: [rows, rowSize],
+    data: x.data.slice(0, rows * rowSize),
+  };
+  return {
+    name,
+    url: `${base}/v2/models/spiral-mlp/infer`,
+    method: 'POST',
+    body: JSON.stringify({ inputs: [input] }),
+    rows,
+    verify: (answer) => {
+      const response = answer as InferResponse;
+      assert.equal(response.model_name, 'spiral-mlp');
+      for (const [outputName, expected] of Object.entries(parity.outputs)) {
+        const output = response.outputs.find((candidate) => candidate.name === outputName);
+        assert.ok(output, `output ${outputName} missing`);
+        const outputRowSize = expected.shape.slice(1).reduce((a, b) => a * b, 1);
+        const want = expected.data.slice(0, rows * outputRowSize);
+        assert.equal(output.datatype, expected.datatype);
+        assert.deepEqual(output.shape, [rows, ...expected.shape.slice(1)]);
+        assert.equal(output.data.length, want.length);
+        output.data.forEach((value, index) => {
+          assert.ok(Math.abs(value - (want[index] as number)) <= parity.tolerance, `${outputName}[${index}]`);
+        });
+      }
+      // Labels are integers, so their serialized form is exact whichever micro-batch a request lands in, and
+      // a substring test keeps the per-response check cheap next to the server's work.
+      const labels = JSON.stringify(response.outputs.find((output) => output.name === 'label'));
+      return (body: string) => body.includes(labels);
+    },
+  };
+}
+
+async function preflight(target: Target): Promise<(body: string) => boolean> {
+  const response = await fetch(target.url, {
+    method: target.method,
+    ...(target.body === undefined
+      ? {}
+      : { headers: { 'content-type': 'application/json' }, body: target.body }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  const where = `${target.name} (${target.method} ${target.url})`;
+  if (response.status !== 200) throw new Error(`${where} answered ${response.status}: ${text.slice(0, 500)}`);
+  try {
+    return target.verify(JSON.parse(text), text);
+  } catch (error) {
+    throw new Error(
+      `${where} answered an unexpected body (${(error as Error).message}): ${text.slice(0, 500)}`,
+    );
+  }
+}
+
+/**
+ * Runs autocannon and records every response time itself: autocannon's latency histogram counts whole
+ * milliseconds, and loopback answers mostly take less than one.
+ */
+async function load(target: Target, seconds: number, verifyBody: (body: string) => boolean) {
+  const options: Options = {
+    url: target.url,
+    method: target.method,
+    connections,
+    duration: seconds,
+    verifyBody,
+  };
+  if (target.body !== undefined) {
+    options.headers = { 'content-type': 'application/json' };
+    options.body = target.body;
+  }
+  const latenciesMs: number[] = [];
+  const result = await autocannon(options).on('response', (_client, _status, _bytes, ms) =>
+    latenciesMs.push(ms),
+  );
+  latenciesMs.sort((a, b) => a - b);
+  // Nearest rank: the smallest time that at least p of the responses did not exceed.
+  const percentile = (p: number) => latenciesMs[Math.max(0, Math.ceil(p * latenciesMs.length) - 1)] ?? 0;
+  return { result, latencyP50Ms: percentile(0.5), latencyP99Ms: percentile(0.99) };
+}
+
+function failuresOf(result: Result) {
+  const { non2xx, errors, timeouts, mismatches } = result;
+  return { non2xx, errors, timeouts, mismatches };
+}
+const failed = (failures: Measurement['failures']) => Object.values(failures).some((count) => count > 0);
+
+/** Rows and batches the micro-batcher has sent to spiral-mlp so far, from meanserve's Prometheus metrics. */
+async function batchTotals(base: string): Promise<{ rows: number; batches: number }> {
+  const text = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  const read = (suffix: string) => {
+    const line = new RegExp(
+      `^meanserve_inference_batch_size_${suffix}\\{[^}]*model="spiral-mlp"[^}]*\\} (\\S+)$`,
+      'm',
+    );
+    return Number(line.exec(text)?.[1] ?? 0);
+  };
+  return { rows: read('sum'), batches: read('count') };
+}
+
+// ---- the run ------------------------------------------------------------------------------------------------
+
+const cpuList = cpus();
+const machine = {
+  cpus: cpuList.length,
+  model: cpuList[0]?.model.trim() ?? 'unknown',
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  os: `${platform()} ${release()}`,
+  node: process.version,
+  loadAverageBefore: loadavg().map((value) => Number(value.toFixed(2))),
+};
+
+async function main(): Promise<number> {
+  const [helloPort, meanservePort] = [await freePort(), await freePort()];
+  const hello = `http://127.0.0.1:${helloPort}`;
+  const meanserve = `http://127.0.0.1:${meanservePort}`;
+  const targets: Target[] = [
+    { name: 'hello-world GET /', url: `${hello}/`, method: 'GET', verify: exactly({ hello: 'world' }) },
+    {
+      name: 'meanserve GET /health/live',
+      url: `${meanserve}/health/live`,
+      method: 'GET',
+      verify: exactly({ status: 'live' }),
+    },
+    inferTarget('meanserve infer, 1 row', meanserve, 1),
+    inferTarget('meanserve infer, 16 rows', meanserve, parity.inputs.x.shape[0] ?? 16),
+  ];
+
+  const budgetMs = STARTUP_TIMEOUT_MS + targets.length * (warmup + duration + 30) * 1000;
+  setTimeout(() => {
+    console.error(`the benchmark ran past its ${budgetMs} ms budget; stopping`);
+    void cleanup().finally(() => process.exit(1));
+  }, budgetMs).unref();
+
+  console.log(`command: ${command}`);
+  console.log(
+    `machine: ${machine.cpus} × ${machine.model}, ${machine.memoryGiB} GiB, ${machine.os}, node ${machine.node}`,
+  );
+  console.log(`load average before (1/5/15 min): ${machine.loadAverageBefore.join(' ')}`);
+  const settings = INFERENCE_SETTINGS.map((name) => `${name}=${process.env[name] ?? '(default)'}`).join(' ');
+  console.log(
+    `autocannon: ${connections} connections, ${warmup} s warm-up + ${duration} s per target; meanserve: ${settings}`,
+  );
+
+  dataDir = await mkdtemp(join(tmpdir(), 'meanserve-bench-'));
+  // Without REDIS_URL meanserve uses its inline queue, so the run needs nothing but these two processes.
+  const { REDIS_URL: _redis, ...inherited } = process.env;
+  const helloServer = startServer('bench/hello-server.ts', { ...inherited, PORT: String(helloPort) });
+  const meanserveServer = startServer('src/server/main.ts', {
+    ...inherited,
+    PORT: String(meanservePort),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    // Its own data directory, so the inline queue never writes into the working tree.
+    DATA_DIR: dataDir,
+  });
+  await Promise.all([
+    waitForOk(`${hello}/`, helloServer),
+    waitForOk(`${meanserve}/health/ready`, meanserveServer),
+  ]);
+
+  const measurements: Measurement[] = [];
+  for (const target of targets) {
+    const verifyBody = await preflight(target);
+    if (warmup > 0) {
+      const warm = failuresOf((await load(target, warmup, verifyBody)).result);
+      if (failed(warm)) throw new Error(`${target.name}: failures during warm-up ${JSON.stringify(warm)}`);
+    }
+    const before = target.rows === undefined ? undefined : await batchTotals(meanserve);
+    process.stdout.write(`measuring ${target.name} for ${duration} s … `);
+    const { result, latencyP50Ms, latencyP99Ms } = await load(target, duration, verifyBody);
+    const after = before === undefined ? undefined : await batchTotals(meanserve);
+    // NaN (no batch seen, or the metric renamed) reads as unknown rather than as a number.
+    const batchRows =
+      before && after ? (after.rows - before.rows) / (after.batches - before.batches) : Number.NaN;
+    const measurement: Measurement = {
+      target: target.name,
+      method: target.method,
+      url: target.url,
+      requestsPerSecond: result.requests.average,
+      latencyP50Ms,
+      latencyP99Ms,
+      // The first target is the hello-world baseline.
+      ratioToHello: result.requests.average / (measurements[0]?.requestsPerSecond ?? result.requests.average),
+      requests: result.requests.total,
+      meanBatchRows: Number.isFinite(batchRows) ? batchRows : null,
+      failures: failuresOf(result),
+    };
+    console.log(`${Math.round(measurement.requestsPerSecond)} req/s`);
+    measurements.push(measurement);
+  }
+  await cleanup();
+  const loadAverageAfter = loadavg().map((value) => Number(value.toFixed(2)));
+
+  const fixed = (value: number | null, digits: number) => (value === null ? '–' : value.toFixed(digits));
+  const rows = [
+    ['target', 'req/s (mean)', 'p50 ms', 'p99 ms', '× hello', 'rows/batch', 'failures'],
+    ...measurements.map((m) => [
+      m.target,
+      m.requestsPerSecond.toFixed(0),
+      fixed(m.latencyP50Ms, 2),
+      fixed(m.latencyP99Ms, 2),
+      m.ratioToHello.toFixed(3),
+      fixed(m.meanBatchRows, 1),
+      failed(m.failures) ? JSON.stringify(m.failures) : '0',
+    ]),
+  ];
+  const widths = (rows[0] ?? []).map((_, column) =>
+    Math.max(...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (row: string[]) =>
+    `| ${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`;
+  console.log();
+  console.log(line(rows[0] ?? []));
+  console.log(line(widths.map((width) => '-'.repeat(width))));
+  for (const row of rows.slice(1)) console.log(line(row));
+  console.log(`\nload average after (1/5/15 min): ${loadAverageAfter.join(' ')}`);
+
+  if (flags.json !== undefined) {
+    const report = {
+      command,
+      date: new Date().toISOString(),
+      machine: { ...machine, loadAverageAfter },
+      options: { duration, connections, warmup },
+      measurements,
+    };
+    await writeFile(flags.json, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`results written to ${flags.json}`);
+  }
+  const failing = measurements.filter((m) => failed(m.failures));
+  if (failing.length > 0) {
+    console.error(`FAILED: ${failing.map((m) => `${m.target} ${JSON.stringify(m.failures)}`).join('; ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  async (code) => {
+    await cleanup();
+    process.exit(code);
+  },
+  async (error: Error) => {
+    console.error(`benchmark failed: ${error.message}`);
+    await cleanup();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,111 @@
+// With REDIS_URL set, the API only enqueues: a separate `npm run worker` process runs the job. Killing that
+// worker with SIGKILL mid-job and starting another completes the job (stalled-job recovery).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { startApp, stopApp } from './helpers/app.js';
+import { type Child, kill, startEntry, waitForOutput } from './helpers/processes.js';
+import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
+import { waitFor } from './helpers/wait.js';
+
+const slowRequest = {
+  inputs: [
+    { name: 'x', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(0.2) },
+    { name: 'steps', shape: [1], datatype: 'INT64', data: [300_000] },
+  ],
+};
+
+describe('BullMQ backend with separate worker processes', () => {
+  const prefix = uniquePrefix();
+  // Short locks so a dead worker's job is recovered in seconds, not the production 30 s.
+  const env = {
+    REDIS_URL,
+    REDIS_PREFIX: prefix,
+    JOB_LOCK_DURATION_MS: '1500',
+    JOB_STALLED_INTERVAL_MS: '500',
+  };
+  let app: FastifyInstance;
+  const workers: Child[] = [];
+  before(async () => {
+    app = await startApp(env);
+    await waitFor('the queue to answer', async () => (await app.inject('/health/ready')).statusCode === 200);
+  });
+  after(async () => {
+    for (const worker of workers) await kill(worker);
+    await stopApp(app);
+    await deleteKeys(prefix);
+  });
+
+  const startWorker = async () => {
+    const worker = startEntry('src/jobs/worker-main.ts', env);
+    workers.push(worker);
+    await waitForOutput(worker, /worker ready/);
+    return worker;
+  };
+  const job = async (id: string) => (await app.inject(`/v1/jobs/${id}`)).json();
+
+  it('reports the bullmq backend as ready', async () => {
+    const ready = (await app.inject('/health/ready')).json();
+    assert.equal(ready.queue, 'bullmq');
+  });
+
+  it('has a job submitted to the API completed by a worker process', async () => {
+    const worker = await startWorker();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: {
+        type: 'onnx.batch-infer',
+        params: {
+          model: 'spiral-mlp',
+          requests: [{ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [0.3, -0.7] }] }],
+        },
+      },
+    });
+    assert.equal(response.statusCode, 202);
+    const { id } = response.json();
+    const done = await waitFor('completion', async () => {
+      const record = await job(id);
+      return record.state === 'completed' ? record : undefined;
+    });
+    assert.equal(done.result.count, 1);
+    const artifact = await app.inject(`/v1/jobs/${id}/artifacts/responses.json`);
+    assert.equal(artifact.statusCode, 200);
+    // The worker, not the API, ran it.
+    await waitForOutput(worker, new RegExp(`"jobId":"${id.replaceAll('.', '\\.')}".*"msg":"job completed"`));
+    await kill(worker, 'SIGTERM');
+    assert.equal(await worker.exited, 0, 'a worker exits 0 on SIGTERM');
+  });
+
+  it('recovers a job whose worker was killed mid-job: another worker completes it', async () => {
+    const first = await startWorker();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: {
+        type: 'onnx.batch-infer',
+        params: { model: 'iterated-map', requests: Array.from({ length: 16 }, () => slowRequest) },
+      },
+    });
+    const { id } = response.json();
+    await waitFor('the job to be running with progress', async () => {
+      const record = await job(id);
+      return record.state === 'running' && record.progress.fraction > 0;
+    });
+    await kill(first, 'SIGKILL');
+    assert.equal((await job(id)).state, 'running', 'the job is still locked by the dead worker');
+    const second = await startWorker();
+    const done = await waitFor(
+      'the second worker to complete the job',
+      async () => {
+        const record = await job(id);
+        return ['completed', 'failed'].includes(record.state) ? record : undefined;
+      },
+      60_000,
+    );
+    assert.equal(done.state, 'completed', done.error);
+    assert.equal(done.result.count, 16);
+    assert.ok(done.attempts >= 2, `started ${done.attempts} times`);
+    await waitForOutput(second, /stalled job moved back to the queue|"msg":"job completed"/);
+  });
+});

@@ -1,0 +1,125 @@
+// The error model: every 4xx/5xx is application/problem+json naming what was wrong, and the server stays
+// live after each bad request.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { assertLive, startApp, stopApp } from './helpers/app.js';
+
+describe('problem details for bad requests', () => {
+  let app: FastifyInstance;
+  before(async () => {
+    app = await startApp({ BODY_LIMIT_BYTES: '16384', INFERENCE_BODY_LIMIT_BYTES: '65536' });
+  });
+  after(() => stopApp(app));
+
+  const post = (url: string, payload: string, contentType = 'application/json') =>
+    app.inject({ method: 'POST', url, payload, headers: { 'content-type': contentType } });
+
+  it('answers 404 problem+json for an unknown route', async () => {
+    const response = await app.inject({ method: 'GET', url: '/nope?x=1' });
+    assert.equal(response.statusCode, 404);
+    assert.match(response.headers['content-type'] as string, /^application\/problem\+json/);
+    const body = response.json();
+    assert.equal(body.type, 'urn:meanserve:problem:not-found');
+    assert.equal(body.status, 404);
+    assert.equal(body.instance, '/nope?x=1');
+    assert.match(body.detail, /GET \/nope/);
+    await assertLive(app);
+  });
+
+  it('answers 400 for malformed JSON', async () => {
+    const response = await post('/v1/jobs', '{"type": "onnx.batch-infer", ');
+    assert.equal(response.statusCode, 400);
+    assert.match(response.headers['content-type'] as string, /^application\/problem\+json/);
+    assert.equal(response.json().status, 400);
+    await assertLive(app);
+  });
+
+  it('answers 400 for an empty JSON body', async () => {
+    const response = await post('/v1/jobs', '');
+    assert.equal(response.statusCode, 400);
+    await assertLive(app);
+  });
+
+  it('names the field of a wrong type, without coercing strings to numbers', async () => {
+    const response = await post(
+      '/v1/jobs',
+      JSON.stringify({ type: 'onnx.batch-infer', params: {}, seed: '7' }),
+    );
+    assert.equal(response.statusCode, 400);
+    const body = response.json();
+    assert.deepEqual(
+      body.errors.map((e: { path: string }) => e.path),
+      ['/body/seed'],
+    );
+    await assertLive(app);
+  });
+
+  it('names a missing field', async () => {
+    const response = await post('/v1/jobs', JSON.stringify({ params: {} }));
+    assert.equal(response.statusCode, 400);
+    assert.ok(response.json().errors.some((e: { path: string }) => e.path === '/body/type'));
+    await assertLive(app);
+  });
+
+  it('rejects unknown fields with 400 naming them', async () => {
+    const response = await post(
+      '/v1/jobs',
+      JSON.stringify({ type: 'onnx.batch-infer', params: {}, colour: 'red' }),
+    );
+    assert.equal(response.statusCode, 400);
+    const error = response.json().errors.find((e: { path: string }) => e.path === '/body/colour');
+    assert.ok(error, 'the unknown field is named');
+    assert.match(error.message, /unknown field/);
+    await assertLive(app);
+  });
+
+  it('rejects prototype poisoning', async () => {
+    const response = await post('/v1/jobs', '{"type":"x","params":{},"__proto__":{"polluted":true}}');
+    assert.equal(response.statusCode, 400);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    await assertLive(app);
+  });
+
+  it('answers 413 for a body over the limit, on ordinary and inference routes', async () => {
+    const body = (bytes: number) =>
+      JSON.stringify({ type: 'onnx.batch-infer', params: { pad: 'x'.repeat(bytes) } });
+    const cases = [
+      { url: '/v1/jobs', bytes: 70_000 },
+      { url: '/v2/models/spiral-mlp/infer', bytes: 70_000 },
+      // An ordinary route has the smaller BODY_LIMIT_BYTES.
+      { url: '/v1/jobs/onnx.batch-infer_0', bytes: 20_000, method: 'DELETE' as const },
+    ];
+    for (const { url, bytes, method } of cases) {
+      const response = await app.inject({
+        method: method ?? 'POST',
+        url,
+        payload: body(bytes),
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(response.statusCode, 413, url);
+      assert.match(response.headers['content-type'] as string, /^application\/problem\+json/);
+      assert.equal(response.json().status, 413);
+    }
+    await assertLive(app);
+  });
+
+  it('answers 415 for a content type it does not parse', async () => {
+    for (const contentType of ['text/plain', 'application/xml', 'application/x-www-form-urlencoded']) {
+      const response = await post('/v1/jobs', 'type=onnx.batch-infer', contentType);
+      assert.equal(response.statusCode, 415, contentType);
+      assert.match(response.headers['content-type'] as string, /^application\/problem\+json/);
+    }
+    await assertLive(app);
+  });
+
+  it('validates query strings and path params with field paths', async () => {
+    const response = await app.inject({ method: 'GET', url: '/v1/jobs?limit=0' });
+    assert.equal(response.statusCode, 400);
+    assert.equal(response.json().errors[0].path, '/query/limit');
+    const badId = await app.inject({ method: 'GET', url: '/v1/jobs/has%20space' });
+    assert.equal(badId.statusCode, 400);
+    assert.equal(badId.json().errors[0].path, '/params/id');
+    await assertLive(app);
+  });
+});

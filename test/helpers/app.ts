@@ -1,0 +1,42 @@
+// Builds the real app in-process for a test, with a private data directory, and closes it afterwards.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/server/app.js';
+import { type Config, loadConfig } from '../../src/server/config.js';
+
+export const MODELS_DIR = new URL('../../models/', import.meta.url).pathname;
+
+export async function testConfig(env: Record<string, string> = {}): Promise<Config> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-test-'));
+  return loadConfig({
+    LOG_LEVEL: 'silent',
+    DATA_DIR: dataDir,
+    MODELS_DIR: MODELS_DIR,
+    INFERENCE_THREADS: '1',
+    ...env,
+  });
+}
+
+/** The app with every model loaded. Pair with stopApp in an after hook. */
+export async function startApp(env: Record<string, string> = {}): Promise<FastifyInstance> {
+  const app = await buildApp(await testConfig(env));
+  await app.ready();
+  await app.models.loaded();
+  return app;
+}
+
+/** Closes the app and removes its data directory. */
+export async function stopApp(app: FastifyInstance | undefined): Promise<void> {
+  if (app === undefined) return;
+  await app.close();
+  await rm(app.config.dataDir, { recursive: true, force: true });
+}
+
+/** Every bad-input test ends here: the server must still answer liveness. */
+export async function assertLive(app: FastifyInstance): Promise<void> {
+  const response = await app.inject({ method: 'GET', url: '/health/live' });
+  if (response.statusCode !== 200)
+    throw new Error(`server not live after the request: ${response.statusCode}`);
+}

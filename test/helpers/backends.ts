@@ -1,0 +1,91 @@
+// Both job-queue backends, built the same way for the shared contract tests. The BullMQ one talks to the
+// local Redis under a unique prefix with an in-process JobWorker; the inline one runs in this process.
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { BullmqQueue } from '../../src/jobs/bullmq.js';
+import { JobWorker } from '../../src/jobs/bullmq-worker.js';
+import { InlineQueue } from '../../src/jobs/inline.js';
+import type { JobQueue } from '../../src/jobs/queue.js';
+import type { JobConfig } from '../../src/server/config.js';
+import { MODELS_DIR } from './app.js';
+import { deleteKeys, REDIS_URL, uniquePrefix } from './redis.js';
+
+export interface Backend {
+  queue: JobQueue;
+  close(): Promise<void>;
+}
+
+export const TEST_JOB_CONFIG: JobConfig = {
+  concurrency: 1,
+  attempts: 2,
+  backoffMs: 20,
+  retentionSeconds: 3600,
+  retentionCount: 100,
+  lockDurationMs: 30_000,
+  stalledIntervalMs: 30_000,
+  artifactLimit: 16 * 1024 * 1024,
+};
+
+/**
+ * A copy of models/ whose manifest also lists `missing-file`, a model whose file is absent: the processor's
+ * read fails with an ordinary (retryable) error, as a worker with a broken disk would.
+ */
+export async function modelsWithMissingFile(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'meanserve-models-'));
+  await cp(MODELS_DIR, dir, { recursive: true });
+  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+  manifest.models.push({ ...manifest.models[0], name: 'missing-file', file: 'missing-file/model.onnx' });
+  await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  return dir;
+}
+
+function modelsContext(modelsDir: string) {
+  return { modelsDir, executionProviders: ['cpu'], intraOpThreads: 1 };
+}
+
+export async function inlineBackend(modelsDir: string, config = TEST_JOB_CONFIG): Promise<Backend> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-data-'));
+  const queue = new InlineQueue(config, dataDir, modelsContext(modelsDir));
+  return {
+    queue,
+    close: async () => {
+      await queue.close(1000);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function bullmqBackend(modelsDir: string, config = TEST_JOB_CONFIG): Promise<Backend> {
+  const prefix = uniquePrefix();
+  const errors: Error[] = [];
+  const queue = new BullmqQueue(REDIS_URL, prefix, config, (error) => errors.push(error));
+  const worker = new JobWorker({
+    redisUrl: REDIS_URL,
+    prefix,
+    jobs: config,
+    models: modelsContext(modelsDir),
+    // TEST_WORKER_LOG=info shows the worker's job log when a contract test needs explaining.
+    log: pino({ level: process.env.TEST_WORKER_LOG ?? 'silent' }),
+  });
+  await worker.ready();
+  // The producer connects in the background; the contract starts once it answers.
+  for (let tries = 0; ; tries++) {
+    try {
+      await queue.ping();
+      break;
+    } catch (error) {
+      if (tries > 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  return {
+    queue,
+    close: async () => {
+      await worker.close(1000);
+      await queue.close();
+      await deleteKeys(prefix);
+    },
+  };
+}

@@ -1,0 +1,204 @@
+// One contract, two backends: the inline queue and BullMQ (really talking to Redis) must behave the same
+// for submit, progress, results, artifacts, idempotency, listing, cancellation, failures and retries.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import type { JobQueue } from '../src/jobs/queue.js';
+import type { JobEvent, JobRecord, JobState, SubmitRequest } from '../src/jobs/types.js';
+import { ConflictError, NotFoundError } from '../src/server/errors.js';
+import {
+  type Backend,
+  bullmqBackend,
+  inlineBackend,
+  modelsWithMissingFile,
+  TEST_JOB_CONFIG,
+} from './helpers/backends.js';
+import { readParity } from './helpers/parity.js';
+import { waitFor } from './helpers/wait.js';
+
+const TYPE = 'onnx.batch-infer';
+
+function request(params: Record<string, unknown>, extra: Partial<SubmitRequest> = {}): SubmitRequest {
+  const fingerprint = createHash('sha256').update(JSON.stringify(params)).digest('hex');
+  return { type: TYPE, params, seed: 1, fingerprint, ...extra };
+}
+
+function spiralParams(count: number) {
+  const x = readParity('spiral-mlp').inputs.x as { data: number[] };
+  return {
+    model: 'spiral-mlp',
+    requests: Array.from({ length: count }, (_, i) => ({
+      id: `r${i}`,
+      inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: x.data.slice(2 * i, 2 * i + 2) }],
+      outputs: [{ name: 'label' }],
+    })),
+  };
+}
+
+/** About 0.25 s of compute per request (0.81 µs per Loop step): a job that is still running when cancelled. */
+function slowParams(count: number) {
+  return {
+    model: 'iterated-map',
+    requests: Array.from({ length: count }, () => ({
+      inputs: [
+        { name: 'x', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(0.1) },
+        { name: 'steps', shape: [1], datatype: 'INT64', data: [300_000] },
+      ],
+    })),
+  };
+}
+
+async function waitForState(queue: JobQueue, id: string, states: JobState[]): Promise<JobRecord> {
+  return waitFor(`job ${id} to reach ${states.join('|')}`, async () => {
+    const job = await queue.get(id);
+    return job !== undefined && states.includes(job.state) ? job : undefined;
+  });
+}
+
+const backends: Array<[string, (modelsDir: string) => Promise<Backend>]> = [
+  ['inline', inlineBackend],
+  ['bullmq', bullmqBackend],
+];
+
+for (const [name, make] of backends) {
+  describe(`job queue contract: ${name}`, () => {
+    let backend: Backend;
+    let queue: JobQueue;
+    let modelsDir: string;
+    before(async () => {
+      modelsDir = await modelsWithMissingFile();
+      backend = await make(modelsDir);
+      queue = backend.queue;
+    });
+    after(async () => {
+      await backend?.close();
+      await rm(modelsDir, { recursive: true, force: true });
+    });
+
+    it('runs a job to completion with its result, progress and artifact', async () => {
+      const { job, created } = await queue.submit(request(spiralParams(3), { seed: 99 }));
+      assert.equal(created, true);
+      assert.ok(job.id.startsWith(`${TYPE}_`));
+      assert.equal(job.state, 'queued');
+      assert.equal(job.seed, 99);
+      const done = await waitForState(queue, job.id, ['completed', 'failed']);
+      assert.equal(done.state, 'completed', done.error);
+      assert.equal(done.attempts, 1);
+      assert.equal(done.progress.fraction, 1);
+      assert.ok(done.startedAt && done.finishedAt && done.createdAt <= done.finishedAt);
+      const result = done.result as {
+        count: number;
+        responses: Array<{ id: string; outputs: Array<{ data: number[] }> }>;
+      };
+      assert.equal(result.count, 3);
+      const labels = readParity('spiral-mlp').outputs.label?.data as number[];
+      assert.deepEqual(
+        result.responses.map((r) => r.outputs[0]?.data[0]),
+        labels.slice(0, 3),
+      );
+      assert.deepEqual(done.artifacts, ['responses.json']);
+      const artifact = await queue.artifact(job.id, 'responses.json');
+      assert.ok(artifact);
+      assert.equal(artifact.contentType, 'application/json');
+      assert.deepEqual(JSON.parse(Buffer.from(artifact.data).toString('utf8')), result.responses);
+      assert.equal(await queue.artifact(job.id, 'other.json'), undefined);
+    });
+
+    it('delivers progress and the final record to subscribers', async () => {
+      const { job } = await queue.submit(request(slowParams(4)));
+      const events: JobEvent[] = [];
+      const finished = new Promise<JobRecord>((resolve) => {
+        void queue.subscribe(job.id, (event) => {
+          events.push(event);
+          if (event.kind === 'finished') resolve(event.job);
+        });
+      });
+      const record = await finished;
+      assert.equal(record.state, 'completed');
+      const progress = events.filter((e) => e.kind === 'progress');
+      assert.ok(progress.length >= 1, 'at least one progress event');
+    });
+
+    it('returns the same job for a repeated Idempotency-Key, and 409 for other params', async () => {
+      const key = `key-${name}-${Date.now()}`;
+      const first = await queue.submit(request(spiralParams(1), { idempotencyKey: key }));
+      const again = await queue.submit(request(spiralParams(1), { idempotencyKey: key }));
+      assert.equal(again.created, false);
+      assert.equal(again.job.id, first.job.id);
+      await assert.rejects(queue.submit(request(spiralParams(2), { idempotencyKey: key })), ConflictError);
+      await waitForState(queue, first.job.id, ['completed']);
+    });
+
+    it('lists jobs newest first, filtered by type and state', async () => {
+      const { job } = await queue.submit(request(spiralParams(1)));
+      await waitForState(queue, job.id, ['completed']);
+      const listed = await queue.list({ type: TYPE, state: 'completed', limit: 2 });
+      assert.ok(listed.length >= 1 && listed.length <= 2);
+      assert.ok(listed.every((j) => j.state === 'completed' && j.type === TYPE));
+      const all = await queue.list({ limit: 100 });
+      const times = all.map((j) => j.createdAt);
+      assert.deepEqual(times, [...times].sort().reverse());
+      assert.deepEqual(await queue.list({ type: TYPE, state: 'running', limit: 10 }), []);
+    });
+
+    it('cancels a running job between steps, and a queued one before it starts', async () => {
+      const running = await queue.submit(request(slowParams(40)));
+      const queued = await queue.submit(request(spiralParams(1)));
+      await waitFor('progress on the running job', async () => {
+        const job = await queue.get(running.job.id);
+        return job !== undefined && job.state === 'running' && job.progress.fraction > 0;
+      });
+      const cancelledQueued = await queue.cancel(queued.job.id);
+      assert.equal(cancelledQueued.state, 'cancelled');
+      await queue.cancel(running.job.id);
+      const stopped = await waitForState(queue, running.job.id, ['cancelled', 'completed', 'failed']);
+      assert.equal(stopped.state, 'cancelled');
+      assert.ok(stopped.progress.fraction < 1, 'stopped before the end');
+      const never = await waitForState(queue, queued.job.id, ['cancelled', 'completed', 'failed']);
+      assert.equal(never.state, 'cancelled');
+      assert.equal(never.result, undefined);
+      await assert.rejects(queue.cancel(running.job.id), ConflictError);
+    });
+
+    it('refuses to cancel a finished job (409) or an unknown one (404)', async () => {
+      const { job } = await queue.submit(request(spiralParams(1)));
+      await waitForState(queue, job.id, ['completed']);
+      await assert.rejects(queue.cancel(job.id), ConflictError);
+      await assert.rejects(queue.cancel(`${TYPE}_00000000-0000-0000-0000-000000000000`), NotFoundError);
+      assert.equal(await queue.get(`${TYPE}_00000000-0000-0000-0000-000000000000`), undefined);
+      assert.equal(await queue.get('no-such-type_1'), undefined);
+    });
+
+    it('fails a job whose params cannot work at once, without retrying', async () => {
+      const { job } = await queue.submit(
+        request({ model: 'not-served', requests: spiralParams(1).requests }),
+      );
+      const failed = await waitForState(queue, job.id, ['failed', 'completed']);
+      assert.equal(failed.state, 'failed');
+      assert.match(failed.error ?? '', /not-served/);
+      assert.equal(failed.attempts, 1);
+    });
+
+    it('retries a transient failure with backoff, then fails with the message', async () => {
+      const { job } = await queue.submit(
+        request({ model: 'missing-file', requests: spiralParams(1).requests }),
+      );
+      const failed = await waitForState(queue, job.id, ['failed', 'completed']);
+      assert.equal(failed.state, 'failed');
+      assert.match(failed.error ?? '', /ENOENT|no such file/);
+      assert.equal(failed.attempts, TEST_JOB_CONFIG.attempts);
+    });
+
+    it('counts jobs by type and state', async () => {
+      const counts = await queue.counts();
+      const count = (state: JobState) =>
+        counts.find((c) => c.type === TYPE && c.state === state)?.count ?? -1;
+      assert.ok(count('completed') >= 4);
+      assert.ok(count('cancelled') >= 2);
+      assert.ok(count('failed') >= 2);
+      assert.equal(count('running'), 0);
+      await queue.ping();
+    });
+  });
+}
