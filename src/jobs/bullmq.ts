@@ -1,8 +1,8 @@
 // The BullMQ backend, API side: enqueues, reads and cancels jobs in Redis; `npm run worker` processes on any
-// machine run them (src/jobs/bullmq-worker.ts). Live events come from one QueueEvents stream per job type.
+// machine run them (src/jobs/bullmq-worker.ts). Live events come from polling subscribed jobs (job-watcher.ts).
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { type Job, Queue, QueueEvents } from 'bullmq';
+import { type Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobConfig } from '../server/config.js';
 import { ConflictError, NotFoundError, UnavailableError } from '../server/errors.js';
@@ -11,7 +11,6 @@ import {
   cancelChannel,
   type JobData,
   type JobReturn,
-  patientConnection,
   producerConnection,
   publicState,
   queueName,
@@ -19,6 +18,7 @@ import {
   typeOfJobId,
 } from './bullmq-shared.js';
 import { JOB_TYPES } from './catalog.js';
+import { JobWatcher } from './job-watcher.js';
 import type { JobListFilter, JobQueue } from './queue.js';
 import {
   type Artifact,
@@ -42,6 +42,9 @@ const BULL_STATES: Record<
   cancelled: ['failed', 'waiting', 'delayed', 'prioritized'],
 };
 
+/** Longest one step of close() may take before the next runs. */
+const CLOSE_STEP_TIMEOUT_MS = 2000;
+
 /** Longest a Redis call on the request path may take before the request gets a 503. */
 const REDIS_CALL_TIMEOUT_MS = 2000;
 
@@ -49,18 +52,19 @@ export class BullmqQueue implements JobQueue {
   readonly backend = 'bullmq' as const;
   private readonly connection: Redis;
   private readonly queues = new Map<string, Queue<JobData, JobReturn>>();
-  private readonly queueEvents = new Map<string, QueueEvents>();
   private readonly events = new EventEmitter();
-  private readonly patientConnections: Redis[] = [];
+  private readonly watcher = new JobWatcher((id) => this.get(id));
   private readonly store: RedisArtifactStore;
   private closing: Promise<void> | undefined;
+  private readonly onError: (error: Error) => void;
 
   constructor(
-    private readonly url: string,
+    url: string,
     private readonly prefix: string,
     private readonly config: JobConfig,
-    private readonly onError: (error: Error) => void,
+    onError: (error: Error) => void,
   ) {
+    this.onError = onceInAWhile(onError);
     this.connection = producerConnection(url);
     this.connection.on('error', () => {
       // Reported through readiness; ioredis keeps reconnecting.
@@ -80,8 +84,6 @@ export class BullmqQueue implements JobQueue {
       });
       queue.on('error', (error) => this.onError(error));
       this.queues.set(type, queue);
-      // Listening from the start, so an event between a client's snapshot and its subscription is not lost.
-      this.queueEvents.set(type, this.listen(type));
     }
   }
 
@@ -179,11 +181,13 @@ export class BullmqQueue implements JobQueue {
   }
 
   async subscribe(id: string, listener: (event: JobEvent) => void): Promise<() => void> {
-    const type = typeOfJobId(id);
-    const queueEvents = type === undefined ? undefined : this.queueEvents.get(type);
-    if (queueEvents !== undefined) await this.redis(() => queueEvents.waitUntilReady());
+    const unsubscribeWatcher = this.watcher.subscribe(id, listener);
+    // cancel() announces a cancellation it completed itself without waiting for the next poll.
     this.events.on(id, listener);
-    return () => this.events.off(id, listener);
+    return () => {
+      unsubscribeWatcher();
+      this.events.off(id, listener);
+    };
   }
 
   async artifact(id: string, name: string): Promise<Artifact | undefined> {
@@ -222,18 +226,25 @@ export class BullmqQueue implements JobQueue {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const steps = [
-        ...[...this.queueEvents.values()].map((events) => () => events.close()),
+        async () => this.watcher.stop(),
         ...[...this.queues.values()].map((queue) => () => queue.close()),
         async () => {
-          for (const connection of [this.connection, ...this.patientConnections]) connection.disconnect();
+          this.connection.disconnect();
         },
       ];
-      // Every step runs even when one fails (BullMQ's own close() habit).
+      // Every step runs even when one fails (BullMQ's own close() habit), and none may hang on a Redis
+      // that is down.
       for (const step of steps) {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, CLOSE_STEP_TIMEOUT_MS);
+        });
         try {
-          await step();
+          await Promise.race([step(), timeout]);
         } catch (error) {
           this.onError(error as Error);
+        } finally {
+          clearTimeout(timer);
         }
       }
     })();
@@ -285,39 +296,15 @@ export class BullmqQueue implements JobQueue {
       clearTimeout(timer);
     }
   }
+}
 
-  private listen(type: string): QueueEvents {
-    const connection = patientConnection(this.url);
-    connection.on('error', () => {
-      // QueueEvents reports through its own error event; ioredis keeps reconnecting.
-    });
-    this.patientConnections.push(connection);
-    const events = new QueueEvents(queueName(type), { connection, prefix: this.prefix });
-    events.on('error', (error) => this.onError(error));
-    events.on('progress', ({ jobId, data }) => {
-      this.events.emit(jobId, {
-        kind: 'progress',
-        progress: data as JobRecord['progress'],
-      } satisfies JobEvent);
-    });
-    events.on('active', ({ jobId }) =>
-      this.events.emit(jobId, { kind: 'state', state: 'running' } satisfies JobEvent),
-    );
-    events.on('delayed', ({ jobId }) =>
-      this.events.emit(jobId, { kind: 'state', state: 'queued' } satisfies JobEvent),
-    );
-    events.on('waiting', ({ jobId }) =>
-      this.events.emit(jobId, { kind: 'state', state: 'queued' } satisfies JobEvent),
-    );
-    const finished = async ({ jobId }: { jobId: string }) => {
-      if (this.events.listenerCount(jobId) === 0) return;
-      const record = await this.get(jobId).catch(() => undefined);
-      if (record !== undefined && FINISHED_STATES.has(record.state)) {
-        this.events.emit(jobId, { kind: 'finished', job: record } satisfies JobEvent);
-      }
-    };
-    events.on('completed', finished);
-    events.on('failed', finished);
-    return events;
-  }
+/** While Redis is down every connection fails every retry: report each distinct message once a minute. */
+function onceInAWhile(report: (error: Error) => void): (error: Error) => void {
+  const lastSeen = new Map<string, number>();
+  return (error) => {
+    const now = Date.now();
+    if (now - (lastSeen.get(error.message) ?? Number.NEGATIVE_INFINITY) < 60_000) return;
+    lastSeen.set(error.message, now);
+    report(error);
+  };
 }
