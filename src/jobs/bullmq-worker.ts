@@ -5,7 +5,7 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Log } from '../lib/log.js';
-import type { JobConfig } from '../server/config.js';
+import type { JobConfig, ModelAccess } from '../server/config.js';
 import { RedisArtifactStore } from './artifacts.js';
 import {
   CANCELLED_REASON,
@@ -17,13 +17,12 @@ import {
 } from './bullmq-shared.js';
 import { JOB_TYPES } from './catalog.js';
 import { executeJob } from './execute.js';
-import type { ProcessorContext } from './processor.js';
 
 export interface JobWorkerOptions {
   redisUrl: string;
   prefix: string;
   jobs: JobConfig;
-  models: ProcessorContext['models'];
+  models: ModelAccess;
   log: Log;
 }
 

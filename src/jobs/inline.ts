@@ -4,12 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobConfig } from '../server/config.js';
+import type { JobConfig, ModelAccess } from '../server/config.js';
 import { ConflictError, NotFoundError, UnavailableError } from '../server/errors.js';
 import { FileArtifactStore } from './artifacts.js';
 import { JOB_TYPES } from './catalog.js';
 import { executeJob } from './execute.js';
-import type { ProcessorContext } from './processor.js';
 import type { JobListFilter, JobQueue } from './queue.js';
 import {
   type Artifact,
@@ -44,7 +43,7 @@ export class InlineQueue implements JobQueue {
   constructor(
     private readonly config: JobConfig,
     dataDir: string,
-    private readonly models: ProcessorContext['models'],
+    private readonly models: ModelAccess,
   ) {
     // One directory per queue instance: a restart starts from nothing, and two apps never share files.
     this.artifactsDir = join(dataDir, 'artifacts', `inline-${process.pid}-${randomUUID()}`);

@@ -3,14 +3,15 @@
 // processor sees its signal abort and stops at its next step. Threads are never terminated mid-step:
 // terminating onnxruntime-node inside a native run aborts the whole process.
 import { startThread } from '../lib/thread.js';
-import type { ProcessorContext, ProcessorOutput } from './processor.js';
+import type { ModelAccess } from '../server/config.js';
+import type { ProcessorOutput } from './processor.js';
 import type { JobProgress } from './types.js';
 
 export type JobThreadRequest = {
   type: string;
   params: unknown;
   seed: number;
-  models: ProcessorContext['models'];
+  models: ModelAccess;
 };
 
 export type JobThreadMessage =

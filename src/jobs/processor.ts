@@ -1,5 +1,6 @@
 // What a job processor is: a pure function of (params, seed) with progress and cancellation, no I/O.
 // It runs in a worker thread, in the API process (inline) or in a worker process (bullmq).
+import type { ModelAccess } from '../server/config.js';
 import type { JobProgress } from './types.js';
 
 export interface ProcessorContext {
@@ -9,7 +10,7 @@ export interface ProcessorContext {
   /** Aborted when the job is cancelled; check it between steps. */
   signal: AbortSignal;
   /** Where models live and how to open them, for processors that run ONNX models. */
-  models: { modelsDir: string; executionProviders: string[]; intraOpThreads: number };
+  models: ModelAccess;
 }
 
 export interface ProcessorOutput {

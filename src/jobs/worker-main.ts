@@ -2,7 +2,7 @@
 // reach the same Redis. SIGTERM lets running jobs finish until SHUTDOWN_TIMEOUT_MS and exits 0; jobs still
 // running at the deadline are left to another worker (exit 1).
 import { pino } from 'pino';
-import { loadConfig } from '../server/config.js';
+import { loadConfig, modelAccess } from '../server/config.js';
 import { JobWorker } from './bullmq-worker.js';
 
 async function main(): Promise<void> {
@@ -17,11 +17,7 @@ async function main(): Promise<void> {
     redisUrl: config.redisUrl,
     prefix: config.redisPrefix,
     jobs: config.jobs,
-    models: {
-      modelsDir: config.modelsDir,
-      executionProviders: config.executionProviders,
-      intraOpThreads: config.intraOpThreads,
-    },
+    models: modelAccess(config),
     log,
   });
   const stop = async (signal: string) => {

@@ -1,6 +1,7 @@
 // The model registry: manifest → sha256-verified files → sessions in the inference threads, with state,
 // active execution provider and micro-batchers per model. Routes reach it as `fastify.models`.
 import type { Log } from '../lib/log.js';
+import type { Config } from '../server/config.js';
 import { NotFoundError, OverloadedError, UnavailableError } from '../server/errors.js';
 import type { ModelLoadRequest } from './inference-messages.js';
 import { InferencePool } from './inference-pool.js';
@@ -23,14 +24,16 @@ export interface LoadedModel {
   batcher?: MicroBatcher;
 }
 
-export interface RegistryOptions {
-  modelsDir: string;
-  executionProviders: string[];
-  inferenceThreads: number;
-  intraOpThreads: number;
-  batchMaxWaitMs: number;
-  inferenceQueueLimit: number;
-}
+/** The parts of the configuration the registry reads. */
+export type RegistryOptions = Pick<
+  Config,
+  | 'modelsDir'
+  | 'executionProviders'
+  | 'inferenceThreads'
+  | 'intraOpThreads'
+  | 'batchMaxWaitMs'
+  | 'inferenceQueueLimit'
+>;
 
 export interface InferenceObserver {
   inference(model: string, seconds: number, ok: boolean): void;

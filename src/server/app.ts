@@ -10,7 +10,7 @@ import healthRoutes from '../routes/health.js';
 import jobRoutes from '../routes/jobs.js';
 import modelRoutes from '../routes/models.js';
 import oipRoutes from '../routes/oip.js';
-import type { Config } from './config.js';
+import { type Config, modelAccess } from './config.js';
 import { Metrics } from './metrics.js';
 import problem from './plugins/problem.js';
 import swagger from './plugins/swagger.js';
@@ -33,11 +33,7 @@ export interface BuildOptions {
 }
 
 export function createQueue(config: Config, onError: (error: Error) => void): JobQueue {
-  const models = {
-    modelsDir: config.modelsDir,
-    executionProviders: config.executionProviders,
-    intraOpThreads: config.intraOpThreads,
-  };
+  const models = modelAccess(config);
   return config.redisUrl === undefined
     ? new InlineQueue(config.jobs, config.dataDir, models)
     : new BullmqQueue(config.redisUrl, config.redisPrefix, config.jobs, onError);
@@ -60,18 +56,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const metrics = new Metrics();
-  const models = new ModelRegistry(
-    {
-      modelsDir: config.modelsDir,
-      executionProviders: config.executionProviders,
-      inferenceThreads: config.inferenceThreads,
-      intraOpThreads: config.intraOpThreads,
-      batchMaxWaitMs: config.batchMaxWaitMs,
-      inferenceQueueLimit: config.inferenceQueueLimit,
-    },
-    app.log,
-    metrics,
-  );
+  const models = new ModelRegistry(config, app.log, metrics);
   const queue = createQueue(config, (error) => app.log.error({ err: error }, 'job queue error'));
   metrics.watch(models, queue);
 

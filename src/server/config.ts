@@ -63,6 +63,17 @@ export interface JobConfig {
   artifactLimit: number;
 }
 
+/** What a job processor needs to open models: where they are and how to run them. */
+export type ModelAccess = Pick<Config, 'modelsDir' | 'executionProviders' | 'intraOpThreads'>;
+
+export function modelAccess(config: Config): ModelAccess {
+  return {
+    modelsDir: config.modelsDir,
+    executionProviders: config.executionProviders,
+    intraOpThreads: config.intraOpThreads,
+  };
+}
+
 type Env = Record<string, string | undefined>;
 
 export class ConfigError extends Error {
