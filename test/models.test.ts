@@ -82,6 +82,29 @@ describe('model registry', () => {
     assert.match(model.provider_fallbacks[0], /^cuda: /);
   });
 
+  it('answers 503 with Retry-After when the inference queue is full, and stays up', async (t) => {
+    const app = await startApp({ INFERENCE_QUEUE_LIMIT: '1' });
+    t.after(() => stopApp(app));
+    const request = () =>
+      app.inject({
+        method: 'POST',
+        url: '/v2/models/iterated-map/infer',
+        payload: {
+          inputs: [
+            { name: 'x', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(0.5) },
+            { name: 'steps', shape: [1], datatype: 'INT64', data: [500_000] },
+          ],
+        },
+      });
+    const responses = await Promise.all([request(), request(), request()]);
+    const statuses = responses.map((response) => response.statusCode).sort();
+    assert.deepEqual(statuses, [200, 503, 503]);
+    const refused = responses.find((response) => response.statusCode === 503);
+    assert.equal(refused?.headers['retry-after'], '1');
+    assert.equal(refused?.json().type, 'urn:meanserve:problem:overloaded');
+    assert.equal((await request()).statusCode, 200, 'served again once the queue drained');
+  });
+
   it('answers /health/live while a long inference is in flight', async (t) => {
     const app = await startApp();
     t.after(() => stopApp(app));

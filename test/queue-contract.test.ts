@@ -56,7 +56,7 @@ async function waitForState(queue: JobQueue, id: string, states: JobState[]): Pr
   });
 }
 
-const backends: Array<[string, (modelsDir: string) => Promise<Backend>]> = [
+const backends: Array<[string, (modelsDir: string, config?: typeof TEST_JOB_CONFIG) => Promise<Backend>]> = [
   ['inline', inlineBackend],
   ['bullmq', bullmqBackend],
 ];
@@ -188,6 +188,24 @@ for (const [name, make] of backends) {
       assert.equal(failed.state, 'failed');
       assert.match(failed.error ?? '', /ENOENT|no such file/);
       assert.equal(failed.attempts, TEST_JOB_CONFIG.attempts);
+    });
+
+    it('removes finished jobs beyond the retention count', async () => {
+      const small = await make(modelsDir, { ...TEST_JOB_CONFIG, retentionCount: 1 });
+      try {
+        const first = await small.queue.submit(request(spiralParams(1)));
+        await waitForState(small.queue, first.job.id, ['completed']);
+        const second = await small.queue.submit(request(spiralParams(1)));
+        await waitForState(small.queue, second.job.id, ['completed']);
+        await waitFor(
+          'the first job to be removed',
+          async () => (await small.queue.get(first.job.id)) === undefined,
+        );
+        assert.equal(await small.queue.artifact(first.job.id, 'responses.json'), undefined);
+        assert.equal((await small.queue.get(second.job.id))?.state, 'completed');
+      } finally {
+        await small.close();
+      }
     });
 
     it('counts jobs by type and state', async () => {
