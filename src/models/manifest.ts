@@ -26,6 +26,26 @@ export const TensorSpec = Type.Object(
 );
 export type TensorSpec = Static<typeof TensorSpec>;
 
+/** What makes a model an image generator: how to sample it and which decoder turns its latents into images. */
+export const GeneratorSpec = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('meanflow'), Type.Literal('flow-matching')], {
+      description:
+        'meanflow: u(z, r, t, y) is the average velocity over [r, t]; flow-matching: r = t, Euler steps.',
+    }),
+    latent_dim: Type.Integer({ minimum: 1 }),
+    decoder: Type.String({ description: 'Manifest name of the model mapping latents to images in [0, 1].' }),
+    classes: Type.Array(Type.String(), { minItems: 1 }),
+    null_class: Type.Integer({ minimum: 0, description: 'The unconditional label used in training.' }),
+    guidance: Type.Record(Type.String(), Type.Number(), {
+      description: 'Guidance baked in by training (ω, κ).',
+    }),
+    steps: Type.Object({ min: Type.Integer({ minimum: 1 }), max: Type.Integer({ minimum: 1 }) }),
+  },
+  { additionalProperties: false },
+);
+export type GeneratorSpec = Static<typeof GeneratorSpec>;
+
 export const ManifestEntry = Type.Object(
   {
     name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 128 }),
@@ -47,6 +67,7 @@ export const ManifestEntry = Type.Object(
       { additionalProperties: true },
     ),
     card: Type.Optional(Type.String()),
+    generator: Type.Optional(GeneratorSpec),
   },
   { additionalProperties: false },
 );

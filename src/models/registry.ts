@@ -98,12 +98,17 @@ export class ModelRegistry {
     return match;
   }
 
-  /** Runs validated inputs through the model; `rows` is the batch size when the model batches. */
+  /**
+   * Runs validated inputs through the model; `rows` is the batch size when the model batches. `exclusive`
+   * keeps the request out of micro-batches: a seeded generator must get the same numbers whatever else is
+   * in flight, and the floating-point result of a row can depend on the batch it is computed in.
+   */
   async infer(
     model: LoadedModel,
     inputs: Record<string, Tensor>,
     outputs: string[],
     rows: number,
+    options: { exclusive?: boolean } = {},
   ): Promise<Record<string, Tensor>> {
     if (model.state !== 'ready' || this.pool === undefined) {
       throw new UnavailableError(
@@ -114,7 +119,7 @@ export class ModelRegistry {
     let ok = false;
     try {
       let result: Record<string, Tensor>;
-      if (model.batcher !== undefined) {
+      if (model.batcher !== undefined && options.exclusive !== true) {
         // A batch computes every output; the request's selection is applied afterwards.
         const all = await model.batcher.submit(inputs, rows);
         result = Object.fromEntries(outputs.map((name) => [name, all[name] as Tensor]));

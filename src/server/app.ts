@@ -8,6 +8,7 @@ import type { JobQueue } from '../jobs/queue.js';
 import { ModelRegistry } from '../models/registry.js';
 import healthRoutes from '../routes/health.js';
 import jobRoutes from '../routes/jobs.js';
+import meanflowRoutes from '../routes/meanflow.js';
 import modelRoutes from '../routes/models.js';
 import oipRoutes from '../routes/oip.js';
 import { type Config, modelAccess } from './config.js';
@@ -96,6 +97,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(modelRoutes);
   await app.register(oipRoutes);
   await app.register(jobRoutes);
+  await app.register(meanflowRoutes);
 
   if (options.loadModels !== false) void models.start();
   return app;

@@ -51,6 +51,13 @@ export class ConflictError extends AppError {
   }
 }
 
+/** Valid JSON the model cannot take: a model that is not a generator asked to generate, say. */
+export class UnprocessableError extends AppError {
+  constructor(detail: string, errors: FieldError[] = []) {
+    super(422, 'unprocessable', 'Unprocessable request', detail, { errors });
+  }
+}
+
 export class OverloadedError extends AppError {
   constructor(detail: string, retryAfter = 1) {
     super(503, 'overloaded', 'Service overloaded', detail, { retryAfter });

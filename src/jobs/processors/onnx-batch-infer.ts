@@ -5,8 +5,7 @@ import {
   encodeInferResponse,
   type InferResponseBody,
 } from '../../models/infer-request.js';
-import { readManifest, readVerifiedModel } from '../../models/manifest.js';
-import { openSession, runSession } from '../../models/session.js';
+import { LocalModels } from '../../models/local-models.js';
 import type { BatchInferParams } from '../catalog.js';
 import { JobInputError, type Processor, throwIfCancelled } from '../processor.js';
 
@@ -15,21 +14,11 @@ const INLINE_RESULT_BYTES = 64 * 1024;
 
 export const batchInfer: Processor = async (rawParams, context) => {
   const params = rawParams as BatchInferParams;
-  const entries = await readManifest(context.models.modelsDir);
-  const versions = entries.filter((entry) => entry.name === params.model);
-  const entry =
-    params.version === undefined
-      ? versions.sort((a, b) => b.version.localeCompare(a.version, 'en', { numeric: true }))[0]
-      : versions.find((candidate) => candidate.version === params.version);
-  if (entry === undefined)
-    throw new JobInputError(`model ${params.model}@${params.version ?? 'latest'} is not served`);
-
-  const { session, provider } = await openSession(
-    await readVerifiedModel(context.models.modelsDir, entry),
-    context.models.executionProviders,
-    context.models.intraOpThreads,
-  );
+  const models = new LocalModels(context.models);
   try {
+    const entry = await models.entry(params.model, params.version);
+    if (entry === undefined)
+      throw new JobInputError(`model ${params.model}@${params.version ?? 'latest'} is not served`);
     const responses: InferResponseBody[] = [];
     for (const [index, request] of params.requests.entries()) {
       throwIfCancelled(context.signal);
@@ -39,19 +28,18 @@ export const batchInfer: Processor = async (rawParams, context) => {
       } catch (error) {
         throw new JobInputError(`request ${index}: ${(error as Error).message}`);
       }
-      const outputs = await runSession(session, decoded.inputs, decoded.outputs);
+      const outputs = await models.run(entry, decoded.inputs, decoded.outputs);
       responses.push(encodeInferResponse(entry, request.id, outputs, decoded.outputs));
       context.progress({
         fraction: (index + 1) / params.requests.length,
         message: `${index + 1} of ${params.requests.length} requests`,
       });
     }
-    const json = JSON.stringify(responses);
-    const data = new TextEncoder().encode(json);
+    const data = new TextEncoder().encode(JSON.stringify(responses));
     return {
       result: {
         model: { name: entry.name, version: entry.version, sha256: entry.sha256 },
-        provider,
+        provider: await models.provider(entry),
         count: responses.length,
         artifact: 'responses.json',
         ...(data.byteLength <= INLINE_RESULT_BYTES ? { responses } : {}),
@@ -59,6 +47,6 @@ export const batchInfer: Processor = async (rawParams, context) => {
       artifacts: [{ name: 'responses.json', contentType: 'application/json', data }],
     };
   } finally {
-    await session.release();
+    await models.close();
   }
 };

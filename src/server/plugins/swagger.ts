@@ -22,6 +22,10 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
         { name: 'models', description: 'Served models' },
         { name: 'oip', description: 'Open Inference Protocol v2 (KServe / Triton REST)' },
         { name: 'jobs', description: 'Asynchronous jobs' },
+        {
+          name: 'generation',
+          description: 'One-step image generation (MeanFlow) and its flow-matching baseline',
+        },
       ],
     },
     hideUntagged: true,

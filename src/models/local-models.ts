@@ -1,0 +1,53 @@
+// Models opened directly in the current thread, by manifest name, for job processors: a job may run in a
+// worker process with no API and no inference threads. Sessions open on first use and are verified
+// against the manifest's sha256 like the registry's.
+import type * as ort from 'onnxruntime-node';
+import type { ModelAccess } from '../server/config.js';
+import { type ManifestEntry, readManifest, readVerifiedModel } from './manifest.js';
+import { openSession, runSession } from './session.js';
+import type { Tensor } from './tensor.js';
+
+export class LocalModels {
+  private entries: ManifestEntry[] | undefined;
+  private readonly sessions = new Map<string, { session: ort.InferenceSession; provider: string }>();
+
+  constructor(private readonly access: ModelAccess) {}
+
+  /** The manifest entry of `name` at `version`, or its newest version; undefined when not served. */
+  async entry(name: string, version?: string): Promise<ManifestEntry | undefined> {
+    this.entries ??= await readManifest(this.access.modelsDir);
+    const versions = this.entries
+      .filter((entry) => entry.name === name)
+      .sort((a, b) => b.version.localeCompare(a.version, 'en', { numeric: true }));
+    return version === undefined ? versions[0] : versions.find((entry) => entry.version === version);
+  }
+
+  async run(
+    entry: ManifestEntry,
+    inputs: Record<string, Tensor>,
+    outputs: string[],
+  ): Promise<Record<string, Tensor>> {
+    return runSession((await this.open(entry)).session, inputs, outputs);
+  }
+
+  /** The execution provider holding the entry's session (opening it if needed). */
+  async provider(entry: ManifestEntry): Promise<string> {
+    return (await this.open(entry)).provider;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map(({ session }) => session.release()));
+    this.sessions.clear();
+  }
+
+  private async open(entry: ManifestEntry) {
+    const key = `${entry.name}@${entry.version}`;
+    let opened = this.sessions.get(key);
+    if (opened === undefined) {
+      const model = await readVerifiedModel(this.access.modelsDir, entry);
+      opened = await openSession(model, this.access.executionProviders, this.access.intraOpThreads);
+      this.sessions.set(key, opened);
+    }
+    return opened;
+  }
+}
