@@ -92,5 +92,7 @@ export async function generateImages(
   const pixels = (image as Tensor).data as Float32Array;
   if (pixels.length !== n * PIXELS)
     throw new Error(`decoder returned ${pixels.length} values for ${n} images`);
+  // (tanh + 1) / 2 can land a rounding error outside [0, 1] (−6e-8 was seen); intensities are promised in [0, 1].
+  for (let i = 0; i < pixels.length; i++) pixels[i] = Math.min(1, Math.max(0, pixels[i] as number));
   return pixels;
 }
