@@ -34,6 +34,8 @@ import numpy as np  # noqa: E402
 import onnx  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
+import manifest_update  # noqa: E402  (training/, shared with the Fashion-MNIST scripts)
+
 SEED = 0
 OPSET = 17
 IR_VERSION = 8  # what onnxruntime 1.30 (onnxruntime-node) and onnx 1.12 both accept
@@ -279,25 +281,8 @@ def initializer_arrays(model):
     return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
 
 
-def tensor_json(array):
-    """KServe-v2-style tensor: datatype, shape, flat row-major data as plain JSON numbers."""
-    datatype = {np.dtype(np.float32): "FP32", np.dtype(np.int64): "INT64"}[array.dtype]
-    return {"datatype": datatype, "shape": list(array.shape), "data": array.reshape(-1).tolist()}
-
-
-def write_json(path, obj):
-    path.write_text(json.dumps(obj, indent=2) + "\n")
-
-
 def write_parity(path, inputs, outputs):
-    write_json(
-        path,
-        {
-            "inputs": {k: tensor_json(v) for k, v in inputs.items()},
-            "outputs": {k: tensor_json(v) for k, v in outputs.items()},
-            "tolerance": PARITY_TOLERANCE,
-        },
-    )
+    manifest_update.write_parity(path, inputs, outputs, PARITY_TOLERANCE)
 
 
 def check_with_reference_evaluator(model, inputs, expected):
@@ -540,7 +525,8 @@ def main():
     iterated["metrics"]["microseconds_per_step_batch1"] = us_per_step
     (out_dir / "iterated-map" / "CARD.md").write_text(map_card(us_per_step))
 
-    write_json(manifest_path, {"models": [spiral, iterated]})
+    # Replace only these two entries: the manifest also lists models built by other scripts.
+    manifest_update.upsert_entries([spiral, iterated], manifest_path)
     for entry in (spiral, iterated):
         print(f"{entry['file']}  sha256 {entry['sha256']}")
     print(f"wrote {manifest_path}")

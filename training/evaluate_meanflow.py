@@ -1,0 +1,251 @@
+#!/usr/bin/python3
+"""Evaluate the Fashion-MNIST generators: FD-FMNIST, class accuracy and sample grids.
+
+    /usr/bin/python3 training/evaluate_meanflow.py [--samples 5000]        (npm run eval:meanflow)
+
+For each setting (MeanFlow at 1 and 2 NFE; flow matching with 1 … 32 Euler steps; the 75 % r≠t
+ablation at 1 and 2 NFE) it draws the same seeded noise and balanced class labels, samples latents
+exactly as the server does, decodes them with the served decoder graph and scores the images with
+the evaluation classifier:
+  FD-FMNIST       Fréchet distance between Gaussians fitted to classifier features (256-d) of the
+                  samples and of the 10 000 test images; floors: real training images, and
+                  autoencoder reconstructions of training images (the best a latent generator can do).
+  class accuracy  how often the classifier's top class is the class that was asked for.
+Writes training/results/meanflow_eval.json, the PNG grids under docs/, and merges the numbers into
+the flows' metrics.json and manifest entries. Models without a checkpoint are skipped with a note.
+"""
+
+import argparse
+import json
+import struct
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import linalg
+
+import fmnist_data
+from manifest_update import MODELS_DIR, merge_metrics, write_json
+from meanflow import sample_average_velocity, sample_euler
+from model_export import configure_torch
+from networks import LATENT_DIM, Classifier, Decoder, Encoder, ServedDecoder, VelocityNet
+
+TRAINING_DIR = Path(__file__).resolve().parent
+CHECKPOINT_DIR = TRAINING_DIR / "checkpoints"
+RESULTS = TRAINING_DIR / "results" / "meanflow_eval.json"
+DOCS_DIR = TRAINING_DIR.parent / "docs"
+
+# (checkpoint / model name, sampler, step counts, whether the model is served)
+SETTINGS = [
+    ("meanflow-fmnist", "meanflow", [1, 2], True),
+    ("flowmatching-fmnist", "euler", [1, 2, 4, 8, 16, 32], True),
+    ("meanflow-ratio-0.75", "meanflow", [1, 2], False),
+]
+SAMPLERS = {"meanflow": sample_average_velocity, "euler": sample_euler}
+GRIDS = {
+    ("meanflow-fmnist", 1): "meanflow-1nfe.png",
+    ("meanflow-fmnist", 2): "meanflow-2nfe.png",
+    ("flowmatching-fmnist", 1): "flowmatching-1step.png",
+    ("flowmatching-fmnist", 32): "flowmatching-32steps.png",
+}
+GRID_COLUMNS = 10
+BATCH = 1000
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--samples", type=int, default=5000, help="generated images per setting (a multiple of 10)")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args()
+
+
+def load_decoder():
+    autoencoder = torch.load(CHECKPOINT_DIR / "autoencoder.pt")
+    latents = torch.load(CHECKPOINT_DIR / "fmnist-latents.pt")
+    encoder, decoder = Encoder(), Decoder()
+    encoder.load_state_dict(autoencoder["encoder"])
+    decoder.load_state_dict(autoencoder["decoder"])
+    return encoder.eval(), ServedDecoder(decoder, latents["mean"], latents["std"]).eval()
+
+
+def load_classifier():
+    classifier = Classifier()
+    classifier.load_state_dict(torch.load(CHECKPOINT_DIR / "classifier.pt"))
+    return classifier.eval()
+
+
+def load_flow(name):
+    """The EMA weights of a flow checkpoint, or None when that model has not been trained."""
+    path = CHECKPOINT_DIR / f"{name}.pt"
+    if not path.exists():
+        return None, None
+    state = torch.load(path)
+    model = VelocityNet()
+    model.load_state_dict(state["ema"]["shadow"])
+    return model.eval(), state
+
+
+@torch.no_grad()
+def classify(classifier, images):
+    """(predicted labels, float64 features) for images in [0, 1], in batches."""
+    labels, features = [], []
+    for batch in images.split(BATCH):
+        logits, feats = classifier(batch)
+        labels.append(logits.argmax(dim=1))
+        features.append(feats.double())
+    return torch.cat(labels).numpy(), torch.cat(features).numpy()
+
+
+def frechet_distance(features_a, features_b):
+    """||μ_a − μ_b||² + Tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^½), the FID formula on our classifier's features."""
+    mu_a, mu_b = features_a.mean(axis=0), features_b.mean(axis=0)
+    sigma_a, sigma_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
+    covariance_mean, _ = linalg.sqrtm(sigma_a @ sigma_b, disp=False)
+    # sqrtm of a product of PSD matrices is real in exact arithmetic; drop round-off imaginary parts.
+    covariance_mean = covariance_mean.real
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(sigma_a + sigma_b - 2.0 * covariance_mean))
+
+
+@torch.no_grad()
+def generate(flow, sampler, steps, noise, labels, decoder):
+    images = [decoder(sampler(flow, z, y, steps)) for z, y in zip(noise.split(BATCH), labels.split(BATCH))]
+    return torch.cat(images)
+
+
+def write_png(path, pixels):
+    """8-bit greyscale PNG from a uint8 [H, W] array (no imaging library needed)."""
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+
+    height, width = pixels.shape
+    rows = b"".join(b"\x00" + pixels[row].tobytes() for row in range(height))  # filter type 0 per row
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+
+
+def save_grid(path, images, scale=2, padding=2):
+    """images [classes * columns, 1, 28, 28] in [0, 1], class-major -> one row per class, white gaps."""
+    rows = len(images) // GRID_COLUMNS
+    cell = 28 + padding
+    canvas = np.full((rows * cell + padding, GRID_COLUMNS * cell + padding), 255, dtype=np.uint8)
+    tiles = (images[:, 0].clamp(0, 1).numpy() * 255).round().astype(np.uint8)
+    for index, tile in enumerate(tiles):
+        row, column = divmod(index, GRID_COLUMNS)
+        canvas[padding + row * cell : padding + row * cell + 28, padding + column * cell : padding + column * cell + 28] = tile
+    write_png(path, np.kron(canvas, np.ones((scale, scale), dtype=np.uint8)))
+    print(f"wrote {path}")
+
+
+def reference_features(classifier, encoder, decoder, count, seed):
+    """Features of the test set, of `count` random training images, and of their reconstructions."""
+    test_uint8, _ = fmnist_data.load_split("test")
+    train_uint8, _ = fmnist_data.load_split("train")
+    chosen = np.random.default_rng(seed).choice(len(train_uint8), count, replace=False)
+    train_images = torch.from_numpy(fmnist_data.to_unit_range(train_uint8[chosen]))
+    with torch.no_grad():
+        latents = torch.cat([encoder(batch * 2 - 1) for batch in train_images.split(BATCH)])
+        standardised = (latents - decoder.latent_mean) / decoder.latent_std
+        reconstructions = torch.cat([decoder(z) for z in standardised.split(BATCH)])
+    _, test = classify(classifier, torch.from_numpy(fmnist_data.to_unit_range(test_uint8)))
+    _, train = classify(classifier, train_images)
+    _, reconstructed = classify(classifier, reconstructions)
+    return test, train, reconstructed
+
+
+def reconstruction_accuracy(classifier, encoder, decoder):
+    """Class accuracy on autoencoder reconstructions of the 10 000 test images (the real ones score the test accuracy)."""
+    test_uint8, test_labels = fmnist_data.load_split("test")
+    with torch.no_grad():
+        images = torch.from_numpy(fmnist_data.to_signed_range(test_uint8))
+        latents = torch.cat([encoder(batch) for batch in images.split(BATCH)])
+        standardised = (latents - decoder.latent_mean) / decoder.latent_std
+        reconstructions = torch.cat([decoder(z) for z in standardised.split(BATCH)])
+    predicted, _ = classify(classifier, reconstructions)
+    return float((predicted == test_labels).mean())
+
+
+def evaluate_setting(flow, sampler_name, steps, noise, labels, decoder, classifier, test_features):
+    started = time.perf_counter()
+    images = generate(flow, SAMPLERS[sampler_name], steps, noise, labels, decoder)
+    predicted, features = classify(classifier, images)
+    return images, {
+        "fd_fmnist": round(frechet_distance(features, test_features), 3),
+        "class_accuracy": round(float((predicted == labels.numpy()).mean()), 4),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def publish_metrics(name, rows, samples):
+    """Merge a served flow's scores into its metrics.json and manifest entry, keyed by step count."""
+    metrics = {
+        "eval_samples": samples,
+        "fd_fmnist_by_steps": {str(row["steps"]): row["fd_fmnist"] for row in rows},
+        "class_accuracy_by_steps": {str(row["steps"]): row["class_accuracy"] for row in rows},
+    }
+    path = MODELS_DIR / name / "metrics.json"
+    write_json(path, {**json.loads(path.read_text()), **metrics})
+    merge_metrics(name, metrics)
+
+
+def main():
+    args = parse_args()
+    configure_torch(args.seed)
+    encoder, decoder = load_decoder()
+    classifier = load_classifier()
+    test_features, train_features, reconstructed_features = reference_features(
+        classifier, encoder, decoder, args.samples, args.seed
+    )
+    floors = {
+        "train_vs_test": round(frechet_distance(train_features, test_features), 3),
+        "autoencoder_reconstructions_vs_test": round(frechet_distance(reconstructed_features, test_features), 3),
+        "reconstruction_class_accuracy": round(reconstruction_accuracy(classifier, encoder, decoder), 4),
+    }
+    print(f"floors: {floors}")
+
+    # The same noise and labels for every setting, so differences come from the models and samplers.
+    labels = torch.arange(10).repeat_interleave(args.samples // 10)
+    noise = torch.randn(len(labels), LATENT_DIM)
+    grid_labels = torch.arange(10).repeat_interleave(GRID_COLUMNS)
+    grid_noise = torch.randn(len(grid_labels), LATENT_DIM)
+
+    results = []
+    for name, sampler_name, step_counts, served in SETTINGS:
+        flow, state = load_flow(name)
+        if flow is None:
+            print(f"skipping {name}: no checkpoint in {CHECKPOINT_DIR}")
+            continue
+        rows = []
+        for steps in step_counts:
+            _, scores = evaluate_setting(flow, sampler_name, steps, noise, labels, decoder, classifier, test_features)
+            row = {"model": name, "ratio_r_not_t": state["ratio"], "iterations": state["step"],
+                   "sampler": sampler_name, "steps": steps, **scores}
+            print(row, flush=True)
+            rows.append(row)
+            if (name, steps) in GRIDS:
+                grid = generate(flow, SAMPLERS[sampler_name], steps, grid_noise, grid_labels, decoder)
+                save_grid(DOCS_DIR / GRIDS[(name, steps)], grid)
+        results.extend(rows)
+        if served:
+            publish_metrics(name, rows, args.samples)
+
+    RESULTS.parent.mkdir(exist_ok=True)
+    write_json(
+        RESULTS,
+        {
+            "samples_per_setting": args.samples,
+            "reference": "features of the 10 000 Fashion-MNIST test images",
+            "seed": args.seed,
+            "classifier_test_accuracy": json.loads((MODELS_DIR / "fmnist-classifier" / "metrics.json").read_text())["test_accuracy"],
+            "floors": floors,
+            "results": results,
+        },
+    )
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""MeanFlow training objective and the few-step samplers, for a class-conditional latent model.
+
+Implements Geng et al., "Mean Flows for One-step Generative Modeling" (arXiv 2505.13447) as
+summarised in ../shared/reference/generative.md §1.2:
+  path         z_t = (1 - t) x + t e,  v_t = e - x           (data at t = 0, noise at t = 1)
+  identity     u(z_t, r, t) = v(z_t, t) - (t - r) d/dt u(z_t, r, t)
+  target       u_tgt = ṽ_t - clip(t - r, 0, 1) (ṽ_t·∂_z u + ∂_t u), by a JVP with tangent (ṽ_t, 0, 1)
+  loss         sg(w) ||u - sg(u_tgt)||²,  w = 1 / (||Δ||² + c)^p
+  guidance     ṽ_t = ω v_t + κ u(z_t, t, t | y) + (1 - ω - κ) u(z_t, t, t | ∅)  (CFG baked into training)
+  sampling     z_r = z_t - (t - r) u(z_t, r, t)
+Flow matching is the special case r = t (ratio 0), where the JVP term is multiplied by zero; it is
+then skipped, which changes the cost of an iteration but not the objective.
+"""
+
+import torch
+
+from networks import NULL_LABEL
+
+TIME_MEAN, TIME_STD = -0.4, 1.0  # logit-normal(−0.4, 1.0), the ImageNet recipe
+ADAPTIVE_POWER, ADAPTIVE_EPS = 1.0, 1e-3  # p and c of the adaptive loss weight
+CLASS_DROPOUT = 0.1
+
+
+def sample_time_pairs(batch_size, ratio, device):
+    """(r, t) with r <= t, both logit-normal; a fraction 1 - ratio of the pairs get r = t."""
+    t = torch.sigmoid(torch.randn(batch_size, device=device) * TIME_STD + TIME_MEAN)
+    r = torch.sigmoid(torch.randn(batch_size, device=device) * TIME_STD + TIME_MEAN)
+    t, r = torch.maximum(t, r), torch.minimum(t, r)
+    keep_distinct = torch.rand(batch_size, device=device) < ratio
+    return torch.where(keep_distinct, r, t), t
+
+
+@torch.no_grad()
+def guided_velocity(model, z, t, v, labels, omega, kappa):
+    """ṽ_t: the conditional velocity mixed with the model's own instantaneous velocities (r = t).
+
+    Rows whose label was dropped to the null label keep ṽ_t = v_t, so the model still learns the
+    unconditional field that guidance extrapolates from.
+    """
+    null = torch.full_like(labels, NULL_LABEL)
+    guided = omega * v + (1.0 - omega - kappa) * model(z, t, t, null)
+    if kappa != 0.0:
+        guided = guided + kappa * model(z, t, t, labels)
+    return torch.where((labels == NULL_LABEL)[:, None], v, guided)
+
+
+def meanflow_loss(model, jvp, x, labels, ratio, omega, kappa):
+    """One batch of the MeanFlow objective; returns (weighted loss, unweighted mean ||Δ||²)."""
+    batch_size = x.shape[0]
+    r, t = sample_time_pairs(batch_size, ratio, x.device)
+    e = torch.randn_like(x)
+    z = (1.0 - t[:, None]) * x + t[:, None] * e
+    v = e - x
+    labels = torch.where(torch.rand(batch_size, device=x.device) < CLASS_DROPOUT, torch.full_like(labels, NULL_LABEL), labels)
+    v_guided = guided_velocity(model, z, t, v, labels, omega, kappa)
+
+    u = model(z, r, t, labels)
+    if ratio > 0:
+        # The total derivative d/dt u(z_t, r, t) along the path: tangent (dz/dt, dr/dt, dt/dt) = (ṽ, 0, 1).
+        # Computed without autograd history (the target is stop-gradient anyway), as the official
+        # PyTorch code does when it does not compile the step.
+        with torch.no_grad():
+            _, dudt = jvp(
+                lambda z_, r_, t_: model(z_, r_, t_, labels),
+                (z, r, t),
+                (v_guided, torch.zeros_like(r), torch.ones_like(t)),
+            )
+        target = v_guided - (t - r).clamp(0.0, 1.0)[:, None] * dudt
+    else:
+        target = v_guided
+    squared_error = (u - target.detach()).pow(2).sum(dim=1)
+    weight = 1.0 / (squared_error.detach() + ADAPTIVE_EPS) ** ADAPTIVE_POWER
+    return (weight * squared_error).mean(), squared_error.mean().detach()
+
+
+class ExponentialMovingAverage:
+    """EMA of the weights with warm-up, decay_k = min(decay, (1 + k) / (10 + k)).
+
+    Without warm-up a 0.999 EMA still carries ~0.999^k of the random initialisation after k steps,
+    which visibly hurts runs of a few thousand iterations (reference, Appendix B).
+    """
+
+    def __init__(self, model, decay=0.999):
+        self.decay = decay
+        self.updates = 0
+        self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model):
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for key, value in model.state_dict().items():
+            self.shadow[key].mul_(decay).add_(value.detach(), alpha=1.0 - decay)
+        self.updates += 1
+
+    def state_dict(self):
+        return {"decay": self.decay, "updates": self.updates, "shadow": self.shadow}
+
+    def load_state_dict(self, state):
+        self.decay, self.updates, self.shadow = state["decay"], state["updates"], state["shadow"]
+
+
+@torch.no_grad()
+def sample_average_velocity(model, noise, labels, steps):
+    """MeanFlow sampler on a uniform grid 1 -> 0: z_r = z_t - (t - r) u(z_t, r, t).
+
+    steps = 1: x = e - u(e, 0, 1); steps = 2: z_½ = e - ½ u(e, ½, 1), x = z_½ - ½ u(z_½, 0, ½).
+    """
+    return _integrate(model, noise, labels, steps, use_interval=True)
+
+
+@torch.no_grad()
+def sample_euler(model, noise, labels, steps):
+    """Flow-matching Euler sampler on a uniform grid 1 -> 0: z_{t-h} = z_t - h u(z_t, t, t)."""
+    return _integrate(model, noise, labels, steps, use_interval=False)
+
+
+def _integrate(model, noise, labels, steps, use_interval):
+    grid = torch.linspace(1.0, 0.0, steps + 1)
+    z = noise
+    for t_value, r_value in zip(grid[:-1], grid[1:]):
+        t = torch.full((len(z),), float(t_value))
+        r = torch.full((len(z),), float(r_value)) if use_interval else t
+        z = z - (t_value - r_value) * model(z, r, t, labels)
+    return z

@@ -1,0 +1,150 @@
+"""The PyTorch networks behind the Fashion-MNIST models, and the wrappers that are exported to ONNX.
+
+Designs follow ../shared/reference/generative.md, Appendix C ("latent MeanFlow on a 2-core CPU"):
+a small convolutional autoencoder to a 32-d latent, and a residual MLP velocity network in that latent.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+LATENT_DIM = 32
+NULL_LABEL = 10  # the "no class" label used for classifier-free guidance; labels 0..9 are the classes
+
+
+class Encoder(nn.Module):
+    """[N,1,28,28] in [-1,1] -> [N,32]: two stride-2 convolutions (28->14->7), then a linear map."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Conv2d(1, 32, 4, stride=2, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(32, 64, 4, stride=2, padding=1),
+            nn.SiLU(),
+            nn.Flatten(),
+            nn.Linear(64 * 7 * 7, LATENT_DIM),
+        )
+
+    def forward(self, images):
+        return self.layers(images)
+
+
+class Decoder(nn.Module):
+    """[N,32] -> [N,1,28,28] in [-1,1]: the encoder mirrored, ending in tanh."""
+
+    def __init__(self):
+        super().__init__()
+        self.project = nn.Sequential(nn.Linear(LATENT_DIM, 64 * 7 * 7), nn.SiLU())
+        self.upsample = nn.Sequential(
+            nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1),
+            nn.SiLU(),
+            nn.ConvTranspose2d(32, 1, 4, stride=2, padding=1),
+            nn.Tanh(),
+        )
+
+    def forward(self, latent):
+        # reshape rather than nn.Unflatten: torch 1.13 cannot export aten::unflatten to ONNX
+        return self.upsample(self.project(latent).reshape(-1, 64, 7, 7))
+
+
+class ServedDecoder(nn.Module):
+    """What `fmnist-ae-decoder` computes: standardised latent -> image in [0, 1].
+
+    The flows work on per-dimension standardised latents, so the de-standardisation and the
+    tanh -> [0, 1] mapping are folded into the graph; clients never see the raw latent scale.
+    """
+
+    def __init__(self, decoder, latent_mean, latent_std):
+        super().__init__()
+        self.decoder = decoder
+        self.register_buffer("latent_mean", latent_mean.reshape(1, LATENT_DIM).clone())
+        self.register_buffer("latent_std", latent_std.reshape(1, LATENT_DIM).clone())
+
+    def forward(self, latent):
+        images = self.decoder(latent * self.latent_std + self.latent_mean)
+        return (images + 1.0) * 0.5
+
+
+class Classifier(nn.Module):
+    """Fashion-MNIST CNN used only to evaluate generators: image in [0,1] -> (logits [N,10], features [N,256]).
+
+    The features (penultimate layer, after ReLU) are the space in which the Fréchet distance is measured.
+    """
+
+    FEATURE_DIM = 256
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(32, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(64, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Dropout(0.3),
+            nn.Linear(64 * 7 * 7, self.FEATURE_DIM),
+            nn.ReLU(),
+        )
+        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(self.FEATURE_DIM, 10))
+
+    def forward(self, image):
+        features = self.trunk(image * 2.0 - 1.0)  # centre the [0,1] input inside the graph
+        return self.head(features), features
+
+
+def sinusoidal_embedding(values, dim):
+    """[N] -> [N, dim] cos/sin features with frequencies 1 … 1e-4, applied to the raw value.
+
+    No x1000 time scaling (as in both official MeanFlow codes): it would make du/dt large and the
+    JVP target noisy (reference §1.2).
+    """
+    half = dim // 2
+    frequencies = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
+    angles = values[:, None] * frequencies[None, :]
+    return torch.cat([torch.cos(angles), torch.sin(angles)], dim=1)
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.layers = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.SiLU(), nn.Linear(width, width))
+
+    def forward(self, x):
+        return x + self.layers(x)
+
+
+class VelocityNet(nn.Module):
+    """Average velocity u(z, r, t, y) in latent space, conditioned on (t, t - r) and the class.
+
+    Input [z ‖ emb(t) ‖ emb(t - r) ‖ label embedding (10 classes + null)] -> linear -> residual
+    blocks -> LayerNorm -> linear to 32. With r = t it is an instantaneous velocity, which is how the
+    flow-matching baseline uses the same network.
+    """
+
+    def __init__(self, width=384, blocks=3, time_dim=64, label_dim=64):
+        super().__init__()
+        self.time_dim = time_dim
+        self.label_embedding = nn.Embedding(NULL_LABEL + 1, label_dim)
+        self.input = nn.Linear(LATENT_DIM + 2 * time_dim + label_dim, width)
+        self.blocks = nn.Sequential(*[ResidualBlock(width) for _ in range(blocks)])
+        self.output = nn.Sequential(nn.LayerNorm(width), nn.SiLU(), nn.Linear(width, LATENT_DIM))
+
+    def forward(self, z, r, t, y):
+        features = torch.cat(
+            [
+                z,
+                sinusoidal_embedding(t, self.time_dim),
+                sinusoidal_embedding(t - r, self.time_dim),
+                self.label_embedding(y),
+            ],
+            dim=1,
+        )
+        return self.output(self.blocks(self.input(features)))
