@@ -107,7 +107,9 @@ def sinusoidal_embedding(values, dim):
     JVP target noisy (reference §1.2).
     """
     half = dim // 2
-    frequencies = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
+    # On the input's device: a CPU constant broke --device cuda training on torch 2.x.
+    steps = torch.arange(half, dtype=torch.float32, device=values.device)
+    frequencies = torch.exp(-math.log(10000.0) * steps / half)
     angles = values[:, None] * frequencies[None, :]
     return torch.cat([torch.cos(angles), torch.sin(angles)], dim=1)
 
