@@ -21,6 +21,38 @@ ADAPTIVE_POWER, ADAPTIVE_EPS = 1.0, 1e-3  # p and c of the adaptive loss weight
 CLASS_DROPOUT = 0.1
 
 
+def jvp_function(prefer_forward_ad=False):
+    """jvp(f, primals, tangents) -> (f(primals), directional derivative).
+
+    torch.func.jvp on torch >= 2.0. On Debian's torch 1.13: functorch.jvp, or forward-mode dual numbers
+    when `prefer_forward_ad` (faster there for conv nets, slower for MLPs: reference §1.5, §1.7).
+    """
+    try:
+        from torch.func import jvp
+
+        return jvp
+    except ImportError:
+        if prefer_forward_ad:
+            return forward_ad_jvp
+        from functorch import jvp
+
+        return jvp
+
+
+def forward_ad_jvp(function, primals, tangents):
+    import torch.autograd.forward_ad as fwAD
+
+    with fwAD.dual_level():
+        duals = [fwAD.make_dual(primal, tangent) for primal, tangent in zip(primals, tangents)]
+        output, derivative = fwAD.unpack_dual(function(*duals))
+        return output.detach(), derivative.detach()
+
+
+def per_row(values, like):
+    """[N] -> shape [N, 1, …, 1] broadcasting against `like` (latents [N, D] or images [N, C, H, W])."""
+    return values.reshape(-1, *([1] * (like.dim() - 1)))
+
+
 def sample_time_pairs(batch_size, ratio, device):
     """(r, t) with r <= t, both logit-normal; a fraction 1 - ratio of the pairs get r = t."""
     t = torch.sigmoid(torch.randn(batch_size, device=device) * TIME_STD + TIME_MEAN)
@@ -41,7 +73,7 @@ def guided_velocity(model, z, t, v, labels, omega, kappa):
     guided = omega * v + (1.0 - omega - kappa) * model(z, t, t, null)
     if kappa != 0.0:
         guided = guided + kappa * model(z, t, t, labels)
-    return torch.where((labels == NULL_LABEL)[:, None], v, guided)
+    return torch.where(per_row(labels == NULL_LABEL, v), v, guided)
 
 
 def meanflow_loss(model, jvp, x, labels, ratio, omega, kappa):
@@ -49,7 +81,7 @@ def meanflow_loss(model, jvp, x, labels, ratio, omega, kappa):
     batch_size = x.shape[0]
     r, t = sample_time_pairs(batch_size, ratio, x.device)
     e = torch.randn_like(x)
-    z = (1.0 - t[:, None]) * x + t[:, None] * e
+    z = (1.0 - per_row(t, x)) * x + per_row(t, x) * e
     v = e - x
     labels = torch.where(torch.rand(batch_size, device=x.device) < CLASS_DROPOUT, torch.full_like(labels, NULL_LABEL), labels)
     v_guided = guided_velocity(model, z, t, v, labels, omega, kappa)
@@ -65,10 +97,10 @@ def meanflow_loss(model, jvp, x, labels, ratio, omega, kappa):
                 (z, r, t),
                 (v_guided, torch.zeros_like(r), torch.ones_like(t)),
             )
-        target = v_guided - (t - r).clamp(0.0, 1.0)[:, None] * dudt
+        target = v_guided - per_row((t - r).clamp(0.0, 1.0), x) * dudt
     else:
         target = v_guided
-    squared_error = (u - target.detach()).pow(2).sum(dim=1)
+    squared_error = (u - target.detach()).pow(2).flatten(1).sum(dim=1)
     weight = 1.0 / (squared_error.detach() + ADAPTIVE_EPS) ** ADAPTIVE_POWER
     return (weight * squared_error).mean(), squared_error.mean().detach()
 

@@ -26,15 +26,6 @@ def configure_torch(seed):
     torch.manual_seed(seed)
 
 
-def jvp_function():
-    """torch.func.jvp on torch >= 2.0, functorch.jvp on Debian's torch 1.13 (same call signature)."""
-    try:
-        from torch.func import jvp
-    except ImportError:
-        from functorch import jvp
-    return jvp
-
-
 class Stopwatch:
     """Accumulates training seconds across resumed runs (the checkpoint stores the running total)."""
 

@@ -22,23 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from networks import NULL_LABEL
+from networks import NULL_LABEL, sinusoidal_embedding
 
 GROUPS = 8
-
-
-def sinusoidal_embedding(values, dim):
-    """[N] -> [N, dim] cos/sin features, frequencies 1 … 1e-4, of the raw value in [0, 1].
-
-    The same features as networks.sinusoidal_embedding, but built on the input's device (that one
-    creates its frequency table on the CPU). No ×1000 time scaling: it makes du/dt large and the
-    JVP target noisy (reference §1.2).
-    """
-    half = dim // 2
-    steps = torch.arange(half, dtype=torch.float32, device=values.device)
-    frequencies = torch.exp(-math.log(10000.0) * steps / half)
-    angles = values[:, None] * frequencies[None, :]
-    return torch.cat([torch.cos(angles), torch.sin(angles)], dim=1)
 
 
 class Conditioning(nn.Module):

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 import fmnist_data
-from meanflow import ExponentialMovingAverage, meanflow_loss
-from model_export import Stopwatch, configure_torch, io_spec, jvp_function, publish_model
+from meanflow import ExponentialMovingAverage, jvp_function, meanflow_loss
+from model_export import Stopwatch, configure_torch, io_spec, publish_model
 from networks import LATENT_DIM, NULL_LABEL, VelocityNet
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"

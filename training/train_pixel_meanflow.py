@@ -38,7 +38,8 @@ import numpy as np
 import torch
 
 import fmnist_data
-from networks import NULL_LABEL, Classifier
+from meanflow import ADAPTIVE_EPS, ADAPTIVE_POWER, CLASS_DROPOUT, TIME_MEAN, TIME_STD, jvp_function, meanflow_loss
+from networks import Classifier
 from pixel_unet import PixelUNet, parameter_count
 
 TRAINING_DIR = Path(__file__).resolve().parent
@@ -46,10 +47,7 @@ CLASSIFIER = TRAINING_DIR / "checkpoints" / "classifier.pt"
 RESULTS_NAME = "pixel_meanflow_eval.json"
 
 # The objective, as in meanflow.py / train_meanflow.py (reference §1.2).
-TIME_MEAN, TIME_STD = -0.4, 1.0  # logit-normal(−0.4, 1.0) for both t and r
 MEANFLOW_RATIO = 0.25  # fraction of pairs with r != t (ImageNet recipe, the served latent model's)
-ADAPTIVE_POWER, ADAPTIVE_EPS = 1.0, 1e-3  # w = 1 / (||Δ||² + c)^p
-CLASS_DROPOUT = 0.1
 
 # Optimisation (the latent models' settings, plus a short warm-up for the larger net).
 LEARNING_RATE = 4e-4
@@ -134,80 +132,7 @@ def load_images(data_dir, split, device):
 
 
 # --------------------------------------------------------------------------------------------
-# The objective
-
-
-def jvp_function():
-    """jvp(f, primals, tangents) -> (f(primals), directional derivative): torch.func or forward-mode AD."""
-    try:
-        from torch.func import jvp  # torch >= 2.0
-
-        return jvp
-    except ImportError:
-        return forward_ad_jvp
-
-
-def forward_ad_jvp(function, primals, tangents):
-    """torch 1.13 fallback with dual numbers; faster than functorch.jvp for conv nets there (reference §1.7)."""
-    import torch.autograd.forward_ad as fwAD
-
-    with fwAD.dual_level():
-        duals = [fwAD.make_dual(primal, tangent) for primal, tangent in zip(primals, tangents)]
-        output, derivative = fwAD.unpack_dual(function(*duals))
-        return output.detach(), derivative.detach()
-
-
-def sample_time_pairs(batch_size, ratio, device):
-    """(r, t) with r <= t, both logit-normal; a fraction 1 − ratio of the pairs get r = t."""
-    t = torch.sigmoid(torch.randn(batch_size, device=device) * TIME_STD + TIME_MEAN)
-    r = torch.sigmoid(torch.randn(batch_size, device=device) * TIME_STD + TIME_MEAN)
-    t, r = torch.maximum(t, r), torch.minimum(t, r)
-    keep_distinct = torch.rand(batch_size, device=device) < ratio
-    return torch.where(keep_distinct, r, t), t
-
-
-@torch.no_grad()
-def guided_velocity(model, z, t, v, labels, omega, kappa):
-    """ṽ = ω v + κ u(z, t, t | y) + (1 − ω − κ) u(z, t, t | ∅); rows with the null label keep ṽ = v."""
-    null = torch.full_like(labels, NULL_LABEL)
-    guided = omega * v + (1.0 - omega - kappa) * model(z, t, t, null)
-    if kappa != 0.0:
-        guided = guided + kappa * model(z, t, t, labels)
-    return torch.where((labels == NULL_LABEL)[:, None, None, None], v, guided)
-
-
-def meanflow_loss(model, jvp, x, labels, ratio, omega, kappa):
-    """One batch of the MeanFlow objective (flow matching when ratio = 0).
-
-    Returns (adaptively weighted loss, detached mean ||Δ||²). ||Δ||² is summed over the 784 pixels.
-    """
-    batch_size = x.shape[0]
-    r, t = sample_time_pairs(batch_size, ratio, x.device)
-    e = torch.randn_like(x)
-    t4, r4 = t[:, None, None, None], r[:, None, None, None]
-    z = (1.0 - t4) * x + t4 * e  # data at t = 0, noise at t = 1
-    v = e - x
-    dropped = torch.rand(batch_size, device=x.device) < CLASS_DROPOUT
-    labels = torch.where(dropped, torch.full_like(labels, NULL_LABEL), labels)
-    v_guided = guided_velocity(model, z, t, v, labels, omega, kappa)
-
-    u = model(z, r, t, labels)
-    if ratio > 0:
-        # d/dt u(z_t, r, t) = ṽ·∂_z u + ∂_t u: a JVP with tangent (ṽ, 0, 1) on (z, r, t). The target is
-        # stop-gradient, so it runs without autograd history (the official "no compile" variant).
-        with torch.no_grad():
-            _, dudt = jvp(
-                lambda z_, r_, t_: model(z_, r_, t_, labels),
-                (z, r, t),
-                (v_guided, torch.zeros_like(r), torch.ones_like(t)),
-            )
-        target = v_guided - (t4 - r4).clamp(0.0, 1.0) * dudt
-    else:
-        target = v_guided  # r = t: the JVP term is multiplied by zero, so skip it
-    squared_error = (u - target.detach()).pow(2).sum(dim=(1, 2, 3))
-    weight = 1.0 / (squared_error.detach() + ADAPTIVE_EPS) ** ADAPTIVE_POWER
-    return (weight * squared_error).mean(), squared_error.mean().detach()
-
+# The objective is training/meanflow.py's (the same loss as the latent flows, on [N, 1, 28, 28] images).
 
 class ParameterEMA:
     """EMA of the weights with warm-up, decay_k = min(decay, (1 + k) / (10 + k)), as meanflow.py's.
@@ -247,7 +172,7 @@ def train(name, ratio, args, images, labels, budget_seconds, device):
     model = PixelUNet().to(device)
     ema = ParameterEMA(model, EMA_DECAY)
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, betas=ADAM_BETAS)
-    jvp = jvp_function()
+    jvp = jvp_function(prefer_forward_ad=True)
     print(f"\n== {name}: r != t for {ratio:.0%} of pairs, batch {args.batch_size}, budget {budget_seconds:.0f} s", flush=True)
 
     started = time.perf_counter()
