@@ -161,6 +161,19 @@ for (const [name, make] of backends) {
       await assert.rejects(queue.cancel(running.job.id), ConflictError);
     });
 
+    it('stops a job cancelled during a step before the next one', async () => {
+      // Each step holds the job thread for ~0.25 s. Cancelled during the second of three, the job must see
+      // the cancel message when that step ends (not one step later, which would let it complete).
+      const { job } = await queue.submit(request(slowParams(3)));
+      await waitFor(
+        'the first step to finish',
+        async () => (await queue.get(job.id))?.progress.fraction ?? 0,
+      );
+      await queue.cancel(job.id);
+      const stopped = await waitForState(queue, job.id, ['cancelled', 'completed', 'failed']);
+      assert.equal(stopped.state, 'cancelled');
+    });
+
     it('refuses to cancel a finished job (409) or an unknown one (404)', async () => {
       const { job } = await queue.submit(request(spiralParams(1)));
       await waitForState(queue, job.id, ['completed']);

@@ -156,6 +156,13 @@ export class InlineQueue implements JobQueue {
     this.closing ??= (async () => {
       for (const job of this.waiting.splice(0))
         this.finish(job, 'cancelled', { error: 'the server shut down' });
+      // Jobs waiting out a retry backoff are in neither list: stop their timers too.
+      for (const job of this.jobs.values()) {
+        if (job.retryTimer !== undefined && job.record.state === 'queued') {
+          clearTimeout(job.retryTimer);
+          this.finish(job, 'cancelled', { error: 'the server shut down' });
+        }
+      }
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => {
         timer = setTimeout(() => {

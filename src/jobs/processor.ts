@@ -35,6 +35,11 @@ export class JobCancelledError extends Error {
   }
 }
 
-export function throwIfCancelled(signal: AbortSignal): void {
+/**
+ * Call between steps. It first yields to the thread's event loop, so a cancel message that arrived while
+ * the previous step held the thread (an ONNX run does) is seen now, not a step later.
+ */
+export async function cancellationPoint(signal: AbortSignal): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
   if (signal.aborted) throw new JobCancelledError();
 }

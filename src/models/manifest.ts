@@ -99,6 +99,11 @@ export async function readManifest(modelsDir: string): Promise<ManifestEntry[]> 
     const key = `${entry.name}@${entry.version}`;
     if (seen.has(key)) throw new ManifestError(`${path}: ${key} is listed twice`);
     seen.add(key);
+    for (const spec of entry.inputs) {
+      if (spec.range !== undefined && !(spec.range.minimum <= spec.range.maximum)) {
+        throw new ManifestError(`${key}: input '${spec.name}' has range minimum above maximum`);
+      }
+    }
     if (entry.max_batch_size > 0) {
       for (const spec of [...entry.inputs, ...entry.outputs]) {
         if (spec.shape[0] !== -1) {

@@ -62,7 +62,9 @@ export class MicroBatcher {
     if (this.queuedRows() >= this.options.maxBatchSize || waited >= this.options.maxWaitMs) {
       this.flush();
     } else if (this.timer === undefined) {
-      this.timer = setTimeout(() => this.flush(), this.options.maxWaitMs - waited);
+      // Node fires a fractional delay at the whole millisecond below it (setTimeout(1.95) after ~1.1 ms):
+      // round up, so no request waits less than it is promised.
+      this.timer = setTimeout(() => this.flush(), Math.ceil(this.options.maxWaitMs - waited));
     }
   }
 
@@ -83,6 +85,8 @@ export class MicroBatcher {
     if (batch.length === 0) return;
     this.inFlight++;
     this.options.onBatch?.(rows);
+    // What did not fit goes next: at once if another batch may run and is full or due, or on its timer.
+    this.schedule();
     this.runBatch(
       concatenate(
         batch.map((pending) => pending.inputs),

@@ -24,7 +24,7 @@ export interface Config {
   inferenceThreads: number;
   /** ONNX Runtime intra-op threads per session. @defaultValue 1 */
   intraOpThreads: number;
-  /** Longest a partial micro-batch waits for company, in ms. @defaultValue 2 */
+  /** Longest a request waits in a partial micro-batch for company, in ms. @defaultValue 1 */
   batchMaxWaitMs: number;
   /**
    * Requests waiting before new ones get 503: per model in a micro-batcher (batched models), and in all for the
@@ -131,7 +131,7 @@ export function loadConfig(env: Env = process.env): Config {
       1,
     ),
     intraOpThreads: integer(env, 'ORT_INTRA_OP_THREADS', 1, 1),
-    batchMaxWaitMs: integer(env, 'BATCH_MAX_WAIT_MS', 2),
+    batchMaxWaitMs: integer(env, 'BATCH_MAX_WAIT_MS', 1),
     inferenceQueueLimit: integer(env, 'INFERENCE_QUEUE_LIMIT', 256, 1),
     bodyLimit: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
     inferenceBodyLimit: integer(env, 'INFERENCE_BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024),

@@ -8,7 +8,7 @@ import { LocalModels } from '../../models/local-models.js';
 import type { ManifestEntry } from '../../models/manifest.js';
 import { checkGenerateRequest, DEFAULT_GENERATOR, generatorOf } from '../../models/meanflow.js';
 import type { MeanflowGenerateParams } from '../catalog.js';
-import { JobInputError, type Processor, throwIfCancelled } from '../processor.js';
+import { cancellationPoint, JobInputError, type Processor } from '../processor.js';
 
 const CHUNK = 256;
 const SHEET = 100;
@@ -38,7 +38,7 @@ export const meanflowGenerate: Processor = async (rawParams, context) => {
     const pixels = IMAGE_SIZE * IMAGE_SIZE;
     const images = new Uint8Array(params.n * pixels);
     for (let start = 0; start < params.n; start += CHUNK) {
-      throwIfCancelled(context.signal);
+      await cancellationPoint(context.signal);
       const end = Math.min(params.n, start + CHUNK);
       const chunk = {
         classes: plan.classes.slice(start, end),

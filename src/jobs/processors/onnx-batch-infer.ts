@@ -7,7 +7,7 @@ import {
 } from '../../models/infer-request.js';
 import { LocalModels } from '../../models/local-models.js';
 import type { BatchInferParams } from '../catalog.js';
-import { JobInputError, type Processor, throwIfCancelled } from '../processor.js';
+import { cancellationPoint, JobInputError, type Processor } from '../processor.js';
 
 /** Responses up to this size are also returned inline in the job result. */
 const INLINE_RESULT_BYTES = 64 * 1024;
@@ -21,7 +21,7 @@ export const batchInfer: Processor = async (rawParams, context) => {
       throw new JobInputError(`model ${params.model}@${params.version ?? 'latest'} is not served`);
     const responses: InferResponseBody[] = [];
     for (const [index, request] of params.requests.entries()) {
-      throwIfCancelled(context.signal);
+      await cancellationPoint(context.signal);
       let decoded: ReturnType<typeof decodeInferRequest>;
       try {
         decoded = decodeInferRequest(entry, request, `/params/requests/${index}`);
