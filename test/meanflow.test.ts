@@ -159,6 +159,25 @@ describe('MeanFlow generation', () => {
     await assertLive(app);
   });
 
+  it('cancels a large meanflow.generate job between chunks', async () => {
+    const submitted = await app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: { type: 'meanflow.generate', seed: 8, params: { n: 50_000 } },
+    });
+    assert.equal(submitted.statusCode, 202, submitted.body);
+    const { id } = submitted.json();
+    await waitFor('progress', async () => (await app.inject(`/v1/jobs/${id}`)).json().progress.fraction > 0);
+    assert.equal((await app.inject({ method: 'DELETE', url: `/v1/jobs/${id}` })).statusCode, 200);
+    const stopped = await waitFor('the job to stop', async () => {
+      const job = (await app.inject(`/v1/jobs/${id}`)).json();
+      return ['completed', 'failed', 'cancelled'].includes(job.state) ? job : undefined;
+    });
+    assert.equal(stopped.state, 'cancelled');
+    assert.ok(stopped.progress.fraction < 1);
+    assert.deepEqual(stopped.artifacts, []);
+  });
+
   it('runs meanflow.generate as a job: the same images as the route, as .npy and a contact sheet', async () => {
     const submitted = await app.inject({
       method: 'POST',
