@@ -37,13 +37,8 @@ async function generatorRate(name: string, steps: number): Promise<number> {
   const entry = await models.entry(name);
   if (entry?.generator === undefined) throw new Error(`${name} is not a served generator`);
   const spec: GeneratorSpec = entry.generator;
-  const run = async (model: string, inputs: Parameters<LocalModels['run']>[1], outputs: string[]) => {
-    const target = await models.entry(model);
-    if (target === undefined) throw new Error(`${model} is not served`);
-    return models.run(target, inputs, outputs);
-  };
   const plan = planSamples(spec, batch, undefined, 1);
-  return batch * (await rate(() => generateImages(run, name, spec, plan, steps)));
+  return batch * (await rate(() => generateImages(models.runByName, name, spec, plan, steps)));
 }
 
 async function main(): Promise<void> {

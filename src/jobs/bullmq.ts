@@ -126,9 +126,9 @@ export class BullmqQueue implements JobQueue {
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
-    const type = typeOfJobId(id);
-    const queue = type === undefined ? undefined : this.queues.get(type);
-    if (queue === undefined || type === undefined) return undefined;
+    const located = this.locate(id);
+    if (located === undefined) return undefined;
+    const { queue, type } = located;
     // State first, then the hash: BullMQ writes a finished job's reason and result together with its state,
     // so this order never shows a finished state without them.
     const bullState = await this.redis(() => queue.getJobState(id));
@@ -261,12 +261,18 @@ export class BullmqQueue implements JobQueue {
     return queue;
   }
 
-  private async find(id: string): Promise<{ job: Job<JobData, JobReturn>; type: string } | undefined> {
+  /** The queue a job id belongs to (ids carry their type), or undefined for an id of no known type. */
+  private locate(id: string): { queue: Queue<JobData, JobReturn>; type: string } | undefined {
     const type = typeOfJobId(id);
     const queue = type === undefined ? undefined : this.queues.get(type);
-    if (queue === undefined || type === undefined) return undefined;
-    const job = await this.redis(() => queue.getJob(id));
-    return job === undefined || job === null ? undefined : { job, type };
+    return queue === undefined || type === undefined ? undefined : { queue, type };
+  }
+
+  private async find(id: string): Promise<{ job: Job<JobData, JobReturn>; type: string } | undefined> {
+    const located = this.locate(id);
+    if (located === undefined) return undefined;
+    const job = await this.redis(() => located.queue.getJob(id));
+    return job === undefined || job === null ? undefined : { job, type: located.type };
   }
 
   /** A Redis call that fails fast: unreachable Redis or a slow answer is a 503, never a hang. */

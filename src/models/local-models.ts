@@ -3,7 +3,8 @@
 // against the manifest's sha256 like the registry's.
 import type * as ort from 'onnxruntime-node';
 import type { ModelAccess } from '../server/config.js';
-import { type ManifestEntry, readManifest, readVerifiedModel } from './manifest.js';
+import type { RunModel } from './generator.js';
+import { type ManifestEntry, newestFirst, readManifest, readVerifiedModel } from './manifest.js';
 import { openSession, runSession } from './session.js';
 import type { Tensor } from './tensor.js';
 
@@ -16,9 +17,7 @@ export class LocalModels {
   /** The manifest entry of `name` at `version`, or its newest version; undefined when not served. */
   async entry(name: string, version?: string): Promise<ManifestEntry | undefined> {
     this.entries ??= await readManifest(this.access.modelsDir);
-    const versions = this.entries
-      .filter((entry) => entry.name === name)
-      .sort((a, b) => b.version.localeCompare(a.version, 'en', { numeric: true }));
+    const versions = this.entries.filter((entry) => entry.name === name).sort(newestFirst);
     return version === undefined ? versions[0] : versions.find((entry) => entry.version === version);
   }
 
@@ -29,6 +28,13 @@ export class LocalModels {
   ): Promise<Record<string, Tensor>> {
     return runSession((await this.open(entry)).session, inputs, outputs);
   }
+
+  /** Runs the newest version of a model by name: the RunModel the generator sampler takes. */
+  readonly runByName: RunModel = async (name, inputs, outputs) => {
+    const entry = await this.entry(name);
+    if (entry === undefined) throw new Error(`model ${name} is not served`);
+    return this.run(entry, inputs, outputs);
+  };
 
   /** The execution provider holding the entry's session (opening it if needed). */
   async provider(entry: ManifestEntry): Promise<string> {

@@ -121,6 +121,11 @@ export async function readManifest(modelsDir: string): Promise<ManifestEntry[]> 
   return entries;
 }
 
+/** Numeric-aware version order, newest first ('10' before '9'). */
+export function newestFirst(a: ManifestEntry, b: ManifestEntry): number {
+  return b.version.localeCompare(a.version, 'en', { numeric: true });
+}
+
 /** Absolute path of a model file, refusing paths that climb out of the models directory. */
 export function modelPath(modelsDir: string, entry: ManifestEntry): string {
   const root = resolve(modelsDir);

@@ -5,7 +5,7 @@ import type { Config } from '../server/config.js';
 import { NotFoundError, OverloadedError, UnavailableError } from '../server/errors.js';
 import type { ModelLoadRequest } from './inference-messages.js';
 import { InferencePool } from './inference-pool.js';
-import { type ManifestEntry, readManifest, readVerifiedModel } from './manifest.js';
+import { type ManifestEntry, newestFirst, readManifest, readVerifiedModel } from './manifest.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { Tensor } from './tensor.js';
 
@@ -79,7 +79,7 @@ export class ModelRegistry {
 
   list(): LoadedModel[] {
     return [...this.models.values()].sort(
-      (a, b) => a.entry.name.localeCompare(b.entry.name) || compareVersions(b.entry.version, a.entry.version),
+      (a, b) => a.entry.name.localeCompare(b.entry.name) || newestFirst(a.entry, b.entry),
     );
   }
 
@@ -210,9 +210,4 @@ export class ModelRegistry {
     model.reason = reason;
     this.log.error({ model: model.key, reason }, 'model failed to load');
   }
-}
-
-/** Numeric-aware version order, so '10' sorts after '9'. */
-function compareVersions(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
 }

@@ -33,8 +33,6 @@ export const meanflowGenerate: Processor = async (rawParams, context) => {
     }
     const decoder = await find(spec.decoder);
     const plan = planSamples(spec, params.n, classes, context.seed);
-    const run = async (name: string, inputs: Parameters<LocalModels['run']>[1], outputs: string[]) =>
-      models.run(await find(name), inputs, outputs);
     const pixels = IMAGE_SIZE * IMAGE_SIZE;
     const images = new Uint8Array(params.n * pixels);
     for (let start = 0; start < params.n; start += CHUNK) {
@@ -44,7 +42,10 @@ export const meanflowGenerate: Processor = async (rawParams, context) => {
         classes: plan.classes.slice(start, end),
         noise: plan.noise.subarray(start * spec.latent_dim, end * spec.latent_dim),
       };
-      images.set(toBytes(await generateImages(run, entry.name, spec, chunk, params.steps)), start * pixels);
+      images.set(
+        toBytes(await generateImages(models.runByName, entry.name, spec, chunk, params.steps)),
+        start * pixels,
+      );
       context.progress({ fraction: end / params.n, message: `${end} of ${params.n} images` });
     }
     const shown = Math.min(SHEET, params.n);
