@@ -1,22 +1,32 @@
 // Every job type: its params schema (validated at submit time and again in the worker), a description,
 // checks that need the served models, and where its processor lives (loaded lazily inside the job thread).
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import type { CollectionConfig } from '../models/collections/collection.js';
+import { INDEX_JOB_TYPE } from '../models/collections/index-job-applier.js';
 import { decodeInferRequest } from '../models/infer-request.js';
 import type { ManifestEntry } from '../models/manifest.js';
 import { checkGenerateRequest, DEFAULT_GENERATOR, generatorOf } from '../models/meanflow.js';
 import { ModelName, ModelVersion } from '../routes/schemas/common.js';
 import { InferRequestSchema } from '../routes/schemas/oip.js';
+import { CollectionName } from '../routes/schemas/retrieval.js';
+import { UnprocessableError } from '../server/errors.js';
 import type { Processor } from './processor.js';
 
 /** Finds a served model; throws NotFoundError naming what is missing. */
 export type ModelLookup = (name: string, version?: string) => ManifestEntry;
 
+/** Finds a collection of the API process; throws NotFoundError when there is none. */
+export type CollectionLookup = (name: string) => CollectionConfig;
+
 export interface JobType {
   type: string;
   summary: string;
   params: TSchema;
-  /** Checks that need the served models; throws an AppError whose field paths start at /body/params. */
-  check?: (params: never, models: ModelLookup) => void;
+  /**
+   * Checks that need the served models or collections; throws an AppError whose field paths start at
+   * /body/params. May return the params completed with what it looked up (they are what the job gets).
+   */
+  check?: (params: never, models: ModelLookup, collections: CollectionLookup) => unknown;
   load: () => Promise<Processor>;
 }
 
@@ -83,7 +93,68 @@ const meanflowGenerate: JobType = {
   load: async () => (await import('./processors/meanflow-generate.js')).meanflowGenerate,
 };
 
-export const JOB_TYPES: readonly JobType[] = [batchInfer, meanflowGenerate];
+export const CollectionsIndexParams = Type.Object(
+  {
+    collection: CollectionName,
+    source: Type.Object(
+      {
+        split: Type.Union([Type.Literal('train'), Type.Literal('test'), Type.Literal('demo')], {
+          description:
+            "Fashion-MNIST split: train (60 000) or test (10 000) from Debian's dataset-fashion-mnist " +
+            '(FASHION_MNIST_DIR), or demo: the first 2 000 test images, shipped with the models.',
+        }),
+        offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 59_999, description: 'First image.' })),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000, description: 'Images to index.' })),
+      },
+      { additionalProperties: false },
+    ),
+    id_prefix: Type.Optional(
+      Type.String({ maxLength: 64, description: 'Point ids are <prefix><image index>; default "<split>-".' }),
+    ),
+    model: Type.Optional(
+      Type.Object(
+        { name: ModelName, version: ModelVersion },
+        {
+          additionalProperties: false,
+          description: "Filled in at submit with the collection's model; when given it must be that model.",
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false, examples: [{ collection: 'fashion-mnist', source: { split: 'test' } }] },
+);
+export type CollectionsIndexParams = Static<typeof CollectionsIndexParams>;
+
+const collectionsIndex: JobType = {
+  type: INDEX_JOB_TYPE,
+  summary:
+    "Embeds Fashion-MNIST images with the collection's model and upserts them (payload: label, class_name, " +
+    'split, index); the points appear in the collection moments after the job completes.',
+  params: CollectionsIndexParams,
+  check: (params: CollectionsIndexParams, _models, collections) => {
+    const config = collections(params.collection);
+    if (config.model === undefined) {
+      throw new UnprocessableError(
+        `collection '${params.collection}' has no embedding model to embed images with`,
+        [{ path: '/body/params/collection', message: 'the collection takes vectors only' }],
+      );
+    }
+    const model = { name: config.model.name, version: config.model.version };
+    if (
+      params.model !== undefined &&
+      (params.model.name !== model.name || params.model.version !== model.version)
+    ) {
+      throw new UnprocessableError(
+        `collection '${params.collection}' embeds with ${model.name}@${model.version}`,
+        [{ path: '/body/params/model', message: "must be the collection's model" }],
+      );
+    }
+    return { ...params, model };
+  },
+  load: async () => (await import('./processors/collections-index.js')).collectionsIndex,
+};
+
+export const JOB_TYPES: readonly JobType[] = [batchInfer, meanflowGenerate, collectionsIndex];
 
 export function findJobType(type: string): JobType | undefined {
   return JOB_TYPES.find((jobType) => jobType.type === type);

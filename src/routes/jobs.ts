@@ -92,14 +92,19 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
           errors,
         );
       }
-      jobType.check?.(params as never, (name, version) => app.models.get(name, version).entry);
+      const checked = jobType.check?.(
+        params as never,
+        (name, version) => app.models.get(name, version).entry,
+        (name) => app.collections.get(name).config,
+      );
+      // The fingerprint is of what the client sent, so a retry with the same body matches.
       const fingerprint = createHash('sha256')
         .update(canonicalJson({ type, params, seed: seed ?? null }))
         .digest('hex');
       const idempotencyKey = request.headers['idempotency-key'];
       const { job, created } = await app.queue.submit({
         type,
-        params,
+        params: checked ?? params,
         seed: seed ?? randomInt(2 ** 32 - 1),
         fingerprint,
         ...(idempotencyKey === undefined ? {} : { idempotencyKey }),

@@ -1,11 +1,15 @@
 // buildApp(config): the whole service as a Fastify instance, without listening. main.ts listens; tests call
-// this and talk to it in-process. Domain services are decorated onto the instance: models, queue, metrics.
+// this and talk to it in-process. Domain services are decorated onto the instance: models, queue, collections, metrics.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { BullmqQueue } from '../jobs/bullmq.js';
 import { InlineQueue } from '../jobs/inline.js';
 import type { JobQueue } from '../jobs/queue.js';
+import { CollectionStore } from '../models/collections/collection-store.js';
+import { IndexJobApplier } from '../models/collections/index-job-applier.js';
 import { ModelRegistry } from '../models/registry.js';
+import collectionRoutes from '../routes/collections.js';
+import embeddingRoutes from '../routes/embeddings.js';
 import healthRoutes from '../routes/health.js';
 import jobRoutes from '../routes/jobs.js';
 import meanflowRoutes from '../routes/meanflow.js';
@@ -22,6 +26,7 @@ declare module 'fastify' {
     config: Config;
     models: ModelRegistry;
     queue: JobQueue;
+    collections: CollectionStore;
     metrics: Metrics;
     /** True once shutdown began: readiness answers 503 so load balancers drain this replica. */
     draining: boolean;
@@ -60,10 +65,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const models = new ModelRegistry(config, app.log, metrics);
   const queue = createQueue(config, (error) => app.log.error({ err: error }, 'job queue error'));
   metrics.watch(models, queue);
+  const collections = new CollectionStore(config.dataDir, app.log);
+  await collections.load();
+  const indexJobs = new IndexJobApplier(collections, queue, app.log);
 
   app.decorate('config', config);
   app.decorate('models', models);
   app.decorate('queue', queue);
+  app.decorate('collections', collections);
   app.decorate('metrics', metrics);
   app.decorate('draining', false);
 
@@ -83,7 +92,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       'request',
     );
   });
+  app.addHook('onReady', async () => indexJobs.start());
   app.addHook('onClose', async () => {
+    await indexJobs.close();
+    await collections.flush();
     await queue.close(config.shutdownTimeoutMs);
     await models.close();
   });
@@ -98,6 +110,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(oipRoutes);
   await app.register(jobRoutes);
   await app.register(meanflowRoutes);
+  await app.register(embeddingRoutes);
+  await app.register(collectionRoutes);
 
   if (options.loadModels !== false) void models.start();
   return app;

@@ -18,6 +18,8 @@ export interface Config {
   dataDir: string;
   /** Directory holding manifest.json and the model files. @defaultValue ./models */
   modelsDir: string;
+  /** Debian's dataset-fashion-mnist files, read by collections.index jobs. @defaultValue /usr/share/datasets/fashion-mnist */
+  fashionMnistDir: string;
   /** ONNX Runtime execution providers, tried in order. @defaultValue ['cpu'] */
   executionProviders: string[];
   /** Worker threads holding ONNX sessions. @defaultValue half the cores, at least 1 */
@@ -63,14 +65,18 @@ export interface JobConfig {
   artifactLimit: number;
 }
 
-/** What a job processor needs to open models: where they are and how to run them. */
-export type ModelAccess = Pick<Config, 'modelsDir' | 'executionProviders' | 'intraOpThreads'>;
+/** What a job processor needs to open models (where they are, how to run them) and the datasets it reads. */
+export type ModelAccess = Pick<
+  Config,
+  'modelsDir' | 'executionProviders' | 'intraOpThreads' | 'fashionMnistDir'
+>;
 
 export function modelAccess(config: Config): ModelAccess {
   return {
     modelsDir: config.modelsDir,
     executionProviders: config.executionProviders,
     intraOpThreads: config.intraOpThreads,
+    fashionMnistDir: config.fashionMnistDir,
   };
 }
 
@@ -123,6 +129,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisPrefix,
     dataDir: resolve(env.DATA_DIR ?? 'data'),
     modelsDir: resolve(env.MODELS_DIR ?? 'models'),
+    fashionMnistDir: resolve(env.FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist'),
     executionProviders,
     inferenceThreads: integer(
       env,

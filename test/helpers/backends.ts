@@ -42,7 +42,7 @@ export async function modelsWithMissingFile(): Promise<string> {
 }
 
 function modelsContext(modelsDir: string) {
-  return { modelsDir, executionProviders: ['cpu'], intraOpThreads: 1 };
+  return { modelsDir, executionProviders: ['cpu'], intraOpThreads: 1, fashionMnistDir: '/nonexistent' };
 }
 
 export async function inlineBackend(modelsDir: string, config = TEST_JOB_CONFIG): Promise<Backend> {

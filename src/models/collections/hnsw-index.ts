@@ -1,0 +1,79 @@
+// Approximate search with hnswlib (hnswlib-node, the C++ library's binding). Slots are hnswlib labels;
+// removal is hnswlib's markDelete. hnswlib only takes plain arrays and only reads/writes its graph from
+// files, hence the conversions here. Cosine collections store unit vectors, so both cosine and dot use the
+// inner-product space (distance 1 − ⟨a, b⟩) and l2 the squared-Euclidean one.
+import { randomUUID } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import hnswlib from 'hnswlib-node';
+import type { Metric, SearchHit, SearchOptions, VectorIndex } from './vector-index.js';
+
+export interface HnswSettings {
+  /** Graph degree. @defaultValue 16 */
+  m: number;
+  /** Candidate list while building. @defaultValue 200 */
+  ef_construction: number;
+  /** Candidate list while searching, when a query gives none (raised to k when smaller). @defaultValue 64 */
+  ef_search: number;
+}
+
+/** hnswlib's level generator is seeded, so the same inserts in the same order build the same graph. */
+const RANDOM_SEED = 100;
+const INITIAL_CAPACITY = 1024;
+
+export class HnswIndex implements VectorIndex {
+  private readonly graph: hnswlib.HierarchicalNSW;
+
+  constructor(
+    dim: number,
+    private readonly metric: Metric,
+    private readonly settings: HnswSettings,
+    saved?: Uint8Array,
+  ) {
+    this.graph = new hnswlib.HierarchicalNSW(metric === 'l2' ? 'l2' : 'ip', dim);
+    if (saved === undefined) {
+      this.graph.initIndex(INITIAL_CAPACITY, settings.m, settings.ef_construction, RANDOM_SEED);
+    } else {
+      withTemporaryFile((path) => {
+        writeFileSync(path, saved);
+        this.graph.readIndexSync(path);
+      });
+    }
+  }
+
+  add(slot: number, vector: Float32Array): void {
+    const capacity = this.graph.getMaxElements();
+    if (this.graph.getCurrentCount() >= capacity) this.graph.resizeIndex(capacity * 2);
+    this.graph.addPoint(Array.from(vector), slot);
+  }
+
+  remove(slot: number): void {
+    this.graph.markDelete(slot);
+  }
+
+  search(query: Float32Array, options: SearchOptions): SearchHit[] {
+    this.graph.setEf(Math.max(options.ef ?? this.settings.ef_search, options.k));
+    const found = this.graph.searchKnn(Array.from(query), options.k, options.accept);
+    return found.neighbors.map((slot, index) => {
+      const distance = found.distances[index] as number;
+      return { slot, score: this.metric === 'l2' ? Math.sqrt(Math.max(0, distance)) : 1 - distance };
+    });
+  }
+
+  serialize(): Uint8Array {
+    return withTemporaryFile((path) => {
+      this.graph.writeIndexSync(path);
+      return readFileSync(path);
+    });
+  }
+}
+
+function withTemporaryFile<T>(use: (path: string) => T): T {
+  const path = join(tmpdir(), `meanserve-hnsw-${randomUUID()}.bin`);
+  try {
+    return use(path);
+  } finally {
+    rmSync(path, { force: true });
+  }
+}

@@ -1,0 +1,329 @@
+// Vector collections: create / list / describe / delete, batch upsert of points given as vectors or
+// images (embedded with the collection's model), get and delete points, and k-NN search by vector, image
+// or stored id, singly or in batches. Every point and query is checked before anything is written.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { type Static, Type } from '@sinclair/typebox';
+import type { Collection, CollectionConfig } from '../models/collections/collection.js';
+import { embeddingDim, embedImages } from '../models/embedding/embedder.js';
+import { type ImageItem, imageFromItem } from '../models/embedding/image-input.js';
+import type { ManifestEntry } from '../models/manifest.js';
+import { ConflictError, InvalidInputError, UnprocessableError } from '../server/errors.js';
+import { problems } from './schemas/common.js';
+import {
+  CollectionInfo,
+  CollectionName,
+  CreateCollectionBody,
+  PointId,
+  SearchBody,
+  SearchHits,
+  UpsertBody,
+} from './schemas/retrieval.js';
+
+type Search = Static<typeof SearchBody>;
+
+function describe(collection: Collection) {
+  const { config } = collection;
+  return {
+    name: config.name,
+    dim: config.dim,
+    metric: config.metric,
+    model: config.model ?? null,
+    index: config.index,
+    count: collection.count,
+    payload_fields: collection.payloadFields(),
+    created_at: config.created_at,
+  };
+}
+
+/** Exactly one of the listed fields must be present. */
+function exactlyOne(body: Record<string, unknown>, fields: string[], path: string): string {
+  const present = fields.filter((field) => body[field] !== undefined);
+  if (present.length !== 1) {
+    throw new InvalidInputError(`${path}: give exactly one of ${fields.join(', ')}`, [
+      {
+        path: present.length > 1 ? `${path}/${present[1]}` : path,
+        message: `exactly one of ${fields.join(', ')}`,
+      },
+    ]);
+  }
+  return present[0] as string;
+}
+
+const NameParams = Type.Object({ name: CollectionName });
+const PointParams = Type.Object({ name: CollectionName, id: PointId });
+const tags = ['retrieval'];
+
+const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const store = app.collections;
+
+  /** The served model a collection embeds images with; 409 when it has changed since the collection was made. */
+  const modelOf = (collection: Collection, path: string): ManifestEntry => {
+    const reference = collection.config.model;
+    if (reference === undefined) {
+      throw new UnprocessableError(
+        `collection '${collection.config.name}' has no embedding model; send vectors`,
+        [{ path, message: 'this collection takes vectors only' }],
+      );
+    }
+    const entry = app.models.get(reference.name, reference.version).entry;
+    if (entry.sha256 !== reference.sha256) {
+      throw new ConflictError(
+        `model ${reference.name}@${reference.version} changed since collection '${collection.config.name}' was built`,
+      );
+    }
+    return entry;
+  };
+
+  /** Embeds the images of many items at once, keyed by the item's position. */
+  const embedAll = async (collection: Collection, images: Array<{ item: ImageItem; path: string }>) => {
+    if (images.length === 0) return [];
+    const entry = modelOf(collection, images[0]?.path as string);
+    const pixels = images.map(({ item, path }) => imageFromItem(item, path));
+    return embedImages(app.models, entry, pixels);
+  };
+
+  /** Query vectors for searches, in order; images embedded together. */
+  const queryVectors = async (collection: Collection, searches: Search[], paths: string[]) => {
+    const vectors: Array<Float32Array | undefined> = [];
+    const images: Array<{ item: ImageItem; path: string; at: number }> = [];
+    searches.forEach((search, at) => {
+      const path = paths[at] as string;
+      const field = exactlyOne(search, ['vector', 'image', 'id'], path);
+      if (field === 'vector')
+        vectors[at] = collection.prepareVector(search.vector as number[], `${path}/vector`);
+      else if (field === 'id') vectors[at] = collection.get(search.id as string).vector;
+      else images.push({ item: search.image as ImageItem, path: `${path}/image`, at });
+    });
+    const embedded = await embedAll(collection, images);
+    images.forEach(({ at }, index) => {
+      vectors[at] = embedded[index];
+    });
+    return vectors as Float32Array[];
+  };
+
+  const runSearch = (collection: Collection, search: Search, vector: Float32Array, path: string) =>
+    collection.search(vector, {
+      k: search.k,
+      path: `${path}/filter`,
+      ...(search.ef === undefined ? {} : { ef: search.ef }),
+      ...(search.filter === undefined ? {} : { filter: search.filter }),
+      ...(search.id === undefined ? {} : { exclude: search.id }),
+    });
+
+  app.post(
+    '/v1/collections',
+    {
+      schema: {
+        tags,
+        summary: 'Create a collection for an embedding model (images and vectors) or a dimension (vectors)',
+        body: CreateCollectionBody,
+        response: { 201: CollectionInfo, ...problems(400, 404, 409, 415, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { name, model, dim, metric, index } = request.body;
+      exactlyOne(request.body, ['model', 'dim'], '/body');
+      let config: CollectionConfig;
+      const base = { name, metric, index, created_at: new Date().toISOString() };
+      if (model !== undefined) {
+        const entry = app.models.get(model).entry;
+        config = {
+          ...base,
+          dim: embeddingDim(entry),
+          model: { name: entry.name, version: entry.version, sha256: entry.sha256 },
+        };
+      } else {
+        config = { ...base, dim: dim as number };
+      }
+      const collection = await store.create(config);
+      request.log.info({ collection: name, dim: config.dim, index: index.type }, 'collection created');
+      reply.code(201).header('location', `/v1/collections/${name}`);
+      return describe(collection);
+    },
+  );
+
+  app.get(
+    '/v1/collections',
+    {
+      schema: {
+        tags,
+        summary: 'List collections',
+        response: { 200: Type.Object({ data: Type.Array(CollectionInfo) }) },
+      },
+    },
+    async () => ({ data: store.list().map(describe) }),
+  );
+
+  app.get(
+    '/v1/collections/:name',
+    {
+      schema: {
+        tags,
+        summary: 'Describe a collection: count, model, index settings, payload fields',
+        params: NameParams,
+        response: { 200: CollectionInfo, ...problems(400, 404) },
+      },
+    },
+    async (request) => describe(store.get(request.params.name)),
+  );
+
+  app.delete(
+    '/v1/collections/:name',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a collection and its file',
+        params: NameParams,
+        response: { 204: Type.Null(), ...problems(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      await store.drop(request.params.name);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.put(
+    '/v1/collections/:name/points',
+    {
+      bodyLimit: app.config.inferenceBodyLimit,
+      schema: {
+        tags,
+        summary: 'Insert or replace points (all or nothing: one bad point rejects the batch)',
+        params: NameParams,
+        body: UpsertBody,
+        response: {
+          200: Type.Object({ upserted: Type.Integer(), count: Type.Integer() }),
+          ...problems(400, 404, 409, 413, 415, 422, 503),
+        },
+      },
+    },
+    async (request) => {
+      const collection = store.get(request.params.name);
+      const { points } = request.body;
+      const vectors: Array<Float32Array | undefined> = [];
+      const images: Array<{ item: ImageItem; path: string; at: number }> = [];
+      points.forEach((point, at) => {
+        const path = `/body/points/${at}`;
+        const field = exactlyOne(point, ['vector', 'image'], path);
+        if (field === 'vector')
+          vectors[at] = collection.prepareVector(point.vector as number[], `${path}/vector`);
+        else images.push({ item: point.image as ImageItem, path: `${path}/image`, at });
+      });
+      const embedded = await embedAll(collection, images);
+      images.forEach(({ at }, index) => {
+        vectors[at] = embedded[index];
+      });
+      const prepared = points.map((point, at) => ({
+        id: point.id,
+        vector: vectors[at] as Float32Array,
+        ...(point.payload === undefined ? {} : { payload: point.payload }),
+      }));
+      // The collection may have been deleted while the images were embedded: change() looks it up again.
+      await store.change(collection.config.name, (target) => {
+        if (target !== collection)
+          throw new ConflictError(`collection '${collection.config.name}' was re-created`);
+        target.upsert(prepared);
+      });
+      return { upserted: prepared.length, count: collection.count };
+    },
+  );
+
+  app.get(
+    '/v1/collections/:name/points/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Read a point: its vector (as stored) and payload',
+        params: PointParams,
+        response: {
+          200: Type.Object({
+            id: Type.String(),
+            vector: Type.Array(Type.Number()),
+            payload: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+          }),
+          ...problems(400, 404),
+        },
+      },
+    },
+    async (request) => {
+      const point = store.get(request.params.name).get(request.params.id);
+      return { ...point, vector: Array.from(point.vector) };
+    },
+  );
+
+  app.delete(
+    '/v1/collections/:name/points/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a point',
+        params: PointParams,
+        response: { 204: Type.Null(), ...problems(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { name, id } = request.params;
+      store.get(name).get(id); // 404 before anything changes
+      await store.change(name, (collection) => collection.delete(id));
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/v1/collections/:name/search',
+    {
+      bodyLimit: app.config.inferenceBodyLimit,
+      schema: {
+        tags,
+        summary: 'k nearest points to a vector, an image or a stored point, optionally filtered by payload',
+        params: NameParams,
+        body: SearchBody,
+        response: {
+          200: Type.Object({ results: SearchHits, took_ms: Type.Number() }),
+          ...problems(400, 404, 409, 413, 415, 422, 503),
+        },
+      },
+    },
+    async (request) => {
+      const started = performance.now();
+      const collection = store.get(request.params.name);
+      const [vector] = await queryVectors(collection, [request.body], ['/body']);
+      const results = runSearch(collection, request.body, vector as Float32Array, '/body');
+      return { results, took_ms: Math.round((performance.now() - started) * 1000) / 1000 };
+    },
+  );
+
+  app.post(
+    '/v1/collections/:name/search/batch',
+    {
+      bodyLimit: app.config.inferenceBodyLimit,
+      schema: {
+        tags,
+        summary: 'Many searches in one request; results in query order',
+        params: NameParams,
+        body: Type.Object(
+          { queries: Type.Array(SearchBody, { minItems: 1, maxItems: 256 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ results: Type.Array(SearchHits), took_ms: Type.Number() }),
+          ...problems(400, 404, 409, 413, 415, 422, 503),
+        },
+      },
+    },
+    async (request) => {
+      const started = performance.now();
+      const collection = store.get(request.params.name);
+      const { queries } = request.body;
+      const paths = queries.map((_, index) => `/body/queries/${index}`);
+      const vectors = await queryVectors(collection, queries, paths);
+      const results = queries.map((query, index) =>
+        runSearch(collection, query, vectors[index] as Float32Array, paths[index] as string),
+      );
+      return { results, took_ms: Math.round((performance.now() - started) * 1000) / 1000 };
+    },
+  );
+};
+
+export default collectionRoutes;

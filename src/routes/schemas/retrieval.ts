@@ -1,0 +1,160 @@
+// Schemas of the embedding and collection routes: image items, vectors, points, filters, searches.
+import { Type } from '@sinclair/typebox';
+import { IMAGE_SIDE, MAX_PNG_BASE64_LENGTH } from '../../models/embedding/image-input.js';
+
+export const MAX_DIM = 4096;
+export const MAX_K = 1000;
+
+export const ImageItem = Type.Union(
+  [
+    Type.String({
+      minLength: 1,
+      maxLength: MAX_PNG_BASE64_LENGTH,
+      description:
+        'A base64 PNG (optionally as a data: URL). Any colour type, non-interlaced, up to 1024×1024; colour ' +
+        'becomes luminance, transparency is composited over black, and other sizes are resized to 28×28 ' +
+        'by area averaging.',
+    }),
+    Type.Array(
+      Type.Array(Type.Number({ minimum: 0, maximum: 1 }), { minItems: IMAGE_SIDE, maxItems: IMAGE_SIDE }),
+      {
+        minItems: IMAGE_SIDE,
+        maxItems: IMAGE_SIDE,
+        description: '28 rows of 28 intensities in [0, 1] (0 = black background, as in Fashion-MNIST).',
+      },
+    ),
+  ],
+  { description: 'An image: a base64 PNG or a 28×28 intensity array.' },
+);
+
+export const Vector = Type.Array(Type.Number(), {
+  minItems: 1,
+  maxItems: MAX_DIM,
+  description: "A vector of the collection's dimension (cosine collections store it normalised).",
+});
+
+export const CollectionName = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_-]*$',
+  description: 'Collection name: letters, digits, _ and -.',
+  examples: ['fashion-mnist'],
+});
+
+export const PointId = Type.String({ minLength: 1, maxLength: 256, description: 'Your id for the point.' });
+
+const Scalar = Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean()]);
+
+export const Filter = Type.Record(
+  Type.String({ minLength: 1, maxLength: 128 }),
+  Type.Union([
+    Scalar,
+    Type.Object({ in: Type.Array(Scalar, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
+  ]),
+  {
+    maxProperties: 16,
+    description:
+      'Payload conditions, all of which must hold: {field: value} (equal) or {field: {in: [values]}}. ' +
+      'A field that no point of the collection has is a 400.',
+    examples: [{ class_name: { in: ['Sneaker', 'Sandal'] } }],
+  },
+);
+
+export const CreateCollectionBody = Type.Object(
+  {
+    name: CollectionName,
+    model: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'Embedding model for images; fixes dim.' }),
+    ),
+    dim: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_DIM,
+        description: 'Vector dimension, for vector-only collections.',
+      }),
+    ),
+    metric: Type.Union([Type.Literal('cosine'), Type.Literal('dot'), Type.Literal('l2')], {
+      default: 'cosine',
+    }),
+    index: Type.Object(
+      {
+        type: Type.Union([Type.Literal('hnsw'), Type.Literal('flat')], { default: 'hnsw' }),
+        m: Type.Integer({ minimum: 2, maximum: 128, default: 16, description: 'HNSW graph degree.' }),
+        ef_construction: Type.Integer({ minimum: 8, maximum: 2000, default: 200 }),
+        ef_search: Type.Integer({
+          minimum: 1,
+          maximum: 10_000,
+          default: 64,
+          description: 'Default search ef.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      { name: 'fashion-mnist', model: 'fmnist-embed-mf', metric: 'cosine', index: { type: 'hnsw' } },
+    ],
+  },
+);
+
+const ModelRef = Type.Object({ name: Type.String(), version: Type.String(), sha256: Type.String() });
+
+export const CollectionInfo = Type.Object({
+  name: Type.String(),
+  dim: Type.Integer(),
+  metric: Type.String(),
+  model: Type.Union([ModelRef, Type.Null()]),
+  index: Type.Object({
+    type: Type.String(),
+    m: Type.Integer(),
+    ef_construction: Type.Integer(),
+    ef_search: Type.Integer(),
+  }),
+  count: Type.Integer({ description: 'Points stored.' }),
+  payload_fields: Type.Array(Type.String(), { description: 'Payload fields a filter may name.' }),
+  created_at: Type.String(),
+});
+
+export const PointInput = Type.Object(
+  {
+    id: PointId,
+    vector: Type.Optional(Vector),
+    image: Type.Optional(ImageItem),
+    payload: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Any JSON object.' })),
+  },
+  { additionalProperties: false, description: 'Exactly one of vector and image.' },
+);
+
+export const UpsertBody = Type.Object(
+  { points: Type.Array(PointInput, { minItems: 1, maxItems: 1000 }) },
+  {
+    additionalProperties: false,
+    examples: [{ points: [{ id: 'a', vector: [0.1, 0.2, 0.3], payload: { colour: 'red' } }] }],
+  },
+);
+
+export const SearchBody = Type.Object(
+  {
+    vector: Type.Optional(Vector),
+    image: Type.Optional(ImageItem),
+    id: Type.Optional({ ...PointId, description: "A stored point's id: its neighbours, itself excluded." }),
+    k: Type.Integer({ minimum: 1, maximum: MAX_K, default: 10 }),
+    filter: Type.Optional(Filter),
+    ef: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'HNSW ef for this query.' })),
+  },
+  {
+    additionalProperties: false,
+    description: 'Exactly one of vector, image and id.',
+    examples: [{ id: 'test-0', k: 8 }],
+  },
+);
+
+export const SearchHits = Type.Array(
+  Type.Object({
+    id: Type.String(),
+    score: Type.Number({ description: 'cosine / dot: similarity (higher is closer); l2: distance.' }),
+    payload: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  }),
+);

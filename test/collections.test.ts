@@ -1,0 +1,314 @@
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { readFashionMnist } from '../src/models/embedding/fashion-mnist.js';
+import { buildApp } from '../src/server/app.js';
+import { assertLive, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
+import { pngBase64 } from './helpers/png-writer.js';
+
+const demo = await readFashionMnist(MODELS_DIR, 'demo');
+const png = (index: number) => pngBase64(demo.pixels.slice(index * 784, (index + 1) * 784));
+
+describe('collections', () => {
+  let app: FastifyInstance;
+  before(async () => {
+    app = await startApp();
+  });
+  after(() => stopApp(app));
+
+  const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) =>
+    app.inject({ method, url, ...(payload === undefined ? {} : { payload }) });
+  const problemPaths = (response: { json(): { errors?: Array<{ path: string }> } }) =>
+    (response.json().errors ?? []).map((error) => error.path);
+
+  it('creates, lists, describes and deletes collections', async () => {
+    const created = await call('POST', '/v1/collections', {
+      name: 'vectors',
+      dim: 3,
+      metric: 'l2',
+      index: { type: 'flat' },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    assert.deepEqual(
+      { ...(created.json() as object), created_at: undefined },
+      {
+        name: 'vectors',
+        dim: 3,
+        metric: 'l2',
+        model: null,
+        index: { type: 'flat', m: 16, ef_construction: 200, ef_search: 64 },
+        count: 0,
+        payload_fields: [],
+        created_at: undefined,
+      },
+    );
+    const withModel = await call('POST', '/v1/collections', { name: 'images', model: 'fmnist-embed-mf' });
+    assert.equal(withModel.statusCode, 201);
+    assert.equal(withModel.json().dim, 64);
+    assert.equal(withModel.json().model.name, 'fmnist-embed-mf');
+    assert.equal(withModel.json().index.type, 'hnsw');
+    assert.deepEqual(
+      (await call('GET', '/v1/collections')).json().data.map((c: { name: string }) => c.name),
+      ['images', 'vectors'],
+    );
+    assert.equal((await call('POST', '/v1/collections', { name: 'images', dim: 2 })).statusCode, 409);
+    assert.equal((await call('DELETE', '/v1/collections/images')).statusCode, 204);
+    assert.equal((await call('GET', '/v1/collections/images')).statusCode, 404);
+    assert.equal((await call('DELETE', '/v1/collections/images')).statusCode, 404);
+    assert.equal((await call('DELETE', '/v1/collections/vectors')).statusCode, 204);
+    assert.deepEqual(await readdir(join(app.config.dataDir, 'collections')), []);
+  });
+
+  it('refuses bad collection definitions', async () => {
+    const cases: Array<[object, number]> = [
+      [{ name: '../escape', dim: 3 }, 400],
+      [{ name: 'a', dim: 3, model: 'fmnist-embed-mf' }, 400],
+      [{ name: 'a' }, 400],
+      [{ name: 'a', dim: 0 }, 400],
+      [{ name: 'a', dim: 3, metric: 'hamming' }, 400],
+      [{ name: 'a', dim: 3, index: { type: 'hnsw', m: 1 } }, 400],
+      [{ name: 'a', model: 'no-such-model' }, 404],
+      [{ name: 'a', model: 'fmnist-classifier' }, 422],
+    ];
+    for (const [body, status] of cases) {
+      const response = await call('POST', '/v1/collections', body);
+      assert.equal(response.statusCode, status, `${JSON.stringify(body)}: ${response.body}`);
+    }
+    assert.equal((await call('GET', '/v1/collections')).json().data.length, 0);
+    await assertLive(app);
+  });
+
+  for (const index of ['flat', 'hnsw'] as const) {
+    it(`upserts, reads, deletes and searches points (${index})`, async () => {
+      const name = `points-${index}`;
+      await call('POST', '/v1/collections', { name, dim: 2, metric: 'cosine', index: { type: index } });
+      const points = [
+        { id: 'east', vector: [2, 0], payload: { side: 'right', n: 1 } },
+        { id: 'north', vector: [0, 3], payload: { side: 'up', n: 2 } },
+        { id: 'north-east', vector: [1, 1], payload: { side: 'right', n: 3 } },
+        { id: 'west', vector: [-1, 0], payload: { side: 'left', n: 4 } },
+      ];
+      const upserted = await call('PUT', `/v1/collections/${name}/points`, { points });
+      assert.equal(upserted.statusCode, 200, upserted.body);
+      assert.deepEqual(upserted.json(), { upserted: 4, count: 4 });
+      const east = (await call('GET', `/v1/collections/${name}/points/east`)).json();
+      assert.deepEqual(east, { id: 'east', vector: [1, 0], payload: { side: 'right', n: 1 } });
+
+      const search = (body: object) => call('POST', `/v1/collections/${name}/search`, body);
+      const byVector = (await search({ vector: [1, 0.1], k: 3 })).json();
+      assert.deepEqual(
+        byVector.results.map((r: { id: string }) => r.id),
+        ['east', 'north-east', 'north'],
+      );
+      assert.ok(Math.abs(byVector.results[0].score - 1 / Math.hypot(1, 0.1)) < 1e-6);
+      assert.equal(typeof byVector.took_ms, 'number');
+      // By id: the point itself is left out.
+      const byId = (await search({ id: 'east', k: 2 })).json();
+      assert.deepEqual(
+        byId.results.map((r: { id: string }) => r.id),
+        ['north-east', 'north'],
+      );
+      const filtered = (await search({ vector: [1, 0], k: 4, filter: { side: 'right' } })).json();
+      assert.deepEqual(
+        filtered.results.map((r: { id: string }) => r.id),
+        ['east', 'north-east'],
+      );
+      const inList = (await search({ vector: [1, 0], k: 4, filter: { n: { in: [2, 4] } } })).json();
+      assert.deepEqual(
+        inList.results.map((r: { id: string }) => r.id),
+        ['north', 'west'],
+      );
+      assert.equal((await search({ vector: [1, 0], k: 1000 })).json().results.length, 4);
+
+      // Same id replaces; delete removes.
+      await call('PUT', `/v1/collections/${name}/points`, { points: [{ id: 'east', vector: [0, -1] }] });
+      assert.deepEqual((await call('GET', `/v1/collections/${name}/points/east`)).json().vector, [0, -1]);
+      assert.equal((await call('DELETE', `/v1/collections/${name}/points/west`)).statusCode, 204);
+      assert.equal((await call('DELETE', `/v1/collections/${name}/points/west`)).statusCode, 404);
+      assert.equal((await call('GET', `/v1/collections/${name}/points/west`)).statusCode, 404);
+      const after = (await search({ vector: [-1, 0], k: 10 })).json();
+      assert.deepEqual(after.results.map((r: { id: string }) => r.id).sort(), [
+        'east',
+        'north',
+        'north-east',
+      ]);
+      const info = (await call('GET', `/v1/collections/${name}`)).json();
+      assert.equal(info.count, 3);
+      assert.deepEqual(info.payload_fields, ['n', 'side']);
+
+      const batch = await call('POST', `/v1/collections/${name}/search/batch`, {
+        queries: [
+          { vector: [0, 1], k: 1 },
+          { id: 'north', k: 1 },
+        ],
+      });
+      assert.equal(batch.statusCode, 200, batch.body);
+      assert.deepEqual(
+        batch.json().results.map((hits: Array<{ id: string }>) => hits.map((h) => h.id)),
+        [['north'], ['north-east']],
+      );
+    });
+  }
+
+  it('refuses bad points and leaves the collection untouched', async () => {
+    await call('POST', '/v1/collections', { name: 'strict', dim: 3 });
+    await call('PUT', '/v1/collections/strict/points', { points: [{ id: 'keep', vector: [1, 2, 3] }] });
+    const cases: Array<[object, number, string]> = [
+      [
+        {
+          points: [
+            { id: 'a', vector: [1, 2, 3] },
+            { id: 'b', vector: [1, 2] },
+          ],
+        },
+        400,
+        '/body/points/1/vector',
+      ],
+      [
+        {
+          points: [
+            { id: 'a', vector: [1, 2, 3] },
+            { id: 'b', vector: [1, 1e39, 3] },
+          ],
+        },
+        400,
+        '/body/points/1/vector/1',
+      ],
+      [{ points: [{ id: 'a', vector: [0, 0, 0] }] }, 400, '/body/points/0/vector'],
+      [{ points: [{ id: 'a' }] }, 400, '/body/points/0'],
+      [{ points: [{ id: 'a', vector: [1, 2, 3], image: png(0) }] }, 400, '/body/points/0/image'],
+      [{ points: [{ id: 'a', vector: ['1', 2, 3] }] }, 400, '/body/points/0/vector/0'],
+      [{ points: [] }, 400, '/body/points'],
+      [{ points: [{ id: '', vector: [1, 2, 3] }] }, 400, '/body/points/0/id'],
+      [{ points: [{ id: 'a', image: png(0) }] }, 422, '/body/points/0/image'],
+    ];
+    for (const [body, status, path] of cases) {
+      const response = await call('PUT', '/v1/collections/strict/points', body);
+      assert.equal(response.statusCode, status, `${JSON.stringify(body).slice(0, 90)}: ${response.body}`);
+      assert.ok(
+        problemPaths(response).some((p: string) => p.startsWith(path)),
+        `${problemPaths(response)} vs ${path}`,
+      );
+    }
+    assert.equal((await call('GET', '/v1/collections/strict')).json().count, 1);
+    assert.equal((await call('GET', '/v1/collections/strict/points/a')).statusCode, 404);
+    assert.equal(
+      (await call('PUT', '/v1/collections/missing/points', { points: [{ id: 'a', vector: [1] }] }))
+        .statusCode,
+      404,
+    );
+    await assertLive(app);
+  });
+
+  it('refuses bad searches', async () => {
+    const cases: Array<[object, number, string]> = [
+      [{ vector: [1, 2, 3], k: 0 }, 400, '/body/k'],
+      [{ vector: [1, 2, 3], k: 1001 }, 400, '/body/k'],
+      [{ k: 3 }, 400, '/body'],
+      [{ vector: [1, 2, 3], id: 'keep' }, 400, '/body/id'],
+      [{ vector: [1, 2] }, 400, '/body/vector'],
+      [{ vector: [1, 2, 3], filter: { colour: 'red' } }, 400, '/body/filter/colour'],
+      [{ vector: [1, 2, 3], filter: { colour: { in: [] } } }, 400, '/body/filter'],
+      [{ vector: [1, 2, 3], ef: 0 }, 400, '/body/ef'],
+      [{ id: 'nobody' }, 404, ''],
+      [{ image: png(0) }, 422, '/body/image'],
+    ];
+    for (const [body, status, path] of cases) {
+      const response = await call('POST', '/v1/collections/strict/search', body);
+      assert.equal(response.statusCode, status, `${JSON.stringify(body).slice(0, 90)}: ${response.body}`);
+      if (path !== '')
+        assert.ok(
+          problemPaths(response).some((p: string) => p.startsWith(path)),
+          `${problemPaths(response)} vs ${path}`,
+        );
+    }
+    const batch = await call('POST', '/v1/collections/strict/search/batch', {
+      queries: [{ vector: [1, 2, 3] }, { vector: [1] }],
+    });
+    assert.equal(batch.statusCode, 400);
+    assert.ok(problemPaths(batch).includes('/body/queries/1/vector'));
+    assert.equal((await call('POST', '/v1/collections/missing/search', { vector: [1] })).statusCode, 404);
+    await assertLive(app);
+  });
+
+  it('embeds images with the collection model and finds an image by itself', async () => {
+    await call('POST', '/v1/collections', { name: 'pictures', model: 'fmnist-embed-mf' });
+    const points = Array.from({ length: 20 }, (_, i) => ({
+      id: `img-${i}`,
+      image: png(i),
+      payload: { label: demo.labels[i] },
+    }));
+    const upserted = await call('PUT', '/v1/collections/pictures/points', { points });
+    assert.equal(upserted.statusCode, 200, upserted.body);
+    const found = (await call('POST', '/v1/collections/pictures/search', { image: png(7), k: 1 })).json();
+    assert.equal(found.results[0].id, 'img-7');
+    assert.ok(found.results[0].score > 0.9999);
+    const vector = (await call('GET', '/v1/collections/pictures/points/img-7')).json().vector;
+    const embedded = (
+      await app.inject({ method: 'POST', url: '/v1/embeddings', payload: { input: [png(7)] } })
+    ).json();
+    assert.ok(
+      Math.max(...vector.map((v: number, i: number) => Math.abs(v - embedded.data[0].embedding[i]))) < 1e-6,
+    );
+  });
+
+  it('comes back identical after a restart', async () => {
+    const queries = [
+      { vector: [0.3, -0.2, 0.9], k: 5 },
+      { id: 'keep', k: 5 },
+    ];
+    await call('POST', '/v1/collections', { name: 'durable', dim: 3, index: { type: 'hnsw', m: 8 } });
+    const points = Array.from({ length: 300 }, (_, i) => ({
+      id: `p${i}`,
+      vector: [Math.sin(i), Math.cos(i * 1.7), Math.sin(i * 0.3) + 0.1],
+      payload: { parity: i % 2 },
+    }));
+    await call('PUT', '/v1/collections/durable/points', { points });
+    await call('DELETE', '/v1/collections/durable/points/p3');
+    const before = await Promise.all(
+      ['durable', 'strict', 'pictures'].map(async (name) => ({
+        info: (await call('GET', `/v1/collections/${name}`)).json(),
+        search: (
+          await call('POST', `/v1/collections/${name}/search/batch`, {
+            queries:
+              name === 'durable'
+                ? [...queries.slice(0, 1), { vector: [1, 0, 0], k: 7, filter: { parity: 1 } }]
+                : name === 'pictures'
+                  ? [{ id: 'img-3', k: 5 }]
+                  : queries,
+          })
+        ).json().results,
+      })),
+    );
+    const reopened = await buildApp(app.config);
+    await reopened.ready();
+    await reopened.models.loaded();
+    try {
+      const after = await Promise.all(
+        ['durable', 'strict', 'pictures'].map(async (name) => ({
+          info: (await reopened.inject({ method: 'GET', url: `/v1/collections/${name}` })).json(),
+          search: (
+            await reopened.inject({
+              method: 'POST',
+              url: `/v1/collections/${name}/search/batch`,
+              payload: {
+                queries:
+                  name === 'durable'
+                    ? [...queries.slice(0, 1), { vector: [1, 0, 0], k: 7, filter: { parity: 1 } }]
+                    : name === 'pictures'
+                      ? [{ id: 'img-3', k: 5 }]
+                      : queries,
+              },
+            })
+          ).json().results,
+        })),
+      );
+      assert.deepEqual(after, before);
+      assert.equal(after[0]?.info.count, 299);
+    } finally {
+      await reopened.close();
+    }
+  });
+});
