@@ -10,6 +10,10 @@ WORKDIR /app
 # download the CUDA binaries. The ARG (seen as an environment variable by RUN) says the same to the
 # script directly, so the skip holds even under an npm that ignores unknown .npmrc keys.
 ARG ONNXRUNTIME_NODE_INSTALL=skip
+# hnswlib-node compiles its C++ addon with node-gyp at install time.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 
@@ -24,11 +28,18 @@ RUN npm run build \
 FROM node:20-bookworm-slim
 WORKDIR /app
 
+# The full Fashion-MNIST dataset (Debian's package, ~30 MB) for collections.index jobs over the train and
+# test splits; the 2 000-image demo subset ships in models/ either way.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends dataset-fashion-mnist \
+ && rm -rf /var/lib/apt/lists/*
+
 # The app reads configuration from these variables only (NODE_ENV is not used).
 ENV PORT=8080 \
     HOST=0.0.0.0 \
     DATA_DIR=/data \
-    MODELS_DIR=/app/models
+    MODELS_DIR=/app/models \
+    FASHION_MNIST_DIR=/usr/share/datasets/fashion-mnist
 
 # package.json carries "type": "module", which makes the compiled dist/**/*.js ES modules. The
 # compiled build starts its worker threads from dist/src/models/inference-thread.js and

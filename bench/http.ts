@@ -3,20 +3,15 @@
 // baseline comes from one machine state. Each target's answer is checked before it is measured, and a non-2xx,
 // error, timeout or wrong body during a run fails the benchmark: the throughput of errors is worthless.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
 import { constants, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon, { type Options, type Result } from 'autocannon';
+import { freePort, STARTUP_TIMEOUT_MS, startServer, stopAllServers, waitForOk } from './server-process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const STARTUP_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 10_000;
 /** meanserve settings that change inference throughput; they reach the server from this environment. */
 const INFERENCE_SETTINGS = ['INFERENCE_THREADS', 'ORT_INTRA_OP_THREADS', 'BATCH_MAX_WAIT_MS'];
 
@@ -85,84 +80,14 @@ const parity = JSON.parse(await readFile(join(ROOT, 'models/spiral-mlp/parity.js
 
 // ---- child processes ----------------------------------------------------------------------------------------
 
-const children = new Set<ChildProcess>();
-const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-function startServer(script: string, env: NodeJS.ProcessEnv): ChildProcess {
-  // `node --import tsx` with this very node, not the tsx CLI: the CLI runs the script in a grandchild that a
-  // SIGKILL of the CLI would leave behind.
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--import', './bench/exit-with-parent.mjs', script],
-    {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    },
-  );
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return child;
-}
-
-async function waitForOk(url: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  while (running(child)) {
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      await response.arrayBuffer();
-      if (response.status === 200) return;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${STARTUP_TIMEOUT_MS} ms`);
-    await delay(100);
-  }
-  throw new Error(
-    `the server for ${url} exited (${child.exitCode ?? child.signalCode}) before answering 200`,
-  );
-}
-
-/** SIGTERM, so meanserve drains and removes its files; SIGKILL if it has not exited in time. */
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (!running(child)) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timeout = new AbortController();
-  const stopped = await Promise.race([
-    exited.then(() => true),
-    delay(STOP_TIMEOUT_MS, false, { signal: timeout.signal }).catch(() => false),
-  ]);
-  timeout.abort();
-  if (!stopped) {
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
-
 let dataDir: string | undefined;
 let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
-  cleaning ??= Promise.all([...children].map(stopServer)).then(async () => {
+  cleaning ??= stopAllServers().then(async () => {
     if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
   });
   return cleaning;
 }
-// Last resort when the process exits some other way: nothing may be left listening.
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     console.error(`\n${signal}: stopping the servers`);

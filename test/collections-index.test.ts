@@ -6,10 +6,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { readFashionMnist } from '../src/models/embedding/fashion-mnist.js';
 import { assertLive, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { type Child, kill, startEntry, waitForOutput } from './helpers/processes.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
-import { precisionAtOneAndMapAtR } from './helpers/retrieval-metrics.js';
+import { precisionAtOneAndMapAtR, type RankedQuery } from './helpers/retrieval-metrics.js';
 import { waitFor } from './helpers/wait.js';
 
 const DEMO_SIZE = 2000;
@@ -19,7 +20,11 @@ const manifest = JSON.parse(await readFile(join(MODELS_DIR, 'manifest.json'), 'u
 const offline = (name: string) => manifest.models.find((entry) => entry.name === name)?.metrics.demo;
 
 async function indexDemo(app: FastifyInstance, collection: string, model: string, index: 'hnsw' | 'flat') {
-  const created = await app.inject({ method: 'POST', url: '/v1/collections', payload: { name: collection, model, index: { type: index } } });
+  const created = await app.inject({
+    method: 'POST',
+    url: '/v1/collections',
+    payload: { name: collection, model, index: { type: index } },
+  });
   assert.equal(created.statusCode, 201, created.body);
   const submitted = await app.inject({
     method: 'POST',
@@ -29,10 +34,14 @@ async function indexDemo(app: FastifyInstance, collection: string, model: string
   assert.equal(submitted.statusCode, 202, submitted.body);
   const id = submitted.json().id;
   assert.deepEqual(submitted.json().params.model, { name: model, version: '1' });
-  const job = await waitFor('the index job', async () => {
-    const record = (await app.inject(`/v1/jobs/${id}`)).json();
-    return ['completed', 'failed'].includes(record.state) && record;
-  }, 120_000);
+  const job = await waitFor(
+    'the index job',
+    async () => {
+      const record = (await app.inject(`/v1/jobs/${id}`)).json();
+      return ['completed', 'failed'].includes(record.state) && record;
+    },
+    120_000,
+  );
   assert.equal(job.state, 'completed', job.error);
   assert.equal(job.progress.fraction, 1);
   assert.equal(job.result.points, DEMO_SIZE);
@@ -45,25 +54,29 @@ async function indexDemo(app: FastifyInstance, collection: string, model: string
 
 /** Every point queries the rest of the collection by its id; P@1 and MAP@R over the results. */
 async function apiMetrics(app: FastifyInstance, collection: string) {
-  const labels: number[] = [];
-  for (let start = 0; start < DEMO_SIZE; start += 250) {
-    const ids = Array.from({ length: 250 }, (_, i) => `test-${start + i}`);
-    for (const id of ids) {
-      const point = (await app.inject(`/v1/collections/${collection}/points/${id}`)).json();
-      labels.push(point.payload.label);
-    }
-  }
+  const labels = [...(await readFashionMnist(MODELS_DIR, 'demo')).labels];
   const counts = new Map<number, number>();
   for (const label of labels) counts.set(label, (counts.get(label) ?? 0) + 1);
   const k = Math.max(...counts.values()) - 1;
-  const queries = [];
+  const queries: RankedQuery[] = [];
   for (let start = 0; start < DEMO_SIZE; start += 256) {
-    const batch = Array.from({ length: Math.min(256, DEMO_SIZE - start) }, (_, i) => ({ id: `test-${start + i}`, k }));
-    const response = await app.inject({ method: 'POST', url: `/v1/collections/${collection}/search/batch`, payload: { queries: batch } });
+    const batch = Array.from({ length: Math.min(256, DEMO_SIZE - start) }, (_, i) => ({
+      id: `test-${start + i}`,
+      k,
+    }));
+    const response = await app.inject({
+      method: 'POST',
+      url: `/v1/collections/${collection}/search/batch`,
+      payload: { queries: batch },
+    });
     assert.equal(response.statusCode, 200, response.body);
     response.json().results.forEach((hits: Array<{ payload: { label: number } }>, i: number) => {
       const label = labels[start + i] as number;
-      queries.push({ label, results: hits.map((hit) => hit.payload.label), relevant: (counts.get(label) as number) - 1 });
+      queries.push({
+        label,
+        results: hits.map((hit) => hit.payload.label),
+        relevant: (counts.get(label) as number) - 1,
+      });
     });
   }
   return precisionAtOneAndMapAtR(queries);
@@ -74,7 +87,10 @@ function assertReproduces(measured: { precision_at_1: number; map_at_r: number }
   assert.ok(expected, `${model} has demo metrics in the manifest`);
   for (const metric of ['precision_at_1', 'map_at_r'] as const) {
     const difference = Math.abs(measured[metric] - expected[metric]);
-    assert.ok(difference <= 0.005, `${model} ${metric}: API ${measured[metric].toFixed(4)} vs offline ${expected[metric]} (Δ ${difference.toFixed(4)})`);
+    assert.ok(
+      difference <= 0.005,
+      `${model} ${metric}: API ${measured[metric].toFixed(4)} vs offline ${expected[metric]} (Δ ${difference.toFixed(4)})`,
+    );
   }
 }
 
@@ -104,10 +120,21 @@ describe('collections.index on the inline queue', () => {
       [{ collection: 'plain', source: { split: 'demo' } }, 422],
       [{ collection: 'demo-mf', source: { split: 'validation' } }, 400],
       [{ collection: 'demo-mf', source: { split: 'demo', limit: 0 } }, 400],
-      [{ collection: 'demo-mf', source: { split: 'demo' }, model: { name: 'fmnist-embed-baseline', version: '1' } }, 422],
+      [
+        {
+          collection: 'demo-mf',
+          source: { split: 'demo' },
+          model: { name: 'fmnist-embed-baseline', version: '1' },
+        },
+        422,
+      ],
     ];
     for (const [params, status] of cases) {
-      const response = await app.inject({ method: 'POST', url: '/v1/jobs', payload: { type: 'collections.index', params } });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: { type: 'collections.index', params },
+      });
       assert.equal(response.statusCode, status, `${JSON.stringify(params)}: ${response.body}`);
     }
     await assertLive(app);
@@ -132,7 +159,13 @@ describe('collections.index on BullMQ with a worker process', () => {
 
   it('applies points embedded on the worker to the API process collection', async () => {
     await indexDemo(app, 'remote', 'fmnist-embed-mf', 'hnsw');
-    const hits = (await app.inject({ method: 'POST', url: '/v1/collections/remote/search', payload: { id: 'test-0', k: 5 } })).json();
+    const hits = (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/collections/remote/search',
+        payload: { id: 'test-0', k: 5 },
+      })
+    ).json();
     assert.equal(hits.results.length, 5);
     assert.ok(hits.results.every((hit: { payload: { label: number } }) => hit.payload.label === 9));
   });

@@ -10,13 +10,17 @@ import type { ManifestEntry } from '../models/manifest.js';
 import { ConflictError, InvalidInputError, UnprocessableError } from '../server/errors.js';
 import { problems } from './schemas/common.js';
 import {
+  BatchSearchReply,
   CollectionInfo,
+  CollectionList,
   CollectionName,
   CreateCollectionBody,
   PointId,
+  PointReply,
   SearchBody,
-  SearchHits,
+  SearchReply,
   UpsertBody,
+  UpsertReply,
 } from './schemas/retrieval.js';
 
 type Search = Static<typeof SearchBody>;
@@ -148,7 +152,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'List collections',
-        response: { 200: Type.Object({ data: Type.Array(CollectionInfo) }) },
+        response: { 200: CollectionList },
       },
     },
     async () => ({ data: store.list().map(describe) }),
@@ -193,7 +197,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: NameParams,
         body: UpsertBody,
         response: {
-          200: Type.Object({ upserted: Type.Integer(), count: Type.Integer() }),
+          200: UpsertReply,
           ...problems(400, 404, 409, 413, 415, 422, 503),
         },
       },
@@ -237,11 +241,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Read a point: its vector (as stored) and payload',
         params: PointParams,
         response: {
-          200: Type.Object({
-            id: Type.String(),
-            vector: Type.Array(Type.Number()),
-            payload: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
-          }),
+          200: PointReply,
           ...problems(400, 404),
         },
       },
@@ -280,7 +280,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: NameParams,
         body: SearchBody,
         response: {
-          200: Type.Object({ results: SearchHits, took_ms: Type.Number() }),
+          200: SearchReply,
           ...problems(400, 404, 409, 413, 415, 422, 503),
         },
       },
@@ -304,10 +304,20 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: NameParams,
         body: Type.Object(
           { queries: Type.Array(SearchBody, { minItems: 1, maxItems: 256 }) },
-          { additionalProperties: false },
+          {
+            additionalProperties: false,
+            examples: [
+              {
+                queries: [
+                  { id: 'test-0', k: 8 },
+                  { id: 'test-1', k: 8 },
+                ],
+              },
+            ],
+          },
         ),
         response: {
-          200: Type.Object({ results: Type.Array(SearchHits), took_ms: Type.Number() }),
+          200: BatchSearchReply,
           ...problems(400, 404, 409, 413, 415, 422, 503),
         },
       },

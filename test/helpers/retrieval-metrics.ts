@@ -8,7 +8,10 @@ export interface RankedQuery {
   relevant: number;
 }
 
-export function precisionAtOneAndMapAtR(queries: RankedQuery[]): { precision_at_1: number; map_at_r: number } {
+export function precisionAtOneAndMapAtR(queries: RankedQuery[]): {
+  precision_at_1: number;
+  map_at_r: number;
+} {
   let precision = 0;
   let map = 0;
   let counted = 0;

@@ -101,21 +101,40 @@ export const CreateCollectionBody = Type.Object(
 
 const ModelRef = Type.Object({ name: Type.String(), version: Type.String(), sha256: Type.String() });
 
-export const CollectionInfo = Type.Object({
-  name: Type.String(),
-  dim: Type.Integer(),
-  metric: Type.String(),
-  model: Type.Union([ModelRef, Type.Null()]),
-  index: Type.Object({
-    type: Type.String(),
-    m: Type.Integer(),
-    ef_construction: Type.Integer(),
-    ef_search: Type.Integer(),
-  }),
-  count: Type.Integer({ description: 'Points stored.' }),
-  payload_fields: Type.Array(Type.String(), { description: 'Payload fields a filter may name.' }),
-  created_at: Type.String(),
-});
+const COLLECTION_EXAMPLE = {
+  name: 'fashion-mnist',
+  dim: 64,
+  metric: 'cosine',
+  model: { name: 'fmnist-embed-mf', version: '1', sha256: '…' },
+  index: { type: 'hnsw', m: 16, ef_construction: 200, ef_search: 64 },
+  count: 70000,
+  payload_fields: ['class_name', 'index', 'label', 'split'],
+  created_at: '2026-12-02T15:00:00.000Z',
+};
+
+export const CollectionInfo = Type.Object(
+  {
+    name: Type.String(),
+    dim: Type.Integer(),
+    metric: Type.String(),
+    model: Type.Union([ModelRef, Type.Null()]),
+    index: Type.Object({
+      type: Type.String(),
+      m: Type.Integer(),
+      ef_construction: Type.Integer(),
+      ef_search: Type.Integer(),
+    }),
+    count: Type.Integer({ description: 'Points stored.' }),
+    payload_fields: Type.Array(Type.String(), { description: 'Payload fields a filter may name.' }),
+    created_at: Type.String(),
+  },
+  { examples: [COLLECTION_EXAMPLE] },
+);
+
+export const CollectionList = Type.Object(
+  { data: Type.Array(CollectionInfo) },
+  { examples: [{ data: [COLLECTION_EXAMPLE] }] },
+);
 
 export const PointInput = Type.Object(
   {
@@ -157,4 +176,37 @@ export const SearchHits = Type.Array(
     score: Type.Number({ description: 'cosine / dot: similarity (higher is closer); l2: distance.' }),
     payload: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
   }),
+);
+
+const HIT_EXAMPLE = {
+  id: 'test-42',
+  score: 0.97,
+  payload: { label: 7, class_name: 'Sneaker', split: 'test', index: 42 },
+};
+
+export const SearchReply = Type.Object(
+  { results: SearchHits, took_ms: Type.Number() },
+  { examples: [{ results: [HIT_EXAMPLE], took_ms: 0.4 }] },
+);
+
+export const BatchSearchReply = Type.Object(
+  {
+    results: Type.Array(SearchHits, { description: 'One list per query, in query order.' }),
+    took_ms: Type.Number(),
+  },
+  { examples: [{ results: [[HIT_EXAMPLE]], took_ms: 1.2 }] },
+);
+
+export const UpsertReply = Type.Object(
+  { upserted: Type.Integer(), count: Type.Integer({ description: 'Points in the collection now.' }) },
+  { examples: [{ upserted: 1, count: 70001 }] },
+);
+
+export const PointReply = Type.Object(
+  {
+    id: Type.String(),
+    vector: Type.Array(Type.Number()),
+    payload: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  },
+  { examples: [{ id: 'test-42', vector: [0.12, -0.03, 0.2], payload: { label: 7 } }] },
 );

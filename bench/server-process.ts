@@ -1,0 +1,87 @@
+// Child server processes for the benchmarks: a free loopback port, a server started with this very node
+// (`node --import tsx`, preloading exit-with-parent.mjs so nothing outlives the benchmark), a wait for its
+// first 200, and a stop that drains with SIGTERM and falls back to SIGKILL.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const STARTUP_TIMEOUT_MS = 120_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+const children = new Set<ChildProcess>();
+const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export function startServer(script: string, env: NodeJS.ProcessEnv): ChildProcess {
+  // `node --import tsx` with this very node, not the tsx CLI: the CLI runs the script in a grandchild that a
+  // SIGKILL of the CLI would leave behind.
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--import', './bench/exit-with-parent.mjs', script],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+export async function waitForOk(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  while (running(child)) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${STARTUP_TIMEOUT_MS} ms`);
+    await delay(100);
+  }
+  throw new Error(
+    `the server for ${url} exited (${child.exitCode ?? child.signalCode}) before answering 200`,
+  );
+}
+
+/** SIGTERM, so meanserve drains and removes its files; SIGKILL if it has not exited in time. */
+export async function stopServer(child: ChildProcess): Promise<void> {
+  if (!running(child)) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timeout = new AbortController();
+  const stopped = await Promise.race([
+    exited.then(() => true),
+    delay(STOP_TIMEOUT_MS, false, { signal: timeout.signal }).catch(() => false),
+  ]);
+  timeout.abort();
+  if (!stopped) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+export function stopAllServers(): Promise<void> {
+  return Promise.all([...children].map(stopServer)).then(() => undefined);
+}
+
+// Last resort when the process exits some other way: nothing may be left listening.
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
