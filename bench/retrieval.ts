@@ -46,7 +46,12 @@ const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
 
 /** Runs `count` calls of `work(i)` from `concurrency` clients; per-call latency and items per second. */
-async function load(count: number, concurrency: number, itemsPerCall: number, work: (i: number) => Promise<unknown>) {
+async function load(
+  count: number,
+  concurrency: number,
+  itemsPerCall: number,
+  work: (i: number) => Promise<unknown>,
+) {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -107,18 +112,26 @@ async function apiQuality(collection: string, labels: Uint8Array) {
   const k = Math.max(...counts.values()) - 1;
   const queries: RankedQuery[] = [];
   for (let start = 0; start < labels.length; start += 64) {
-    const batch = Array.from({ length: Math.min(64, labels.length - start) }, (_, i) => ({ id: `test-${start + i}`, k }));
-    const reply = await call<{ results: Hits[] }>('POST', `/v1/collections/${collection}/search/batch`, { queries: batch });
+    const batch = Array.from({ length: Math.min(64, labels.length - start) }, (_, i) => ({
+      id: `test-${start + i}`,
+      k,
+    }));
+    const reply = await call<{ results: Hits[] }>('POST', `/v1/collections/${collection}/search/batch`, {
+      queries: batch,
+    });
     reply.results.forEach((hits, i) => {
       const label = labels[start + i] as number;
-      queries.push({ label, results: hits.map((hit) => hit.payload.label), relevant: (counts.get(label) as number) - 1 });
+      queries.push({
+        label,
+        results: hits.map((hit) => hit.payload.label),
+        relevant: (counts.get(label) as number) - 1,
+      });
     });
   }
   return precisionAtOneAndMapAtR(queries);
 }
 
 async function main(): Promise<void> {
-  const train = await readFashionMnist(datasetDir, 'train');
   const test = await readFashionMnist(datasetDir, 'test');
   const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-bench-retrieval-'));
   const port = await freePort();
