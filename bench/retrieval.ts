@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { encodeGreyPng } from '../src/lib/png.js';
 import { type LabelledImages, readFashionMnist } from '../src/models/embedding/fashion-mnist.js';
-import { precisionAtOneAndMapAtR, type RankedQuery } from '../test/helpers/retrieval-metrics.js';
+import { apiRetrievalMetrics } from '../test/helpers/retrieval-metrics.js';
 import { freePort, startServer, stopAllServers, waitForOk } from './server-process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -106,30 +106,14 @@ async function embedVectors(images: LabelledImages, count: number): Promise<numb
 
 type Hits = Array<{ id: string; payload: { label: number } }>;
 
-async function apiQuality(collection: string, labels: Uint8Array) {
-  const counts = new Map<number, number>();
-  for (const label of labels) counts.set(label, (counts.get(label) ?? 0) + 1);
-  const k = Math.max(...counts.values()) - 1;
-  const queries: RankedQuery[] = [];
-  for (let start = 0; start < labels.length; start += 64) {
-    const batch = Array.from({ length: Math.min(64, labels.length - start) }, (_, i) => ({
-      id: `test-${start + i}`,
-      k,
-    }));
-    const reply = await call<{ results: Hits[] }>('POST', `/v1/collections/${collection}/search/batch`, {
-      queries: batch,
-    });
-    reply.results.forEach((hits, i) => {
-      const label = labels[start + i] as number;
-      queries.push({
-        label,
-        results: hits.map((hit) => hit.payload.label),
-        relevant: (counts.get(label) as number) - 1,
-      });
-    });
-  }
-  return precisionAtOneAndMapAtR(queries);
-}
+const apiQuality = (collection: string, labels: Uint8Array) =>
+  apiRetrievalMetrics(
+    labels,
+    async (queries) =>
+      (await call<{ results: Hits[] }>('POST', `/v1/collections/${collection}/search/batch`, { queries }))
+        .results,
+    64,
+  );
 
 async function main(): Promise<void> {
   const test = await readFashionMnist(datasetDir, 'test');

@@ -10,7 +10,7 @@ import { readFashionMnist } from '../src/models/embedding/fashion-mnist.js';
 import { assertLive, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { type Child, kill, startEntry, waitForOutput } from './helpers/processes.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
-import { precisionAtOneAndMapAtR, type RankedQuery } from './helpers/retrieval-metrics.js';
+import { apiRetrievalMetrics } from './helpers/retrieval-metrics.js';
 import { waitFor } from './helpers/wait.js';
 
 const DEMO_SIZE = 2000;
@@ -54,32 +54,20 @@ async function indexDemo(app: FastifyInstance, collection: string, model: string
 
 /** Every point queries the rest of the collection by its id; P@1 and MAP@R over the results. */
 async function apiMetrics(app: FastifyInstance, collection: string) {
-  const labels = [...(await readFashionMnist(MODELS_DIR, 'demo')).labels];
-  const counts = new Map<number, number>();
-  for (const label of labels) counts.set(label, (counts.get(label) ?? 0) + 1);
-  const k = Math.max(...counts.values()) - 1;
-  const queries: RankedQuery[] = [];
-  for (let start = 0; start < DEMO_SIZE; start += 256) {
-    const batch = Array.from({ length: Math.min(256, DEMO_SIZE - start) }, (_, i) => ({
-      id: `test-${start + i}`,
-      k,
-    }));
-    const response = await app.inject({
-      method: 'POST',
-      url: `/v1/collections/${collection}/search/batch`,
-      payload: { queries: batch },
-    });
-    assert.equal(response.statusCode, 200, response.body);
-    response.json().results.forEach((hits: Array<{ payload: { label: number } }>, i: number) => {
-      const label = labels[start + i] as number;
-      queries.push({
-        label,
-        results: hits.map((hit) => hit.payload.label),
-        relevant: (counts.get(label) as number) - 1,
+  const labels = (await readFashionMnist(MODELS_DIR, 'demo')).labels.subarray(0, DEMO_SIZE);
+  return apiRetrievalMetrics(
+    labels,
+    async (queries) => {
+      const response = await app.inject({
+        method: 'POST',
+        url: `/v1/collections/${collection}/search/batch`,
+        payload: { queries },
       });
-    });
-  }
-  return precisionAtOneAndMapAtR(queries);
+      assert.equal(response.statusCode, 200, response.body);
+      return response.json().results;
+    },
+    256,
+  );
 }
 
 function assertReproduces(measured: { precision_at_1: number; map_at_r: number }, model: string) {

@@ -267,44 +267,30 @@ describe('collections', () => {
     }));
     await call('PUT', '/v1/collections/durable/points', { points });
     await call('DELETE', '/v1/collections/durable/points/p3');
-    const before = await Promise.all(
-      ['durable', 'strict', 'pictures'].map(async (name) => ({
-        info: (await call('GET', `/v1/collections/${name}`)).json(),
-        search: (
-          await call('POST', `/v1/collections/${name}/search/batch`, {
-            queries:
-              name === 'durable'
-                ? [...queries.slice(0, 1), { vector: [1, 0, 0], k: 7, filter: { parity: 1 } }]
-                : name === 'pictures'
-                  ? [{ id: 'img-3', k: 5 }]
-                  : queries,
-          })
-        ).json().results,
-      })),
-    );
-    const reopened = await buildApp(app.config);
-    await reopened.ready();
-    await reopened.models.loaded();
-    try {
-      const after = await Promise.all(
-        ['durable', 'strict', 'pictures'].map(async (name) => ({
-          info: (await reopened.inject({ method: 'GET', url: `/v1/collections/${name}` })).json(),
+    const searches: Record<string, object[]> = {
+      durable: [queries[0] as object, { vector: [1, 0, 0], k: 7, filter: { parity: 1 } }],
+      strict: queries,
+      pictures: [{ id: 'img-3', k: 5 }],
+    };
+    const state = (server: FastifyInstance) =>
+      Promise.all(
+        Object.entries(searches).map(async ([name, batch]) => ({
+          info: (await server.inject({ method: 'GET', url: `/v1/collections/${name}` })).json(),
           search: (
-            await reopened.inject({
+            await server.inject({
               method: 'POST',
               url: `/v1/collections/${name}/search/batch`,
-              payload: {
-                queries:
-                  name === 'durable'
-                    ? [...queries.slice(0, 1), { vector: [1, 0, 0], k: 7, filter: { parity: 1 } }]
-                    : name === 'pictures'
-                      ? [{ id: 'img-3', k: 5 }]
-                      : queries,
-              },
+              payload: { queries: batch },
             })
           ).json().results,
         })),
       );
+    const before = await state(app);
+    const reopened = await buildApp(app.config);
+    await reopened.ready();
+    await reopened.models.loaded();
+    try {
+      const after = await state(reopened);
       assert.deepEqual(after, before);
       assert.equal(after[0]?.info.count, 299);
     } finally {

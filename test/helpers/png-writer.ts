@@ -1,27 +1,10 @@
 // A PNG writer for decoder tests: any colour type and bit depth, each row with the filter asked for
-// (filters applied here by the PNG specification's definitions, independently of the decoder).
+// (filters applied here by the PNG specification's definitions, independently of the decoder; chunks
+// framed by the encoder's pngChunk).
 import { deflateSync } from 'node:zlib';
-import { encodeGreyPng } from '../../src/lib/png.js';
+import { encodeGreyPng, pngChunk } from '../../src/lib/png.js';
 
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const byte of bytes) {
-    c ^= byte;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function chunk(type: string, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  Buffer.from(data).copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
 
 function paeth(a: number, b: number, c: number): number {
   const p = a + b - c;
@@ -83,10 +66,10 @@ export function writePng(spec: PngSpec): Buffer {
   header[8] = depth;
   header[9] = spec.colourType;
   header[12] = spec.interlace ? 1 : 0;
-  const parts = [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header)];
-  if (spec.palette) parts.push(chunk('PLTE', Uint8Array.from(spec.palette)));
-  if (spec.paletteAlpha) parts.push(chunk('tRNS', Uint8Array.from(spec.paletteAlpha)));
-  parts.push(chunk('IDAT', deflateSync(Uint8Array.from(filtered))), chunk('IEND', new Uint8Array()));
+  const parts = [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', header)];
+  if (spec.palette) parts.push(pngChunk('PLTE', Uint8Array.from(spec.palette)));
+  if (spec.paletteAlpha) parts.push(pngChunk('tRNS', Uint8Array.from(spec.paletteAlpha)));
+  parts.push(pngChunk('IDAT', deflateSync(Uint8Array.from(filtered))), pngChunk('IEND', new Uint8Array()));
   return Buffer.concat(parts);
 }
 

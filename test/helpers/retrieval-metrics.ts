@@ -1,33 +1,37 @@
-// P@1 and MAP@R over ranked result lists, as pytorch-metric-learning's AccuracyCalculator defines them
-// (each query against the other items of its set; R = other items with the query's label).
-export interface RankedQuery {
-  label: number;
-  /** Labels of the results, best first, the query itself excluded; at least R of them. */
-  results: number[];
-  /** R: how many other items share the query's label. */
-  relevant: number;
-}
+// P@1 and MAP@R of a collection measured through the API, as pytorch-metric-learning's AccuracyCalculator
+// defines them: every point (ids test-0 … test-(n−1)) searches the others by its id with k = R (the other
+// points of its label, the most of any label), and the labels of its results are scored.
+export type BatchSearch = (
+  queries: Array<{ id: string; k: number }>,
+) => Promise<Array<Array<{ payload: { label: number } }>>>;
 
-export function precisionAtOneAndMapAtR(queries: RankedQuery[]): {
-  precision_at_1: number;
-  map_at_r: number;
-} {
+export async function apiRetrievalMetrics(
+  labels: ArrayLike<number>,
+  search: BatchSearch,
+  batchSize: number,
+): Promise<{ precision_at_1: number; map_at_r: number }> {
+  const counts = new Map<number, number>();
+  for (const label of Array.from(labels)) counts.set(label, (counts.get(label) ?? 0) + 1);
+  const k = Math.max(...counts.values()) - 1;
   let precision = 0;
   let map = 0;
   let counted = 0;
-  for (const query of queries) {
-    if (query.relevant === 0) continue;
-    counted++;
-    if (query.results[0] === query.label) precision++;
-    let hits = 0;
-    let sum = 0;
-    for (let rank = 1; rank <= query.relevant; rank++) {
-      if (query.results[rank - 1] === query.label) {
-        hits++;
-        sum += hits / rank;
+  for (let start = 0; start < labels.length; start += batchSize) {
+    const size = Math.min(batchSize, labels.length - start);
+    const results = await search(Array.from({ length: size }, (_, i) => ({ id: `test-${start + i}`, k })));
+    results.forEach((hits, i) => {
+      const label = labels[start + i] as number;
+      const relevant = (counts.get(label) as number) - 1;
+      if (relevant === 0) return;
+      counted++;
+      if (hits[0]?.payload.label === label) precision++;
+      let found = 0;
+      let sum = 0;
+      for (let rank = 1; rank <= relevant; rank++) {
+        if (hits[rank - 1]?.payload.label === label) sum += ++found / rank;
       }
-    }
-    map += sum / query.relevant;
+      map += sum / relevant;
+    });
   }
   return { precision_at_1: precision / counted, map_at_r: map / counted };
 }
