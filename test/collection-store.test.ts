@@ -1,0 +1,77 @@
+// The collection store on its own: concurrent edits all reach the file, a dropped collection is not
+// written back by a save still queued, and an unreadable file is reported and left in place.
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import pino from 'pino';
+import type { CollectionConfig } from '../src/models/collections/collection.js';
+import { CollectionStore } from '../src/models/collections/collection-store.js';
+
+const config = (name: string): CollectionConfig => ({
+  name,
+  dim: 2,
+  metric: 'l2',
+  index: { type: 'hnsw', m: 8, ef_construction: 50, ef_search: 16 },
+  created_at: new Date().toISOString(),
+});
+
+describe('collection store', () => {
+  let dataDir: string;
+  const errors: string[] = [];
+  const log = pino({ level: 'error' }, { write: (line: string) => errors.push(line) });
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'meanserve-store-'));
+    errors.length = 0;
+  });
+  afterEach(() => rm(dataDir, { recursive: true, force: true }));
+
+  it('persists every one of many concurrent edits', async () => {
+    const store = new CollectionStore(dataDir, log);
+    await store.load();
+    await store.create(config('busy'));
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        store.change('busy', (collection) =>
+          collection.upsert([{ id: `p${i}`, vector: Float32Array.of(i, -i) }]),
+        ),
+      ),
+    );
+    const reloaded = new CollectionStore(dataDir, log);
+    await reloaded.load();
+    assert.equal(reloaded.get('busy').count, 50);
+    assert.deepEqual([...reloaded.get('busy').get('p49').vector], [49, -49]);
+  });
+
+  it('does not write back a collection dropped while its save was queued', async () => {
+    const store = new CollectionStore(dataDir, log);
+    await store.load();
+    await store.create(config('gone'));
+    const edit = store.change('gone', (collection) =>
+      collection.upsert([{ id: 'a', vector: Float32Array.of(1, 2) }]),
+    );
+    const dropped = store.drop('gone');
+    await Promise.all([edit, dropped]);
+    assert.deepEqual(await readdir(store.directory), []);
+    assert.throws(() => store.get('gone'), /does not exist/);
+  });
+
+  it('reports an unreadable collection file and leaves it alone', async () => {
+    const store = new CollectionStore(dataDir, log);
+    await store.load();
+    await store.create(config('fine'));
+    await writeFile(join(store.directory, 'broken.collection'), 'MSCOLL1\n garbage');
+    const reloaded = new CollectionStore(dataDir, log);
+    await reloaded.load();
+    assert.deepEqual(
+      reloaded.list().map((collection) => collection.config.name),
+      ['fine'],
+    );
+    assert.ok(
+      errors.some((line) => line.includes('broken.collection')),
+      errors.join('\n'),
+    );
+    assert.equal(await readFile(join(store.directory, 'broken.collection'), 'utf8'), 'MSCOLL1\n garbage');
+  });
+});
