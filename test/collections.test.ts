@@ -242,6 +242,8 @@ describe('collections', () => {
     }));
     const upserted = await call('PUT', '/v1/collections/pictures/points', { points });
     assert.equal(upserted.statusCode, 200, upserted.body);
+    const metrics = (await call('GET', '/metrics')).body;
+    assert.match(metrics, /meanserve_collection_points\{collection="pictures"\} 20/);
     const found = (await call('POST', '/v1/collections/pictures/search', { image: png(7), k: 1 })).json();
     assert.equal(found.results[0].id, 'img-7');
     assert.ok(found.results[0].score > 0.9999);

@@ -64,9 +64,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const metrics = new Metrics();
   const models = new ModelRegistry(config, app.log, metrics);
   const queue = createQueue(config, (error) => app.log.error({ err: error }, 'job queue error'));
-  metrics.watch(models, queue);
   const collections = new CollectionStore(config.dataDir, app.log);
   await collections.load();
+  metrics.watch(models, queue, collections);
   const indexJobs = new IndexJobApplier(collections, queue, app.log);
 
   app.decorate('config', config);

@@ -4,6 +4,7 @@
 import client from 'prom-client';
 import type { JobQueue } from '../jobs/queue.js';
 import type { JobCount } from '../jobs/types.js';
+import type { CollectionStore } from '../models/collections/collection-store.js';
 import type { InferenceObserver, ModelRegistry } from '../models/registry.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -47,8 +48,19 @@ export class Metrics implements InferenceObserver {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'meanserve_' });
   }
 
-  /** Gauges read at scrape time from the registry and the queue. */
-  watch(models: ModelRegistry, queue: JobQueue): void {
+  /** Gauges read at scrape time from the registry, the queue and the collections. */
+  watch(models: ModelRegistry, queue: JobQueue, collections: CollectionStore): void {
+    new client.Gauge({
+      name: 'meanserve_collection_points',
+      help: 'Points stored per vector collection.',
+      labelNames: ['collection'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const collection of collections.list())
+          this.set({ collection: collection.config.name }, collection.count);
+      },
+    });
     new client.Gauge({
       name: 'meanserve_inference_queue_depth',
       help: 'Inference requests waiting in micro-batchers and for an inference thread.',
