@@ -121,6 +121,8 @@ describe('collections', () => {
         ['north', 'west'],
       );
       assert.equal((await search({ vector: [1, 0], k: 1000 })).json().results.length, 4);
+      const bare = (await search({ vector: [1, 0], k: 1, with_payload: false })).json();
+      assert.deepEqual(bare.results[0].payload, null);
 
       // Same id replaces; delete removes.
       await call('PUT', `/v1/collections/${name}/points`, { points: [{ id: 'east', vector: [0, -1] }] });

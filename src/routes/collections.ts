@@ -105,14 +105,16 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return vectors as Float32Array[];
   };
 
-  const runSearch = (collection: Collection, search: Search, vector: Float32Array, path: string) =>
-    collection.search(vector, {
+  const runSearch = (collection: Collection, search: Search, vector: Float32Array, path: string) => {
+    const hits = collection.search(vector, {
       k: search.k,
       path: `${path}/filter`,
       ...(search.ef === undefined ? {} : { ef: search.ef }),
       ...(search.filter === undefined ? {} : { filter: search.filter }),
       ...(search.id === undefined ? {} : { exclude: search.id }),
     });
+    return search.with_payload ? hits : hits.map((hit) => ({ ...hit, payload: null }));
+  };
 
   app.post(
     '/v1/collections',

@@ -1,9 +1,13 @@
 // P@1 and MAP@R of a collection measured through the API, as pytorch-metric-learning's AccuracyCalculator
 // defines them: every point (ids test-0 … test-(n−1)) searches the others by its id with k = R (the other
-// points of its label, the most of any label), and the labels of its results are scored.
+// points of its label, the most of any label), and the labels of its results (looked up by id, so the
+// searches can leave payloads out) are scored.
 export type BatchSearch = (
-  queries: Array<{ id: string; k: number }>,
-) => Promise<Array<Array<{ payload: { label: number } }>>>;
+  queries: Array<{ id: string; k: number; with_payload: false }>,
+) => Promise<Array<Array<{ id: string }>>>;
+
+const labelOf = (labels: ArrayLike<number>, id: string | undefined) =>
+  id === undefined ? undefined : labels[Number(id.slice('test-'.length))];
 
 export async function apiRetrievalMetrics(
   labels: ArrayLike<number>,
@@ -18,17 +22,19 @@ export async function apiRetrievalMetrics(
   let counted = 0;
   for (let start = 0; start < labels.length; start += batchSize) {
     const size = Math.min(batchSize, labels.length - start);
-    const results = await search(Array.from({ length: size }, (_, i) => ({ id: `test-${start + i}`, k })));
+    const results = await search(
+      Array.from({ length: size }, (_, i) => ({ id: `test-${start + i}`, k, with_payload: false as const })),
+    );
     results.forEach((hits, i) => {
       const label = labels[start + i] as number;
       const relevant = (counts.get(label) as number) - 1;
       if (relevant === 0) return;
       counted++;
-      if (hits[0]?.payload.label === label) precision++;
+      if (labelOf(labels, hits[0]?.id) === label) precision++;
       let found = 0;
       let sum = 0;
       for (let rank = 1; rank <= relevant; rank++) {
-        if (hits[rank - 1]?.payload.label === label) sum += ++found / rank;
+        if (labelOf(labels, hits[rank - 1]?.id) === label) sum += ++found / rank;
       }
       map += sum / relevant;
     });

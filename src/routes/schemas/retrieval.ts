@@ -162,6 +162,10 @@ export const SearchBody = Type.Object(
     k: Type.Integer({ minimum: 1, maximum: MAX_K, default: 10 }),
     filter: Type.Optional(Filter),
     ef: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'HNSW ef for this query.' })),
+    with_payload: Type.Boolean({
+      default: true,
+      description: 'false: results carry payload null (smaller replies).',
+    }),
   },
   {
     additionalProperties: false,
