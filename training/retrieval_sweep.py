@@ -7,7 +7,8 @@
 2. For each protocol and loss: both settings of the loss's one tuned knob with seed 0; the one with the better
    validation MAP@R is run again with seeds 1 and 2. Knob: the learning-rate multiplier of the class
    parameters (mean fields, proxies) for losses that have them, the base learning rate for the pair losses.
-3. Transfer variants on the class-disjoint protocol for the two mean-field losses: augmentation, 128-d.
+3. Transfer variants on the class-disjoint protocol for the two mean-field losses: augmentation, 128-d,
+   6 epochs (early stopping on the training classes' validation split then has epochs to choose from).
 4. Loss computation time against batch size (results/retrieval/loss_timing.json).
 Results: training/results/retrieval/<protocol>/<run>.json; usual-protocol networks in
 training/checkpoints/embedding/<run>.pt (for export_embedding.py).
@@ -40,7 +41,7 @@ KNOBS = {
     "contrastive": (["--lr", "0.001"], ["--lr", "0.003"]),
     "multisimilarity": (["--lr", "0.001"], ["--lr", "0.003"]),
 }
-TRANSFER_VARIANTS = {"augment": ["--augment"], "dim128": ["--dim", "128"]}
+TRANSFER_VARIANTS = {"augment": ["--augment"], "dim128": ["--dim", "128"], "epochs6": ["--epochs", "6"]}
 
 
 def setting_name(extra):
