@@ -82,7 +82,7 @@ Fashion-MNIST image embedding, {run['dim']}-d, L2-normalised: {role}. Trained wi
     R-Precision {test['r_precision']:.4f}, Recall@2/4/8 {test['recall_at_2']:.4f} / {test['recall_at_4']:.4f} / {test['recall_at_8']:.4f};
   - validation split (5 000): MAP@R {metrics['validation']['map_at_r']:.4f};
   - demo subset (first 2 000 test images): MAP@R {demo['map_at_r']:.4f}, P@1 {demo['precision_at_1']:.4f} —
-    reproduced through the API by `test/retrieval-quality.test.ts`.
+    reproduced through the API by `test/collections-index.test.ts`.
   - raw-pixel floor on the test split: MAP@R {metrics['floor_raw_pixels_test']['map_at_r']:.4f}.
 - **Parity**: `parity.json` holds the first 4 test images and PyTorch's outputs; a correct runtime matches
   within 1e-4.
