@@ -16,18 +16,19 @@ export class FlatIndex implements VectorIndex {
   search(query: Float32Array, options: SearchOptions): SearchHit[] {
     const best = new BoundedHeap(options.k, this.metric);
     const dim = this.vectors.dim;
-    for (let slot = 0; slot < this.vectors.length; slot++) {
+    const values = this.vectors.values;
+    const l2 = this.metric === 'l2';
+    for (let slot = 0, offset = 0; slot < this.vectors.length; slot++, offset += dim) {
       if (!this.vectors.isAlive(slot) || (options.accept !== undefined && !options.accept(slot))) continue;
-      const vector = this.vectors.vector(slot);
       let score = 0;
-      if (this.metric === 'l2') {
+      if (l2) {
         for (let i = 0; i < dim; i++) {
-          const difference = (vector[i] as number) - (query[i] as number);
+          const difference = (values[offset + i] as number) - (query[i] as number);
           score += difference * difference;
         }
         score = Math.sqrt(score);
       } else {
-        for (let i = 0; i < dim; i++) score += (vector[i] as number) * (query[i] as number);
+        for (let i = 0; i < dim; i++) score += (values[offset + i] as number) * (query[i] as number);
       }
       best.offer(slot, score);
     }
@@ -54,14 +55,16 @@ class BoundedHeap {
   }
 
   offer(slot: number, score: number): void {
-    const hit = { slot, score };
     if (this.hits.length < this.k) {
-      this.hits.push(hit);
+      this.hits.push({ slot, score });
       this.up(this.hits.length - 1);
-    } else if (this.k > 0 && this.worse(this.hits[0] as SearchHit, hit)) {
-      this.hits[0] = hit;
-      this.down(0);
+      return;
     }
+    const worst = this.hits[0];
+    // Most candidates lose to the worst kept hit: reject them before allocating anything.
+    if (worst === undefined || !closer(this.metric, score, worst.score)) return;
+    this.hits[0] = { slot, score };
+    this.down(0);
   }
 
   sorted(): SearchHit[] {

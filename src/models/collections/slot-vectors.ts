@@ -34,6 +34,11 @@ export class SlotVectors {
     return slot < this.used && this.alive[slot] === 1;
   }
 
+  /** Every slot's floats, dim per slot, for scans that must not allocate per slot; valid until the next append. */
+  get values(): Float32Array {
+    return this.data;
+  }
+
   /** A view, not a copy: valid until the next append. */
   vector(slot: number): Float32Array {
     return this.data.subarray(slot * this.dim, (slot + 1) * this.dim);
