@@ -185,6 +185,7 @@ describe('collections', () => {
       [{ points: [] }, 400, '/body/points'],
       [{ points: [{ id: '', vector: [1, 2, 3] }] }, 400, '/body/points/0/id'],
       [{ points: [{ id: 'a', image: png(0) }] }, 422, '/body/points/0/image'],
+      [{ model: 'fmnist-embed-mf', points: [{ id: 'a', vector: [1, 2, 3] }] }, 422, '/body/model'],
     ];
     for (const [body, status, path] of cases) {
       const response = await call('PUT', '/v1/collections/strict/points', body);
@@ -216,6 +217,7 @@ describe('collections', () => {
       [{ vector: [1, 2, 3], ef: 0 }, 400, '/body/ef'],
       [{ id: 'nobody' }, 404, ''],
       [{ image: png(0) }, 422, '/body/image'],
+      [{ vector: [1, 2, 3], model: 'fmnist-embed-baseline' }, 422, '/body/model'],
     ];
     for (const [body, status, path] of cases) {
       const response = await call('POST', '/v1/collections/strict/search', body);
@@ -246,7 +248,14 @@ describe('collections', () => {
     assert.equal(upserted.statusCode, 200, upserted.body);
     const metrics = (await call('GET', '/metrics')).body;
     assert.match(metrics, /meanserve_collection_points\{collection="pictures"\} 20/);
-    const found = (await call('POST', '/v1/collections/pictures/search', { image: png(7), k: 1 })).json();
+    const found = (
+      await call('POST', '/v1/collections/pictures/search', { image: png(7), k: 1, model: 'fmnist-embed-mf' })
+    ).json();
+    const wrongModel = await call('POST', '/v1/collections/pictures/search', {
+      vector: new Array(64).fill(0.1),
+      model: 'fmnist-embed-baseline',
+    });
+    assert.equal(wrongModel.statusCode, 422);
     assert.equal(found.results[0].id, 'img-7');
     assert.ok(found.results[0].score > 0.9999);
     const vector = (await call('GET', '/v1/collections/pictures/points/img-7')).json().vector;

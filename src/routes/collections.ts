@@ -39,6 +39,18 @@ function describe(collection: Collection) {
   };
 }
 
+/** A client that names the model its vectors come from must name the collection's. */
+function checkModel(collection: Collection, model: string | undefined, path: string): void {
+  if (model === undefined || model === collection.config.model?.name) return;
+  const held = collection.config.model
+    ? `vectors of ${collection.config.model.name}`
+    : 'vectors of no named model';
+  throw new UnprocessableError(
+    `${path}: collection '${collection.config.name}' holds ${held}, not of ${model}`,
+    [{ path, message: "must be the collection's model" }],
+  );
+}
+
 /** Exactly one of the listed fields must be present. */
 function exactlyOne(body: Record<string, unknown>, fields: string[], path: string): string {
   const present = fields.filter((field) => body[field] !== undefined);
@@ -92,6 +104,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const images: Array<{ item: ImageItem; path: string; at: number }> = [];
     searches.forEach((search, at) => {
       const path = paths[at] as string;
+      checkModel(collection, search.model, `${path}/model`);
       const field = exactlyOne(search, ['vector', 'image', 'id'], path);
       if (field === 'vector')
         vectors[at] = collection.prepareVector(search.vector as number[], `${path}/vector`);
@@ -207,6 +220,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const collection = store.get(request.params.name);
       const { points } = request.body;
+      checkModel(collection, request.body.model, '/body/model');
       const vectors: Array<Float32Array | undefined> = [];
       const images: Array<{ item: ImageItem; path: string; at: number }> = [];
       points.forEach((point, at) => {

@@ -41,6 +41,12 @@ export const CollectionName = Type.String({
   examples: ['fashion-mnist'],
 });
 
+const VectorsModel = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  description: "The model the vectors come from; refused (422) unless it is the collection's model.",
+});
+
 export const PointId = Type.String({ minLength: 1, maxLength: 256, description: 'Your id for the point.' });
 
 const Scalar = Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean()]);
@@ -147,7 +153,10 @@ export const PointInput = Type.Object(
 );
 
 export const UpsertBody = Type.Object(
-  { points: Type.Array(PointInput, { minItems: 1, maxItems: 1000 }) },
+  {
+    model: Type.Optional(VectorsModel),
+    points: Type.Array(PointInput, { minItems: 1, maxItems: 1000 }),
+  },
   {
     additionalProperties: false,
     examples: [{ points: [{ id: 'a', vector: [0.1, 0.2, 0.3], payload: { colour: 'red' } }] }],
@@ -166,6 +175,7 @@ export const SearchBody = Type.Object(
       default: true,
       description: 'false: results carry payload null (smaller replies).',
     }),
+    model: Type.Optional(VectorsModel),
   },
   {
     additionalProperties: false,
