@@ -73,6 +73,17 @@ describe('POST /v1/embeddings', () => {
     assert.equal(response.json().model, 'fmnist-embed-baseline');
   });
 
+  it('refuses a request whose images would decode to more than its pixel budget (413)', async () => {
+    // Black 1024×1024 PNGs are about 1 KiB each: small bodies, 1 Mi pixels each to decode.
+    const big = pngBase64(new Uint8Array(1024 * 1024), 1024, 1024);
+    const ok = await embed({ input: new Array(16).fill(big) });
+    assert.equal(ok.statusCode, 200, ok.body);
+    const response = await embed({ input: new Array(17).fill(big) });
+    assert.equal(response.statusCode, 413, response.body);
+    assert.equal(response.json().errors[0].path, '/body/input/16');
+    await assertLive(app);
+  });
+
   it('refuses bad input with problem details naming the field', async () => {
     const notPng = Buffer.from('definitely not a png').toString('base64');
     const cases: Array<[object, number, string]> = [

@@ -33,7 +33,16 @@ interface Header {
   colourType: number;
 }
 
-export function decodePng(bytes: Uint8Array, maxSide: number): GreyImage {
+export class PngTooLargeError extends PngError {
+  override name = 'PngTooLargeError';
+}
+
+/** `maxPixels` (default no limit beyond maxSide²) is checked against the header, before any inflating. */
+export function decodePng(
+  bytes: Uint8Array,
+  maxSide: number,
+  maxPixels = Number.POSITIVE_INFINITY,
+): GreyImage {
   const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (data.length < 8 || SIGNATURE.some((byte, i) => data[i] !== byte)) {
     throw new PngError('not a PNG file (bad signature)');
@@ -52,8 +61,14 @@ export function decodePng(bytes: Uint8Array, maxSide: number): GreyImage {
       throw new PngError(`truncated PNG: chunk ${type} is cut short`);
     }
     offset += 12 + length; // CRCs are not checked: zlib's own checksum catches corrupt image data
-    if (type === 'IHDR') header = readHeader(body, maxSide);
-    else if (type === 'PLTE') palette = new Uint8Array(body);
+    if (type === 'IHDR') {
+      header = readHeader(body, maxSide);
+      if (header.width * header.height > maxPixels) {
+        throw new PngTooLargeError(
+          `PNG has ${header.width * header.height} pixels; ${maxPixels} are left in this request`,
+        );
+      }
+    } else if (type === 'PLTE') palette = new Uint8Array(body);
     else if (type === 'tRNS') paletteAlpha = new Uint8Array(body);
     else if (type === 'IDAT') compressed.push(body);
     else if (type === 'IEND') break;

@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
 import type { Collection, CollectionConfig } from '../models/collections/collection.js';
 import { embeddingDim, embedImages } from '../models/embedding/embedder.js';
-import { type ImageItem, imageFromItem } from '../models/embedding/image-input.js';
+import { type ImageItem, imageFromItem, PixelBudget } from '../models/embedding/image-input.js';
 import type { ManifestEntry } from '../models/manifest.js';
 import { ConflictError, InvalidInputError, UnprocessableError } from '../server/errors.js';
 import { problems } from './schemas/common.js';
@@ -94,7 +94,8 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const embedAll = async (collection: Collection, images: Array<{ item: ImageItem; path: string }>) => {
     if (images.length === 0) return [];
     const entry = modelOf(collection, images[0]?.path as string);
-    const pixels = images.map(({ item, path }) => imageFromItem(item, path));
+    const budget = new PixelBudget();
+    const pixels = images.map(({ item, path }) => imageFromItem(item, path, budget));
     return embedImages(app.models, entry, pixels);
   };
 

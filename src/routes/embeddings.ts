@@ -3,7 +3,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { DEFAULT_EMBEDDING_MODEL, embedImages } from '../models/embedding/embedder.js';
-import { type ImageItem as ImageItemValue, imageFromItem } from '../models/embedding/image-input.js';
+import {
+  type ImageItem as ImageItemValue,
+  imageFromItem,
+  PixelBudget,
+} from '../models/embedding/image-input.js';
 import { ModelName, problems } from './schemas/common.js';
 import { ImageItem } from './schemas/retrieval.js';
 
@@ -60,7 +64,8 @@ const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const items: ImageItemValue[] = typeof input === 'string' ? [input] : input;
       const path =
         typeof input === 'string' ? () => '/body/input' : (index: number) => `/body/input/${index}`;
-      const images = items.map((item, index) => imageFromItem(item, path(index)));
+      const budget = new PixelBudget();
+      const images = items.map((item, index) => imageFromItem(item, path(index), budget));
       const vectors = await embedImages(app.models, entry, images);
       return {
         object: 'list' as const,

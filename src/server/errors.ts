@@ -51,6 +51,13 @@ export class ConflictError extends AppError {
   }
 }
 
+/** A request whose work is over a limit, though its body fit (decoded image pixels, say). */
+export class TooLargeError extends AppError {
+  constructor(detail: string, errors: FieldError[] = []) {
+    super(413, 'too-large', 'Payload too large', detail, { errors });
+  }
+}
+
 /** Valid JSON the model cannot take: a model that is not a generator asked to generate, say. */
 export class UnprocessableError extends AppError {
   constructor(detail: string, errors: FieldError[] = []) {

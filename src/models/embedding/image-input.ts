@@ -2,8 +2,8 @@
 // An item is a base64 PNG (any size up to MAX_PNG_SIDE, resized to 28×28 by area averaging: each output
 // pixel is the mean of the source area it covers, with fractional edge weights) or a 28×28 array of
 // intensities in [0, 1]. Errors name the item's JSON path.
-import { decodePng, type GreyImage, PngError } from '../../lib/png-decode.js';
-import { InvalidInputError } from '../../server/errors.js';
+import { decodePng, type GreyImage, PngError, PngTooLargeError } from '../../lib/png-decode.js';
+import { InvalidInputError, TooLargeError } from '../../server/errors.js';
 
 export const IMAGE_SIDE = 28;
 export const IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE;
@@ -11,26 +11,41 @@ export const MAX_PNG_SIDE = 1024;
 /** Longest base64 string accepted for one image (a 1024×1024 8-bit PNG compresses well below this). */
 export const MAX_PNG_BASE64_LENGTH = 4 * 1024 * 1024;
 
+/** Decoded PNG pixels one request may cost (16 images of 1024×1024): decoding is synchronous work. */
+export const MAX_PIXELS_PER_REQUEST = 16 * MAX_PNG_SIDE * MAX_PNG_SIDE;
+
 export type ImageItem = string | number[][];
+
+/** Counts decoded pixels across the images of one request. */
+export class PixelBudget {
+  constructor(public left = MAX_PIXELS_PER_REQUEST) {}
+}
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-export function imageFromItem(item: ImageItem, path: string): Float32Array {
-  return typeof item === 'string' ? imageFromPng(item, path) : imageFromArray(item, path);
+export function imageFromItem(item: ImageItem, path: string, budget: PixelBudget): Float32Array {
+  return typeof item === 'string' ? imageFromPng(item, path, budget) : imageFromArray(item, path);
 }
 
-function imageFromPng(base64: string, path: string): Float32Array {
+function imageFromPng(base64: string, path: string, budget: PixelBudget): Float32Array {
   const text = base64.replace(/^data:image\/png;base64,/, '');
   if (text.length === 0 || text.length % 4 !== 0 || !BASE64.test(text)) {
     throw new InvalidInputError(`${path} is not base64`, [{ path, message: 'must be a base64-encoded PNG' }]);
   }
   let image: GreyImage;
   try {
-    image = decodePng(Buffer.from(text, 'base64'), MAX_PNG_SIDE);
+    image = decodePng(Buffer.from(text, 'base64'), MAX_PNG_SIDE, budget.left);
   } catch (error) {
+    if (error instanceof PngTooLargeError) {
+      throw new TooLargeError(
+        `${path}: the images of one request may hold ${MAX_PIXELS_PER_REQUEST} pixels in all; send fewer or smaller`,
+        [{ path, message: error.message }],
+      );
+    }
     if (!(error instanceof PngError)) throw error;
     throw new InvalidInputError(`${path}: ${error.message}`, [{ path, message: error.message }]);
   }
+  budget.left -= image.width * image.height;
   return resizeToModel(image);
 }
 
