@@ -90,33 +90,44 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return entry;
   };
 
-  /** Embeds the images of many items at once, keyed by the item's position. */
-  const embedAll = async (collection: Collection, images: Array<{ item: ImageItem; path: string }>) => {
-    if (images.length === 0) return [];
-    const entry = modelOf(collection, images[0]?.path as string);
-    const budget = new PixelBudget();
-    const pixels = images.map(({ item, path }) => imageFromItem(item, path, budget));
-    return embedImages(app.models, entry, pixels);
-  };
-
-  /** Query vectors for searches, in order; images embedded together. */
-  const queryVectors = async (collection: Collection, searches: Search[], paths: string[]) => {
+  /**
+   * The vector of each item, in order: given (checked and prepared), a stored point's (by `id`, where
+   * `fields` allows it) or embedded from its image with the collection's model, all images in one go.
+   */
+  const vectorsOf = async (
+    collection: Collection,
+    items: Array<{ vector?: number[]; image?: ImageItem; id?: string }>,
+    paths: string[],
+    fields: string[],
+  ): Promise<Float32Array[]> => {
     const vectors: Array<Float32Array | undefined> = [];
     const images: Array<{ item: ImageItem; path: string; at: number }> = [];
-    searches.forEach((search, at) => {
+    items.forEach((item, at) => {
       const path = paths[at] as string;
-      checkModel(collection, search.model, `${path}/model`);
-      const field = exactlyOne(search, ['vector', 'image', 'id'], path);
+      const field = exactlyOne(item, fields, path);
       if (field === 'vector')
-        vectors[at] = collection.prepareVector(search.vector as number[], `${path}/vector`);
-      else if (field === 'id') vectors[at] = collection.get(search.id as string).vector;
-      else images.push({ item: search.image as ImageItem, path: `${path}/image`, at });
+        vectors[at] = collection.prepareVector(item.vector as number[], `${path}/vector`);
+      else if (field === 'id') vectors[at] = collection.get(item.id as string).vector;
+      else images.push({ item: item.image as ImageItem, path: `${path}/image`, at });
     });
-    const embedded = await embedAll(collection, images);
-    images.forEach(({ at }, index) => {
-      vectors[at] = embedded[index];
-    });
+    if (images.length > 0) {
+      const entry = modelOf(collection, (images[0] as { path: string }).path);
+      const budget = new PixelBudget();
+      const pixels = images.map(({ item, path }) => imageFromItem(item, path, budget));
+      const embedded = await embedImages(app.models, entry, pixels);
+      images.forEach(({ at }, index) => {
+        vectors[at] = embedded[index];
+      });
+    }
     return vectors as Float32Array[];
+  };
+
+  /** Query vectors for searches, in order. */
+  const queryVectors = (collection: Collection, searches: Search[], paths: string[]) => {
+    searches.forEach((search, at) => {
+      checkModel(collection, search.model, `${paths[at]}/model`);
+    });
+    return vectorsOf(collection, searches, paths, ['vector', 'image', 'id']);
   };
 
   const runSearch = (collection: Collection, search: Search, vector: Float32Array, path: string) => {
@@ -222,19 +233,9 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const collection = store.get(request.params.name);
       const { points } = request.body;
       checkModel(collection, request.body.model, '/body/model');
-      const vectors: Array<Float32Array | undefined> = [];
-      const images: Array<{ item: ImageItem; path: string; at: number }> = [];
-      points.forEach((point, at) => {
-        const path = `/body/points/${at}`;
-        const field = exactlyOne(point, ['vector', 'image'], path);
-        if (field === 'vector')
-          vectors[at] = collection.prepareVector(point.vector as number[], `${path}/vector`);
-        else images.push({ item: point.image as ImageItem, path: `${path}/image`, at });
-      });
-      const embedded = await embedAll(collection, images);
-      images.forEach(({ at }, index) => {
-        vectors[at] = embedded[index];
-      });
+      const paths = points.map((_, at) => `/body/points/${at}`);
+      // No 'id' among the fields: a point's own id names the point, it is not a vector to copy.
+      const vectors = await vectorsOf(collection, points, paths, ['vector', 'image']);
       const prepared = points.map((point, at) => ({
         id: point.id,
         vector: vectors[at] as Float32Array,
