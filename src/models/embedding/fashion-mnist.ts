@@ -3,7 +3,7 @@
 // test images, so demo ids and payloads equal the full test split's).
 import { join } from 'node:path';
 import { readIdxGz } from '../../lib/idx.js';
-import { IMAGE_PIXELS } from './image-input.js';
+import { IMAGE_PIXELS, IMAGE_SIDE, resizeToModel } from './image-input.js';
 
 export const CLASS_NAMES = [
   'T-shirt/top',
@@ -52,8 +52,6 @@ export async function readFashionMnist(directory: string, split: FashionMnistSpl
 
 /** One image as model input: intensities in [0, 1]. */
 export function imageAt(images: LabelledImages, index: number): Float32Array {
-  const out = new Float32Array(IMAGE_PIXELS);
-  const offset = index * IMAGE_PIXELS;
-  for (let i = 0; i < IMAGE_PIXELS; i++) out[i] = (images.pixels[offset + i] as number) / 255;
-  return out;
+  const pixels = images.pixels.subarray(index * IMAGE_PIXELS, (index + 1) * IMAGE_PIXELS);
+  return resizeToModel({ width: IMAGE_SIDE, height: IMAGE_SIDE, pixels });
 }

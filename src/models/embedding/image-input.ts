@@ -4,8 +4,10 @@
 // intensities in [0, 1]. Errors name the item's JSON path.
 import { decodePng, type GreyImage, PngError, PngTooLargeError } from '../../lib/png-decode.js';
 import { InvalidInputError, TooLargeError } from '../../server/errors.js';
+import { IMAGE_SIZE } from '../generator.js';
 
-export const IMAGE_SIDE = 28;
+/** The Fashion-MNIST side every image model here takes: the generators' output size. */
+export const IMAGE_SIDE = IMAGE_SIZE;
 export const IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE;
 export const MAX_PNG_SIDE = 1024;
 /** Longest base64 string accepted for one image (a 1024×1024 8-bit PNG compresses well below this). */
