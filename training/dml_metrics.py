@@ -53,7 +53,7 @@ def retrieval_metrics(queries, query_labels, references=None, reference_labels=N
 
 
 def raw_pixel_embeddings(images_uint8):
-    """Flattened, centred-free raw pixels, L2-normalised: the no-learning floor."""
+    """Flattened raw pixels (not centred), L2-normalised: the no-learning floor."""
     flat = torch.from_numpy(images_uint8.reshape(len(images_uint8), -1).astype(np.float32))
     return torch.nn.functional.normalize(flat, dim=1)
 

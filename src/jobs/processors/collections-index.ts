@@ -30,7 +30,9 @@ export const collectionsIndex: Processor = async (rawParams, context) => {
     if (offset >= images.count)
       throw new JobInputError(`offset ${offset} is past the ${images.count} images`);
     const count = end - offset;
-    const prefix = params.id_prefix ?? `${split === 'demo' ? 'test' : split}-`;
+    // The demo images are the first test images: same ids and payloads as the full test split.
+    const datasetSplit = split === 'demo' ? 'test' : split;
+    const prefix = params.id_prefix ?? `${datasetSplit}-`;
     const vectors = new Float32Array(count * dim);
     const ids: string[] = [];
     const payloads: Array<Record<string, unknown>> = [];
@@ -47,7 +49,7 @@ export const collectionsIndex: Processor = async (rawParams, context) => {
         payloads.push({
           label,
           class_name: CLASS_NAMES[label],
-          split: split === 'demo' ? 'test' : split,
+          split: datasetSplit,
           index,
         });
       });
