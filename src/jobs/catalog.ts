@@ -4,7 +4,8 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { CollectionConfig } from '../models/collections/collection.js';
 import { INDEX_JOB_TYPE } from '../models/collections/index-job-applier.js';
 import { decodeInferRequest } from '../models/infer-request.js';
-import type { ManifestEntry } from '../models/manifest.js';
+import type { ModelLookup } from '../models/lm/language-models.js';
+import { checkTracesParams, TracesParams } from '../models/lm/traces.js';
 import { checkGenerateRequest, DEFAULT_GENERATOR, generatorOf } from '../models/meanflow.js';
 import { ModelName, ModelVersion } from '../routes/schemas/common.js';
 import { InferRequestSchema } from '../routes/schemas/oip.js';
@@ -12,8 +13,7 @@ import { CollectionName } from '../routes/schemas/retrieval.js';
 import { UnprocessableError } from '../server/errors.js';
 import type { Processor } from './processor.js';
 
-/** Finds a served model; throws NotFoundError naming what is missing. */
-export type ModelLookup = (name: string, version?: string) => ManifestEntry;
+export type { ModelLookup };
 
 /** Finds a collection of the API process; throws NotFoundError when there is none. */
 export type CollectionLookup = (name: string) => CollectionConfig;
@@ -26,7 +26,7 @@ export interface JobType {
    * Checks that need the served models or collections; throws an AppError whose field paths start at
    * /body/params. May return the params completed with what it looked up (they are what the job gets).
    */
-  check?: (params: never, models: ModelLookup, collections: CollectionLookup) => unknown;
+  check?: (params: never, models: ModelLookup, collections: CollectionLookup, modelsDir: string) => unknown;
   load: () => Promise<Processor>;
 }
 
@@ -154,7 +154,23 @@ const collectionsIndex: JobType = {
   load: async () => (await import('./processors/collections-index.js')).collectionsIndex,
 };
 
-export const JOB_TYPES: readonly JobType[] = [batchInfer, meanflowGenerate, collectionsIndex];
+const antidistillTraces: JobType = {
+  type: 'antidistill.traces',
+  summary:
+    'Samples completions of many prompts (given, or arithmetic problems drawn from a split) with the ' +
+    'completions sampler, antidistillation included; artifact traces.jsonl, graded when the problems are drawn.',
+  params: TracesParams,
+  check: (params: TracesParams, models, _collections, modelsDir) =>
+    checkTracesParams(params, models, modelsDir),
+  load: async () => (await import('./processors/antidistill-traces.js')).antidistillTraces,
+};
+
+export const JOB_TYPES: readonly JobType[] = [
+  batchInfer,
+  meanflowGenerate,
+  collectionsIndex,
+  antidistillTraces,
+];
 
 export function findJobType(type: string): JobType | undefined {
   return JOB_TYPES.find((jobType) => jobType.type === type);

@@ -77,3 +77,8 @@ export class Random {
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
+
+/** The seed of the `index`-th stream drawn from `seed` (one per completion choice or job item). */
+export function deriveSeed(seed: number, index: number): number {
+  return splitmix32((seed ^ Math.imul(index + 1, 0x2545f491)) >>> 0)();
+}

@@ -4,6 +4,7 @@
 import type * as ort from 'onnxruntime-node';
 import type { ModelAccess } from '../server/config.js';
 import type { RunModel } from './generator.js';
+import { KvCacheDecoder } from './lm/kv-decoder.js';
 import { type ManifestEntry, newestFirst, readManifest, readVerifiedModel } from './manifest.js';
 import { openSession, runSession } from './session.js';
 import type { Tensor } from './tensor.js';
@@ -19,6 +20,24 @@ export class LocalModels {
     this.entries ??= await readManifest(this.access.modelsDir);
     const versions = this.entries.filter((entry) => entry.name === name).sort(newestFirst);
     return version === undefined ? versions[0] : versions.find((entry) => entry.version === version);
+  }
+
+  /** A synchronous lookup over the manifest (newest version when none is named), for planning. */
+  async lookup(): Promise<(name: string, version?: string) => ManifestEntry> {
+    this.entries ??= await readManifest(this.access.modelsDir);
+    const entries = [...this.entries].sort(newestFirst);
+    return (name, version) => {
+      const found = entries.find((e) => e.name === name && (version === undefined || e.version === version));
+      if (found === undefined) throw new Error(`model ${name}${version ? `@${version}` : ''} is not served`);
+      return found;
+    };
+  }
+
+  /** An incremental decoder of a language model, on this thread. */
+  async decoder(entry: ManifestEntry, useCache = true): Promise<KvCacheDecoder> {
+    const cache = entry.language_model?.cache;
+    if (cache === undefined) throw new Error(`model ${entry.name} is not a language model`);
+    return new KvCacheDecoder((await this.open(entry)).session, cache, useCache);
   }
 
   async run(

@@ -46,6 +46,44 @@ export const GeneratorSpec = Type.Object(
 );
 export type GeneratorSpec = Static<typeof GeneratorSpec>;
 
+/** What makes a model an incremental decoder: its vocabulary, its cache layout and its antidistillation role. */
+export const LanguageModelSpec = Type.Object(
+  {
+    vocabulary: Type.String({
+      description: 'Spec file of the vocabulary, relative to the models directory.',
+    }),
+    cache: Type.Object(
+      {
+        layers: Type.Integer({ minimum: 1 }),
+        heads: Type.Integer({ minimum: 1 }),
+        head_dim: Type.Integer({ minimum: 1 }),
+      },
+      {
+        additionalProperties: false,
+        description: 'Input past / output present: [layers, 2, 1, heads, positions, head_dim].',
+      },
+    ),
+    proxies: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            name: Type.String({ description: 'Name of the proxy student the pair perturbs.' }),
+            epsilon: Type.Number({ exclusiveMinimum: 0 }),
+            plus: Type.String({ description: 'Manifest name of θ_P + εg.' }),
+            minus: Type.String({ description: 'Manifest name of θ_P − εg.' }),
+          },
+          { additionalProperties: false },
+        ),
+        {
+          description: 'Teachers only: the proxy pairs antidistillation sampling can tilt this teacher with.',
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type LanguageModelSpec = Static<typeof LanguageModelSpec>;
+
 export const ManifestEntry = Type.Object(
   {
     name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 128 }),
@@ -68,6 +106,7 @@ export const ManifestEntry = Type.Object(
     ),
     card: Type.Optional(Type.String()),
     generator: Type.Optional(GeneratorSpec),
+    language_model: Type.Optional(LanguageModelSpec),
   },
   { additionalProperties: false },
 );

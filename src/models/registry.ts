@@ -5,6 +5,8 @@ import type { Config } from '../server/config.js';
 import { NotFoundError, OverloadedError, UnavailableError } from '../server/errors.js';
 import type { ModelLoadRequest } from './inference-messages.js';
 import { InferencePool } from './inference-pool.js';
+import { DecoderPool } from './lm/decoder-pool.js';
+import type { Decoder } from './lm/kv-decoder.js';
 import { type ManifestEntry, newestFirst, readManifest, readVerifiedModel } from './manifest.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { Tensor } from './tensor.js';
@@ -33,6 +35,7 @@ export type RegistryOptions = Pick<
   | 'intraOpThreads'
   | 'batchMaxWaitMs'
   | 'inferenceQueueLimit'
+  | 'decoderThreads'
 >;
 
 export interface InferenceObserver {
@@ -43,6 +46,7 @@ export interface InferenceObserver {
 export class ModelRegistry {
   private readonly models = new Map<string, LoadedModel>();
   private pool: InferencePool | undefined;
+  private decoderPool: DecoderPool | undefined;
   private loading: Promise<void> | undefined;
   private manifestError: string | undefined;
 
@@ -137,6 +141,30 @@ export class ModelRegistry {
     }
   }
 
+  /**
+   * Opens one decoding sequence per model (each a ready language model), on different decoder threads as
+   * far as they go. The caller closes every decoder.
+   */
+  openDecoders(entries: ManifestEntry[], useCache = true): Decoder[] {
+    for (const entry of entries) {
+      const model = this.get(entry.name, entry.version);
+      if (model.state !== 'ready' || this.decoderPool === undefined) {
+        throw new UnavailableError(
+          `model ${model.key} is ${model.state}${model.reason ? `: ${model.reason}` : ''}`,
+        );
+      }
+    }
+    return (this.decoderPool as DecoderPool).open(
+      entries.map((entry) => `${entry.name}@${entry.version}`),
+      useCache,
+    );
+  }
+
+  /** Decoding steps run since start, over every language model. */
+  decoderSteps(): number {
+    return this.decoderPool?.steps ?? 0;
+  }
+
   /** Requests waiting in micro-batch queues and the inference pool. */
   queueDepth(): number {
     let depth = this.pool?.pending ?? 0;
@@ -147,6 +175,7 @@ export class ModelRegistry {
   async close(): Promise<void> {
     await this.loading;
     await this.pool?.close();
+    await this.decoderPool?.close();
   }
 
   private async load(): Promise<void> {
@@ -173,6 +202,7 @@ export class ModelRegistry {
       this.log.error({ err: error }, 'inference thread failed'),
     );
     const results = await this.pool.start(requests);
+    await this.startDecoders(requests, results);
     for (const result of results) {
       const model = this.models.get(result.key) as LoadedModel;
       if (result.error !== undefined) {
@@ -190,6 +220,25 @@ export class ModelRegistry {
       }
       if (model.entry.max_batch_size > 0) model.batcher = this.batcherFor(model);
       this.log.info({ model: model.key, provider: model.provider }, 'model ready');
+    }
+  }
+
+  /** Language models also load into the decoder threads, where sequences keep their caches. */
+  private async startDecoders(requests: ModelLoadRequest[], results: { key: string; error?: string }[]) {
+    const failed = new Set(
+      results.filter((result) => result.error !== undefined).map((result) => result.key),
+    );
+    const decoders = requests.flatMap((request) => {
+      const cache = this.models.get(request.key)?.entry.language_model?.cache;
+      if (cache === undefined || failed.has(request.key)) return [];
+      return [{ key: request.key, model: request.model, providers: request.providers, cache }];
+    });
+    if (decoders.length === 0) return;
+    this.decoderPool = new DecoderPool(this.options.decoderThreads);
+    const failures = await this.decoderPool.start(decoders);
+    for (const result of results) {
+      const error = failures.get(result.key);
+      if (error !== undefined) result.error = `decoder thread: ${error}`;
     }
   }
 

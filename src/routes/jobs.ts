@@ -96,6 +96,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params as never,
         (name, version) => app.models.get(name, version).entry,
         (name) => app.collections.get(name).config,
+        app.config.modelsDir,
       );
       // The fingerprint is of what the client sent, so a retry with the same body matches.
       const fingerprint = createHash('sha256')

@@ -9,6 +9,7 @@ import { CollectionStore } from '../models/collections/collection-store.js';
 import { IndexJobApplier } from '../models/collections/index-job-applier.js';
 import { ModelRegistry } from '../models/registry.js';
 import collectionRoutes from '../routes/collections.js';
+import completionRoutes from '../routes/completions.js';
 import embeddingRoutes from '../routes/embeddings.js';
 import healthRoutes from '../routes/health.js';
 import jobRoutes from '../routes/jobs.js';
@@ -112,6 +113,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(meanflowRoutes);
   await app.register(embeddingRoutes);
   await app.register(collectionRoutes);
+  await app.register(completionRoutes);
 
   if (options.loadModels !== false) void models.start();
   return app;

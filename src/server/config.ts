@@ -26,6 +26,13 @@ export interface Config {
   inferenceThreads: number;
   /** ONNX Runtime intra-op threads per session. @defaultValue 1 */
   intraOpThreads: number;
+  /**
+   * Threads decoding language-model sequences (each holds every language model and the caches of its
+   * sequences). Three let an antidistillation step run teacher and both proxies at once. @defaultValue 3
+   */
+  decoderThreads: number;
+  /** Completion requests generating at once; more get 503 with Retry-After. @defaultValue 16 */
+  generationConcurrency: number;
   /** Longest a request waits in a partial micro-batch for company, in ms. @defaultValue 1 */
   batchMaxWaitMs: number;
   /**
@@ -138,6 +145,8 @@ export function loadConfig(env: Env = process.env): Config {
       1,
     ),
     intraOpThreads: integer(env, 'ORT_INTRA_OP_THREADS', 1, 1),
+    decoderThreads: integer(env, 'DECODER_THREADS', 3, 1),
+    generationConcurrency: integer(env, 'GENERATION_CONCURRENCY', 16, 1),
     batchMaxWaitMs: integer(env, 'BATCH_MAX_WAIT_MS', 1),
     inferenceQueueLimit: integer(env, 'INFERENCE_QUEUE_LIMIT', 256, 1),
     bodyLimit: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),

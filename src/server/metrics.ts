@@ -44,6 +44,18 @@ export class Metrics implements InferenceObserver {
     registers: [this.registry],
   });
 
+  readonly generatedTokens = new client.Counter({
+    name: 'meanserve_generated_tokens_total',
+    help: 'Completion tokens sampled, by teacher model and mode (plain or antidistillation).',
+    labelNames: ['model', 'mode'] as const,
+    registers: [this.registry],
+  });
+  readonly activeGenerations = new client.Gauge({
+    name: 'meanserve_generations_active',
+    help: 'Completion requests generating now.',
+    registers: [this.registry],
+  });
+
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'meanserve_' });
   }
@@ -59,6 +71,15 @@ export class Metrics implements InferenceObserver {
         this.reset();
         for (const collection of collections.list())
           this.set({ collection: collection.config.name }, collection.count);
+      },
+    });
+    new client.Counter({
+      name: 'meanserve_decoder_steps_total',
+      help: 'Language-model decoding steps run (one per model per token; antidistillation runs three).',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(models.decoderSteps());
       },
     });
     new client.Gauge({

@@ -1,0 +1,152 @@
+// A completion request as sequences to decode: one per prompt and choice (index = prompt · n + choice, as
+// OpenAI orders them), each with its own seed drawn from the request's, run a few at a time. The
+// antidistillation.traces job runs the same plan, so its traces equal the route's for the same seed.
+import { deriveSeed } from '../../lib/random.js';
+import type { ManifestEntry } from '../manifest.js';
+import { type Generated, generateSequence, type SamplingOptions, type SequenceDecoders } from './generate.js';
+import type { Decoder } from './kv-decoder.js';
+import {
+  type AntidistillationInput,
+  encodePrompt,
+  type ModelLookup,
+  type ResolvedModels,
+  resolveModels,
+  tokensToGenerate,
+} from './language-models.js';
+
+/** Sequences of one request decoded at once; the rest wait their turn. */
+const CONCURRENT_SEQUENCES = 4;
+
+export interface CompletionInput {
+  model?: string;
+  prompt: string | string[];
+  max_tokens?: number;
+  temperature: number;
+  top_p: number;
+  n: number;
+  stop?: string | string[];
+  logprobs?: number;
+  seed: number;
+  antidistillation?: AntidistillationInput;
+}
+
+export interface PlannedSequence {
+  index: number;
+  promptIds: number[];
+  maxTokens: number;
+  seed: number;
+}
+
+export interface CompletionPlan {
+  models: ResolvedModels;
+  sampling: SamplingOptions;
+  sequences: PlannedSequence[];
+  stop: string[];
+  logprobs?: number;
+  /** Prompt tokens (<bos> included), each prompt counted once whatever n is. */
+  promptTokens: number;
+}
+
+/** Opens one decoder per model entry (teacher first); the caller closes them. */
+export type OpenDecoders = (entries: ManifestEntry[]) => Decoder[] | Promise<Decoder[]>;
+
+export function planCompletion(
+  lookup: ModelLookup,
+  modelsDir: string,
+  input: CompletionInput,
+  base = '/body',
+  promptField = 'prompt',
+): CompletionPlan {
+  const models = resolveModels(lookup, modelsDir, input, base);
+  const prompts = typeof input.prompt === 'string' ? [input.prompt] : input.prompt;
+  const promptPath = (i: number) =>
+    typeof input.prompt === 'string' ? `${base}/${promptField}` : `${base}/${promptField}/${i}`;
+  const sequences: PlannedSequence[] = [];
+  let promptTokens = 0;
+  prompts.forEach((prompt, p) => {
+    const promptIds = encodePrompt(models.vocabulary, prompt, promptPath(p));
+    const maxTokens = tokensToGenerate(models.vocabulary, promptIds, input.max_tokens, `${base}/max_tokens`);
+    promptTokens += promptIds.length;
+    for (let choice = 0; choice < input.n; choice++) {
+      const index = p * input.n + choice;
+      sequences.push({ index, promptIds, maxTokens, seed: deriveSeed(input.seed, index) });
+    }
+  });
+  const stop = input.stop === undefined ? [] : typeof input.stop === 'string' ? [input.stop] : input.stop;
+  return {
+    models,
+    sampling: {
+      temperature: input.temperature,
+      topP: input.top_p,
+      ...(models.antidistillation === undefined ? {} : { antidistillation: models.antidistillation }),
+    },
+    sequences,
+    stop,
+    ...(input.logprobs === undefined ? {} : { logprobs: input.logprobs }),
+    promptTokens,
+  };
+}
+
+/**
+ * Decodes every sequence of the plan; `onText` receives each sequence's text as it becomes final and
+ * `onDone` its result. Stops at the first error or when `signal` aborts (every decoder is closed).
+ */
+export async function runCompletion(
+  plan: CompletionPlan,
+  open: OpenDecoders,
+  callbacks: {
+    onText?: (index: number, piece: string) => void;
+    onDone?: (index: number, result: Generated) => void;
+  },
+  signal: AbortSignal,
+): Promise<Generated[]> {
+  const results: Generated[] = new Array(plan.sequences.length);
+  // The first failure stops the other sequences too.
+  const failed = new AbortController();
+  const stop = AbortSignal.any([signal, failed.signal]);
+  let next = 0;
+  const worker = async () => {
+    while (next < plan.sequences.length) {
+      stop.throwIfAborted();
+      const sequence = plan.sequences[next++] as PlannedSequence;
+      const decoders = await openFor(plan, open);
+      try {
+        const result = await generateSequence(
+          plan.models.vocabulary,
+          decoders,
+          {
+            promptIds: sequence.promptIds,
+            maxTokens: sequence.maxTokens,
+            sampling: plan.sampling,
+            stop: plan.stop,
+            ...(plan.logprobs === undefined ? {} : { logprobs: plan.logprobs }),
+            seed: sequence.seed,
+          },
+          (piece) => callbacks.onText?.(sequence.index, piece),
+          stop,
+        );
+        results[sequence.index] = result;
+        callbacks.onDone?.(sequence.index, result);
+      } catch (error) {
+        failed.abort(error);
+        throw error;
+      } finally {
+        decoders.teacher.close();
+        decoders.plus?.close();
+        decoders.minus?.close();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENT_SEQUENCES, plan.sequences.length) }, worker));
+  return results;
+}
+
+async function openFor(plan: CompletionPlan, open: OpenDecoders): Promise<SequenceDecoders> {
+  const { teacher, pair } = plan.models;
+  if (pair === undefined) {
+    const [decoder] = await open([teacher]);
+    return { teacher: decoder as Decoder };
+  }
+  const [decoder, plus, minus] = await open([teacher, pair.plus, pair.minus]);
+  return { teacher: decoder as Decoder, plus: plus as Decoder, minus: minus as Decoder };
+}

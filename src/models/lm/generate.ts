@@ -1,0 +1,173 @@
+// One sequence, token by token: decoders → logits processors → sampler → stopping criteria → streamer.
+// Each step runs the teacher and, for antidistillation, the two perturbed proxies concurrently, each on
+// its own key/value cache. Same request, seed and models → the same tokens.
+import { Random } from '../../lib/random.js';
+import type { Decoder } from './kv-decoder.js';
+import {
+  antidistillationTilt,
+  type LogitsProcessor,
+  logSoftmax,
+  type StepLogits,
+  suppress,
+  temperature,
+  topP,
+} from './logits-processors.js';
+import { categorical, greedy } from './sampler.js';
+import { type FinishReason, StopSequenceText } from './stopping.js';
+import type { Vocabulary } from './vocabulary.js';
+
+export interface SamplingOptions {
+  /** 0: greedy decoding. */
+  temperature: number;
+  topP: number;
+  antidistillation?: { lambda: number; epsilon: number; permute: boolean };
+}
+
+export interface SequenceRequest {
+  /** Prompt ids, <bos> first. */
+  promptIds: number[];
+  maxTokens: number;
+  sampling: SamplingOptions;
+  stop: readonly string[];
+  /** Top alternatives to report per token (0: only the chosen token's); undefined: no log-probabilities. */
+  logprobs?: number;
+  seed: number;
+}
+
+export interface SequenceDecoders {
+  teacher: Decoder;
+  plus?: Decoder;
+  minus?: Decoder;
+}
+
+export interface TokenLogprobs {
+  tokens: string[];
+  token_logprobs: number[];
+  top_logprobs: Array<Record<string, number>> | null;
+  text_offset: number[];
+}
+
+export interface Generated {
+  text: string;
+  finishReason: FinishReason;
+  /** Tokens sampled, <eos> included: what usage counts. */
+  completionTokens: number;
+  logprobs?: TokenLogprobs;
+}
+
+export async function generateSequence(
+  vocabulary: Vocabulary,
+  decoders: SequenceDecoders,
+  request: SequenceRequest,
+  onText: (piece: string) => void,
+  signal: AbortSignal,
+): Promise<Generated> {
+  const random = new Random(request.seed);
+  const { sampling } = request;
+  const processors = processorChain(sampling, vocabulary.suppressed);
+  const sample = sampling.temperature === 0 ? greedy : categorical;
+  const text = new StopSequenceText(request.stop);
+  const logprobs = request.logprobs === undefined ? undefined : emptyLogprobs(request.logprobs);
+  let fed: number[] = request.promptIds;
+  let finishReason: FinishReason = 'length';
+  let completionTokens = 0;
+  while (completionTokens < request.maxTokens) {
+    signal.throwIfAborted();
+    const logits = await stepAll(decoders, fed);
+    const scores = logSoftmax(logits.teacher);
+    for (const process of processors.beforeTruncation) process(scores, logits, random);
+    const distribution = logprobs === undefined ? undefined : logSoftmax(scores);
+    for (const process of processors.truncation) process(scores, logits, random);
+    const token = sample(scores, random);
+    completionTokens++;
+    if (token === vocabulary.eos) {
+      finishReason = 'stop';
+      break;
+    }
+    const piece = vocabulary.text(token);
+    if (logprobs !== undefined && distribution !== undefined) {
+      recordLogprobs(logprobs, vocabulary, distribution, token, text.value.length, request.logprobs ?? 0);
+    }
+    const { emit, stopped } = text.push(piece);
+    if (emit.length > 0) onText(emit);
+    if (stopped) {
+      finishReason = 'stop';
+      break;
+    }
+    fed = [token];
+  }
+  const rest = text.flush();
+  if (rest.length > 0) onText(rest);
+  return {
+    text: text.value,
+    finishReason,
+    completionTokens,
+    ...(logprobs === undefined ? {} : { logprobs: trimLogprobs(logprobs, text.value.length) }),
+  };
+}
+
+/**
+ * Temperature and the tilt shape the distribution that log-probabilities report; top-p only truncates
+ * what is sampled. Greedy decoding reports the teacher's distribution at temperature 1. <pad> and <bos>
+ * are never sampled.
+ */
+function processorChain(
+  sampling: SamplingOptions,
+  suppressed: readonly number[],
+): {
+  beforeTruncation: LogitsProcessor[];
+  truncation: LogitsProcessor[];
+} {
+  if (sampling.temperature === 0) return { beforeTruncation: [suppress(suppressed)], truncation: [] };
+  const before = [suppress(suppressed), temperature(sampling.temperature)];
+  const ads = sampling.antidistillation;
+  if (ads !== undefined && ads.lambda !== 0)
+    before.push(antidistillationTilt(ads.lambda, ads.epsilon, ads.permute));
+  return { beforeTruncation: before, truncation: [topP(sampling.topP)] };
+}
+
+async function stepAll(decoders: SequenceDecoders, ids: number[]): Promise<StepLogits> {
+  const [teacher, plus, minus] = await Promise.all([
+    decoders.teacher.step(ids),
+    decoders.plus?.step(ids),
+    decoders.minus?.step(ids),
+  ]);
+  return { teacher, plus, minus };
+}
+
+function emptyLogprobs(top: number): TokenLogprobs {
+  return { tokens: [], token_logprobs: [], top_logprobs: top > 0 ? [] : null, text_offset: [] };
+}
+
+function recordLogprobs(
+  logprobs: TokenLogprobs,
+  vocabulary: Vocabulary,
+  distribution: Float64Array,
+  token: number,
+  offset: number,
+  top: number,
+): void {
+  logprobs.tokens.push(vocabulary.text(token));
+  logprobs.token_logprobs.push(distribution[token] as number);
+  logprobs.text_offset.push(offset);
+  if (top > 0) {
+    const best = Array.from(distribution, (value, id) => ({ value, id }))
+      .filter(({ id, value }) => vocabulary.text(id) !== '' && Number.isFinite(value))
+      .sort((a, b) => b.value - a.value || a.id - b.id)
+      .slice(0, top);
+    logprobs.top_logprobs?.push(
+      Object.fromEntries(best.map(({ id, value }) => [vocabulary.text(id), value])),
+    );
+  }
+}
+
+/** Drops the entries of tokens cut off with a stop sequence. */
+function trimLogprobs(logprobs: TokenLogprobs, length: number): TokenLogprobs {
+  const kept = logprobs.text_offset.filter((offset) => offset < length).length;
+  return {
+    tokens: logprobs.tokens.slice(0, kept),
+    token_logprobs: logprobs.token_logprobs.slice(0, kept),
+    top_logprobs: logprobs.top_logprobs?.slice(0, kept) ?? null,
+    text_offset: logprobs.text_offset.slice(0, kept),
+  };
+}

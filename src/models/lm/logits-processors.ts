@@ -1,0 +1,86 @@
+// Logits processors: each turns one step's scores (log-space, one per vocabulary entry) into the next,
+// in place. The chain is teacher log-probabilities → temperature → antidistillation tilt → top-p, i.e.
+//   p̃(x) ∝ exp( log p_T(x) / τ + λ Δ̂(x) ),   Δ̂(x) = [ z₊(x) − z₋(x) ] / 2ε
+// (Savani et al. 2025, the paper's form of Eq. 6), then nucleus truncation. z± are the logits of the proxy
+// student at θ_P ± εg: logit differences equal log-probability differences up to a constant per position,
+// which the softmax removes, so the raw logits give the finite difference exactly. The official code adds
+// λ'Δ̂ to the raw teacher logits before dividing by τ: the same distribution with λ' = λτ.
+import type { Random } from '../../lib/random.js';
+
+/** One step's raw logits from each decoder. */
+export interface StepLogits {
+  teacher: Float32Array;
+  plus?: Float32Array;
+  minus?: Float32Array;
+}
+
+export type LogitsProcessor = (scores: Float64Array, logits: StepLogits, random: Random) => void;
+
+/** log-softmax in float64. */
+export function logSoftmax(values: ArrayLike<number>): Float64Array {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < values.length; i++) max = Math.max(max, values[i] as number);
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += Math.exp((values[i] as number) - max);
+  const shift = max + Math.log(sum);
+  return Float64Array.from(values, (value) => value - shift);
+}
+
+/** Tokens that are never text nor the end (<pad>, <bos>) get −∞: training never asked for them. */
+export function suppress(ids: readonly number[]): LogitsProcessor {
+  return (scores) => {
+    for (const id of ids) scores[id] = Number.NEGATIVE_INFINITY;
+  };
+}
+
+export function temperature(tau: number): LogitsProcessor {
+  return (scores) => {
+    for (let i = 0; i < scores.length; i++) scores[i] = (scores[i] as number) / tau;
+  };
+}
+
+/**
+ * Adds λ·Δ̂. With `permute` (the paper's control), Δ̂ is shuffled across the vocabulary and each entry's
+ * sign flipped at random before it is added: the same magnitudes, no information about the proxy.
+ */
+export function antidistillationTilt(lambda: number, epsilon: number, permute: boolean): LogitsProcessor {
+  return (scores, logits, random) => {
+    const { plus, minus } = logits;
+    if (plus === undefined || minus === undefined) throw new Error('antidistillation needs the proxy pair');
+    const delta = new Float64Array(scores.length);
+    for (let i = 0; i < delta.length; i++)
+      delta[i] = ((plus[i] as number) - (minus[i] as number)) / (2 * epsilon);
+    if (permute) permuteWithSigns(delta, random);
+    for (let i = 0; i < scores.length; i++) scores[i] = (scores[i] as number) + lambda * (delta[i] as number);
+  };
+}
+
+/** Fisher–Yates shuffle and a random sign per entry, from the request's generator. */
+export function permuteWithSigns(values: Float64Array, random: Random): void {
+  for (let i = values.length - 1; i > 0; i--) {
+    const j = random.nextInt(i + 1);
+    const swap = values[i] as number;
+    values[i] = values[j] as number;
+    values[j] = swap;
+  }
+  for (let i = 0; i < values.length; i++) if (random.nextInt(2) === 1) values[i] = -(values[i] as number);
+}
+
+/**
+ * Keeps the smallest set of most likely tokens whose probability reaches `p` (ties broken by lower id) and
+ * sets the rest to −∞. p = 1 keeps everything.
+ */
+export function topP(p: number): LogitsProcessor {
+  return (scores) => {
+    if (p >= 1) return;
+    const probabilities = logSoftmax(scores).map(Math.exp);
+    const order = Array.from(scores, (_, i) => i).sort(
+      (a, b) => (probabilities[b] as number) - (probabilities[a] as number) || a - b,
+    );
+    let cumulative = 0;
+    let kept = 0;
+    while (kept < order.length && cumulative < p)
+      cumulative += probabilities[order[kept++] as number] as number;
+    for (const id of order.slice(kept)) scores[id] = Number.NEGATIVE_INFINITY;
+  };
+}

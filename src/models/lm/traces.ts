@@ -1,0 +1,128 @@
+// The antidistillation.traces job's parameters: prompts (given, or arithmetic problems drawn from a split)
+// and the completion sampler's settings, planned exactly as POST /v1/completions plans them.
+import { type Static, Type } from '@sinclair/typebox';
+import { deriveSeed, Random } from '../../lib/random.js';
+import { SamplingFields } from '../../routes/schemas/completions.js';
+import { InvalidInputError } from '../../server/errors.js';
+import { type Problem, promptOf, sampleProblems } from './arithmetic-problems.js';
+import { type CompletionPlan, planCompletion } from './completions.js';
+import { DEFAULT_TEACHER, languageModelOf, type ModelLookup, vocabularyOf } from './language-models.js';
+
+export const MAX_TRACES = 50_000;
+
+const Digits = (fallback: number) =>
+  Type.Integer({ minimum: 1, maximum: 5, default: fallback, description: 'Digits of the longer operand.' });
+
+export const TracesParams = Type.Object(
+  {
+    ...SamplingFields,
+    prompts: Type.Optional(
+      Type.Array(Type.String({ maxLength: 256 }), {
+        minItems: 1,
+        maxItems: MAX_TRACES,
+        description: 'Prompts to complete.',
+      }),
+    ),
+    problems: Type.Optional(
+      Type.Object(
+        {
+          split: Type.Union([Type.Literal('train'), Type.Literal('holdout'), Type.Literal('test')]),
+          count: Type.Integer({ minimum: 1, maximum: MAX_TRACES }),
+          min_digits: Digits(3),
+          max_digits: Digits(5),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Distinct arithmetic problems of one split, drawn with the job seed; traces are graded.',
+        },
+      ),
+    ),
+    n: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'Completions per prompt.' }),
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      { problems: { split: 'train', count: 2000 }, temperature: 1, antidistillation: { lambda: 0.5 } },
+      { prompts: ['Q:4817+2956=', 'Q:90719*8='], temperature: 0 },
+    ],
+  },
+);
+export type TracesParams = Static<typeof TracesParams>;
+
+export interface TracesPlan {
+  plan: CompletionPlan;
+  /** The drawn problems, when the job grades. */
+  problems?: Problem[];
+}
+
+/** At submit: the params can be planned (one representative prompt for drawn problems). */
+export function checkTracesParams(params: TracesParams, lookup: ModelLookup, modelsDir: string): void {
+  const { problems } = params;
+  if ((params.prompts === undefined) === (problems === undefined)) {
+    throw new InvalidInputError('give either prompts or problems', [
+      { path: '/body/params', message: 'must have exactly one of prompts, problems' },
+    ]);
+  }
+  if (problems !== undefined) {
+    if (problems.min_digits > problems.max_digits) {
+      throw new InvalidInputError('min_digits is above max_digits', [
+        { path: '/body/params/problems/min_digits', message: 'must be at most max_digits' },
+      ]);
+    }
+    const spec = languageModelOf(lookup(params.model ?? DEFAULT_TEACHER), '/body/params/model');
+    if (vocabularyOf(modelsDir, spec).spec.split === undefined) {
+      throw new InvalidInputError('this model has no problem generator', [
+        { path: '/body/params/problems', message: 'the model task has no splits; give prompts' },
+      ]);
+    }
+  }
+  const count = (params.prompts?.length ?? problems?.count ?? 0) * params.n;
+  if (count > MAX_TRACES) {
+    throw new InvalidInputError(`${count} traces exceed ${MAX_TRACES}`, [
+      { path: '/body/params/n', message: `prompts × n must be at most ${MAX_TRACES}` },
+    ]);
+  }
+  const longest = problems === undefined ? undefined : '9'.repeat(problems.max_digits);
+  planTraces(
+    { ...params, ...(longest === undefined ? {} : { prompts: [`Q:${longest}+${longest}=`] }) },
+    lookup,
+    modelsDir,
+    0,
+  );
+}
+
+/** The completion plan of the job (problems drawn from the seed's first derived stream). */
+export function planTraces(
+  params: TracesParams,
+  lookup: ModelLookup,
+  modelsDir: string,
+  seed: number,
+): TracesPlan {
+  let problems: Problem[] | undefined;
+  let prompts = params.prompts ?? [];
+  if (params.problems !== undefined) {
+    const spec = languageModelOf(lookup(params.model ?? DEFAULT_TEACHER), '/params/model');
+    const ranges = vocabularyOf(modelsDir, spec).spec.split;
+    if (ranges === undefined) throw new Error('the model task has no splits');
+    problems = sampleProblems(
+      new Random(deriveSeed(seed, -1)),
+      {
+        count: params.problems.count,
+        split: params.problems.split,
+        minDigits: params.problems.min_digits,
+        maxDigits: params.problems.max_digits,
+      },
+      ranges,
+    );
+    prompts = problems.map(promptOf);
+  }
+  const plan = planCompletion(
+    lookup,
+    modelsDir,
+    { ...params, prompt: prompts, seed },
+    '/body/params',
+    'prompts',
+  );
+  return problems === undefined ? { plan } : { plan, problems };
+}

@@ -1,0 +1,84 @@
+// Every served language model reproduces PyTorch's logits when decoding step by step through its key/value
+// cache (and without it, re-running the whole sequence), in this thread and through the decoder threads.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { LocalModels } from '../src/models/local-models.js';
+import type { ManifestEntry } from '../src/models/manifest.js';
+import { loadConfig, modelAccess } from '../src/server/config.js';
+import { MODELS_DIR, startApp, stopApp } from './helpers/app.js';
+import { maxAbsDifference } from './helpers/parity.js';
+
+interface StepParity {
+  tolerance: number;
+  cases: Array<{ prompt: string; steps: Array<{ ids: number[]; logits: number[] }> }>;
+}
+
+const manifest = JSON.parse(readFileSync(`${MODELS_DIR}manifest.json`, 'utf8')) as { models: ManifestEntry[] };
+const languageModels = manifest.models.filter((entry) => entry.language_model !== undefined);
+const parityOf = (name: string) =>
+  JSON.parse(readFileSync(`${MODELS_DIR}${name}/parity.json`, 'utf8')) as StepParity;
+
+type Step = (ids: number[]) => Promise<Float32Array>;
+
+async function worstDifference(parity: StepParity, open: () => Promise<{ step: Step; close: () => void }>) {
+  let worst = 0;
+  for (const testCase of parity.cases) {
+    const decoder = await open();
+    for (const step of testCase.steps) {
+      worst = Math.max(worst, maxAbsDifference(Array.from(await decoder.step(step.ids)), step.logits));
+    }
+    decoder.close();
+  }
+  return worst;
+}
+
+describe('language-model parity with training', () => {
+  const local = new LocalModels(modelAccess(loadConfig({ MODELS_DIR })));
+  after(() => local.close());
+
+  it('serves the teacher and its proxy pair', () => {
+    assert.deepEqual(languageModels.map((entry) => entry.name).sort(), [
+      'arithmetic-proxy-minus',
+      'arithmetic-proxy-plus',
+      'arithmetic-teacher',
+    ]);
+  });
+
+  for (const entry of languageModels) {
+    for (const useCache of [true, false]) {
+      it(`${entry.name} step by step ${useCache ? 'with' : 'without'} the cache`, async () => {
+        const parity = parityOf(entry.name);
+        const worst = await worstDifference(parity, () => local.decoder(entry, useCache));
+        assert.ok(worst <= parity.tolerance, `max |Δlogit| ${worst} > ${parity.tolerance}`);
+      });
+    }
+  }
+
+  describe('through the decoder threads', () => {
+    let app: Awaited<ReturnType<typeof startApp>>;
+    before(async () => {
+      app = await startApp();
+    });
+    after(() => stopApp(app));
+
+    it('matches on every model, three sequences at once on different threads', async () => {
+      const parities = languageModels.map((entry) => parityOf(entry.name));
+      const decoders = app.models.openDecoders(languageModels);
+      for (let c = 0; c < (parities[0]?.cases.length ?? 0); c++) {
+        const opened = c === 0 ? decoders : app.models.openDecoders(languageModels);
+        const steps = parities[0]?.cases[c]?.steps.length ?? 0;
+        for (let s = 0; s < steps; s++) {
+          const logits = await Promise.all(
+            opened.map((decoder, m) => decoder.step(parities[m]?.cases[c]?.steps[s]?.ids ?? [])),
+          );
+          logits.forEach((values, m) => {
+            const expected = parities[m]?.cases[c]?.steps[s]?.logits ?? [];
+            assert.ok(maxAbsDifference(Array.from(values), expected) <= (parities[m]?.tolerance ?? 0));
+          });
+        }
+        for (const decoder of opened) decoder.close();
+      }
+    });
+  });
+});
