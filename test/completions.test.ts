@@ -10,10 +10,9 @@ import OpenAI from 'openai';
 import { assertLive, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { waitFor } from './helpers/wait.js';
 
-const greedyStrings = JSON.parse(readFileSync(`${MODELS_DIR}arithmetic-teacher/greedy.json`, 'utf8')) as Record<
-  string,
-  string
->;
+const greedyStrings = JSON.parse(
+  readFileSync(`${MODELS_DIR}arithmetic-teacher/greedy.json`, 'utf8'),
+) as Record<string, string>;
 
 interface Chunk {
   choices: Array<{ text: string; index: number; finish_reason: string | null; logprobs: unknown }>;
@@ -103,7 +102,13 @@ describe('completions', () => {
     const prompt = ['Q:4817+2956=', 'Q:31415*9=', 'Q:123+4567='];
     const plain = (await complete({ prompt, n: 4, temperature: 1, seed: 5 })).json();
     const tilted = (
-      await complete({ prompt, n: 4, temperature: 1, seed: 5, antidistillation: { lambda: 50, epsilon: 0.01 } })
+      await complete({
+        prompt,
+        n: 4,
+        temperature: 1,
+        seed: 5,
+        antidistillation: { lambda: 50, epsilon: 0.01 },
+      })
     ).json();
     assert.equal(tilted.antidistillation.proxy, 'arithmetic-proxy');
     assert.equal(tilted.antidistillation.lambda, 50);
@@ -127,7 +132,8 @@ describe('completions', () => {
       .logprobs;
     assert.equal(plain.tokens.length, 8);
     assert.equal(plain.top_logprobs.length, 8);
-    for (const [i, value] of plain.token_logprobs.entries()) assert.ok(value <= 0 && Number.isFinite(value), `${i}`);
+    for (const [i, value] of plain.token_logprobs.entries())
+      assert.ok(value <= 0 && Number.isFinite(value), `${i}`);
     assert.notDeepEqual(tilted.top_logprobs[0], plain.top_logprobs[0]);
   });
 
@@ -166,7 +172,11 @@ describe('completions', () => {
     const usage = chunks.at(-1);
     assert.deepEqual(usage?.choices, []);
     assert.equal(usage?.usage?.completion_tokens, plain.usage.completion_tokens);
-    for (const chunk of chunks) assert.equal((chunk as unknown as { id: string }).id, chunks[0] && (chunks[0] as unknown as { id: string }).id);
+    for (const chunk of chunks)
+      assert.equal(
+        (chunk as unknown as { id: string }).id,
+        chunks[0] && (chunks[0] as unknown as { id: string }).id,
+      );
   });
 
   it('serves the official openai client, plain and streamed', async () => {
@@ -236,12 +246,42 @@ describe('completions', () => {
     ['top_p above 1', { prompt: 'Q:1+2=', top_p: 1.5 }, 400, '/body/top_p'],
     ['max_tokens beyond the context', { prompt: 'Q:4817+2956=', max_tokens: 90 }, 400, '/body/max_tokens'],
     ['zero max_tokens', { prompt: 'Q:1+2=', max_tokens: 0 }, 400, '/body/max_tokens'],
-    ['negative lambda', { prompt: 'Q:1+2=', antidistillation: { lambda: -1 } }, 400, '/body/antidistillation/lambda'],
-    ['lambda too large', { prompt: 'Q:1+2=', antidistillation: { lambda: 1e6 } }, 400, '/body/antidistillation/lambda'],
-    ['epsilon of 0', { prompt: 'Q:1+2=', antidistillation: { lambda: 1, epsilon: 0 } }, 400, '/body/antidistillation/epsilon'],
-    ['epsilon the pair lacks', { prompt: 'Q:1+2=', antidistillation: { lambda: 1, epsilon: 0.02 } }, 400, '/body/antidistillation/epsilon'],
-    ['unknown proxy', { prompt: 'Q:1+2=', antidistillation: { lambda: 1, proxy: 'nope' } }, 400, '/body/antidistillation/proxy'],
-    ['antidistillation when greedy', { prompt: 'Q:1+2=', temperature: 0, antidistillation: { lambda: 1 } }, 400, '/body/temperature'],
+    [
+      'negative lambda',
+      { prompt: 'Q:1+2=', antidistillation: { lambda: -1 } },
+      400,
+      '/body/antidistillation/lambda',
+    ],
+    [
+      'lambda too large',
+      { prompt: 'Q:1+2=', antidistillation: { lambda: 1e6 } },
+      400,
+      '/body/antidistillation/lambda',
+    ],
+    [
+      'epsilon of 0',
+      { prompt: 'Q:1+2=', antidistillation: { lambda: 1, epsilon: 0 } },
+      400,
+      '/body/antidistillation/epsilon',
+    ],
+    [
+      'epsilon the pair lacks',
+      { prompt: 'Q:1+2=', antidistillation: { lambda: 1, epsilon: 0.02 } },
+      400,
+      '/body/antidistillation/epsilon',
+    ],
+    [
+      'unknown proxy',
+      { prompt: 'Q:1+2=', antidistillation: { lambda: 1, proxy: 'nope' } },
+      400,
+      '/body/antidistillation/proxy',
+    ],
+    [
+      'antidistillation when greedy',
+      { prompt: 'Q:1+2=', temperature: 0, antidistillation: { lambda: 1 } },
+      400,
+      '/body/temperature',
+    ],
     ['character outside the vocabulary', { prompt: 'Q:1+x=' }, 400, '/body/prompt'],
     ['bad character in a list', { prompt: ['Q:1+2=', 'Q:1-2='] }, 400, '/body/prompt/1'],
     ['too many sequences', { prompt: Array(20).fill('Q:1+2='), n: 16 }, 400, '/body/n'],

@@ -14,7 +14,9 @@ interface StepParity {
   cases: Array<{ prompt: string; steps: Array<{ ids: number[]; logits: number[] }> }>;
 }
 
-const manifest = JSON.parse(readFileSync(`${MODELS_DIR}manifest.json`, 'utf8')) as { models: ManifestEntry[] };
+const manifest = JSON.parse(readFileSync(`${MODELS_DIR}manifest.json`, 'utf8')) as {
+  models: ManifestEntry[];
+};
 const languageModels = manifest.models.filter((entry) => entry.language_model !== undefined);
 const parityOf = (name: string) =>
   JSON.parse(readFileSync(`${MODELS_DIR}${name}/parity.json`, 'utf8')) as StepParity;

@@ -1,0 +1,237 @@
+"""The antidistillation experiment in miniature (Savani et al. 2025, Fig. 2/3 protocol).
+
+For each sampler setting — a λ sweep at τ = 1, a temperature sweep at λ = 0, and the permutation control
+at the λ values of the sweep — the running service generates, through its own antidistill.traces job:
+  * traces of N_TRAIN train-split problems (the distillation data), and
+  * completions of N_TEST test-split problems with the same sampler (the teacher's accuracy, graded by the job).
+The attacker student (3 layers, width 160, ReLU: a different architecture from teacher and proxy,
+pre-trained on 1-2-digit problems only) is then fine-tuned on each trace set with a fixed budget and its
+greedy accuracy measured on the same test problems. The undistilled attacker is the dashed line.
+
+  npm start &                                                  # the server with the exported models
+  /usr/bin/python3 training/antidistill_experiment.py          # resumable: finished settings are skipped
+  /usr/bin/python3 training/antidistill_experiment.py --report # plot and tables only
+
+Results: training/results/antidistillation/experiment/<setting>.json, docs/antidistillation.png and the
+tables in docs/antidistillation.md (between the generated-results markers).
+"""
+
+import argparse
+import json
+import math
+import random
+import time
+import urllib.request
+
+import torch
+
+import arithmetic_task as task
+from manifest_update import REPO_ROOT, write_json
+from train_arithmetic_lm import accuracy, completion_loss, load_trained
+
+RESULTS = REPO_ROOT / "training" / "results" / "antidistillation" / "experiment"
+DOC = REPO_ROOT / "docs" / "antidistillation.md"
+PLOT = REPO_ROOT / "docs" / "antidistillation.png"
+N_TRAIN = 2000
+N_TEST = 500
+TOP_P = 0.95
+TRACE_SEED = 1234
+TEST_SEED = 4321
+# Fixed distillation budget for every trace set: steps × batch traces, AdamW, cosine decay.
+DISTILL_STEPS = 300
+DISTILL_BATCH = 64
+DISTILL_LR = 5e-4
+DISTILL_WD = 0.1
+
+
+def settings(delta_std):
+    """λ values chosen so that λ·std(Δ̂) spans about 0.1-3 nats (the brief's calibration)."""
+    nats = [0.1, 0.3, 1.0, 2.0, 3.0]
+    lambdas = [float(f"{n / delta_std:.3g}") for n in nats]
+    out = [{"name": "base-t1.0", "family": "base", "temperature": 1.0, "lambda": 0.0}]
+    for n, lam in zip(nats, lambdas):
+        out.append({"name": f"ads-{n}nats", "family": "antidistillation", "temperature": 1.0, "lambda": lam, "nats": n})
+    for tau in (1.25, 1.5, 1.75, 2.0, 2.5):
+        out.append({"name": f"temperature-{tau}", "family": "temperature", "temperature": tau, "lambda": 0.0})
+    for n, lam in zip(nats, lambdas):
+        if n in (0.3, 1.0, 3.0):
+            out.append(
+                {"name": f"permuted-{n}nats", "family": "permuted", "temperature": 1.0, "lambda": lam, "nats": n, "permute": True}
+            )
+    return out
+
+
+def call(server, method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(server + path, data=data, method=method, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        raw = response.read()
+    return raw if path.endswith(".jsonl") else json.loads(raw)
+
+
+def run_job(server, params, seed):
+    """Submits an antidistill.traces job, waits for it, returns (result, traces)."""
+    job = call(server, "POST", "/v1/jobs", {"type": "antidistill.traces", "params": params, "seed": seed})
+    while True:
+        state = call(server, "GET", f"/v1/jobs/{job['id']}")
+        if state["state"] in ("completed", "failed", "cancelled"):
+            break
+        time.sleep(2)
+    if state["state"] != "completed":
+        raise RuntimeError(f"job {job['id']} {state['state']}: {state.get('error')}")
+    raw = call(server, "GET", f"/v1/jobs/{job['id']}/artifacts/traces.jsonl")
+    return state["result"], [json.loads(line) for line in raw.decode().splitlines()]
+
+
+def sampler_params(setting):
+    params = {"temperature": setting["temperature"], "top_p": TOP_P}
+    if setting["lambda"] > 0:
+        params["antidistillation"] = {"lambda": setting["lambda"], "permute": setting.get("permute", False)}
+    return params
+
+
+def distill(traces, seed):
+    """Fine-tunes the pre-trained attacker on (prompt, completion) traces with the fixed budget."""
+    torch.manual_seed(seed)
+    model = load_trained("attacker")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=DISTILL_LR, weight_decay=DISTILL_WD)
+    rng = random.Random(seed)
+    pairs = [(t["prompt"], t["completion"]) for t in traces]
+    for step in range(DISTILL_STEPS):
+        for group in optimizer.param_groups:
+            group["lr"] = DISTILL_LR * 0.5 * (1 + math.cos(math.pi * step / DISTILL_STEPS))
+        inputs, targets = task.training_batch(rng.sample(pairs, DISTILL_BATCH))
+        model.train()
+        loss = completion_loss(model, inputs, targets)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+    model.eval()
+    return model, loss.item()
+
+
+def test_problems(test_traces):
+    return [task.parse_prompt(t["prompt"]) for t in test_traces]
+
+
+def run_setting(server, setting, seed):
+    path = RESULTS / f"{setting['name']}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    started = time.perf_counter()
+    sampler = sampler_params(setting)
+    train_result, train_traces = run_job(
+        server, {"problems": {"split": "train", "count": N_TRAIN, "min_digits": 3, "max_digits": 5}, **sampler}, TRACE_SEED
+    )
+    test_result, test_traces = run_job(
+        server, {"problems": {"split": "test", "count": N_TEST, "min_digits": 3, "max_digits": 5}, **sampler}, TEST_SEED
+    )
+    student, final_loss = distill(train_traces, seed)
+    result = {
+        **setting,
+        "top_p": TOP_P,
+        "teacher_test_accuracy": test_result["accuracy"],
+        "teacher_train_trace_accuracy": train_result["accuracy"],
+        "student_test_accuracy": accuracy(student, test_problems(test_traces)),
+        "distill_final_loss": final_loss,
+        "trace_tokens_per_second": train_result["tokens_per_second"],
+        "seconds": time.perf_counter() - started,
+    }
+    write_json(path, result)
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def undistilled(server):
+    path = RESULTS / "undistilled.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    _, test_traces = run_job(
+        server,
+        {"problems": {"split": "test", "count": N_TEST, "min_digits": 3, "max_digits": 5}, "temperature": 0},
+        TEST_SEED,
+    )
+    problems = test_problems(test_traces)
+    result = {"student_test_accuracy": accuracy(load_trained("attacker"), problems), "problems": len(problems)}
+    write_json(path, result)
+    return result
+
+
+def report():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json")) if p.name != "undistilled.json"]
+    base = json.loads((RESULTS / "undistilled.json").read_text())["student_test_accuracy"]
+    families = {
+        "temperature": ("temperature sweep (λ = 0)", "tab:blue", "o-"),
+        "antidistillation": ("antidistillation (τ = 1, λ sweep)", "tab:red", "s-"),
+        "permuted": ("permutation control", "tab:gray", "^--"),
+    }
+    first = next(r for r in rows if r["family"] == "base")
+    figure, axis = plt.subplots(figsize=(6.4, 4.6))
+    for family, (label, colour, style) in families.items():
+        points = [first] + sorted(
+            (r for r in rows if r["family"] == family),
+            key=lambda r: (r["temperature"], r["lambda"]),
+        )
+        axis.plot(
+            [100 * r["teacher_test_accuracy"] for r in points],
+            [100 * r["student_test_accuracy"] for r in points],
+            style,
+            color=colour,
+            label=label,
+        )
+    axis.axhline(100 * base, color="black", linestyle=":", label="undistilled student")
+    axis.set_xlabel("teacher accuracy on test problems (%)")
+    axis.set_ylabel("distilled student accuracy (%)")
+    axis.set_title("Antidistillation in miniature (arithmetic, 3-5 digits)")
+    axis.invert_xaxis()
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(PLOT, dpi=110)
+
+    lines = [
+        f"Undistilled attacker: **{100 * base:.1f} %**. Teacher and student accuracy on the same {N_TEST} test problems;",
+        f"{N_TRAIN} train-split traces per setting; top-p {TOP_P}.",
+        "",
+        "| setting | τ | λ | λ·std(Δ̂) (nats) | teacher acc. | student acc. | student − undistilled |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    order = {"base": 0, "antidistillation": 1, "temperature": 2, "permuted": 3}
+    for r in sorted(rows, key=lambda r: (order[r["family"]], r["temperature"], r["lambda"])):
+        nats = r.get("nats", 0.0)
+        lines.append(
+            f"| {r['name']} | {r['temperature']} | {r['lambda']} | {nats} | {100 * r['teacher_test_accuracy']:.1f} % | "
+            f"{100 * r['student_test_accuracy']:.1f} % | {100 * (r['student_test_accuracy'] - base):+.1f} |"
+        )
+    text = DOC.read_text()
+    start, end = "<!-- experiment-results:start -->", "<!-- experiment-results:end -->"
+    head, rest = text.split(start)
+    _, tail = rest.split(end)
+    DOC.write_text(head + start + "\n" + "\n".join(lines) + "\n" + end + tail)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--server", default="http://127.0.0.1:8080")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--report", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if not args.report:
+        scales = json.loads((RESULTS.parent / "proxy-gradient.json").read_text())["tilt_scales"]
+        print(json.dumps(undistilled(args.server)), flush=True)
+        for setting in settings(scales["delta_std_mean"]):
+            run_setting(args.server, setting, args.seed)
+    report()
+
+
+if __name__ == "__main__":
+    main()
