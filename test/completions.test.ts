@@ -65,6 +65,30 @@ describe('completions', () => {
   const complete = (body: Record<string, unknown>) =>
     app.inject({ method: 'POST', url: '/v1/completions', payload: body });
 
+  it('lists the teacher with its proxy pair, and the pair, in GET /v1/models', async () => {
+    const models = (await app.inject('/v1/models')).json().data as Array<{
+      name: string;
+      task: string;
+      state: string;
+      language_model?: { proxies?: Array<{ name: string; epsilon: number; plus: string; minus: string }> };
+    }>;
+    const teacher = models.find((model) => model.name === 'arithmetic-teacher');
+    assert.equal(teacher?.task, 'text-generation');
+    assert.deepEqual(teacher?.language_model?.proxies, [
+      {
+        name: 'arithmetic-proxy',
+        epsilon: 0.01,
+        plus: 'arithmetic-proxy-plus',
+        minus: 'arithmetic-proxy-minus',
+      },
+    ]);
+    for (const name of ['arithmetic-proxy-plus', 'arithmetic-proxy-minus']) {
+      const proxy = models.find((model) => model.name === name);
+      assert.equal(proxy?.state, 'ready');
+      assert.ok(proxy?.language_model?.cache);
+    }
+  });
+
   it('decodes fixed prompts greedily to exactly the strings PyTorch produced', async () => {
     const prompts = Object.keys(greedyStrings);
     const response = await complete({ prompt: prompts, temperature: 0 });

@@ -1,5 +1,6 @@
 // The model description shared by GET /v1/models and GET /v1/models/{name}.
 import { type Static, Type } from '@sinclair/typebox';
+import { LanguageModelSpec } from '../../models/manifest.js';
 import type { LoadedModel } from '../../models/registry.js';
 
 const TensorDescription = Type.Object({
@@ -36,6 +37,11 @@ export const ModelInfo = Type.Object(
       description: 'Measured quality, from the manifest.',
     }),
     training: Type.Record(Type.String(), Type.Unknown()),
+    language_model: Type.Optional({
+      ...LanguageModelSpec,
+      description:
+        'Language models: vocabulary spec, cache layout and, on a teacher, the proxy pairs for antidistillation.',
+    }),
   },
   {
     examples: [
@@ -75,5 +81,6 @@ export function describeModel(model: LoadedModel): Static<typeof ModelInfo> {
     outputs: entry.outputs,
     metrics: entry.metrics,
     training: entry.training,
+    ...(entry.language_model === undefined ? {} : { language_model: entry.language_model }),
   };
 }
