@@ -70,7 +70,10 @@ describe('completions', () => {
       name: string;
       task: string;
       state: string;
-      language_model?: { proxies?: Array<{ name: string; epsilon: number; plus: string; minus: string }> };
+      language_model?: {
+        cache?: unknown;
+        proxies?: Array<{ name: string; epsilon: number; plus: string; minus: string }>;
+      };
     }>;
     const teacher = models.find((model) => model.name === 'arithmetic-teacher');
     assert.equal(teacher?.task, 'text-generation');

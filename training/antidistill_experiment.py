@@ -27,7 +27,7 @@ import torch
 
 import arithmetic_task as task
 from manifest_update import REPO_ROOT, write_json
-from train_arithmetic_lm import accuracy, completion_loss, load_trained
+from train_arithmetic_lm import accuracy, load_trained, training_step
 
 RESULTS = REPO_ROOT / "training" / "results" / "antidistillation" / "experiment"
 DOC = REPO_ROOT / "docs" / "antidistillation.md"
@@ -38,9 +38,9 @@ TOP_P = 0.95
 TRACE_SEED = 1234
 TEST_SEED = 4321
 # Fixed distillation budget for every trace set: steps × batch traces, AdamW, cosine decay.
-DISTILL_STEPS = 300
+DISTILL_STEPS = 450
 DISTILL_BATCH = 64
-DISTILL_LR = 5e-4
+DISTILL_LR = 1e-3
 DISTILL_WD = 0.1
 
 
@@ -51,13 +51,19 @@ def settings(delta_std):
     out = [{"name": "base-t1.0", "family": "base", "temperature": 1.0, "lambda": 0.0}]
     for n, lam in zip(nats, lambdas):
         out.append({"name": f"ads-{n}nats", "family": "antidistillation", "temperature": 1.0, "lambda": lam, "nats": n})
-    for tau in (1.25, 1.5, 1.75, 2.0, 2.5):
-        out.append({"name": f"temperature-{tau}", "family": "temperature", "temperature": tau, "lambda": 0.0})
     for n, lam in zip(nats, lambdas):
-        if n in (0.3, 1.0, 3.0):
+        if n in (1.0, 3.0):
             out.append(
                 {"name": f"permuted-{n}nats", "family": "permuted", "temperature": 1.0, "lambda": lam, "nats": n, "permute": True}
             )
+    for tau in (1.25, 1.5, 2.0, 2.5):
+        out.append({"name": f"temperature-{tau}", "family": "temperature", "temperature": tau, "lambda": 0.0})
+    # Run order: a coarse version of every curve first, then the points between.
+    priority = [
+        "base-t1.0", "ads-1.0nats", "temperature-1.5", "ads-3.0nats", "temperature-2.5", "permuted-1.0nats",
+        "ads-0.3nats", "temperature-2.0", "permuted-3.0nats", "ads-0.1nats", "temperature-1.25", "ads-2.0nats",
+    ]
+    out.sort(key=lambda setting: priority.index(setting["name"]))
     return out
 
 
@@ -100,13 +106,7 @@ def distill(traces, seed):
     for step in range(DISTILL_STEPS):
         for group in optimizer.param_groups:
             group["lr"] = DISTILL_LR * 0.5 * (1 + math.cos(math.pi * step / DISTILL_STEPS))
-        inputs, targets = task.training_batch(rng.sample(pairs, DISTILL_BATCH))
-        model.train()
-        loss = completion_loss(model, inputs, targets)
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        loss = training_step(model, optimizer, *task.training_batch(rng.sample(pairs, DISTILL_BATCH)))
     model.eval()
     return model, loss.item()
 
@@ -115,11 +115,14 @@ def test_problems(test_traces):
     return [task.parse_prompt(t["prompt"]) for t in test_traces]
 
 
-def run_setting(server, setting, seed):
-    path = RESULTS / f"{setting['name']}.json"
+TRACES = REPO_ROOT / "training" / "logs" / "antidistillation-traces"
+
+
+def generate_traces(server, setting):
+    """Both trace sets of a setting through the service's job, kept on disk (not committed)."""
+    path = TRACES / f"{setting['name']}.json"
     if path.exists():
         return json.loads(path.read_text())
-    started = time.perf_counter()
     sampler = sampler_params(setting)
     train_result, train_traces = run_job(
         server, {"problems": {"split": "train", "count": N_TRAIN, "min_digits": 3, "max_digits": 5}, **sampler}, TRACE_SEED
@@ -127,16 +130,28 @@ def run_setting(server, setting, seed):
     test_result, test_traces = run_job(
         server, {"problems": {"split": "test", "count": N_TEST, "min_digits": 3, "max_digits": 5}, **sampler}, TEST_SEED
     )
-    student, final_loss = distill(train_traces, seed)
+    sets = {"train": train_traces, "test": test_traces, "train_result": train_result, "test_result": test_result}
+    TRACES.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(sets))
+    print(json.dumps({"traces": setting["name"], "teacher_test_accuracy": test_result["accuracy"]}), flush=True)
+    return sets
+
+
+def run_setting(setting, sets, seed):
+    path = RESULTS / f"{setting['name']}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    started = time.perf_counter()
+    student, final_loss = distill(sets["train"], seed)
     result = {
         **setting,
         "top_p": TOP_P,
-        "teacher_test_accuracy": test_result["accuracy"],
-        "teacher_train_trace_accuracy": train_result["accuracy"],
-        "student_test_accuracy": accuracy(student, test_problems(test_traces)),
+        "teacher_test_accuracy": sets["test_result"]["accuracy"],
+        "teacher_train_trace_accuracy": sets["train_result"]["accuracy"],
+        "student_test_accuracy": accuracy(student, test_problems(sets["test"])),
         "distill_final_loss": final_loss,
-        "trace_tokens_per_second": train_result["tokens_per_second"],
-        "seconds": time.perf_counter() - started,
+        "trace_tokens_per_second": sets["train_result"]["tokens_per_second"],
+        "distill_seconds": time.perf_counter() - started,
     }
     write_json(path, result)
     print(json.dumps(result), flush=True)
@@ -222,6 +237,12 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--report", action="store_true")
+    parser.add_argument(
+        "--phase",
+        choices=("all", "traces", "distill"),
+        default="all",
+        help="traces and distill may run as two processes side by side (one core each)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -229,7 +250,14 @@ def main():
         scales = json.loads((RESULTS.parent / "proxy-gradient.json").read_text())["tilt_scales"]
         print(json.dumps(undistilled(args.server)), flush=True)
         for setting in settings(scales["delta_std_mean"]):
-            run_setting(args.server, setting, args.seed)
+            if args.phase in ("all", "traces"):
+                sets = generate_traces(args.server, setting)
+            if args.phase in ("all", "distill"):
+                # The distill phase follows a traces phase running beside it: wait for each set.
+                while not (TRACES / f"{setting['name']}.json").exists():
+                    time.sleep(10)
+                sets = json.loads((TRACES / f"{setting['name']}.json").read_text())
+                run_setting(setting, sets, args.seed)
     report()
 
 

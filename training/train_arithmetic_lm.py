@@ -63,6 +63,17 @@ def completion_loss(model, inputs, targets):
     return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
+def training_step(model, optimizer, inputs, targets):
+    """One AdamW step on the completion-only loss, gradients clipped to norm 1; returns the loss."""
+    model.train()
+    loss = completion_loss(model, inputs, targets)
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    return loss
+
+
 def accuracy(model, problems, temperature=0.0, seed=0):
     """Exact-answer accuracy of completions of the problems' prompts (batched by prompt length)."""
     generator = torch.Generator().manual_seed(seed)
@@ -111,12 +122,7 @@ def train(role, iterations, seed):
             if spec["split"] is None or task.split_of(*problem) == spec["split"]:
                 problems.append(problem)
         inputs, targets = task.training_batch([(task.prompt_of(*p), task.completion_of(*p)) for p in problems])
-        model.train()
-        loss = completion_loss(model, inputs, targets)
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        loss = training_step(model, optimizer, inputs, targets)
         done = iteration + 1
         if done % 100 == 0 or done == iterations:
             elapsed = seconds + time.perf_counter() - started

@@ -146,6 +146,15 @@ export class ModelRegistry {
    * far as they go. The caller closes every decoder.
    */
   openDecoders(entries: ManifestEntry[], useCache = true): Decoder[] {
+    this.checkDecodable(entries);
+    return (this.decoderPool as DecoderPool).open(
+      entries.map((entry) => `${entry.name}@${entry.version}`),
+      useCache,
+    );
+  }
+
+  /** 503 unless every entry is a loaded language model in the decoder threads. */
+  checkDecodable(entries: ManifestEntry[]): void {
     for (const entry of entries) {
       const model = this.get(entry.name, entry.version);
       if (model.state !== 'ready' || this.decoderPool === undefined) {
@@ -154,10 +163,6 @@ export class ModelRegistry {
         );
       }
     }
-    return (this.decoderPool as DecoderPool).open(
-      entries.map((entry) => `${entry.name}@${entry.version}`),
-      useCache,
-    );
   }
 
   /** Decoding steps run since start, over every language model. */

@@ -59,7 +59,7 @@ const completionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { teacher, pair } = plan.models;
       const entries = pair === undefined ? [teacher] : [teacher, pair.plus, pair.minus];
       // Refuses models that are not ready before anything is sent.
-      for (const decoder of app.models.openDecoders(entries)) decoder.close();
+      app.models.checkDecodable(entries);
 
       const head = {
         id: `cmpl-${randomUUID()}`,
