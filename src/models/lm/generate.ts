@@ -121,8 +121,8 @@ function processorChain(
   if (sampling.temperature === 0) return { beforeTruncation: [suppress(suppressed)], truncation: [] };
   const before = [suppress(suppressed), temperature(sampling.temperature)];
   const ads = sampling.antidistillation;
-  if (ads !== undefined && ads.lambda !== 0)
-    before.push(antidistillationTilt(ads.lambda, ads.epsilon, ads.permute));
+  // Whenever the proxy pair decodes, the tilt is applied, λ = 0 included (it then adds exactly 0).
+  if (ads !== undefined) before.push(antidistillationTilt(ads.lambda, ads.epsilon, ads.permute));
   return { beforeTruncation: before, truncation: [topP(sampling.topP)] };
 }
 
