@@ -2,7 +2,7 @@
 // on this thread with each model's key/value cache. Writes traces.jsonl, one line per completion in
 // choice order; drawn arithmetic problems are graded. Same params and seed → the same traces, and the same
 // texts as POST /v1/completions with these prompts and seed.
-import { answerOf, gradedAnswer, type Problem } from '../../models/lm/arithmetic-problems.js';
+import { answerOf, gradedAnswer } from '../../models/lm/arithmetic-problems.js';
 import { runCompletion } from '../../models/lm/completions.js';
 import type { Generated } from '../../models/lm/generate.js';
 import { planTraces, type TracesParams } from '../../models/lm/traces.js';
@@ -20,26 +20,19 @@ export const antidistillTraces: Processor = async (rawParams, context) => {
     } catch (error) {
       throw new JobInputError((error as Error).message);
     }
-    const { plan, problems } = planned;
+    const { plan, prompts, problems } = planned;
     const { teacher, pair } = plan.models;
-    const problemOf = (index: number): Problem | undefined => problems?.[Math.floor(index / params.n)];
-    const isCorrect = (index: number, text: string) => {
-      const problem = problemOf(index);
-      return problem === undefined ? undefined : gradedAnswer(text) === answerOf(problem);
-    };
     const total = plan.sequences.length;
     let done = 0;
     let tokens = 0;
-    let correct = 0;
     const started = performance.now();
     const results = await runCompletion(
       plan,
       (entries) => Promise.all(entries.map((entry) => models.decoder(entry))),
       {
-        onDone: (index: number, result: Generated) => {
+        onDone: (_index: number, result: Generated) => {
           done++;
           tokens += result.completionTokens;
-          if (isCorrect(index, result.text) === true) correct++;
           context.progress({ fraction: done / total, message: `${done} of ${total} traces` });
         },
       },
@@ -48,20 +41,20 @@ export const antidistillTraces: Processor = async (rawParams, context) => {
       throw context.signal.aborted ? new JobCancelledError() : error;
     });
     const seconds = (performance.now() - started) / 1000;
-    const prompts = params.prompts ?? (problems ?? []).map((p) => `Q:${p.a}${p.op}${p.b}=`);
-    const lines = results.map((result, index) => {
-      const problem = problemOf(index);
-      const line = {
+    const traces = results.map((result, index) => {
+      const problem = problems?.[Math.floor(index / params.n)];
+      return {
         index,
         prompt: prompts[Math.floor(index / params.n)],
         completion: result.text,
         finish_reason: result.finishReason,
         ...(problem === undefined
           ? {}
-          : { answer: answerOf(problem), correct: isCorrect(index, result.text) }),
+          : { answer: answerOf(problem), correct: gradedAnswer(result.text) === answerOf(problem) }),
       };
-      return `${JSON.stringify(line)}\n`;
     });
+    const correct = traces.filter((trace) => trace.correct === true).length;
+    const lines = traces.map((trace) => `${JSON.stringify(trace)}\n`);
     const reference = (e: ManifestEntry) => ({ name: e.name, version: e.version, sha256: e.sha256 });
     return {
       result: {

@@ -52,6 +52,8 @@ export type TracesParams = Static<typeof TracesParams>;
 
 export interface TracesPlan {
   plan: CompletionPlan;
+  /** One per prompt (given or drawn), in plan order. */
+  prompts: string[];
   /** The drawn problems, when the job grades. */
   problems?: Problem[];
 }
@@ -83,9 +85,12 @@ export function checkTracesParams(params: TracesParams, lookup: ModelLookup, mod
       { path: '/body/params/n', message: `prompts × n must be at most ${MAX_TRACES}` },
     ]);
   }
-  const longest = problems === undefined ? undefined : '9'.repeat(problems.max_digits);
+  const longest = problems === undefined ? undefined : Number('9'.repeat(problems.max_digits));
   planTraces(
-    { ...params, ...(longest === undefined ? {} : { prompts: [`Q:${longest}+${longest}=`] }) },
+    {
+      ...params,
+      ...(longest === undefined ? {} : { prompts: [promptOf({ a: longest, op: '+', b: longest })] }),
+    },
     lookup,
     modelsDir,
     0,
@@ -124,5 +129,5 @@ export function planTraces(
     '/body/params',
     'prompts',
   );
-  return problems === undefined ? { plan } : { plan, problems };
+  return problems === undefined ? { plan, prompts } : { plan, prompts, problems };
 }

@@ -14,17 +14,18 @@ export interface VocabularySpec {
 }
 
 export class Vocabulary {
-  readonly size: number;
   readonly bos: number;
   readonly eos: number;
   readonly contextLength: number;
   /** Special tokens that are not <eos>: never generated. */
   readonly suppressed: number[];
   private readonly idOf = new Map<string, number>();
+  /** Ids of <pad>, <bos>, <eos>: tokens without text. */
+  private readonly specialIds: Set<number>;
 
   constructor(readonly spec: VocabularySpec) {
-    this.size = spec.tokens.length;
     for (const [id, token] of spec.tokens.entries()) this.idOf.set(token, id);
+    this.specialIds = new Set(Object.values(spec.special).map((token) => this.special(token)));
     this.bos = this.special(spec.special.bos);
     this.eos = this.special(spec.special.eos);
     this.contextLength = spec.context_length;
@@ -56,8 +57,7 @@ export class Vocabulary {
   }
 
   private isSpecial(id: number): boolean {
-    const token = this.spec.tokens[id];
-    return Object.values(this.spec.special).includes(token as string);
+    return this.specialIds.has(id);
   }
 
   private textCharacters(): string {
