@@ -11,6 +11,7 @@ import { ModelName, ModelVersion } from '../routes/schemas/common.js';
 import { InferRequestSchema } from '../routes/schemas/oip.js';
 import { CollectionName } from '../routes/schemas/retrieval.js';
 import { UnprocessableError } from '../server/errors.js';
+import { checkMfgFiniteParams, MfgFiniteParams } from './mfg/finite/params.js';
 import type { Processor } from './processor.js';
 
 export type { ModelLookup };
@@ -165,11 +166,23 @@ const antidistillTraces: JobType = {
   load: async () => (await import('./processors/antidistill-traces.js')).antidistillTraces,
 };
 
+const mfgFinite: JobType = {
+  type: 'mfg.finite',
+  summary:
+    'Solves a finite-horizon mean-field game (MFGLib convention; crowd_modelling also in OpenSpiel-compatible ' +
+    'mode) with OMD, fictitious play, prior descent, fixed point or Boltzmann policy iteration; exploitability ' +
+    'after every iteration, final policy and mean field (artifact solution.json).',
+  params: MfgFiniteParams,
+  check: (params: MfgFiniteParams) => checkMfgFiniteParams(params),
+  load: async () => (await import('./processors/mfg-finite.js')).mfgFinite,
+};
+
 export const JOB_TYPES: readonly JobType[] = [
   batchInfer,
   meanflowGenerate,
   collectionsIndex,
   antidistillTraces,
+  mfgFinite,
 ];
 
 export function findJobType(type: string): JobType | undefined {

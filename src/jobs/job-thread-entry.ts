@@ -1,8 +1,8 @@
 // Entry point of a job thread: validates params again (the worker may run other code than the API that
 // accepted the job), loads the processor of the job type and runs it.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Value } from '@sinclair/typebox/value';
 import { threadData } from '../lib/thread.js';
+import { fieldErrors, makeAjv } from '../server/plugins/validation.js';
 import { findJobType } from './catalog.js';
 import type { JobThreadMessage, JobThreadRequest } from './job-thread.js';
 import { JobInputError } from './processor.js';
@@ -18,9 +18,11 @@ port.on('message', (message) => {
 async function run(): Promise<JobThreadMessage> {
   const jobType = findJobType(request.type);
   if (jobType === undefined) throw new JobInputError(`unknown job type '${request.type}'`);
-  const firstError = Value.Errors(jobType.params, request.params).First();
-  if (firstError !== undefined) {
-    throw new JobInputError(`params${firstError.path} ${firstError.message}`);
+  // The same validator as POST /v1/jobs (ajv, discriminated unions included).
+  const validate = makeAjv(false).compile(jobType.params);
+  if (!validate(request.params)) {
+    const [first] = fieldErrors(validate.errors ?? [], 'params');
+    throw new JobInputError(`${first?.path} ${first?.message}`);
   }
   const processor = await jobType.load();
   const output = await processor(request.params, {

@@ -6,7 +6,14 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { FieldError } from '../errors.js';
 
-const COMMON: Options = { allErrors: true, useDefaults: true, removeAdditional: false, strict: false };
+// discriminator: tagged unions (src/routes/schemas/tagged-union.ts) validate only the branch their tag names.
+const COMMON: Options = {
+  allErrors: true,
+  useDefaults: true,
+  removeAdditional: false,
+  strict: false,
+  discriminator: true,
+};
 
 export function makeAjv(coerceTypes: boolean): Ajv {
   const ajv = new Ajv({ ...COMMON, coerceTypes: coerceTypes ? 'array' : false });
