@@ -1,0 +1,105 @@
+// mfg.finite benchmark: iterations per second of every game × algorithm (an iteration is one policy update
+// plus the exploitability evaluation of the new policy, as MFGLib's solve() also scores every iterate), and
+// the cost of one exploitability evaluation. With MFGLIB_SRC pointing at an MFGLib source tree (v0.3.0,
+// runnable on Debian's python3-torch, see bench/mfglib_baseline.py), MFGLib float64 runs the same games and
+// algorithms side by side and the table shows the ratio.
+//    npm run bench:mfg [-- --seconds 0.5]
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { AlgorithmParams } from '../src/jobs/mfg/finite/algorithms.js';
+import { createGame, type EnvParams } from '../src/jobs/mfg/finite/envs/index.js';
+import { evaluate } from '../src/jobs/mfg/finite/evaluation.js';
+import { uniformPolicy } from '../src/jobs/mfg/finite/policies.js';
+import { solveFinite } from '../src/jobs/mfg/finite/solve.js';
+
+const { values: flags } = parseArgs({ options: { seconds: { type: 'string', default: '0.5' } } });
+const budgetMs = Number(flags.seconds) * 1000;
+
+const GAMES: EnvParams[] = [
+  { name: 'left_right' },
+  { name: 'rock_paper_scissors' },
+  { name: 'susceptible_infected' },
+  { name: 'beach_bar' },
+  { name: 'linear_quadratic' },
+  { name: 'conservative_treasure_hunting' },
+  { name: 'equilibrium_price' },
+  { name: 'building_evacuation' },
+  { name: 'crowd_modelling', openspiel_compat: true },
+];
+const ALGORITHMS: AlgorithmParams[] = [
+  { name: 'online_mirror_descent' },
+  { name: 'fictitious_play' },
+  { name: 'prior_descent' },
+  { name: 'fixed_point' },
+  { name: 'boltzmann_policy_iteration' },
+];
+
+/** Runs `work(n)` with growing n until it takes a quarter of the budget, then times the budget. */
+async function perSecond(work: (n: number) => Promise<void> | void): Promise<number> {
+  let n = 1;
+  for (;;) {
+    const started = performance.now();
+    await work(n);
+    const elapsed = performance.now() - started;
+    if (elapsed > budgetMs / 4) {
+      const runs = Math.max(1, Math.round((n * budgetMs) / elapsed));
+      const timed = performance.now();
+      await work(runs);
+      return runs / ((performance.now() - timed) / 1000);
+    }
+    n *= 4;
+  }
+}
+
+type Baseline = Record<string, Record<string, number>>;
+function mfglibBaseline(): Baseline | undefined {
+  const source = process.env.MFGLIB_SRC;
+  if (source === undefined) return undefined;
+  const script = fileURLToPath(new URL('./mfglib_baseline.py', import.meta.url));
+  const output = execFileSync('/usr/bin/python3', [script, source, String(Number(flags.seconds))], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(output) as Baseline;
+}
+
+const baseline = mfglibBaseline();
+console.log(`# mfg.finite — ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${budgetMs} ms per cell`);
+console.log(
+  baseline === undefined
+    ? '\n(no MFGLIB_SRC: meanserve only)\n'
+    : '\nMFGLib v0.3.0 float64, torch threads 1, same machine, run just before.\n',
+);
+const header = ['game', 'cells (T+1)·S·A', 'evaluation µs', ...ALGORITHMS.map((a) => `${a.name} it/s`)];
+console.log(`| ${header.join(' | ')} |`);
+console.log(`|${header.map(() => '---').join('|')}|`);
+for (const env of GAMES) {
+  const game = createGame(env);
+  const label = env.name + ('openspiel_compat' in env ? ' (compat)' : '');
+  const policy = uniformPolicy((game.horizon + 1) * game.states, game.actions);
+  const evaluations = await perSecond((n) => {
+    for (let i = 0; i < n; i++) evaluate(game, policy);
+  });
+  const cells = [
+    label,
+    String((game.horizon + 1) * game.states * game.actions),
+    (1e6 / evaluations).toFixed(1),
+  ];
+  const theirs = baseline?.[env.name];
+  if (theirs?.evaluation !== undefined)
+    cells[2] += ` (MFGLib ${(1e6 / theirs.evaluation).toFixed(0)}, ×${(evaluations / theirs.evaluation).toFixed(0)})`;
+  for (const algorithm of ALGORITHMS) {
+    const rate = await perSecond(async (n) => {
+      await solveFinite(game, { algorithm, iterations: n, atol: 0, rtol: 0, ties: 'uniform' });
+    });
+    const other = theirs?.[algorithm.name];
+    cells.push(
+      other === undefined
+        ? rate.toFixed(0)
+        : `${rate.toFixed(0)} (MFGLib ${other.toFixed(1)}, ×${(rate / other).toFixed(0)})`,
+    );
+  }
+  console.log(`| ${cells.join(' | ')} |`);
+}
