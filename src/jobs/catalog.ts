@@ -12,6 +12,7 @@ import { InferRequestSchema } from '../routes/schemas/oip.js';
 import { CollectionName } from '../routes/schemas/retrieval.js';
 import { UnprocessableError } from '../server/errors.js';
 import { checkMfgFiniteParams, MfgFiniteParams } from './mfg/finite/params.js';
+import { checkMfgGraphexParams, MfgGraphexParams } from './mfg/graphex/params.js';
 import type { Processor } from './processor.js';
 
 export type { ModelLookup };
@@ -177,12 +178,25 @@ const mfgFinite: JobType = {
   load: async () => (await import('./processors/mfg-finite.js')).mfgFinite,
 };
 
+const mfgGraphex: JobType = {
+  type: 'mfg.graphex',
+  summary:
+    'Mean-field game on a sparse graph (Fabian, Cui, Koeppl, ICLR 2024): a sampled separable power-law graphex ' +
+    'or an uploaded edge list, split into a core (mirror descent over label classes) and a periphery ' +
+    '(backward induction per degree); games sis, sir, rumor. Core and per-degree periphery exploitability per ' +
+    'iteration, then Δμ between the predicted and the simulated mean field on the graph (artifact solution.json).',
+  params: MfgGraphexParams,
+  check: (params: MfgGraphexParams) => checkMfgGraphexParams(params),
+  load: async () => (await import('./processors/mfg-graphex.js')).mfgGraphex,
+};
+
 export const JOB_TYPES: readonly JobType[] = [
   batchInfer,
   meanflowGenerate,
   collectionsIndex,
   antidistillTraces,
   mfgFinite,
+  mfgGraphex,
 ];
 
 export function findJobType(type: string): JobType | undefined {
