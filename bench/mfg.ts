@@ -2,8 +2,10 @@
 // plus the exploitability evaluation of the new policy, as MFGLib's solve() also scores every iterate), and
 // the cost of one exploitability evaluation. With MFGLIB_SRC pointing at an MFGLib source tree (v0.3.0,
 // runnable on Debian's python3-torch, see bench/mfglib_baseline.py), MFGLib float64 runs the same games and
-// algorithms side by side and the table shows the ratio.
-//    npm run bench:mfg [-- --seconds 0.5]
+// algorithms side by side and the table shows the ratio. Then mfg.graphex: hybrid mirror-descent iterations
+// per second (core classes + every periphery degree, each iterate evaluated) and the cost of the N-agent
+// simulation behind Δμ, per game and graph size; `--only graphex` runs that part alone.
+//    npm run bench:mfg [-- --seconds 0.5] [--only graphex]
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +15,14 @@ import { createGame, type EnvParams } from '../src/jobs/mfg/finite/envs/index.js
 import { evaluate } from '../src/jobs/mfg/finite/evaluation.js';
 import { uniformPolicy } from '../src/jobs/mfg/finite/policies.js';
 import { solveFinite } from '../src/jobs/mfg/finite/solve.js';
+import { solveHybrid } from '../src/jobs/mfg/graphex/hybrid.js';
+import { measureDeltaMu } from '../src/jobs/mfg/graphex/measure.js';
+import type { MfgGraphexParams } from '../src/jobs/mfg/graphex/params.js';
+import { buildProblem } from '../src/jobs/mfg/graphex/problem.js';
 
-const { values: flags } = parseArgs({ options: { seconds: { type: 'string', default: '0.5' } } });
+const { values: flags } = parseArgs({
+  options: { seconds: { type: 'string', default: '0.5' }, only: { type: 'string' } },
+});
 const budgetMs = Number(flags.seconds) * 1000;
 
 const GAMES: EnvParams[] = [
@@ -51,6 +59,76 @@ async function perSecond(work: (n: number) => Promise<void> | void): Promise<num
     }
     n *= 4;
   }
+}
+
+/**
+ * mfg.graphex on sampled graphexes (σ = 0.5, α* = 4, M = 4, k_max = 16, T = 50, seed 1): sampling, hybrid
+ * mirror-descent iterations per second, and one simulated N-agent run (what each of Δμ's R runs costs).
+ */
+async function graphexTable(): Promise<void> {
+  console.log(
+    `\n# mfg.graphex — ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${budgetMs} ms per cell\n`,
+  );
+  const header = [
+    'game',
+    'ν',
+    'vertices',
+    'edges',
+    'sample ms',
+    'HOMD it/s',
+    'ms / iteration',
+    'simulation ms / run',
+    'neighbour visits / µs',
+  ];
+  console.log(`| ${header.join(' | ')} |`);
+  console.log(`|${header.map(() => '---').join('|')}|`);
+  for (const name of ['sis', 'sir', 'rumor'] as const) {
+    for (const size of [100, 200, 400]) {
+      const params = {
+        game: { name },
+        graph: { kind: 'graphex', size, sigma: 0.5, core_label: 4 },
+        core_classes: 4,
+        max_degree: 16,
+        iterations: 1,
+        step: 1,
+        periphery_policy: 'mirror_descent',
+        runs: 1,
+      } as MfgGraphexParams;
+      const sampled = performance.now();
+      const problem = buildProblem(params, 1);
+      const sampleMs = performance.now() - sampled;
+      const { game, graph, partition } = problem;
+      const rate = await perSecond(async (n) => {
+        await solveHybrid(game, partition, { iterations: n, step: 1, peripheryPolicy: 'mirror_descent' });
+      });
+      const solution = await solveHybrid(game, partition, {
+        iterations: 1,
+        step: 1,
+        peripheryPolicy: 'mirror_descent',
+      });
+      const runs = await perSecond(async (n) => {
+        await measureDeltaMu(problem, solution, n, 1);
+      });
+      const visits = (game.horizon - 1) * (graph.vertices + 2 * graph.edges);
+      const cells = [
+        name,
+        String(size),
+        String(graph.vertices),
+        String(graph.edges),
+        sampleMs.toFixed(0),
+        rate.toFixed(0),
+        (1000 / rate).toFixed(2),
+        (1000 / runs).toFixed(1),
+        ((visits * runs) / 1e6).toFixed(0),
+      ];
+      console.log(`| ${cells.join(' | ')} |`);
+    }
+  }
+}
+
+if (flags.only === 'graphex') {
+  await graphexTable();
+  process.exit(0);
 }
 
 type Baseline = Record<string, Record<string, number>>;
@@ -103,3 +181,5 @@ for (const env of GAMES) {
   }
   console.log(`| ${cells.join(' | ')} |`);
 }
+
+await graphexTable();
