@@ -13,6 +13,12 @@ import { CollectionName } from '../routes/schemas/retrieval.js';
 import { UnprocessableError } from '../server/errors.js';
 import { checkMfgFiniteParams, MfgFiniteParams } from './mfg/finite/params.js';
 import { checkMfgGraphexParams, MfgGraphexParams } from './mfg/graphex/params.js';
+import {
+  MinimaxMflParams,
+  MinimaxTwoScaleParams,
+  resolveMflParams,
+  resolveTwoScaleParams,
+} from './minimax/params.js';
 import type { Processor } from './processor.js';
 
 export type { ModelLookup };
@@ -190,6 +196,32 @@ const mfgGraphex: JobType = {
   load: async () => (await import('./processors/mfg-graphex.js')).mfgGraphex,
 };
 
+const minimaxMfl: JobType = {
+  type: 'minimax.mfl',
+  summary:
+    'Distributional minimax min_μ max_ν ∫∫Q dμ dν + λKL(μ|ρ) − λKL(ν|ρ) with N particles: mean-field Langevin ' +
+    'MFL-DA, MFL-AG (averaged, Kim et al. 2024) or MFL-ABR (anchored best response); NI error on a grid, ' +
+    'the three-point proxy, W1 to the grid equilibrium the job solves, histograms (artifact minimax.json).',
+  params: MinimaxMflParams,
+  check: (params: MinimaxMflParams) => {
+    resolveMflParams(params);
+  },
+  load: async () => (await import('./processors/minimax-mfl.js')).minimaxMfl,
+};
+
+const minimaxTwoScaleGda: JobType = {
+  type: 'minimax.two-scale-gda',
+  summary:
+    'Two-scale mean-field gradient descent–ascent (Lu 2023) on the torus with entropy regularisation at a ' +
+    'fixed temperature τ or annealed τ_t = C/log(t + e); NI at τ and unregularised, circle W1 to the grid ' +
+    'equilibrium, fitted exponential rate (artifact minimax.json).',
+  params: MinimaxTwoScaleParams,
+  check: (params: MinimaxTwoScaleParams) => {
+    resolveTwoScaleParams(params);
+  },
+  load: async () => (await import('./processors/minimax-two-scale-gda.js')).minimaxTwoScaleGda,
+};
+
 export const JOB_TYPES: readonly JobType[] = [
   batchInfer,
   meanflowGenerate,
@@ -197,6 +229,8 @@ export const JOB_TYPES: readonly JobType[] = [
   antidistillTraces,
   mfgFinite,
   mfgGraphex,
+  minimaxMfl,
+  minimaxTwoScaleGda,
 ];
 
 export function findJobType(type: string): JobType | undefined {
