@@ -120,7 +120,7 @@ describe('mfg.graphex job', () => {
     const submitted = await submit({
       game: { name: 'sir' },
       graph: { kind: 'graphex', size: 100 },
-      iterations: 3000,
+      iterations: 900,
     });
     assert.equal(submitted.statusCode, 202, submitted.body);
     const id = submitted.json().id;
