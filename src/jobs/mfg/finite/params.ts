@@ -99,8 +99,8 @@ function checkLength(
   }
 }
 
-export function checkMfgFiniteParams(params: MfgFiniteParams): void {
-  const env = params.env;
+/** Checks of a game's params that the schema cannot express and that do not need the game built. */
+export function envFieldErrors(env: EnvParams): FieldError[] {
   const errors: FieldError[] = [];
   if (env.name === 'beach_bar' && (env.bar_location ?? 2) >= (env.positions ?? 4)) {
     errors.push({ path: `${ENV}/bar_location`, message: 'must be below positions' });
@@ -109,17 +109,31 @@ export function checkMfgFiniteParams(params: MfgFiniteParams): void {
     checkLength(errors, env.rewards, env.sites ?? 3, 'rewards', 'one per site');
     checkLength(errors, env.costs, env.horizon ?? 5, 'costs', 'one per decision time below T, as MFGLib');
   }
+  return errors;
+}
+
+/** A user-given initial law must have one entry per state of the built game and sum to 1. */
+export function initialLawErrors(initial: number[] | undefined, states: number): FieldError[] {
+  if (initial === undefined) return [];
+  const total = initial.reduce((sum, p) => sum + p, 0);
+  if (initial.length !== states)
+    return [{ path: `${ENV}/initial`, message: `must have one entry per state (${states})` }];
+  if (Math.abs(total - 1) > 1e-9)
+    return [{ path: `${ENV}/initial`, message: `must sum to 1 (sums to ${total})` }];
+  return [];
+}
+
+/** Throws one 400 listing every field error, if there is any. */
+export function throwFieldErrors(errors: FieldError[]): void {
   if (errors.length > 0)
     throw new InvalidInputError(errors.map((e) => `${e.path} ${e.message}`).join('; '), errors);
+}
+
+export function checkMfgFiniteParams(params: MfgFiniteParams): void {
+  const env = params.env;
+  throwFieldErrors(envFieldErrors(env));
   const game = createGame(env);
-  if (env.initial !== undefined) {
-    const total = env.initial.reduce((sum, p) => sum + p, 0);
-    if (env.initial.length !== game.states) {
-      errors.push({ path: `${ENV}/initial`, message: `must have one entry per state (${game.states})` });
-    } else if (Math.abs(total - 1) > 1e-9) {
-      errors.push({ path: `${ENV}/initial`, message: `must sum to 1 (sums to ${total})` });
-    }
-  }
+  const errors = initialLawErrors(env.initial, game.states);
   const cells = (game.horizon + 1) * game.states * game.actions;
   if (cells > MAX_CELLS_PER_ITERATION) {
     errors.push({
@@ -132,6 +146,5 @@ export function checkMfgFiniteParams(params: MfgFiniteParams): void {
       message: `${params.iterations} iterations × ${cells} cells is over the limit of ${MAX_WORK}; use at most ${Math.floor(MAX_WORK / cells)}`,
     });
   }
-  if (errors.length > 0)
-    throw new InvalidInputError(errors.map((e) => `${e.path} ${e.message}`).join('; '), errors);
+  throwFieldErrors(errors);
 }
