@@ -17,11 +17,11 @@ export const MAX_VERTICES = 50_000;
 /** Sampled graphs: at most this many expected edges and labels drawn. */
 export const MAX_CANDIDATES = 5_000_000;
 /**
- * Mirror-descent work, iterations × (t, context, action, next-state) cells: 15–30 s of CPU at the 15–30 ns
- * per cell measured by bench/mfg.ts (docs/benchmarks.md).
+ * Mirror-descent work, iterations × (t, context, action, next-state) cells: about 30 s of CPU at the ≈ 30 ns
+ * per cell bench/mfg.ts measured on the shared 2-vCPU machine (docs/benchmarks.md).
  */
 export const MAX_SOLVER_WORK = 1e9;
-/** Simulation work, runs × T × (vertices + 2·edges) neighbour visits: 15–20 s at 50–70 visits per µs. */
+/** Simulation work, runs × T × (vertices + 2·edges) neighbour visits: 15–40 s at 25–75 visits per µs. */
 export const MAX_SIMULATION_WORK = 1e9;
 
 export const GraphexGraphSchema = Type.Object(
