@@ -13,6 +13,7 @@ import { CollectionName } from '../routes/schemas/retrieval.js';
 import { UnprocessableError } from '../server/errors.js';
 import { checkMfgFiniteParams, MfgFiniteParams } from './mfg/finite/params.js';
 import { checkMfgGraphexParams, MfgGraphexParams } from './mfg/graphex/params.js';
+import { checkMfgPmaParams, MfgPmaParams } from './mfg/stationary/params.js';
 import {
   MinimaxMflParams,
   MinimaxTwoScaleParams,
@@ -196,6 +197,18 @@ const mfgGraphex: JobType = {
   load: async () => (await import('./processors/mfg-graphex.js')).mfgGraphex,
 };
 
+const mfgPma: JobType = {
+  type: 'mfg.pma',
+  summary:
+    'Policy Mirror Ascent (Yardim et al. 2023) on a stationary, discounted, entropy-regularised mean-field ' +
+    'game (susceptible_infected, beach_bar): exact mode with the exploitability and fitted linear rate per ' +
+    'iteration, or N independent agents on one sample path learning their Q by TD, with the mean ' +
+    "policy's exploitability, the agents' spread and the samples used per epoch (artifact solution.json).",
+  params: MfgPmaParams,
+  check: (params: MfgPmaParams) => checkMfgPmaParams(params),
+  load: async () => (await import('./processors/mfg-pma.js')).mfgPma,
+};
+
 const minimaxMfl: JobType = {
   type: 'minimax.mfl',
   summary:
@@ -229,6 +242,7 @@ export const JOB_TYPES: readonly JobType[] = [
   antidistillTraces,
   mfgFinite,
   mfgGraphex,
+  mfgPma,
   minimaxMfl,
   minimaxTwoScaleGda,
 ];
