@@ -4,8 +4,11 @@
 // runnable on Debian's python3-torch, see bench/mfglib_baseline.py), MFGLib float64 runs the same games and
 // algorithms side by side and the table shows the ratio. Then mfg.graphex: hybrid mirror-descent iterations
 // per second (core classes + every periphery degree, each iterate evaluated) and the cost of the N-agent
-// simulation behind Δμ, per game and graph size; `--only graphex` runs that part alone.
-//    npm run bench:mfg [-- --seconds 0.5] [--only graphex]
+// simulation behind Δμ, per game and graph size; `--only graphex` runs that part alone. Then mfg.pma: exact
+// PMA iterations per second (a step plus the exact evaluation of the new policy), the cost of one exact
+// evaluation, and N-agent simulation speed in agent-steps per second; `--only pma` runs that part alone.
+// PMA has no published implementation to run beside it.
+//    npm run bench:mfg [-- --seconds 0.5] [--only graphex|pma]
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +22,10 @@ import { solveHybrid } from '../src/jobs/mfg/graphex/hybrid.js';
 import { measureDeltaMu } from '../src/jobs/mfg/graphex/measure.js';
 import type { MfgGraphexParams } from '../src/jobs/mfg/graphex/params.js';
 import { buildProblem } from '../src/jobs/mfg/graphex/problem.js';
+import { createStationaryGame, type StationaryEnvParams } from '../src/jobs/mfg/stationary/envs.js';
+import { evaluateStationary } from '../src/jobs/mfg/stationary/evaluation.js';
+import { exactPma } from '../src/jobs/mfg/stationary/exact-pma.js';
+import { nAgentPma } from '../src/jobs/mfg/stationary/n-agent-pma.js';
 
 const { values: flags } = parseArgs({
   options: { seconds: { type: 'string', default: '0.5' }, only: { type: 'string' } },
@@ -126,8 +133,67 @@ async function graphexTable(): Promise<void> {
   }
 }
 
+/** mfg.pma (γ = 0.9, λ = 0.1; η = 1, and 0.3 on the 20-position beach bar where η = 1 diverges). */
+async function pmaTable(): Promise<void> {
+  console.log(
+    `\n# mfg.pma — ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${budgetMs} ms per cell\n`,
+  );
+  const header = [
+    'game',
+    'S × A',
+    'evaluation µs',
+    'exact it/s',
+    'N = 100 agent-steps/s',
+    'N = 1000 agent-steps/s',
+  ];
+  console.log(`| ${header.join(' | ')} |`);
+  console.log(`|${header.map(() => '---').join('|')}|`);
+  const games: Array<[string, StationaryEnvParams, number]> = [
+    ['susceptible_infected', { name: 'susceptible_infected' }, 1],
+    ['beach_bar (4)', { name: 'beach_bar' }, 1],
+    ['beach_bar (20)', { name: 'beach_bar', positions: 20, bar_location: 10 }, 0.3],
+    ['beach_bar (100)', { name: 'beach_bar', positions: 100, bar_location: 50 }, 0.3],
+  ];
+  for (const [label, env, eta] of games) {
+    const game = createStationaryGame(env, 0.9);
+    const uniform = new Float64Array(game.states * game.actions).fill(1 / game.actions);
+    const evaluations = await perSecond((n) => {
+      for (let i = 0; i < n; i++) evaluateStationary(game, uniform, 0.1);
+    });
+    const iterations = await perSecond(async (n) => {
+      await exactPma(game, { eta, lambda: 0.1, iterations: n, tolerance: 0 });
+    });
+    const cells = [
+      label,
+      `${game.states} × ${game.actions}`,
+      (1e6 / evaluations).toFixed(1),
+      iterations.toFixed(0),
+    ];
+    for (const agents of [100, 1000]) {
+      const steps = await perSecond(async (n) => {
+        await nAgentPma(game, {
+          agents,
+          epochs: 1,
+          stepsPerEpoch: n,
+          eta,
+          lambda: 0.1,
+          rateScale: 50,
+          ratePower: 0.6,
+          seed: 1,
+        });
+      });
+      cells.push((steps * agents).toExponential(2));
+    }
+    console.log(`| ${cells.join(' | ')} |`);
+  }
+}
+
 if (flags.only === 'graphex') {
   await graphexTable();
+  process.exit(0);
+}
+if (flags.only === 'pma') {
+  await pmaTable();
   process.exit(0);
 }
 
@@ -183,3 +249,4 @@ for (const env of GAMES) {
 }
 
 await graphexTable();
+await pmaTable();
