@@ -429,6 +429,21 @@ describe('mfg.graphex hybrid mirror descent', () => {
       near(degree.exploitability, 0, 1e-12, `degree ${degree.degree}`);
   });
 
+  it('a sample without vertices (ν = 0.01) gives Δμ null, not 0', async () => {
+    const problem = problemOf('sis', 5, 0.01, 1);
+    assert.equal(problem.graph.vertices, 0);
+    const solution = await solveHybrid(problem.game, problem.partition, {
+      iterations: 2,
+      step: 1,
+      peripheryPolicy: 'mirror_descent',
+    });
+    assert.deepEqual((await measureDeltaMu(problem, solution, 2, 1)).mean, {
+      overall: null,
+      core: null,
+      periphery: null,
+    });
+  });
+
   it('Δμ decreases as the graph grows (ν = 50, 100, 200; SIS, two graphs each)', async () => {
     const deltas: number[] = [];
     for (const size of [50, 100, 200]) {

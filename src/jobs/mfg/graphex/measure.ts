@@ -63,7 +63,7 @@ export async function measureDeltaMu(
   };
   return {
     mean: {
-      overall: average((d) => d.overall) ?? 0,
+      overall: average((d) => d.overall),
       core: average((d) => d.core),
       periphery: average((d) => d.periphery),
     },
