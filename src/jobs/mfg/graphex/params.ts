@@ -5,6 +5,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { TaggedUnion } from '../../../routes/schemas/tagged-union.js';
 import { type FieldError, InvalidInputError } from '../../../server/errors.js';
+import type { GraphGame } from './game.js';
 import { createGraphGame, GRAPH_GAME_SCHEMAS, type GraphGameParams } from './games/index.js';
 import type { PeripheryPolicy } from './hybrid.js';
 import { compositionCount } from './neighbourhoods.js';
@@ -136,10 +137,11 @@ export type MfgGraphexParams = Omit<
 const PARAMS = '/body/params';
 
 /** Mirror-descent cells per iteration: the core game and every periphery degree 1 … k_max. */
-export function solverCellsPerIteration(params: MfgGraphexParams, states: number, horizon: number): number {
-  const actions = 2;
+export function solverCellsPerIteration(params: MfgGraphexParams, game: GraphGame): number {
+  const { states, actions, horizon } = game;
   let contexts = params.core_classes * states * (params.core_classes + states);
   for (let k = 1; k <= params.max_degree; k++) contexts += compositionCount(k, states) * (states + 2);
+  // Q* and Q^π, each over every (t, context, action).
   return 2 * (horizon + 1) * contexts * actions;
 }
 
@@ -203,7 +205,7 @@ export function checkMfgGraphexParams(params: MfgGraphexParams): void {
   }
   const { vertices, edges } = graphSize(params, errors);
   if (errors.length > 0) fail(errors);
-  const solverWork = params.iterations * solverCellsPerIteration(params, game.states, game.horizon);
+  const solverWork = params.iterations * solverCellsPerIteration(params, game);
   if (solverWork > MAX_SOLVER_WORK) {
     errors.push({
       path: `${PARAMS}/iterations`,

@@ -72,7 +72,7 @@ export function simulateRun(
         const count = own.neighbourhood.count;
         const g = own.neighbourhood.index[compositionKey(neighbourCounts, degree)] as number;
         policy = own.policy;
-        offset = (((t * states + s) * count + g) * actions) as number;
+        offset = ((t * states + s) * count + g) * actions;
       } else {
         policy = policies.core;
         offset = t * coreWidth + ((partition.coreClass[v] as number) * states + s) * actions;
