@@ -126,7 +126,12 @@ export const minimaxTwoScaleGda: Processor = async (rawParams, context) => {
     steps: dynamics.steps,
     stability: { lipschitz, h_max: 1 / (Math.max(1, params.eta) * lipschitz) },
     ground_truth: {
-      grid: { ...params.grid, dimension: objective.dimension, cell_width: grid.cellWidth },
+      grid: {
+        cells: params.grid.cells,
+        bins: params.grid.bins,
+        dimension: objective.dimension,
+        cell_width: grid.cellWidth,
+      },
       initial: initialGroundTruth,
       ...(annealed ? { final: groundTruthSummary(game, equilibrium, finalTau) } : {}),
       ni_binned: niError(game, binnedGrid(scorer, equilibrium), finalTau),
