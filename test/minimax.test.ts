@@ -206,10 +206,10 @@ describe('minimax grid ground truth and NI', () => {
       return sum + lambda * klDivergence(m, ref) - lambda * klDivergence(n, ref);
     };
     // Exponentiated-gradient ascent (descent) on the simplex, with the gradient of L_λ itself: it converges to
-    // the optimum without being told that the optimum is a Gibbs measure.
+    // the optimum without being told that the optimum is a Gibbs measure (contraction 1 − 2λ = 0.8 a step).
     const optimise = (sign: 1 | -1, fixed: Float64Array, player: 'min' | 'max') => {
       let w = Float64Array.from(ref);
-      for (let iteration = 0; iteration < 3000; iteration++) {
+      for (let iteration = 0; iteration < 400; iteration++) {
         const next = new Float64Array(size);
         let total = 0;
         for (let i = 0; i < size; i++) {
