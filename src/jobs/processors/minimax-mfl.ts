@@ -55,7 +55,12 @@ export const minimaxMfl: Processor = async (rawParams, context) => {
     new Random(context.seed),
   );
   const reports: Report[] = [];
-  const reportHistograms: Array<{ step: number; mu: number[]; nu: number[] }> = [];
+  const reportHistograms: Array<{
+    step: number;
+    mu: number[];
+    nu: number[];
+    last_iterate?: { mu: number[]; nu: number[] };
+  }> = [];
   const runStarted = performance.now();
   await runWithReports(
     dynamics,
@@ -86,7 +91,11 @@ export const minimaxMfl: Processor = async (rawParams, context) => {
             ni_three_point: candidateNi(game, last, [averagedBinned, equilibrium], params.lambda),
           },
         };
-        reportHistograms.push({ step, ...histograms(scorer, averaged) });
+        reportHistograms.push({
+          step,
+          ...histograms(scorer, averaged),
+          last_iterate: histograms(scorer, last),
+        });
       }
       reports.push(record);
       return { ni: record.ni, w1_mu: record.w1_mu, w1_nu: record.w1_nu };
