@@ -5,6 +5,10 @@
 // mean 1-D W1 of projections on 16 fixed directions, a lower bound of W1) on the box, and the mean of the two
 // coordinate marginals' circle W1 on the torus (also a lower bound). Placing a grid measure at its cell
 // centres moves mass by at most half a cell width, which bounds the error that adds.
+//
+// Cost: particles are sorted natively (Float64Array.prototype.sort); a weighted set is sorted by index, and
+// that order is cached per source array and projection, because the same cell centres come back at every
+// report. A cached order is used only after checking, in O(n), that it still sorts the projection.
 
 export interface WeightedPoints {
   /** One coordinate per point (project first in 2-D). */
@@ -13,59 +17,125 @@ export interface WeightedPoints {
   weights?: Float64Array;
 }
 
-/** Positions of both sets merged and sorted, with the signed weight (+ first set, − second) of each. */
-function merged(a: WeightedPoints, b: WeightedPoints): { positions: Float64Array; signed: Float64Array } {
-  const na = a.positions.length;
-  const nb = b.positions.length;
-  const positions = new Float64Array(na + nb);
-  const unsorted = new Float64Array(na + nb);
-  positions.set(a.positions, 0);
-  positions.set(b.positions, na);
-  for (let i = 0; i < na; i++) unsorted[i] = a.weights === undefined ? 1 / na : (a.weights[i] as number);
-  for (let i = 0; i < nb; i++)
-    unsorted[na + i] = -(b.weights === undefined ? 1 / nb : (b.weights[i] as number));
-  const order = Array.from({ length: na + nb }, (_, i) => i).sort(
-    (i, j) => (positions[i] as number) - (positions[j] as number),
-  );
-  return {
-    positions: Float64Array.from(order, (i) => positions[i] as number),
-    signed: Float64Array.from(order, (i) => unsorted[i] as number),
-  };
+/** Points row-major count × dimension, with probability weights (undefined: 1/count each). */
+export interface Atoms {
+  points: Float64Array;
+  weights?: Float64Array;
 }
 
-export function w1Line(a: WeightedPoints, b: WeightedPoints): number {
-  const { positions, signed } = merged(a, b);
-  let difference = 0;
-  let sum = 0;
-  for (let i = 0; i + 1 < positions.length; i++) {
-    difference += signed[i] as number;
-    sum += Math.abs(difference) * ((positions[i + 1] as number) - (positions[i] as number));
+/** Atoms on a line in ascending order. */
+interface SortedAtoms {
+  positions: Float64Array;
+  weights: Float64Array | undefined;
+}
+
+const orderCache = new WeakMap<Float64Array, Map<string, Uint32Array>>();
+
+function sortsAscending(order: Uint32Array, values: Float64Array): boolean {
+  if (order.length !== values.length) return false;
+  for (let i = 1; i < order.length; i++)
+    if ((values[order[i] as number] as number) < (values[order[i - 1] as number] as number)) return false;
+  return true;
+}
+
+function ascendingOrder(values: Float64Array): Uint32Array {
+  const order = new Uint32Array(values.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  return order.sort((i, j) => (values[i] as number) - (values[j] as number));
+}
+
+/** Sorts one projected set; `cache` names its source array and projection for weighted sets. */
+function sortAtoms(
+  projected: Float64Array,
+  weights: Float64Array | undefined,
+  cache?: { source: Float64Array; key: string },
+): SortedAtoms {
+  if (weights === undefined) return { positions: projected.slice().sort(), weights: undefined };
+  let order: Uint32Array | undefined;
+  if (cache !== undefined) {
+    let byKey = orderCache.get(cache.source);
+    if (byKey === undefined) {
+      byKey = new Map();
+      orderCache.set(cache.source, byKey);
+    }
+    order = byKey.get(cache.key);
+    if (order === undefined || !sortsAscending(order, projected)) {
+      order = ascendingOrder(projected);
+      byKey.set(cache.key, order);
+    }
+  } else {
+    order = ascendingOrder(projected);
   }
+  const positions = new Float64Array(order.length);
+  const sortedWeights = new Float64Array(order.length);
+  for (let i = 0; i < order.length; i++) {
+    positions[i] = projected[order[i] as number] as number;
+    sortedWeights[i] = weights[order[i] as number] as number;
+  }
+  return { positions, weights: sortedWeights };
+}
+
+/**
+ * Walks both sorted sets in merged order and calls `segment(difference, from, to)` for every interval between
+ * consecutive atoms, with difference = F(from) − G(from) on it.
+ */
+function walk(
+  a: SortedAtoms,
+  b: SortedAtoms,
+  segment: (difference: number, from: number, to: number) => void,
+) {
+  const na = a.positions.length;
+  const nb = b.positions.length;
+  const shareA = 1 / na;
+  const shareB = 1 / nb;
+  let i = 0;
+  let j = 0;
+  let difference = 0;
+  let previous = Math.min(a.positions[0] as number, b.positions[0] as number);
+  while (i < na || j < nb) {
+    const fromA = j >= nb || (i < na && (a.positions[i] as number) <= (b.positions[j] as number));
+    const next = fromA ? (a.positions[i] as number) : (b.positions[j] as number);
+    segment(difference, previous, next);
+    previous = next;
+    if (fromA) {
+      difference += a.weights === undefined ? shareA : (a.weights[i] as number);
+      i++;
+    } else {
+      difference -= b.weights === undefined ? shareB : (b.weights[j] as number);
+      j++;
+    }
+  }
+}
+
+function w1SortedLine(a: SortedAtoms, b: SortedAtoms): number {
+  let sum = 0;
+  walk(a, b, (difference, from, to) => {
+    sum += Math.abs(difference) * (to - from);
+  });
   return sum;
 }
 
 const TWO_PI = 2 * Math.PI;
 
-export function w1Circle(a: WeightedPoints, b: WeightedPoints): number {
-  const wrap = (p: Float64Array) => Float64Array.from(p, (x) => ((x % TWO_PI) + TWO_PI) % TWO_PI);
-  const { positions, signed } = merged(
-    { positions: wrap(a.positions), ...(a.weights ? { weights: a.weights } : {}) },
-    { positions: wrap(b.positions), ...(b.weights ? { weights: b.weights } : {}) },
-  );
-  const count = positions.length;
-  // D on each arc between consecutive points; the arc through 0 carries D = 0 (before the first point).
-  const values = new Float64Array(count);
-  const lengths = new Float64Array(count);
-  let difference = 0;
-  for (let i = 0; i < count; i++) {
-    difference += signed[i] as number;
-    const next = i + 1 < count ? (positions[i + 1] as number) : (positions[0] as number) + TWO_PI;
-    values[i] = i + 1 < count ? difference : 0;
-    lengths[i] = next - (positions[i] as number);
-  }
-  const order = Array.from({ length: count }, (_, i) => i).sort(
-    (i, j) => (values[i] as number) - (values[j] as number),
-  );
+/** Both sets already in [0, 2π) and sorted. */
+function w1SortedCircle(a: SortedAtoms, b: SortedAtoms): number {
+  // D = F − G on each arc between consecutive atoms; the arc through 0 (from the last atom round to the
+  // first) carries D = 0, the value before the first atom and after the last.
+  const values: number[] = [];
+  const lengths: number[] = [];
+  let first = Infinity;
+  let last = -Infinity;
+  walk(a, b, (difference, from, to) => {
+    if (to > from) {
+      values.push(difference);
+      lengths.push(to - from);
+    }
+    first = Math.min(first, from);
+    last = Math.max(last, to);
+  });
+  values.push(0);
+  lengths.push(first + TWO_PI - last);
+  const order = ascendingOrder(Float64Array.from(values));
   let cumulative = 0;
   let median = 0;
   for (const i of order) {
@@ -76,17 +146,25 @@ export function w1Circle(a: WeightedPoints, b: WeightedPoints): number {
     }
   }
   let sum = 0;
-  for (let i = 0; i < count; i++) sum += (lengths[i] as number) * Math.abs((values[i] as number) - median);
+  for (let i = 0; i < values.length; i++)
+    sum += (lengths[i] as number) * Math.abs((values[i] as number) - median);
   return sum;
 }
 
+export function w1Line(a: WeightedPoints, b: WeightedPoints): number {
+  return w1SortedLine(sortAtoms(a.positions, a.weights), sortAtoms(b.positions, b.weights));
+}
+
+const wrap = (positions: Float64Array) =>
+  Float64Array.from(positions, (x) => ((x % TWO_PI) + TWO_PI) % TWO_PI);
+
+export function w1Circle(a: WeightedPoints, b: WeightedPoints): number {
+  return w1SortedCircle(sortAtoms(wrap(a.positions), a.weights), sortAtoms(wrap(b.positions), b.weights));
+}
+
 /** Coordinate `c` of every point of a row-major count × dimension array. */
-export function coordinate(
-  points: Float64Array,
-  dimension: number,
-  c: number,
-  count = points.length / dimension,
-): Float64Array {
+export function coordinate(points: Float64Array, dimension: number, c: number): Float64Array {
+  const count = points.length / dimension;
   const out = new Float64Array(count);
   for (let i = 0; i < count; i++) out[i] = points[i * dimension + c] as number;
   return out;
@@ -94,45 +172,37 @@ export function coordinate(
 
 const SLICES = 16;
 
-/** W1 in 1-D, sliced W1 (16 directions θ_s = sπ/16) in 2-D; points row-major count × dimension. */
-export function w1Box(
-  dimension: number,
-  a: { points: Float64Array; weights?: Float64Array },
-  b: { points: Float64Array; weights?: Float64Array },
-): number {
-  const withWeights = (positions: Float64Array, weights?: Float64Array): WeightedPoints =>
-    weights === undefined ? { positions } : { positions, weights };
-  if (dimension === 1) return w1Line(withWeights(a.points, a.weights), withWeights(b.points, b.weights));
+function project(points: Float64Array, angle: number): Float64Array {
+  const count = points.length / 2;
+  const out = new Float64Array(count);
+  const [cos, sin] = [Math.cos(angle), Math.sin(angle)];
+  for (let i = 0; i < count; i++)
+    out[i] = cos * (points[2 * i] as number) + sin * (points[2 * i + 1] as number);
+  return out;
+}
+
+/** W1 in 1-D, sliced W1 (16 directions θ_s = sπ/16) in 2-D. */
+export function w1Box(dimension: number, a: Atoms, b: Atoms): number {
+  const sorted = (atoms: Atoms, projected: Float64Array, key: string) =>
+    sortAtoms(projected, atoms.weights, { source: atoms.points, key });
+  if (dimension === 1) return w1SortedLine(sorted(a, a.points, 'line'), sorted(b, b.points, 'line'));
   let sum = 0;
   for (let s = 0; s < SLICES; s++) {
     const angle = (s * Math.PI) / SLICES;
-    const project = (points: Float64Array) => {
-      const count = points.length / 2;
-      const out = new Float64Array(count);
-      for (let i = 0; i < count; i++)
-        out[i] =
-          Math.cos(angle) * (points[2 * i] as number) + Math.sin(angle) * (points[2 * i + 1] as number);
-      return out;
-    };
-    sum += w1Line(withWeights(project(a.points), a.weights), withWeights(project(b.points), b.weights));
+    const key = `slice ${s}`;
+    sum += w1SortedLine(sorted(a, project(a.points, angle), key), sorted(b, project(b.points, angle), key));
   }
   return sum / SLICES;
 }
 
 /** Circle W1 in 1-D; the mean of the coordinate marginals' circle W1 on the 2-D torus. */
-export function w1Torus(
-  dimension: number,
-  a: { points: Float64Array; weights?: Float64Array },
-  b: { points: Float64Array; weights?: Float64Array },
-): number {
+export function w1Torus(dimension: number, a: Atoms, b: Atoms): number {
+  const sorted = (atoms: Atoms, c: number) =>
+    sortAtoms(wrap(coordinate(atoms.points, dimension, c)), atoms.weights, {
+      source: atoms.points,
+      key: `coordinate ${c}`,
+    });
   let sum = 0;
-  for (let c = 0; c < dimension; c++) {
-    const pa = coordinate(a.points, dimension, c);
-    const pb = coordinate(b.points, dimension, c);
-    sum += w1Circle(
-      a.weights === undefined ? { positions: pa } : { positions: pa, weights: a.weights },
-      b.weights === undefined ? { positions: pb } : { positions: pb, weights: b.weights },
-    );
-  }
+  for (let c = 0; c < dimension; c++) sum += w1SortedCircle(sorted(a, c), sorted(b, c));
   return sum / dimension;
 }
