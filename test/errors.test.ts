@@ -74,6 +74,24 @@ describe('problem details for bad requests', () => {
     await assertLive(app);
   });
 
+  it('lists at most 50 field errors, and counts the rest, for a body with thousands of bad items', async () => {
+    const edges = Array.from({ length: 1000 }, () => [-1, -2]);
+    const response = await post(
+      '/v1/jobs',
+      JSON.stringify({
+        type: 'mfg.graphex',
+        params: { game: { name: 'sis' }, graph: { kind: 'edge_list', edges } },
+      }),
+    );
+    assert.equal(response.statusCode, 400, response.body);
+    const { errors, detail } = response.json();
+    assert.equal(errors.length, 51);
+    assert.match(errors[0].path, /^\/body\/params\/graph\/edges\/0/);
+    assert.match(errors[50].message, /and 1950 more errors not listed/);
+    assert.ok(detail.length <= 2002);
+    await assertLive(app);
+  });
+
   it('rejects prototype poisoning', async () => {
     const response = await post('/v1/jobs', '{"type":"x","params":{},"__proto__":{"polluted":true}}');
     assert.equal(response.statusCode, 400);

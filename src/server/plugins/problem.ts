@@ -30,6 +30,23 @@ const TITLES: Record<number, string> = {
   503: 'Service unavailable',
 };
 
+/**
+ * A body with one bad item per entry of a 200 000-edge list must not answer with 200 000 errors: the first
+ * MAX_LISTED_ERRORS are listed and a last entry counts the rest; the detail is cut at MAX_DETAIL characters.
+ */
+const MAX_LISTED_ERRORS = 50;
+const MAX_DETAIL = 2000;
+
+function listed(errors: FieldError[]): FieldError[] {
+  if (errors.length <= MAX_LISTED_ERRORS) return errors;
+  const [first] = errors as [FieldError];
+  const more = errors.length - MAX_LISTED_ERRORS;
+  return [
+    ...errors.slice(0, MAX_LISTED_ERRORS),
+    { path: first.path, message: `… and ${more} more error${more === 1 ? '' : 's'} not listed` },
+  ];
+}
+
 function codeFor(status: number): string {
   return (TITLES[status] ?? 'error').toLowerCase().replaceAll(' ', '-');
 }
@@ -50,12 +67,12 @@ export function sendProblem(
     type: `urn:meanserve:problem:${problem.code}`,
     title: problem.title,
     status: problem.status,
-    detail: problem.detail,
+    detail: problem.detail.length > MAX_DETAIL ? `${problem.detail.slice(0, MAX_DETAIL)} …` : problem.detail,
     instance: request.url,
   };
-  if (problem.errors !== undefined && problem.errors.length > 0) body.errors = problem.errors;
+  if (problem.errors !== undefined && problem.errors.length > 0) body.errors = listed(problem.errors);
   // Open Inference Protocol clients read `error`; the rest of the body stays RFC 9457.
-  if (request.url.startsWith('/v2')) body.error = problem.detail;
+  if (request.url.startsWith('/v2')) body.error = body.detail;
   if (problem.retryAfter !== undefined) reply.header('retry-after', String(problem.retryAfter));
   return reply.code(problem.status).type('application/problem+json').send(body);
 }
