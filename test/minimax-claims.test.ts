@@ -89,6 +89,21 @@ describe('minimax claims', () => {
     assert.ok(annealed.reports.every((r) => (r.ground_truth_residual as number) < 1e-10));
   });
 
+  it('a processor given params the submit check would refuse fails for good (JobInputError, no retry)', async () => {
+    await assert.rejects(
+      direct(minimaxMfl, {
+        objective: { name: 'mm1d' },
+        algorithm: { name: 'mfl-da' },
+        lambda: 0.1,
+        particles: 10,
+        h: 1,
+        steps: 10,
+        report_every: 10,
+      }),
+      { name: 'JobInputError', message: /\/body\/params\/h/ },
+    );
+  });
+
   it('two-scale GDA is reproducible under a seed, differs under another, and runs MM2D on the 2-D torus', async () => {
     const params = {
       objective: { name: 'mm2d' },

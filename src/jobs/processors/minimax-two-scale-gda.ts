@@ -22,7 +22,7 @@ import {
 } from '../minimax/score.js';
 import { TwoScaleGda, temperatureAt } from '../minimax/two-scale-gda.js';
 import type { Processor } from '../processor.js';
-import { runWithReports } from './minimax-loop.js';
+import { resolveInThread, runWithReports } from './minimax-loop.js';
 
 type Report = { step: number; time: number; tau: number; ground_truth_residual: number } & Score;
 
@@ -43,7 +43,7 @@ function groundTruthSummary(
 }
 
 export const minimaxTwoScaleGda: Processor = async (rawParams, context) => {
-  const params = resolveTwoScaleParams(rawParams as MinimaxTwoScaleParams);
+  const params = resolveInThread(() => resolveTwoScaleParams(rawParams as MinimaxTwoScaleParams));
   const objective = createObjective(params.objective);
   const grid = torusGrid(objective.dimension, params.grid.cells);
   const reference = uniformReference(grid);
