@@ -1,0 +1,71 @@
+// The decoder pool survives a dead thread: the sequences that lived on it fail (their caches died with it),
+// the thread is replaced in its slot, and later sequences on that slot decode exactly as before the crash.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Worker } from 'node:worker_threads';
+import { DecoderPool } from '../src/models/lm/decoder-pool.js';
+import type { Decoder } from '../src/models/lm/kv-decoder.js';
+import { Vocabulary } from '../src/models/lm/vocabulary.js';
+import { readManifest, readVerifiedModel } from '../src/models/manifest.js';
+
+const MODELS_DIR = new URL('../models/', import.meta.url).pathname;
+const TEACHER = 'arithmetic-teacher';
+
+/** Greedy continuation of `prompt` for `tokens` steps, as token ids. */
+async function greedy(decoder: Decoder, prompt: number[], tokens: number): Promise<number[]> {
+  const out: number[] = [];
+  let next = prompt;
+  for (let i = 0; i < tokens; i++) {
+    const logits = await decoder.step(next);
+    let best = 0;
+    for (let id = 1; id < logits.length; id++)
+      if ((logits[id] as number) > (logits[best] as number)) best = id;
+    out.push(best);
+    next = [best];
+  }
+  decoder.close();
+  return out;
+}
+
+describe('decoder pool', () => {
+  const pool = new DecoderPool(2);
+  let prompt: number[];
+  let vocabulary: Vocabulary;
+
+  before(async () => {
+    const entry = (await readManifest(MODELS_DIR)).find((model) => model.name === TEACHER);
+    assert.ok(entry?.language_model !== undefined);
+    vocabulary = Vocabulary.read(`${MODELS_DIR}${entry.language_model.vocabulary}`);
+    prompt = [vocabulary.bos, ...vocabulary.encode('Q:7+5=', '/prompt')];
+    const failures = await pool.start([
+      {
+        key: TEACHER,
+        model: await readVerifiedModel(MODELS_DIR, entry),
+        providers: ['cpu'],
+        cache: entry.language_model.cache,
+      },
+    ]);
+    assert.equal(failures.size, 0);
+  });
+  after(() => pool.close());
+
+  it('replaces a thread that dies: its sequences fail, new ones decode as before', async () => {
+    const [first, second] = [pool.open([TEACHER])[0], pool.open([TEACHER])[0]] as [Decoder, Decoder];
+    const expected = await greedy(first, prompt, 14);
+    assert.equal(expected.map((id) => vocabulary.text(id)).join(''), '7+5+0=12|A:12');
+    await second.step(prompt);
+
+    // Kill the thread that holds `second` (slot 1: opens rotate over the slots).
+    const threads = (pool as unknown as { threads: Array<{ worker: Worker }> }).threads;
+    await threads[1]?.worker.terminate();
+    await assert.rejects(second.step([5]), /decoder thread exited/);
+    assert.equal(pool.replacements, 1);
+
+    // Both slots decode the same text again; the replacement loads before it answers.
+    for (let slot = 0; slot < 2; slot++) {
+      const [decoder] = pool.open([TEACHER]) as [Decoder];
+      assert.deepEqual(await greedy(decoder, prompt, 14), expected);
+    }
+    assert.equal(pool.replacements, 1);
+  });
+});
