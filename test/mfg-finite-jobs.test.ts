@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { assertLive, startApp, stopApp } from './helpers/app.js';
+import { startApp, stopApp } from './helpers/app.js';
+import { jobApi } from './helpers/jobs.js';
 import { waitFor } from './helpers/wait.js';
 
 describe('mfg.finite job', () => {
@@ -14,14 +15,9 @@ describe('mfg.finite job', () => {
   });
   after(() => stopApp(app));
 
-  const submit = (params: Record<string, unknown>, seed = 1) =>
-    app.inject({ method: 'POST', url: '/v1/jobs', payload: { type: 'mfg.finite', params, seed } });
-  const job = async (id: string) => (await app.inject(`/v1/jobs/${id}`)).json();
-  const finished = (id: string) =>
-    waitFor(`job ${id}`, async () => {
-      const current = await job(id);
-      return ['completed', 'failed', 'cancelled'].includes(current.state) ? current : undefined;
-    });
+  const api = jobApi(() => app);
+  const submit = (params: Record<string, unknown>, seed = 1) => api.submit('mfg.finite', params, seed);
+  const { job, finished } = api;
 
   it('solves left_right with mirror descent: exploitability per iteration, policy, mean field', async () => {
     const submitted = await submit({
@@ -154,13 +150,6 @@ describe('mfg.finite job', () => {
     ],
   ];
   for (const [what, params, path] of bad) {
-    it(`refuses ${what} with 400 naming ${path}`, async () => {
-      const response = await submit(params);
-      assert.equal(response.statusCode, 400, response.body);
-      assert.match(response.headers['content-type'] as string, /application\/problem\+json/);
-      const paths = response.json().errors.map((error: { path: string }) => error.path);
-      assert.ok(paths.includes(path), `${paths.join(', ')} should include ${path}`);
-      await assertLive(app);
-    });
+    it(`refuses ${what} with 400 naming ${path}`, () => api.assertRefused('mfg.finite', params, path));
   }
 });

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { assertLive, startApp, stopApp } from './helpers/app.js';
+import { startApp, stopApp } from './helpers/app.js';
+import { jobApi } from './helpers/jobs.js';
 import { waitFor } from './helpers/wait.js';
 
 describe('mfg.graphex job', () => {
@@ -14,21 +15,10 @@ describe('mfg.graphex job', () => {
   });
   after(() => stopApp(app));
 
-  const submit = (params: Record<string, unknown>, seed = 1) =>
-    app.inject({ method: 'POST', url: '/v1/jobs', payload: { type: 'mfg.graphex', params, seed } });
-  const job = async (id: string) => (await app.inject(`/v1/jobs/${id}`)).json();
-  const finished = (id: string) =>
-    waitFor(`job ${id}`, async () => {
-      const current = await job(id);
-      return ['completed', 'failed', 'cancelled'].includes(current.state) ? current : undefined;
-    });
-  const run = async (params: Record<string, unknown>, seed = 1) => {
-    const submitted = await submit(params, seed);
-    assert.equal(submitted.statusCode, 202, submitted.body);
-    const done = await finished(submitted.json().id);
-    assert.equal(done.state, 'completed', done.error);
-    return done;
-  };
+  const api = jobApi(() => app);
+  const submit = (params: Record<string, unknown>, seed = 1) => api.submit('mfg.graphex', params, seed);
+  const { job, finished } = api;
+  const run = (params: Record<string, unknown>, seed = 1) => api.run('mfg.graphex', params, seed);
   /** The result without its timings, which differ between identical runs. */
   const numbers = (result: Record<string, unknown>) => {
     const { wall_ms, sample_ms, solve_ms, ms_per_iteration, simulation_ms, ...rest } = result;
@@ -229,13 +219,6 @@ describe('mfg.graphex job', () => {
     ['an unknown field', { game: sis, graph: graphex, mood: 1 }, '/body/params/mood'],
   ];
   for (const [what, params, path] of bad) {
-    it(`refuses ${what} with 400 naming ${path}`, async () => {
-      const response = await submit(params);
-      assert.equal(response.statusCode, 400, response.body);
-      assert.match(response.headers['content-type'] as string, /application\/problem\+json/);
-      const paths = response.json().errors.map((error: { path: string }) => error.path);
-      assert.ok(paths.includes(path), `${paths.join(', ')} should include ${path}`);
-      await assertLive(app);
-    });
+    it(`refuses ${what} with 400 naming ${path}`, () => api.assertRefused('mfg.graphex', params, path));
   }
 });

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { minimaxMfl } from '../src/jobs/processors/minimax-mfl.js';
-import { assertLive, startApp, stopApp } from './helpers/app.js';
+import { startApp, stopApp } from './helpers/app.js';
+import { jobApi } from './helpers/jobs.js';
 import { waitFor } from './helpers/wait.js';
 
 type Report = Record<string, number> & { last_iterate?: Record<string, number> };
@@ -25,25 +26,7 @@ describe('minimax jobs', () => {
   });
   after(() => stopApp(app));
 
-  const submit = (type: string, params: Record<string, unknown>, seed = 1) =>
-    app.inject({ method: 'POST', url: '/v1/jobs', payload: { type, params, seed } });
-  const job = async (id: string) => (await app.inject(`/v1/jobs/${id}`)).json();
-  const finished = (id: string) =>
-    waitFor(
-      `job ${id}`,
-      async () => {
-        const current = await job(id);
-        return ['completed', 'failed', 'cancelled'].includes(current.state) ? current : undefined;
-      },
-      120_000,
-    );
-  const run = async (type: string, params: Record<string, unknown>, seed = 1) => {
-    const submitted = await submit(type, params, seed);
-    assert.equal(submitted.statusCode, 202, submitted.body);
-    const done = await finished(submitted.json().id);
-    assert.equal(done.state, 'completed', done.error);
-    return done;
-  };
+  const { submit, job, finished, run, assertRefused } = jobApi(() => app, 120_000);
   const mfl = (algorithm: Record<string, unknown>, extra: Record<string, unknown> = {}, seed = 1) =>
     run('minimax.mfl', { objective: { name: 'mm1d' }, algorithm, ...extra }, seed);
 
@@ -279,13 +262,6 @@ describe('minimax jobs', () => {
     ],
   ];
   for (const [what, type, params, path] of bad) {
-    it(`${type} refuses ${what} with 400 naming ${path}`, async () => {
-      const response = await submit(type, params);
-      assert.equal(response.statusCode, 400, response.body);
-      assert.match(response.headers['content-type'] as string, /application\/problem\+json/);
-      const paths = response.json().errors.map((error: { path: string }) => error.path);
-      assert.ok(paths.includes(path), `${paths.join(', ')} should include ${path}`);
-      await assertLive(app);
-    });
+    it(`${type} refuses ${what} with 400 naming ${path}`, () => assertRefused(type, params, path));
   }
 });

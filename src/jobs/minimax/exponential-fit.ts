@@ -3,6 +3,8 @@
 // run: particle and binning noise). The floor's share of NI in the window is under a third, so κ is biased
 // low by at most that much at the window's end; the fit's R² says how exponential the decay is.
 
+import { fitLine } from '../../lib/fit-line.js';
+
 export interface ExponentialFit {
   /** κ in NI ≈ e^{a − κt}, per unit of time t = step·h. */
   rate: number;
@@ -23,23 +25,10 @@ export function fitExponentialDecay(times: number[], values: number[]): Exponent
   while (end < values.length && (values[end] as number) > 3 * floor) end++;
   if (end < 3) return undefined;
   const x = times.slice(0, end);
-  const y = values.slice(0, end).map(Math.log);
-  const meanX = x.reduce((s, v) => s + v, 0) / end;
-  const meanY = y.reduce((s, v) => s + v, 0) / end;
-  let sxx = 0;
-  let sxy = 0;
-  let syy = 0;
-  for (let i = 0; i < end; i++) {
-    const dx = (x[i] as number) - meanX;
-    const dy = (y[i] as number) - meanY;
-    sxx += dx * dx;
-    sxy += dx * dy;
-    syy += dy * dy;
-  }
-  const slope = sxy / sxx;
+  const fit = fitLine(x, values.slice(0, end).map(Math.log));
   return {
-    rate: -slope,
-    r_squared: syy === 0 ? 1 : (sxy * sxy) / (sxx * syy),
+    rate: -fit.slope,
+    r_squared: fit.r2,
     floor,
     from_time: x[0] as number,
     to_time: x[end - 1] as number,

@@ -2,6 +2,7 @@
 // started from μ_{k−1}), Q = Q^{π_k}_λ(·|μ_k) by a linear solve, then the PMA step. With exact Q the map
 // π_k ↦ π_{k+1} is a contraction for small enough η (the paper's analysis route), so ‖π_{k+1} − π_k‖ falls
 // geometrically; the job fits that rate.
+import { fitLine } from '../../../lib/fit-line.js';
 import { evaluateStationary, type StationaryEvaluation } from './evaluation.js';
 import type { StationaryGame } from './game.js';
 import { pmaStep, policyDistance } from './pma-step.js';
@@ -55,20 +56,9 @@ export function fitLinearRate(steps: number[]): { rate: number; r2: number; poin
     .filter(([, step]) => step > 1e-12)
     .slice(Math.floor(steps.length / 4));
   if (usable.length < 3) return undefined;
-  const xs = usable.map(([k]) => k);
-  const ys = usable.map(([, step]) => Math.log(step));
-  const meanX = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const meanY = ys.reduce((a, b) => a + b, 0) / ys.length;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < xs.length; i++) {
-    const dx = (xs[i] as number) - meanX;
-    const dy = (ys[i] as number) - meanY;
-    sxy += dx * dy;
-    sxx += dx * dx;
-    syy += dy * dy;
-  }
-  const slope = sxy / sxx;
-  return { rate: Math.exp(slope), r2: syy === 0 ? 1 : (sxy * sxy) / (sxx * syy), points: xs.length };
+  const fit = fitLine(
+    usable.map(([k]) => k),
+    usable.map(([, step]) => Math.log(step)),
+  );
+  return { rate: Math.exp(fit.slope), r2: fit.r2, points: usable.length };
 }
