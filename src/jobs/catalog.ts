@@ -11,6 +11,7 @@ import { ModelName, ModelVersion } from '../routes/schemas/common.js';
 import { InferRequestSchema } from '../routes/schemas/oip.js';
 import { CollectionName } from '../routes/schemas/retrieval.js';
 import { UnprocessableError } from '../server/errors.js';
+import { checkFeatParams, FeatParams } from './feat/params.js';
 import { checkMfgFiniteParams, MfgFiniteParams } from './mfg/finite/params.js';
 import { checkMfgGraphexParams, MfgGraphexParams } from './mfg/graphex/params.js';
 import { checkMfgPmaParams, MfgPmaParams } from './mfg/stationary/params.js';
@@ -235,6 +236,18 @@ const minimaxTwoScaleGda: JobType = {
   load: async () => (await import('./processors/minimax-two-scale-gda.js')).minimaxTwoScaleGda,
 };
 
+const featFreeEnergy: JobType = {
+  type: 'feat.free-energy',
+  summary:
+    'Free-energy difference ΔF = −log(Z_b/Z_a) by FEAT (He et al. 2025): escorted Jarzynski forward and reverse, ' +
+    'BAR / controlled Crooks and the variational bounds from forward–backward path weights, with a transport ' +
+    'that is none (AIS), analytic (Gaussians) or a learned ONNX model; bootstrap CIs, ESS, work histograms, and ' +
+    'FEP, equilibrium BAR, AIS and TI baselines (artifact feat.json).',
+  params: FeatParams,
+  check: (params: FeatParams, models) => checkFeatParams(params, models),
+  load: async () => (await import('./processors/feat-free-energy.js')).featFreeEnergy,
+};
+
 export const JOB_TYPES: readonly JobType[] = [
   batchInfer,
   meanflowGenerate,
@@ -245,6 +258,7 @@ export const JOB_TYPES: readonly JobType[] = [
   mfgPma,
   minimaxMfl,
   minimaxTwoScaleGda,
+  featFreeEnergy,
 ];
 
 export function findJobType(type: string): JobType | undefined {

@@ -1,0 +1,110 @@
+// feat.free-energy: FEAT free-energy estimates (He et al. 2025) for a system of the catalog with a transport
+// that is none, analytic or a learned ONNX model opened here through context.models; the classical
+// baselines beside them. Progress per integration step and direction, cancellation between steps; the log
+// path weights and histograms go to feat.json.
+import { LocalModels } from '../../models/local-models.js';
+import type { ManifestEntry } from '../../models/manifest.js';
+import type { Evaluations } from '../feat/counters.js';
+import { checkTransportModel, type FeatParams } from '../feat/params.js';
+import { builtinTransport, runFeat } from '../feat/run.js';
+import { createSystem } from '../feat/systems/index.js';
+import type { Transport } from '../feat/transport.js';
+import { cancellationPoint, JobInputError, type Processor } from '../processor.js';
+
+/** Rows per ONNX call. */
+const CHUNK = 4096;
+const YIELD_EVERY_MS = 50;
+
+export function onnxTransport(
+  models: LocalModels,
+  entry: ManifestEntry,
+  dim: number,
+  evaluations: Evaluations,
+): Transport {
+  return {
+    kind: 'learned',
+    async fields(t, x, count, b, s) {
+      for (let start = 0; start < count; start += CHUNK) {
+        const rows = Math.min(CHUNK, count - start);
+        const outputs = await models.run(
+          entry,
+          {
+            t: { datatype: 'FP32', shape: [rows], data: new Float32Array(rows).fill(t) },
+            x: {
+              datatype: 'FP32',
+              shape: [rows, dim],
+              data: Float32Array.from(x.subarray(start * dim, (start + rows) * dim)),
+            },
+          },
+          ['b', 's'],
+        );
+        b.set(outputs.b?.data as Float32Array, start * dim);
+        s.set(outputs.s?.data as Float32Array, start * dim);
+      }
+      evaluations.field += count;
+    },
+  };
+}
+
+export const featFreeEnergy: Processor = async (rawParams, context) => {
+  const params = rawParams as FeatParams;
+  const pair = createSystem(params.system);
+  const models = new LocalModels(context.models);
+  try {
+    let entry: ManifestEntry | undefined;
+    if (params.transport.kind === 'learned') {
+      entry = await models.entry(params.transport.model, params.transport.version);
+      if (entry === undefined) throw new JobInputError(`model ${params.transport.model} is not served`);
+      try {
+        checkTransportModel(entry, params.system, pair.dim);
+      } catch (error) {
+        throw new JobInputError((error as Error).message);
+      }
+    }
+    const learned = entry;
+    let lastYield = performance.now();
+    const { result, logWeights } = await runFeat(
+      params,
+      pair,
+      (evaluations) =>
+        learned === undefined
+          ? builtinTransport(params.transport.kind as 'none' | 'analytic', pair, evaluations)
+          : onnxTransport(models, learned, pair.dim, evaluations),
+      context.seed,
+      {
+        progress: (fraction, message) => context.progress({ fraction, message }),
+        checkpoint: async () => {
+          if (context.signal.aborted || performance.now() - lastYield >= YIELD_EVERY_MS) {
+            await cancellationPoint(context.signal);
+            lastYield = performance.now();
+          }
+        },
+      },
+    );
+    const model =
+      learned === undefined
+        ? undefined
+        : { name: learned.name, version: learned.version, sha256: learned.sha256 };
+    const artifact = {
+      ...result,
+      log_weights: { forward: Array.from(logWeights.forward), reverse: Array.from(logWeights.reverse) },
+    };
+    return {
+      result: {
+        ...result,
+        transport: { ...result.transport, ...(model === undefined ? {} : { model }) },
+        provider: learned === undefined ? undefined : await models.provider(learned),
+        artifact: 'feat.json',
+      },
+      artifacts: [
+        {
+          name: 'feat.json',
+          contentType: 'application/json',
+          data: new TextEncoder().encode(JSON.stringify(artifact)),
+        },
+      ],
+    };
+  } finally {
+    await models.close();
+  }
+};
