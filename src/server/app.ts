@@ -18,7 +18,10 @@ import modelRoutes from '../routes/models.js';
 import oipRoutes from '../routes/oip.js';
 import { type Config, modelAccess } from './config.js';
 import { Metrics } from './metrics.js';
+import auth from './plugins/auth.js';
+import loadShedding from './plugins/load-shedding.js';
 import problem from './plugins/problem.js';
+import rateLimit from './plugins/rate-limit.js';
 import swagger from './plugins/swagger.js';
 import validation from './plugins/validation.js';
 
@@ -82,6 +85,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     metrics.httpRequest(request.method, route, reply.statusCode, seconds);
+    if (request.apiKeyName !== undefined) metrics.keyRequest(request.apiKeyName, reply.statusCode);
     request.log.info(
       {
         method: request.method,
@@ -89,6 +93,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         url: request.url,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
+        ...(request.apiKeyName === undefined ? {} : { key: request.apiKeyName }),
       },
       'request',
     );
@@ -104,6 +109,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.removeContentTypeParser('text/plain');
 
   await app.register(problem);
+  // In this order: a request is authenticated, then counted against its key's limit, then shed if overloaded.
+  await app.register(auth, { keys: config.security.apiKeys });
+  await app.register(rateLimit, { limits: config.security.rateLimits });
+  await app.register(loadShedding, {
+    eventLoopDelayMs: config.security.shedEventLoopDelayMs,
+    heapUsedPercent: config.security.shedHeapUsedPercent,
+  });
   await app.register(validation);
   await app.register(swagger);
   await app.register(healthRoutes);

@@ -1,5 +1,6 @@
 // Environment → typed configuration, parsed once at start. Every variable, its default and its unit is
 // listed in docs/operations.md; defaults run everything in one process on a laptop.
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
@@ -51,6 +52,41 @@ export interface Config {
   /** Time SIGTERM gives in-flight requests and running jobs before the process gives up, ms. @defaultValue 30000 */
   shutdownTimeoutMs: number;
   jobs: JobConfig;
+  security: SecurityConfig;
+}
+
+/** One API key: its name appears in logs and metrics, the key itself never does. */
+export interface ApiKey {
+  name: string;
+  key: string;
+}
+
+/** Route families that rate limits are set for; see src/server/route-families.ts. */
+export const ROUTE_FAMILIES = ['inference', 'write', 'read'] as const;
+export type RouteFamily = (typeof ROUTE_FAMILIES)[number];
+
+export interface SecurityConfig {
+  /**
+   * Keys accepted as `Authorization: Bearer <key>` (API_KEYS name:key pairs, comma-separated, and/or
+   * API_KEYS_FILE, one name:key per line). Empty: every route is open and a warning is logged at start.
+   * @defaultValue []
+   */
+  apiKeys: ApiKey[];
+  /**
+   * Requests per minute per key (per client address when no keys are configured) for each route family;
+   * a family that is absent is unlimited. RATE_LIMITS, e.g. `inference=120,write=30,read=600`.
+   * @defaultValue {} (no limits)
+   */
+  rateLimits: Partial<Record<RouteFamily, number>>;
+  /**
+   * New work is refused (503) while the event loop's p99 delay stayed above this for two consecutive
+   * half-second windows, ms; 0 turns the check off. @defaultValue 1000
+   */
+  shedEventLoopDelayMs: number;
+  /** New work is refused (503) while the V8 heap is above this percentage of its limit; 0 turns it off. @defaultValue 95 */
+  shedHeapUsedPercent: number;
+  /** Jobs waiting to start per job type before submissions of that type get 503. @defaultValue 10000 */
+  jobQueueLimit: number;
 }
 
 export interface JobConfig {
@@ -111,6 +147,85 @@ function list(raw: string | undefined, fallback: string[]): string[] {
     .filter((item) => item !== '');
 }
 
+const KEY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Shorter keys are guessable; 16 characters of a random token are the floor. */
+const MIN_KEY_LENGTH = 16;
+
+function parseKeys(entries: string[], source: string): ApiKey[] {
+  return entries.map((entry) => {
+    const colon = entry.indexOf(':');
+    const name = entry.slice(0, colon);
+    const key = entry.slice(colon + 1);
+    if (colon < 0 || !KEY_NAME.test(name)) {
+      throw new ConfigError(`${source}: each entry must be name:key with a name matching ${KEY_NAME.source}`);
+    }
+    if (key.length < MIN_KEY_LENGTH || /\s/.test(key)) {
+      throw new ConfigError(
+        `${source}: the key of '${name}' must be at least ${MIN_KEY_LENGTH} characters without spaces`,
+      );
+    }
+    return { name, key };
+  });
+}
+
+/** API_KEYS and API_KEYS_FILE together; a name may appear twice (old and new key while rotating), a key may not. */
+export function loadApiKeys(env: Env): ApiKey[] {
+  const keys: ApiKey[] = [];
+  const inline = env.API_KEYS?.trim();
+  if (inline)
+    keys.push(
+      ...parseKeys(
+        inline
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean),
+        'API_KEYS',
+      ),
+    );
+  const file = env.API_KEYS_FILE?.trim();
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`API_KEYS_FILE: cannot read ${file}: ${(error as Error).message}`);
+    }
+    const lines = text
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    keys.push(...parseKeys(lines, 'API_KEYS_FILE'));
+  }
+  const seen = new Set<string>();
+  for (const { name, key } of keys) {
+    if (seen.has(key)) throw new ConfigError(`API_KEYS: the key of '${name}' is listed twice`);
+    seen.add(key);
+  }
+  return keys;
+}
+
+export function parseRateLimits(raw: string | undefined): Partial<Record<RouteFamily, number>> {
+  const limits: Partial<Record<RouteFamily, number>> = {};
+  for (const entry of (raw ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)) {
+    const [family, value] = entry.split('=').map((part) => part.trim());
+    const perMinute = Number(value);
+    if (
+      !ROUTE_FAMILIES.includes(family as RouteFamily) ||
+      !Number.isSafeInteger(perMinute) ||
+      perMinute < 1
+    ) {
+      throw new ConfigError(
+        `RATE_LIMITS: '${entry}' must be family=requests-per-minute with family one of ${ROUTE_FAMILIES.join(', ')}`,
+      );
+    }
+    limits[family as RouteFamily] = perMinute;
+  }
+  return limits;
+}
+
 const KNOWN_PROVIDERS = new Set(['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu']);
 
 export function loadConfig(env: Env = process.env): Config {
@@ -164,6 +279,13 @@ export function loadConfig(env: Env = process.env): Config {
       lockDurationMs: integer(env, 'JOB_LOCK_DURATION_MS', 30_000, 500),
       stalledIntervalMs: integer(env, 'JOB_STALLED_INTERVAL_MS', 30_000, 100),
       artifactLimit: integer(env, 'JOB_ARTIFACT_LIMIT_BYTES', 64 * 1024 * 1024, 1024),
+    },
+    security: {
+      apiKeys: loadApiKeys(env),
+      rateLimits: parseRateLimits(env.RATE_LIMITS),
+      shedEventLoopDelayMs: integer(env, 'SHED_EVENT_LOOP_DELAY_MS', 1000),
+      shedHeapUsedPercent: integer(env, 'SHED_HEAP_USED_PERCENT', 95),
+      jobQueueLimit: integer(env, 'JOB_QUEUE_LIMIT', 10_000, 1),
     },
   };
 }

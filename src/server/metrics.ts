@@ -56,6 +56,19 @@ export class Metrics implements InferenceObserver {
     registers: [this.registry],
   });
 
+  private readonly keyRequests = new client.Counter({
+    name: 'meanserve_api_key_requests_total',
+    help: 'HTTP requests answered, by API key name (never the key) and status code.',
+    labelNames: ['key', 'status'] as const,
+    registers: [this.registry],
+  });
+  private readonly rejections = new client.Counter({
+    name: 'meanserve_requests_rejected_total',
+    help: 'Requests refused before any work: unauthorized, rate-limited or overloaded, by API key name.',
+    labelNames: ['reason', 'key'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'meanserve_' });
   }
@@ -133,6 +146,15 @@ export class Metrics implements InferenceObserver {
     const labels = { method, route, status: String(status) };
     this.httpRequests.inc(labels);
     this.httpDuration.observe(labels, seconds);
+  }
+
+  /** Counts a request under the name of the key it presented. */
+  keyRequest(key: string, status: number): void {
+    this.keyRequests.inc({ key, status: String(status) });
+  }
+
+  rejected(reason: 'unauthorized' | 'rate-limited' | 'overloaded' | 'queue-full', key = 'none'): void {
+    this.rejections.inc({ reason, key });
   }
 
   inference(model: string, seconds: number, ok: boolean): void {

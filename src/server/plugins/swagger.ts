@@ -3,6 +3,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { problems } from '../../routes/schemas/common.js';
+import { isOpenRoute } from '../route-families.js';
 
 export const openapiInfo = {
   title: 'meanserve',
@@ -17,6 +19,18 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
     openapi: {
       openapi: '3.1.0',
       info: openapiInfo,
+      components: {
+        securitySchemes: {
+          apiKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'An API key as `Authorization: Bearer <key>`, needed on every route but health and docs ' +
+              'when the server has API_KEYS configured (see docs/security.md).',
+          },
+        },
+      },
+      security: [{ apiKey: [] }],
       tags: [
         { name: 'ops', description: 'Health, readiness, metrics' },
         { name: 'models', description: 'Served models' },
@@ -29,6 +43,15 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
       ],
     },
     hideUntagged: true,
+    // Open routes need no key; every other one can also answer 401, 429 (its key's rate limit) and 503 (shed).
+    transform: ({ schema, url }) => {
+      if (isOpenRoute(url)) return { schema: { ...schema, security: [] }, url };
+      const response = (schema?.response ?? {}) as Record<string, unknown>;
+      return {
+        schema: { ...schema, response: { ...problems(401, 429, 503), ...response } },
+        url,
+      };
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

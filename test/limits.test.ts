@@ -1,0 +1,135 @@
+// Per-key rate limits (429 with Retry-After, per key and route family, health never limited) and overload
+// shedding (503 with Retry-After for new work under heap pressure or a late event loop, health still answers).
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/server/app.js';
+import { ConfigError, loadConfig } from '../src/server/config.js';
+import { TokenBuckets } from '../src/server/plugins/rate-limit.js';
+import { routeFamily } from '../src/server/route-families.js';
+import { assertLive, stopApp, testConfig } from './helpers/app.js';
+import { waitFor } from './helpers/wait.js';
+
+const ALICE = 'alice-key-0123456789abcdef';
+const BOB = 'bob-key-0123456789abcdef';
+
+async function appWith(env: Record<string, string>): Promise<FastifyInstance> {
+  const app = await buildApp(await testConfig(env), { loadModels: false });
+  await app.ready();
+  return app;
+}
+
+describe('rate limits per key', () => {
+  let app: FastifyInstance;
+  after(() => stopApp(app));
+
+  it('answers 429 problem+json with Retry-After past a key’s limit, per key and per route family', async () => {
+    app = await appWith({ API_KEYS: `alice:${ALICE},bob:${BOB}`, RATE_LIMITS: 'read=3,write=1' });
+    const as = (key: string, url = '/v1/job-types', method: 'GET' | 'POST' = 'GET') =>
+      app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${key}` },
+        ...(method === 'POST' ? { payload: {} } : {}),
+      });
+    for (let i = 0; i < 3; i++) {
+      const response = await as(ALICE);
+      assert.equal(response.statusCode, 200);
+      assert.equal(response.headers['x-ratelimit-limit'], '3');
+      assert.equal(response.headers['x-ratelimit-remaining'], String(2 - i));
+    }
+    const limited = await as(ALICE);
+    assert.equal(limited.statusCode, 429);
+    assert.match(limited.headers['content-type'] as string, /^application\/problem\+json/);
+    assert.equal(limited.json().type, 'urn:meanserve:problem:rate-limited');
+    // A minute's allowance of 3 refills one token every 20 s.
+    const retryAfter = Number(limited.headers['retry-after']);
+    assert.ok(retryAfter >= 19 && retryAfter <= 20, `Retry-After ${retryAfter}`);
+    // Bob has his own allowance; Alice's other families have theirs; health is never limited.
+    assert.equal((await as(BOB)).statusCode, 200);
+    assert.equal((await as(ALICE, '/v1/jobs', 'POST')).statusCode, 400);
+    assert.equal((await as(ALICE, '/v1/jobs', 'POST')).statusCode, 429);
+    for (let i = 0; i < 10; i++) assert.equal((await app.inject('/health/live')).statusCode, 200);
+    const metrics = await as(BOB, '/metrics');
+    assert.match(metrics.body, /meanserve_requests_rejected_total\{reason="rate-limited",key="alice"\} 2/);
+  });
+
+  it('refills continuously and evicts the least recently used bucket', () => {
+    let now = 0;
+    const buckets = new TokenBuckets(2, () => now);
+    assert.deepEqual(buckets.take('a', 60), { ok: true, remaining: 59 });
+    for (let i = 0; i < 59; i++) buckets.take('a', 60);
+    const empty = buckets.take('a', 60);
+    assert.equal(empty.ok, false);
+    assert.ok(!empty.ok && Math.abs(empty.waitMs - 1000) < 1e-6);
+    now = 1000;
+    assert.deepEqual(buckets.take('a', 60), { ok: true, remaining: 0 });
+    buckets.take('b', 60);
+    buckets.take('c', 60); // evicts a
+    assert.deepEqual(buckets.take('a', 60), { ok: true, remaining: 59 });
+  });
+
+  it('parses RATE_LIMITS and sorts routes into families', () => {
+    assert.deepEqual(loadConfig({ RATE_LIMITS: 'inference=120, write=30' }).security.rateLimits, {
+      inference: 120,
+      write: 30,
+    });
+    assert.throws(() => loadConfig({ RATE_LIMITS: 'gpu=3' }), ConfigError);
+    assert.throws(() => loadConfig({ RATE_LIMITS: 'read=0' }), ConfigError);
+    assert.equal(routeFamily('POST', '/v2/models/:name/infer'), 'inference');
+    assert.equal(routeFamily('POST', '/v1/collections/:name/search'), 'inference');
+    assert.equal(routeFamily('GET', '/v1/meanflow/grid.png'), 'inference');
+    assert.equal(routeFamily('POST', '/v1/jobs'), 'write');
+    assert.equal(routeFamily('DELETE', '/v1/jobs/:id'), 'write');
+    assert.equal(routeFamily('GET', '/v1/jobs/:id'), 'read');
+  });
+});
+
+describe('overload shedding', () => {
+  let app: FastifyInstance | undefined;
+  after(() => stopApp(app));
+
+  it('refuses new work with 503 and Retry-After under heap pressure, while health and metrics answer', async () => {
+    app = await appWith({ SHED_HEAP_USED_PERCENT: '1' });
+    const refused = await app.inject('/v1/job-types');
+    assert.equal(refused.statusCode, 503);
+    assert.equal(refused.headers['retry-after'], '2');
+    assert.equal(refused.json().type, 'urn:meanserve:problem:overloaded');
+    assert.match(refused.json().detail, /heap/);
+    for (const url of ['/health/live', '/v2/health/live', '/metrics', '/openapi.json', '/docs/']) {
+      assert.equal((await app.inject(url)).statusCode, 200, url);
+    }
+    await stopApp(app);
+    app = undefined;
+  });
+
+  it('refuses new work while the event loop stays late, and takes it again once it recovers', async () => {
+    app = await appWith({ SHED_EVENT_LOOP_DELAY_MS: '40', SHED_HEAP_USED_PERCENT: '0' });
+    const target = app;
+    assert.equal((await target.inject('/v1/job-types')).statusCode, 200);
+    // Blocks the loop for 80 ms out of every 100 until stopped.
+    const busy = setInterval(() => {
+      const until = performance.now() + 80;
+      while (performance.now() < until);
+    }, 20);
+    try {
+      const refused = await waitFor(
+        'a 503',
+        async () => {
+          const response = await target.inject('/v1/job-types');
+          return response.statusCode === 503 ? response : undefined;
+        },
+        10_000,
+      );
+      assert.match(refused.json().detail, /event loop is \d+ ms late/);
+      assert.equal((await target.inject('/health/live')).statusCode, 200);
+    } finally {
+      clearInterval(busy);
+    }
+    await waitFor(
+      'work accepted again',
+      async () => (await target.inject('/v1/job-types')).statusCode === 200,
+    );
+    await assertLive(target);
+  });
+});
