@@ -4,7 +4,7 @@
 //   A_R = U_b − U_a at y ~ ρ_b (the path-weight estimators with K = 0).
 // - AIS / plain Jarzynski along U_λ = (1 − λ)U_a + λU_b, λ_k = k/K: A += −(λ_k − λ_{k−1})(U_b − U_a)(x), then a
 //   MALA step at λ_k (invariant for ρ_λk, so the telescoping weights are exact), forward and reverse, with
-//   non-equilibrium BAR from the two. τ adapts from the batch's acceptance after every step.
+//   non-equilibrium BAR from the two. τ(λ) comes from a short adaptive pilot and is then fixed (aisStepSizes).
 // - TI: ΔF = ∫_0^1 E_{ρ_λ}[U_b − U_a] dλ with Gauss–Legendre windows; at each window the chains continue from
 //   the previous window's states (the first from ρ_a samples), adapt τ and discard the first half of their
 //   steps, and average U_b − U_a over the second half. CI: ±1.96 √(Σ w_j² SE_j²), SE_j from the spread of the
@@ -37,7 +37,34 @@ export function endpointLogWeights(
 
 export interface AisSettings {
   steps: number;
-  stepSize: number;
+  /** τ of the MALA step at λ_j = j/K, j = 1 … K − 1 (index j); shared by both directions. */
+  stepSizes: Float64Array;
+}
+
+/**
+ * The MALA step sizes of AIS, fixed before the runs: a forward pilot on `start` (consumed) adapts τ after
+ * every step and records it per λ_j. Both directions then use the same τ(λ), so the reverse protocol is the
+ * time reversal of the forward one and Crooks — hence non-equilibrium BAR — holds. (Adapting inside each run
+ * breaks that: BAR was biased by 0.09 on a Gaussian pair while both one-sided estimates were not.)
+ */
+export async function aisStepSizes(
+  pair: SystemPair,
+  start: Float64Array,
+  steps: number,
+  initialStepSize: number,
+  random: Random,
+  evaluations: Evaluations,
+): Promise<Float64Array> {
+  const chains = new LangevinChains([pair.a, pair.b], start, start.length / pair.dim, evaluations);
+  const stepSizes = new Float64Array(steps);
+  let stepSize = initialStepSize;
+  for (let j = 1; j < steps; j++) {
+    chains.setWeights([1 - j / steps, j / steps]);
+    // Two adaptation rounds per λ: the pilot is small, its acceptance estimates noisy.
+    for (let round = 0; round < 2; round++) stepSize = adaptStepSize(stepSize, chains.step(random, stepSize));
+    stepSizes[j] = stepSize;
+  }
+  return stepSizes;
 }
 
 /** Annealed importance sampling log weights from `start` (consumed): 'forward' a → b or 'reverse' b → a. */
@@ -52,24 +79,24 @@ export async function aisLogWeights(
 ): Promise<{ logWeights: Float64Array; acceptance: number }> {
   const count = start.length / pair.dim;
   const chains = new LangevinChains([pair.a, pair.b], start, count, evaluations);
-  const lambdaAt = (k: number) => (direction === 'forward' ? k / settings.steps : 1 - k / settings.steps);
+  const { steps } = settings;
+  // Index j of λ_j = j/K after k steps in this direction.
+  const indexAt = (k: number) => (direction === 'forward' ? k : steps - k);
   const logWeights = new Float64Array(count);
-  let stepSize = settings.stepSize;
   let acceptance = 0;
-  for (let k = 1; k <= settings.steps; k++) {
-    const change = lambdaAt(k) - lambdaAt(k - 1);
+  for (let k = 1; k <= steps; k++) {
+    const change = (indexAt(k) - indexAt(k - 1)) / steps;
     for (let i = 0; i < count; i++) {
       logWeights[i] = (logWeights[i] as number) - change * (chains.energy(1, i) - chains.energy(0, i));
     }
-    if (k < settings.steps) {
-      chains.setWeights([1 - lambdaAt(k), lambdaAt(k)]);
-      const accepted = chains.step(random, stepSize);
-      acceptance += accepted;
-      stepSize = adaptStepSize(stepSize, accepted);
+    if (k < steps) {
+      const lambda = indexAt(k) / steps;
+      chains.setWeights([1 - lambda, lambda]);
+      acceptance += chains.step(random, settings.stepSizes[indexAt(k)] as number);
     }
     await onStep(k);
   }
-  return { logWeights, acceptance: acceptance / Math.max(1, settings.steps - 1) };
+  return { logWeights, acceptance: acceptance / Math.max(1, steps - 1) };
 }
 
 export interface TiSettings {

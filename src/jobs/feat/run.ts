@@ -3,7 +3,7 @@
 // ESS and work histograms, then the classical baselines on the same pair. Pure: params, a transport, a seed,
 // a progress callback and a signal in, a result out.
 import { deriveSeed, Random } from '../../lib/random.js';
-import { aisLogWeights, endpointLogWeights, thermodynamicIntegration } from './baselines.js';
+import { aisLogWeights, aisStepSizes, endpointLogWeights, thermodynamicIntegration } from './baselines.js';
 import { type Evaluations, newEvaluations } from './counters.js';
 import {
   bootstrapEstimates,
@@ -179,7 +179,18 @@ export async function runFeat(
     );
     await hooks.checkpoint();
     const aisEvaluations = newEvaluations();
-    const aisSettings = { steps, stepSize: baselines.step_size };
+    const pilotChains = Math.min(nF, 100);
+    const aisSettings = {
+      steps,
+      stepSizes: await aisStepSizes(
+        pair,
+        endA.samples.slice(0, pilotChains * pair.dim),
+        steps,
+        baselines.step_size,
+        new Random(deriveSeed(seed, 12)),
+        aisEvaluations,
+      ),
+    };
     const aisForward = await aisLogWeights(
       'forward',
       pair,
