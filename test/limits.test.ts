@@ -7,7 +7,7 @@ import { buildApp } from '../src/server/app.js';
 import { ConfigError, loadConfig } from '../src/server/config.js';
 import { TokenBuckets } from '../src/server/plugins/rate-limit.js';
 import { routeFamily } from '../src/server/route-families.js';
-import { assertLive, stopApp, testConfig } from './helpers/app.js';
+import { assertLive, startApp, stopApp, testConfig } from './helpers/app.js';
 import { waitFor } from './helpers/wait.js';
 
 const ALICE = 'alice-key-0123456789abcdef';
@@ -131,5 +131,44 @@ describe('overload shedding', () => {
       async () => (await target.inject('/v1/job-types')).statusCode === 200,
     );
     await assertLive(target);
+  });
+});
+
+describe('bounded job queues', () => {
+  let app: FastifyInstance;
+  after(() => stopApp(app));
+
+  it('refuses a submission with 503 problem+json once JOB_QUEUE_LIMIT jobs of its type wait', async () => {
+    app = await startApp({ JOB_QUEUE_LIMIT: '1', JOB_CONCURRENCY: '1' });
+    const slow = {
+      inputs: [
+        { name: 'x', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(0.1) },
+        { name: 'steps', shape: [1], datatype: 'INT64', data: [300_000] },
+      ],
+    };
+    const submit = () =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: {
+          type: 'onnx.batch-infer',
+          params: { model: 'iterated-map', requests: Array.from({ length: 20 }, () => slow) },
+        },
+      });
+    const running = (await submit()).json();
+    await waitFor('the first job to run', async () => {
+      const job = (await app.inject(`/v1/jobs/${running.id}`)).json();
+      return job.state === 'running';
+    });
+    const queued = await submit();
+    assert.equal(queued.statusCode, 202);
+    const refused = await submit();
+    assert.equal(refused.statusCode, 503);
+    assert.equal(refused.json().type, 'urn:meanserve:problem:overloaded');
+    assert.match(refused.json().detail, /1 onnx.batch-infer jobs are waiting \(limit 1\)/);
+    assert.equal(refused.headers['retry-after'], '5');
+    for (const id of [running.id, queued.json().id])
+      await app.inject({ method: 'DELETE', url: `/v1/jobs/${id}` });
+    await assertLive(app);
   });
 });

@@ -218,6 +218,13 @@ export class BullmqQueue implements JobQueue {
     return counts;
   }
 
+  async queued(type: string): Promise<number> {
+    this.assertOpen();
+    const queue = this.queueOf(type);
+    const raw = await this.redis(() => queue.getJobCounts('waiting', 'delayed', 'prioritized'));
+    return (raw.waiting ?? 0) + (raw.delayed ?? 0) + (raw.prioritized ?? 0);
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
     await this.redis(() => this.connection.ping());

@@ -147,6 +147,13 @@ export class InlineQueue implements JobQueue {
     return counts;
   }
 
+  async queued(type: string): Promise<number> {
+    let count = 0;
+    for (const job of this.jobs.values())
+      if (job.record.type === type && job.record.state === 'queued') count++;
+    return count;
+  }
+
   async ping(): Promise<void> {
     if (this.closing !== undefined) throw new UnavailableError('the job queue is closing');
   }

@@ -30,6 +30,8 @@ export interface JobQueue {
   subscribe(id: string, listener: (event: JobEvent) => void): Promise<() => void>;
   artifact(id: string, name: string): Promise<Artifact | undefined>;
   counts(): Promise<JobCount[]>;
+  /** Jobs of one type waiting to start (retries waiting out their backoff included); cheap, read per submission. */
+  queued(type: string): Promise<number>;
   /** Throws when the backend cannot take work (Redis unreachable). */
   ping(): Promise<void>;
   /** Stops taking jobs and lets running ones finish until the deadline; safe to call twice. */

@@ -8,7 +8,7 @@ import { ARTIFACT_NAME } from '../jobs/artifacts.js';
 import { findJobType, JOB_TYPES } from '../jobs/catalog.js';
 import { FINISHED_STATES, type JobEvent, type JobRecord } from '../jobs/types.js';
 import { canonicalJson } from '../lib/canonical-json.js';
-import { InvalidInputError, NotFoundError } from '../server/errors.js';
+import { InvalidInputError, NotFoundError, OverloadedError } from '../server/errors.js';
 import { fieldErrors, makeAjv } from '../server/plugins/validation.js';
 import { problems } from './schemas/common.js';
 import { JobId, JobList, JobSchema, JobStateSchema, JobTypeList, SubmitBody } from './schemas/jobs.js';
@@ -103,6 +103,16 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .update(canonicalJson({ type, params, seed: seed ?? null }))
         .digest('hex');
       const idempotencyKey = request.headers['idempotency-key'];
+      // Bounded per type: past JOB_QUEUE_LIMIT waiting jobs a submission is refused, not queued for hours.
+      const limit = app.config.security.jobQueueLimit;
+      const waiting = await app.queue.queued(type);
+      if (waiting >= limit) {
+        app.metrics.rejected('queue-full', request.apiKeyName);
+        throw new OverloadedError(
+          `${waiting} ${type} jobs are waiting (limit ${limit}); retry once some have started`,
+          5,
+        );
+      }
       const { job, created } = await app.queue.submit({
         type,
         params: checked ?? params,

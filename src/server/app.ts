@@ -20,7 +20,7 @@ import { type Config, modelAccess } from './config.js';
 import { Metrics } from './metrics.js';
 import auth from './plugins/auth.js';
 import loadShedding from './plugins/load-shedding.js';
-import problem from './plugins/problem.js';
+import problem, { frameworkError } from './plugins/problem.js';
 import rateLimit from './plugins/rate-limit.js';
 import swagger from './plugins/swagger.js';
 import validation from './plugins/validation.js';
@@ -63,6 +63,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     requestIdHeader: 'x-request-id',
     // Fastify's two lines per request are replaced by the single onResponse line below.
     logController: new LogController({ disableRequestLogging: true }),
+    frameworkErrors: frameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const metrics = new Metrics();

@@ -24,6 +24,7 @@ const TITLES: Record<number, string> = {
   408: 'Request timeout',
   409: 'Conflict',
   413: 'Payload too large',
+  414: 'URI too long',
   415: 'Unsupported media type',
   429: 'Too many requests',
   500: 'Internal server error',
@@ -75,6 +76,20 @@ export function sendProblem(
   if (request.url.startsWith('/v2')) body.error = body.detail;
   if (problem.retryAfter !== undefined) reply.header('retry-after', String(problem.retryAfter));
   return reply.code(problem.status).type('application/problem+json').send(body);
+}
+
+/**
+ * Errors Fastify raises while routing, before any hook runs (a malformed percent-escape in the path, a path
+ * parameter over maxParamLength): the same problem+json as every other 4xx. Passed as `frameworkErrors`.
+ */
+export function frameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 400;
+  sendProblem(request, reply, {
+    status,
+    code: codeFor(status),
+    title: TITLES[status] ?? 'Client error',
+    detail: error.message,
+  });
 }
 
 async function problemPlugin(app: FastifyInstance): Promise<void> {
