@@ -81,6 +81,23 @@ describe('learned FEAT transports', () => {
     assert.equal(result.bounds_bracket_reference, true);
   });
 
+  it('the φ⁴ umbrellas with feat-phi4-umbrella: ΔF = 0 within the BAR CI, end states by MALA', async () => {
+    const result = await run({
+      system: { name: 'phi4_umbrella' },
+      transport: { kind: 'learned', model: 'feat-phi4-umbrella' },
+      n_forward: 300,
+      n_reverse: 300,
+      steps: 50,
+      mcmc: { steps: 300 },
+      baselines: { enabled: false },
+    });
+    assert.equal(result.transport.model.name, 'feat-phi4-umbrella');
+    assert.deepEqual(result.reference, { delta_f: 0, kind: 'symmetry' });
+    assert.ok(result.end_state_sampling.b.acceptance > 0.3);
+    const bar = result.estimates.bar;
+    assert.ok(bar.ci[0] - 0.05 <= 0 && 0 <= bar.ci[1] + 0.05, JSON.stringify(bar));
+  });
+
   const bad: Array<[string, Record<string, unknown>, string]> = [
     [
       'a system dimension the model does not take',
