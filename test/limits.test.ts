@@ -172,3 +172,37 @@ describe('bounded job queues', () => {
     await assertLive(app);
   });
 });
+
+describe('deadlines', () => {
+  let app: FastifyInstance;
+  after(() => stopApp(app));
+
+  it('answers 503 deadline-exceeded when a handler outlives its route family’s deadline', async () => {
+    app = await startApp({ DEADLINES: 'inference=100' });
+    assert.deepEqual(app.config.security.deadlines, { inference: 100, write: 120_000, read: 30_000 });
+    const slow = await app.inject({
+      method: 'POST',
+      url: '/v2/models/iterated-map/infer',
+      payload: {
+        inputs: [
+          { name: 'x', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(0.5) },
+          { name: 'steps', shape: [1], datatype: 'INT64', data: [3_000_000] },
+        ],
+      },
+    });
+    assert.equal(slow.statusCode, 503);
+    assert.equal(slow.json().type, 'urn:meanserve:problem:deadline-exceeded');
+    assert.equal(slow.headers['retry-after'], '1');
+    // Other families keep theirs; a quick inference fits in 100 ms once the slow one left the thread.
+    assert.equal((await app.inject('/v1/models')).statusCode, 200);
+    await waitFor('the slow inference to finish', async () => app.models.queueDepth() === 0);
+    const quick = await app.inject({
+      method: 'POST',
+      url: '/v2/models/spiral-mlp/infer',
+      payload: { inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [0.3, -0.7] }] },
+    });
+    assert.equal(quick.statusCode, 200);
+    assert.throws(() => loadConfig({ DEADLINES: 'inference=0' }), ConfigError);
+    await assertLive(app);
+  });
+});

@@ -19,6 +19,7 @@ import oipRoutes from '../routes/oip.js';
 import { type Config, modelAccess } from './config.js';
 import { Metrics } from './metrics.js';
 import auth from './plugins/auth.js';
+import deadlines from './plugins/deadlines.js';
 import loadShedding from './plugins/load-shedding.js';
 import problem, { frameworkError } from './plugins/problem.js';
 import rateLimit from './plugins/rate-limit.js';
@@ -117,6 +118,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     eventLoopDelayMs: config.security.shedEventLoopDelayMs,
     heapUsedPercent: config.security.shedHeapUsedPercent,
   });
+  await app.register(deadlines, { deadlines: config.security.deadlines });
   await app.register(validation);
   await app.register(swagger);
   await app.register(healthRoutes);

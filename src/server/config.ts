@@ -80,13 +80,20 @@ export interface SecurityConfig {
   rateLimits: Partial<Record<RouteFamily, number>>;
   /**
    * New work is refused (503) while the event loop's p99 delay stayed above this for two consecutive
-   * half-second windows, ms; 0 turns the check off. @defaultValue 1000
+   * half-second windows, ms; 0 turns the check off. Off by default: a process whose own synchronous work
+   * (a test, a large JSON body) blocks the loop would shed the requests behind it; 500 suits a dedicated
+   * replica. @defaultValue 0
    */
   shedEventLoopDelayMs: number;
   /** New work is refused (503) while the V8 heap is above this percentage of its limit; 0 turns it off. @defaultValue 95 */
   shedHeapUsedPercent: number;
   /** Jobs waiting to start per job type before submissions of that type get 503. @defaultValue 10000 */
   jobQueueLimit: number;
+  /**
+   * Longest a handler may take per route family before the request is answered 503 and its signal aborted, ms
+   * (DEADLINES, e.g. `inference=120000,write=120000,read=30000`). Streams are timed only until they start.
+   */
+  deadlines: Record<RouteFamily, number>;
 }
 
 export interface JobConfig {
@@ -204,26 +211,37 @@ export function loadApiKeys(env: Env): ApiKey[] {
   return keys;
 }
 
-export function parseRateLimits(raw: string | undefined): Partial<Record<RouteFamily, number>> {
-  const limits: Partial<Record<RouteFamily, number>> = {};
+/** `family=number,…` with each family one of ROUTE_FAMILIES and each number a positive integer. */
+function familyNumbers(
+  name: string,
+  raw: string | undefined,
+  unit: string,
+): Partial<Record<RouteFamily, number>> {
+  const values: Partial<Record<RouteFamily, number>> = {};
   for (const entry of (raw ?? '')
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean)) {
-    const [family, value] = entry.split('=').map((part) => part.trim());
-    const perMinute = Number(value);
-    if (
-      !ROUTE_FAMILIES.includes(family as RouteFamily) ||
-      !Number.isSafeInteger(perMinute) ||
-      perMinute < 1
-    ) {
+    const [family, text] = entry.split('=').map((part) => part.trim());
+    const value = Number(text);
+    if (!ROUTE_FAMILIES.includes(family as RouteFamily) || !Number.isSafeInteger(value) || value < 1) {
       throw new ConfigError(
-        `RATE_LIMITS: '${entry}' must be family=requests-per-minute with family one of ${ROUTE_FAMILIES.join(', ')}`,
+        `${name}: '${entry}' must be family=${unit} with family one of ${ROUTE_FAMILIES.join(', ')}`,
       );
     }
-    limits[family as RouteFamily] = perMinute;
+    values[family as RouteFamily] = value;
   }
-  return limits;
+  return values;
+}
+
+export function parseRateLimits(raw: string | undefined): Partial<Record<RouteFamily, number>> {
+  return familyNumbers('RATE_LIMITS', raw, 'requests-per-minute');
+}
+
+const DEFAULT_DEADLINES: Record<RouteFamily, number> = { inference: 120_000, write: 120_000, read: 30_000 };
+
+export function parseDeadlines(raw: string | undefined): Record<RouteFamily, number> {
+  return { ...DEFAULT_DEADLINES, ...familyNumbers('DEADLINES', raw, 'milliseconds') };
 }
 
 const KNOWN_PROVIDERS = new Set(['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu']);
@@ -283,9 +301,10 @@ export function loadConfig(env: Env = process.env): Config {
     security: {
       apiKeys: loadApiKeys(env),
       rateLimits: parseRateLimits(env.RATE_LIMITS),
-      shedEventLoopDelayMs: integer(env, 'SHED_EVENT_LOOP_DELAY_MS', 1000),
+      shedEventLoopDelayMs: integer(env, 'SHED_EVENT_LOOP_DELAY_MS', 0),
       shedHeapUsedPercent: integer(env, 'SHED_HEAP_USED_PERCENT', 95),
       jobQueueLimit: integer(env, 'JOB_QUEUE_LIMIT', 10_000, 1),
+      deadlines: parseDeadlines(env.DEADLINES),
     },
   };
 }
