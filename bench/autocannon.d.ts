@@ -1,5 +1,5 @@
 // autocannon 8 ships no types and @types/autocannon is not a dependency; this declares only what
-// bench/http.ts uses. The object autocannon() returns without a callback is an EventEmitter that is also
+// bench/http.ts and bench/overload.ts use. The object autocannon() returns without a callback is an EventEmitter that is also
 // a thenable of the results.
 declare module 'autocannon' {
   export interface Histogram {
@@ -14,6 +14,10 @@ declare module 'autocannon' {
     connections?: number;
     /** Seconds. */
     duration?: number;
+    /** Requests per second across all connections (bench/overload.ts); unset: as fast as answers come. */
+    overallRate?: number;
+    /** Seconds a request may take before it counts as a timeout. */
+    timeout?: number;
     /** Every response body that this returns false for counts as a mismatch. */
     verifyBody?: (body: string) => boolean;
   }
