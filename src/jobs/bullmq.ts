@@ -218,6 +218,11 @@ export class BullmqQueue implements JobQueue {
     return counts;
   }
 
+  /** The BullMQ queues, one per job type, for the queue dashboard (src/server/plugins/queue-dashboard.ts). */
+  bullQueues(): Queue[] {
+    return [...this.queues.values()] as Queue[];
+  }
+
   async queued(type: string): Promise<number> {
     this.assertOpen();
     const queue = this.queueOf(type);

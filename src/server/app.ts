@@ -22,6 +22,7 @@ import auth from './plugins/auth.js';
 import deadlines from './plugins/deadlines.js';
 import loadShedding from './plugins/load-shedding.js';
 import problem, { frameworkError } from './plugins/problem.js';
+import queueDashboard from './plugins/queue-dashboard.js';
 import rateLimit from './plugins/rate-limit.js';
 import swagger from './plugins/swagger.js';
 import validation from './plugins/validation.js';
@@ -129,6 +130,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(embeddingRoutes);
   await app.register(collectionRoutes);
   await app.register(completionRoutes);
+  await app.register(queueDashboard, { keys: config.security.adminApiKeys });
 
   if (options.loadModels !== false) void models.start();
   return app;

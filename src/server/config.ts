@@ -73,6 +73,12 @@ export interface SecurityConfig {
    */
   apiKeys: ApiKey[];
   /**
+   * Keys for the queue dashboard at /admin/queues (ADMIN_API_KEYS, name:key pairs), as Bearer or as the
+   * password of Basic auth (what a browser sends). Unset: no dashboard. Only with the BullMQ backend.
+   * @defaultValue []
+   */
+  adminApiKeys: ApiKey[];
+  /**
    * Requests per minute per key (per client address when no keys are configured) for each route family;
    * a family that is absent is unlimited. RATE_LIMITS, e.g. `inference=120,write=30,read=600`.
    * @defaultValue {} (no limits)
@@ -211,6 +217,14 @@ export function loadApiKeys(env: Env): ApiKey[] {
   return keys;
 }
 
+export function parseAdminKeys(raw: string | undefined): ApiKey[] {
+  const entries = (raw ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  return parseKeys(entries, 'ADMIN_API_KEYS');
+}
+
 /** `family=number,…` with each family one of ROUTE_FAMILIES and each number a positive integer. */
 function familyNumbers(
   name: string,
@@ -300,6 +314,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     security: {
       apiKeys: loadApiKeys(env),
+      adminApiKeys: parseAdminKeys(env.ADMIN_API_KEYS),
       rateLimits: parseRateLimits(env.RATE_LIMITS),
       shedEventLoopDelayMs: integer(env, 'SHED_EVENT_LOOP_DELAY_MS', 0),
       shedHeapUsedPercent: integer(env, 'SHED_HEAP_USED_PERCENT', 95),

@@ -14,6 +14,11 @@ export function isOpenRoute(pattern: string | undefined): boolean {
   );
 }
 
+/** The queue dashboard: its own admin keys, not API keys (src/server/plugins/queue-dashboard.ts). */
+export function isAdminRoute(pattern: string | undefined): boolean {
+  return pattern !== undefined && (pattern === '/admin/queues' || pattern.startsWith('/admin/'));
+}
+
 /** Routes that stay answerable under overload: probes, metrics and docs take no compute. */
 export function isExemptFromShedding(pattern: string | undefined): boolean {
   return isOpenRoute(pattern) || pattern === '/metrics';

@@ -6,7 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ApiKey } from '../config.js';
-import { isOpenRoute } from '../route-families.js';
+import { isAdminRoute, isOpenRoute } from '../route-families.js';
 import { sendProblem } from './problem.js';
 
 declare module 'fastify' {
@@ -56,7 +56,8 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
   }
   const match = keyMatcher(options.keys);
   app.addHook('onRequest', async (request, reply) => {
-    if (isOpenRoute(request.routeOptions.url)) return;
+    const pattern = request.routeOptions.url;
+    if (isOpenRoute(pattern) || isAdminRoute(pattern)) return;
     const header = request.headers.authorization;
     if (header === undefined) {
       app.metrics.rejected('unauthorized');

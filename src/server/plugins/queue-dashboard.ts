@@ -1,0 +1,60 @@
+// bull-board at /admin/queues: the BullMQ queues (one per job type) with their jobs, for operators. Served
+// only with the BullMQ backend and ADMIN_API_KEYS set, and only to an admin key — as `Bearer <key>` or as
+// the password of Basic auth, which is what a browser sends after its login prompt. API keys do not open it.
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { FastifyInstance } from 'fastify';
+import { BullmqQueue } from '../../jobs/bullmq.js';
+import type { ApiKey } from '../config.js';
+import { bearerToken, keyMatcher } from './auth.js';
+import { sendProblem } from './problem.js';
+
+export const DASHBOARD_PATH = '/admin/queues';
+
+export interface QueueDashboardOptions {
+  /** Admin keys; empty: no dashboard. */
+  keys: ApiKey[];
+}
+
+/** The password of `Authorization: Basic base64(user:password)`. */
+function basicPassword(header: string | undefined): string | undefined {
+  const match = /^Basic +([A-Za-z0-9+/=]+) *$/i.exec(header ?? '');
+  if (match === null) return undefined;
+  const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : decoded.slice(colon + 1);
+}
+
+export default async function queueDashboard(app: FastifyInstance, options: QueueDashboardOptions) {
+  if (options.keys.length === 0 || !(app.queue instanceof BullmqQueue)) return;
+  const match = keyMatcher(options.keys);
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(DASHBOARD_PATH);
+  createBullBoard({
+    queues: app.queue.bullQueues().map((queue) => new BullMQAdapter(queue)),
+    serverAdapter,
+  });
+  // Encapsulated: this hook guards the dashboard's routes only.
+  await app.register(async (dashboard) => {
+    dashboard.addHook('onRequest', async (request, reply) => {
+      const header = request.headers.authorization;
+      const presented = bearerToken(header) ?? basicPassword(header);
+      const name = presented === undefined ? undefined : match(presented);
+      if (name !== undefined) {
+        request.apiKeyName = `admin:${name}`;
+        return;
+      }
+      app.metrics.rejected('unauthorized');
+      reply.header('www-authenticate', 'Basic realm="meanserve admin", charset="UTF-8"');
+      return sendProblem(request, reply, {
+        status: 401,
+        code: 'unauthorized',
+        title: 'Unauthorized',
+        detail: 'the queue dashboard needs an admin key (ADMIN_API_KEYS)',
+      });
+    });
+    await dashboard.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
+  });
+  app.log.info({ path: DASHBOARD_PATH }, 'queue dashboard enabled');
+}
