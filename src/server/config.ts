@@ -96,7 +96,7 @@ export interface SecurityConfig {
   /** Jobs waiting to start per job type before submissions of that type get 503. @defaultValue 10000 */
   jobQueueLimit: number;
   /**
-   * Longest a handler may take per route family before the request is answered 503 and its signal aborted, ms
+   * Longest a handler may take per route family before the request is answered 503 (its result dropped), ms
    * (DEADLINES, e.g. `inference=120000,write=120000,read=30000`). Streams are timed only until they start.
    */
   deadlines: Record<RouteFamily, number>;

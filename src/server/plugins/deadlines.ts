@@ -1,22 +1,54 @@
-// Per-route deadlines: every route gets Fastify's handlerTimeout from its family (DEADLINES) unless it sets
-// its own. Past it the request is answered 503 problem+json (deadline-exceeded) and request.signal aborts,
-// so work that listens to the signal stops. Streams that already sent their headers are not cut by it.
-import type { FastifyInstance } from 'fastify';
+// Per-route deadlines: every route's handler is raced against its family's deadline (DEADLINES) unless the
+// route is open. Past it the request is answered 503 problem+json (deadline-exceeded) and the work's result,
+// when it comes, is dropped. A stream that already sent its headers is not cut. Fastify's own handlerTimeout
+// is not used: on Node 20 an IncomingMessage emits 'close' once its body is read, which clears that timer
+// for every request with a body.
+import type { FastifyInstance, FastifyReply, RouteHandlerMethod } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RouteFamily } from '../config.js';
-import { isOpenRoute, routeFamily } from '../route-families.js';
+import { AppError } from '../errors.js';
+import { isAdminRoute, isOpenRoute, routeFamily } from '../route-families.js';
 
 export interface DeadlineOptions {
   /** Milliseconds per route family. */
   deadlines: Record<RouteFamily, number>;
 }
 
+export class DeadlineExceededError extends AppError {
+  constructor(ms: number) {
+    super(
+      503,
+      'deadline-exceeded',
+      'Deadline exceeded',
+      `the request took longer than its deadline of ${ms} ms; retry, or ask for less work`,
+      { retryAfter: 1 },
+    );
+  }
+}
+
+/** The handler, or a DeadlineExceededError after `ms` unless the reply has started by then. */
+export function withDeadline(handler: RouteHandlerMethod, ms: number): RouteHandlerMethod {
+  return function deadlined(this: FastifyInstance, request, reply: FastifyReply) {
+    const answer = handler.call(this, request, reply);
+    if (!(answer instanceof Promise)) return answer;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // Streams (hijacked replies, written headers) are timed only until they start.
+        if (reply.sent || reply.raw.headersSent) return;
+        reject(new DeadlineExceededError(ms));
+      }, ms);
+    });
+    return Promise.race([answer, expired]).finally(() => clearTimeout(timer));
+  };
+}
+
 async function deadlinesPlugin(app: FastifyInstance, options: DeadlineOptions): Promise<void> {
   app.addHook('onRoute', (route) => {
-    if (route.handlerTimeout !== undefined || isOpenRoute(route.url)) return;
+    if (isOpenRoute(route.url) || isAdminRoute(route.url)) return;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const family = routeFamily(methods.includes('GET') ? 'GET' : String(methods[0]), route.url);
-    route.handlerTimeout = options.deadlines[family];
+    route.handler = withDeadline(route.handler, options.deadlines[family]);
   });
 }
 

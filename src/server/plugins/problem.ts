@@ -125,16 +125,6 @@ async function problemPlugin(app: FastifyInstance): Promise<void> {
         detail: error.message,
       });
     }
-    if (error.code === 'FST_ERR_HANDLER_TIMEOUT') {
-      request.log.warn({ err: error }, 'request deadline passed');
-      return sendProblem(request, reply, {
-        status: 503,
-        code: 'deadline-exceeded',
-        title: 'Deadline exceeded',
-        detail: 'the request took longer than its deadline and was stopped; retry, or ask for less work',
-        retryAfter: 1,
-      });
-    }
     if (status === 503) {
       return sendProblem(request, reply, {
         status,
