@@ -216,3 +216,42 @@ describe('deadlines', () => {
     await assertLive(app);
   });
 });
+
+describe('cancellation', () => {
+  let app: FastifyInstance;
+  after(() => stopApp(app));
+
+  it('takes a waiting inference out of the queue when its client disconnects', async () => {
+    app = await startApp({});
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as { port: number };
+    const slow = (steps: number) =>
+      JSON.stringify({
+        inputs: [
+          { name: 'x', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(0.5) },
+          { name: 'steps', shape: [1], datatype: 'INT64', data: [steps] },
+        ],
+      });
+    const url = `http://127.0.0.1:${port}/v2/models/iterated-map/infer`;
+    const post = (steps: number, signal?: AbortSignal) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: slow(steps),
+        signal,
+      });
+    // One inference thread: the first runs, the second waits behind it.
+    const running = post(1_000_000);
+    await waitFor('the first to run', async () => app.models.queueDepth() === 1);
+    const client = new AbortController();
+    const waiting = post(1_000_000, client.signal).catch((error: Error) => error);
+    await waitFor('the second to wait', async () => app.models.queueDepth() === 2);
+    client.abort();
+    assert.equal(((await waiting) as Error).name, 'AbortError');
+    // It leaves the queue at once, while the first is still running.
+    await waitFor('the second to leave the queue', async () => app.models.queueDepth() === 1, 1000, 10);
+    assert.equal((await running).status, 200);
+    await waitFor('the thread to be idle', async () => app.models.queueDepth() === 0);
+    await assertLive(app);
+  });
+});

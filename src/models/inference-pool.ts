@@ -43,10 +43,37 @@ export class InferencePool {
     return this.waiting.length + this.slots.filter((slot) => slot.task !== undefined).length;
   }
 
-  run(key: string, inputs: Record<string, Tensor>, outputs: string[]): Promise<Record<string, Tensor>> {
+  /** Runs on the next free thread. When `signal` aborts while the task still waits, it leaves the queue. */
+  run(
+    key: string,
+    inputs: Record<string, Tensor>,
+    outputs: string[],
+    signal?: AbortSignal,
+  ): Promise<Record<string, Tensor>> {
     if (this.closed) return Promise.reject(new Error('inference pool is closed'));
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      this.waiting.push({ key, inputs, outputs, resolve, reject });
+      const onAbort = () => {
+        const index = this.waiting.indexOf(task);
+        if (index < 0) return;
+        this.waiting.splice(index, 1);
+        reject(signal?.reason);
+      };
+      const task: Task = {
+        key,
+        inputs,
+        outputs,
+        resolve: (result) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(result);
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(task);
       this.dispatch();
     });
   }

@@ -43,15 +43,44 @@ export class MicroBatcher {
     return this.queue.length;
   }
 
-  /** Queues a request of `rows` rows (already validated to be ≤ maxBatchSize). */
-  submit(inputs: Record<string, Tensor>, rows: number): Promise<Record<string, Tensor>> {
+  /**
+   * Queues a request of `rows` rows (already validated to be ≤ maxBatchSize). When `signal` aborts while
+   * the request still waits, it leaves the queue (its client went away or its deadline passed); once in a
+   * batch it runs to the end.
+   */
+  submit(
+    inputs: Record<string, Tensor>,
+    rows: number,
+    signal?: AbortSignal,
+  ): Promise<Record<string, Tensor>> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.queue.length >= this.options.queueLimit) {
       return Promise.reject(
         new OverloadedError(`${this.name}: ${this.queue.length} requests already waiting`),
       );
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ inputs, rows, arrivedAt: performance.now(), resolve, reject });
+      const onAbort = () => {
+        const index = this.queue.indexOf(pending);
+        if (index < 0) return;
+        this.queue.splice(index, 1);
+        reject(signal?.reason);
+      };
+      const pending: Pending = {
+        inputs,
+        rows,
+        arrivedAt: performance.now(),
+        resolve: (outputs) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(outputs);
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(pending);
       this.schedule();
     });
   }

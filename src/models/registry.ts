@@ -105,14 +105,15 @@ export class ModelRegistry {
   /**
    * Runs validated inputs through the model; `rows` is the batch size when the model batches. `exclusive`
    * keeps the request out of micro-batches: a seeded generator must get the same numbers whatever else is
-   * in flight, and the floating-point result of a row can depend on the batch it is computed in.
+   * in flight, and the floating-point result of a row can depend on the batch it is computed in. `signal`
+   * takes a request that still waits out of its queue when it aborts.
    */
   async infer(
     model: LoadedModel,
     inputs: Record<string, Tensor>,
     outputs: string[],
     rows: number,
-    options: { exclusive?: boolean } = {},
+    options: { exclusive?: boolean; signal?: AbortSignal } = {},
   ): Promise<Record<string, Tensor>> {
     if (model.state !== 'ready' || this.pool === undefined) {
       throw new UnavailableError(
@@ -125,13 +126,13 @@ export class ModelRegistry {
       let result: Record<string, Tensor>;
       if (model.batcher !== undefined && options.exclusive !== true) {
         // A batch computes every output; the request's selection is applied afterwards.
-        const all = await model.batcher.submit(inputs, rows);
+        const all = await model.batcher.submit(inputs, rows, options.signal);
         result = Object.fromEntries(outputs.map((name) => [name, all[name] as Tensor]));
       } else {
         if (this.pool.pending >= this.options.inferenceQueueLimit) {
           throw new OverloadedError(`${this.pool.pending} inference requests already waiting`);
         }
-        result = await this.pool.run(model.key, inputs, outputs);
+        result = await this.pool.run(model.key, inputs, outputs, options.signal);
       }
       ok = true;
       return result;

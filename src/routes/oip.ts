@@ -147,19 +147,27 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
     body: InferRequestSchema,
     response: { 200: InferResponseSchema, ...problems(400, 404, 413, 415, 503) },
   });
-  const infer = async (model: LoadedModel, body: typeof InferRequestSchema.static) => {
+  const infer = async (
+    model: LoadedModel,
+    body: typeof InferRequestSchema.static,
+    signal: AbortSignal | undefined,
+  ) => {
     const decoded = decodeInferRequest(model.entry, body);
-    const outputs = await app.models.infer(model, decoded.inputs, decoded.outputs, decoded.rows);
+    // A request whose client left, or whose deadline passed, leaves the inference queue.
+    const outputs = await app.models.infer(model, decoded.inputs, decoded.outputs, decoded.rows, {
+      ...(signal === undefined ? {} : { signal }),
+    });
     return encodeInferResponse(model.entry, body.id, outputs, decoded.outputs);
   };
   const bodyLimit = app.config.inferenceBodyLimit;
   app.post('/v2/models/:name/infer', { schema: inferSchema(ModelParams), bodyLimit }, async (request) =>
-    infer(app.models.get(request.params.name), request.body),
+    infer(app.models.get(request.params.name), request.body, request.work),
   );
   app.post(
     '/v2/models/:name/versions/:version/infer',
     { schema: inferSchema(VersionedParams), bodyLimit },
-    async (request) => infer(app.models.get(request.params.name, request.params.version), request.body),
+    async (request) =>
+      infer(app.models.get(request.params.name, request.params.version), request.body, request.work),
   );
 };
 

@@ -9,6 +9,16 @@ import type { RouteFamily } from '../config.js';
 import { AppError } from '../errors.js';
 import { isAdminRoute, isOpenRoute, routeFamily } from '../route-families.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * Aborts when the client goes away before its answer is written or the route's deadline passes, so work
+     * that still waits (an inference request in a queue) can leave. Undefined on open routes.
+     */
+    work: AbortSignal | undefined;
+  }
+}
+
 export interface DeadlineOptions {
   /** Milliseconds per route family. */
   deadlines: Record<RouteFamily, number>;
@@ -26,9 +36,21 @@ export class DeadlineExceededError extends AppError {
   }
 }
 
+/** Nobody reads this answer (its client disconnected); logged with status 499 as nginx does. */
+export class ClientClosedError extends AppError {
+  constructor() {
+    super(499, 'client-closed', 'Client closed request', 'the client disconnected before the answer');
+  }
+}
+
 /** The handler, or a DeadlineExceededError after `ms` unless the reply has started by then. */
 export function withDeadline(handler: RouteHandlerMethod, ms: number): RouteHandlerMethod {
   return function deadlined(this: FastifyInstance, request, reply: FastifyReply) {
+    const work = new AbortController();
+    request.work = work.signal;
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) work.abort(new ClientClosedError());
+    });
     const answer = handler.call(this, request, reply);
     if (!(answer instanceof Promise)) return answer;
     let timer: NodeJS.Timeout | undefined;
@@ -36,7 +58,9 @@ export function withDeadline(handler: RouteHandlerMethod, ms: number): RouteHand
       timer = setTimeout(() => {
         // Streams (hijacked replies, written headers) are timed only until they start.
         if (reply.sent || reply.raw.headersSent) return;
-        reject(new DeadlineExceededError(ms));
+        const error = new DeadlineExceededError(ms);
+        work.abort(error);
+        reject(error);
       }, ms);
     });
     return Promise.race([answer, expired]).finally(() => clearTimeout(timer));
@@ -44,6 +68,7 @@ export function withDeadline(handler: RouteHandlerMethod, ms: number): RouteHand
 }
 
 async function deadlinesPlugin(app: FastifyInstance, options: DeadlineOptions): Promise<void> {
+  app.decorateRequest('work', undefined);
   app.addHook('onRoute', (route) => {
     if (isOpenRoute(route.url) || isAdminRoute(route.url)) return;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
