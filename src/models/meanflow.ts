@@ -76,7 +76,12 @@ export interface GeneratedImages {
   images: Float32Array;
 }
 
-export async function generate(registry: ModelRegistry, request: GenerateRequest): Promise<GeneratedImages> {
+/** `signal` (the request's work signal) stops the steps not yet started, and takes a waiting one out of its queue. */
+export async function generate(
+  registry: ModelRegistry,
+  request: GenerateRequest,
+  signal?: AbortSignal,
+): Promise<GeneratedImages> {
   const model = registry.get(request.model ?? DEFAULT_GENERATOR);
   const spec = generatorOf(model.entry);
   const classes = checkGenerateRequest(spec, request, '/body');
@@ -84,7 +89,10 @@ export async function generate(registry: ModelRegistry, request: GenerateRequest
   const plan = planSamples(spec, request.n, classes, request.seed);
   const images = await generateImages(
     (name, inputs, outputs, rows) =>
-      registry.infer(registry.get(name), inputs, outputs, rows, { exclusive: true }),
+      registry.infer(registry.get(name), inputs, outputs, rows, {
+        exclusive: true,
+        ...(signal === undefined ? {} : { signal }),
+      }),
     model.entry.name,
     spec,
     plan,

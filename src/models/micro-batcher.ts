@@ -5,11 +5,16 @@
 import { OverloadedError } from '../server/errors.js';
 import { allocate, type Tensor } from './tensor.js';
 
-export type RunBatch = (inputs: Record<string, Tensor>) => Promise<Record<string, Tensor>>;
+/** Runs a batch; `signal` aborts once every request in it has gone (then a batch still waiting can leave). */
+export type RunBatch = (
+  inputs: Record<string, Tensor>,
+  signal: AbortSignal | undefined,
+) => Promise<Record<string, Tensor>>;
 
 interface Pending {
   inputs: Record<string, Tensor>;
   rows: number;
+  signal: AbortSignal | undefined;
   arrivedAt: number;
   resolve: (outputs: Record<string, Tensor>) => void;
   reject: (error: Error) => void;
@@ -46,7 +51,7 @@ export class MicroBatcher {
   /**
    * Queues a request of `rows` rows (already validated to be ≤ maxBatchSize). When `signal` aborts while
    * the request still waits, it leaves the queue (its client went away or its deadline passed); once in a
-   * batch it runs to the end.
+   * batch it runs with the batch, unless every request of a batch that still waits for a thread is gone.
    */
   submit(
     inputs: Record<string, Tensor>,
@@ -69,6 +74,7 @@ export class MicroBatcher {
       const pending: Pending = {
         inputs,
         rows,
+        signal,
         arrivedAt: performance.now(),
         resolve: (outputs) => {
           signal?.removeEventListener('abort', onAbort);
@@ -121,6 +127,7 @@ export class MicroBatcher {
         batch.map((pending) => pending.inputs),
         rows,
       ),
+      everyAborted(batch.map((pending) => pending.signal)),
     )
       .then((outputs) => {
         let offset = 0;
@@ -137,6 +144,22 @@ export class MicroBatcher {
         this.schedule();
       });
   }
+}
+
+/** A signal that aborts once all of `signals` have; undefined when any request cannot be aborted. */
+function everyAborted(signals: Array<AbortSignal | undefined>): AbortSignal | undefined {
+  if (signals.some((signal) => signal === undefined)) return undefined;
+  const all = new AbortController();
+  let left = signals.length;
+  for (const signal of signals as AbortSignal[]) {
+    const gone = () => {
+      left--;
+      if (left === 0) all.abort(signal.reason);
+    };
+    if (signal.aborted) gone();
+    else signal.addEventListener('abort', gone, { once: true });
+  }
+  return all.signal;
 }
 
 /** Stacks requests along the first dimension. */

@@ -251,7 +251,7 @@ export class ModelRegistry {
   private batcherFor(model: LoadedModel): MicroBatcher {
     const pool = this.pool as InferencePool;
     const outputNames = model.entry.outputs.map((spec) => spec.name);
-    return new MicroBatcher(model.key, (inputs) => pool.run(model.key, inputs, outputNames), {
+    return new MicroBatcher(model.key, (inputs, signal) => pool.run(model.key, inputs, outputNames, signal), {
       maxBatchSize: model.entry.max_batch_size,
       maxWaitMs: this.options.batchMaxWaitMs,
       queueLimit: this.options.inferenceQueueLimit,

@@ -99,6 +99,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     items: Array<{ vector?: number[]; image?: ImageItem; id?: string }>,
     paths: string[],
     fields: string[],
+    signal: AbortSignal | undefined,
   ): Promise<Float32Array[]> => {
     const vectors: Array<Float32Array | undefined> = [];
     const images: Array<{ item: ImageItem; path: string; at: number }> = [];
@@ -114,7 +115,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const entry = modelOf(collection, (images[0] as { path: string }).path);
       const budget = new PixelBudget();
       const pixels = images.map(({ item, path }) => imageFromItem(item, path, budget));
-      const embedded = await embedImages(app.models, entry, pixels);
+      const embedded = await embedImages(app.models, entry, pixels, signal);
       images.forEach(({ at }, index) => {
         vectors[at] = embedded[index];
       });
@@ -123,11 +124,16 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   };
 
   /** Query vectors for searches, in order. */
-  const queryVectors = (collection: Collection, searches: Search[], paths: string[]) => {
+  const queryVectors = (
+    collection: Collection,
+    searches: Search[],
+    paths: string[],
+    signal: AbortSignal | undefined,
+  ) => {
     searches.forEach((search, at) => {
       checkModel(collection, search.model, `${paths[at]}/model`);
     });
-    return vectorsOf(collection, searches, paths, ['vector', 'image', 'id']);
+    return vectorsOf(collection, searches, paths, ['vector', 'image', 'id'], signal);
   };
 
   const runSearch = (collection: Collection, search: Search, vector: Float32Array, path: string) => {
@@ -235,7 +241,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       checkModel(collection, request.body.model, '/body/model');
       const paths = points.map((_, at) => `/body/points/${at}`);
       // No 'id' among the fields: a point's own id names the point, it is not a vector to copy.
-      const vectors = await vectorsOf(collection, points, paths, ['vector', 'image']);
+      const vectors = await vectorsOf(collection, points, paths, ['vector', 'image'], request.work);
       const prepared = points.map((point, at) => ({
         id: point.id,
         vector: vectors[at] as Float32Array,
@@ -306,7 +312,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const started = performance.now();
       const collection = store.get(request.params.name);
-      const [vector] = await queryVectors(collection, [request.body], ['/body']);
+      const [vector] = await queryVectors(collection, [request.body], ['/body'], request.work);
       const results = runSearch(collection, request.body, vector as Float32Array, '/body');
       return { results, took_ms: Math.round((performance.now() - started) * 1000) / 1000 };
     },
@@ -345,7 +351,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const collection = store.get(request.params.name);
       const { queries } = request.body;
       const paths = queries.map((_, index) => `/body/queries/${index}`);
-      const vectors = await queryVectors(collection, queries, paths);
+      const vectors = await queryVectors(collection, queries, paths, request.work);
       const results = queries.map((query, index) =>
         runSearch(collection, query, vectors[index] as Float32Array, paths[index] as string),
       );

@@ -127,8 +127,10 @@ const completionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         }
         let results: Generated[];
         try {
-          results = await runCompletion(plan, open, { onDone }, disconnected.signal);
+          // The work signal also fires at the route's deadline: generation stops there, not at max_tokens.
+          results = await runCompletion(plan, open, { onDone }, request.work ?? disconnected.signal);
         } catch (error) {
+          // Past a deadline the 503 is already answered; this rejection only ends the handler.
           if (!disconnected.signal.aborted) throw error;
           request.log.info({ model: teacher.name, mode }, 'client disconnected; generation stopped');
           reply.hijack();

@@ -66,7 +66,7 @@ const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
         typeof input === 'string' ? () => '/body/input' : (index: number) => `/body/input/${index}`;
       const budget = new PixelBudget();
       const images = items.map((item, index) => imageFromItem(item, path(index), budget));
-      const vectors = await embedImages(app.models, entry, images);
+      const vectors = await embedImages(app.models, entry, images, request.work);
       return {
         object: 'list' as const,
         data: vectors.map((vector, index) => ({

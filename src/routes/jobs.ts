@@ -113,6 +113,9 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
           5,
         );
       }
+      // A client that left (or a deadline that passed) while the queue was asked would never learn the job's
+      // id: queue nothing, so no compute runs for nobody. Past this point the submission is one atomic add.
+      request.work?.throwIfAborted();
       const { job, created } = await app.queue.submit({
         type,
         params: checked ?? params,

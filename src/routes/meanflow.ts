@@ -115,7 +115,7 @@ const meanflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const started = performance.now();
       const { format, ...rest } = request.body;
       const seed = rest.seed ?? randomInt(2 ** 32 - 1);
-      const generated = await generate(app.models, { ...rest, seed });
+      const generated = await generate(app.models, { ...rest, seed }, request.work);
       const bytes = format === 'png' ? toBytes(generated.images) : undefined;
       const samples = generated.classes.map((cls, index) => {
         const sample = { class: cls, class_name: generated.spec.classes[cls] as string };
@@ -171,13 +171,17 @@ const meanflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ]);
       }
       const classes = classList.flatMap((cls) => new Array(n).fill(cls) as number[]);
-      const generated = await generate(app.models, {
-        ...(model === undefined ? {} : { model }),
-        n: classes.length,
-        classes,
-        steps,
-        seed,
-      }).catch((error: unknown) => {
+      const generated = await generate(
+        app.models,
+        {
+          ...(model === undefined ? {} : { model }),
+          n: classes.length,
+          classes,
+          steps,
+          seed,
+        },
+        request.work,
+      ).catch((error: unknown) => {
         // The grid's classes come from the query string, not a body: name the query field.
         if (error instanceof InvalidInputError) {
           throw new InvalidInputError(

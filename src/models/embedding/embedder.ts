@@ -42,11 +42,15 @@ function splitRows(tensor: Tensor, dim: number): Float32Array[] {
   return rows;
 }
 
-/** Embeds through the registry in chunks of the model's batch limit, all chunks in flight at once. */
+/**
+ * Embeds through the registry in chunks of the model's batch limit, all chunks in flight at once. When
+ * `signal` aborts, the chunks still waiting leave their queues.
+ */
 export async function embedImages(
   registry: ModelRegistry,
   entry: ManifestEntry,
   images: Float32Array[],
+  signal?: AbortSignal,
 ): Promise<Float32Array[]> {
   const dim = embeddingDim(entry);
   const model = registry.get(entry.name, entry.version);
@@ -56,7 +60,13 @@ export async function embedImages(
     const slice = images.slice(start, start + chunk);
     parts.push(
       registry
-        .infer(model, { [EMBEDDING_INPUT]: imageTensor(slice) }, [EMBEDDING_OUTPUT], slice.length)
+        .infer(
+          model,
+          { [EMBEDDING_INPUT]: imageTensor(slice) },
+          [EMBEDDING_OUTPUT],
+          slice.length,
+          signal === undefined ? {} : { signal },
+        )
         .then((outputs) => splitRows(outputs[EMBEDDING_OUTPUT] as Tensor, dim)),
     );
   }

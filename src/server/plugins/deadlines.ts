@@ -48,9 +48,12 @@ export function withDeadline(handler: RouteHandlerMethod, ms: number): RouteHand
   return function deadlined(this: FastifyInstance, request, reply: FastifyReply) {
     const work = new AbortController();
     request.work = work.signal;
-    reply.raw.once('close', () => {
+    const clientGone = () => {
       if (!reply.raw.writableFinished) work.abort(new ClientClosedError());
-    });
+    };
+    // A client can leave while its body is read or an earlier hook waits: its 'close' has already fired.
+    if (request.raw.socket?.destroyed) clientGone();
+    else reply.raw.once('close', clientGone);
     const answer = handler.call(this, request, reply);
     if (!(answer instanceof Promise)) return answer;
     let timer: NodeJS.Timeout | undefined;
