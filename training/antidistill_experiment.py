@@ -2,7 +2,7 @@
 
 For each sampler setting — a λ sweep at τ = 1, a temperature sweep at λ = 0, and the permutation control
 at the λ values of the sweep — the running service generates, through its own antidistill.traces job:
-  * traces of N_TRAIN train-split problems (the distillation data), and
+  * traces of N_TRAIN (4000) train-split problems (the distillation data), and
   * completions of N_TEST test-split problems with the same sampler (the teacher's accuracy, graded by the job).
 The attacker student (3 layers, width 160, ReLU: a different architecture from teacher and proxy,
 pre-trained on 1-2-digit problems only) is then fine-tuned on each trace set with a fixed budget and its
@@ -12,8 +12,10 @@ greedy accuracy measured on the same test problems. The undistilled attacker is 
   /usr/bin/python3 training/antidistill_experiment.py          # resumable: finished settings are skipped
   /usr/bin/python3 training/antidistill_experiment.py --report # plot and tables only
 
-Results: training/results/antidistillation/experiment/<setting>.json, docs/antidistillation.png and the
-tables in docs/antidistillation.md (between the generated-results markers).
+The distillation budget (train traces per setting, fine-tuning steps) names the results directory:
+training/results/antidistillation/experiment-<n_train>traces-<steps>steps/<setting>.json. The report
+(docs/antidistillation.png and the tables in docs/antidistillation.md between the generated-results
+markers) is of the default budget; `--n-train` and `--distill-steps` run another one beside it.
 """
 
 import argparse
@@ -29,16 +31,18 @@ import arithmetic_task as task
 from manifest_update import REPO_ROOT, write_json
 from train_arithmetic_lm import accuracy, load_trained, training_step
 
-RESULTS = REPO_ROOT / "training" / "results" / "antidistillation" / "experiment"
+RESULTS_ROOT = REPO_ROOT / "training" / "results" / "antidistillation"
 DOC = REPO_ROOT / "docs" / "antidistillation.md"
 PLOT = REPO_ROOT / "docs" / "antidistillation.png"
-N_TRAIN = 2000
+# The budget: 2000 traces and 450 steps gave +18 points on clean traces (one seed), under the 20+ the
+# experiment needs to show a loss; 4000 traces and 600 steps is the rerun's.
+N_TRAIN = 4000
 N_TEST = 500
 TOP_P = 0.95
 TRACE_SEED = 1234
 TEST_SEED = 4321
 # Fixed distillation budget for every trace set: steps × batch traces, AdamW, cosine decay.
-DISTILL_STEPS = 450
+DISTILL_STEPS = 600
 DISTILL_BATCH = 64
 DISTILL_LR = 1e-3
 DISTILL_WD = 0.1
@@ -98,16 +102,20 @@ def sampler_params(setting):
     return params
 
 
-def distill(traces, seed):
+def results_dir(n_train, steps):
+    return RESULTS_ROOT / f"experiment-{n_train}traces-{steps}steps"
+
+
+def distill(traces, seed, steps):
     """Fine-tunes the pre-trained attacker on (prompt, completion) traces with the fixed budget."""
     torch.manual_seed(seed)
     model = load_trained("attacker")
     optimizer = torch.optim.AdamW(model.parameters(), lr=DISTILL_LR, weight_decay=DISTILL_WD)
     rng = random.Random(seed)
     pairs = [(t["prompt"], t["completion"]) for t in traces]
-    for step in range(DISTILL_STEPS):
+    for step in range(steps):
         for group in optimizer.param_groups:
-            group["lr"] = DISTILL_LR * 0.5 * (1 + math.cos(math.pi * step / DISTILL_STEPS))
+            group["lr"] = DISTILL_LR * 0.5 * (1 + math.cos(math.pi * step / steps))
         loss = training_step(model, optimizer, *task.training_batch(rng.sample(pairs, DISTILL_BATCH)))
     model.eval()
     return model, loss.item()
@@ -120,14 +128,18 @@ def test_problems(test_traces):
 TRACES = REPO_ROOT / "training" / "logs" / "antidistillation-traces"
 
 
-def generate_traces(server, setting):
+def traces_path(setting, n_train):
+    return TRACES / f"{setting['name']}-{n_train}.json"
+
+
+def generate_traces(server, setting, n_train):
     """Both trace sets of a setting through the service's job, kept on disk (not committed)."""
-    path = TRACES / f"{setting['name']}.json"
+    path = traces_path(setting, n_train)
     if path.exists():
         return json.loads(path.read_text())
     sampler = sampler_params(setting)
     train_result, train_traces = run_job(
-        server, {"problems": {"split": "train", "count": N_TRAIN, "min_digits": 3, "max_digits": 5}, **sampler}, TRACE_SEED
+        server, {"problems": {"split": "train", "count": n_train, "min_digits": 3, "max_digits": 5}, **sampler}, TRACE_SEED
     )
     test_result, test_traces = run_job(
         server, {"problems": {"split": "test", "count": N_TEST, "min_digits": 3, "max_digits": 5}, **sampler}, TEST_SEED
@@ -139,15 +151,14 @@ def generate_traces(server, setting):
     return sets
 
 
-def run_setting(setting, sets, seed):
-    path = RESULTS / f"{setting['name']}.json"
-    if path.exists():
-        return json.loads(path.read_text())
+def run_setting(setting, sets, seed, results, steps):
     started = time.perf_counter()
-    student, final_loss = distill(sets["train"], seed)
+    student, final_loss = distill(sets["train"], seed, steps)
     result = {
         **setting,
         "top_p": TOP_P,
+        "train_traces": len(sets["train"]),
+        "distill_steps": steps,
         "teacher_test_accuracy": sets["test_result"]["accuracy"],
         "teacher_train_trace_accuracy": sets["train_result"]["accuracy"],
         "student_test_accuracy": accuracy(student, test_problems(sets["test"])),
@@ -155,13 +166,13 @@ def run_setting(setting, sets, seed):
         "trace_tokens_per_second": sets["train_result"]["tokens_per_second"],
         "distill_seconds": time.perf_counter() - started,
     }
-    write_json(path, result)
+    write_json(results / f"{setting['name']}.json", result)
     print(json.dumps(result), flush=True)
     return result
 
 
-def undistilled(server):
-    path = RESULTS / "undistilled.json"
+def undistilled(server, results):
+    path = results / "undistilled.json"
     if path.exists():
         return json.loads(path.read_text())
     _, test_traces = run_job(
@@ -175,14 +186,16 @@ def undistilled(server):
     return result
 
 
-def report():
+def report(results):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json")) if p.name != "undistilled.json"]
-    base = json.loads((RESULTS / "undistilled.json").read_text())["student_test_accuracy"]
+    rows = [json.loads(p.read_text()) for p in sorted(results.glob("*.json")) if p.name != "undistilled.json"]
+    base = json.loads((results / "undistilled.json").read_text())["student_test_accuracy"]
+    n_train = rows[0].get("train_traces", 2000)
+    steps = rows[0].get("distill_steps", 450)
     families = {
         "temperature": ("temperature sweep (λ = 0)", "tab:blue", "o-"),
         "antidistillation": ("antidistillation (τ = 1, λ sweep)", "tab:red", "s-"),
@@ -214,7 +227,7 @@ def report():
 
     lines = [
         f"Undistilled attacker: **{100 * base:.1f} %**. Teacher and student accuracy on the same {N_TEST} test problems;",
-        f"{N_TRAIN} train-split traces per setting; top-p {TOP_P}.",
+        f"{n_train} train-split traces per setting, {steps} fine-tuning steps of {DISTILL_BATCH}; top-p {TOP_P}.",
         "",
         "| setting | τ | λ | λ·std(Δ̂) (nats) | teacher acc. | student acc. | student − undistilled |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -238,6 +251,9 @@ def main():
     parser.add_argument("--server", default="http://127.0.0.1:8080")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--n-train", type=int, default=N_TRAIN, help="train-split traces per setting")
+    parser.add_argument("--distill-steps", type=int, default=DISTILL_STEPS, help="fine-tuning steps per setting")
+    parser.add_argument("--only", help="one setting by name (e.g. base-t1.0, to size a budget)")
     parser.add_argument("--report", action="store_true")
     parser.add_argument(
         "--phase",
@@ -247,20 +263,28 @@ def main():
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    results = results_dir(args.n_train, args.distill_steps)
+    results.mkdir(parents=True, exist_ok=True)
     if not args.report:
-        scales = json.loads((RESULTS.parent / "proxy-gradient.json").read_text())["tilt_scales"]
-        print(json.dumps(undistilled(args.server)), flush=True)
+        scales = json.loads((RESULTS_ROOT / "proxy-gradient.json").read_text())["tilt_scales"]
+        if args.phase != "traces":  # the traces phase needs no attacker: it can start while one trains
+            print(json.dumps(undistilled(args.server, results)), flush=True)
         for setting in settings(scales["delta_std_mean"]):
+            if args.only not in (None, setting["name"]):
+                continue
+            # Finished settings are skipped before their traces are asked for: a rerun resumes cheaply.
+            if (results / f"{setting['name']}.json").exists():
+                continue
+            path = traces_path(setting, args.n_train)
             if args.phase in ("all", "traces"):
-                sets = generate_traces(args.server, setting)
+                generate_traces(args.server, setting, args.n_train)
             if args.phase in ("all", "distill"):
                 # The distill phase follows a traces phase running beside it: wait for each set.
-                while not (TRACES / f"{setting['name']}.json").exists():
+                while not path.exists():
                     time.sleep(10)
-                sets = json.loads((TRACES / f"{setting['name']}.json").read_text())
-                run_setting(setting, sets, args.seed)
-    report()
+                run_setting(setting, json.loads(path.read_text()), args.seed, results, args.distill_steps)
+    if args.report or args.only is None and all((results / f"{s['name']}.json").exists() for s in settings(1.0)):
+        report(results)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,12 @@
 // MFL-ABR advances by whole outer iterations, so a report lands on the first step count at or past its mark.
 // Also: params resolved in the thread fail as a JobInputError (permanent), never as a retryable error.
 import { InvalidInputError } from '../../server/errors.js';
-import { cancellationPoint, JobInputError, type ProcessorContext } from '../processor.js';
+import {
+  cancellationPoint,
+  JobInputError,
+  type ProcessorContext,
+  type ProcessorOutput,
+} from '../processor.js';
 
 const CHUNK_STEPS = 10;
 const YIELD_EVERY_MS = 50;
@@ -52,4 +57,22 @@ export function resolveInThread<T>(resolve: () => T): T {
     if (error instanceof InvalidInputError) throw new JobInputError(error.message);
     throw error;
   }
+}
+
+/** The result with its `minimax.json` artifact: every report and the histograms taken at each. */
+export function withReportsArtifact(
+  result: Record<string, unknown>,
+  reports: unknown[],
+  reportHistograms: unknown[],
+): ProcessorOutput {
+  return {
+    result: { ...result, artifact: 'minimax.json' },
+    artifacts: [
+      {
+        name: 'minimax.json',
+        contentType: 'application/json',
+        data: new TextEncoder().encode(JSON.stringify({ reports, histograms: reportHistograms })),
+      },
+    ],
+  };
 }

@@ -22,7 +22,7 @@ import {
   scoreParticles,
 } from '../minimax/score.js';
 import type { Processor } from '../processor.js';
-import { resolveInThread, runWithReports } from './minimax-loop.js';
+import { resolveInThread, runWithReports, withReportsArtifact } from './minimax-loop.js';
 
 type Report = { step: number; time: number; ni_three_point: number } & Score & {
     last_iterate?: Score & { ni_three_point: number };
@@ -142,16 +142,6 @@ export const minimaxMfl: Processor = async (rawParams, context) => {
     },
     wall_ms: performance.now() - started,
     particle_steps_per_second: (params.particles * dynamics.steps) / (runMs / 1000),
-    artifact: 'minimax.json',
   };
-  return {
-    result,
-    artifacts: [
-      {
-        name: 'minimax.json',
-        contentType: 'application/json',
-        data: new TextEncoder().encode(JSON.stringify({ reports, histograms: reportHistograms })),
-      },
-    ],
-  };
+  return withReportsArtifact(result, reports, reportHistograms);
 };

@@ -22,7 +22,7 @@ import {
 } from '../minimax/score.js';
 import { TwoScaleGda, temperatureAt } from '../minimax/two-scale-gda.js';
 import type { Processor } from '../processor.js';
-import { resolveInThread, runWithReports } from './minimax-loop.js';
+import { resolveInThread, runWithReports, withReportsArtifact } from './minimax-loop.js';
 
 type Report = { step: number; time: number; tau: number; ground_truth_residual: number } & Score;
 
@@ -155,16 +155,6 @@ export const minimaxTwoScaleGda: Processor = async (rawParams, context) => {
     },
     wall_ms: performance.now() - started,
     particle_steps_per_second: (params.particles * dynamics.steps) / (runMs / 1000),
-    artifact: 'minimax.json',
   };
-  return {
-    result,
-    artifacts: [
-      {
-        name: 'minimax.json',
-        contentType: 'application/json',
-        data: new TextEncoder().encode(JSON.stringify({ reports, histograms: reportHistograms })),
-      },
-    ],
-  };
+  return withReportsArtifact(result, reports, reportHistograms);
 };
