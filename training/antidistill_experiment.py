@@ -2,7 +2,7 @@
 
 For each sampler setting — a λ sweep at τ = 1, a temperature sweep at λ = 0, and the permutation control
 at the λ values of the sweep — the running service generates, through its own antidistill.traces job:
-  * traces of N_TRAIN (4000) train-split problems (the distillation data), and
+  * traces of N_TRAIN (5000) train-split problems (the distillation data), and
   * completions of N_TEST test-split problems with the same sampler (the teacher's accuracy, graded by the job).
 The attacker student (3 layers, width 160, ReLU: a different architecture from teacher and proxy,
 pre-trained on 1-2-digit problems only) is then fine-tuned on each trace set with a fixed budget and its
@@ -35,8 +35,8 @@ RESULTS_ROOT = REPO_ROOT / "training" / "results" / "antidistillation"
 DOC = REPO_ROOT / "docs" / "antidistillation.md"
 PLOT = REPO_ROOT / "docs" / "antidistillation.png"
 # The budget: 2000 traces and 450 steps gave +18 points on clean traces (one seed), under the 20+ the
-# experiment needs to show a loss; 4000 traces and 600 steps is the rerun's.
-N_TRAIN = 4000
+# experiment needs to show a loss; 5000 traces (the low end of the brief's 5-20 k) and 600 steps is the rerun's.
+N_TRAIN = 5000
 N_TEST = 500
 TOP_P = 0.95
 TRACE_SEED = 1234
