@@ -11,6 +11,8 @@ greedy accuracy measured on the same test problems. The undistilled attacker is 
   npm start &                                                  # the server with the exported models
   /usr/bin/python3 training/antidistill_experiment.py          # resumable: finished settings are skipped
   /usr/bin/python3 training/antidistill_experiment.py --report # plot and tables only
+  /usr/bin/python3 training/antidistill_experiment.py --phase distill --seed 1 --only base-t1.0,ads-0.6nats
+                                                               # repeat distillations with another seed
 
 The distillation budget (train traces per setting, fine-tuning steps) names the results directory:
 training/results/antidistillation/experiment-<n_train>traces-<steps>steps/<setting>.json. The report
@@ -151,6 +153,11 @@ def generate_traces(server, setting, n_train):
     return sets
 
 
+def result_path(results, name, seed):
+    """Seed 0 is the sweep; other seeds repeat the distillation of a setting on the same traces."""
+    return results / (f"{name}.json" if seed == 0 else f"{name}.seed{seed}.json")
+
+
 def run_setting(setting, sets, seed, results, steps):
     started = time.perf_counter()
     student, final_loss = distill(sets["train"], seed, steps)
@@ -159,6 +166,7 @@ def run_setting(setting, sets, seed, results, steps):
         "top_p": TOP_P,
         "train_traces": len(sets["train"]),
         "distill_steps": steps,
+        "seed": seed,
         "teacher_test_accuracy": sets["test_result"]["accuracy"],
         "teacher_train_trace_accuracy": sets["train_result"]["accuracy"],
         "student_test_accuracy": accuracy(student, test_problems(sets["test"])),
@@ -166,7 +174,7 @@ def run_setting(setting, sets, seed, results, steps):
         "trace_tokens_per_second": sets["train_result"]["tokens_per_second"],
         "distill_seconds": time.perf_counter() - started,
     }
-    write_json(results / f"{setting['name']}.json", result)
+    write_json(result_path(results, setting["name"], seed), result)
     print(json.dumps(result), flush=True)
     return result
 
@@ -192,8 +200,14 @@ def report(results):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [json.loads(p.read_text()) for p in sorted(results.glob("*.json")) if p.name != "undistilled.json"]
+    runs = [json.loads(p.read_text()) for p in sorted(results.glob("*.json")) if p.name != "undistilled.json"]
     base = json.loads((results / "undistilled.json").read_text())["student_test_accuracy"]
+    # One row per setting: the student's accuracy over the seeds it was distilled with.
+    rows = []
+    for name in dict.fromkeys(r["name"] for r in runs):
+        seeds = sorted((r for r in runs if r["name"] == name), key=lambda r: r.get("seed", 0))
+        students = [r["student_test_accuracy"] for r in seeds]
+        rows.append({**seeds[0], "students": students, "student_test_accuracy": sum(students) / len(students)})
     n_train = rows[0].get("train_traces", 2000)
     steps = rows[0].get("distill_steps", 450)
     families = {
@@ -208,11 +222,17 @@ def report(results):
             (r for r in rows if r["family"] == family),
             key=lambda r: (r["temperature"], r["lambda"]),
         )
-        axis.plot(
+        means = [100 * r["student_test_accuracy"] for r in points]
+        axis.errorbar(
             [100 * r["teacher_test_accuracy"] for r in points],
-            [100 * r["student_test_accuracy"] for r in points],
-            style,
+            means,
+            yerr=[
+                [m - 100 * min(r["students"]) for m, r in zip(means, points)],
+                [100 * max(r["students"]) - m for m, r in zip(means, points)],
+            ],
+            fmt=style,
             color=colour,
+            capsize=3,
             label=label,
         )
     axis.axhline(100 * base, color="black", linestyle=":", label="undistilled student")
@@ -228,6 +248,8 @@ def report(results):
     lines = [
         f"Undistilled attacker: **{100 * base:.1f} %**. Teacher and student accuracy on the same {N_TEST} test problems;",
         f"{n_train} train-split traces per setting, {steps} fine-tuning steps of {DISTILL_BATCH}; top-p {TOP_P}.",
+        "Where a setting was distilled with several seeds (same traces), the student column is their mean",
+        "with each seed's accuracy in brackets, and the plot shows their range.",
         "",
         "| setting | τ | λ | λ·std(Δ̂) (nats) | teacher acc. | student acc. | student − undistilled |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -235,9 +257,10 @@ def report(results):
     order = {"base": 0, "antidistillation": 1, "temperature": 2, "permuted": 3}
     for r in sorted(rows, key=lambda r: (order[r["family"]], r["temperature"], r["lambda"])):
         nats = r.get("nats", 0.0)
+        seeds = "" if len(r["students"]) == 1 else " (" + " / ".join(f"{100 * a:.1f}" for a in r["students"]) + ")"
         lines.append(
             f"| {r['name']} | {r['temperature']} | {r['lambda']} | {nats} | {100 * r['teacher_test_accuracy']:.1f} % | "
-            f"{100 * r['student_test_accuracy']:.1f} % | {100 * (r['student_test_accuracy'] - base):+.1f} |"
+            f"{100 * r['student_test_accuracy']:.1f} %{seeds} | {100 * (r['student_test_accuracy'] - base):+.1f} |"
         )
     text = DOC.read_text()
     start, end = "<!-- experiment-results:start -->", "<!-- experiment-results:end -->"
@@ -253,7 +276,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--n-train", type=int, default=N_TRAIN, help="train-split traces per setting")
     parser.add_argument("--distill-steps", type=int, default=DISTILL_STEPS, help="fine-tuning steps per setting")
-    parser.add_argument("--only", help="one setting by name (e.g. base-t1.0, to size a budget)")
+    parser.add_argument("--only", help="settings by name, comma-separated (e.g. base-t1.0, to size a budget)")
     parser.add_argument("--report", action="store_true")
     parser.add_argument(
         "--phase",
@@ -270,10 +293,10 @@ def main():
         if args.phase != "traces":  # the traces phase needs no attacker: it can start while one trains
             print(json.dumps(undistilled(args.server, results)), flush=True)
         for setting in settings(scales["delta_std_mean"]):
-            if args.only not in (None, setting["name"]):
+            if args.only is not None and setting["name"] not in args.only.split(","):
                 continue
             # Finished settings are skipped before their traces are asked for: a rerun resumes cheaply.
-            if (results / f"{setting['name']}.json").exists():
+            if result_path(results, setting["name"], args.seed).exists():
                 continue
             path = traces_path(setting, args.n_train)
             if args.phase in ("all", "traces"):
