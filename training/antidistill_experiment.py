@@ -194,6 +194,14 @@ def undistilled(server, results):
     return result
 
 
+def interpolate(points, x):
+    """The piecewise-linear curve through (x, y) points sorted by x, at x; None outside their range."""
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if x0 <= x <= x1:
+            return y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    return None
+
+
 def report(results):
     import matplotlib
 
@@ -251,16 +259,30 @@ def report(results):
         "Where a setting was distilled with several seeds (same traces), the student column is their mean",
         "with each seed's accuracy in brackets, and the plot shows their range.",
         "",
-        "| setting | τ | λ | λ·std(Δ̂) (nats) | teacher acc. | student acc. | student − undistilled |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "The last column is the trade-off itself: the student accuracy the temperature curve (base and",
+        "temperature rows, linearly interpolated) gives at the same teacher accuracy, and how far below it",
+        "this setting's student is (negative: these traces teach less than temperature sampling at equal",
+        "teacher accuracy).",
+        "",
+        "| setting | τ | λ | λ·std(Δ̂) (nats) | teacher acc. | student acc. | student − undistilled "
+        "| temperature curve at this teacher acc. |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    curve = sorted(
+        (r["teacher_test_accuracy"], r["student_test_accuracy"]) for r in rows if r["family"] in ("base", "temperature")
+    )
     order = {"base": 0, "antidistillation": 1, "temperature": 2, "permuted": 3}
     for r in sorted(rows, key=lambda r: (order[r["family"]], r["temperature"], r["lambda"])):
         nats = r.get("nats", 0.0)
         seeds = "" if len(r["students"]) == 1 else " (" + " / ".join(f"{100 * a:.1f}" for a in r["students"]) + ")"
+        same = ""
+        if r["family"] in ("antidistillation", "permuted"):
+            expected = interpolate(curve, r["teacher_test_accuracy"])
+            if expected is not None:
+                same = f"{100 * expected:.1f} % ({100 * (r['student_test_accuracy'] - expected):+.1f})"
         lines.append(
             f"| {r['name']} | {r['temperature']} | {r['lambda']} | {nats} | {100 * r['teacher_test_accuracy']:.1f} % | "
-            f"{100 * r['student_test_accuracy']:.1f} %{seeds} | {100 * (r['student_test_accuracy'] - base):+.1f} |"
+            f"{100 * r['student_test_accuracy']:.1f} %{seeds} | {100 * (r['student_test_accuracy'] - base):+.1f} | {same} |"
         )
     text = DOC.read_text()
     start, end = "<!-- experiment-results:start -->", "<!-- experiment-results:end -->"
