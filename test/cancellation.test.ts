@@ -7,18 +7,14 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { readFashionMnist } from '../src/models/embedding/fashion-mnist.js';
 import { buildApp } from '../src/server/app.js';
-import { assertLive, MODELS_DIR, startApp, stopApp, testConfig } from './helpers/app.js';
+import { assertLive, listen, MODELS_DIR, startApp, stopApp, testConfig } from './helpers/app.js';
+import { assertDecodingStopped, decoderSteps, LONG_GENERATION } from './helpers/generation.js';
 import { pngBase64 } from './helpers/png-writer.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
 const demo = await readFashionMnist(MODELS_DIR, 'demo');
 const png = (index: number) => pngBase64(demo.pixels.slice(index * 784, (index + 1) * 784));
-
-async function listen(app: FastifyInstance): Promise<string> {
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-}
 
 /** Successful inferences of `model` so far, from /metrics. */
 async function okInferences(app: FastifyInstance, model: string): Promise<number> {
@@ -95,32 +91,11 @@ describe('a deadline stops token generation', () => {
 
   it('answers 503 deadline-exceeded and stops decoding instead of finishing the sequences', async () => {
     app = await startApp({ DEADLINES: 'inference=300' });
-    const steps = async () => {
-      const metrics = (await app.inject('/metrics')).body;
-      return Number(/^meanserve_decoder_steps_total (\d+)/m.exec(metrics)?.[1] ?? 0);
-    };
-    const before = await steps();
-    // 128 antidistillation sequences: about 128 × 60 × 3 decoder steps if nothing stopped them.
-    const response = await app.inject({
-      method: 'POST',
-      url: '/v1/completions',
-      payload: {
-        prompt: Array.from({ length: 64 }, (_, i) => `Q:${10_000 + i}+${20_000 + i}=`),
-        n: 2,
-        temperature: 1,
-        seed: 1,
-        antidistillation: { lambda: 1 },
-      },
-    });
+    const before = await decoderSteps(app);
+    const response = await app.inject({ method: 'POST', url: '/v1/completions', payload: LONG_GENERATION });
     assert.equal(response.statusCode, 503);
     assert.equal(response.json().type, 'urn:meanserve:problem:deadline-exceeded');
-    await waitFor('the generation to stop', async () =>
-      /^meanserve_generations_active 0$/m.test((await app.inject('/metrics')).body),
-    );
-    const stopped = await steps();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.equal(await steps(), stopped, 'no decoding after the stop');
-    assert.ok(stopped - before < 128 * 60 * 3 * 0.5, `${stopped - before} steps ran`);
+    await assertDecodingStopped(app, before, 0.5);
     const quick = await app.inject({
       method: 'POST',
       url: '/v1/completions',

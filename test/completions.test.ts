@@ -7,8 +7,8 @@ import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import OpenAI from 'openai';
-import { assertLive, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
-import { waitFor } from './helpers/wait.js';
+import { assertLive, listen, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
+import { assertDecodingStopped, decoderSteps, LONG_GENERATION } from './helpers/generation.js';
 
 const greedyStrings = JSON.parse(
   readFileSync(`${MODELS_DIR}arithmetic-teacher/greedy.json`, 'utf8'),
@@ -55,10 +55,7 @@ describe('completions', () => {
   let base: string;
   before(async () => {
     app = await startApp();
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    assert.ok(address !== null && typeof address === 'object');
-    base = `http://127.0.0.1:${address.port}`;
+    base = await listen(app);
   });
   after(() => stopApp(app));
 
@@ -228,20 +225,8 @@ describe('completions', () => {
   });
 
   it('stops generating when the client disconnects', async () => {
-    const steps = async () => {
-      const metrics = (await app.inject('/metrics')).body;
-      return Number(/^meanserve_decoder_steps_total (\d+)/m.exec(metrics)?.[1]);
-    };
-    const before = await steps();
-    // 128 antidistillation sequences: about 128 × 60 × 3 steps if nothing stopped them.
-    const body = JSON.stringify({
-      prompt: Array.from({ length: 64 }, (_, i) => `Q:${10_000 + i}+${20_000 + i}=`),
-      n: 2,
-      temperature: 1,
-      seed: 1,
-      stream: true,
-      antidistillation: { lambda: 1 },
-    });
+    const before = await decoderSteps(app);
+    const body = JSON.stringify({ ...LONG_GENERATION, stream: true });
     await new Promise<void>((resolve, reject) => {
       const request = httpRequest(`${base}/v1/completions`, {
         method: 'POST',
@@ -256,14 +241,7 @@ describe('completions', () => {
       request.on('error', (error) => (error.message.includes('socket hang up') ? resolve() : reject(error)));
       request.end(body);
     });
-    await waitFor('the generation to stop', async () => {
-      const metrics = (await app.inject('/metrics')).body;
-      return /^meanserve_generations_active 0$/m.test(metrics);
-    });
-    const stopped = await steps();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.equal(await steps(), stopped, 'no decoding after the stop');
-    assert.ok(stopped - before < 128 * 60 * 3 * 0.25, `${stopped - before} steps ran`);
+    await assertDecodingStopped(app, before, 0.25);
     await assertLive(app);
   });
 

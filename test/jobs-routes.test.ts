@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { assertLive, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
+import { assertLive, listen, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { waitFor } from './helpers/wait.js';
 
 const spiralRequest = (data: number[] = [0.3, -0.7]) => ({
@@ -30,10 +30,7 @@ describe('job routes', () => {
     modelsDir = await mkdtemp(join(tmpdir(), 'meanserve-models-'));
     await cp(MODELS_DIR, modelsDir, { recursive: true });
     app = await startApp({ MODELS_DIR: modelsDir, JOB_BACKOFF_MS: '10' });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    assert.ok(address !== null && typeof address === 'object');
-    base = `http://127.0.0.1:${address.port}`;
+    base = await listen(app);
   });
   after(async () => {
     await stopApp(app);

@@ -7,7 +7,7 @@ import { buildApp } from '../src/server/app.js';
 import { ConfigError, loadConfig } from '../src/server/config.js';
 import { TokenBuckets } from '../src/server/plugins/rate-limit.js';
 import { routeFamily } from '../src/server/route-families.js';
-import { assertLive, startApp, stopApp, testConfig } from './helpers/app.js';
+import { assertLive, listen, startApp, stopApp, testConfig } from './helpers/app.js';
 import { waitFor } from './helpers/wait.js';
 
 const ALICE = 'alice-key-0123456789abcdef';
@@ -180,8 +180,7 @@ describe('deadlines', () => {
   it('answers 503 deadline-exceeded when a handler outlives its route family’s deadline, over a socket too', async () => {
     app = await startApp({ DEADLINES: 'inference=100' });
     assert.deepEqual(app.config.security.deadlines, { inference: 100, write: 120_000, read: 30_000 });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.address() as { port: number };
+    const base = await listen(app);
     const slow = JSON.stringify({
       inputs: [
         { name: 'x', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(0.5) },
@@ -191,7 +190,7 @@ describe('deadlines', () => {
     // A real socket: on Node 20 a request with a body emits 'close' once the body is read, which is what
     // defeats Fastify's handlerTimeout; app.inject would not show it.
     const started = Date.now();
-    const response = await fetch(`http://127.0.0.1:${port}/v2/models/iterated-map/infer`, {
+    const response = await fetch(`${base}/v2/models/iterated-map/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: slow,

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { MODELS_DIR, startApp, stopApp } from './helpers/app.js';
+import { listen, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 
 describe('GET /v1/models', () => {
   let app: FastifyInstance;
@@ -107,10 +107,7 @@ describe('model registry', () => {
   it('answers /health/live while a long inference is in flight', async (t) => {
     const app = await startApp();
     t.after(() => stopApp(app));
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    assert.ok(address !== null && typeof address === 'object');
-    const base = `http://127.0.0.1:${address.port}`;
+    const base = await listen(app);
     const order: string[] = [];
     // ~2.5 M steps of the Loop take over a second (0.81 µs/step measured): long enough to be in flight.
     const long = fetch(`${base}/v2/models/iterated-map/infer`, {

@@ -40,3 +40,11 @@ export async function assertLive(app: FastifyInstance): Promise<void> {
   if (response.statusCode !== 200)
     throw new Error(`server not live after the request: ${response.statusCode}`);
 }
+
+/** Listens on a free local port; the base URL to reach the app over a real socket. */
+export async function listen(app: FastifyInstance): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (address === null || typeof address !== 'object') throw new Error('the app is not listening on a port');
+  return `http://127.0.0.1:${address.port}`;
+}
