@@ -7,7 +7,15 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { readFashionMnist } from '../src/models/embedding/fashion-mnist.js';
 import { buildApp } from '../src/server/app.js';
-import { assertLive, listen, MODELS_DIR, startApp, stopApp, testConfig } from './helpers/app.js';
+import {
+  assertLive,
+  listen,
+  MODELS_DIR,
+  queueAnswers,
+  startApp,
+  stopApp,
+  testConfig,
+} from './helpers/app.js';
 import { assertDecodingStopped, decoderSteps, LONG_GENERATION } from './helpers/generation.js';
 import { pngBase64 } from './helpers/png-writer.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
@@ -122,6 +130,7 @@ describe('a job submission whose client left before it was queued', () => {
     const base = await listen(app);
     const type = 'mfg.finite';
     const params = { env: { name: 'left_right' }, algorithm: { name: 'fixed_point' } };
+    await queueAnswers(app);
     assert.equal(await app.queue.queued(type), 0);
     // Every Redis command waits for 1.5 s: the submission is held at its queue-length check.
     await redis.client('PAUSE', 1500, 'ALL');

@@ -6,9 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { JOB_TYPES } from '../src/jobs/catalog.js';
 import { buildApp } from '../src/server/app.js';
-import { stopApp, testConfig } from './helpers/app.js';
+import { queueAnswers, stopApp, testConfig } from './helpers/app.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
-import { waitFor } from './helpers/wait.js';
 
 const ADMIN = 'admin-key-0123456789abcdef';
 const USER = 'user-key-0123456789abcdef';
@@ -88,13 +87,7 @@ describe('no queue dashboard', () => {
     const prefix = uniquePrefix();
     const bullmq = await appWith({ REDIS_URL, REDIS_PREFIX: prefix });
     try {
-      // Closing while BullMQ is still connecting its queues can leave its init rejecting after the close.
-      await waitFor('the queue to answer', () =>
-        bullmq.queue.ping().then(
-          () => true,
-          () => false,
-        ),
-      );
+      await queueAnswers(bullmq);
       assert.equal((await bullmq.inject('/admin/queues')).statusCode, 404);
     } finally {
       await stopApp(bullmq);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/server/app.js';
 import { type Config, loadConfig } from '../../src/server/config.js';
+import { waitFor } from './wait.js';
 
 export const MODELS_DIR = new URL('../../models/', import.meta.url).pathname;
 
@@ -47,4 +48,17 @@ export async function listen(app: FastifyInstance): Promise<string> {
   const address = app.server.address();
   if (address === null || typeof address !== 'object') throw new Error('the app is not listening on a port');
   return `http://127.0.0.1:${address.port}`;
+}
+
+/**
+ * With REDIS_URL, the job queue's connections are still being made after ready(): wait until it answers
+ * (a call or a close before then fails, or leaves BullMQ's init rejecting after the close).
+ */
+export async function queueAnswers(app: FastifyInstance): Promise<void> {
+  await waitFor('the queue to answer', () =>
+    app.queue.ping().then(
+      () => true,
+      () => false,
+    ),
+  );
 }
