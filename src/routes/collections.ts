@@ -4,6 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
 import type { Collection, CollectionConfig } from '../models/collections/collection.js';
+import type { DamagedCollection } from '../models/collections/collection-store.js';
 import { embeddingDim, embedImages } from '../models/embedding/embedder.js';
 import { type ImageItem, imageFromItem, PixelBudget } from '../models/embedding/image-input.js';
 import type { ManifestEntry } from '../models/manifest.js';
@@ -15,8 +16,10 @@ import {
   CollectionList,
   CollectionName,
   CreateCollectionBody,
+  DamagedCollectionInfo,
   PointId,
   PointReply,
+  RecoveryReply,
   SearchBody,
   SearchReply,
   UpsertBody,
@@ -29,6 +32,7 @@ function describe(collection: Collection) {
   const { config } = collection;
   return {
     name: config.name,
+    state: 'ready' as const,
     dim: config.dim,
     metric: config.metric,
     model: config.model ?? null,
@@ -36,6 +40,15 @@ function describe(collection: Collection) {
     count: collection.count,
     payload_fields: collection.payloadFields(),
     created_at: config.created_at,
+  };
+}
+
+function describeDamaged(damaged: DamagedCollection) {
+  return {
+    name: damaged.name,
+    state: 'damaged' as const,
+    damage: damaged.damage,
+    detected_at: damaged.detectedAt,
   };
 }
 
@@ -188,7 +201,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: CollectionList },
       },
     },
-    async () => ({ data: store.list().map(describe) }),
+    async () => ({ data: store.list().map(describe), damaged: store.damagedList().map(describeDamaged) }),
   );
 
   app.get(
@@ -196,12 +209,38 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags,
-        summary: 'Describe a collection: count, model, index settings, payload fields',
+        summary: 'Describe a collection: count, model, index settings, payload fields (or its damage)',
         params: NameParams,
-        response: { 200: CollectionInfo, ...problems(400, 404) },
+        response: { 200: Type.Union([CollectionInfo, DamagedCollectionInfo]), ...problems(400, 404) },
       },
     },
-    async (request) => describe(store.get(request.params.name)),
+    async (request) => {
+      const found = store.describe(request.params.name);
+      return 'damage' in found ? describeDamaged(found) : describe(found);
+    },
+  );
+
+  app.post(
+    '/v1/collections/:name/recover',
+    {
+      schema: {
+        tags,
+        summary:
+          'Rebuild a damaged collection from the points of its file that pass their checksums (the damaged ' +
+          'file is kept aside)',
+        params: NameParams,
+        response: { 200: RecoveryReply, ...problems(400, 404, 409, 422) },
+      },
+    },
+    async (request) => {
+      const report = await store.recover(request.params.name);
+      return {
+        recovered: report.recovered,
+        lost: report.lost,
+        kept_aside: report.keptAside,
+        collection: describe(report.collection),
+      };
+    },
   );
 
   app.delete(
@@ -209,7 +248,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags,
-        summary: 'Delete a collection and its file',
+        summary: 'Delete a collection and its file (a damaged one’s file is kept aside)',
         params: NameParams,
         response: { 204: Type.Null(), ...problems(400, 404) },
       },

@@ -1,4 +1,5 @@
-// Ops routes: liveness (the process answers), readiness (models loaded, queue reachable, not draining),
+// Ops routes: liveness (the process answers), readiness (models loaded, no damaged collection, queue
+// reachable, not draining),
 // Prometheus metrics.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -22,7 +23,7 @@ export const Ready = Type.Object(
 
 /** Everything that keeps the service from taking traffic; shared by /health/ready and /v2/health/ready. */
 export async function notReadyReasons(app: FastifyInstance): Promise<string[]> {
-  const reasons = app.models.readiness();
+  const reasons = [...app.models.readiness(), ...app.collections.readiness()];
   if (app.draining) reasons.unshift('shutting down');
   try {
     await app.queue.ping();
@@ -50,7 +51,8 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['ops'],
-        summary: 'Readiness: every model loaded and the job queue reachable (503 with reasons otherwise)',
+        summary:
+          'Readiness: every model loaded, no collection damaged and the job queue reachable (503 with reasons otherwise)',
         response: { 200: Ready, 503: Ready },
       },
     },

@@ -1,10 +1,11 @@
 // buildApp(config): the whole service as a Fastify instance, without listening. main.ts listens; tests call
 // this and talk to it in-process. Domain services are decorated onto the instance: models, queue, collections, metrics.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import { BullmqQueue } from '../jobs/bullmq.js';
 import { InlineQueue } from '../jobs/inline.js';
 import type { JobQueue } from '../jobs/queue.js';
+import { REDACTED, REDACTED_LOG_PATHS, redactUrl } from '../lib/redact.js';
 import { CollectionStore } from '../models/collections/collection-store.js';
 import { IndexJobApplier } from '../models/collections/index-job-applier.js';
 import { ModelRegistry } from '../models/registry.js';
@@ -19,7 +20,9 @@ import oipRoutes from '../routes/oip.js';
 import { type Config, modelAccess } from './config.js';
 import { Metrics } from './metrics.js';
 import auth from './plugins/auth.js';
+import browserSecurity from './plugins/browser-security.js';
 import deadlines from './plugins/deadlines.js';
+import jsonBody from './plugins/json-body.js';
 import loadShedding from './plugins/load-shedding.js';
 import problem, { frameworkError } from './plugins/problem.js';
 import queueDashboard from './plugins/queue-dashboard.js';
@@ -36,12 +39,16 @@ declare module 'fastify' {
     metrics: Metrics;
     /** True once shutdown began: readiness answers 503 so load balancers drain this replica. */
     draining: boolean;
+    /** A request URL with its secrets (API keys in the query) redacted, for logs and error bodies. */
+    safeUrl(url: string): string;
   }
 }
 
 export interface BuildOptions {
   /** Start loading models at once (default true); tests that never touch models can skip it. */
   loadModels?: boolean;
+  /** Where log lines go (default standard output); a test reads what the server logged from it. */
+  logStream?: { write(line: string): void };
 }
 
 export function createQueue(config: Config, onError: (error: Error) => void): JobQueue {
@@ -52,8 +59,24 @@ export function createQueue(config: Config, onError: (error: Error) => void): Jo
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const secrets = new Set(
+    [...config.security.apiKeys, ...config.security.adminApiKeys].map(({ key }) => key),
+  );
+  const safeUrl = (url: string) => redactUrl(url, secrets);
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: {
+      level: config.logLevel,
+      redact: { paths: REDACTED_LOG_PATHS, censor: REDACTED },
+      // Fastify logs `req` on its own errors: the URL without its secrets, and no headers.
+      serializers: {
+        req: (request: FastifyRequest) => ({
+          method: request.method,
+          url: safeUrl(request.url),
+          remoteAddress: request.ip,
+        }),
+      },
+      ...(options.logStream === undefined ? {} : { stream: options.logStream }),
+    },
     bodyLimit: config.bodyLimit,
     connectionTimeout: config.connectionTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
@@ -82,6 +105,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('collections', collections);
   app.decorate('metrics', metrics);
   app.decorate('draining', false);
+  app.decorate('safeUrl', safeUrl);
 
   // One log line per request, with the route pattern, status and latency; metrics from the same hook.
   app.addHook('onResponse', async (request, reply) => {
@@ -93,7 +117,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       {
         method: request.method,
         route,
-        url: request.url,
+        url: safeUrl(request.url),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
         ...(request.apiKeyName === undefined ? {} : { key: request.apiKeyName }),
@@ -112,6 +136,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.removeContentTypeParser('text/plain');
 
   await app.register(problem);
+  await app.register(jsonBody, config.jsonLimits);
+  // Before auth: a CORS preflight carries no key and is answered by the CORS hook itself.
+  await app.register(browserSecurity, { corsOrigins: config.security.corsOrigins });
   // In this order: a request is authenticated, then counted against its key's limit, then shed if overloaded.
   await app.register(auth, { keys: config.security.apiKeys });
   await app.register(rateLimit, { limits: config.security.rateLimits });

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import type { JsonLimits } from '../lib/json-limits.js';
 
 export interface Config {
   /** TCP port. @defaultValue 8080 */
@@ -45,6 +46,8 @@ export interface Config {
   bodyLimit: number;
   /** Largest JSON body on inference and job-submission routes, bytes. @defaultValue 32 MiB */
   inferenceBodyLimit: number;
+  /** Structural limits on every JSON body (depth, keys, array and string lengths); see src/lib/json-limits.ts. */
+  jsonLimits: JsonLimits;
   /** Socket and request timeouts, ms. */
   connectionTimeoutMs: number;
   requestTimeoutMs: number;
@@ -100,6 +103,12 @@ export interface SecurityConfig {
    * (DEADLINES, e.g. `inference=120000,write=120000,read=30000`). Streams are timed only until they start.
    */
   deadlines: Record<RouteFamily, number>;
+  /**
+   * Origins whose browser pages may call the API (CORS_ORIGINS, comma-separated exact origins such as
+   * `https://app.example.com`, or `*` for any). Empty: no CORS headers, browsers allow same-origin only.
+   * @defaultValue []
+   */
+  corsOrigins: string[];
 }
 
 export interface JobConfig {
@@ -258,6 +267,22 @@ export function parseDeadlines(raw: string | undefined): Record<RouteFamily, num
   return { ...DEFAULT_DEADLINES, ...familyNumbers('DEADLINES', raw, 'milliseconds') };
 }
 
+/** `*` or a list of origins (scheme://host[:port], no path); a typo is a start-up error, not an open door. */
+export function parseCorsOrigins(raw: string | undefined): string[] {
+  const origins = (raw ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    if (origin !== '*' && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin)) {
+      throw new ConfigError(
+        `CORS_ORIGINS: '${origin}' must be * or an origin such as https://app.example.com`,
+      );
+    }
+  }
+  return origins;
+}
+
 const KNOWN_PROVIDERS = new Set(['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu']);
 
 export function loadConfig(env: Env = process.env): Config {
@@ -298,6 +323,12 @@ export function loadConfig(env: Env = process.env): Config {
     inferenceQueueLimit: integer(env, 'INFERENCE_QUEUE_LIMIT', 256, 1),
     bodyLimit: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
     inferenceBodyLimit: integer(env, 'INFERENCE_BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024),
+    jsonLimits: {
+      maxDepth: integer(env, 'JSON_MAX_DEPTH', 64, 1),
+      maxKeys: integer(env, 'JSON_MAX_KEYS', 10_000, 1),
+      maxArrayLength: integer(env, 'JSON_MAX_ARRAY_LENGTH', 16_777_216, 1),
+      maxStringLength: integer(env, 'JSON_MAX_STRING_LENGTH', 8_388_608, 1),
+    },
     connectionTimeoutMs: integer(env, 'CONNECTION_TIMEOUT_MS', 120_000),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 60_000),
     keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 10_000),
@@ -320,6 +351,7 @@ export function loadConfig(env: Env = process.env): Config {
       shedHeapUsedPercent: integer(env, 'SHED_HEAP_USED_PERCENT', 95),
       jobQueueLimit: integer(env, 'JOB_QUEUE_LIMIT', 10_000, 1),
       deadlines: parseDeadlines(env.DEADLINES),
+      corsOrigins: parseCorsOrigins(env.CORS_ORIGINS),
     },
   };
 }

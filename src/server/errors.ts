@@ -76,3 +76,10 @@ export class UnavailableError extends AppError {
     super(503, 'unavailable', 'Service unavailable', detail, { retryAfter });
   }
 }
+
+/** A JSON body over a structural limit (depth, keys, array or string length): refused before it is used. */
+export class JsonLimitError extends AppError {
+  constructor(detail: string, errors: FieldError[]) {
+    super(400, 'json-limit', 'JSON over a structural limit', detail, { errors });
+  }
+}

@@ -1,6 +1,9 @@
 // The server process: build the app, listen, and drain on SIGTERM/SIGINT — readiness turns 503, the listener
 // stops accepting, in-flight requests and running inline jobs finish within SHUTDOWN_TIMEOUT_MS, the queue
 // closes, and the process exits 0 (1 if the deadline passed or start-up failed).
+// The last line of defence: a promise rejection nobody handled is logged and the server serves on (no state
+// was left half-changed by it); an uncaught exception may have been thrown halfway through a change, so it
+// is logged and the process drains and exits 1 for its supervisor to restart it. Jobs survive either way.
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 
@@ -8,7 +11,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const app = await buildApp(config);
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     app.draining = true;
@@ -21,7 +24,7 @@ async function main(): Promise<void> {
     try {
       await app.close();
       app.log.info('shut down cleanly');
-      process.exit(0);
+      process.exit(exitCode);
     } catch (error) {
       app.log.error({ err: error }, 'shutdown failed');
       process.exit(1);
@@ -29,6 +32,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('unhandledRejection', (reason) => {
+    app.log.error({ err: reason }, 'unhandled promise rejection; serving on');
+  });
+  process.on('uncaughtException', (error) => {
+    app.log.fatal({ err: error }, 'uncaught exception; draining and exiting');
+    void stop('uncaughtException', 1);
+  });
   await app.listen({ port: config.port, host: config.host });
   app.log.info({ queue: app.queue.backend, providers: config.executionProviders }, 'meanserve listening');
 }

@@ -86,6 +86,14 @@ export class Metrics implements InferenceObserver {
           this.set({ collection: collection.config.name }, collection.count);
       },
     });
+    new client.Gauge({
+      name: 'meanserve_collections_damaged',
+      help: 'Collections whose file failed its checksums and are not served until recovered or deleted.',
+      registers: [this.registry],
+      collect() {
+        this.set(collections.damagedList().length);
+      },
+    });
     new client.Counter({
       name: 'meanserve_decoder_steps_total',
       help: 'Language-model decoding steps run (one per model per token; antidistillation runs three).',

@@ -65,15 +65,26 @@ export class Collection {
   private readonly fieldCounts = new Map<string, number>();
   private readonly appliedJobs: string[] = [];
 
+  /**
+   * `scratchDir` holds the HNSW index's short-lived files; `saved` is what a verified collection file held
+   * (without `index`, the graph is rebuilt from the vectors).
+   */
   constructor(
     readonly config: CollectionConfig,
+    scratchDir: string,
     saved?: { snapshot: CollectionSnapshot; vectors: Float32Array; index?: Uint8Array },
   ) {
     this.vectors = new SlotVectors(config.dim, Math.max(1024, saved?.snapshot.slots.length ?? 0));
     const restoreGraph = saved?.index !== undefined && config.index.type === 'hnsw';
     this.index =
       config.index.type === 'hnsw'
-        ? new HnswIndex(config.dim, config.metric, config.index, restoreGraph ? saved?.index : undefined)
+        ? new HnswIndex(
+            config.dim,
+            config.metric,
+            config.index,
+            scratchDir,
+            restoreGraph ? saved?.index : undefined,
+          )
         : new FlatIndex(this.vectors, config.metric);
     if (saved === undefined) return;
     this.appliedJobs.push(...saved.snapshot.applied_jobs);

@@ -1,12 +1,13 @@
 // Approximate search with hnswlib (hnswlib-node, the C++ library's binding). Slots are hnswlib labels;
 // removal is hnswlib's markDelete. hnswlib only takes plain arrays and only reads/writes its graph from
-// files, hence the conversions here. Cosine collections store unit vectors, so both cosine and dot use the
+// files (scratch files in the collections directory, removed at start if a crash left one), hence the
+// conversions here. A saved graph reaches it only after its checksum was verified (collection-file.ts). Cosine collections store unit vectors, so both cosine and dot use the
 // inner-product space (distance 1 − ⟨a, b⟩) and l2 the squared-Euclidean one.
 import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import hnswlib from 'hnswlib-node';
+import { TEMPORARY_MARK } from './collection-file.js';
 import type { Metric, SearchHit, SearchOptions, VectorIndex } from './vector-index.js';
 
 export interface HnswSettings {
@@ -29,13 +30,14 @@ export class HnswIndex implements VectorIndex {
     dim: number,
     private readonly metric: Metric,
     private readonly settings: HnswSettings,
+    private readonly scratchDir: string,
     saved?: Uint8Array,
   ) {
     this.graph = new hnswlib.HierarchicalNSW(metric === 'l2' ? 'l2' : 'ip', dim);
     if (saved === undefined) {
       this.graph.initIndex(INITIAL_CAPACITY, settings.m, settings.ef_construction, RANDOM_SEED);
     } else {
-      withTemporaryFile((path) => {
+      this.withScratchFile((path) => {
         writeFileSync(path, saved);
         this.graph.readIndexSync(path);
       });
@@ -62,18 +64,18 @@ export class HnswIndex implements VectorIndex {
   }
 
   serialize(): Uint8Array {
-    return withTemporaryFile((path) => {
+    return this.withScratchFile((path) => {
       this.graph.writeIndexSync(path);
       return readFileSync(path);
     });
   }
-}
 
-function withTemporaryFile<T>(use: (path: string) => T): T {
-  const path = join(tmpdir(), `meanserve-hnsw-${randomUUID()}.bin`);
-  try {
-    return use(path);
-  } finally {
-    rmSync(path, { force: true });
+  private withScratchFile<T>(use: (path: string) => T): T {
+    const path = join(this.scratchDir, `hnsw${TEMPORARY_MARK}${randomUUID()}`);
+    try {
+      return use(path);
+    } finally {
+      rmSync(path, { force: true });
+    }
   }
 }

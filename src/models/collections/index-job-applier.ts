@@ -7,7 +7,7 @@ import type { JobQueue } from '../../jobs/queue.js';
 import type { JobRecord } from '../../jobs/types.js';
 import type { Log } from '../../lib/log.js';
 import type { CollectionStore } from './collection-store.js';
-import { decodeIndexPoints, INDEX_POINTS_ARTIFACT } from './index-points.js';
+import { decodeIndexPoints, INDEX_POINTS_ARTIFACT, type IndexPoints } from './index-points.js';
 
 export const INDEX_JOB_TYPE = 'collections.index';
 const POLL_MS = 250;
@@ -66,9 +66,14 @@ export class IndexJobApplier {
     if (collection.hasApplied(job.id) || job.createdAt < collection.config.created_at) return;
     const artifact = await this.queue.artifact(job.id, INDEX_POINTS_ARTIFACT);
     if (artifact === undefined) return;
-    const points = decodeIndexPoints(artifact.data, `job ${job.id}`);
-    if (points.dim !== collection.config.dim) {
-      this.log.error({ jobId: job.id, collection: name }, 'index job dimension does not match; skipped');
+    let points: IndexPoints;
+    try {
+      points = decodeIndexPoints(artifact.data, `job ${job.id}`);
+      if (points.dim !== collection.config.dim)
+        throw new Error(`dimension ${points.dim}, not ${collection.config.dim}`);
+    } catch (error) {
+      // A damaged or mismatched artifact would fail every poll: it is skipped, once, loudly.
+      this.log.error({ jobId: job.id, collection: name, err: error }, 'index job points unusable; skipped');
       await this.store.change(name, (target) => target.markApplied(job.id));
       return;
     }

@@ -1,9 +1,9 @@
-// The points a collections.index job hands back as its artifact (framed-binary "MSPTS1"): ids and payloads
+// The points a collections.index job hands back as its artifact (framed-binary "MSPTS2", checksummed): ids and payloads
 // in the header, float32 vectors (n × dim) as the one section. The API applies them to the collection.
 import { decodeFramed, encodeFramed, float32Section } from '../../lib/framed-binary.js';
 import type { Payload } from './payload-filter.js';
 
-const MAGIC = 'MSPTS1\n\n';
+const MAGIC = 'MSPTS2\n\n';
 export const INDEX_POINTS_ARTIFACT = 'points.bin';
 
 export interface IndexPoints {

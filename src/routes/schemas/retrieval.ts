@@ -109,6 +109,7 @@ const ModelRef = Type.Object({ name: Type.String(), version: Type.String(), sha2
 
 const COLLECTION_EXAMPLE = {
   name: 'fashion-mnist',
+  state: 'ready',
   dim: 64,
   metric: 'cosine',
   model: { name: 'fmnist-embed-mf', version: '1', sha256: '…' },
@@ -121,6 +122,7 @@ const COLLECTION_EXAMPLE = {
 export const CollectionInfo = Type.Object(
   {
     name: Type.String(),
+    state: Type.Literal('ready', { description: 'Served (a damaged collection answers with its damage).' }),
     dim: Type.Integer(),
     metric: Type.String(),
     model: Type.Union([ModelRef, Type.Null()]),
@@ -137,9 +139,55 @@ export const CollectionInfo = Type.Object(
   { examples: [COLLECTION_EXAMPLE] },
 );
 
+const DAMAGED_EXAMPLE = {
+  name: 'products',
+  state: 'damaged',
+  damage: 'section 2 does not match its checksum',
+  detected_at: '2026-12-05T09:00:00.000Z',
+};
+
+export const DamagedCollectionInfo = Type.Object(
+  {
+    name: Type.String(),
+    state: Type.Literal('damaged'),
+    damage: Type.String({ description: 'What is wrong with its file.' }),
+    detected_at: Type.String(),
+  },
+  {
+    description:
+      'A collection whose file failed its checksums at start: not served until POST …/recover rebuilds it ' +
+      'from its intact points, or DELETE removes it (the file is kept aside either way).',
+    examples: [DAMAGED_EXAMPLE],
+  },
+);
+
 export const CollectionList = Type.Object(
-  { data: Type.Array(CollectionInfo) },
-  { examples: [{ data: [COLLECTION_EXAMPLE] }] },
+  {
+    data: Type.Array(CollectionInfo),
+    damaged: Type.Array(DamagedCollectionInfo, {
+      description: 'Collections not served: recover or delete them.',
+    }),
+  },
+  { examples: [{ data: [COLLECTION_EXAMPLE], damaged: [] }] },
+);
+
+export const RecoveryReply = Type.Object(
+  {
+    recovered: Type.Integer({ description: 'Points that passed their checksums and are served again.' }),
+    lost: Type.Integer({ description: 'Points whose id, payload or vector did not survive.' }),
+    kept_aside: Type.String({ description: 'The damaged file, renamed, in the collections directory.' }),
+    collection: CollectionInfo,
+  },
+  {
+    examples: [
+      {
+        recovered: 69_999,
+        lost: 1,
+        kept_aside: 'fashion-mnist.collection.damaged-2026-12-05T09-01-00.000Z',
+        collection: COLLECTION_EXAMPLE,
+      },
+    ],
+  },
 );
 
 export const PointInput = Type.Object(

@@ -69,7 +69,7 @@ export function sendProblem(
     title: problem.title,
     status: problem.status,
     detail: problem.detail.length > MAX_DETAIL ? `${problem.detail.slice(0, MAX_DETAIL)} …` : problem.detail,
-    instance: request.url,
+    instance: request.server.safeUrl(request.url),
   };
   if (problem.errors !== undefined && problem.errors.length > 0) body.errors = listed(problem.errors);
   // Open Inference Protocol clients read `error`; the rest of the body stays RFC 9457.

@@ -54,6 +54,13 @@ export default async function queueDashboard(app: FastifyInstance, options: Queu
         detail: 'the queue dashboard needs an admin key (ADMIN_API_KEYS)',
       });
     });
+    // bull-board's page asks Google for web fonts: a request out of the operator's network that the CSP
+    // refuses anyway. The page renders with the browser's own fonts.
+    dashboard.addHook('onSend', async (_request, reply, payload) =>
+      typeof payload === 'string' && String(reply.getHeader('content-type')).startsWith('text/html')
+        ? payload.replace(/<link[^>]*fonts\.googleapis\.com[^>]*>/g, '')
+        : payload,
+    );
     await dashboard.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
   });
   app.log.info({ path: DASHBOARD_PATH }, 'queue dashboard enabled');

@@ -1,6 +1,7 @@
 // Two validators: request bodies are checked strictly (no type coercion: "3" is not a number, unknown fields
 // are refused), while querystrings, path params and headers — always strings on the wire — are coerced.
-import { Ajv, type ErrorObject, type Options } from 'ajv';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import type { DataValidationCxt } from 'ajv/dist/types/index.js';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -12,6 +13,8 @@ const COMMON: Options = {
   useDefaults: true,
   removeAdditional: false,
   strict: false,
+  // strict: false would also let NaN and ±Infinity pass as numbers (a query's 1e309 coerces to Infinity).
+  strictNumbers: true,
   discriminator: true,
 };
 
@@ -39,11 +42,40 @@ export function fieldErrors(issues: readonly ErrorObject[], prefix: string): Fie
   });
 }
 
+/**
+ * Ajv's coercion turns a query's `1e309` or `Infinity` into Infinity and then lets it pass even a
+ * `maximum` (ajv 8.20): the coerced strings, params and headers are checked for non-finite numbers after it.
+ */
+function refusingNonFinite(validate: ValidateFunction): ValidateFunction {
+  const wrapped = ((data: unknown, context?: DataValidationCxt) => {
+    if (!validate(data, context)) {
+      wrapped.errors = validate.errors;
+      return false;
+    }
+    for (const [name, value] of Object.entries((data ?? {}) as Record<string, unknown>)) {
+      const values = Array.isArray(value) ? value : [value];
+      const index = values.findIndex((item) => typeof item === 'number' && !Number.isFinite(item));
+      if (index < 0) continue;
+      const instancePath = `/${name}${Array.isArray(value) ? `/${index}` : ''}`;
+      wrapped.errors = [
+        { instancePath, schemaPath: '#', keyword: 'finite', params: {}, message: 'must be a finite number' },
+      ];
+      return false;
+    }
+    wrapped.errors = null;
+    return true;
+  }) as ValidateFunction;
+  // Fastify hands ajv the parent object (so defaults can be set on the root) only when it sees schemaEnv.
+  return Object.assign(wrapped, { schemaEnv: validate.schemaEnv, schema: validate.schema });
+}
+
 async function validationPlugin(app: FastifyInstance): Promise<void> {
   const strict = makeAjv(false);
   const coercing = makeAjv(true);
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? strict : coercing).compile(schema as object),
+    httpPart === 'body'
+      ? strict.compile(schema as object)
+      : refusingNonFinite(coercing.compile(schema as object)),
   );
 }
 

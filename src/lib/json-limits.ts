@@ -1,0 +1,147 @@
+// Structural limits on JSON a client sends, checked before any handler, schema or queue sees it: nesting
+// depth, keys per object, array length, string length, and numbers that JSON can spell but a service cannot
+// keep (1e309 parses as Infinity and is stored as null). Every check is iterative, so no input can exhaust
+// the stack, and stops at the first violation.
+
+export interface JsonLimits {
+  /** Deepest nesting of objects and arrays. @defaultValue 64 */
+  maxDepth: number;
+  /** Most keys in one object. @defaultValue 10 000 */
+  maxKeys: number;
+  /** Most items in one array. @defaultValue 16 777 216 */
+  maxArrayLength: number;
+  /** Longest string, in UTF-16 code units. @defaultValue 8 388 608 */
+  maxStringLength: number;
+}
+
+export interface JsonLimitViolation {
+  /** JSON pointer to the value over the limit, relative to the document root ('' for the root). */
+  pointer: string;
+  /** What is wrong, naming the limit. */
+  message: string;
+  /** Which limit: the name of its environment variable, or 'finite-numbers'. */
+  limit: string;
+}
+
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Scans raw JSON bytes for nesting deeper than `maxDepth` before anything parses them: a body nested a
+ * million levels deep is refused after its first `maxDepth` brackets instead of being built in memory.
+ * Brackets inside strings do not count. Malformed JSON is left for the parser to refuse.
+ */
+export function exceedsDepth(bytes: Uint8Array, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i] as number;
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+      if (++depth > maxDepth) return true;
+    } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+interface Trail {
+  parent: Trail | undefined;
+  key: string;
+}
+
+function pointerOf(trail: Trail | undefined, key?: string): string {
+  const parts: string[] = key === undefined ? [] : [key];
+  for (let at = trail; at !== undefined; at = at.parent) parts.push(at.key);
+  return parts
+    .reverse()
+    .slice(1)
+    .map((part) => `/${part.replaceAll('~', '~0').replaceAll('/', '~1')}`)
+    .join('');
+}
+
+function problemAt(value: unknown, limits: JsonLimits): { message: string; limit: string } | undefined {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) {
+      return {
+        message: 'is not a finite number (JSON numbers beyond ±1.8e308 are refused)',
+        limit: 'finite-numbers',
+      };
+    }
+  } else if (typeof value === 'string') {
+    if (value.length > limits.maxStringLength) {
+      return {
+        message: `is a string of ${value.length} characters, over the limit of ${limits.maxStringLength} (JSON_MAX_STRING_LENGTH)`,
+        limit: 'JSON_MAX_STRING_LENGTH',
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The first value of a parsed document that breaks a limit, or undefined. Walks with an explicit stack;
+ * scalars inside arrays are checked in place, so a flat array of numbers costs one loop.
+ */
+export function findLimitViolation(document: unknown, limits: JsonLimits): JsonLimitViolation | undefined {
+  const root: Trail = { parent: undefined, key: '' };
+  const rootProblem = problemAt(document, limits);
+  if (rootProblem !== undefined) return { pointer: '', ...rootProblem };
+  const stack: Array<{ value: object; trail: Trail; depth: number }> = [];
+  if (document !== null && typeof document === 'object')
+    stack.push({ value: document, trail: root, depth: 1 });
+  while (stack.length > 0) {
+    const { value, trail, depth } = stack.pop() as { value: object; trail: Trail; depth: number };
+    if (depth > limits.maxDepth) {
+      return {
+        pointer: pointerOf(trail),
+        message: `is nested ${depth} levels deep, over the limit of ${limits.maxDepth} (JSON_MAX_DEPTH)`,
+        limit: 'JSON_MAX_DEPTH',
+      };
+    }
+    const isArray = Array.isArray(value);
+    const keys = isArray ? undefined : Object.keys(value);
+    const size = isArray ? (value as unknown[]).length : (keys as string[]).length;
+    if (isArray && size > limits.maxArrayLength) {
+      return {
+        pointer: pointerOf(trail),
+        message: `is an array of ${size} items, over the limit of ${limits.maxArrayLength} (JSON_MAX_ARRAY_LENGTH)`,
+        limit: 'JSON_MAX_ARRAY_LENGTH',
+      };
+    }
+    if (!isArray && size > limits.maxKeys) {
+      return {
+        pointer: pointerOf(trail),
+        message: `is an object of ${size} keys, over the limit of ${limits.maxKeys} (JSON_MAX_KEYS)`,
+        limit: 'JSON_MAX_KEYS',
+      };
+    }
+    for (let i = 0; i < size; i++) {
+      const key = isArray ? String(i) : ((keys as string[])[i] as string);
+      if (!isArray && key.length > limits.maxStringLength) {
+        return {
+          pointer: pointerOf(trail),
+          message: `has a key of ${key.length} characters, over the limit of ${limits.maxStringLength} (JSON_MAX_STRING_LENGTH)`,
+          limit: 'JSON_MAX_STRING_LENGTH',
+        };
+      }
+      const item = isArray ? (value as unknown[])[i] : (value as Record<string, unknown>)[key];
+      if (item !== null && typeof item === 'object') {
+        stack.push({ value: item, trail: { parent: trail, key }, depth: depth + 1 });
+        continue;
+      }
+      const problem = problemAt(item, limits);
+      if (problem !== undefined) return { pointer: pointerOf(trail, key), ...problem };
+    }
+  }
+  return undefined;
+}

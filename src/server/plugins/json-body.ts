@@ -1,0 +1,37 @@
+// The JSON body parser of every route: Fastify's own (prototype-poisoning checks included), with the
+// structural limits of src/lib/json-limits.ts around it. Depth is checked on the raw bytes before parsing,
+// the rest on the parsed document; a body over a limit is a 400 naming the limit and the field.
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { exceedsDepth, findLimitViolation, type JsonLimits } from '../../lib/json-limits.js';
+import { InvalidInputError, JsonLimitError } from '../errors.js';
+
+async function jsonBodyPlugin(app: FastifyInstance, limits: JsonLimits): Promise<void> {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (exceedsDepth(bytes, limits.maxDepth)) {
+      const message = `nested deeper than ${limits.maxDepth} levels (JSON_MAX_DEPTH)`;
+      done(new JsonLimitError(`the body is ${message}`, [{ path: '/body', message }]), undefined);
+      return;
+    }
+    // Fastify's parser takes Buffers too (secure-json-parse reads either); its type says string.
+    parse(request, bytes as unknown as string, (error, document) => {
+      if (error !== null) return done(error, undefined);
+      const violation = findLimitViolation(document, limits);
+      if (violation === undefined) return done(null, document);
+      const path = `/body${violation.pointer}`;
+      const detail = `${path} ${violation.message}`;
+      const errors = [{ path, message: violation.message }];
+      done(
+        violation.limit === 'finite-numbers'
+          ? new InvalidInputError(detail, errors)
+          : new JsonLimitError(detail, errors),
+        undefined,
+      );
+    });
+  });
+}
+
+export default fp(jsonBodyPlugin, { name: 'json-body' });

@@ -1,0 +1,148 @@
+// Security headers on every response, a Content-Security-Policy that /docs renders under in a real browser
+// (Debian's Chromium through playwright-core) with no violation reported, and CORS: off by default, on for the
+// origins CORS_ORIGINS names, its preflight answered without an API key.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import type { Browser } from 'playwright-core';
+import { buildApp } from '../src/server/app.js';
+import { ConfigError, parseCorsOrigins } from '../src/server/config.js';
+import { listen, queueAnswers, stopApp, testConfig } from './helpers/app.js';
+import { launchChromium } from './helpers/chromium.js';
+import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
+
+const KEY = 'browser-key-0123456789abcdef';
+const ADMIN = 'admin-key-0123456789abcdef';
+
+/** Watches a page for CSP violations and for requests that leave `base`. */
+function watch(page: import('playwright-core').Page, base: string) {
+  const seen = { violations: [] as string[], elsewhere: [] as string[] };
+  page.on('console', (message) => {
+    if (/Content Security Policy|Refused to/i.test(message.text())) seen.violations.push(message.text());
+  });
+  page.on('request', (request) => {
+    if (!request.url().startsWith(base) && !request.url().startsWith('data:'))
+      seen.elsewhere.push(request.url());
+  });
+  return seen;
+}
+
+async function appWith(env: Record<string, string> = {}): Promise<FastifyInstance> {
+  const app = await buildApp(await testConfig(env), { loadModels: false });
+  await app.ready();
+  return app;
+}
+
+describe('security headers', () => {
+  let app: FastifyInstance;
+  before(async () => {
+    app = await appWith();
+  });
+  after(() => stopApp(app));
+
+  it('sends nosniff, a CSP, frame denial and no CORS header on API, error, docs and OpenAPI responses', async () => {
+    for (const url of ['/health/live', '/v1/job-types', '/v1/nowhere', '/docs/', '/openapi.json']) {
+      const response = await app.inject({ url, headers: { origin: 'https://elsewhere.example' } });
+      assert.equal(response.headers['x-content-type-options'], 'nosniff', url);
+      assert.equal(response.headers['x-frame-options'], 'DENY', url);
+      const csp = response.headers['content-security-policy'] as string;
+      assert.match(csp, /default-src 'self'/, url);
+      assert.match(csp, /frame-ancestors 'none'/, url);
+      assert.match(csp, /script-src 'self';/, url);
+      assert.doesNotMatch(csp, /upgrade-insecure-requests/, url);
+      assert.equal(response.headers['access-control-allow-origin'], undefined, url);
+    }
+  });
+});
+
+describe('CORS when CORS_ORIGINS is set', () => {
+  let app: FastifyInstance;
+  before(async () => {
+    app = await appWith({ CORS_ORIGINS: 'https://app.example.com', API_KEYS: `web:${KEY}` });
+  });
+  after(() => stopApp(app));
+
+  it('answers a preflight from an allowed origin without a key, and allows nothing to other origins', async () => {
+    const preflight = await app.inject({
+      method: 'OPTIONS',
+      url: '/v1/jobs',
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
+    });
+    assert.equal(preflight.statusCode, 204);
+    assert.equal(preflight.headers['access-control-allow-origin'], 'https://app.example.com');
+    assert.match(preflight.headers['access-control-allow-headers'] as string, /authorization/);
+    const other = await app.inject({
+      method: 'OPTIONS',
+      url: '/v1/jobs',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    assert.equal(other.headers['access-control-allow-origin'], undefined);
+  });
+
+  it('adds the allow-origin header to a keyed request, and the key is still needed', async () => {
+    const origin = { origin: 'https://app.example.com' };
+    const keyed = await app.inject({
+      url: '/v1/job-types',
+      headers: { ...origin, authorization: `Bearer ${KEY}` },
+    });
+    assert.equal(keyed.statusCode, 200);
+    assert.equal(keyed.headers['access-control-allow-origin'], 'https://app.example.com');
+    assert.match(keyed.headers['access-control-expose-headers'] as string, /retry-after/);
+    assert.equal((await app.inject({ url: '/v1/job-types', headers: origin })).statusCode, 401);
+  });
+
+  it('refuses a malformed origin at start', () => {
+    assert.deepEqual(parseCorsOrigins(' * '), ['*']);
+    assert.deepEqual(parseCorsOrigins(undefined), []);
+    assert.throws(() => parseCorsOrigins('app.example.com'), ConfigError);
+    assert.throws(() => parseCorsOrigins('https://app.example.com/path'), ConfigError);
+  });
+});
+
+describe('pages in headless Chromium under the CSP', () => {
+  const prefix = uniquePrefix();
+  let app: FastifyInstance;
+  let browser: Browser;
+  let base: string;
+  before(async () => {
+    app = await appWith({ REDIS_URL, REDIS_PREFIX: prefix, ADMIN_API_KEYS: `ops:${ADMIN}` });
+    await queueAnswers(app);
+    base = await listen(app);
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await stopApp(app);
+    await deleteKeys(prefix);
+  });
+
+  it('/docs renders every operation of the API, with no CSP violation and no request leaving the origin', async () => {
+    const page = await browser.newPage();
+    const seen = watch(page, base);
+    await page.goto(`${base}/docs/`);
+    await page.waitForSelector('.opblock-summary-path', { timeout: 20_000 });
+    const operations = await page.locator('.opblock').count();
+    const openapi = (await app.inject('/openapi.json')).json();
+    const expected = Object.values(openapi.paths as Record<string, object>).reduce(
+      (sum: number, item) => sum + Object.keys(item).length,
+      0,
+    );
+    assert.equal(operations, expected);
+    assert.deepEqual(seen, { violations: [], elsewhere: [] });
+    await page.close();
+  });
+
+  it('the queue dashboard renders its queues for an admin, with no CSP violation and no web fonts fetched', async () => {
+    const context = await browser.newContext({ httpCredentials: { username: 'ops', password: ADMIN } });
+    const page = await context.newPage();
+    const seen = watch(page, base);
+    await page.goto(`${base}/admin/queues`);
+    await page.getByText('onnx.batch-infer').first().waitFor({ timeout: 20_000 });
+    assert.deepEqual(seen, { violations: [], elsewhere: [] });
+    await context.close();
+  });
+});
