@@ -2,6 +2,7 @@
 // every model-backed route leave their queues, token generation stops at the deadline, and a job
 // submission whose client left before it was queued queues nothing.
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -11,6 +12,7 @@ import {
   assertLive,
   listen,
   MODELS_DIR,
+  modelsInOnePool,
   queueAnswers,
   startApp,
   stopApp,
@@ -36,10 +38,16 @@ async function okInferences(app: FastifyInstance, model: string): Promise<number
 
 describe('a disconnected client frees its place in the inference queue', () => {
   let app: FastifyInstance;
-  after(() => stopApp(app));
+  let modelsDir: string;
+  after(async () => {
+    await stopApp(app);
+    await rm(modelsDir, { recursive: true, force: true });
+  });
 
   it('for OIP inference, MeanFlow and flow-matching samples, embeddings and image search', async () => {
-    app = await startApp({});
+    // Every model in one pool: the long iterated-map inference holds the thread the others wait for.
+    modelsDir = await modelsInOnePool();
+    app = await startApp({ MODELS_DIR: modelsDir });
     const base = await listen(app);
     const created = await app.inject({
       method: 'POST',
@@ -54,14 +62,14 @@ describe('a disconnected client frees its place in the inference queue', () => {
         body: JSON.stringify(body),
         signal,
       });
-    const iterate = (steps: number) => ({
+    const iterate = (steps: number, rows = 1) => ({
       inputs: [
-        { name: 'x', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(0.5) },
+        { name: 'x', shape: [rows, 8], datatype: 'FP32', data: new Array(rows * 8).fill(0.5) },
         { name: 'steps', shape: [1], datatype: 'INT64', data: [steps] },
       ],
     });
     // One inference thread: a long inference runs, everything after it waits.
-    const running = post('/v2/models/iterated-map/infer', iterate(3_000_000));
+    const running = post('/v2/models/iterated-map/infer', iterate(1_000_000, 100));
     await waitFor('the long inference to run', async () => app.models.queueDepth() === 1);
     const waiters: Array<[string, object]> = [
       ['/v2/models/iterated-map/infer', iterate(10)],

@@ -35,6 +35,7 @@ describe('collections', () => {
       { ...(created.json() as object), created_at: undefined },
       {
         name: 'vectors',
+        state: 'ready',
         dim: 3,
         metric: 'l2',
         model: null,

@@ -15,10 +15,10 @@ const KEY = 'drain-key-0123456789abcdef';
 const AUTH = { authorization: `Bearer ${KEY}` };
 const SHUTDOWN_TIMEOUT_MS = 20_000;
 
-const slowInference = (steps: number) =>
+const slowInference = (steps: number, rows = 1) =>
   JSON.stringify({
     inputs: [
-      { name: 'x', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(0.5) },
+      { name: 'x', shape: [rows, 8], datatype: 'FP32', data: new Array(rows * 8).fill(0.5) },
       { name: 'steps', shape: [1], datatype: 'INT64', data: [steps] },
     ],
   });
@@ -57,7 +57,7 @@ describe('SIGTERM under load', () => {
       raw += chunk;
     });
     const socketClosed = new Promise((resolve) => socket.on('close', resolve));
-    const slow = slowInference(1_500_000);
+    const slow = slowInference(1_000_000, 64);
     socket.write(
       `POST /v2/models/iterated-map/infer HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${KEY}\r\n` +
         `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(slow)}\r\n\r\n${slow}`,

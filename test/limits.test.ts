@@ -181,10 +181,11 @@ describe('deadlines', () => {
     app = await startApp({ DEADLINES: 'inference=100' });
     assert.deepEqual(app.config.security.deadlines, { inference: 100, write: 120_000, read: 30_000 });
     const base = await listen(app);
+    // The most work one request may ask of iterated-map (100 rows × 10⁶ steps): a few seconds.
     const slow = JSON.stringify({
       inputs: [
-        { name: 'x', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(0.5) },
-        { name: 'steps', shape: [1], datatype: 'INT64', data: [3_000_000] },
+        { name: 'x', shape: [100, 8], datatype: 'FP32', data: new Array(800).fill(0.5) },
+        { name: 'steps', shape: [1], datatype: 'INT64', data: [1_000_000] },
       ],
     });
     // A real socket: on Node 20 a request with a body emits 'close' once the body is read, which is what

@@ -109,14 +109,14 @@ describe('model registry', () => {
     t.after(() => stopApp(app));
     const base = await listen(app);
     const order: string[] = [];
-    // ~2.5 M steps of the Loop take over a second (0.81 µs/step measured): long enough to be in flight.
+    // 64 rows × 10⁶ steps of the Loop take about two seconds: long enough to be in flight.
     const long = fetch(`${base}/v2/models/iterated-map/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         inputs: [
-          { name: 'x', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(0.5) },
-          { name: 'steps', shape: [1], datatype: 'INT64', data: [2_500_000] },
+          { name: 'x', shape: [64, 8], datatype: 'FP32', data: new Array(64 * 8).fill(0.5) },
+          { name: 'steps', shape: [1], datatype: 'INT64', data: [1_000_000] },
         ],
       }),
     }).then(async (response) => {

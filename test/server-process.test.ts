@@ -68,8 +68,8 @@ describe('the server process (npm start)', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         inputs: [
-          { name: 'x', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(0.5) },
-          { name: 'steps', shape: [1], datatype: 'INT64', data: [2_000_000] },
+          { name: 'x', shape: [64, 8], datatype: 'FP32', data: new Array(64 * 8).fill(0.5) },
+          { name: 'steps', shape: [1], datatype: 'INT64', data: [1_000_000] },
         ],
       }),
     });
@@ -80,7 +80,7 @@ describe('the server process (npm start)', () => {
     await waitForOutput(server, /shutting down/);
     const response = await inFlight;
     assert.equal(response.status, 200);
-    assert.equal((await response.json()).outputs[0].shape.join('x'), '1x8');
+    assert.equal((await response.json()).outputs[0].shape.join('x'), '64x8');
     assert.equal(await server.exited, 0);
     assert.match(server.output(), /shut down cleanly/);
     await assert.rejects(fetch(`${base}/health/live`), 'the listener is closed');

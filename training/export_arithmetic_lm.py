@@ -207,6 +207,8 @@ def entry(name, description, model, metrics, command, seed, extra):
         "max_batch_size": 0,
         "inputs": inputs,
         "outputs": outputs,
+        # Tokens (batch × sequence) one inference request may carry.
+        "work": {"max": 4096, "rows": "input_ids"},
         "metrics": metrics,
         "training": {"command": command, "seed": seed, **extra},
         "card": f"{name}/CARD.md",

@@ -91,6 +91,8 @@ def publish_model(name, module, parity_inputs, input_specs, output_specs, descri
         "max_batch_size": MAX_BATCH_SIZE,
         "inputs": input_specs,
         "outputs": output_specs,
+        # One request may ask for at most a full batch; its first input's first dimension counts the rows.
+        "work": {"max": MAX_BATCH_SIZE, "rows": input_specs[0]["name"]},
         "metrics": metrics,
         "training": training,
         "card": f"{name}/CARD.md",

@@ -26,28 +26,37 @@ const ALLOWED_DEPTHS: Record<number, number[]> = {
   6: [8, 16],
 };
 
-interface Header {
+export interface PngHeader {
   width: number;
   height: number;
   depth: number;
   colourType: number;
 }
 
-export class PngTooLargeError extends PngError {
-  override name = 'PngTooLargeError';
-}
-
-/** `maxPixels` (default no limit beyond maxSide²) is checked against the header, before any inflating. */
-export function decodePng(
-  bytes: Uint8Array,
-  maxSide: number,
-  maxPixels = Number.POSITIVE_INFINITY,
-): GreyImage {
+function pngBytes(bytes: Uint8Array): Buffer {
   const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (data.length < 8 || SIGNATURE.some((byte, i) => data[i] !== byte)) {
     throw new PngError('not a PNG file (bad signature)');
   }
-  let header: Header | undefined;
+  return data;
+}
+
+/**
+ * Size and format from the IHDR chunk, which a PNG must start with, without inflating anything: what a
+ * request's pixel budget is checked against before any image of it is decoded.
+ */
+export function readPngHeader(bytes: Uint8Array, maxSide: number): PngHeader {
+  const data = pngBytes(bytes);
+  if (data.length < 8 + 8 + 13 || data.readUInt32BE(8) !== 13 || data.toString('latin1', 12, 16) !== 'IHDR') {
+    throw new PngError('PNG does not start with an IHDR chunk');
+  }
+  return readHeader(data.subarray(16, 29), maxSide);
+}
+
+/** Sides over `maxSide` are refused from the header, before any inflating. */
+export function decodePng(bytes: Uint8Array, maxSide: number): GreyImage {
+  const data = pngBytes(bytes);
+  let header: PngHeader | undefined;
   let palette: Uint8Array | undefined;
   let paletteAlpha: Uint8Array | undefined;
   const compressed: Buffer[] = [];
@@ -63,11 +72,6 @@ export function decodePng(
     offset += 12 + length; // CRCs are not checked: zlib's own checksum catches corrupt image data
     if (type === 'IHDR') {
       header = readHeader(body, maxSide);
-      if (header.width * header.height > maxPixels) {
-        throw new PngTooLargeError(
-          `PNG has ${header.width * header.height} pixels; ${maxPixels} are left in this request`,
-        );
-      }
     } else if (type === 'PLTE') palette = new Uint8Array(body);
     else if (type === 'tRNS') paletteAlpha = new Uint8Array(body);
     else if (type === 'IDAT') compressed.push(body);
@@ -93,7 +97,7 @@ export function decodePng(
   return { width: header.width, height: header.height, pixels: toGrey(rows, header, palette, paletteAlpha) };
 }
 
-function readHeader(body: Buffer, maxSide: number): Header {
+function readHeader(body: Buffer, maxSide: number): PngHeader {
   if (body.length !== 13) throw new PngError('IHDR chunk has the wrong length');
   const width = body.readUInt32BE(0);
   const height = body.readUInt32BE(4);
@@ -170,7 +174,7 @@ function paeth(a: number, b: number, c: number): number {
 
 function toGrey(
   rows: Uint8Array,
-  header: Header,
+  header: PngHeader,
   palette?: Uint8Array,
   paletteAlpha?: Uint8Array,
 ): Uint8Array {

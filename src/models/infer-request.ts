@@ -1,6 +1,6 @@
 // Open Inference Protocol request/response bodies ↔ tensors, checked against the model's declared
 // inputs: every input present once, datatype and rank equal, fixed dimensions equal, batch within bounds.
-import { type FieldError, InvalidInputError } from '../server/errors.js';
+import { type FieldError, InvalidInputError, TooLargeError } from '../server/errors.js';
 import type { ManifestEntry } from './manifest.js';
 import { decodeData, encodeData, isDatatype, type Tensor, type TensorData, TensorError } from './tensor.js';
 
@@ -135,6 +135,38 @@ export function decodeInferRequest(
     throw new InvalidInputError(`the request does not fit model ${entry.name}@${entry.version}`, errors);
   }
   return { inputs, outputs, rows: rows ?? 1 };
+}
+
+/**
+ * Refuses a decoded request that asks for more work than the model's manifest `work.max` allows (rows ×
+ * per-row cost), before it reaches an inference thread: a 413 that points to the batch job, which runs
+ * such work off the serving threads.
+ */
+export function checkWork(
+  entry: ManifestEntry,
+  request: DecodedRequest,
+  body: InferRequestBody,
+  path = '/body',
+): void {
+  const { max, rows: rowsInput, per_row: perRowInput } = entry.work;
+  const spec = entry.inputs.find((input) => input.name === rowsInput);
+  const tensor = request.inputs[rowsInput];
+  if (spec === undefined || tensor === undefined) return;
+  const rows = spec.shape.reduce(
+    (product, dim, axis) => (dim < 0 ? product * (tensor.shape[axis] as number) : product),
+    1,
+  );
+  const perRow = perRowInput === undefined ? 1 : Number(request.inputs[perRowInput]?.data[0] ?? 1);
+  const work = rows * perRow;
+  if (work <= max) return;
+  const index = body.inputs.findIndex((input) => input.name === rowsInput);
+  const cost = perRowInput === undefined ? `${rows} rows` : `${rows} rows × ${perRow} ${perRowInput}`;
+  const message = `asks for ${cost} = ${work}; one request may ask for ${max}`;
+  throw new TooLargeError(
+    `the request ${message} of model ${entry.name}@${entry.version}; submit larger work as an ` +
+      `onnx.batch-infer job (POST /v1/jobs), which runs it off the serving threads`,
+    [{ path: `${path}/inputs/${index}/shape`, message }],
+  );
 }
 
 /** The manifest's bound on an input's values (an iteration count, say), checked element by element. */

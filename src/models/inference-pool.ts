@@ -27,7 +27,8 @@ export class InferencePool {
   private closed = false;
 
   constructor(
-    private readonly size: number,
+    /** Threads in the pool. */
+    readonly size: number,
     private readonly onThreadError: (error: Error) => void,
   ) {}
 

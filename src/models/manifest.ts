@@ -26,6 +26,31 @@ export const TensorSpec = Type.Object(
 );
 export type TensorSpec = Static<typeof TensorSpec>;
 
+/**
+ * How much work one request may ask of a model, checked before it runs: rows × per-row cost, where the rows
+ * are the product of the dynamic dimensions of one input and the per-row cost is 1 or the value of a
+ * one-element input (iterated-map: its step count). Past `max` the inference route answers 413.
+ */
+export const WorkSpec = Type.Object(
+  {
+    max: Type.Integer({
+      minimum: 1,
+      description: 'Most work (rows × per-row cost) one request may ask for.',
+    }),
+    rows: Type.String({
+      description: 'The input whose dynamic dimensions (-1 in its shape) count the rows.',
+    }),
+    per_row: Type.Optional(
+      Type.String({ description: 'A one-element input whose value each row costs; absent: 1 per row.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type WorkSpec = Static<typeof WorkSpec>;
+
+/** The inference pool every model without its own runs in. */
+export const SHARED_POOL = 'shared';
+
 /** What makes a model an image generator: how to sample it and which decoder turns its latents into images. */
 export const GeneratorSpec = Type.Object(
   {
@@ -99,6 +124,16 @@ export const ManifestEntry = Type.Object(
     }),
     inputs: Type.Array(TensorSpec, { minItems: 1 }),
     outputs: Type.Array(TensorSpec, { minItems: 1 }),
+    work: WorkSpec,
+    pool: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9._-]+$',
+        maxLength: 64,
+        description:
+          `Inference pool: a model of very different or unbounded cost gets threads of its own (a bulkhead), ` +
+          `so it cannot starve the others. Absent: '${SHARED_POOL}'.`,
+      }),
+    ),
     metrics: Type.Record(Type.String(), Type.Unknown()),
     training: Type.Object(
       { command: Type.String(), seed: Type.Optional(Type.Integer()) },
@@ -143,6 +178,7 @@ export async function readManifest(modelsDir: string): Promise<ManifestEntry[]> 
         throw new ManifestError(`${key}: input '${spec.name}' has range minimum above maximum`);
       }
     }
+    checkWorkSpec(key, entry);
     if (entry.max_batch_size > 0) {
       for (const spec of [...entry.inputs, ...entry.outputs]) {
         if (spec.shape[0] !== -1) {
@@ -158,6 +194,21 @@ export async function readManifest(modelsDir: string): Promise<ManifestEntry[]> 
     }
   }
   return entries;
+}
+
+function checkWorkSpec(key: string, entry: ManifestEntry): void {
+  const { rows, per_row: perRow } = entry.work;
+  if (!entry.inputs.some((spec) => spec.name === rows)) {
+    throw new ManifestError(`${key}: work.rows names '${rows}', which is not an input`);
+  }
+  if (perRow !== undefined) {
+    const spec = entry.inputs.find((input) => input.name === perRow);
+    if (spec === undefined || spec.shape.some((dim) => dim !== 1) || spec.range === undefined) {
+      throw new ManifestError(
+        `${key}: work.per_row must name a one-element input with a range, got '${perRow}'`,
+      );
+    }
+  }
 }
 
 /** Numeric-aware version order, newest first ('10' before '9'). */

@@ -7,7 +7,7 @@ import type { ModelLoadRequest } from './inference-messages.js';
 import { InferencePool } from './inference-pool.js';
 import { DecoderPool } from './lm/decoder-pool.js';
 import type { Decoder } from './lm/kv-decoder.js';
-import { type ManifestEntry, newestFirst, readManifest, readVerifiedModel } from './manifest.js';
+import { type ManifestEntry, newestFirst, readManifest, readVerifiedModel, SHARED_POOL } from './manifest.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { Tensor } from './tensor.js';
 
@@ -24,6 +24,8 @@ export interface LoadedModel {
   /** Providers tried first that could not take the model. */
   providerFailures: string[];
   batcher?: MicroBatcher;
+  /** The inference pool whose threads hold the model's session (manifest `pool`). */
+  pool: string;
 }
 
 /** The parts of the configuration the registry reads. */
@@ -45,7 +47,8 @@ export interface InferenceObserver {
 
 export class ModelRegistry {
   private readonly models = new Map<string, LoadedModel>();
-  private pool: InferencePool | undefined;
+  /** The shared pool and one per model of its own cost (a bulkhead), by name. */
+  private readonly pools = new Map<string, InferencePool>();
   private decoderPool: DecoderPool | undefined;
   private loading: Promise<void> | undefined;
   private manifestError: string | undefined;
@@ -115,7 +118,8 @@ export class ModelRegistry {
     rows: number,
     options: { exclusive?: boolean; signal?: AbortSignal } = {},
   ): Promise<Record<string, Tensor>> {
-    if (model.state !== 'ready' || this.pool === undefined) {
+    const pool = this.pools.get(model.pool);
+    if (model.state !== 'ready' || pool === undefined) {
       throw new UnavailableError(
         `model ${model.key} is ${model.state}${model.reason ? `: ${model.reason}` : ''}`,
       );
@@ -129,10 +133,12 @@ export class ModelRegistry {
         const all = await model.batcher.submit(inputs, rows, options.signal);
         result = Object.fromEntries(outputs.map((name) => [name, all[name] as Tensor]));
       } else {
-        if (this.pool.pending >= this.options.inferenceQueueLimit) {
-          throw new OverloadedError(`${this.pool.pending} inference requests already waiting`);
+        if (pool.pending >= this.options.inferenceQueueLimit) {
+          throw new OverloadedError(
+            `${pool.pending} inference requests already waiting for pool ${model.pool}`,
+          );
         }
-        result = await this.pool.run(model.key, inputs, outputs, options.signal);
+        result = await pool.run(model.key, inputs, outputs, options.signal);
       }
       ok = true;
       return result;
@@ -171,16 +177,17 @@ export class ModelRegistry {
     return this.decoderPool?.steps ?? 0;
   }
 
-  /** Requests waiting in micro-batch queues and the inference pool. */
+  /** Requests waiting in micro-batch queues and the inference pools. */
   queueDepth(): number {
-    let depth = this.pool?.pending ?? 0;
+    let depth = 0;
+    for (const pool of this.pools.values()) depth += pool.pending;
     for (const model of this.models.values()) depth += model.batcher?.depth ?? 0;
     return depth;
   }
 
   async close(): Promise<void> {
     await this.loading;
-    await this.pool?.close();
+    await Promise.all([...this.pools.values()].map((pool) => pool.close()));
     await this.decoderPool?.close();
   }
 
@@ -189,7 +196,8 @@ export class ModelRegistry {
     const requests: ModelLoadRequest[] = [];
     for (const entry of entries) {
       const key = `${entry.name}@${entry.version}`;
-      const model: LoadedModel = { entry, key, state: 'loading', providerFailures: [] };
+      const pool = entry.pool ?? SHARED_POOL;
+      const model: LoadedModel = { entry, key, state: 'loading', providerFailures: [], pool };
       this.models.set(key, model);
       try {
         requests.push({
@@ -204,10 +212,7 @@ export class ModelRegistry {
         this.fail(model, (error as Error).message);
       }
     }
-    this.pool = new InferencePool(this.options.inferenceThreads, (error) =>
-      this.log.error({ err: error }, 'inference thread failed'),
-    );
-    const results = await this.pool.start(requests);
+    const results = await this.startPools(requests);
     await this.startDecoders(requests, results);
     for (const result of results) {
       const model = this.models.get(result.key) as LoadedModel;
@@ -227,6 +232,26 @@ export class ModelRegistry {
       if (model.entry.max_batch_size > 0) model.batcher = this.batcherFor(model);
       this.log.info({ model: model.key, provider: model.provider }, 'model ready');
     }
+  }
+
+  /**
+   * One pool per name in the manifest: the shared one with INFERENCE_THREADS threads, every other with one
+   * thread of its own, each holding only its models. Resolves with every model's load result.
+   */
+  private async startPools(requests: ModelLoadRequest[]) {
+    const byPool = new Map<string, ModelLoadRequest[]>([[SHARED_POOL, []]]);
+    for (const request of requests) {
+      const name = (this.models.get(request.key) as LoadedModel).pool;
+      byPool.set(name, [...(byPool.get(name) ?? []), request]);
+    }
+    const loads = [...byPool].map(([name, members]) => {
+      const pool = new InferencePool(name === SHARED_POOL ? this.options.inferenceThreads : 1, (error) =>
+        this.log.error({ err: error, pool: name }, 'inference thread failed'),
+      );
+      this.pools.set(name, pool);
+      return pool.start(members);
+    });
+    return (await Promise.all(loads)).flat();
   }
 
   /** Language models also load into the decoder threads, where sequences keep their caches. */
@@ -249,13 +274,13 @@ export class ModelRegistry {
   }
 
   private batcherFor(model: LoadedModel): MicroBatcher {
-    const pool = this.pool as InferencePool;
+    const pool = this.pools.get(model.pool) as InferencePool;
     const outputNames = model.entry.outputs.map((spec) => spec.name);
     return new MicroBatcher(model.key, (inputs, signal) => pool.run(model.key, inputs, outputNames, signal), {
       maxBatchSize: model.entry.max_batch_size,
       maxWaitMs: this.options.batchMaxWaitMs,
       queueLimit: this.options.inferenceQueueLimit,
-      maxConcurrentBatches: this.options.inferenceThreads,
+      maxConcurrentBatches: pool.size,
       onBatch: (rows) => this.observer?.batch(model.entry.name, rows),
     });
   }

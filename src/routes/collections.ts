@@ -6,7 +6,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { Collection, CollectionConfig } from '../models/collections/collection.js';
 import type { DamagedCollection } from '../models/collections/collection-store.js';
 import { embeddingDim, embedImages } from '../models/embedding/embedder.js';
-import { type ImageItem, imageFromItem, PixelBudget } from '../models/embedding/image-input.js';
+import { type ImageItem, imagesFromItems } from '../models/embedding/image-input.js';
 import type { ManifestEntry } from '../models/manifest.js';
 import { ConflictError, InvalidInputError, UnprocessableError } from '../server/errors.js';
 import { problems } from './schemas/common.js';
@@ -126,8 +126,12 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     });
     if (images.length > 0) {
       const entry = modelOf(collection, (images[0] as { path: string }).path);
-      const budget = new PixelBudget();
-      const pixels = images.map(({ item, path }) => imageFromItem(item, path, budget));
+      const pixels = await imagesFromItems(
+        images.map(({ item }) => item),
+        images.map(({ path }) => path),
+        app.images,
+        signal,
+      );
       const embedded = await embedImages(app.models, entry, pixels, signal);
       images.forEach(({ at }, index) => {
         vectors[at] = embedded[index];

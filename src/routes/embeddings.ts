@@ -3,11 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { DEFAULT_EMBEDDING_MODEL, embedImages } from '../models/embedding/embedder.js';
-import {
-  type ImageItem as ImageItemValue,
-  imageFromItem,
-  PixelBudget,
-} from '../models/embedding/image-input.js';
+import { type ImageItem as ImageItemValue, imagesFromItems } from '../models/embedding/image-input.js';
 import { ModelName, problems } from './schemas/common.js';
 import { ImageItem } from './schemas/retrieval.js';
 
@@ -62,10 +58,9 @@ const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { model, input } = request.body;
       const entry = app.models.get(model ?? DEFAULT_EMBEDDING_MODEL).entry;
       const items: ImageItemValue[] = typeof input === 'string' ? [input] : input;
-      const path =
-        typeof input === 'string' ? () => '/body/input' : (index: number) => `/body/input/${index}`;
-      const budget = new PixelBudget();
-      const images = items.map((item, index) => imageFromItem(item, path(index), budget));
+      const paths =
+        typeof input === 'string' ? ['/body/input'] : items.map((_, index) => `/body/input/${index}`);
+      const images = await imagesFromItems(items, paths, app.images, request.work);
       const vectors = await embedImages(app.models, entry, images, request.work);
       return {
         object: 'list' as const,

@@ -3,7 +3,7 @@
 // `error` member added.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type TSchema, Type } from '@sinclair/typebox';
-import { decodeInferRequest, encodeInferResponse } from '../models/infer-request.js';
+import { checkWork, decodeInferRequest, encodeInferResponse } from '../models/infer-request.js';
 import type { LoadedModel } from '../models/registry.js';
 import { UnavailableError } from '../server/errors.js';
 import { openapiInfo } from '../server/plugins/swagger.js';
@@ -153,6 +153,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
     signal: AbortSignal | undefined,
   ) => {
     const decoded = decodeInferRequest(model.entry, body);
+    checkWork(model.entry, decoded, body);
     // A request whose client left, or whose deadline passed, leaves the inference queue.
     const outputs = await app.models.infer(model, decoded.inputs, decoded.outputs, decoded.rows, {
       ...(signal === undefined ? {} : { signal }),

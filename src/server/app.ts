@@ -8,6 +8,7 @@ import type { JobQueue } from '../jobs/queue.js';
 import { REDACTED, REDACTED_LOG_PATHS, redactUrl } from '../lib/redact.js';
 import { CollectionStore } from '../models/collections/collection-store.js';
 import { IndexJobApplier } from '../models/collections/index-job-applier.js';
+import { ImageDecoder } from '../models/embedding/image-decoder.js';
 import { ModelRegistry } from '../models/registry.js';
 import collectionRoutes from '../routes/collections.js';
 import completionRoutes from '../routes/completions.js';
@@ -36,6 +37,8 @@ declare module 'fastify' {
     models: ModelRegistry;
     queue: JobQueue;
     collections: CollectionStore;
+    /** Threads that decode the images clients send (PNG), off the event loop. */
+    images: ImageDecoder;
     metrics: Metrics;
     /** True once shutdown began: readiness answers 503 so load balancers drain this replica. */
     draining: boolean;
@@ -95,6 +98,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const models = new ModelRegistry(config, app.log, metrics);
   const queue = createQueue(config, (error) => app.log.error({ err: error }, 'job queue error'));
   const collections = new CollectionStore(config.dataDir, app.log);
+  const images = new ImageDecoder(config.imageDecodeThreads, app.log);
   await collections.load();
   metrics.watch(models, queue, collections);
   const indexJobs = new IndexJobApplier(collections, queue, app.log);
@@ -103,6 +107,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('models', models);
   app.decorate('queue', queue);
   app.decorate('collections', collections);
+  app.decorate('images', images);
   app.decorate('metrics', metrics);
   app.decorate('draining', false);
   app.decorate('safeUrl', safeUrl);
@@ -131,6 +136,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await collections.flush();
     await queue.close(config.shutdownTimeoutMs);
     await models.close();
+    await images.close();
   });
   // A text/plain body on a JSON route is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');

@@ -26,6 +26,8 @@ export interface Config {
   executionProviders: string[];
   /** Worker threads holding ONNX sessions. @defaultValue half the cores, at least 1 */
   inferenceThreads: number;
+  /** Threads decoding the PNG images clients send. @defaultValue half the cores, at least 1 */
+  imageDecodeThreads: number;
   /** ONNX Runtime intra-op threads per session. @defaultValue 1 */
   intraOpThreads: number;
   /**
@@ -313,6 +315,12 @@ export function loadConfig(env: Env = process.env): Config {
     inferenceThreads: integer(
       env,
       'INFERENCE_THREADS',
+      Math.max(1, Math.floor(availableParallelism() / 2)),
+      1,
+    ),
+    imageDecodeThreads: integer(
+      env,
+      'IMAGE_DECODE_THREADS',
       Math.max(1, Math.floor(availableParallelism() / 2)),
       1,
     ),

@@ -1,5 +1,5 @@
 // Builds the real app in-process for a test, with a private data directory, and closes it afterwards.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -18,6 +18,20 @@ export async function testConfig(env: Record<string, string> = {}): Promise<Conf
     INFERENCE_THREADS: '1',
     ...env,
   });
+}
+
+/**
+ * A copy of models/ whose manifest runs every model in the shared inference pool, for tests that need a long
+ * iterated-map inference to hold the thread every other model waits for (served, it has a pool of its own).
+ * The caller removes the directory.
+ */
+export async function modelsInOnePool(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'meanserve-models-'));
+  await cp(MODELS_DIR, dir, { recursive: true });
+  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+  for (const entry of manifest.models) delete entry.pool;
+  await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  return dir;
 }
 
 /** The app with every model loaded. Pair with stopApp in an after hook. */

@@ -2,9 +2,10 @@
 // An item is a base64 PNG (any size up to MAX_PNG_SIDE, resized to 28×28 by area averaging: each output
 // pixel is the mean of the source area it covers, with fractional edge weights) or a 28×28 array of
 // intensities in [0, 1]. Errors name the item's JSON path.
-import { decodePng, type GreyImage, PngError, PngTooLargeError } from '../../lib/png-decode.js';
+import { type GreyImage, PngError, type PngHeader, readPngHeader } from '../../lib/png-decode.js';
 import { InvalidInputError, TooLargeError } from '../../server/errors.js';
 import { IMAGE_SIZE } from '../generator.js';
+import type { ImageDecoder } from './image-decoder.js';
 
 /** The Fashion-MNIST side every image model here takes: the generators' output size. */
 export const IMAGE_SIDE = IMAGE_SIZE;
@@ -13,42 +14,77 @@ export const MAX_PNG_SIDE = 1024;
 /** Longest base64 string accepted for one image (a 1024×1024 8-bit PNG compresses well below this). */
 export const MAX_PNG_BASE64_LENGTH = 4 * 1024 * 1024;
 
-/** Decoded PNG pixels one request may cost (16 images of 1024×1024): decoding is synchronous work. */
+/** Decoded PNG pixels one request may cost (16 images of 1024×1024), checked from the headers first. */
 export const MAX_PIXELS_PER_REQUEST = 16 * MAX_PNG_SIDE * MAX_PNG_SIDE;
 
 export type ImageItem = string | number[][];
 
-/** Counts decoded pixels across the images of one request. */
-export class PixelBudget {
-  constructor(public left = MAX_PIXELS_PER_REQUEST) {}
-}
-
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-export function imageFromItem(item: ImageItem, path: string, budget: PixelBudget): Float32Array {
-  return typeof item === 'string' ? imageFromPng(item, path, budget) : imageFromArray(item, path);
-}
-
-function imageFromPng(base64: string, path: string, budget: PixelBudget): Float32Array {
+/** The bytes of a base64 PNG, in a buffer of their own (it moves to a decoding thread). */
+function pngBytesOf(base64: string, path: string): Uint8Array {
   const text = base64.replace(/^data:image\/png;base64,/, '');
   if (text.length === 0 || text.length % 4 !== 0 || !BASE64.test(text)) {
     throw new InvalidInputError(`${path} is not base64`, [{ path, message: 'must be a base64-encoded PNG' }]);
   }
-  let image: GreyImage;
-  try {
-    image = decodePng(Buffer.from(text, 'base64'), MAX_PNG_SIDE, budget.left);
-  } catch (error) {
-    if (error instanceof PngTooLargeError) {
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}
+
+/**
+ * The model input of every item, in order. Arrays are checked here; PNGs are checked from their headers —
+ * each readable, the request within its pixel budget — before any is decoded, then decoded and resampled
+ * in the image-decoding threads. Errors name the item's path.
+ */
+export async function imagesFromItems(
+  items: ImageItem[],
+  paths: string[],
+  decoder: ImageDecoder,
+  signal?: AbortSignal,
+): Promise<Float32Array[]> {
+  const images: Array<Float32Array | undefined> = [];
+  const pngs: Array<{ bytes: Uint8Array; at: number }> = [];
+  let pixels = 0;
+  items.forEach((item, at) => {
+    const path = paths[at] as string;
+    if (typeof item !== 'string') {
+      images[at] = imageFromArray(item, path);
+      return;
+    }
+    const bytes = pngBytesOf(item, path);
+    const header = pngHeaderOf(bytes, path);
+    pixels += header.width * header.height;
+    if (pixels > MAX_PIXELS_PER_REQUEST) {
       throw new TooLargeError(
         `${path}: the images of one request may hold ${MAX_PIXELS_PER_REQUEST} pixels in all; send fewer or smaller`,
-        [{ path, message: error.message }],
+        [{ path, message: `this image brings the request to ${pixels} pixels` }],
       );
     }
+    pngs.push({ bytes, at });
+  });
+  if (pngs.length > 0) {
+    const decoded = await decoder.decode(
+      pngs.map(({ bytes }) => bytes),
+      signal,
+    );
+    decoded.forEach((image, index) => {
+      const { at } = pngs[index] as { at: number };
+      if ('error' in image) {
+        const path = paths[at] as string;
+        throw new InvalidInputError(`${path}: ${image.error}`, [{ path, message: image.error }]);
+      }
+      images[at] = image.pixels;
+    });
+  }
+  return images as Float32Array[];
+}
+
+function pngHeaderOf(bytes: Uint8Array, path: string): PngHeader {
+  try {
+    return readPngHeader(bytes, MAX_PNG_SIDE);
+  } catch (error) {
     if (!(error instanceof PngError)) throw error;
     throw new InvalidInputError(`${path}: ${error.message}`, [{ path, message: error.message }]);
   }
-  budget.left -= image.width * image.height;
-  return resizeToModel(image);
 }
 
 function imageFromArray(rows: number[][], path: string): Float32Array {

@@ -1,6 +1,6 @@
 // The model description shared by GET /v1/models and GET /v1/models/{name}.
 import { type Static, Type } from '@sinclair/typebox';
-import { LanguageModelSpec } from '../../models/manifest.js';
+import { LanguageModelSpec, WorkSpec } from '../../models/manifest.js';
 import type { LoadedModel } from '../../models/registry.js';
 
 const TensorDescription = Type.Object({
@@ -31,6 +31,13 @@ export const ModelInfo = Type.Object(
       description: 'Providers tried first, and why each failed.',
     }),
     max_batch_size: Type.Integer({ description: '0 = not batched; n = micro-batched up to n rows.' }),
+    work: {
+      ...WorkSpec,
+      description:
+        'Most work one inference request may ask for: rows (dynamic dimensions of `rows`) × the value of ' +
+        '`per_row`, if named; more is a 413, for the onnx.batch-infer job to run instead.',
+    },
+    pool: Type.String({ description: 'The inference pool (its own threads) the model runs in.' }),
     inputs: Type.Array(TensorDescription),
     outputs: Type.Array(TensorDescription),
     metrics: Type.Record(Type.String(), Type.Unknown(), {
@@ -55,6 +62,8 @@ export const ModelInfo = Type.Object(
         execution_provider: 'cpu',
         provider_fallbacks: [],
         max_batch_size: 64,
+        work: { max: 64, rows: 'x' },
+        pool: 'shared',
         inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
         outputs: [{ name: 'label', datatype: 'INT64', shape: [-1] }],
         metrics: { heldout_accuracy: 0.9833 },
@@ -77,6 +86,8 @@ export function describeModel(model: LoadedModel): Static<typeof ModelInfo> {
     execution_provider: model.provider ?? null,
     provider_fallbacks: model.providerFailures,
     max_batch_size: entry.max_batch_size,
+    work: entry.work,
+    pool: model.pool,
     inputs: entry.inputs,
     outputs: entry.outputs,
     metrics: entry.metrics,

@@ -1,0 +1,101 @@
+// PNG decoding off the event loop: the pixel budget of a request is checked from the images' headers before
+// any is decoded (17 images of 1024×1024 are a 413 with nothing decoded), and liveness is answered while 8
+// clients each send the largest request allowed — 16 blank 1024×1024 16-bit RGBA PNGs — which once held the
+// event loop for seconds.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { deflateSync } from 'node:zlib';
+import type { FastifyInstance } from 'fastify';
+import { pngChunk } from '../src/lib/png.js';
+import { MAX_PNG_SIDE } from '../src/models/embedding/image-input.js';
+import { assertLive, listen, startApp, stopApp } from './helpers/app.js';
+
+const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** A blank square PNG, 16-bit RGBA: the most bytes per pixel a client can make the server inflate. */
+function blankPng(side: number): string {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(side, 0);
+  header.writeUInt32BE(side, 4);
+  header[8] = 16;
+  header[9] = 6;
+  const raw = Buffer.alloc((1 + side * 8) * side);
+  return Buffer.concat([
+    SIGNATURE,
+    pngChunk('IHDR', header),
+    pngChunk('IDAT', deflateSync(raw)),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]).toString('base64');
+}
+
+describe('image decoding', () => {
+  let app: FastifyInstance;
+  let base: string;
+  const largest = blankPng(MAX_PNG_SIDE);
+  before(async () => {
+    app = await startApp({});
+    base = await listen(app);
+  });
+  after(() => stopApp(app));
+
+  it('refuses 17 images of 1024×1024 with 413 from their headers, decoding none', async () => {
+    const before = app.images.decoded;
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/embeddings',
+      payload: { input: Array.from({ length: 17 }, () => largest) },
+    });
+    assert.equal(response.statusCode, 413);
+    assert.equal(response.json().errors[0].path, '/body/input/16');
+    assert.equal(app.images.decoded, before, 'no image was decoded');
+    // A broken image after a good one: 400 naming it, also before any decoding.
+    const broken = await app.inject({
+      method: 'POST',
+      url: '/v1/embeddings',
+      payload: { input: [largest, Buffer.from('not a png at all').toString('base64')] },
+    });
+    assert.equal(broken.statusCode, 400);
+    assert.equal(broken.json().errors[0].path, '/body/input/1');
+    assert.equal(app.images.decoded, before);
+  });
+
+  it('answers liveness while 8 clients send the largest image requests allowed', async () => {
+    const body = JSON.stringify({ input: Array.from({ length: 16 }, () => largest) });
+    let finished = 0;
+    const requests = Array.from({ length: 8 }, () =>
+      fetch(`${base}/v1/embeddings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      }).then(async (response) => {
+        finished++;
+        return { status: response.status, body: await response.json() };
+      }),
+    );
+    // Liveness over its own connections, again and again until the last embedding answers.
+    let livesWhileBusy = 0;
+    const live = (async () => {
+      while (finished < requests.length) {
+        const response = await fetch(`${base}/health/live`);
+        assert.equal(response.status, 200);
+        if (finished === 0) livesWhileBusy++;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const answers = await Promise.all(requests);
+    await live;
+    for (const answer of answers) {
+      assert.equal(answer.status, 200, JSON.stringify(answer.body).slice(0, 300));
+      assert.equal(answer.body.data.length, 16);
+    }
+    assert.ok(livesWhileBusy >= 5, `liveness answered ${livesWhileBusy} times before the first embedding`);
+    // Blank images embed to the vector of a blank 28×28 array, decoded or not.
+    const array = await app.inject({
+      method: 'POST',
+      url: '/v1/embeddings',
+      payload: { input: [Array.from({ length: 28 }, () => new Array(28).fill(0))] },
+    });
+    assert.deepEqual(answers[0]?.body.data[0].embedding, array.json().data[0].embedding);
+    await assertLive(app);
+  });
+});
