@@ -10,7 +10,8 @@ WORKDIR /app
 # download the CUDA binaries. The ARG (seen as an environment variable by RUN) says the same to the
 # script directly, so the skip holds even under an npm that ignores unknown .npmrc keys.
 ARG ONNXRUNTIME_NODE_INSTALL=skip
-# hnswlib-node compiles its C++ addon with node-gyp at install time.
+# hnswlib-node and better-sqlite3 (the inline job queue's store) compile their C++ addons with node-gyp at
+# install time (better-sqlite3's prebuilt download is not reachable from every build network).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
@@ -42,8 +43,9 @@ ENV PORT=8080 \
     FASHION_MNIST_DIR=/usr/share/datasets/fashion-mnist
 
 # package.json carries "type": "module", which makes the compiled dist/**/*.js ES modules. The
-# compiled build starts its worker threads from dist/src/models/inference-thread.js and
-# dist/src/jobs/job-thread-entry.js, so dist/ is copied whole. Code and models stay root-owned
+# compiled build starts its worker threads from dist/src/models/inference-thread.js,
+# dist/src/models/embedding/image-decode-thread.js and dist/src/jobs/job-thread-entry.js, so dist/ is
+# copied whole. Code and models stay root-owned
 # (read-only to the app); only /data is writable.
 COPY package.json ./
 COPY --from=build /app/node_modules ./node_modules
@@ -54,7 +56,7 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8080
 
-# Ready = every model loaded and the job queue reachable (Redis, when REDIS_URL is set).
+# Ready = every model loaded, no collection damaged and the job queue reachable (Redis, when REDIS_URL is set).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health/ready').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
 

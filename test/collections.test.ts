@@ -300,6 +300,8 @@ describe('collections', () => {
         })),
       );
     const before = await state(app);
+    // One process at a time on a DATA_DIR (the job store is locked): the first stops, as a restart does.
+    await app.close();
     const reopened = await buildApp(app.config);
     await reopened.ready();
     await reopened.models.loaded();

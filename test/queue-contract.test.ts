@@ -221,6 +221,38 @@ for (const [name, make] of backends) {
       }
     });
 
+    it('keeps every acknowledged job across a restart: finished ones with their artifacts, queued ones run, a running one run again', async () => {
+      const key = `restart-${name}-${Date.now()}`;
+      const finished = await queue.submit(request(spiralParams(2), { idempotencyKey: key }));
+      const done = await waitForState(queue, finished.job.id, ['completed']);
+      const artifact = await queue.artifact(done.id, 'responses.json');
+      const running = await queue.submit(request(slowParams(8)));
+      const queued = [
+        await queue.submit(request(spiralParams(1))),
+        await queue.submit(request(spiralParams(3))),
+      ];
+      await waitFor(
+        'the slow job to run',
+        async () => (await queue.get(running.job.id))?.state === 'running',
+      );
+      // The inline queue stops its running job at the deadline (it runs again after the start); BullMQ's
+      // worker lets it finish (a worker that dies instead is bullmq-workers.test.ts's business).
+      await backend.restart(name === 'inline' ? 100 : 20_000);
+      queue = backend.queue;
+      const kept = await queue.get(done.id);
+      assert.equal(kept?.state, 'completed');
+      assert.deepEqual(kept?.result, done.result);
+      assert.deepEqual(await queue.artifact(done.id, 'responses.json'), artifact);
+      const again = await queue.submit(request(spiralParams(2), { idempotencyKey: key }));
+      assert.deepEqual([again.created, again.job.id], [false, done.id]);
+      for (const { job } of [running, ...queued]) {
+        const final = await waitForState(queue, job.id, ['completed', 'failed', 'cancelled']);
+        assert.equal(final.state, 'completed', `${job.id}: ${final.error}`);
+      }
+      const rerun = (await queue.get(running.job.id)) as JobRecord;
+      assert.equal(rerun.attempts, name === 'inline' ? 2 : 1);
+    });
+
     it('counts jobs by type and state', async () => {
       const counts = await queue.counts();
       const count = (state: JobState) =>

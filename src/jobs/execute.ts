@@ -1,6 +1,6 @@
 // One try of one job, as both backends run it: the processor in a thread, artifacts stored, and the way it
 // ended sorted into completed / cancelled / failed (retryable or not).
-import { ARTIFACT_NAME, type ArtifactStore } from './artifacts.js';
+import { ARTIFACT_NAME, type ArtifactSink } from './artifacts.js';
 import { type JobThreadRequest, runJobInThread } from './job-thread.js';
 import type { JobProgress } from './types.js';
 
@@ -16,7 +16,7 @@ export async function executeJob(
   jobId: string,
   request: JobThreadRequest,
   options: {
-    store: ArtifactStore;
+    store: ArtifactSink;
     artifactLimit: number;
     onProgress: (progress: JobProgress) => void;
     signal: AbortSignal;

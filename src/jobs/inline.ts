@@ -1,14 +1,19 @@
-// The inline backend: jobs live in this process's memory and run in worker threads of this process, so
-// `npm start` alone serves every route. State is lost on restart (documented in docs/operations.md).
+// The inline backend: jobs run in worker threads of this process, so `npm start` alone serves every route,
+// and they are kept in a SQLite database under DATA_DIR (job-store.ts) with their artifacts beside it, so a
+// restart loses nothing that was acknowledged: queued jobs run after it, jobs that were running are run again
+// (at least once, as with BullMQ), finished ones keep their results and artifacts, and an Idempotency-Key
+// retried after it returns the same job. Progress and live events are this process's own.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Log } from '../lib/log.js';
 import type { JobConfig, ModelAccess } from '../server/config.js';
-import { ConflictError, NotFoundError, UnavailableError } from '../server/errors.js';
+import { ConflictError, InvalidInputError, NotFoundError, UnavailableError } from '../server/errors.js';
 import { FileArtifactStore } from './artifacts.js';
-import { JOB_TYPES } from './catalog.js';
 import { executeJob } from './execute.js';
+import { type ArtifactEntry, JobStore, type StoredJob } from './job-store.js';
 import type { JobListFilter, JobQueue } from './queue.js';
 import {
   type Artifact,
@@ -16,111 +21,122 @@ import {
   JOB_STATES,
   type JobCount,
   type JobEvent,
+  type JobProgress,
   type JobRecord,
   type JobState,
   type SubmitOutcome,
   type SubmitRequest,
 } from './types.js';
 
-interface InlineJob {
-  record: JobRecord;
-  fingerprint: string;
+interface Running {
+  type: string;
   controller: AbortController;
-  retryTimer?: NodeJS.Timeout;
+  /** Set when the queue closes: the job stops, stays `running` in the store and is run again at the next start. */
+  interrupted: boolean;
+  progress: JobProgress;
+  done: Promise<void>;
 }
 
 export class InlineQueue implements JobQueue {
   readonly backend = 'inline' as const;
-  private readonly jobs = new Map<string, InlineJob>();
-  private readonly byIdempotencyKey = new Map<string, string>();
-  private readonly waiting: InlineJob[] = [];
-  private readonly running = new Map<string, Promise<void>>();
+  private readonly store: JobStore;
+  private readonly files: FileArtifactStore;
+  private readonly running = new Map<string, Running>();
   private readonly events = new EventEmitter();
-  private readonly store: FileArtifactStore;
-  private readonly artifactsDir: string;
+  private wakeTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
+  private storeClosed = false;
 
+  /** `types` are the job type names, for counts. Opens (or creates) DATA_DIR/jobs and recovers what a stop left. */
   constructor(
     private readonly config: JobConfig,
     dataDir: string,
     private readonly models: ModelAccess,
+    private readonly types: readonly string[],
+    private readonly log: Log,
   ) {
-    // One directory per queue instance: a restart starts from nothing, and two apps never share files.
-    this.artifactsDir = join(dataDir, 'artifacts', `inline-${process.pid}-${randomUUID()}`);
-    this.store = new FileArtifactStore(this.artifactsDir);
+    const dir = join(dataDir, 'jobs');
+    mkdirSync(dir, { recursive: true });
+    this.store = new JobStore(join(dir, 'queue.sqlite'));
+    this.files = new FileArtifactStore(join(dir, 'artifacts'));
     this.events.setMaxListeners(0);
+    const recovered = this.store.recoverInterrupted(new Date().toISOString());
+    if (recovered.requeued.length + recovered.cancelled.length + recovered.failed.length > 0) {
+      this.log.warn(recovered, 'jobs the last process was running: queued again, cancelled or failed');
+    }
+    // Artifacts written by a try that never got recorded (the process died in between) have no listing.
+    void this.files
+      .sweep(this.store.jobsWithArtifacts())
+      .then((removed) => removed > 0 && this.log.warn({ removed }, 'removed unrecorded job artifacts'))
+      .catch((error: Error) => this.log.error({ err: error }, 'sweeping job artifacts failed'));
+    setImmediate(() => this.pump());
   }
 
   async submit(request: SubmitRequest): Promise<SubmitOutcome> {
     if (this.closing !== undefined) throw new UnavailableError('the server is shutting down');
-    if (request.idempotencyKey !== undefined) {
-      const existingId = this.byIdempotencyKey.get(request.idempotencyKey);
-      const existing = existingId === undefined ? undefined : this.jobs.get(existingId);
-      if (existing !== undefined) {
-        if (existing.fingerprint !== request.fingerprint) {
-          throw new ConflictError('this Idempotency-Key was used for a job with other type, params or seed');
-        }
-        return { job: structuredClone(existing.record), created: false };
-      }
-    }
-    const job: InlineJob = {
-      record: {
-        id: `${request.type}_${randomUUID()}`,
-        type: request.type,
-        state: 'queued',
-        seed: request.seed,
-        params: request.params,
-        progress: { fraction: 0 },
-        attempts: 0,
-        createdAt: new Date().toISOString(),
-        artifacts: [],
-      },
-      fingerprint: request.fingerprint,
-      controller: new AbortController(),
+    const record: JobRecord = {
+      id: `${request.type}_${randomUUID()}`,
+      type: request.type,
+      state: 'queued',
+      seed: request.seed,
+      params: request.params,
+      progress: { fraction: 0 },
+      attempts: 0,
+      createdAt: new Date().toISOString(),
+      artifacts: [],
     };
-    this.jobs.set(job.record.id, job);
-    if (request.idempotencyKey !== undefined)
-      this.byIdempotencyKey.set(request.idempotencyKey, job.record.id);
-    this.waiting.push(job);
-    // A copy: the stored record changes as the job runs, the caller's answer must not.
-    const snapshot = structuredClone(job.record);
+    let outcome: { job: StoredJob; created: boolean };
+    try {
+      outcome = this.store.insert(
+        { record, fingerprint: request.fingerprint, cancelRequested: false, recoveries: 0, runAfter: 0 },
+        request.idempotencyKey,
+      );
+    } catch (error) {
+      if (error instanceof RangeError)
+        throw new InvalidInputError(`params cannot be stored: ${error.message}`);
+      throw error;
+    }
+    if (!outcome.created) {
+      if (outcome.job.fingerprint !== request.fingerprint) {
+        throw new ConflictError('this Idempotency-Key was used for a job with other type, params or seed');
+      }
+      return { job: this.withLiveProgress(outcome.job.record), created: false };
+    }
     setImmediate(() => this.pump());
-    return { job: snapshot, created: true };
+    return { job: record, created: true };
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
-    const job = this.jobs.get(id);
-    return job === undefined ? undefined : structuredClone(job.record);
+    this.assertStoreOpen();
+    const stored = this.store.get(id);
+    return stored === undefined ? undefined : this.withLiveProgress(stored.record);
   }
 
   async list(filter: JobListFilter): Promise<JobRecord[]> {
-    return [...this.jobs.values()]
-      .map((job) => structuredClone(job.record))
-      .filter(
-        (record) =>
-          (filter.type === undefined || record.type === filter.type) &&
-          (filter.state === undefined || record.state === filter.state),
-      )
-      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
-      .slice(0, filter.limit);
+    this.assertStoreOpen();
+    return this.store.list(filter).map((record) => this.withLiveProgress(record));
   }
 
   async cancel(id: string): Promise<JobRecord> {
-    const job = this.jobs.get(id);
-    if (job === undefined)
+    this.assertStoreOpen();
+    const stored = this.store.get(id);
+    if (stored === undefined)
       throw new NotFoundError(`job '${id}' does not exist (or was removed by retention)`);
-    if (FINISHED_STATES.has(job.record.state)) {
-      throw new ConflictError(`job '${id}' is already ${job.record.state}`);
+    if (FINISHED_STATES.has(stored.record.state)) {
+      throw new ConflictError(`job '${id}' is already ${stored.record.state}`);
     }
-    job.controller.abort();
-    if (job.record.state === 'queued') {
-      clearTimeout(job.retryTimer);
-      const index = this.waiting.indexOf(job);
-      if (index >= 0) this.waiting.splice(index, 1);
-      this.finish(job, 'cancelled', { error: 'cancelled before it started' });
+    const running = this.running.get(id);
+    if (running === undefined) {
+      this.finish(id, 'cancelled', {
+        progress: stored.record.progress,
+        error: 'cancelled before it started',
+      });
+    } else {
+      // Stored first: should the process stop before the job does, the restart cancels it instead of rerunning.
+      this.store.requestCancel(id);
+      running.controller.abort();
     }
-    // A running job becomes `cancelled` when its processor stops at its next step.
-    return structuredClone(job.record);
+    return (await this.get(id)) as JobRecord;
   }
 
   async subscribe(id: string, listener: (event: JobEvent) => void): Promise<() => void> {
@@ -129,154 +145,170 @@ export class InlineQueue implements JobQueue {
   }
 
   async artifact(id: string, name: string): Promise<Artifact | undefined> {
-    const job = this.jobs.get(id);
-    if (job === undefined || !job.record.artifacts.includes(name)) return undefined;
-    return this.store.get(id, name);
+    this.assertStoreOpen();
+    const entry = this.store.artifact(id, name);
+    return entry === undefined ? undefined : this.files.read(id, entry);
   }
 
   async counts(): Promise<JobCount[]> {
-    const counts: JobCount[] = [];
-    for (const { type } of JOB_TYPES) {
-      for (const state of JOB_STATES) {
-        let count = 0;
-        for (const job of this.jobs.values())
-          if (job.record.type === type && job.record.state === state) count++;
-        counts.push({ type, state, count });
-      }
-    }
-    return counts;
+    this.assertStoreOpen();
+    const stored = new Map(this.store.counts().map(({ type, state, count }) => [`${type}/${state}`, count]));
+    return this.types.flatMap((type) =>
+      JOB_STATES.map((state) => ({ type, state, count: stored.get(`${type}/${state}`) ?? 0 })),
+    );
   }
 
   async queued(type: string): Promise<number> {
-    let count = 0;
-    for (const job of this.jobs.values())
-      if (job.record.type === type && job.record.state === 'queued') count++;
-    return count;
+    this.assertStoreOpen();
+    return this.store.countQueued(type);
   }
 
   async ping(): Promise<void> {
     if (this.closing !== undefined) throw new UnavailableError('the job queue is closing');
   }
 
-  /** Lets running jobs finish until the deadline, then cancels them; queued jobs are dropped. */
+  /**
+   * Stops starting jobs and lets running ones finish until the deadline; past it they are stopped and stay
+   * `running` in the store, to be run again at the next start. Queued jobs stay queued. Safe to call twice.
+   */
   close(deadlineMs = 30_000): Promise<void> {
     this.closing ??= (async () => {
-      for (const job of this.waiting.splice(0))
-        this.finish(job, 'cancelled', { error: 'the server shut down' });
-      // Jobs waiting out a retry backoff are in neither list: stop their timers too.
-      for (const job of this.jobs.values()) {
-        if (job.retryTimer !== undefined && job.record.state === 'queued') {
-          clearTimeout(job.retryTimer);
-          this.finish(job, 'cancelled', { error: 'the server shut down' });
-        }
-      }
+      clearTimeout(this.wakeTimer);
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
-          for (const job of this.jobs.values()) job.controller.abort();
+          for (const running of this.running.values()) {
+            running.interrupted = true;
+            running.controller.abort();
+          }
           resolve();
         }, deadlineMs);
       });
-      await Promise.race([Promise.allSettled(this.running.values()), deadline]);
-      // Cancelled processors stop at their next step; give them that step.
-      await Promise.allSettled(this.running.values());
+      const all = () => Promise.allSettled([...this.running.values()].map((running) => running.done));
+      await Promise.race([all(), deadline]);
+      // Stopped processors end at their next step; give them that step.
+      await all();
       clearTimeout(timer);
-      await rm(this.artifactsDir, { recursive: true, force: true });
+      this.store.close();
+      this.storeClosed = true;
     })();
     return this.closing;
   }
 
-  private pump(): void {
-    if (this.closing !== undefined) return;
-    for (let index = 0; index < this.waiting.length; ) {
-      const job = this.waiting[index] as InlineJob;
-      const runningOfType = [...this.running.keys()].filter(
-        (id) => this.jobs.get(id)?.record.type === job.record.type,
-      );
-      if (runningOfType.length >= this.config.concurrency) {
-        index++;
-        continue;
-      }
-      this.waiting.splice(index, 1);
-      const run = this.runOnce(job).finally(() => {
-        this.running.delete(job.record.id);
-        this.pump();
-      });
-      this.running.set(job.record.id, run);
-    }
+  /** Reads go on while the queue drains; once its store is closed, every call is a 503. */
+  private assertStoreOpen(): void {
+    if (this.storeClosed) throw new UnavailableError('the job queue is closed');
   }
 
-  private async runOnce(job: InlineJob): Promise<void> {
-    const record = job.record;
-    record.attempts++;
-    record.startedAt ??= new Date().toISOString();
-    this.setState(job, 'running');
+  /** Starts the oldest queued jobs of each type up to its free slots, and wakes up for the next retry. */
+  private pump(): void {
+    if (this.closing !== undefined) return;
+    clearTimeout(this.wakeTimer);
+    const now = Date.now();
+    for (const type of this.types) {
+      let free = this.config.concurrency;
+      for (const running of this.running.values()) if (running.type === type) free--;
+      if (free > 0) for (const job of this.store.runnable(type, now, free)) this.start(job);
+    }
+    const next = this.store.nextRetryAfter(now);
+    if (next !== undefined) this.wakeTimer = setTimeout(() => this.pump(), next - now);
+  }
+
+  private start(job: StoredJob): void {
+    const { id, type } = job.record;
+    this.store.start(id, new Date().toISOString());
+    const running: Running = {
+      type,
+      controller: new AbortController(),
+      interrupted: false,
+      progress: job.record.progress,
+      done: Promise.resolve(),
+    };
+    this.running.set(id, running);
+    this.emit(id, { kind: 'state', state: 'running' });
+    running.done = this.runOnce(job, running)
+      .catch((error: Error) => {
+        // Only the store itself can fail here (a full disk); the job is run again at the next start.
+        this.log.error({ err: error, jobId: id }, 'recording a job outcome failed');
+      })
+      .finally(() => {
+        this.running.delete(id);
+        this.pump();
+      });
+  }
+
+  private async runOnce(job: StoredJob, running: Running): Promise<void> {
+    const { id, type, params, seed } = job.record;
+    const attempts = job.record.attempts + 1;
+    let written: ArtifactEntry[] = [];
     const outcome = await executeJob(
-      record.id,
-      { type: record.type, params: record.params, seed: record.seed, models: this.models },
+      id,
+      { type, params, seed, models: this.models },
       {
-        store: this.store,
+        store: {
+          put: async (jobId, artifacts) => {
+            written = await this.files.write(jobId, artifacts);
+          },
+        },
         artifactLimit: this.config.artifactLimit,
-        signal: job.controller.signal,
+        signal: running.controller.signal,
         onProgress: (progress) => {
-          record.progress = progress;
-          this.events.emit(record.id, { kind: 'progress', progress } satisfies JobEvent);
+          running.progress = progress;
+          this.emit(id, { kind: 'progress', progress });
         },
       },
     );
+    if (running.interrupted) return;
     if (outcome.kind === 'completed') {
-      record.progress = { ...record.progress, fraction: 1 };
-      this.finish(job, 'completed', { result: outcome.result, artifacts: outcome.artifacts });
-    } else if (outcome.kind === 'cancelled') {
-      this.finish(job, 'cancelled', { error: outcome.message });
-    } else if (outcome.retryable && record.attempts < this.config.attempts && this.closing === undefined) {
-      // Exponential backoff, as BullMQ's: delay · 2^(tries − 1).
-      this.setState(job, 'queued');
-      record.error = outcome.message;
-      job.retryTimer = setTimeout(
-        () => {
-          this.waiting.push(job);
-          this.pump();
-        },
-        this.config.backoffMs * 2 ** (record.attempts - 1),
+      this.finish(
+        id,
+        'completed',
+        { progress: { ...running.progress, fraction: 1 }, result: outcome.result },
+        written,
       );
+    } else if (outcome.kind === 'cancelled') {
+      this.finish(id, 'cancelled', { progress: running.progress, error: outcome.message });
+    } else if (outcome.retryable && attempts < this.config.attempts) {
+      // Exponential backoff, as BullMQ's: delay · 2^(tries − 1); the time to retry is stored with the job.
+      this.store.retryLater(id, outcome.message, Date.now() + this.config.backoffMs * 2 ** (attempts - 1));
+      this.emit(id, { kind: 'state', state: 'queued' });
     } else {
-      this.finish(job, 'failed', { error: outcome.message });
+      this.finish(id, 'failed', { progress: running.progress, error: outcome.message });
     }
   }
 
-  private setState(job: InlineJob, state: JobState): void {
-    job.record.state = state;
-    this.events.emit(job.record.id, { kind: 'state', state } satisfies JobEvent);
+  private finish(
+    id: string,
+    state: JobState,
+    fields: { progress: JobProgress; result?: unknown; error?: string },
+    artifacts: ArtifactEntry[] = [],
+  ): void {
+    this.store.finish(id, state, { ...fields, finishedAt: new Date().toISOString() }, artifacts);
+    const job = this.store.get(id)?.record;
+    if (job !== undefined) this.emit(id, { kind: 'finished', job });
+    this.events.removeAllListeners(id);
+    this.prune();
   }
 
-  private finish(job: InlineJob, state: JobState, fields: Partial<JobRecord>): void {
-    Object.assign(job.record, fields, { state, finishedAt: new Date().toISOString() });
-    this.events.emit(job.record.id, {
-      kind: 'finished',
-      job: structuredClone(job.record),
-    } satisfies JobEvent);
-    this.events.removeAllListeners(job.record.id);
-    this.prune();
+  private emit(id: string, event: JobEvent): void {
+    this.events.emit(id, event);
+  }
+
+  /** A running job's record shows the progress it reported last (kept in memory, not in the store). */
+  private withLiveProgress(record: JobRecord): JobRecord {
+    const running = this.running.get(record.id);
+    return running === undefined || record.state !== 'running'
+      ? record
+      : { ...record, progress: running.progress };
   }
 
   /** Retention: finished jobs older than the age limit, or beyond the count per type and state, are removed. */
   private prune(): void {
-    const cutoff = Date.now() - this.config.retentionSeconds * 1000;
-    const kept = new Map<string, number>();
-    const finished = [...this.jobs.values()]
-      .filter((job) => FINISHED_STATES.has(job.record.state))
-      .sort((a, b) => (b.record.finishedAt ?? '').localeCompare(a.record.finishedAt ?? ''));
-    for (const job of finished) {
-      const group = `${job.record.type}/${job.record.state}`;
-      const rank = (kept.get(group) ?? 0) + 1;
-      kept.set(group, rank);
-      if (rank > this.config.retentionCount || Date.parse(job.record.finishedAt ?? '') < cutoff) {
-        this.jobs.delete(job.record.id);
-        for (const [key, id] of this.byIdempotencyKey)
-          if (id === job.record.id) this.byIdempotencyKey.delete(key);
-        void this.store.remove(job.record.id);
-      }
+    const cutoff = new Date(Date.now() - this.config.retentionSeconds * 1000).toISOString();
+    for (const id of this.store.prune(this.config.retentionCount, cutoff)) {
+      void this.files
+        .remove(id)
+        .catch((error: Error) => this.log.warn({ err: error, jobId: id }, 'artifact removal failed'));
     }
   }
 }

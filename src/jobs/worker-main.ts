@@ -1,6 +1,8 @@
 // `npm run worker`: a BullMQ worker process. Needs REDIS_URL; run any number of them on any machines that
 // reach the same Redis. SIGTERM lets running jobs finish until SHUTDOWN_TIMEOUT_MS and exits 0; jobs still
-// running at the deadline are left to another worker (exit 1).
+// running at the deadline are left to another worker (exit 1). As in the API, a promise rejection nobody
+// handled is logged and the worker works on; an uncaught exception stops it (exit 1) for its supervisor to
+// restart, its running jobs recovered by the stalled-job check.
 import { pino } from 'pino';
 import { loadConfig, modelAccess } from '../server/config.js';
 import { JobWorker } from './bullmq-worker.js';
@@ -20,17 +22,24 @@ async function main(): Promise<void> {
     models: modelAccess(config),
     log,
   });
-  const stop = async (signal: string) => {
+  const stop = async (signal: string, exitCode = 0) => {
     log.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'worker shutting down');
     if (await worker.close(config.shutdownTimeoutMs)) {
       log.info('worker stopped');
-      process.exit(0);
+      process.exit(exitCode);
     }
     log.warn('deadline passed with jobs running; they will be recovered by another worker');
     process.exit(1);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+  process.on('unhandledRejection', (reason) =>
+    log.error({ err: reason }, 'unhandled promise rejection; working on'),
+  );
+  process.once('uncaughtException', (error) => {
+    log.fatal({ err: error }, 'uncaught exception; stopping');
+    void stop('uncaughtException', 1);
+  });
   await worker.ready();
   log.info({ prefix: config.redisPrefix, concurrency: config.jobs.concurrency }, 'worker ready');
 }

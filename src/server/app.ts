@@ -3,8 +3,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import { BullmqQueue } from '../jobs/bullmq.js';
+import { JOB_TYPES } from '../jobs/catalog.js';
 import { InlineQueue } from '../jobs/inline.js';
 import type { JobQueue } from '../jobs/queue.js';
+import type { Log } from '../lib/log.js';
 import { REDACTED, REDACTED_LOG_PATHS, redactUrl } from '../lib/redact.js';
 import { CollectionStore } from '../models/collections/collection-store.js';
 import { IndexJobApplier } from '../models/collections/index-job-applier.js';
@@ -54,11 +56,18 @@ export interface BuildOptions {
   logStream?: { write(line: string): void };
 }
 
-export function createQueue(config: Config, onError: (error: Error) => void): JobQueue {
-  const models = modelAccess(config);
+export function createQueue(config: Config, log: Log): JobQueue {
   return config.redisUrl === undefined
-    ? new InlineQueue(config.jobs, config.dataDir, models)
-    : new BullmqQueue(config.redisUrl, config.redisPrefix, config.jobs, onError);
+    ? new InlineQueue(
+        config.jobs,
+        config.dataDir,
+        modelAccess(config),
+        JOB_TYPES.map(({ type }) => type),
+        log,
+      )
+    : new BullmqQueue(config.redisUrl, config.redisPrefix, config.jobs, (error) =>
+        log.error({ err: error }, 'job queue error'),
+      );
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
@@ -96,7 +105,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const metrics = new Metrics();
   const models = new ModelRegistry(config, app.log, metrics);
-  const queue = createQueue(config, (error) => app.log.error({ err: error }, 'job queue error'));
+  const queue = createQueue(config, app.log);
   const collections = new CollectionStore(config.dataDir, app.log);
   const images = new ImageDecoder(config.imageDecodeThreads, app.log);
   await collections.load();

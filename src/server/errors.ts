@@ -51,6 +51,13 @@ export class ConflictError extends AppError {
   }
 }
 
+/** Something stored on disk no longer matches its checksum: it is reported, never served. */
+export class DamagedError extends AppError {
+  constructor(detail: string) {
+    super(409, 'damaged', 'Damaged on disk', detail);
+  }
+}
+
 /** A request whose work is over a limit, though its body fit (decoded image pixels, say). */
 export class TooLargeError extends AppError {
   constructor(detail: string, errors: FieldError[] = []) {

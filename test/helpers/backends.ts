@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { BullmqQueue } from '../../src/jobs/bullmq.js';
 import { JobWorker } from '../../src/jobs/bullmq-worker.js';
+import { JOB_TYPES } from '../../src/jobs/catalog.js';
 import { InlineQueue } from '../../src/jobs/inline.js';
 import type { JobQueue } from '../../src/jobs/queue.js';
 import type { JobConfig } from '../../src/server/config.js';
@@ -14,6 +15,11 @@ import { deleteKeys, REDIS_URL, uniquePrefix } from './redis.js';
 
 export interface Backend {
   queue: JobQueue;
+  /**
+   * Stops the backend as a server stops (running jobs get `deadlineMs` to finish) and starts it again on the
+   * same storage: the same DATA_DIR, or the same Redis prefix. `queue` is the new one afterwards.
+   */
+  restart(deadlineMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -45,47 +51,66 @@ function modelsContext(modelsDir: string) {
   return { modelsDir, executionProviders: ['cpu'], intraOpThreads: 1, fashionMnistDir: '/nonexistent' };
 }
 
+const JOB_TYPE_NAMES = JOB_TYPES.map(({ type }) => type);
+const silent = pino({ level: 'silent' });
+
 export async function inlineBackend(modelsDir: string, config = TEST_JOB_CONFIG): Promise<Backend> {
   const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-data-'));
-  const queue = new InlineQueue(config, dataDir, modelsContext(modelsDir));
-  return {
-    queue,
+  const open = () => new InlineQueue(config, dataDir, modelsContext(modelsDir), JOB_TYPE_NAMES, silent);
+  const backend: Backend = {
+    queue: open(),
+    restart: async (deadlineMs) => {
+      await backend.queue.close(deadlineMs);
+      backend.queue = open();
+    },
     close: async () => {
-      await queue.close(1000);
+      await backend.queue.close(1000);
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+  return backend;
 }
 
 export async function bullmqBackend(modelsDir: string, config = TEST_JOB_CONFIG): Promise<Backend> {
   const prefix = uniquePrefix();
   const errors: Error[] = [];
-  const queue = new BullmqQueue(REDIS_URL, prefix, config, (error) => errors.push(error));
-  const worker = new JobWorker({
-    redisUrl: REDIS_URL,
-    prefix,
-    jobs: config,
-    models: modelsContext(modelsDir),
-    // TEST_WORKER_LOG=info shows the worker's job log when a contract test needs explaining.
-    log: pino({ level: process.env.TEST_WORKER_LOG ?? 'silent' }),
-  });
-  await worker.ready();
-  // The producer connects in the background; the contract starts once it answers.
-  for (let tries = 0; ; tries++) {
-    try {
-      await queue.ping();
-      break;
-    } catch (error) {
-      if (tries > 100) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+  const open = async () => {
+    const queue = new BullmqQueue(REDIS_URL, prefix, config, (error) => errors.push(error));
+    const worker = new JobWorker({
+      redisUrl: REDIS_URL,
+      prefix,
+      jobs: config,
+      models: modelsContext(modelsDir),
+      // TEST_WORKER_LOG=info shows the worker's job log when a contract test needs explaining.
+      log: pino({ level: process.env.TEST_WORKER_LOG ?? 'silent' }),
+    });
+    await worker.ready();
+    // The producer connects in the background; the contract starts once it answers.
+    for (let tries = 0; ; tries++) {
+      try {
+        await queue.ping();
+        break;
+      } catch (error) {
+        if (tries > 100) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     }
-  }
-  return {
-    queue,
+    return { queue, worker };
+  };
+  let current = await open();
+  const backend: Backend = {
+    queue: current.queue,
+    restart: async (deadlineMs) => {
+      await current.worker.close(deadlineMs);
+      await current.queue.close();
+      current = await open();
+      backend.queue = current.queue;
+    },
     close: async () => {
-      await worker.close(1000);
-      await queue.close();
+      await current.worker.close(1000);
+      await current.queue.close();
       await deleteKeys(prefix);
     },
   };
+  return backend;
 }

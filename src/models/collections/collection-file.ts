@@ -2,11 +2,10 @@
 // slot ids and payloads, applied index jobs); the sections are one CRC-32 per slot (over its id, payload and
 // vector), the slots' float32 vectors and, for HNSW, the graph. Every section's SHA-256 is verified before a
 // byte of it reaches hnswlib; the per-slot checksums say which points of a damaged file are intact.
-// Written whole to a temporary file, flushed, then renamed over the old one, so a crash leaves either the
-// previous or the new collection, never a mix. Files of the first, unchecked layout ("MSCOLL1") are read
+// Written with writeFileAtomically (src/lib/atomic-file.ts), so a crash leaves either the previous or the
+// new collection, never a mix. Files of the first, unchecked layout ("MSCOLL1") are read
 // with their graph rebuilt from the vectors, and rewritten in the checked layout.
-import { randomUUID } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import {
   DamagedFileError,
@@ -21,8 +20,6 @@ import type { CollectionSnapshot } from './collection.js';
 const MAGIC = 'MSCOLL2\n';
 const UNCHECKED_MAGIC = 'MSCOLL1\n';
 export const COLLECTION_FILE_SUFFIX = '.collection';
-/** Marks files that are not collections yet (or any more): removed at start, a crash may have left them. */
-export const TEMPORARY_MARK = '.tmp-';
 
 export interface DecodedCollection {
   snapshot: CollectionSnapshot;
@@ -143,23 +140,6 @@ export function salvageCollection(bytes: Buffer, source: string): SalvagedCollec
     collection: { snapshot: { ...header, slots }, vectors: float32Section(Buffer.concat(kept)) },
     lost,
   };
-}
-
-export async function writeFileAtomically(path: string, data: Buffer): Promise<void> {
-  const temporary = `${path}${TEMPORARY_MARK}${randomUUID()}`;
-  try {
-    const file = await open(temporary, 'w');
-    try {
-      await file.writeFile(data);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
 }
 
 export async function readCollectionFile(path: string): Promise<DecodedCollection> {

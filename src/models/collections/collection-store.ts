@@ -7,9 +7,10 @@
 // damaged file kept aside. Temporary files a crash left behind are removed at start.
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { TEMPORARY_MARK, writeFileAtomically } from '../../lib/atomic-file.js';
 import { DamagedFileError } from '../../lib/framed-binary.js';
 import type { Log } from '../../lib/log.js';
-import { ConflictError, NotFoundError, UnprocessableError } from '../../server/errors.js';
+import { ConflictError, DamagedError, NotFoundError, UnprocessableError } from '../../server/errors.js';
 import { Collection, type CollectionConfig } from './collection.js';
 import {
   COLLECTION_FILE_SUFFIX,
@@ -17,8 +18,6 @@ import {
   readCollectionFile,
   type SalvagedCollection,
   salvageCollection,
-  TEMPORARY_MARK,
-  writeFileAtomically,
 } from './collection-file.js';
 
 /** A collection whose file could not be read intact; it answers nothing until recovered or deleted. */
@@ -40,7 +39,7 @@ export interface RecoveryReport {
 }
 
 /** A damaged collection's answer to anything but describe, recover and delete. */
-export class DamagedCollectionError extends ConflictError {
+export class DamagedCollectionError extends DamagedError {
   constructor(damaged: DamagedCollection) {
     super(
       `collection '${damaged.name}' is damaged (${damaged.damage}); recover its intact points with ` +
@@ -87,7 +86,7 @@ export class CollectionStore {
       } catch (error) {
         const damage = error instanceof DamagedFileError ? error.damage.join('; ') : (error as Error).message;
         this.damaged.set(name, { name, damage, detectedAt: new Date().toISOString() });
-        this.log.error({ collection: name, damage }, 'collection file is damaged; not served');
+        this.log.error({ collection: name, file, damage }, 'collection file is damaged; not served');
       }
     }
     this.log.info({ collections: this.collections.size, damaged: this.damaged.size }, 'collections loaded');

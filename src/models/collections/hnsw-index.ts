@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import hnswlib from 'hnswlib-node';
-import { TEMPORARY_MARK } from './collection-file.js';
+import { TEMPORARY_MARK } from '../../lib/atomic-file.js';
 import type { Metric, SearchHit, SearchOptions, VectorIndex } from './vector-index.js';
 
 export interface HnswSettings {
