@@ -64,6 +64,9 @@ export class InlineQueue implements JobQueue {
     if (recovered.requeued.length + recovered.cancelled.length + recovered.failed.length > 0) {
       this.log.warn(recovered, 'jobs the last process was running: queued again, cancelled or failed');
     }
+    // Before jobs were kept, each process wrote artifacts to DATA_DIR/artifacts/inline-<pid>-<uuid>/ and a
+    // crash left that directory behind for good: nothing reads it any more.
+    void rm(join(dataDir, 'artifacts'), { recursive: true, force: true });
     // Artifacts written by a try that never got recorded (the process died in between) have no listing.
     void this.files
       .sweep(this.store.jobsWithArtifacts())
