@@ -3,6 +3,7 @@
 // aborts, and a thread that dies fails its task and is replaced. Threads start with the first task, so a
 // process that never needs them never pays for them. The thread side is `serveTasks`.
 import { parentPort, type Worker } from 'node:worker_threads';
+import { joinQueue, type Waiter } from './abortable-queue.js';
 import { startThread } from './thread.js';
 
 type TaskMessage<Request> = { id: number; request: Request };
@@ -10,11 +11,9 @@ type TaskReply<Reply> =
   | { id: number; ok: true; reply: Reply }
   | { id: number; ok: false; name: string; message: string };
 
-interface Task<Request, Reply> {
+interface Task<Request, Reply> extends Waiter<Reply> {
   request: Request;
   transfer: ArrayBuffer[];
-  resolve: (reply: Reply) => void;
-  reject: (error: Error) => void;
 }
 
 interface Slot<Request, Reply> {
@@ -44,31 +43,14 @@ export class ThreadPool<Request, Reply> {
   /** Runs on the next free thread; `transfer` moves buffers instead of copying them. */
   run(request: Request, transfer: ArrayBuffer[] = [], signal?: AbortSignal): Promise<Reply> {
     if (this.closed) return Promise.reject(new Error('thread pool is closed'));
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        const index = this.waiting.indexOf(task);
-        if (index < 0) return;
-        this.waiting.splice(index, 1);
-        reject(signal?.reason);
-      };
-      const task: Task<Request, Reply> = {
-        request,
-        transfer,
-        resolve: (reply) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(reply);
-        },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(task);
-      while (this.slots.length < this.size) this.spawn();
-      this.dispatch();
-    });
+    const reply = joinQueue<Reply, Task<Request, Reply>>(this.waiting, signal, (settle) => ({
+      request,
+      transfer,
+      ...settle,
+    }));
+    while (this.slots.length < this.size) this.spawn();
+    this.dispatch();
+    return reply;
   }
 
   /** Refuses waiting tasks, lets running ones finish, then ends the threads. */

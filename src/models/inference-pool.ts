@@ -1,16 +1,15 @@
 // A fixed set of worker threads, each holding a session for every model. One request per thread at a
 // time; the rest wait in a FIFO. A thread that dies fails its request and is replaced.
 import type { Worker } from 'node:worker_threads';
+import { joinQueue, type Waiter } from '../lib/abortable-queue.js';
 import { startThread } from '../lib/thread.js';
 import type { ModelLoadRequest, ModelLoadResult, ThreadReply, ThreadRequest } from './inference-messages.js';
 import type { Tensor } from './tensor.js';
 
-interface Task {
+interface Task extends Waiter<Record<string, Tensor>> {
   key: string;
   inputs: Record<string, Tensor>;
   outputs: string[];
-  resolve: (outputs: Record<string, Tensor>) => void;
-  reject: (error: Error) => void;
 }
 
 interface Slot {
@@ -52,31 +51,14 @@ export class InferencePool {
     signal?: AbortSignal,
   ): Promise<Record<string, Tensor>> {
     if (this.closed) return Promise.reject(new Error('inference pool is closed'));
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        const index = this.waiting.indexOf(task);
-        if (index < 0) return;
-        this.waiting.splice(index, 1);
-        reject(signal?.reason);
-      };
-      const task: Task = {
-        key,
-        inputs,
-        outputs,
-        resolve: (result) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(result);
-        },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(task);
-      this.dispatch();
-    });
+    const result = joinQueue<Record<string, Tensor>, Task>(this.waiting, signal, (settle) => ({
+      key,
+      inputs,
+      outputs,
+      ...settle,
+    }));
+    this.dispatch();
+    return result;
   }
 
   /**

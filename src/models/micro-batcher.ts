@@ -2,6 +2,7 @@
 // a request waits at most `maxWaitMs` from its arrival for company (time spent behind a running batch
 // counts), a batch never exceeds `maxBatchSize` rows, and the queue is bounded — a full queue is an
 // OverloadedError (503 + Retry-After), never unbounded memory.
+import { joinQueue, type Waiter } from '../lib/abortable-queue.js';
 import { OverloadedError } from '../server/errors.js';
 import { allocate, type Tensor } from './tensor.js';
 
@@ -11,13 +12,11 @@ export type RunBatch = (
   signal: AbortSignal | undefined,
 ) => Promise<Record<string, Tensor>>;
 
-interface Pending {
+interface Pending extends Waiter<Record<string, Tensor>> {
   inputs: Record<string, Tensor>;
   rows: number;
   signal: AbortSignal | undefined;
   arrivedAt: number;
-  resolve: (outputs: Record<string, Tensor>) => void;
-  reject: (error: Error) => void;
 }
 
 export interface MicroBatcherOptions {
@@ -64,31 +63,15 @@ export class MicroBatcher {
         new OverloadedError(`${this.name}: ${this.queue.length} requests already waiting`),
       );
     }
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        const index = this.queue.indexOf(pending);
-        if (index < 0) return;
-        this.queue.splice(index, 1);
-        reject(signal?.reason);
-      };
-      const pending: Pending = {
-        inputs,
-        rows,
-        signal,
-        arrivedAt: performance.now(),
-        resolve: (outputs) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(outputs);
-        },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.queue.push(pending);
-      this.schedule();
-    });
+    const outputs = joinQueue<Record<string, Tensor>, Pending>(this.queue, signal, (settle) => ({
+      inputs,
+      rows,
+      signal,
+      arrivedAt: performance.now(),
+      ...settle,
+    }));
+    this.schedule();
+    return outputs;
   }
 
   private schedule(): void {
