@@ -44,7 +44,7 @@ ENV PORT=8080 \
 
 # package.json carries "type": "module", which makes the compiled dist/**/*.js ES modules. The
 # compiled build starts its worker threads from dist/src/models/inference-thread.js,
-# dist/src/models/embedding/image-decode-thread.js and dist/src/jobs/job-thread-entry.js, so dist/ is
+# dist/src/retrieval/embedding/image-decode-thread.js and dist/src/jobs/job-thread-entry.js, so dist/ is
 # copied whole. Code and models stay root-owned
 # (read-only to the app); only /data is writable.
 COPY package.json ./

@@ -5,6 +5,7 @@
 //   npm run bench:completions [-- --sequences 32 --rounds 3]
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { loadConfig, modelAccess } from '../src/config.js';
 import {
   type CompletionPlan,
   type OpenDecoders,
@@ -14,7 +15,6 @@ import {
 import { DecoderPool } from '../src/models/lm/decoder-pool.js';
 import { LocalModels } from '../src/models/local-models.js';
 import { readManifest, readVerifiedModel } from '../src/models/manifest.js';
-import { loadConfig, modelAccess } from '../src/server/config.js';
 
 const { values } = parseArgs({
   options: { sequences: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' } },

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { featFreeEnergy } from '../src/jobs/processors/feat-free-energy.js';
 import { LocalModels } from '../src/models/local-models.js';
-import type { ManifestEntry } from '../src/models/manifest.js';
+import type { ManifestEntry } from '../src/schemas/manifest.js';
 
 const { values: flags } = parseArgs({ options: { seconds: { type: 'string', default: '1' } } });
 const budgetMs = Number(flags.seconds) * 1000;

@@ -6,11 +6,11 @@
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { loadConfig, modelAccess } from '../src/config.js';
 import { Random } from '../src/lib/random.js';
 import { generateImages, planSamples } from '../src/models/generator.js';
 import { LocalModels } from '../src/models/local-models.js';
-import type { GeneratorSpec } from '../src/models/manifest.js';
-import { loadConfig, modelAccess } from '../src/server/config.js';
+import type { GeneratorSpec } from '../src/schemas/manifest.js';
 
 const { values } = parseArgs({
   options: { batch: { type: 'string', default: '256' }, seconds: { type: 'string', default: '3' } },

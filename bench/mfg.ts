@@ -13,19 +13,19 @@ import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { AlgorithmParams } from '../src/jobs/mfg/finite/algorithms.js';
-import { createGame, type EnvParams } from '../src/jobs/mfg/finite/envs/index.js';
-import { evaluate } from '../src/jobs/mfg/finite/evaluation.js';
-import { uniformPolicy } from '../src/jobs/mfg/finite/policies.js';
-import { solveFinite } from '../src/jobs/mfg/finite/solve.js';
-import { solveHybrid } from '../src/jobs/mfg/graphex/hybrid.js';
-import { measureDeltaMu } from '../src/jobs/mfg/graphex/measure.js';
-import type { MfgGraphexParams } from '../src/jobs/mfg/graphex/params.js';
-import { buildProblem } from '../src/jobs/mfg/graphex/problem.js';
-import { createStationaryGame, type StationaryEnvParams } from '../src/jobs/mfg/stationary/envs.js';
-import { evaluateStationary } from '../src/jobs/mfg/stationary/evaluation.js';
-import { exactPma } from '../src/jobs/mfg/stationary/exact-pma.js';
-import { nAgentPma } from '../src/jobs/mfg/stationary/n-agent-pma.js';
+import type { AlgorithmParams } from '../src/solvers/mfg/finite/algorithms.js';
+import { createGame, type EnvParams } from '../src/solvers/mfg/finite/envs/index.js';
+import { evaluate } from '../src/solvers/mfg/finite/evaluation.js';
+import { uniformPolicy } from '../src/solvers/mfg/finite/policies.js';
+import { solveFinite } from '../src/solvers/mfg/finite/solve.js';
+import { solveHybrid } from '../src/solvers/mfg/graphex/hybrid.js';
+import { measureDeltaMu } from '../src/solvers/mfg/graphex/measure.js';
+import type { MfgGraphexParams } from '../src/solvers/mfg/graphex/params.js';
+import { buildProblem } from '../src/solvers/mfg/graphex/problem.js';
+import { createStationaryGame, type StationaryEnvParams } from '../src/solvers/mfg/stationary/envs.js';
+import { evaluateStationary } from '../src/solvers/mfg/stationary/evaluation.js';
+import { exactPma } from '../src/solvers/mfg/stationary/exact-pma.js';
+import { nAgentPma } from '../src/solvers/mfg/stationary/n-agent-pma.js';
 
 const { values: flags } = parseArgs({
   options: { seconds: { type: 'string', default: '0.5' }, only: { type: 'string' } },

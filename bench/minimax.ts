@@ -5,18 +5,18 @@
 //    npm run bench:minimax [-- --seconds 2 --particles 2000]
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { boxGrid, gaussianReference } from '../src/jobs/minimax/grid.js';
-import { createGridGame } from '../src/jobs/minimax/grid-game.js';
-import { solveGridEquilibrium } from '../src/jobs/minimax/ground-truth.js';
-import { type MflAlgorithm, MflDynamics } from '../src/jobs/minimax/mfl.js';
+import { Random } from '../src/lib/random.js';
+import { boxGrid, gaussianReference } from '../src/solvers/minimax/grid.js';
+import { createGridGame } from '../src/solvers/minimax/grid-game.js';
+import { solveGridEquilibrium } from '../src/solvers/minimax/ground-truth.js';
+import { type MflAlgorithm, MflDynamics } from '../src/solvers/minimax/mfl.js';
 import {
   type BilinearObjective,
   createObjective,
   type ObjectiveParams,
-} from '../src/jobs/minimax/objectives.js';
-import { scoreParticles } from '../src/jobs/minimax/score.js';
-import { TwoScaleGda } from '../src/jobs/minimax/two-scale-gda.js';
-import { Random } from '../src/lib/random.js';
+} from '../src/solvers/minimax/objectives.js';
+import { scoreParticles } from '../src/solvers/minimax/score.js';
+import { TwoScaleGda } from '../src/solvers/minimax/two-scale-gda.js';
 
 const { values: flags } = parseArgs({
   options: { seconds: { type: 'string', default: '2' }, particles: { type: 'string', default: '2000' } },

@@ -14,8 +14,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { encodeGreyPng } from '../src/lib/png.js';
-import { type LabelledImages, readFashionMnist } from '../src/models/embedding/fashion-mnist.js';
+import { encodeGreyPng } from '../src/lib/png-encode.js';
+import { type LabelledImages, readFashionMnist } from '../src/retrieval/embedding/fashion-mnist.js';
 import { apiRetrievalMetrics } from '../test/helpers/retrieval-metrics.js';
 import { freePort, startServer, stopAllServers, waitForOk } from './server-process.js';
 

@@ -5,10 +5,10 @@
 // (last and minimum over the iterations) and the vertex-weighted periphery exploitability.
 //    npx tsx scripts/graphex-delta-mu.ts [--sizes 50,100,200,400] [--seeds 3]
 import { parseArgs } from 'node:util';
-import { solveHybrid } from '../src/jobs/mfg/graphex/hybrid.js';
-import { measureDeltaMu } from '../src/jobs/mfg/graphex/measure.js';
-import type { MfgGraphexParams } from '../src/jobs/mfg/graphex/params.js';
-import { buildProblem } from '../src/jobs/mfg/graphex/problem.js';
+import { solveHybrid } from '../src/solvers/mfg/graphex/hybrid.js';
+import { measureDeltaMu } from '../src/solvers/mfg/graphex/measure.js';
+import type { MfgGraphexParams } from '../src/solvers/mfg/graphex/params.js';
+import { buildProblem } from '../src/solvers/mfg/graphex/problem.js';
 
 const { values: flags } = parseArgs({
   options: { sizes: { type: 'string', default: '50,100,200,400' }, seeds: { type: 'string', default: '3' } },

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { ConfigError, loadConfig } from '../src/server/config.js';
+import { ConfigError, loadConfig } from '../src/config.js';
 import { bearerToken, keyMatcher } from '../src/server/plugins/auth.js';
 import { assertLive, startApp, stopApp } from './helpers/app.js';
 

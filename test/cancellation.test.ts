@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import { readFashionMnist } from '../src/models/embedding/fashion-mnist.js';
+import { readFashionMnist } from '../src/retrieval/embedding/fashion-mnist.js';
 import { buildApp } from '../src/server/app.js';
 import {
   assertLive,

@@ -9,9 +9,9 @@ import { mkdir, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import type { Config } from '../src/config.js';
 import { Random } from '../src/lib/random.js';
 import { buildApp } from '../src/server/app.js';
-import type { Config } from '../src/server/config.js';
 import { assertLive, testConfig } from './helpers/app.js';
 
 const DIM = 16;

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import pino from 'pino';
-import type { CollectionConfig } from '../src/models/collections/collection.js';
-import { CollectionStore } from '../src/models/collections/collection-store.js';
+import type { CollectionConfig } from '../src/retrieval/collections/collection.js';
+import { CollectionStore } from '../src/retrieval/collections/collection-store.js';
 
 const config = (name: string): CollectionConfig => ({
   name,

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { readFashionMnist } from '../src/models/embedding/fashion-mnist.js';
+import { readFashionMnist } from '../src/retrieval/embedding/fashion-mnist.js';
 import { assertLive, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { type Child, kill, startEntry, waitForOutput } from './helpers/processes.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';

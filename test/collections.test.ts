@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { readFashionMnist } from '../src/models/embedding/fashion-mnist.js';
+import { readFashionMnist } from '../src/retrieval/embedding/fashion-mnist.js';
 import { buildApp } from '../src/server/app.js';
 import { assertLive, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { pngBase64 } from './helpers/png-writer.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { readFashionMnist } from '../src/models/embedding/fashion-mnist.js';
+import { readFashionMnist } from '../src/retrieval/embedding/fashion-mnist.js';
 import { assertLive, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { pngBase64, writePng } from './helpers/png-writer.js';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { createSystem, type SystemParams } from '../src/jobs/feat/systems/index.js';
+import { createSystem, type SystemParams } from '../src/solvers/feat/systems/index.js';
 import { assertLive, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { waitFor } from './helpers/wait.js';
 

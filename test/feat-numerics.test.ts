@@ -3,30 +3,30 @@
 // the variance without transport, and the classical baselines.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Random } from '../src/lib/random.js';
 import {
   aisLogWeights,
   aisStepSizes,
   endpointLogWeights,
   thermodynamicIntegration,
-} from '../src/jobs/feat/baselines.js';
-import { newEvaluations } from '../src/jobs/feat/counters.js';
+} from '../src/solvers/feat/baselines.js';
+import { newEvaluations } from '../src/solvers/feat/counters.js';
 import {
   barLogRatio,
   bootstrapEstimates,
   effectiveSampleSize,
   logMeanExp,
-} from '../src/jobs/feat/estimators.js';
-import { gaussLegendre } from '../src/jobs/feat/gauss-legendre.js';
-import { cholesky, inverseFromCholesky, logDeterminant } from '../src/jobs/feat/linalg.js';
-import { sampleEndState } from '../src/jobs/feat/mala.js';
-import { pathLogWeights } from '../src/jobs/feat/paths.js';
-import type { EndState, SystemPair } from '../src/jobs/feat/systems/end-state.js';
-import { MixtureState } from '../src/jobs/feat/systems/gmm.js';
-import { createSystem } from '../src/jobs/feat/systems/index.js';
-import { wellTable } from '../src/jobs/feat/systems/many-well.js';
-import { FreeFieldState, freeFieldPrecision } from '../src/jobs/feat/systems/phi4.js';
-import { analyticTransport, noTransport, type Transport } from '../src/jobs/feat/transport.js';
-import { Random } from '../src/lib/random.js';
+} from '../src/solvers/feat/estimators.js';
+import { gaussLegendre } from '../src/solvers/feat/gauss-legendre.js';
+import { cholesky, inverseFromCholesky, logDeterminant } from '../src/solvers/feat/linalg.js';
+import { sampleEndState } from '../src/solvers/feat/mala.js';
+import { pathLogWeights } from '../src/solvers/feat/paths.js';
+import type { EndState, SystemPair } from '../src/solvers/feat/systems/end-state.js';
+import { MixtureState } from '../src/solvers/feat/systems/gmm.js';
+import { createSystem } from '../src/solvers/feat/systems/index.js';
+import { wellTable } from '../src/solvers/feat/systems/many-well.js';
+import { FreeFieldState, freeFieldPrecision } from '../src/solvers/feat/systems/phi4.js';
+import { analyticTransport, noTransport, type Transport } from '../src/solvers/feat/transport.js';
 
 const noop = async () => {};
 

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import { pngChunk } from '../src/lib/png.js';
-import { MAX_PNG_SIDE } from '../src/models/embedding/image-input.js';
+import { pngChunk } from '../src/lib/png-encode.js';
+import { MAX_PNG_SIDE } from '../src/schemas/retrieval.js';
 import { assertLive, listen, startApp, stopApp } from './helpers/app.js';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { ConfigError, loadConfig } from '../src/config.js';
 import { buildApp } from '../src/server/app.js';
-import { ConfigError, loadConfig } from '../src/server/config.js';
 import { TokenBuckets } from '../src/server/plugins/rate-limit.js';
 import { routeFamily } from '../src/server/route-families.js';
 import { assertLive, listen, startApp, stopApp, testConfig } from './helpers/app.js';

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { loadConfig, modelAccess } from '../src/config.js';
 import { LocalModels } from '../src/models/local-models.js';
-import type { ManifestEntry } from '../src/models/manifest.js';
-import { loadConfig, modelAccess } from '../src/server/config.js';
+import type { ManifestEntry } from '../src/schemas/manifest.js';
 import { MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { maxAbsDifference } from './helpers/parity.js';
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeNpy } from '../src/lib/npy.js';
-import { encodeGreyPng, tileGrid } from '../src/lib/png.js';
+import { encodeGreyPng, tileGrid } from '../src/lib/png-encode.js';
 import { Random } from '../src/lib/random.js';
 import { decodeGreyPng } from './helpers/png.js';
 

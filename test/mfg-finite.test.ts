@@ -10,15 +10,15 @@
 // Tolerances: 1e-9 where the reference gives ≥ 10 digits; half a unit of the last digit where it gives fewer.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AlgorithmParams } from '../src/jobs/mfg/finite/algorithms.js';
-import { crowdModelling, firstVisitLastActions } from '../src/jobs/mfg/finite/envs/crowd-modelling.js';
-import { createGame, type EnvParams } from '../src/jobs/mfg/finite/envs/index.js';
-import { roundHalfEven } from '../src/jobs/mfg/finite/envs/linear-quadratic.js';
-import { type Environment, evaluate } from '../src/jobs/mfg/finite/evaluation.js';
-import type { FiniteGame } from '../src/jobs/mfg/finite/game.js';
-import { greedyPolicy } from '../src/jobs/mfg/finite/policies.js';
-import { solveFinite } from '../src/jobs/mfg/finite/solve.js';
 import { Random } from '../src/lib/random.js';
+import type { AlgorithmParams } from '../src/solvers/mfg/finite/algorithms.js';
+import { crowdModelling, firstVisitLastActions } from '../src/solvers/mfg/finite/envs/crowd-modelling.js';
+import { createGame, type EnvParams } from '../src/solvers/mfg/finite/envs/index.js';
+import { roundHalfEven } from '../src/solvers/mfg/finite/envs/linear-quadratic.js';
+import { type Environment, evaluate } from '../src/solvers/mfg/finite/evaluation.js';
+import type { FiniteGame } from '../src/solvers/mfg/finite/game.js';
+import { greedyPolicy } from '../src/solvers/mfg/finite/policies.js';
+import { solveFinite } from '../src/solvers/mfg/finite/solve.js';
 
 function near(actual: number, expected: number, tolerance: number, what: string) {
   assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual} vs ${expected} (±${tolerance})`);

@@ -14,30 +14,30 @@
 // at 4 standard errors.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { evaluate } from '../src/jobs/mfg/finite/evaluation.js';
-import { type CoreStructure, coreGame, normaliseRows } from '../src/jobs/mfg/graphex/core.js';
-import type { GraphGame } from '../src/jobs/mfg/graphex/game.js';
-import { createGraphGame } from '../src/jobs/mfg/graphex/games/index.js';
-import { degreeOf } from '../src/jobs/mfg/graphex/graph.js';
-import { solveHybrid } from '../src/jobs/mfg/graphex/hybrid.js';
-import { measureDeltaMu } from '../src/jobs/mfg/graphex/measure.js';
+import { Random } from '../src/lib/random.js';
+import { evaluate } from '../src/solvers/mfg/finite/evaluation.js';
+import { type CoreStructure, coreGame, normaliseRows } from '../src/solvers/mfg/graphex/core.js';
+import type { GraphGame } from '../src/solvers/mfg/graphex/game.js';
+import { createGraphGame } from '../src/solvers/mfg/graphex/games/index.js';
+import { degreeOf } from '../src/solvers/mfg/graphex/graph.js';
+import { solveHybrid } from '../src/solvers/mfg/graphex/hybrid.js';
+import { measureDeltaMu } from '../src/solvers/mfg/graphex/measure.js';
 import {
   compositionCount,
   compositionKey,
   compositions,
   multinomialWeights,
-} from '../src/jobs/mfg/graphex/neighbourhoods.js';
-import type { MfgGraphexParams } from '../src/jobs/mfg/graphex/params.js';
-import { CORE, OVERFLOW, PERIPHERY, partitionEdgeList } from '../src/jobs/mfg/graphex/partition.js';
+} from '../src/solvers/mfg/graphex/neighbourhoods.js';
+import type { MfgGraphexParams } from '../src/solvers/mfg/graphex/params.js';
+import { CORE, OVERFLOW, PERIPHERY, partitionEdgeList } from '../src/solvers/mfg/graphex/partition.js';
 import {
   compositionLaws,
   type DegreeModel,
   degreeModel,
   evaluateDegree,
-} from '../src/jobs/mfg/graphex/periphery.js';
-import { buildProblem, graphOfEdgeList } from '../src/jobs/mfg/graphex/problem.js';
-import { expectedEdges, sampleGraphex } from '../src/jobs/mfg/graphex/sampler.js';
-import { Random } from '../src/lib/random.js';
+} from '../src/solvers/mfg/graphex/periphery.js';
+import { buildProblem, graphOfEdgeList } from '../src/solvers/mfg/graphex/problem.js';
+import { expectedEdges, sampleGraphex } from '../src/solvers/mfg/graphex/sampler.js';
 
 function near(actual: number, expected: number, tolerance: number, what: string) {
   assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual} vs ${expected} (±${tolerance})`);

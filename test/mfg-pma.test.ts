@@ -4,17 +4,17 @@
 // the N-agent floor falls as N grows; everything is reproducible under its seed.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createStationaryGame } from '../src/jobs/mfg/stationary/envs.js';
+import { createStationaryGame } from '../src/solvers/mfg/stationary/envs.js';
 import {
   evaluateStationary,
   freeze,
   regularisedBestResponse,
   regularisedValue,
-} from '../src/jobs/mfg/stationary/evaluation.js';
-import { exactPma, fitLinearRate } from '../src/jobs/mfg/stationary/exact-pma.js';
-import type { StationaryGame } from '../src/jobs/mfg/stationary/game.js';
-import { agentSpread, meanPolicy, nAgentPma } from '../src/jobs/mfg/stationary/n-agent-pma.js';
-import { policyDistance } from '../src/jobs/mfg/stationary/pma-step.js';
+} from '../src/solvers/mfg/stationary/evaluation.js';
+import { exactPma, fitLinearRate } from '../src/solvers/mfg/stationary/exact-pma.js';
+import type { StationaryGame } from '../src/solvers/mfg/stationary/game.js';
+import { agentSpread, meanPolicy, nAgentPma } from '../src/solvers/mfg/stationary/n-agent-pma.js';
+import { policyDistance } from '../src/solvers/mfg/stationary/pma-step.js';
 
 const LAMBDA = 0.1;
 const GAMMA = 0.9;

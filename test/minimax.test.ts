@@ -3,12 +3,13 @@
 // brute-force maximisation of the regularised objective, W1 against known transports, and the exponential fit.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fitExponentialDecay } from '../src/jobs/minimax/exponential-fit.js';
-import { klDivergence } from '../src/jobs/minimax/gibbs.js';
-import { boxGrid, gaussianReference, torusGrid, uniformReference } from '../src/jobs/minimax/grid.js';
-import { createGridGame, gridFeatureMeans } from '../src/jobs/minimax/grid-game.js';
-import { solveGridEquilibrium } from '../src/jobs/minimax/ground-truth.js';
-import { coarsen, particleMeasure } from '../src/jobs/minimax/histogram.js';
+import { Random } from '../src/lib/random.js';
+import { fitExponentialDecay } from '../src/solvers/minimax/exponential-fit.js';
+import { klDivergence } from '../src/solvers/minimax/gibbs.js';
+import { boxGrid, gaussianReference, torusGrid, uniformReference } from '../src/solvers/minimax/grid.js';
+import { createGridGame, gridFeatureMeans } from '../src/solvers/minimax/grid-game.js';
+import { solveGridEquilibrium } from '../src/solvers/minimax/ground-truth.js';
+import { coarsen, particleMeasure } from '../src/solvers/minimax/histogram.js';
 import {
   bilinearValue,
   createTrigTable,
@@ -16,17 +17,16 @@ import {
   fillTrig,
   firstVariationCoefficients,
   potentialGradients,
-} from '../src/jobs/minimax/kernels.js';
-import { niError, unregularisedNi } from '../src/jobs/minimax/nikaido-isoda.js';
+} from '../src/solvers/minimax/kernels.js';
+import { niError, unregularisedNi } from '../src/solvers/minimax/nikaido-isoda.js';
 import {
   type BilinearObjective,
   createObjective,
   featureCount,
   gradientLipschitz,
   type ObjectiveParams,
-} from '../src/jobs/minimax/objectives.js';
-import { w1Box, w1Circle, w1Line } from '../src/jobs/minimax/wasserstein.js';
-import { Random } from '../src/lib/random.js';
+} from '../src/solvers/minimax/objectives.js';
+import { w1Box, w1Circle, w1Line } from '../src/solvers/minimax/wasserstein.js';
 
 const OBJECTIVES: ObjectiveParams[] = [
   { name: 'mm1d' },

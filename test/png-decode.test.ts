@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeGreyPng } from '../src/lib/png.js';
 import { decodePng, PngError } from '../src/lib/png-decode.js';
+import { encodeGreyPng } from '../src/lib/png-encode.js';
 import { writePng } from './helpers/png-writer.js';
 
 // A 5×3 grey ramp with every filter type used on some row.

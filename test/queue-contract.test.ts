@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import { ConflictError, NotFoundError } from '../src/errors.js';
+import type { JobEvent, JobRecord, SubmitRequest } from '../src/jobs/job-record.js';
 import type { JobQueue } from '../src/jobs/queue.js';
-import type { JobEvent, JobRecord, JobState, SubmitRequest } from '../src/jobs/types.js';
-import { ConflictError, NotFoundError } from '../src/server/errors.js';
+import type { JobState } from '../src/schemas/jobs.js';
 import {
   type Backend,
   bullmqBackend,

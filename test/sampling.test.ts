@@ -3,6 +3,8 @@
 // plain sampling samples.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { loadConfig, modelAccess } from '../src/config.js';
+import { InvalidInputError } from '../src/errors.js';
 import { Random } from '../src/lib/random.js';
 import { generateSequence, type SequenceRequest } from '../src/models/lm/generate.js';
 import { vocabularyOf } from '../src/models/lm/language-models.js';
@@ -16,8 +18,6 @@ import {
 import { categorical, greedy } from '../src/models/lm/sampler.js';
 import { StopSequenceText } from '../src/models/lm/stopping.js';
 import { LocalModels } from '../src/models/local-models.js';
-import { loadConfig, modelAccess } from '../src/server/config.js';
-import { InvalidInputError } from '../src/server/errors.js';
 import { MODELS_DIR } from './helpers/app.js';
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tolerance = 1e-12) =>

@@ -2,11 +2,11 @@
 // canonical JSON behind idempotency fingerprints.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { OverloadedError } from '../src/errors.js';
 import { canonicalJson } from '../src/lib/canonical-json.js';
 import { MicroBatcher } from '../src/models/micro-batcher.js';
 import { decodeData, encodeData, type Tensor, TensorError } from '../src/models/tensor.js';
-import { ConfigError, loadConfig } from '../src/server/config.js';
-import { OverloadedError } from '../src/server/errors.js';
 
 describe('tensor decoding', () => {
   it('reads flat and nested data into the same row-major array', () => {

@@ -11,7 +11,7 @@ the official loss.py as summarised in shared/reference/generative.md section 3.3
 Deviations: no mini-batch OT pairing; small MLPs (3 hidden layers, GELU) and a few thousand iterations on
 one CPU thread; t is drawn in [1e-3, 1 - 1e-3] (gamma'_t is singular at the ends).
 
-The systems are the job's (src/jobs/feat/systems): the GMM means come from the same seeded generator
+The systems are the job's (src/solvers/feat/systems): the GMM means come from the same seeded generator
 (xoshiro128** through splitmix32, src/lib/random.ts, re-implemented below), and phi^4 umbrella samples from
 MALA chains. system-check.json records energies at a few points, which test/feat-models.test.ts compares
 with the TypeScript energies.

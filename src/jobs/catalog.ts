@@ -1,26 +1,26 @@
 // Every job type: its params schema (validated at submit time and again in the worker), a description,
 // checks that need the served models, and where its processor lives (loaded lazily inside the job thread).
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import type { CollectionConfig } from '../models/collections/collection.js';
-import { INDEX_JOB_TYPE } from '../models/collections/index-job-applier.js';
+import { UnprocessableError } from '../errors.js';
 import { decodeInferRequest } from '../models/infer-request.js';
 import type { ModelLookup } from '../models/lm/language-models.js';
 import { checkTracesParams, TracesParams } from '../models/lm/traces.js';
 import { checkGenerateRequest, DEFAULT_GENERATOR, generatorOf } from '../models/meanflow.js';
-import { ModelName, ModelVersion } from '../routes/schemas/common.js';
-import { InferRequestSchema } from '../routes/schemas/oip.js';
-import { CollectionName } from '../routes/schemas/retrieval.js';
-import { UnprocessableError } from '../server/errors.js';
-import { checkFeatParams, FeatParams } from './feat/params.js';
-import { checkMfgFiniteParams, MfgFiniteParams } from './mfg/finite/params.js';
-import { checkMfgGraphexParams, MfgGraphexParams } from './mfg/graphex/params.js';
-import { checkMfgPmaParams, MfgPmaParams } from './mfg/stationary/params.js';
+import type { CollectionConfig } from '../retrieval/collections/collection.js';
+import { ModelName, ModelVersion } from '../schemas/common.js';
+import { InferRequestSchema } from '../schemas/oip.js';
+import { CollectionName } from '../schemas/retrieval.js';
+import { checkFeatParams, FeatParams } from '../solvers/feat/params.js';
+import { checkMfgFiniteParams, MfgFiniteParams } from '../solvers/mfg/finite/params.js';
+import { checkMfgGraphexParams, MfgGraphexParams } from '../solvers/mfg/graphex/params.js';
+import { checkMfgPmaParams, MfgPmaParams } from '../solvers/mfg/stationary/params.js';
 import {
   MinimaxMflParams,
   MinimaxTwoScaleParams,
   resolveMflParams,
   resolveTwoScaleParams,
-} from './minimax/params.js';
+} from '../solvers/minimax/params.js';
+import { INDEX_JOB_TYPE } from './index-job-applier.js';
 import type { Processor } from './processor.js';
 
 export type { ModelLookup };
@@ -264,3 +264,6 @@ export const JOB_TYPES: readonly JobType[] = [
 export function findJobType(type: string): JobType | undefined {
   return JOB_TYPES.find((jobType) => jobType.type === type);
 }
+
+/** The job type names, for the queue backends (which know no more of a job type than its name). */
+export const JOB_TYPE_NAMES: readonly string[] = JOB_TYPES.map(({ type }) => type);

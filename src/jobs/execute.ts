@@ -1,8 +1,8 @@
 // One try of one job, as both backends run it: the processor in a thread, artifacts stored, and the way it
 // ended sorted into completed / cancelled / failed (retryable or not).
 import { ARTIFACT_NAME, type ArtifactSink } from './artifacts.js';
+import type { JobProgress } from './job-record.js';
 import { type JobThreadRequest, runJobInThread } from './job-thread.js';
-import type { JobProgress } from './types.js';
 
 export type Outcome =
   | { kind: 'completed'; result: unknown; artifacts: string[] }

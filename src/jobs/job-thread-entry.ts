@@ -1,8 +1,8 @@
 // Entry point of a job thread: validates params again (the worker may run other code than the API that
 // accepted the job), loads the processor of the job type and runs it.
 import { parentPort, workerData } from 'node:worker_threads';
+import { fieldErrors, makeAjv } from '../lib/ajv.js';
 import { threadData } from '../lib/thread.js';
-import { fieldErrors, makeAjv } from '../server/plugins/validation.js';
 import { findJobType } from './catalog.js';
 import type { JobThreadMessage, JobThreadRequest } from './job-thread.js';
 import { JobInputError } from './processor.js';

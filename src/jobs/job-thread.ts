@@ -2,10 +2,11 @@
 // loop (HTTP in the API, BullMQ lock renewal in a worker). Cancellation is cooperative: the thread's
 // processor sees its signal abort and stops at its next step. Threads are never terminated mid-step:
 // terminating onnxruntime-node inside a native run aborts the whole process.
+
+import type { ModelAccess } from '../config.js';
 import { startThread } from '../lib/thread.js';
-import type { ModelAccess } from '../server/config.js';
+import type { JobProgress } from './job-record.js';
 import type { ProcessorOutput } from './processor.js';
-import type { JobProgress } from './types.js';
 
 export type JobThreadRequest = {
   type: string;

@@ -1,7 +1,7 @@
 // What a job processor is: a pure function of (params, seed) with progress and cancellation, no I/O.
 // It runs in a worker thread, in the API process (inline) or in a worker process (bullmq).
-import type { ModelAccess } from '../server/config.js';
-import type { JobProgress } from './types.js';
+import type { ModelAccess } from '../config.js';
+import type { JobProgress } from './job-record.js';
 
 export interface ProcessorContext {
   seed: number;
@@ -25,21 +25,4 @@ export type Processor = (params: unknown, context: ProcessorContext) => Promise<
 /** A failure no retry can fix (params that cannot work); the job fails at once. */
 export class JobInputError extends Error {
   override name = 'JobInputError';
-}
-
-/** Thrown by a processor that saw its signal aborted. */
-export class JobCancelledError extends Error {
-  override name = 'JobCancelledError';
-  constructor(message = 'cancelled') {
-    super(message);
-  }
-}
-
-/**
- * Call between steps. It first yields to the thread's event loop, so a cancel message that arrived while
- * the previous step held the thread (an ONNX run does) is seen now, not a step later.
- */
-export async function cancellationPoint(signal: AbortSignal): Promise<void> {
-  await new Promise((resolve) => setImmediate(resolve));
-  if (signal.aborted) throw new JobCancelledError();
 }

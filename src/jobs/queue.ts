@@ -1,14 +1,8 @@
 // The one job-queue contract. Two backends honour it and pass the same contract tests:
 // `inline` (in-process worker threads; state lost on restart) and `bullmq` (Redis; separate workers).
-import type {
-  Artifact,
-  JobCount,
-  JobEvent,
-  JobRecord,
-  JobState,
-  SubmitOutcome,
-  SubmitRequest,
-} from './types.js';
+
+import type { JobState } from '../schemas/jobs.js';
+import type { Artifact, JobCount, JobEvent, JobRecord, SubmitOutcome, SubmitRequest } from './job-record.js';
 
 export interface JobListFilter {
   type?: string;

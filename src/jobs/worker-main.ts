@@ -4,8 +4,9 @@
 // handled is logged and the worker works on; an uncaught exception stops it (exit 1) for its supervisor to
 // restart, its running jobs recovered by the stalled-job check.
 import { pino } from 'pino';
-import { loadConfig, modelAccess } from '../server/config.js';
-import { JobWorker } from './bullmq-worker.js';
+import { loadConfig, modelAccess } from '../config.js';
+import { JobWorker } from './backends/bullmq/bullmq-worker.js';
+import { JOB_TYPE_NAMES } from './catalog.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     redisUrl: config.redisUrl,
     prefix: config.redisPrefix,
     jobs: config.jobs,
+    types: JOB_TYPE_NAMES,
     models: modelAccess(config),
     log,
   });

@@ -7,7 +7,8 @@
 // order — the random classes (when none are given) first, then the noise row by row — so a seed fixes
 // the output.
 import { Random } from '../lib/random.js';
-import type { GeneratorSpec } from './manifest.js';
+import { IMAGE_SIDE } from '../schemas/common.js';
+import type { GeneratorSpec } from '../schemas/manifest.js';
 import type { Tensor } from './tensor.js';
 
 /** Runs one model by manifest name; the API backs it with the registry, a job thread with its own sessions. */
@@ -18,8 +19,7 @@ export type RunModel = (
   rows: number,
 ) => Promise<Record<string, Tensor>>;
 
-export const IMAGE_SIZE = 28;
-const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
+const PIXELS = IMAGE_SIDE * IMAGE_SIDE;
 
 export interface SamplePlan {
   /** One class per sample. */

@@ -1,7 +1,7 @@
 // Open Inference Protocol request/response bodies ↔ tensors, checked against the model's declared
 // inputs: every input present once, datatype and rank equal, fixed dimensions equal, batch within bounds.
-import { type FieldError, InvalidInputError, TooLargeError } from '../server/errors.js';
-import type { ManifestEntry } from './manifest.js';
+import { type FieldError, InvalidInputError, TooLargeError } from '../errors.js';
+import type { ManifestEntry } from '../schemas/manifest.js';
 import { decodeData, encodeData, isDatatype, type Tensor, type TensorData, TensorError } from './tensor.js';
 
 export interface InferInput {

@@ -1,5 +1,5 @@
 // Messages between the InferencePool (main thread) and its inference threads.
-import type { TensorSpec } from './manifest.js';
+import type { TensorSpec } from '../schemas/manifest.js';
 import type { Tensor } from './tensor.js';
 
 export interface ModelLoadRequest {

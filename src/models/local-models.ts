@@ -2,10 +2,11 @@
 // worker process with no API and no inference threads. Sessions open on first use and are verified
 // against the manifest's sha256 like the registry's.
 import type * as ort from 'onnxruntime-node';
-import type { ModelAccess } from '../server/config.js';
+import type { ModelAccess } from '../config.js';
+import type { ManifestEntry } from '../schemas/manifest.js';
 import type { RunModel } from './generator.js';
 import { KvCacheDecoder } from './lm/kv-decoder.js';
-import { type ManifestEntry, newestFirst, readManifest, readVerifiedModel } from './manifest.js';
+import { newestFirst, readManifest, readVerifiedModel } from './manifest.js';
 import { openSession, runSession } from './session.js';
 import type { Tensor } from './tensor.js';
 

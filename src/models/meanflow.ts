@@ -1,8 +1,8 @@
 // Image generation requests against the registry: which model, which classes, how many steps — checked
 // against the generator's manifest entry — then sampled (generator.ts) through the inference threads.
-import { type FieldError, InvalidInputError, UnprocessableError } from '../server/errors.js';
+import { type FieldError, InvalidInputError, UnprocessableError } from '../errors.js';
+import type { GeneratorSpec, ManifestEntry } from '../schemas/manifest.js';
 import { generateImages, planSamples } from './generator.js';
-import type { GeneratorSpec, ManifestEntry } from './manifest.js';
 import type { LoadedModel, ModelRegistry } from './registry.js';
 
 export const DEFAULT_GENERATOR = 'meanflow-fmnist';

@@ -2,8 +2,9 @@
 // a request waits at most `maxWaitMs` from its arrival for company (time spent behind a running batch
 // counts), a batch never exceeds `maxBatchSize` rows, and the queue is bounded — a full queue is an
 // OverloadedError (503 + Retry-After), never unbounded memory.
+
+import { OverloadedError } from '../errors.js';
 import { joinQueue, type Waiter } from '../lib/abortable-queue.js';
-import { OverloadedError } from '../server/errors.js';
 import { allocate, type Tensor } from './tensor.js';
 
 /** Runs a batch; `signal` aborts once every request in it has gone (then a batch still waiting can leave). */

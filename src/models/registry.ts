@@ -1,13 +1,15 @@
 // The model registry: manifest → sha256-verified files → sessions in the inference threads, with state,
 // active execution provider and micro-batchers per model. Routes reach it as `fastify.models`.
+
+import type { Config } from '../config.js';
+import { NotFoundError, OverloadedError, UnavailableError } from '../errors.js';
 import type { Log } from '../lib/log.js';
-import type { Config } from '../server/config.js';
-import { NotFoundError, OverloadedError, UnavailableError } from '../server/errors.js';
+import { type ManifestEntry, SHARED_POOL } from '../schemas/manifest.js';
 import type { ModelLoadRequest } from './inference-messages.js';
 import { InferencePool } from './inference-pool.js';
 import { DecoderPool } from './lm/decoder-pool.js';
 import type { Decoder } from './lm/kv-decoder.js';
-import { type ManifestEntry, newestFirst, readManifest, readVerifiedModel, SHARED_POOL } from './manifest.js';
+import { newestFirst, readManifest, readVerifiedModel } from './manifest.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { Tensor } from './tensor.js';
 

@@ -1,7 +1,7 @@
 // ONNX Runtime sessions: execution-provider resolution, metadata checks, warm-up and one run.
 // Used inside worker threads only: onnxruntime-node's run() computes on the calling thread's event loop.
 import * as ort from 'onnxruntime-node';
-import type { TensorSpec } from './manifest.js';
+import type { TensorSpec } from '../schemas/manifest.js';
 import { allocate, DATATYPE_OF_ORT_TYPE, ORT_TYPE, type Tensor, type TensorData } from './tensor.js';
 
 export interface OpenedSession {

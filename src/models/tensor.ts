@@ -1,9 +1,7 @@
 // Open Inference Protocol tensors ↔ typed arrays. One dtype map, strict value checks: a tensor that
 // reaches ONNX Runtime has exactly the element count its shape says and only values its type can hold.
-import type { FieldError } from '../server/errors.js';
-
-export const DATATYPES = ['FP32', 'FP64', 'INT32', 'INT64', 'UINT8', 'BOOL'] as const;
-export type Datatype = (typeof DATATYPES)[number];
+import type { FieldError } from '../errors.js';
+import { DATATYPES, type Datatype } from '../schemas/manifest.js';
 
 export interface DatatypeMap {
   FP32: Float32Array;

@@ -3,13 +3,13 @@
 // or stored id, singly or in batches. Every point and query is checked before anything is written.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
-import type { Collection, CollectionConfig } from '../models/collections/collection.js';
-import type { DamagedCollection } from '../models/collections/collection-store.js';
-import { embeddingDim, embedImages } from '../models/embedding/embedder.js';
-import { type ImageItem, imagesFromItems } from '../models/embedding/image-input.js';
-import type { ManifestEntry } from '../models/manifest.js';
-import { ConflictError, InvalidInputError, UnprocessableError } from '../server/errors.js';
-import { problems } from './schemas/common.js';
+import { ConflictError, InvalidInputError, UnprocessableError } from '../errors.js';
+import type { Collection, CollectionConfig } from '../retrieval/collections/collection.js';
+import type { DamagedCollection } from '../retrieval/collections/collection-store.js';
+import { embeddingDim, embedImages } from '../retrieval/embedding/embedder.js';
+import { type ImageItem, imagesFromItems } from '../retrieval/embedding/image-input.js';
+import { problems } from '../schemas/common.js';
+import type { ManifestEntry } from '../schemas/manifest.js';
 import {
   BatchSearchReply,
   CollectionInfo,
@@ -24,7 +24,7 @@ import {
   SearchReply,
   UpsertBody,
   UpsertReply,
-} from './schemas/retrieval.js';
+} from '../schemas/retrieval.js';
 
 type Search = Static<typeof SearchBody>;
 

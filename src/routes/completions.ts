@@ -4,12 +4,12 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { InvalidInputError, OverloadedError } from '../errors.js';
 import { type CompletionPlan, planCompletion, runCompletion } from '../models/lm/completions.js';
 import type { Generated } from '../models/lm/generate.js';
-import type { ManifestEntry } from '../models/manifest.js';
-import { InvalidInputError, OverloadedError } from '../server/errors.js';
-import { problems } from './schemas/common.js';
-import { CompletionBody, CompletionReply, MAX_SEQUENCES } from './schemas/completions.js';
+import { problems } from '../schemas/common.js';
+import { CompletionBody, CompletionReply, MAX_SEQUENCES } from '../schemas/completions.js';
+import type { ManifestEntry } from '../schemas/manifest.js';
 
 const modelRef = (entry: ManifestEntry) => ({
   name: entry.name,

@@ -2,10 +2,10 @@
 // before any inference, and the batch goes through the model's micro-batcher.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { DEFAULT_EMBEDDING_MODEL, embedImages } from '../models/embedding/embedder.js';
-import { type ImageItem as ImageItemValue, imagesFromItems } from '../models/embedding/image-input.js';
-import { ModelName, problems } from './schemas/common.js';
-import { ImageItem } from './schemas/retrieval.js';
+import { DEFAULT_EMBEDDING_MODEL, embedImages } from '../retrieval/embedding/embedder.js';
+import { type ImageItem as ImageItemValue, imagesFromItems } from '../retrieval/embedding/image-input.js';
+import { ModelName, problems } from '../schemas/common.js';
+import { ImageItem } from '../schemas/retrieval.js';
 
 const EmbeddingsBody = Type.Object(
   {

@@ -4,14 +4,14 @@ import { createHash, randomInt } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { ValidateFunction } from 'ajv';
+import { InvalidInputError, NotFoundError, OverloadedError } from '../errors.js';
 import { ARTIFACT_NAME } from '../jobs/artifacts.js';
 import { findJobType, JOB_TYPES } from '../jobs/catalog.js';
-import { FINISHED_STATES, type JobEvent, type JobRecord } from '../jobs/types.js';
+import { FINISHED_STATES, type JobEvent, type JobRecord } from '../jobs/job-record.js';
+import { fieldErrors, makeAjv } from '../lib/ajv.js';
 import { canonicalJson } from '../lib/canonical-json.js';
-import { InvalidInputError, NotFoundError, OverloadedError } from '../server/errors.js';
-import { fieldErrors, makeAjv } from '../server/plugins/validation.js';
-import { problems } from './schemas/common.js';
-import { JobId, JobList, JobSchema, JobStateSchema, JobTypeList, SubmitBody } from './schemas/jobs.js';
+import { problems } from '../schemas/common.js';
+import { JobId, JobList, JobSchema, JobStateSchema, JobTypeList, SubmitBody } from '../schemas/jobs.js';
 
 /** Seconds between SSE comment lines that keep proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15_000;

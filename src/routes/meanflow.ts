@@ -3,13 +3,12 @@
 import { randomInt } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { encodeGreyPng, tileGrid, toBytes } from '../lib/png.js';
-import { IMAGE_SIZE } from '../models/generator.js';
+import { InvalidInputError } from '../errors.js';
+import { encodeGreyPng, tileGrid, toBytes } from '../lib/png-encode.js';
 import { DEFAULT_GENERATOR, type GeneratedImages, generate } from '../models/meanflow.js';
-import { InvalidInputError } from '../server/errors.js';
-import { ModelName, problems, Seed } from './schemas/common.js';
+import { IMAGE_SIDE, ModelName, problems, Seed } from '../schemas/common.js';
 
-const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
+const PIXELS = IMAGE_SIDE * IMAGE_SIDE;
 
 const ModelReference = Type.Object({ name: Type.String(), version: Type.String(), sha256: Type.String() });
 
@@ -127,8 +126,8 @@ const meanflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
         }
         const png = encodeGreyPng(
           bytes.subarray(index * PIXELS, (index + 1) * PIXELS),
-          IMAGE_SIZE,
-          IMAGE_SIZE,
+          IMAGE_SIDE,
+          IMAGE_SIDE,
         );
         return { ...sample, png: png.toString('base64') };
       });
@@ -194,7 +193,7 @@ const meanflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
         }
         throw error;
       });
-      const grid = tileGrid(toBytes(generated.images), classes.length, IMAGE_SIZE, n);
+      const grid = tileGrid(toBytes(generated.images), classes.length, IMAGE_SIDE, n);
       reply.type('image/png').header('cache-control', 'no-store');
       return reply.send(encodeGreyPng(grid.pixels, grid.width, grid.height) as unknown as string);
     },

@@ -1,8 +1,33 @@
 // GET /v1/models and /v1/models/{name}: what is served, its checksum, active provider and measured quality.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
-import { ModelName, ModelVersion, problems } from './schemas/common.js';
-import { describeModel, ModelInfo } from './schemas/models.js';
+import { type Static, Type } from '@sinclair/typebox';
+import type { LoadedModel } from '../models/registry.js';
+import { ModelName, ModelVersion, problems } from '../schemas/common.js';
+import { ModelInfo } from '../schemas/models.js';
+
+/** A served model as the API describes it. */
+export function describeModel(model: LoadedModel): Static<typeof ModelInfo> {
+  const { entry } = model;
+  return {
+    name: entry.name,
+    version: entry.version,
+    task: entry.task,
+    description: entry.description,
+    sha256: entry.sha256,
+    state: model.state,
+    ...(model.reason === undefined ? {} : { reason: model.reason }),
+    execution_provider: model.provider ?? null,
+    provider_fallbacks: model.providerFailures,
+    max_batch_size: entry.max_batch_size,
+    work: entry.work,
+    pool: model.pool,
+    inputs: entry.inputs,
+    outputs: entry.outputs,
+    metrics: entry.metrics,
+    training: entry.training,
+    ...(entry.language_model === undefined ? {} : { language_model: entry.language_model }),
+  };
+}
 
 const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(

@@ -3,13 +3,13 @@
 // `error` member added.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type TSchema, Type } from '@sinclair/typebox';
+import { UnavailableError } from '../errors.js';
+import { SERVICE } from '../lib/service-info.js';
 import { checkWork, decodeInferRequest, encodeInferResponse } from '../models/infer-request.js';
 import type { LoadedModel } from '../models/registry.js';
-import { UnavailableError } from '../server/errors.js';
-import { openapiInfo } from '../server/plugins/swagger.js';
+import { ModelName, ModelVersion, problems } from '../schemas/common.js';
+import { InferRequestSchema, InferResponseSchema } from '../schemas/oip.js';
 import { notReadyReasons } from './health.js';
-import { ModelName, ModelVersion, problems } from './schemas/common.js';
-import { InferRequestSchema, InferResponseSchema } from './schemas/oip.js';
 
 const ModelParams = Type.Object({ name: ModelName });
 const VersionedParams = Type.Object({ name: ModelName, version: ModelVersion });
@@ -72,7 +72,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async () => ({ name: 'meanserve', version: openapiInfo.version, extensions: [] }),
+    async () => ({ name: SERVICE.name, version: SERVICE.version, extensions: [] }),
   );
 
   app.get(

@@ -2,16 +2,17 @@
 // this and talk to it in-process. Domain services are decorated onto the instance: models, queue, collections, metrics.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
-import { BullmqQueue } from '../jobs/bullmq.js';
-import { JOB_TYPES } from '../jobs/catalog.js';
-import { InlineQueue } from '../jobs/inline.js';
+import { type Config, modelAccess } from '../config.js';
+import { BullmqQueue } from '../jobs/backends/bullmq/bullmq-queue.js';
+import { InlineQueue } from '../jobs/backends/inline/inline-queue.js';
+import { JOB_TYPE_NAMES } from '../jobs/catalog.js';
+import { IndexJobApplier } from '../jobs/index-job-applier.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Log } from '../lib/log.js';
 import { REDACTED, REDACTED_LOG_PATHS, redactUrl } from '../lib/redact.js';
-import { CollectionStore } from '../models/collections/collection-store.js';
-import { IndexJobApplier } from '../models/collections/index-job-applier.js';
-import { ImageDecoder } from '../models/embedding/image-decoder.js';
 import { ModelRegistry } from '../models/registry.js';
+import { CollectionStore } from '../retrieval/collections/collection-store.js';
+import { ImageDecoder } from '../retrieval/embedding/image-decoder.js';
 import collectionRoutes from '../routes/collections.js';
 import completionRoutes from '../routes/completions.js';
 import embeddingRoutes from '../routes/embeddings.js';
@@ -20,7 +21,6 @@ import jobRoutes from '../routes/jobs.js';
 import meanflowRoutes from '../routes/meanflow.js';
 import modelRoutes from '../routes/models.js';
 import oipRoutes from '../routes/oip.js';
-import { type Config, modelAccess } from './config.js';
 import { Metrics } from './metrics.js';
 import auth from './plugins/auth.js';
 import browserSecurity from './plugins/browser-security.js';
@@ -58,14 +58,8 @@ export interface BuildOptions {
 
 export function createQueue(config: Config, log: Log): JobQueue {
   return config.redisUrl === undefined
-    ? new InlineQueue(
-        config.jobs,
-        config.dataDir,
-        modelAccess(config),
-        JOB_TYPES.map(({ type }) => type),
-        log,
-      )
-    : new BullmqQueue(config.redisUrl, config.redisPrefix, config.jobs, (error) =>
+    ? new InlineQueue(config.jobs, config.dataDir, modelAccess(config), JOB_TYPE_NAMES, log)
+    : new BullmqQueue(config.redisUrl, config.redisPrefix, config.jobs, JOB_TYPE_NAMES, (error) =>
         log.error({ err: error }, 'job queue error'),
       );
 }

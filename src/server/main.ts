@@ -4,8 +4,9 @@
 // The last line of defence: a promise rejection nobody handled is logged and the server serves on (no state
 // was left half-changed by it); an uncaught exception may have been thrown halfway through a change, so it
 // is logged and the process drains and exits 1 for its supervisor to restart it. Jobs survive either way.
+
+import { loadConfig } from '../config.js';
 import { buildApp } from './app.js';
-import { loadConfig } from './config.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -2,10 +2,10 @@
 // serving systems we measure against: request counts and latency by route, inference latency and batch
 // size per model, queue depth, jobs by type and state, event-loop lag (from the default Node metrics).
 import client from 'prom-client';
+import type { JobCount } from '../jobs/job-record.js';
 import type { JobQueue } from '../jobs/queue.js';
-import type { JobCount } from '../jobs/types.js';
-import type { CollectionStore } from '../models/collections/collection-store.js';
 import type { InferenceObserver, ModelRegistry } from '../models/registry.js';
+import type { CollectionStore } from '../retrieval/collections/collection-store.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 

@@ -1,6 +1,6 @@
 // Which routes are open without a key, which are never shed, and which rate-limit family a route is in —
 // decided from the matched route pattern (never the raw URL, so `/health/../v1/jobs` cannot pass as health).
-import type { RouteFamily } from './config.js';
+import type { RouteFamily } from '../config.js';
 
 /** Health probes, the OpenAPI document and its UI: answered without a key (load balancers, browsers). */
 export function isOpenRoute(pattern: string | undefined): boolean {

@@ -3,8 +3,8 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { type Config, loadConfig } from '../../src/config.js';
 import { buildApp } from '../../src/server/app.js';
-import { type Config, loadConfig } from '../../src/server/config.js';
 import { waitFor } from './wait.js';
 
 export const MODELS_DIR = new URL('../../models/', import.meta.url).pathname;

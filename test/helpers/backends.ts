@@ -4,12 +4,12 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { BullmqQueue } from '../../src/jobs/bullmq.js';
-import { JobWorker } from '../../src/jobs/bullmq-worker.js';
-import { JOB_TYPES } from '../../src/jobs/catalog.js';
-import { InlineQueue } from '../../src/jobs/inline.js';
+import type { JobConfig } from '../../src/config.js';
+import { BullmqQueue } from '../../src/jobs/backends/bullmq/bullmq-queue.js';
+import { JobWorker } from '../../src/jobs/backends/bullmq/bullmq-worker.js';
+import { InlineQueue } from '../../src/jobs/backends/inline/inline-queue.js';
+import { JOB_TYPE_NAMES } from '../../src/jobs/catalog.js';
 import type { JobQueue } from '../../src/jobs/queue.js';
-import type { JobConfig } from '../../src/server/config.js';
 import { MODELS_DIR } from './app.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './redis.js';
 
@@ -51,7 +51,6 @@ function modelsContext(modelsDir: string) {
   return { modelsDir, executionProviders: ['cpu'], intraOpThreads: 1, fashionMnistDir: '/nonexistent' };
 }
 
-const JOB_TYPE_NAMES = JOB_TYPES.map(({ type }) => type);
 const silent = pino({ level: 'silent' });
 
 export async function inlineBackend(modelsDir: string, config = TEST_JOB_CONFIG): Promise<Backend> {
@@ -75,11 +74,12 @@ export async function bullmqBackend(modelsDir: string, config = TEST_JOB_CONFIG)
   const prefix = uniquePrefix();
   const errors: Error[] = [];
   const open = async () => {
-    const queue = new BullmqQueue(REDIS_URL, prefix, config, (error) => errors.push(error));
+    const queue = new BullmqQueue(REDIS_URL, prefix, config, JOB_TYPE_NAMES, (error) => errors.push(error));
     const worker = new JobWorker({
       redisUrl: REDIS_URL,
       prefix,
       jobs: config,
+      types: JOB_TYPE_NAMES,
       models: modelsContext(modelsDir),
       // TEST_WORKER_LOG=info shows the worker's job log when a contract test needs explaining.
       log: pino({ level: process.env.TEST_WORKER_LOG ?? 'silent' }),

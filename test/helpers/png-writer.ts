@@ -2,7 +2,7 @@
 // (filters applied here by the PNG specification's definitions, independently of the decoder; chunks
 // framed by the encoder's pngChunk).
 import { deflateSync } from 'node:zlib';
-import { encodeGreyPng, pngChunk } from '../../src/lib/png.js';
+import { encodeGreyPng, pngChunk } from '../../src/lib/png-encode.js';
 
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 

@@ -2,13 +2,15 @@
 // on this thread with each model's key/value cache. Writes traces.jsonl, one line per completion in
 // choice order; drawn arithmetic problems are graded. Same params and seed → the same traces, and the same
 // texts as POST /v1/completions with these prompts and seed.
+
+import { JobCancelledError } from '../../lib/cancellation.js';
 import { answerOf, gradedAnswer } from '../../models/lm/arithmetic-problems.js';
 import { runCompletion } from '../../models/lm/completions.js';
 import type { Generated } from '../../models/lm/generate.js';
 import { planTraces, type TracesParams } from '../../models/lm/traces.js';
 import { LocalModels } from '../../models/local-models.js';
-import type { ManifestEntry } from '../../models/manifest.js';
-import { JobCancelledError, JobInputError, type Processor } from '../processor.js';
+import type { ManifestEntry } from '../../schemas/manifest.js';
+import { JobInputError, type Processor } from '../processor.js';
 
 export const antidistillTraces: Processor = async (rawParams, context) => {
   const params = rawParams as TracesParams;

@@ -1,12 +1,14 @@
 // collections.index: embeds a range of Fashion-MNIST images with the collection's model, in chunks with
 // progress and cancellation between them, and returns the points as the artifact points.bin. The API
-// process applies them to the collection (models/collections/index-job-applier.ts), since it owns the files.
-import { encodeIndexPoints, INDEX_POINTS_ARTIFACT } from '../../models/collections/index-points.js';
-import { embeddingDim, embedImagesLocally } from '../../models/embedding/embedder.js';
-import { CLASS_NAMES, imageAt, readFashionMnist } from '../../models/embedding/fashion-mnist.js';
+// process applies them to the collection (src/jobs/index-job-applier.ts), since it owns the files.
+
+import { cancellationPoint } from '../../lib/cancellation.js';
 import { LocalModels } from '../../models/local-models.js';
+import { encodeIndexPoints, INDEX_POINTS_ARTIFACT } from '../../retrieval/collections/index-points.js';
+import { embeddingDim, embedImagesLocally } from '../../retrieval/embedding/embedder.js';
+import { CLASS_NAMES, imageAt, readFashionMnist } from '../../retrieval/embedding/fashion-mnist.js';
 import type { CollectionsIndexParams } from '../catalog.js';
-import { cancellationPoint, JobInputError, type Processor } from '../processor.js';
+import { JobInputError, type Processor } from '../processor.js';
 
 const CHUNK = 256;
 

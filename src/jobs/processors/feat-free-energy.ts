@@ -2,14 +2,16 @@
 // that is none, analytic or a learned ONNX model opened here through context.models; the classical
 // baselines beside them. Progress per integration step and direction, cancellation between steps; the log
 // path weights and histograms go to feat.json.
+
+import { cancellationPoint } from '../../lib/cancellation.js';
 import { LocalModels } from '../../models/local-models.js';
-import type { ManifestEntry } from '../../models/manifest.js';
-import type { Evaluations } from '../feat/counters.js';
-import { checkTransportModel, type FeatParams } from '../feat/params.js';
-import { builtinTransport, runFeat } from '../feat/run.js';
-import { createSystem } from '../feat/systems/index.js';
-import type { Transport } from '../feat/transport.js';
-import { cancellationPoint, JobInputError, type Processor } from '../processor.js';
+import type { ManifestEntry } from '../../schemas/manifest.js';
+import type { Evaluations } from '../../solvers/feat/counters.js';
+import { checkTransportModel, type FeatParams } from '../../solvers/feat/params.js';
+import { builtinTransport, runFeat } from '../../solvers/feat/run.js';
+import { createSystem } from '../../solvers/feat/systems/index.js';
+import type { Transport } from '../../solvers/feat/transport.js';
+import { JobInputError, type Processor } from '../processor.js';
 
 /** Rows per ONNX call. */
 const CHUNK = 4096;

@@ -1,14 +1,17 @@
 // meanflow.generate: up to 50 000 images from a generator, in chunks of 256 with progress and cancellation
 // between chunks; writes samples.npy (uint8, n × 28 × 28), classes.npy (int64, n) and a contact sheet of
 // the first 100. The same seed gives the same images as POST /v1/meanflow/samples.
+
+import { cancellationPoint } from '../../lib/cancellation.js';
 import { encodeNpy } from '../../lib/npy.js';
-import { encodeGreyPng, tileGrid, toBytes } from '../../lib/png.js';
-import { generateImages, IMAGE_SIZE, planSamples } from '../../models/generator.js';
+import { encodeGreyPng, tileGrid, toBytes } from '../../lib/png-encode.js';
+import { generateImages, planSamples } from '../../models/generator.js';
 import { LocalModels } from '../../models/local-models.js';
-import type { ManifestEntry } from '../../models/manifest.js';
 import { checkGenerateRequest, DEFAULT_GENERATOR, generatorOf } from '../../models/meanflow.js';
+import { IMAGE_SIDE } from '../../schemas/common.js';
+import type { ManifestEntry } from '../../schemas/manifest.js';
 import type { MeanflowGenerateParams } from '../catalog.js';
-import { cancellationPoint, JobInputError, type Processor } from '../processor.js';
+import { JobInputError, type Processor } from '../processor.js';
 
 const CHUNK = 256;
 const SHEET = 100;
@@ -33,7 +36,7 @@ export const meanflowGenerate: Processor = async (rawParams, context) => {
     }
     const decoder = await find(spec.decoder);
     const plan = planSamples(spec, params.n, classes, context.seed);
-    const pixels = IMAGE_SIZE * IMAGE_SIZE;
+    const pixels = IMAGE_SIDE * IMAGE_SIDE;
     const images = new Uint8Array(params.n * pixels);
     for (let start = 0; start < params.n; start += CHUNK) {
       await cancellationPoint(context.signal);
@@ -49,7 +52,7 @@ export const meanflowGenerate: Processor = async (rawParams, context) => {
       context.progress({ fraction: end / params.n, message: `${end} of ${params.n} images` });
     }
     const shown = Math.min(SHEET, params.n);
-    const sheet = tileGrid(images, shown, IMAGE_SIZE, 10);
+    const sheet = tileGrid(images, shown, IMAGE_SIDE, 10);
     const reference = (e: ManifestEntry) => ({ name: e.name, version: e.version, sha256: e.sha256 });
     return {
       result: {
@@ -64,7 +67,7 @@ export const meanflowGenerate: Processor = async (rawParams, context) => {
         {
           name: 'samples.npy',
           contentType: 'application/octet-stream',
-          data: encodeNpy(images, [params.n, IMAGE_SIZE, IMAGE_SIZE]),
+          data: encodeNpy(images, [params.n, IMAGE_SIDE, IMAGE_SIDE]),
         },
         {
           name: 'classes.npy',

@@ -2,11 +2,12 @@
 // (MFGLib's definition), the final policy and mean field, wall time. The full series, policy and mean field
 // go to solution.json; the result carries them too while they are small.
 
-import { createGame } from '../mfg/finite/envs/index.js';
-import { stateMarginal } from '../mfg/finite/game.js';
-import type { MfgFiniteParams } from '../mfg/finite/params.js';
-import { solveFinite } from '../mfg/finite/solve.js';
-import { cancellationPoint, type Processor } from '../processor.js';
+import { cancellationPoint } from '../../lib/cancellation.js';
+import { createGame } from '../../solvers/mfg/finite/envs/index.js';
+import { stateMarginal } from '../../solvers/mfg/finite/game.js';
+import type { MfgFiniteParams } from '../../solvers/mfg/finite/params.js';
+import { solveFinite } from '../../solvers/mfg/finite/solve.js';
+import type { Processor } from '../processor.js';
 
 /** Series and tables up to this many numbers are returned inline in the result. */
 const INLINE_NUMBERS = 4096;

@@ -3,12 +3,14 @@
 // induction — then R seeded N-agent runs on the graph for the paper's Δμ. Progress reports the core and
 // periphery exploitability of every iterate, then the simulated runs. The result holds the scalars, the
 // per-degree table and the overall mean fields; solution.json adds the series, policies and per-part laws.
-import { coreLaws } from '../mfg/graphex/core.js';
-import { solveHybrid } from '../mfg/graphex/hybrid.js';
-import { measureDeltaMu } from '../mfg/graphex/measure.js';
-import type { MfgGraphexParams } from '../mfg/graphex/params.js';
-import { buildProblem } from '../mfg/graphex/problem.js';
-import { cancellationPoint, type Processor } from '../processor.js';
+
+import { cancellationPoint } from '../../lib/cancellation.js';
+import { coreLaws } from '../../solvers/mfg/graphex/core.js';
+import { solveHybrid } from '../../solvers/mfg/graphex/hybrid.js';
+import { measureDeltaMu } from '../../solvers/mfg/graphex/measure.js';
+import type { MfgGraphexParams } from '../../solvers/mfg/graphex/params.js';
+import { buildProblem } from '../../solvers/mfg/graphex/problem.js';
+import type { Processor } from '../processor.js';
 
 /** The thread yields (to see a cancel message) at most this often. */
 const YIELD_EVERY_MS = 50;

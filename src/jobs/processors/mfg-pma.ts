@@ -3,18 +3,14 @@
 // epoch, the exploitability of the agents' mean policy, the spread between agents and the samples used.
 // The full series go to solution.json as well.
 
-import { createStationaryGame } from '../mfg/stationary/envs.js';
-import { evaluateStationary } from '../mfg/stationary/evaluation.js';
-import { exactPma, fitLinearRate } from '../mfg/stationary/exact-pma.js';
-import type { StationaryGame } from '../mfg/stationary/game.js';
-import { agentSpread, meanPolicy, nAgentPma } from '../mfg/stationary/n-agent-pma.js';
-import type { MfgPmaParams } from '../mfg/stationary/params.js';
-import {
-  cancellationPoint,
-  type Processor,
-  type ProcessorContext,
-  type ProcessorOutput,
-} from '../processor.js';
+import { cancellationPoint } from '../../lib/cancellation.js';
+import { createStationaryGame } from '../../solvers/mfg/stationary/envs.js';
+import { evaluateStationary } from '../../solvers/mfg/stationary/evaluation.js';
+import { exactPma, fitLinearRate } from '../../solvers/mfg/stationary/exact-pma.js';
+import type { StationaryGame } from '../../solvers/mfg/stationary/game.js';
+import { agentSpread, meanPolicy, nAgentPma } from '../../solvers/mfg/stationary/n-agent-pma.js';
+import type { MfgPmaParams } from '../../solvers/mfg/stationary/params.js';
+import type { Processor, ProcessorContext, ProcessorOutput } from '../processor.js';
 
 const YIELD_EVERY_MS = 50;
 

@@ -3,13 +3,9 @@
 // a cancel is seen, and score the measures at step 0, every `reportEvery` steps and after the last step.
 // MFL-ABR advances by whole outer iterations, so a report lands on the first step count at or past its mark.
 // Also: params resolved in the thread fail as a JobInputError (permanent), never as a retryable error.
-import { InvalidInputError } from '../../server/errors.js';
-import {
-  cancellationPoint,
-  JobInputError,
-  type ProcessorContext,
-  type ProcessorOutput,
-} from '../processor.js';
+import { InvalidInputError } from '../../errors.js';
+import { cancellationPoint } from '../../lib/cancellation.js';
+import { JobInputError, type ProcessorContext, type ProcessorOutput } from '../processor.js';
 
 const CHUNK_STEPS = 10;
 const YIELD_EVERY_MS = 50;

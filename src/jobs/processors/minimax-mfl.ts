@@ -4,13 +4,13 @@
 // proxy, W1 to the grid solution, L and L_λ, and bin histograms (all reports' histograms in minimax.json).
 // MFL-AG is scored on its averaged measure; its last iterate is scored too, under last_iterate.
 import { deriveSeed, Random } from '../../lib/random.js';
-import { boxGrid, gaussianReference } from '../minimax/grid.js';
-import { createGridGame } from '../minimax/grid-game.js';
-import { solveGridEquilibrium } from '../minimax/ground-truth.js';
-import { MflDynamics } from '../minimax/mfl.js';
-import { candidateNi, niError } from '../minimax/nikaido-isoda.js';
-import { createObjective, gradientLipschitz } from '../minimax/objectives.js';
-import { type MinimaxMflParams, resolveMflParams } from '../minimax/params.js';
+import { boxGrid, gaussianReference } from '../../solvers/minimax/grid.js';
+import { createGridGame } from '../../solvers/minimax/grid-game.js';
+import { solveGridEquilibrium } from '../../solvers/minimax/ground-truth.js';
+import { MflDynamics } from '../../solvers/minimax/mfl.js';
+import { candidateNi, niError } from '../../solvers/minimax/nikaido-isoda.js';
+import { createObjective, gradientLipschitz } from '../../solvers/minimax/objectives.js';
+import { type MinimaxMflParams, resolveMflParams } from '../../solvers/minimax/params.js';
 import {
   binnedGrid,
   binnedParticles,
@@ -20,7 +20,7 @@ import {
   samplingFloor,
   scoreGridMeasures,
   scoreParticles,
-} from '../minimax/score.js';
+} from '../../solvers/minimax/score.js';
 import type { Processor } from '../processor.js';
 import { resolveInThread, runWithReports, withReportsArtifact } from './minimax-loop.js';
 

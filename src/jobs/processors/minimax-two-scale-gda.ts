@@ -4,13 +4,13 @@
 // the previous one). Every report has NI at the current temperature, the unregularised NI, circle W1 to the
 // grid solution, L and L_τ; at a fixed τ the result also has the exponential rate fitted to the NI series.
 import { deriveSeed, Random } from '../../lib/random.js';
-import { fitExponentialDecay } from '../minimax/exponential-fit.js';
-import { torusGrid, uniformReference } from '../minimax/grid.js';
-import { createGridGame } from '../minimax/grid-game.js';
-import { type GridEquilibrium, solveGridEquilibrium } from '../minimax/ground-truth.js';
-import { niError } from '../minimax/nikaido-isoda.js';
-import { createObjective, gradientLipschitz } from '../minimax/objectives.js';
-import { type MinimaxTwoScaleParams, resolveTwoScaleParams } from '../minimax/params.js';
+import { fitExponentialDecay } from '../../solvers/minimax/exponential-fit.js';
+import { torusGrid, uniformReference } from '../../solvers/minimax/grid.js';
+import { createGridGame } from '../../solvers/minimax/grid-game.js';
+import { type GridEquilibrium, solveGridEquilibrium } from '../../solvers/minimax/ground-truth.js';
+import { niError } from '../../solvers/minimax/nikaido-isoda.js';
+import { createObjective, gradientLipschitz } from '../../solvers/minimax/objectives.js';
+import { type MinimaxTwoScaleParams, resolveTwoScaleParams } from '../../solvers/minimax/params.js';
 import {
   binnedGrid,
   binnedParticles,
@@ -19,8 +19,8 @@ import {
   type Scorer,
   samplingFloor,
   scoreParticles,
-} from '../minimax/score.js';
-import { TwoScaleGda, temperatureAt } from '../minimax/two-scale-gda.js';
+} from '../../solvers/minimax/score.js';
+import { TwoScaleGda, temperatureAt } from '../../solvers/minimax/two-scale-gda.js';
 import type { Processor } from '../processor.js';
 import { resolveInThread, runWithReports, withReportsArtifact } from './minimax-loop.js';
 

@@ -1,5 +1,7 @@
 // onnx.batch-infer: one registered model over many OIP requests, asynchronously. Opens its own session in
 // the job thread (the job may run in a worker process with no API), reports progress per request.
+
+import { cancellationPoint } from '../../lib/cancellation.js';
 import {
   decodeInferRequest,
   encodeInferResponse,
@@ -7,7 +9,7 @@ import {
 } from '../../models/infer-request.js';
 import { LocalModels } from '../../models/local-models.js';
 import type { BatchInferParams } from '../catalog.js';
-import { cancellationPoint, JobInputError, type Processor } from '../processor.js';
+import { JobInputError, type Processor } from '../processor.js';
 
 /** Responses up to this size are also returned inline in the job result. */
 const INLINE_RESULT_BYTES = 64 * 1024;

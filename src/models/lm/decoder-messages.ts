@@ -1,6 +1,6 @@
 // Messages between the DecoderPool (main thread) and its decoder threads. A sequence lives on one thread
 // from open to close; only token ids and last-position logits cross, never the key/value cache.
-import type { LanguageModelSpec } from '../manifest.js';
+import type { LanguageModelSpec } from '../../schemas/manifest.js';
 
 export interface DecoderLoadRequest {
   key: string;

@@ -2,7 +2,7 @@
 // far stays here between steps, so each step feeds only the new tokens. Runs on the thread that owns the
 // session (a decoder thread, or a job's thread).
 import * as ort from 'onnxruntime-node';
-import type { LanguageModelSpec } from '../manifest.js';
+import type { LanguageModelSpec } from '../../schemas/manifest.js';
 
 /** A decoding step: new token ids in, the next-token logits of the last position out. */
 export interface Decoder {

@@ -1,13 +1,11 @@
 // Resolving a completion's models: the teacher, its vocabulary and, for antidistillation, the proxy pair.
 // Everything a client can get wrong is a 400 or 422 naming the field, before any decoding starts.
 import { join } from 'node:path';
-import { InvalidInputError, UnprocessableError } from '../../server/errors.js';
-import type { LanguageModelSpec, ManifestEntry } from '../manifest.js';
+import { InvalidInputError, UnprocessableError } from '../../errors.js';
+import type { LanguageModelSpec, ManifestEntry } from '../../schemas/manifest.js';
 import { Vocabulary } from './vocabulary.js';
 
 export const DEFAULT_TEACHER = 'arithmetic-teacher';
-/** λ is unbounded in the paper; past this the tilt swamps any teacher (see docs/antidistillation.md). */
-export const MAX_LAMBDA = 1000;
 
 /** Finds a served model; throws NotFoundError naming what is missing. */
 export type ModelLookup = (name: string, version?: string) => ManifestEntry;

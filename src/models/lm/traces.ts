@@ -1,9 +1,9 @@
 // The antidistillation.traces job's parameters: prompts (given, or arithmetic problems drawn from a split)
 // and the completion sampler's settings, planned exactly as POST /v1/completions plans them.
 import { type Static, Type } from '@sinclair/typebox';
+import { InvalidInputError } from '../../errors.js';
 import { deriveSeed, Random } from '../../lib/random.js';
-import { SamplingFields } from '../../routes/schemas/completions.js';
-import { InvalidInputError } from '../../server/errors.js';
+import { SamplingFields } from '../../schemas/completions.js';
 import { type Problem, promptOf, sampleProblems } from './arithmetic-problems.js';
 import { type CompletionPlan, planCompletion } from './completions.js';
 import { DEFAULT_TEACHER, languageModelOf, type ModelLookup, vocabularyOf } from './language-models.js';

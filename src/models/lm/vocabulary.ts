@@ -2,7 +2,7 @@
 // (models/arithmetic-task/spec.json, shared with training/arithmetic_task.py). One character is one token;
 // the special tokens (<pad>, <bos>, <eos>) never appear in text.
 import { readFileSync } from 'node:fs';
-import { InvalidInputError } from '../../server/errors.js';
+import { InvalidInputError } from '../../errors.js';
 
 export interface VocabularySpec {
   name: string;

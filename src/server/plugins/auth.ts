@@ -5,7 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { ApiKey } from '../config.js';
+import type { ApiKey } from '../../config.js';
 import { isAdminRoute, isOpenRoute } from '../route-families.js';
 import { sendProblem } from './problem.js';
 

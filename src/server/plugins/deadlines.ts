@@ -5,8 +5,8 @@
 // for every request with a body.
 import type { FastifyInstance, FastifyReply, RouteHandlerMethod } from 'fastify';
 import fp from 'fastify-plugin';
-import type { RouteFamily } from '../config.js';
-import { AppError } from '../errors.js';
+import type { RouteFamily } from '../../config.js';
+import { AppError } from '../../errors.js';
 import { isAdminRoute, isOpenRoute, routeFamily } from '../route-families.js';
 
 declare module 'fastify' {

@@ -3,8 +3,8 @@
 // the rest on the parsed document; a body over a limit is a 400 naming the limit and the field.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { InvalidInputError, JsonLimitError } from '../../errors.js';
 import { exceedsDepth, findLimitViolation, type JsonLimits } from '../../lib/json-limits.js';
-import { InvalidInputError, JsonLimitError } from '../errors.js';
 
 async function jsonBodyPlugin(app: FastifyInstance, limits: JsonLimits): Promise<void> {
   const parse = app.getDefaultJsonParser('error', 'error');

@@ -2,8 +2,8 @@
 // body-size and content-type failures keep Fastify's 413/415, and a 5xx never shows its internals.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { AppError, type FieldError } from '../errors.js';
-import { fieldErrors } from './validation.js';
+import { AppError, type FieldError } from '../../errors.js';
+import { fieldErrors } from '../../lib/ajv.js';
 
 interface ProblemBody {
   type: string;

@@ -5,8 +5,8 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
-import { BullmqQueue } from '../../jobs/bullmq.js';
-import type { ApiKey } from '../config.js';
+import type { ApiKey } from '../../config.js';
+import { BullmqQueue } from '../../jobs/backends/bullmq/bullmq-queue.js';
 import { bearerToken, keyMatcher } from './auth.js';
 import { sendProblem } from './problem.js';
 

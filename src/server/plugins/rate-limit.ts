@@ -4,7 +4,7 @@
 // key (no keys configured) are counted per client address. Open routes are never limited.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { RouteFamily } from '../config.js';
+import type { RouteFamily } from '../../config.js';
 import { isOpenRoute, routeFamily } from '../route-families.js';
 import { sendProblem } from './problem.js';
 

@@ -3,15 +3,14 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { problems } from '../../routes/schemas/common.js';
+import { SERVICE } from '../../lib/service-info.js';
+import { problems } from '../../schemas/common.js';
 import { isOpenRoute } from '../route-families.js';
 
-export const openapiInfo = {
-  title: 'meanserve',
-  version: '0.1.0',
-  description:
-    'Inference serving for recent methods: one-step generation (MeanFlow), antidistillation sampling, ' +
-    'metric-embedding retrieval and queued mean-field solver jobs. Errors are RFC 9457 problem details.',
+const openapiInfo = {
+  title: SERVICE.name,
+  version: SERVICE.version,
+  description: `${SERVICE.description} Errors are RFC 9457 problem details.`,
 };
 
 async function swaggerPlugin(app: FastifyInstance): Promise<void> {

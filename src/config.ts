@@ -1,0 +1,365 @@
+// Environment → typed configuration, parsed once at start. Every variable, its default and its unit is
+// listed in docs/operations.md; defaults run everything in one process on a laptop.
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import type { JsonLimits } from './lib/json-limits.js';
+
+export interface Config {
+  /** TCP port. @defaultValue 8080 */
+  port: number;
+  /** Listen address. @defaultValue 0.0.0.0 */
+  host: string;
+  /** pino level. @defaultValue info */
+  logLevel: string;
+  /** Redis URL; unset selects the inline (in-process) job queue. */
+  redisUrl: string | undefined;
+  /** Key prefix for every Redis key the service writes. @defaultValue meanserve */
+  redisPrefix: string;
+  /** Directory for collections and inline-queue artifacts. @defaultValue ./data */
+  dataDir: string;
+  /** Directory holding manifest.json and the model files. @defaultValue ./models */
+  modelsDir: string;
+  /** Debian's dataset-fashion-mnist files, read by collections.index jobs. @defaultValue /usr/share/datasets/fashion-mnist */
+  fashionMnistDir: string;
+  /** ONNX Runtime execution providers, tried in order. @defaultValue ['cpu'] */
+  executionProviders: string[];
+  /** Worker threads holding ONNX sessions. @defaultValue half the cores, at least 1 */
+  inferenceThreads: number;
+  /** Threads decoding the PNG images clients send. @defaultValue half the cores, at least 1 */
+  imageDecodeThreads: number;
+  /** ONNX Runtime intra-op threads per session. @defaultValue 1 */
+  intraOpThreads: number;
+  /**
+   * Threads decoding language-model sequences (each holds every language model and the caches of its
+   * sequences). Three let an antidistillation step run teacher and both proxies at once. @defaultValue 3
+   */
+  decoderThreads: number;
+  /** Completion requests generating at once; more get 503 with Retry-After. @defaultValue 16 */
+  generationConcurrency: number;
+  /** Longest a request waits in a partial micro-batch for company, in ms. @defaultValue 1 */
+  batchMaxWaitMs: number;
+  /**
+   * Requests waiting before new ones get 503: per model in a micro-batcher (batched models), and in all for the
+   * inference threads (models that are not batched). @defaultValue 256
+   */
+  inferenceQueueLimit: number;
+  /** Largest JSON body on ordinary routes, bytes. @defaultValue 1 MiB */
+  bodyLimit: number;
+  /** Largest JSON body on inference and job-submission routes, bytes. @defaultValue 32 MiB */
+  inferenceBodyLimit: number;
+  /** Structural limits on every JSON body (depth, keys, array and string lengths); see src/lib/json-limits.ts. */
+  jsonLimits: JsonLimits;
+  /** Socket and request timeouts, ms. */
+  connectionTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** Time SIGTERM gives in-flight requests and running jobs before the process gives up, ms. @defaultValue 30000 */
+  shutdownTimeoutMs: number;
+  jobs: JobConfig;
+  security: SecurityConfig;
+}
+
+/** One API key: its name appears in logs and metrics, the key itself never does. */
+export interface ApiKey {
+  name: string;
+  key: string;
+}
+
+/** Route families that rate limits are set for; see src/server/route-families.ts. */
+export const ROUTE_FAMILIES = ['inference', 'write', 'read'] as const;
+export type RouteFamily = (typeof ROUTE_FAMILIES)[number];
+
+export interface SecurityConfig {
+  /**
+   * Keys accepted as `Authorization: Bearer <key>` (API_KEYS name:key pairs, comma-separated, and/or
+   * API_KEYS_FILE, one name:key per line). Empty: every route is open and a warning is logged at start.
+   * @defaultValue []
+   */
+  apiKeys: ApiKey[];
+  /**
+   * Keys for the queue dashboard at /admin/queues (ADMIN_API_KEYS, name:key pairs), as Bearer or as the
+   * password of Basic auth (what a browser sends). Unset: no dashboard. Only with the BullMQ backend.
+   * @defaultValue []
+   */
+  adminApiKeys: ApiKey[];
+  /**
+   * Requests per minute per key (per client address when no keys are configured) for each route family;
+   * a family that is absent is unlimited. RATE_LIMITS, e.g. `inference=120,write=30,read=600`.
+   * @defaultValue {} (no limits)
+   */
+  rateLimits: Partial<Record<RouteFamily, number>>;
+  /**
+   * New work is refused (503) while the event loop's p99 delay stayed above this for two consecutive
+   * half-second windows, ms; 0 turns the check off. Off by default: a process whose own synchronous work
+   * (a test, a large JSON body) blocks the loop would shed the requests behind it; 500 suits a dedicated
+   * replica. @defaultValue 0
+   */
+  shedEventLoopDelayMs: number;
+  /** New work is refused (503) while the V8 heap is above this percentage of its limit; 0 turns it off. @defaultValue 95 */
+  shedHeapUsedPercent: number;
+  /** Jobs waiting to start per job type before submissions of that type get 503. @defaultValue 10000 */
+  jobQueueLimit: number;
+  /**
+   * Longest a handler may take per route family before the request is answered 503 (its result dropped), ms
+   * (DEADLINES, e.g. `inference=120000,write=120000,read=30000`). Streams are timed only until they start.
+   */
+  deadlines: Record<RouteFamily, number>;
+  /**
+   * Origins whose browser pages may call the API (CORS_ORIGINS, comma-separated exact origins such as
+   * `https://app.example.com`, or `*` for any). Empty: no CORS headers, browsers allow same-origin only.
+   * @defaultValue []
+   */
+  corsOrigins: string[];
+}
+
+export interface JobConfig {
+  /** Jobs run at once per job type in this process (inline) or per worker process (bullmq). @defaultValue 1 */
+  concurrency: number;
+  /** Tries for a job that fails for a transient reason; bad params are never retried. @defaultValue 3 */
+  attempts: number;
+  /** First retry delay, doubled on each further try, ms. @defaultValue 1000 */
+  backoffMs: number;
+  /** Finished jobs kept at most this long, seconds. @defaultValue 86400 */
+  retentionSeconds: number;
+  /** Finished jobs kept at most this many per type and final state. @defaultValue 1000 */
+  retentionCount: number;
+  /** BullMQ lock duration; a worker silent this long is presumed dead, ms. @defaultValue 30000 */
+  lockDurationMs: number;
+  /** How often BullMQ looks for stalled jobs, ms. @defaultValue 30000 */
+  stalledIntervalMs: number;
+  /** Largest artifact a job may write, bytes. @defaultValue 64 MiB */
+  artifactLimit: number;
+}
+
+/** What a job processor needs to open models (where they are, how to run them) and the datasets it reads. */
+export type ModelAccess = Pick<
+  Config,
+  'modelsDir' | 'executionProviders' | 'intraOpThreads' | 'fashionMnistDir'
+>;
+
+export function modelAccess(config: Config): ModelAccess {
+  return {
+    modelsDir: config.modelsDir,
+    executionProviders: config.executionProviders,
+    intraOpThreads: config.intraOpThreads,
+    fashionMnistDir: config.fashionMnistDir,
+  };
+}
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function integer(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(`${name} must be an integer >= ${min}, got '${raw}'`);
+  }
+  return value;
+}
+
+function list(raw: string | undefined, fallback: string[]): string[] {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  return raw
+    .split(',')
+    .map((item) => item.trim().toLowerCase())
+    .filter((item) => item !== '');
+}
+
+const KEY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Shorter keys are guessable; 16 characters of a random token are the floor. */
+const MIN_KEY_LENGTH = 16;
+
+function parseKeys(entries: string[], source: string): ApiKey[] {
+  return entries.map((entry) => {
+    const colon = entry.indexOf(':');
+    const name = entry.slice(0, colon);
+    const key = entry.slice(colon + 1);
+    if (colon < 0 || !KEY_NAME.test(name)) {
+      throw new ConfigError(`${source}: each entry must be name:key with a name matching ${KEY_NAME.source}`);
+    }
+    if (key.length < MIN_KEY_LENGTH || /\s/.test(key)) {
+      throw new ConfigError(
+        `${source}: the key of '${name}' must be at least ${MIN_KEY_LENGTH} characters without spaces`,
+      );
+    }
+    return { name, key };
+  });
+}
+
+/** API_KEYS and API_KEYS_FILE together; a name may appear twice (old and new key while rotating), a key may not. */
+export function loadApiKeys(env: Env): ApiKey[] {
+  const keys: ApiKey[] = [];
+  const inline = env.API_KEYS?.trim();
+  if (inline)
+    keys.push(
+      ...parseKeys(
+        inline
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean),
+        'API_KEYS',
+      ),
+    );
+  const file = env.API_KEYS_FILE?.trim();
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`API_KEYS_FILE: cannot read ${file}: ${(error as Error).message}`);
+    }
+    const lines = text
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    keys.push(...parseKeys(lines, 'API_KEYS_FILE'));
+  }
+  const seen = new Set<string>();
+  for (const { name, key } of keys) {
+    if (seen.has(key)) throw new ConfigError(`API_KEYS: the key of '${name}' is listed twice`);
+    seen.add(key);
+  }
+  return keys;
+}
+
+export function parseAdminKeys(raw: string | undefined): ApiKey[] {
+  const entries = (raw ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  return parseKeys(entries, 'ADMIN_API_KEYS');
+}
+
+/** `family=number,…` with each family one of ROUTE_FAMILIES and each number a positive integer. */
+function familyNumbers(
+  name: string,
+  raw: string | undefined,
+  unit: string,
+): Partial<Record<RouteFamily, number>> {
+  const values: Partial<Record<RouteFamily, number>> = {};
+  for (const entry of (raw ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)) {
+    const [family, text] = entry.split('=').map((part) => part.trim());
+    const value = Number(text);
+    if (!ROUTE_FAMILIES.includes(family as RouteFamily) || !Number.isSafeInteger(value) || value < 1) {
+      throw new ConfigError(
+        `${name}: '${entry}' must be family=${unit} with family one of ${ROUTE_FAMILIES.join(', ')}`,
+      );
+    }
+    values[family as RouteFamily] = value;
+  }
+  return values;
+}
+
+export function parseRateLimits(raw: string | undefined): Partial<Record<RouteFamily, number>> {
+  return familyNumbers('RATE_LIMITS', raw, 'requests-per-minute');
+}
+
+const DEFAULT_DEADLINES: Record<RouteFamily, number> = { inference: 120_000, write: 120_000, read: 30_000 };
+
+export function parseDeadlines(raw: string | undefined): Record<RouteFamily, number> {
+  return { ...DEFAULT_DEADLINES, ...familyNumbers('DEADLINES', raw, 'milliseconds') };
+}
+
+/** `*` or a list of origins (scheme://host[:port], no path); a typo is a start-up error, not an open door. */
+export function parseCorsOrigins(raw: string | undefined): string[] {
+  const origins = (raw ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    if (origin !== '*' && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin)) {
+      throw new ConfigError(
+        `CORS_ORIGINS: '${origin}' must be * or an origin such as https://app.example.com`,
+      );
+    }
+  }
+  return origins;
+}
+
+const KNOWN_PROVIDERS = new Set(['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu']);
+
+export function loadConfig(env: Env = process.env): Config {
+  const executionProviders = list(env.ORT_EXECUTION_PROVIDERS, ['cpu']);
+  for (const provider of executionProviders) {
+    if (!KNOWN_PROVIDERS.has(provider)) {
+      throw new ConfigError(
+        `ORT_EXECUTION_PROVIDERS: unknown provider '${provider}' (known: ${[...KNOWN_PROVIDERS].join(', ')})`,
+      );
+    }
+  }
+  const redisPrefix = env.REDIS_PREFIX ?? 'meanserve';
+  // BullMQ builds Lua keys from the prefix; an empty or colon-containing one breaks them in obscure ways.
+  if (!/^[A-Za-z0-9_.-]+$/.test(redisPrefix)) {
+    throw new ConfigError(`REDIS_PREFIX must match [A-Za-z0-9_.-]+, got '${redisPrefix}'`);
+  }
+  const redisUrl = env.REDIS_URL?.trim() || undefined;
+  return {
+    port: integer(env, 'PORT', 8080),
+    host: env.HOST ?? '0.0.0.0',
+    logLevel: env.LOG_LEVEL ?? 'info',
+    redisUrl,
+    redisPrefix,
+    dataDir: resolve(env.DATA_DIR ?? 'data'),
+    modelsDir: resolve(env.MODELS_DIR ?? 'models'),
+    fashionMnistDir: resolve(env.FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist'),
+    executionProviders,
+    inferenceThreads: integer(
+      env,
+      'INFERENCE_THREADS',
+      Math.max(1, Math.floor(availableParallelism() / 2)),
+      1,
+    ),
+    imageDecodeThreads: integer(
+      env,
+      'IMAGE_DECODE_THREADS',
+      Math.max(1, Math.floor(availableParallelism() / 2)),
+      1,
+    ),
+    intraOpThreads: integer(env, 'ORT_INTRA_OP_THREADS', 1, 1),
+    decoderThreads: integer(env, 'DECODER_THREADS', 3, 1),
+    generationConcurrency: integer(env, 'GENERATION_CONCURRENCY', 16, 1),
+    batchMaxWaitMs: integer(env, 'BATCH_MAX_WAIT_MS', 1),
+    inferenceQueueLimit: integer(env, 'INFERENCE_QUEUE_LIMIT', 256, 1),
+    bodyLimit: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
+    inferenceBodyLimit: integer(env, 'INFERENCE_BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024),
+    jsonLimits: {
+      maxDepth: integer(env, 'JSON_MAX_DEPTH', 64, 1),
+      maxKeys: integer(env, 'JSON_MAX_KEYS', 10_000, 1),
+      maxArrayLength: integer(env, 'JSON_MAX_ARRAY_LENGTH', 16_777_216, 1),
+      maxStringLength: integer(env, 'JSON_MAX_STRING_LENGTH', 8_388_608, 1),
+    },
+    connectionTimeoutMs: integer(env, 'CONNECTION_TIMEOUT_MS', 120_000),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 60_000),
+    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 10_000),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 30_000),
+    jobs: {
+      concurrency: integer(env, 'JOB_CONCURRENCY', 1, 1),
+      attempts: integer(env, 'JOB_ATTEMPTS', 3, 1),
+      backoffMs: integer(env, 'JOB_BACKOFF_MS', 1000),
+      retentionSeconds: integer(env, 'JOB_RETENTION_SECONDS', 86_400, 1),
+      retentionCount: integer(env, 'JOB_RETENTION_COUNT', 1000, 1),
+      lockDurationMs: integer(env, 'JOB_LOCK_DURATION_MS', 30_000, 500),
+      stalledIntervalMs: integer(env, 'JOB_STALLED_INTERVAL_MS', 30_000, 100),
+      artifactLimit: integer(env, 'JOB_ARTIFACT_LIMIT_BYTES', 64 * 1024 * 1024, 1024),
+    },
+    security: {
+      apiKeys: loadApiKeys(env),
+      adminApiKeys: parseAdminKeys(env.ADMIN_API_KEYS),
+      rateLimits: parseRateLimits(env.RATE_LIMITS),
+      shedEventLoopDelayMs: integer(env, 'SHED_EVENT_LOOP_DELAY_MS', 0),
+      shedHeapUsedPercent: integer(env, 'SHED_HEAP_USED_PERCENT', 95),
+      jobQueueLimit: integer(env, 'JOB_QUEUE_LIMIT', 10_000, 1),
+      deadlines: parseDeadlines(env.DEADLINES),
+      corsOrigins: parseCorsOrigins(env.CORS_ORIGINS),
+    },
+  };
+}

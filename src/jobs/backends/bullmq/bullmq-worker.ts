@@ -1,0 +1,134 @@
+// The BullMQ backend, worker side: one BullMQ Worker per job type, each job run in its own thread so the
+// process's event loop stays free to renew locks. Cancellation arrives as a flag in the job data (for jobs
+// not yet started) and a message on the cancel channel (for jobs running here). A worker that dies leaves
+// its jobs locked until the lock expires; another worker's stalled check then runs them again.
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { JobConfig, ModelAccess } from '../../../config.js';
+import type { Log } from '../../../lib/log.js';
+import { executeJob } from '../../execute.js';
+import {
+  CANCELLED_REASON,
+  cancelChannel,
+  type JobData,
+  type JobReturn,
+  patientConnection,
+  queueName,
+} from './bullmq-shared.js';
+import { RedisArtifactStore } from './redis-artifacts.js';
+
+export interface JobWorkerOptions {
+  redisUrl: string;
+  prefix: string;
+  jobs: JobConfig;
+  /** The job type names: one BullMQ worker each. */
+  types: readonly string[];
+  models: ModelAccess;
+  log: Log;
+}
+
+export class JobWorker {
+  private readonly workers: Worker<JobData, JobReturn>[] = [];
+  private readonly active = new Map<string, AbortController>();
+  private readonly connections: Redis[] = [];
+  private readonly subscriber: Redis;
+  private readonly commands: Redis;
+  private readonly store: RedisArtifactStore;
+  private closing: Promise<boolean> | undefined;
+
+  constructor(private readonly options: JobWorkerOptions) {
+    this.commands = this.track(patientConnection(options.redisUrl));
+    this.store = new RedisArtifactStore(this.commands, options.prefix, options.jobs.retentionSeconds);
+    this.subscriber = this.track(patientConnection(options.redisUrl));
+    void this.subscriber.subscribe(cancelChannel(options.prefix));
+    this.subscriber.on('message', (_channel: string, jobId: string) => this.active.get(jobId)?.abort());
+    for (const type of options.types) {
+      const worker = new Worker<JobData, JobReturn>(queueName(type), (job) => this.process(job, type), {
+        connection: this.track(patientConnection(options.redisUrl)),
+        prefix: options.prefix,
+        concurrency: options.jobs.concurrency,
+        lockDuration: options.jobs.lockDurationMs,
+        stalledInterval: options.jobs.stalledIntervalMs,
+        maxStalledCount: 1,
+      });
+      worker.on('error', (error) => options.log.error({ err: error, type }, 'job worker error'));
+      worker.on('failed', (job, error) =>
+        options.log.warn(
+          { jobId: job?.id, type, attempts: job?.attemptsMade, reason: error.message },
+          'job failed',
+        ),
+      );
+      worker.on('completed', (job) => options.log.info({ jobId: job.id, type }, 'job completed'));
+      worker.on('stalled', (jobId) =>
+        options.log.warn({ jobId, type }, 'stalled job moved back to the queue'),
+      );
+      this.workers.push(worker);
+    }
+  }
+
+  /** Resolves when every worker is connected and taking jobs. */
+  async ready(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
+  }
+
+  /**
+   * Stops taking jobs and lets running ones finish until the deadline. Resolves true when they did; false
+   * when some were still running — those are not cancelled: once this process is gone their locks expire
+   * and another worker runs them again (stalled-job recovery). Safe to call twice.
+   */
+  close(deadlineMs = 30_000): Promise<boolean> {
+    this.closing ??= (async () => {
+      const graceful = Promise.allSettled(this.workers.map((worker) => worker.close())).then(() => true);
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), deadlineMs);
+      });
+      const finished = await Promise.race([graceful, deadline]);
+      clearTimeout(timer);
+      if (finished) for (const connection of this.connections) connection.disconnect();
+      return finished;
+    })();
+    return this.closing;
+  }
+
+  private track(connection: Redis): Redis {
+    connection.on('error', (error) => this.options.log.warn({ err: error }, 'redis connection error'));
+    this.connections.push(connection);
+    return connection;
+  }
+
+  private async process(job: Job<JobData, JobReturn>, type: string): Promise<JobReturn> {
+    const id = job.id as string;
+    const controller = new AbortController();
+    this.active.set(id, controller);
+    try {
+      // The cancel message may have gone out before this job was registered: read the flag afresh.
+      // (BullMQ keeps a job's data in the hash <prefix>:<queue>:<id>.)
+      const fresh = await this.commands.hget(`${this.options.prefix}:${job.queueName}:${id}`, 'data');
+      if (job.data.cancelRequested || (fresh !== null && (JSON.parse(fresh) as JobData).cancelRequested)) {
+        throw new UnrecoverableError(`${CANCELLED_REASON} before it started`);
+      }
+      this.options.log.info({ jobId: id, type, attempt: job.attemptsMade + 1 }, 'job started');
+      const outcome = await executeJob(
+        id,
+        { type, params: job.data.params, seed: job.data.seed, models: this.options.models },
+        {
+          store: this.store,
+          artifactLimit: this.options.jobs.artifactLimit,
+          signal: controller.signal,
+          onProgress: (progress) => {
+            void job.updateProgress(progress as unknown as object).catch(() => {
+              // Progress is best effort; the result is what must not be lost.
+            });
+          },
+        },
+      );
+      if (outcome.kind === 'completed') return { result: outcome.result, artifacts: outcome.artifacts };
+      if (outcome.kind === 'cancelled') throw new UnrecoverableError(CANCELLED_REASON);
+      if (outcome.retryable) throw new Error(outcome.message);
+      throw new UnrecoverableError(outcome.message);
+    } finally {
+      this.active.delete(id);
+    }
+  }
+}

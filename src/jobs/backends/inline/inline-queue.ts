@@ -1,0 +1,316 @@
+// The inline backend: jobs run in worker threads of this process, so `npm start` alone serves every route,
+// and they are kept in a SQLite database under DATA_DIR (job-store.ts) with their artifacts beside it, so a
+// restart loses nothing that was acknowledged: queued jobs run after it, jobs that were running are run again
+// (at least once, as with BullMQ), finished ones keep their results and artifacts, and an Idempotency-Key
+// retried after it returns the same job. Progress and live events are this process's own.
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { JobConfig, ModelAccess } from '../../../config.js';
+import { ConflictError, InvalidInputError, NotFoundError, UnavailableError } from '../../../errors.js';
+import type { Log } from '../../../lib/log.js';
+import { JOB_STATES, type JobState } from '../../../schemas/jobs.js';
+import { executeJob } from '../../execute.js';
+import {
+  type Artifact,
+  FINISHED_STATES,
+  type JobCount,
+  type JobEvent,
+  type JobProgress,
+  type JobRecord,
+  type SubmitOutcome,
+  type SubmitRequest,
+} from '../../job-record.js';
+import type { JobListFilter, JobQueue } from '../../queue.js';
+import { FileArtifactStore } from './artifact-files.js';
+import { type ArtifactEntry, JobStore, type StoredJob } from './job-store.js';
+
+interface Running {
+  type: string;
+  controller: AbortController;
+  /** Set when the queue closes: the job stops, stays `running` in the store and is run again at the next start. */
+  interrupted: boolean;
+  progress: JobProgress;
+  done: Promise<void>;
+}
+
+export class InlineQueue implements JobQueue {
+  readonly backend = 'inline' as const;
+  private readonly store: JobStore;
+  private readonly files: FileArtifactStore;
+  private readonly running = new Map<string, Running>();
+  private readonly events = new EventEmitter();
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+  private storeClosed = false;
+
+  /** `types` are the job type names, for counts. Opens (or creates) DATA_DIR/jobs and recovers what a stop left. */
+  constructor(
+    private readonly config: JobConfig,
+    dataDir: string,
+    private readonly models: ModelAccess,
+    private readonly types: readonly string[],
+    private readonly log: Log,
+  ) {
+    const dir = join(dataDir, 'jobs');
+    mkdirSync(dir, { recursive: true });
+    this.store = new JobStore(join(dir, 'queue.sqlite'));
+    this.files = new FileArtifactStore(join(dir, 'artifacts'));
+    this.events.setMaxListeners(0);
+    const recovered = this.store.recoverInterrupted(new Date().toISOString());
+    if (recovered.requeued.length + recovered.cancelled.length + recovered.failed.length > 0) {
+      this.log.warn(recovered, 'jobs the last process was running: queued again, cancelled or failed');
+    }
+    // Before jobs were kept, each process wrote artifacts to DATA_DIR/artifacts/inline-<pid>-<uuid>/ and a
+    // crash left that directory behind for good: nothing reads it any more.
+    void rm(join(dataDir, 'artifacts'), { recursive: true, force: true });
+    // Artifacts written by a try that never got recorded (the process died in between) have no listing.
+    void this.files
+      .sweep(this.store.jobsWithArtifacts())
+      .then((removed) => removed > 0 && this.log.warn({ removed }, 'removed unrecorded job artifacts'))
+      .catch((error: Error) => this.log.error({ err: error }, 'sweeping job artifacts failed'));
+    setImmediate(() => this.pump());
+  }
+
+  async submit(request: SubmitRequest): Promise<SubmitOutcome> {
+    if (this.closing !== undefined) throw new UnavailableError('the server is shutting down');
+    const record: JobRecord = {
+      id: `${request.type}_${randomUUID()}`,
+      type: request.type,
+      state: 'queued',
+      seed: request.seed,
+      params: request.params,
+      progress: { fraction: 0 },
+      attempts: 0,
+      createdAt: new Date().toISOString(),
+      artifacts: [],
+    };
+    let outcome: { job: StoredJob; created: boolean };
+    try {
+      outcome = this.store.insert(
+        { record, fingerprint: request.fingerprint, cancelRequested: false, recoveries: 0, runAfter: 0 },
+        request.idempotencyKey,
+      );
+    } catch (error) {
+      if (error instanceof RangeError)
+        throw new InvalidInputError(`params cannot be stored: ${error.message}`);
+      throw error;
+    }
+    if (!outcome.created) {
+      if (outcome.job.fingerprint !== request.fingerprint) {
+        throw new ConflictError('this Idempotency-Key was used for a job with other type, params or seed');
+      }
+      return { job: this.withLiveProgress(outcome.job.record), created: false };
+    }
+    setImmediate(() => this.pump());
+    return { job: record, created: true };
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    this.assertStoreOpen();
+    const stored = this.store.get(id);
+    return stored === undefined ? undefined : this.withLiveProgress(stored.record);
+  }
+
+  async list(filter: JobListFilter): Promise<JobRecord[]> {
+    this.assertStoreOpen();
+    return this.store.list(filter).map((record) => this.withLiveProgress(record));
+  }
+
+  async cancel(id: string): Promise<JobRecord> {
+    this.assertStoreOpen();
+    const stored = this.store.get(id);
+    if (stored === undefined)
+      throw new NotFoundError(`job '${id}' does not exist (or was removed by retention)`);
+    if (FINISHED_STATES.has(stored.record.state)) {
+      throw new ConflictError(`job '${id}' is already ${stored.record.state}`);
+    }
+    const running = this.running.get(id);
+    if (running === undefined) {
+      this.finish(id, 'cancelled', {
+        progress: stored.record.progress,
+        error: 'cancelled before it started',
+      });
+    } else {
+      // Stored first: should the process stop before the job does, the restart cancels it instead of rerunning.
+      this.store.requestCancel(id);
+      running.controller.abort();
+    }
+    return (await this.get(id)) as JobRecord;
+  }
+
+  async subscribe(id: string, listener: (event: JobEvent) => void): Promise<() => void> {
+    this.events.on(id, listener);
+    return () => this.events.off(id, listener);
+  }
+
+  async artifact(id: string, name: string): Promise<Artifact | undefined> {
+    this.assertStoreOpen();
+    const entry = this.store.artifact(id, name);
+    return entry === undefined ? undefined : this.files.read(id, entry);
+  }
+
+  async counts(): Promise<JobCount[]> {
+    this.assertStoreOpen();
+    const stored = new Map(this.store.counts().map(({ type, state, count }) => [`${type}/${state}`, count]));
+    return this.types.flatMap((type) =>
+      JOB_STATES.map((state) => ({ type, state, count: stored.get(`${type}/${state}`) ?? 0 })),
+    );
+  }
+
+  async queued(type: string): Promise<number> {
+    this.assertStoreOpen();
+    return this.store.countQueued(type);
+  }
+
+  async ping(): Promise<void> {
+    if (this.closing !== undefined) throw new UnavailableError('the job queue is closing');
+  }
+
+  /**
+   * Stops starting jobs and lets running ones finish until the deadline; past it they are stopped and stay
+   * `running` in the store, to be run again at the next start. Queued jobs stay queued. Safe to call twice.
+   */
+  close(deadlineMs = 30_000): Promise<void> {
+    this.closing ??= (async () => {
+      clearTimeout(this.wakeTimer);
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          for (const running of this.running.values()) {
+            running.interrupted = true;
+            running.controller.abort();
+          }
+          resolve();
+        }, deadlineMs);
+      });
+      const all = () => Promise.allSettled([...this.running.values()].map((running) => running.done));
+      await Promise.race([all(), deadline]);
+      // Stopped processors end at their next step; give them that step.
+      await all();
+      clearTimeout(timer);
+      this.store.close();
+      this.storeClosed = true;
+    })();
+    return this.closing;
+  }
+
+  /** Reads go on while the queue drains; once its store is closed, every call is a 503. */
+  private assertStoreOpen(): void {
+    if (this.storeClosed) throw new UnavailableError('the job queue is closed');
+  }
+
+  /** Starts the oldest queued jobs of each type up to its free slots, and wakes up for the next retry. */
+  private pump(): void {
+    if (this.closing !== undefined) return;
+    clearTimeout(this.wakeTimer);
+    const now = Date.now();
+    for (const type of this.types) {
+      let free = this.config.concurrency;
+      for (const running of this.running.values()) if (running.type === type) free--;
+      if (free > 0) for (const job of this.store.runnable(type, now, free)) this.start(job);
+    }
+    const next = this.store.nextRetryAfter(now);
+    if (next !== undefined) this.wakeTimer = setTimeout(() => this.pump(), next - now);
+  }
+
+  private start(job: StoredJob): void {
+    const { id, type } = job.record;
+    this.store.start(id, new Date().toISOString());
+    const running: Running = {
+      type,
+      controller: new AbortController(),
+      interrupted: false,
+      progress: job.record.progress,
+      done: Promise.resolve(),
+    };
+    this.running.set(id, running);
+    this.emit(id, { kind: 'state', state: 'running' });
+    running.done = this.runOnce(job, running)
+      .catch((error: Error) => {
+        // Only the store itself can fail here (a full disk); the job is run again at the next start.
+        this.log.error({ err: error, jobId: id }, 'recording a job outcome failed');
+      })
+      .finally(() => {
+        this.running.delete(id);
+        this.pump();
+      });
+  }
+
+  private async runOnce(job: StoredJob, running: Running): Promise<void> {
+    const { id, type, params, seed } = job.record;
+    const attempts = job.record.attempts + 1;
+    let written: ArtifactEntry[] = [];
+    const outcome = await executeJob(
+      id,
+      { type, params, seed, models: this.models },
+      {
+        store: {
+          put: async (jobId, artifacts) => {
+            written = await this.files.write(jobId, artifacts);
+          },
+        },
+        artifactLimit: this.config.artifactLimit,
+        signal: running.controller.signal,
+        onProgress: (progress) => {
+          running.progress = progress;
+          this.emit(id, { kind: 'progress', progress });
+        },
+      },
+    );
+    if (running.interrupted) return;
+    if (outcome.kind === 'completed') {
+      this.finish(
+        id,
+        'completed',
+        { progress: { ...running.progress, fraction: 1 }, result: outcome.result },
+        written,
+      );
+    } else if (outcome.kind === 'cancelled') {
+      this.finish(id, 'cancelled', { progress: running.progress, error: outcome.message });
+    } else if (outcome.retryable && attempts < this.config.attempts) {
+      // Exponential backoff, as BullMQ's: delay · 2^(tries − 1); the time to retry is stored with the job.
+      this.store.retryLater(id, outcome.message, Date.now() + this.config.backoffMs * 2 ** (attempts - 1));
+      this.emit(id, { kind: 'state', state: 'queued' });
+    } else {
+      this.finish(id, 'failed', { progress: running.progress, error: outcome.message });
+    }
+  }
+
+  private finish(
+    id: string,
+    state: JobState,
+    fields: { progress: JobProgress; result?: unknown; error?: string },
+    artifacts: ArtifactEntry[] = [],
+  ): void {
+    this.store.finish(id, state, { ...fields, finishedAt: new Date().toISOString() }, artifacts);
+    const job = this.store.get(id)?.record;
+    if (job !== undefined) this.emit(id, { kind: 'finished', job });
+    this.events.removeAllListeners(id);
+    this.prune();
+  }
+
+  private emit(id: string, event: JobEvent): void {
+    this.events.emit(id, event);
+  }
+
+  /** A running job's record shows the progress it reported last (kept in memory, not in the store). */
+  private withLiveProgress(record: JobRecord): JobRecord {
+    const running = this.running.get(record.id);
+    return running === undefined || record.state !== 'running'
+      ? record
+      : { ...record, progress: running.progress };
+  }
+
+  /** Retention: finished jobs older than the age limit, or beyond the count per type and state, are removed. */
+  private prune(): void {
+    const cutoff = new Date(Date.now() - this.config.retentionSeconds * 1000).toISOString();
+    for (const id of this.store.prune(this.config.retentionCount, cutoff)) {
+      void this.files
+        .remove(id)
+        .catch((error: Error) => this.log.warn({ err: error, jobId: id }, 'artifact removal failed'));
+    }
+  }
+}

@@ -1,0 +1,103 @@
+// Applies finished collections.index jobs to their collections. The job (in a worker thread or another
+// machine) embeds the images and hands back its points as an artifact; this process owns the collection
+// files, so it polls the queue for completed index jobs and upserts their points, in chunks that leave
+// the event loop free in between. A job is applied once: its id is stored with the collection, and a job
+// older than the collection it names (one deleted and re-created since) is skipped.
+
+import type { Log } from '../lib/log.js';
+import type { CollectionStore } from '../retrieval/collections/collection-store.js';
+import {
+  decodeIndexPoints,
+  INDEX_POINTS_ARTIFACT,
+  type IndexPoints,
+} from '../retrieval/collections/index-points.js';
+import type { JobRecord } from './job-record.js';
+import type { JobQueue } from './queue.js';
+
+export const INDEX_JOB_TYPE = 'collections.index';
+const POLL_MS = 250;
+const CHUNK = 1000;
+/** Completed jobs looked at per poll; the first pass after start looks further back. */
+const RECENT = 50;
+const AT_START = 1000;
+
+export class IndexJobApplier {
+  private timer: NodeJS.Timeout | undefined;
+  private pass: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly store: CollectionStore,
+    private readonly queue: JobQueue,
+    private readonly log: Log,
+  ) {}
+
+  start(): void {
+    this.schedule(0, AT_START);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.pass;
+  }
+
+  private schedule(delay: number, limit: number): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => {
+      this.pass = this.applyCompleted(limit)
+        .catch((error: Error) => this.log.warn({ err: error }, 'applying index jobs failed; will retry'))
+        .finally(() => this.schedule(POLL_MS, RECENT));
+    }, delay);
+    this.timer.unref();
+  }
+
+  private async applyCompleted(limit: number): Promise<void> {
+    const jobs = await this.queue.list({ type: INDEX_JOB_TYPE, state: 'completed', limit });
+    for (const job of jobs.reverse()) {
+      if (this.closed) return;
+      await this.apply(job);
+    }
+  }
+
+  private async apply(job: JobRecord): Promise<void> {
+    const name = (job.params as { collection: string }).collection;
+    let collection: ReturnType<CollectionStore['get']>;
+    try {
+      collection = this.store.get(name);
+    } catch {
+      return; // deleted since
+    }
+    if (collection.hasApplied(job.id) || job.createdAt < collection.config.created_at) return;
+    const artifact = await this.queue.artifact(job.id, INDEX_POINTS_ARTIFACT);
+    if (artifact === undefined) return;
+    let points: IndexPoints;
+    try {
+      points = decodeIndexPoints(artifact.data, `job ${job.id}`);
+      if (points.dim !== collection.config.dim)
+        throw new Error(`dimension ${points.dim}, not ${collection.config.dim}`);
+    } catch (error) {
+      // A damaged or mismatched artifact would fail every poll: it is skipped, once, loudly.
+      this.log.error({ jobId: job.id, collection: name, err: error }, 'index job points unusable; skipped');
+      await this.store.change(name, (target) => target.markApplied(job.id));
+      return;
+    }
+    for (let start = 0; start < points.ids.length; start += CHUNK) {
+      if (this.store.get(name) !== collection) return;
+      const end = Math.min(points.ids.length, start + CHUNK);
+      collection.upsert(
+        points.ids.slice(start, end).map((id, offset) => ({
+          id,
+          vector: collection.prepareVector(
+            points.vectors.subarray((start + offset) * points.dim, (start + offset + 1) * points.dim),
+            `/points/${start + offset}`,
+          ),
+          payload: points.payloads[start + offset] ?? {},
+        })),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await this.store.change(name, (target) => target.markApplied(job.id));
+    this.log.info({ jobId: job.id, collection: name, points: points.ids.length }, 'index job applied');
+  }
+}

@@ -1,0 +1,68 @@
+// The one ajv setup of the service (request bodies, job params in the API and in job threads): strict or
+// coercing, with the shared formats, and its errors turned into field paths.
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import type { DataValidationCxt } from 'ajv/dist/types/index.js';
+import addFormats from 'ajv-formats';
+import type { FieldError } from '../errors.js';
+
+// discriminator: tagged unions (src/lib/tagged-union.ts) validate only the branch their tag names.
+const COMMON: Options = {
+  allErrors: true,
+  useDefaults: true,
+  removeAdditional: false,
+  strict: false,
+  // strict: false would also let NaN and ±Infinity pass as numbers (a query's 1e309 coerces to Infinity).
+  strictNumbers: true,
+  discriminator: true,
+};
+
+export function makeAjv(coerceTypes: boolean): Ajv {
+  const ajv = new Ajv({ ...COMMON, coerceTypes: coerceTypes ? 'array' : false });
+  addFormats.default(ajv);
+  return ajv;
+}
+
+/** Ajv errors → field paths under `prefix` (/body, /query, /body/params …), naming the property that a
+ * `required` or `additionalProperties` error is about. */
+export function fieldErrors(issues: readonly ErrorObject[], prefix: string): FieldError[] {
+  return issues.map((issue) => {
+    const path = `${prefix}${issue.instancePath}`;
+    const params = issue.params as Record<string, unknown>;
+    if (typeof params.missingProperty === 'string')
+      return { path: `${path}/${params.missingProperty}`, message: 'is required' };
+    if (typeof params.additionalProperty === 'string') {
+      return {
+        path: `${path}/${params.additionalProperty}`,
+        message: 'unknown field (unknown fields are rejected)',
+      };
+    }
+    return { path, message: issue.message ?? 'is invalid' };
+  });
+}
+
+/**
+ * Ajv's coercion turns a query's `1e309` or `Infinity` into Infinity and then lets it pass even a
+ * `maximum` (ajv 8.20): the coerced strings, params and headers are checked for non-finite numbers after it.
+ */
+export function refusingNonFinite(validate: ValidateFunction): ValidateFunction {
+  const wrapped = ((data: unknown, context?: DataValidationCxt) => {
+    if (!validate(data, context)) {
+      wrapped.errors = validate.errors;
+      return false;
+    }
+    for (const [name, value] of Object.entries((data ?? {}) as Record<string, unknown>)) {
+      const values = Array.isArray(value) ? value : [value];
+      const index = values.findIndex((item) => typeof item === 'number' && !Number.isFinite(item));
+      if (index < 0) continue;
+      const instancePath = `/${name}${Array.isArray(value) ? `/${index}` : ''}`;
+      wrapped.errors = [
+        { instancePath, schemaPath: '#', keyword: 'finite', params: {}, message: 'must be a finite number' },
+      ];
+      return false;
+    }
+    wrapped.errors = null;
+    return true;
+  }) as ValidateFunction;
+  // Fastify hands ajv the parent object (so defaults can be set on the root) only when it sees schemaEnv.
+  return Object.assign(wrapped, { schemaEnv: validate.schemaEnv, schema: validate.schema });
+}

@@ -1,0 +1,228 @@
+// One vector collection in memory: points (string id, vector, payload) in slots, the id → slot map, the
+// payload fields seen, and the search index. Vectors reach it checked and prepared (prepareVector), so
+// every method here either completes or, before changing anything, throws.
+import { InvalidInputError, NotFoundError } from '../../errors.js';
+import { FlatIndex } from './flat-index.js';
+import { HnswIndex, type HnswSettings } from './hnsw-index.js';
+import { compileFilter, type Payload, type PayloadFilter } from './payload-filter.js';
+import { SlotVectors } from './slot-vectors.js';
+import type { Metric, VectorIndex } from './vector-index.js';
+
+export interface ModelReference {
+  name: string;
+  version: string;
+  sha256: string;
+}
+
+export interface CollectionConfig {
+  name: string;
+  dim: number;
+  metric: Metric;
+  /** The embedding model images are embedded with; absent for vector-only collections. */
+  model?: ModelReference;
+  index: { type: 'hnsw' | 'flat' } & HnswSettings;
+  created_at: string;
+}
+
+export interface Point {
+  id: string;
+  vector: Float32Array;
+  payload?: Payload;
+}
+
+export interface SearchRequest {
+  k: number;
+  ef?: number;
+  filter?: PayloadFilter;
+  /** Slot left out of the results (search by a stored point's id). */
+  exclude?: string;
+  /** Field-path prefix for errors in the filter. */
+  path: string;
+}
+
+export interface SearchResult {
+  id: string;
+  score: number;
+  payload: Payload | null;
+}
+
+/** Stored state, as the collection file holds it. */
+export interface CollectionSnapshot {
+  config: CollectionConfig;
+  slots: Array<[string | null, Payload | null]>;
+  applied_jobs: string[];
+}
+
+/** Index jobs remembered as applied, newest last; older ones fall off. */
+const APPLIED_JOBS_KEPT = 1000;
+
+export class Collection {
+  private readonly vectors: SlotVectors;
+  private readonly index: VectorIndex;
+  private readonly slotIds: Array<string | undefined> = [];
+  private readonly payloads: Array<Payload | undefined> = [];
+  private readonly idToSlot = new Map<string, number>();
+  private readonly fieldCounts = new Map<string, number>();
+  private readonly appliedJobs: string[] = [];
+
+  /**
+   * `scratchDir` holds the HNSW index's short-lived files; `saved` is what a verified collection file held
+   * (without `index`, the graph is rebuilt from the vectors).
+   */
+  constructor(
+    readonly config: CollectionConfig,
+    scratchDir: string,
+    saved?: { snapshot: CollectionSnapshot; vectors: Float32Array; index?: Uint8Array },
+  ) {
+    this.vectors = new SlotVectors(config.dim, Math.max(1024, saved?.snapshot.slots.length ?? 0));
+    const restoreGraph = saved?.index !== undefined && config.index.type === 'hnsw';
+    this.index =
+      config.index.type === 'hnsw'
+        ? new HnswIndex(
+            config.dim,
+            config.metric,
+            config.index,
+            scratchDir,
+            restoreGraph ? saved?.index : undefined,
+          )
+        : new FlatIndex(this.vectors, config.metric);
+    if (saved === undefined) return;
+    this.appliedJobs.push(...saved.snapshot.applied_jobs);
+    saved.snapshot.slots.forEach(([id, payload], slot) => {
+      const vector = saved.vectors.subarray(slot * config.dim, (slot + 1) * config.dim);
+      this.vectors.append(vector);
+      this.slotIds.push(undefined);
+      this.payloads.push(undefined);
+      if (id === null) {
+        this.vectors.kill(slot);
+        return;
+      }
+      this.occupy(slot, id, payload ?? undefined);
+      if (!restoreGraph) this.index.add(slot, vector);
+    });
+  }
+
+  get count(): number {
+    return this.idToSlot.size;
+  }
+
+  /** Checks a vector from a client and returns what is stored: float32, unit length for cosine. */
+  prepareVector(values: ArrayLike<number>, path: string): Float32Array {
+    if (values.length !== this.config.dim) {
+      throw new InvalidInputError(
+        `${path} has ${values.length} dimensions; collection '${this.config.name}' holds ${this.config.dim}`,
+        [{ path, message: `must have ${this.config.dim} dimensions` }],
+      );
+    }
+    const vector = Float32Array.from(values);
+    let norm = 0;
+    for (let i = 0; i < vector.length; i++) {
+      const value = vector[i] as number;
+      if (!Number.isFinite(value)) {
+        throw new InvalidInputError(`${path}/${i} is not a finite float32`, [
+          { path: `${path}/${i}`, message: 'must be a finite number within float32 range' },
+        ]);
+      }
+      norm += value * value;
+    }
+    if (this.config.metric === 'cosine') {
+      if (norm === 0 || !Number.isFinite(norm)) {
+        throw new InvalidInputError(`${path} has no direction (zero length)`, [
+          { path, message: 'a cosine collection needs a non-zero vector' },
+        ]);
+      }
+      const scale = 1 / Math.sqrt(norm);
+      for (let i = 0; i < vector.length; i++) vector[i] = (vector[i] as number) * scale;
+    }
+    return vector;
+  }
+
+  /** Inserts or replaces each point (a later duplicate id in the same batch wins). */
+  upsert(points: Point[]): void {
+    for (const point of points) {
+      this.delete(point.id);
+      const slot = this.vectors.append(point.vector);
+      this.slotIds.push(undefined);
+      this.payloads.push(undefined);
+      this.occupy(slot, point.id, point.payload);
+      this.index.add(slot, point.vector);
+    }
+  }
+
+  /** Removes a point; false when there was none. */
+  delete(id: string): boolean {
+    const slot = this.idToSlot.get(id);
+    if (slot === undefined) return false;
+    for (const field of Object.keys(this.payloads[slot] ?? {})) {
+      const left = (this.fieldCounts.get(field) ?? 1) - 1;
+      if (left === 0) this.fieldCounts.delete(field);
+      else this.fieldCounts.set(field, left);
+    }
+    this.idToSlot.delete(id);
+    this.slotIds[slot] = undefined;
+    this.payloads[slot] = undefined;
+    this.vectors.kill(slot);
+    this.index.remove(slot);
+    return true;
+  }
+
+  get(id: string): { id: string; vector: Float32Array; payload: Payload | null } {
+    const slot = this.idToSlot.get(id);
+    if (slot === undefined) throw new NotFoundError(`collection '${this.config.name}' has no point '${id}'`);
+    return { id, vector: this.vectors.vector(slot).slice(), payload: this.payloads[slot] ?? null };
+  }
+
+  search(query: Float32Array, request: SearchRequest): SearchResult[] {
+    const matches =
+      request.filter && compileFilter(request.filter, (field) => this.fieldCounts.has(field), request.path);
+    const excluded = request.exclude === undefined ? undefined : this.idToSlot.get(request.exclude);
+    const accept =
+      matches === undefined && excluded === undefined
+        ? undefined
+        : (slot: number) => slot !== excluded && (matches === undefined || matches(this.payloads[slot]));
+    const hits = this.index.search(query, {
+      k: request.k,
+      ...(request.ef === undefined ? {} : { ef: request.ef }),
+      ...(accept === undefined ? {} : { accept }),
+    });
+    return hits.map(({ slot, score }) => ({
+      id: this.slotIds[slot] as string,
+      score,
+      payload: this.payloads[slot] ?? null,
+    }));
+  }
+
+  hasApplied(jobId: string): boolean {
+    return this.appliedJobs.includes(jobId);
+  }
+
+  markApplied(jobId: string): void {
+    this.appliedJobs.push(jobId);
+    if (this.appliedJobs.length > APPLIED_JOBS_KEPT) this.appliedJobs.shift();
+  }
+
+  snapshot(): { snapshot: CollectionSnapshot; vectors: Uint8Array; index: Uint8Array | undefined } {
+    const slots: Array<[string | null, Payload | null]> = this.slotIds.map((id, slot) => [
+      id ?? null,
+      this.payloads[slot] ?? null,
+    ]);
+    return {
+      snapshot: { config: this.config, slots, applied_jobs: [...this.appliedJobs] },
+      vectors: this.vectors.bytes(),
+      index: this.index.serialize(),
+    };
+  }
+
+  payloadFields(): string[] {
+    return [...this.fieldCounts.keys()].sort();
+  }
+
+  private occupy(slot: number, id: string, payload: Payload | undefined): void {
+    this.idToSlot.set(id, slot);
+    this.slotIds[slot] = id;
+    this.payloads[slot] = payload;
+    for (const field of Object.keys(payload ?? {})) {
+      this.fieldCounts.set(field, (this.fieldCounts.get(field) ?? 0) + 1);
+    }
+  }
+}

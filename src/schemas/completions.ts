@@ -1,0 +1,154 @@
+// Schemas of POST /v1/completions: OpenAI's completions API (the fields meanserve implements) plus the
+// antidistillation object.
+import { Type } from '@sinclair/typebox';
+import { ModelName, Seed } from './common.js';
+
+/** λ is unbounded in the paper; past this the tilt swamps any teacher (see docs/antidistillation.md). */
+export const MAX_LAMBDA = 1000;
+
+/** Sequences one request may ask for (prompts × n). */
+export const MAX_SEQUENCES = 128;
+
+export const Antidistillation = Type.Object(
+  {
+    lambda: Type.Number({
+      minimum: 0,
+      maximum: MAX_LAMBDA,
+      description: 'λ: weight of the proxy-gradient tilt. 0 samples the plain teacher.',
+    }),
+    epsilon: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 1,
+        description: 'ε of the finite difference; must be the one the proxy pair was built with (0.01).',
+      }),
+    ),
+    proxy: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description: "Proxy student pair; default the teacher's first (GET /v1/models lists them).",
+      }),
+    ),
+    permute: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          'Control: shuffle the tilt across the vocabulary with random signs (same magnitudes, no information).',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const SamplingFields = {
+  model: Type.Optional({ ...ModelName, description: 'A language model; default arithmetic-teacher.' }),
+  max_tokens: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 4096,
+      description: "Tokens to generate at most; default the rest of the model's context (96 tokens).",
+    }),
+  ),
+  temperature: Type.Number({ minimum: 0, maximum: 4, default: 1, description: 'τ; 0 decodes greedily.' }),
+  top_p: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 1, description: 'Nucleus sampling mass.' }),
+  stop: Type.Optional(
+    Type.Union(
+      [
+        Type.String({ minLength: 1, maxLength: 32 }),
+        Type.Array(Type.String({ minLength: 1, maxLength: 32 }), { minItems: 1, maxItems: 4 }),
+      ],
+      { description: 'Up to 4 sequences that end generation; they are not returned.' },
+    ),
+  ),
+  antidistillation: Type.Optional(Antidistillation),
+};
+
+const Prompt = Type.String({
+  maxLength: 256,
+  description: 'Text in the model vocabulary (arithmetic: 0-9 + * = | A : Q).',
+});
+
+export const CompletionBody = Type.Object(
+  {
+    ...SamplingFields,
+    prompt: Type.Union([Prompt, Type.Array(Prompt, { minItems: 1, maxItems: MAX_SEQUENCES })]),
+    n: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'Completions per prompt.' }),
+    stream: Type.Boolean({ default: false, description: 'Server-sent events in OpenAI chunk format.' }),
+    stream_options: Type.Optional(
+      Type.Union([
+        Type.Object(
+          { include_usage: Type.Optional(Type.Boolean()) },
+          {
+            additionalProperties: false,
+            description: 'include_usage: a last chunk with usage and no choices.',
+          },
+        ),
+        Type.Null(),
+      ]),
+    ),
+    logprobs: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0, maximum: 5 }), Type.Null()], {
+        description:
+          'Log-probabilities of the sampled tokens and this many alternatives, under the distribution sampled ' +
+          'from (temperature and antidistillation tilt applied, top-p not; greedy: the teacher at τ = 1). ' +
+          "Never the teacher's own in antidistillation mode.",
+      }),
+    ),
+    seed: Type.Optional(Seed),
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      { prompt: 'Q:4817+2956=', max_tokens: 60, temperature: 0, seed: 1 },
+      { prompt: ['Q:4817*6='], temperature: 1, top_p: 0.95, antidistillation: { lambda: 0.5 }, seed: 7 },
+    ],
+  },
+);
+
+const ModelRef = Type.Object({ name: Type.String(), version: Type.String(), sha256: Type.String() });
+
+export const CompletionLogprobs = Type.Object({
+  tokens: Type.Array(Type.String()),
+  token_logprobs: Type.Array(Type.Number()),
+  top_logprobs: Type.Union([Type.Array(Type.Record(Type.String(), Type.Number())), Type.Null()]),
+  text_offset: Type.Array(Type.Integer()),
+});
+
+export const Usage = Type.Object({
+  prompt_tokens: Type.Integer({ description: 'Prompt tokens with <bos>, each prompt once.' }),
+  completion_tokens: Type.Integer({ description: 'Sampled tokens, <eos> included.' }),
+  total_tokens: Type.Integer(),
+});
+
+export const CompletionReply = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('text_completion'),
+  created: Type.Integer(),
+  model: Type.String(),
+  choices: Type.Array(
+    Type.Object({
+      text: Type.String(),
+      index: Type.Integer(),
+      logprobs: Type.Union([CompletionLogprobs, Type.Null()]),
+      finish_reason: Type.Union([Type.Literal('stop'), Type.Literal('length')]),
+    }),
+  ),
+  usage: Usage,
+  seed: Type.Integer({ description: 'The seed used (generated when the request had none).' }),
+  system_fingerprint: Type.String({
+    description: 'The teacher version and the sha256 prefixes of every model used.',
+  }),
+  models: Type.Object(
+    { teacher: ModelRef, proxy_plus: Type.Optional(ModelRef), proxy_minus: Type.Optional(ModelRef) },
+    { description: 'Every model that shaped the text.' },
+  ),
+  antidistillation: Type.Optional(
+    Type.Object({
+      lambda: Type.Number(),
+      epsilon: Type.Number(),
+      proxy: Type.String(),
+      permute: Type.Boolean(),
+    }),
+  ),
+});

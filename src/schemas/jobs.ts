@@ -1,0 +1,110 @@
+// Job request and response shapes.
+import { Type } from '@sinclair/typebox';
+import { Seed } from './common.js';
+
+export const JOB_STATES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export const JobId = Type.String({
+  minLength: 3,
+  maxLength: 200,
+  pattern: '^[a-z0-9.-]+_[A-Za-z0-9-]+$',
+  description: 'Job id: <type>_<uuid>.',
+  examples: ['onnx.batch-infer_6f1c2a57-3d0e-4c8e-9a59-0c1b1f0f2f11'],
+});
+
+export const JobStateSchema = Type.Union(
+  JOB_STATES.map((state) => Type.Literal(state)),
+  { description: 'queued → running → completed | failed | cancelled' },
+);
+
+export const SubmitBody = Type.Object(
+  {
+    type: Type.String({ minLength: 1, maxLength: 128, description: 'A type from GET /v1/job-types.' }),
+    params: Type.Object(
+      {},
+      { additionalProperties: true, description: "Checked against the type's params schema." },
+    ),
+    seed: Type.Optional(Seed),
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        type: 'onnx.batch-infer',
+        seed: 7,
+        params: {
+          model: 'spiral-mlp',
+          requests: [
+            { id: 'a', inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [0.3, -0.7] }] },
+          ],
+        },
+      },
+    ],
+  },
+);
+
+const Progress = Type.Object({
+  fraction: Type.Number({ minimum: 0, maximum: 1 }),
+  message: Type.Optional(Type.String()),
+  metrics: Type.Optional(Type.Record(Type.String(), Type.Number())),
+});
+
+export const JobSchema = Type.Object(
+  {
+    id: Type.String(),
+    type: Type.String(),
+    state: JobStateSchema,
+    seed: Type.Integer(),
+    params: Type.Unknown(),
+    progress: Progress,
+    attempts: Type.Integer({ description: 'Tries started so far.' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    startedAt: Type.Optional(Type.String({ format: 'date-time' })),
+    finishedAt: Type.Optional(Type.String({ format: 'date-time' })),
+    result: Type.Optional(Type.Unknown()),
+    error: Type.Optional(Type.String()),
+    artifacts: Type.Array(Type.String()),
+    links: Type.Object({ self: Type.String(), events: Type.String(), artifacts: Type.Array(Type.String()) }),
+  },
+  {
+    examples: [
+      {
+        id: 'onnx.batch-infer_6f1c2a57-3d0e-4c8e-9a59-0c1b1f0f2f11',
+        type: 'onnx.batch-infer',
+        state: 'completed',
+        seed: 7,
+        params: { model: 'spiral-mlp', requests: [] },
+        progress: { fraction: 1, message: '1 of 1 requests' },
+        attempts: 1,
+        createdAt: '2026-11-28T12:00:00.000Z',
+        startedAt: '2026-11-28T12:00:00.010Z',
+        finishedAt: '2026-11-28T12:00:00.090Z',
+        result: { count: 1, artifact: 'responses.json' },
+        artifacts: ['responses.json'],
+        links: {
+          self: '/v1/jobs/onnx.batch-infer_6f1c2a57-3d0e-4c8e-9a59-0c1b1f0f2f11',
+          events: '/v1/jobs/onnx.batch-infer_6f1c2a57-3d0e-4c8e-9a59-0c1b1f0f2f11/events',
+          artifacts: [
+            '/v1/jobs/onnx.batch-infer_6f1c2a57-3d0e-4c8e-9a59-0c1b1f0f2f11/artifacts/responses.json',
+          ],
+        },
+      },
+    ],
+  },
+);
+
+export const JobList = Type.Object({ data: Type.Array(JobSchema) });
+
+export const JobTypeList = Type.Object(
+  {
+    data: Type.Array(
+      Type.Object({ type: Type.String(), summary: Type.String(), params_schema: Type.Unknown() }),
+    ),
+  },
+  {
+    examples: [
+      { data: [{ type: 'onnx.batch-infer', summary: 'Runs a registered ONNX model …', params_schema: {} }] },
+    ],
+  },
+);

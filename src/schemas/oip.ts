@@ -1,0 +1,68 @@
+// Open Inference Protocol v2 REST bodies (KServe/Triton), as TypeBox. Used by the /v2 routes and by the
+// onnx.batch-infer job, whose requests are OIP infer request bodies.
+import { Type } from '@sinclair/typebox';
+import { DATATYPES } from './manifest.js';
+
+const Parameters = Type.Record(Type.String(), Type.Unknown(), { description: 'Free-form OIP parameters.' });
+
+export const InferInputSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 256 }),
+    shape: Type.Array(Type.Integer({ minimum: 0 }), { maxItems: 16 }),
+    datatype: Type.String({ description: `One of ${DATATYPES.join(', ')}.`, maxLength: 16 }),
+    parameters: Type.Optional(Parameters),
+    data: Type.Array(Type.Unknown(), {
+      description: 'Row-major values, flat or nested to the depth of the shape.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const InferRequestSchema = Type.Object(
+  {
+    id: Type.Optional(Type.String({ maxLength: 256 })),
+    parameters: Type.Optional(Parameters),
+    inputs: Type.Array(InferInputSchema, { minItems: 1, maxItems: 64 }),
+    outputs: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { name: Type.String({ minLength: 1, maxLength: 256 }), parameters: Type.Optional(Parameters) },
+          { additionalProperties: false },
+        ),
+        { maxItems: 64 },
+      ),
+    ),
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      { id: 'req-1', inputs: [{ name: 'x', shape: [2, 2], datatype: 'FP32', data: [0.1, 0.2, -0.5, 0.3] }] },
+    ],
+  },
+);
+
+export const InferResponseSchema = Type.Object(
+  {
+    model_name: Type.String(),
+    model_version: Type.String(),
+    id: Type.Optional(Type.String()),
+    outputs: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        datatype: Type.String(),
+        shape: Type.Array(Type.Integer()),
+        data: Type.Array(Type.Union([Type.Number(), Type.Boolean()])),
+      }),
+    ),
+  },
+  {
+    examples: [
+      {
+        model_name: 'spiral-mlp',
+        model_version: '1',
+        id: 'req-1',
+        outputs: [{ name: 'label', datatype: 'INT64', shape: [2], data: [0, 2] }],
+      },
+    ],
+  },
+);

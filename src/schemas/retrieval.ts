@@ -1,0 +1,278 @@
+// Schemas of the embedding and collection routes: image items, vectors, points, filters, searches.
+import { Type } from '@sinclair/typebox';
+import { IMAGE_SIDE } from './common.js';
+
+export const MAX_DIM = 4096;
+/** The largest side of a PNG a client may send. */
+export const MAX_PNG_SIDE = 1024;
+/** Longest base64 string accepted for one image (a 1024×1024 8-bit PNG compresses well below this). */
+export const MAX_PNG_BASE64_LENGTH = 4 * 1024 * 1024;
+export const MAX_K = 1000;
+
+export const ImageItem = Type.Union(
+  [
+    Type.String({
+      minLength: 1,
+      maxLength: MAX_PNG_BASE64_LENGTH,
+      description:
+        'A base64 PNG (optionally as a data: URL). Any colour type, non-interlaced, up to 1024×1024; colour ' +
+        'becomes luminance, transparency is composited over black, and other sizes are resized to 28×28 ' +
+        'by area averaging.',
+    }),
+    Type.Array(
+      Type.Array(Type.Number({ minimum: 0, maximum: 1 }), { minItems: IMAGE_SIDE, maxItems: IMAGE_SIDE }),
+      {
+        minItems: IMAGE_SIDE,
+        maxItems: IMAGE_SIDE,
+        description: '28 rows of 28 intensities in [0, 1] (0 = black background, as in Fashion-MNIST).',
+      },
+    ),
+  ],
+  { description: 'An image: a base64 PNG or a 28×28 intensity array.' },
+);
+
+export const Vector = Type.Array(Type.Number(), {
+  minItems: 1,
+  maxItems: MAX_DIM,
+  description: "A vector of the collection's dimension (cosine collections store it normalised).",
+});
+
+export const CollectionName = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_-]*$',
+  description: 'Collection name: letters, digits, _ and -.',
+  examples: ['fashion-mnist'],
+});
+
+const VectorsModel = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  description: "The model the vectors come from; refused (422) unless it is the collection's model.",
+});
+
+export const PointId = Type.String({ minLength: 1, maxLength: 256, description: 'Your id for the point.' });
+
+const Scalar = Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean()]);
+
+export const Filter = Type.Record(
+  Type.String({ minLength: 1, maxLength: 128 }),
+  Type.Union([
+    Scalar,
+    Type.Object({ in: Type.Array(Scalar, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false }),
+  ]),
+  {
+    maxProperties: 16,
+    description:
+      'Payload conditions, all of which must hold: {field: value} (equal) or {field: {in: [values]}}. ' +
+      'A field that no point of the collection has is a 400.',
+    examples: [{ class_name: { in: ['Sneaker', 'Sandal'] } }],
+  },
+);
+
+export const CreateCollectionBody = Type.Object(
+  {
+    name: CollectionName,
+    model: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'Embedding model for images; fixes dim.' }),
+    ),
+    dim: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_DIM,
+        description: 'Vector dimension, for vector-only collections.',
+      }),
+    ),
+    metric: Type.Union([Type.Literal('cosine'), Type.Literal('dot'), Type.Literal('l2')], {
+      default: 'cosine',
+    }),
+    index: Type.Object(
+      {
+        type: Type.Union([Type.Literal('hnsw'), Type.Literal('flat')], { default: 'hnsw' }),
+        m: Type.Integer({ minimum: 2, maximum: 128, default: 16, description: 'HNSW graph degree.' }),
+        ef_construction: Type.Integer({ minimum: 8, maximum: 2000, default: 200 }),
+        ef_search: Type.Integer({
+          minimum: 1,
+          maximum: 10_000,
+          default: 64,
+          description: 'Default search ef.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      { name: 'fashion-mnist', model: 'fmnist-embed-mf', metric: 'cosine', index: { type: 'hnsw' } },
+    ],
+  },
+);
+
+const ModelRef = Type.Object({ name: Type.String(), version: Type.String(), sha256: Type.String() });
+
+const COLLECTION_EXAMPLE = {
+  name: 'fashion-mnist',
+  state: 'ready',
+  dim: 64,
+  metric: 'cosine',
+  model: { name: 'fmnist-embed-mf', version: '1', sha256: '…' },
+  index: { type: 'hnsw', m: 16, ef_construction: 200, ef_search: 64 },
+  count: 70000,
+  payload_fields: ['class_name', 'index', 'label', 'split'],
+  created_at: '2026-12-02T15:00:00.000Z',
+};
+
+export const CollectionInfo = Type.Object(
+  {
+    name: Type.String(),
+    state: Type.Literal('ready', { description: 'Served (a damaged collection answers with its damage).' }),
+    dim: Type.Integer(),
+    metric: Type.String(),
+    model: Type.Union([ModelRef, Type.Null()]),
+    index: Type.Object({
+      type: Type.String(),
+      m: Type.Integer(),
+      ef_construction: Type.Integer(),
+      ef_search: Type.Integer(),
+    }),
+    count: Type.Integer({ description: 'Points stored.' }),
+    payload_fields: Type.Array(Type.String(), { description: 'Payload fields a filter may name.' }),
+    created_at: Type.String(),
+  },
+  { examples: [COLLECTION_EXAMPLE] },
+);
+
+const DAMAGED_EXAMPLE = {
+  name: 'products',
+  state: 'damaged',
+  damage: 'section 2 does not match its checksum',
+  detected_at: '2026-12-05T09:00:00.000Z',
+};
+
+export const DamagedCollectionInfo = Type.Object(
+  {
+    name: Type.String(),
+    state: Type.Literal('damaged'),
+    damage: Type.String({ description: 'What is wrong with its file.' }),
+    detected_at: Type.String(),
+  },
+  {
+    description:
+      'A collection whose file failed its checksums at start: not served until POST …/recover rebuilds it ' +
+      'from its intact points, or DELETE removes it (the file is kept aside either way).',
+    examples: [DAMAGED_EXAMPLE],
+  },
+);
+
+export const CollectionList = Type.Object(
+  {
+    data: Type.Array(CollectionInfo),
+    damaged: Type.Array(DamagedCollectionInfo, {
+      description: 'Collections not served: recover or delete them.',
+    }),
+  },
+  { examples: [{ data: [COLLECTION_EXAMPLE], damaged: [] }] },
+);
+
+export const RecoveryReply = Type.Object(
+  {
+    recovered: Type.Integer({ description: 'Points that passed their checksums and are served again.' }),
+    lost: Type.Integer({ description: 'Points whose id, payload or vector did not survive.' }),
+    kept_aside: Type.String({ description: 'The damaged file, renamed, in the collections directory.' }),
+    collection: CollectionInfo,
+  },
+  {
+    examples: [
+      {
+        recovered: 69_999,
+        lost: 1,
+        kept_aside: 'fashion-mnist.collection.damaged-2026-12-05T09-01-00.000Z',
+        collection: COLLECTION_EXAMPLE,
+      },
+    ],
+  },
+);
+
+export const PointInput = Type.Object(
+  {
+    id: PointId,
+    vector: Type.Optional(Vector),
+    image: Type.Optional(ImageItem),
+    payload: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Any JSON object.' })),
+  },
+  { additionalProperties: false, description: 'Exactly one of vector and image.' },
+);
+
+export const UpsertBody = Type.Object(
+  {
+    model: Type.Optional(VectorsModel),
+    points: Type.Array(PointInput, { minItems: 1, maxItems: 1000 }),
+  },
+  {
+    additionalProperties: false,
+    examples: [{ points: [{ id: 'a', vector: [0.1, 0.2, 0.3], payload: { colour: 'red' } }] }],
+  },
+);
+
+export const SearchBody = Type.Object(
+  {
+    vector: Type.Optional(Vector),
+    image: Type.Optional(ImageItem),
+    id: Type.Optional({ ...PointId, description: "A stored point's id: its neighbours, itself excluded." }),
+    k: Type.Integer({ minimum: 1, maximum: MAX_K, default: 10 }),
+    filter: Type.Optional(Filter),
+    ef: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'HNSW ef for this query.' })),
+    with_payload: Type.Boolean({
+      default: true,
+      description: 'false: results carry payload null (smaller replies).',
+    }),
+    model: Type.Optional(VectorsModel),
+  },
+  {
+    additionalProperties: false,
+    description: 'Exactly one of vector, image and id.',
+    examples: [{ id: 'test-0', k: 8 }],
+  },
+);
+
+export const SearchHits = Type.Array(
+  Type.Object({
+    id: Type.String(),
+    score: Type.Number({ description: 'cosine / dot: similarity (higher is closer); l2: distance.' }),
+    payload: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  }),
+);
+
+const HIT_EXAMPLE = {
+  id: 'test-42',
+  score: 0.97,
+  payload: { label: 7, class_name: 'Sneaker', split: 'test', index: 42 },
+};
+
+export const SearchReply = Type.Object(
+  { results: SearchHits, took_ms: Type.Number() },
+  { examples: [{ results: [HIT_EXAMPLE], took_ms: 0.4 }] },
+);
+
+export const BatchSearchReply = Type.Object(
+  {
+    results: Type.Array(SearchHits, { description: 'One list per query, in query order.' }),
+    took_ms: Type.Number(),
+  },
+  { examples: [{ results: [[HIT_EXAMPLE]], took_ms: 1.2 }] },
+);
+
+export const UpsertReply = Type.Object(
+  { upserted: Type.Integer(), count: Type.Integer({ description: 'Points in the collection now.' }) },
+  { examples: [{ upserted: 1, count: 70001 }] },
+);
+
+export const PointReply = Type.Object(
+  {
+    id: Type.String(),
+    vector: Type.Array(Type.Number()),
+    payload: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  },
+  { examples: [{ id: 'test-42', vector: [0.12, -0.03, 0.2], payload: { label: 7 } }] },
+);
