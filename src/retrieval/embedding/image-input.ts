@@ -6,7 +6,7 @@
 import { InvalidInputError, TooLargeError } from '../../errors.js';
 import { PngError, type PngHeader, readPngHeader } from '../../lib/png-decode.js';
 import { IMAGE_SIDE } from '../../schemas/common.js';
-import { MAX_PNG_BASE64_LENGTH, MAX_PNG_SIDE } from '../../schemas/retrieval.js';
+import { MAX_PNG_SIDE } from '../../schemas/retrieval.js';
 import type { ImageDecoder } from './image-decoder.js';
 import { IMAGE_PIXELS } from './resize.js';
 
