@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { featFreeEnergy } from '../src/jobs/processors/feat-free-energy.js';
 import { LocalModels } from '../src/models/local-models.js';
 import type { ManifestEntry } from '../src/schemas/manifest.js';
+import type { FeatParams } from '../src/solvers/feat/params.js';
 
 const { values: flags } = parseArgs({ options: { seconds: { type: 'string', default: '1' } } });
 const budgetMs = Number(flags.seconds) * 1000;
@@ -93,7 +94,7 @@ console.log('| --- | --- | --- | --- | --- | --- |');
 for (const [label, params] of JOBS) {
   const transport = params.transport as { model?: string };
   if (transport.model !== undefined && !existsSync(`${MODELS_DIR}${transport.model}/model.onnx`)) continue;
-  const { result } = (await featFreeEnergy(params, {
+  const { result } = (await featFreeEnergy(params as FeatParams, {
     seed: 1,
     progress: () => {},
     signal: new AbortController().signal,

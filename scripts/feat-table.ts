@@ -4,6 +4,7 @@
 //    npx tsx scripts/feat-table.ts [--seeds 5] [--only gmm|phi4|gaussian]
 import { parseArgs } from 'node:util';
 import { featFreeEnergy } from '../src/jobs/processors/feat-free-energy.js';
+import type { FeatParams } from '../src/solvers/feat/params.js';
 
 const { values: flags } = parseArgs({
   options: { seeds: { type: 'string', default: '5' }, only: { type: 'string' } },
@@ -18,7 +19,7 @@ const models = {
 
 // biome-ignore lint/suspicious/noExplicitAny: the result is plain JSON read field by field
 async function run(params: Record<string, unknown>, seed: number): Promise<any> {
-  const output = await featFreeEnergy(params, {
+  const output = await featFreeEnergy(params as FeatParams, {
     seed,
     progress: () => {},
     signal: new AbortController().signal,

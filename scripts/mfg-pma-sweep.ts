@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { ProcessorContext } from '../src/jobs/processor.js';
 import { mfgPma } from '../src/jobs/processors/mfg-pma.js';
+import type { MfgPmaParams } from '../src/solvers/mfg/stationary/params.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,7 +24,7 @@ const context = (seed: number) =>
   ({ seed, progress: () => undefined, signal: new AbortController().signal }) as unknown as ProcessorContext;
 // biome-ignore lint/suspicious/noExplicitAny: the result is the job's JSON
 const run = async (params: Record<string, unknown>, seed: number): Promise<any> =>
-  (await mfgPma({ discount: 0.9, lambda: 0.1, eta: 1, ...params }, context(seed))).result;
+  (await mfgPma({ discount: 0.9, lambda: 0.1, eta: 1, ...params } as MfgPmaParams, context(seed))).result;
 
 const format = (x: number) => (x === 0 ? '0' : x.toExponential(2));
 console.log(

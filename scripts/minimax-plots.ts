@@ -17,7 +17,7 @@ const mflCommon = {
 };
 const gdaCommon = { objective: MM1D, eta: 2, h: 0.02, particles: 2000 };
 
-const RUNS: Array<[string, Processor, Record<string, unknown>]> = [
+const RUNS: Array<[string, Processor<never>, Record<string, unknown>]> = [
   ['mfl-da', minimaxMfl, { ...mflCommon, algorithm: { name: 'mfl-da' } }],
   ['mfl-ag r=1', minimaxMfl, { ...mflCommon, algorithm: { name: 'mfl-ag', r: 1 } }],
   ['mfl-ag r=0.5', minimaxMfl, { ...mflCommon, algorithm: { name: 'mfl-ag', r: 0.5 } }],
@@ -27,13 +27,13 @@ const RUNS: Array<[string, Processor, Record<string, unknown>]> = [
         `mfl-abr beta=${beta}`,
         minimaxMfl,
         { ...mflCommon, algorithm: { name: 'mfl-abr', inner: 50, beta } },
-      ] as [string, Processor, Record<string, unknown>],
+      ] as [string, Processor<never>, Record<string, unknown>],
   ),
   ...[0.1, 0.2, 0.3].map(
     (tau) =>
       [`two-scale tau=${tau}`, minimaxTwoScaleGda, { ...gdaCommon, tau, steps: 2000, report_every: 10 }] as [
         string,
-        Processor,
+        Processor<never>,
         Record<string, unknown>,
       ],
   ),
@@ -62,7 +62,7 @@ const RUNS: Array<[string, Processor, Record<string, unknown>]> = [
 const output: Record<string, unknown> = {};
 for (const [name, processor, params] of RUNS) {
   const started = performance.now();
-  const { result } = await processor(params, {
+  const { result } = await processor(params as never, {
     seed: 1,
     progress: () => {},
     signal: new AbortController().signal,

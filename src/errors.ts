@@ -39,6 +39,13 @@ export class InvalidInputError extends AppError {
   }
 }
 
+/** Throws one 400 listing every field error, if there is any. */
+export function throwFieldErrors(errors: FieldError[]): void {
+  if (errors.length > 0) {
+    throw new InvalidInputError(errors.map((error) => `${error.path} ${error.message}`).join('; '), errors);
+  }
+}
+
 export class NotFoundError extends AppError {
   constructor(detail: string) {
     super(404, 'not-found', 'Not found', detail);
@@ -89,4 +96,12 @@ export class JsonLimitError extends AppError {
   constructor(detail: string, errors: FieldError[]) {
     super(400, 'json-limit', 'JSON over a structural limit', detail, { errors });
   }
+}
+
+/**
+ * A failure no retry can fix — params that cannot work, a model file that is not what the manifest says. A
+ * job that throws one (or any AppError below 500) fails at once instead of being tried again.
+ */
+export class PermanentError extends Error {
+  override name = 'PermanentError';
 }

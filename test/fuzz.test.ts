@@ -1,6 +1,6 @@
 // Property-based fuzzing of every operation in /openapi.json (fast-check): generated malformed path params,
-// query strings, headers and bodies — mutated examples, random JSON, and the transport cases of
-// shared/reference/serving.md §4.2 (truncated JSON, BOM, poisoning, deep nesting, 1e309, lone surrogates).
+// query strings, headers and bodies — mutated examples, random JSON, and transport-level cases (truncated
+// JSON, BOM, prototype poisoning, deep nesting, 1e309, lone surrogates).
 // Every answer is a problem-free 2xx/4xx or a 503, within a bound, and the server stays live throughout.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

@@ -1,6 +1,6 @@
 // mfg.finite numerics against published numbers and against independent computations:
 // - MFGLib's own tests (left_right all-left 1.0, all-right 2.0, NE P(left) = 2/3) and the float64 MFGLib
-//   rows of ../shared/reference/meanfield.md §6.2 (left_right, rock_paper_scissors);
+//   values of MFGLib v0.3.0 run in float64 (left_right, rock_paper_scissors);
 // - OpenSpiel's crowd_modelling test values in compat mode, and the clean model's uniform NashConv (§6.1);
 // - for every game, the exploitability's two values recomputed another way: the policy's value by a
 //   forward pass over its own state law (not backward induction), and the best response's value by an

@@ -4,6 +4,8 @@
 // Smaller N and fewer steps than the docs runs; the thresholds leave room for the particle noise seen there.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { InvalidInputError } from '../src/errors.js';
+import { executeJob } from '../src/jobs/execute.js';
 import type { Processor } from '../src/jobs/processor.js';
 import { minimaxMfl } from '../src/jobs/processors/minimax-mfl.js';
 import { minimaxTwoScaleGda } from '../src/jobs/processors/minimax-two-scale-gda.js';
@@ -22,8 +24,12 @@ const median = (values: number[]) => {
 };
 const mean = (values: number[]) => values.reduce((s, v) => s + v, 0) / values.length;
 
-async function direct(processor: Processor, params: Record<string, unknown>, seed = 1): Promise<Result> {
-  const output = await processor(params, {
+async function direct(
+  processor: Processor<never>,
+  params: Record<string, unknown>,
+  seed = 1,
+): Promise<Result> {
+  const output = await processor(params as never, {
     seed,
     progress: () => {},
     signal: new AbortController().signal,
@@ -89,19 +95,33 @@ describe('minimax claims', () => {
     assert.ok(annealed.reports.every((r) => (r.ground_truth_residual as number) < 1e-10));
   });
 
-  it('a processor given params the submit check would refuse fails for good (JobInputError, no retry)', async () => {
+  it('a processor given params the submit check would refuse fails for good (a 4xx AppError: no retry)', async () => {
+    const params = {
+      objective: { name: 'mm1d' },
+      algorithm: { name: 'mfl-da' },
+      lambda: 0.1,
+      particles: 10,
+      h: 1,
+      steps: 10,
+      report_every: 10,
+    };
     await assert.rejects(
-      direct(minimaxMfl, {
-        objective: { name: 'mm1d' },
-        algorithm: { name: 'mfl-da' },
-        lambda: 0.1,
-        particles: 10,
-        h: 1,
-        steps: 10,
-        report_every: 10,
-      }),
-      { name: 'JobInputError', message: /\/body\/params\/h/ },
+      direct(minimaxMfl, params),
+      (error: Error) => error instanceof InvalidInputError && /\/body\/params\/h/.test(error.message),
     );
+    // Run as a job (its own thread), the failure is permanent: no retry could fix it.
+    const outcome = await executeJob(
+      'minimax.mfl_refused',
+      { type: 'minimax.mfl', params, seed: 1, models: {} as never },
+      {
+        store: { put: async () => undefined },
+        artifactLimit: 1024,
+        onProgress: () => undefined,
+        signal: new AbortController().signal,
+      },
+    );
+    assert.equal(outcome.kind, 'failed');
+    assert.equal(outcome.kind === 'failed' && outcome.retryable, false);
   });
 
   it('two-scale GDA is reproducible under a seed, differs under another, and runs MM2D on the 2-D torus', async () => {

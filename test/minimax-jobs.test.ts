@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { minimaxMfl } from '../src/jobs/processors/minimax-mfl.js';
+import type { MinimaxMflParams } from '../src/solvers/minimax/params.js';
 import { startApp, stopApp } from './helpers/app.js';
 import { jobApi } from './helpers/jobs.js';
 import { waitFor } from './helpers/wait.js';
@@ -88,7 +89,7 @@ describe('minimax jobs', () => {
     };
     const viaApi = (await run('minimax.mfl', params, 7)).result;
     const direct = (seed: number) =>
-      minimaxMfl(params, {
+      minimaxMfl(params as MinimaxMflParams, {
         seed,
         progress: () => {},
         signal: new AbortController().signal,

@@ -1,7 +1,8 @@
 """Deep-metric-learning losses on L2-normalised embeddings: the two mean-field losses and four baselines.
 
-Formulas follow ../shared/reference/retrieval.md §1.3 (the mean-field losses, transcribed from the official
-st-tech/mft-in-dml code) and the published definitions of the baselines with the hyper-parameters that code
+Formulas follow Furusawa, "Mean Field Theory in Deep Metric Learning" (arXiv 2306.15368) as its official
+code implements them (st-tech/mft-in-dml, code/loss/mean_field_contrastive_loss.py and
+mean_field_classwise_multisimilarity_loss.py) and the published definitions of the baselines with the hyper-parameters that code
 passes to them. Every loss takes (embeddings [B, d], labels [B]) and returns a scalar; losses with learnable
 class parameters (mean fields, proxies) are nn.Modules whose parameters go in their own optimiser group.
 

@@ -1,7 +1,7 @@
 """MeanFlow training objective and the few-step samplers, for a class-conditional latent model.
 
-Implements Geng et al., "Mean Flows for One-step Generative Modeling" (arXiv 2505.13447) as
-summarised in ../shared/reference/generative.md §1.2:
+Implements Geng et al., "Mean Flows for One-step Generative Modeling" (arXiv 2505.13447), as its official
+code does (Gsunshine/py-meanflow, meanflow/models/meanflow.py):
   path         z_t = (1 - t) x + t e,  v_t = e - x           (data at t = 0, noise at t = 1)
   identity     u(z_t, r, t) = v(z_t, t) - (t - r) d/dt u(z_t, r, t)
   target       u_tgt = ṽ_t - clip(t - r, 0, 1) (ṽ_t·∂_z u + ∂_t u), by a JVP with tangent (ṽ_t, 0, 1)

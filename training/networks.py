@@ -1,7 +1,7 @@
 """The PyTorch networks behind the Fashion-MNIST models, and the wrappers that are exported to ONNX.
 
-Designs follow ../shared/reference/generative.md, Appendix C ("latent MeanFlow on a 2-core CPU"):
-a small convolutional autoencoder to a 32-d latent, and a residual MLP velocity network in that latent.
+Designs are ours, a latent MeanFlow sized for a 2-core CPU: a small convolutional autoencoder to a 32-d
+latent, and a residual MLP velocity network in that latent.
 """
 
 import math

@@ -1,6 +1,7 @@
 """A small class-conditional U-Net for pixel-space MeanFlow on Fashion-MNIST 28×28.
 
-Design from ../shared/reference/generative.md §1.7 Stage B: channels 32-64-128 at 28, 14 and 7
+Design: a scaled-down EDM-style U-Net (as Gsunshine/py-meanflow's meanflow/models/unet.py for CIFAR-10),
+channels 32-64-128 at 28, 14 and 7
 pixels, GroupNorm(8) + SiLU residual blocks, self-attention only at 7×7, (t, t − r) unscaled sinusoidal
 embeddings -> MLP, plus a label embedding with 11 entries (10 classes + the null label), applied to
 every residual block as FiLM (per-channel scale and shift). No dropout, so a JVP pass and a normal

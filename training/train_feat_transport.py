@@ -2,7 +2,7 @@
 the feat.free-energy job, evaluates the FEAT estimator with it, and publishes it as an ONNX model.
 
 FEAT: He, Du, Vargas, Wang, Gomes, Hernandez-Lobato, Vanden-Eijnden 2025 (arXiv 2504.11516); the losses of
-the official loss.py as summarised in shared/reference/generative.md section 3.3:
+the official code (jiajunhe98/FEAT, loss.py and training.py):
     I_t = (1 - t) x_a + t x_b + gamma_t z,  gamma_t^2 = a t (1 - t),  a = 0.05,  x_a, x_b, z independent
     L_b   = E[ 1/2 |b(I_t)|^2 - (x_b - x_a + gamma'_t z) . b(I_t) ]
     L_eta = E[ gamma_t 1/2 |eta(I_t)|^2 - z . eta(I_t) ],  eta = -s

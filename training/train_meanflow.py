@@ -7,7 +7,7 @@
 
 --ratio is the fraction of training pairs with r != t (the PyTorch repo's convention; the JAX repo's
 `data_proportion` is 1 - ratio). Needs training/checkpoints/fmnist-latents.pt from
-train_autoencoder.py. Recipe: ../shared/reference/generative.md §1.7 and Appendix C. The EMA weights
+train_autoencoder.py. Recipe: the paper's (arXiv 2505.13447) loss and sampler, at our scale. The EMA weights
 are exported to models/<name>/model.onnx as u(z, r, t, y); the sampler loop lives in the server.
 Checkpoints (every 1 000 iterations) go to training/checkpoints/<name>.pt; --resume continues one,
 also to a larger --iterations. --device cuda trains on a GPU (torch 2.x uses torch.func.jvp); there the

@@ -17,7 +17,8 @@ are scored as evaluate_meanflow.py scores the latent ones: seeded noise, class-b
 for MeanFlow at 1 and 2 NFE and flow matching with 1 … 32 Euler steps. Samples are images in
 [-1, 1] mapped to [0, 1] and clipped there (what a PNG would show) before classification.
 
-Recipe: ../shared/reference/generative.md §1.2 (loss), §1.5 (JVP), §1.7 Stage B (net, data).
+Recipe: the loss of arXiv 2505.13447 (Gsunshine/py-meanflow, meanflow/models/meanflow.py), the JVP below,
+and the U-Net of pixel_unet.py on Fashion-MNIST.
 The JVP is torch.func.jvp on torch >= 2.0 and torch.autograd.forward_ad on torch 1.13 (Debian's,
 without torch.func). The loss and the JVP run in fp32; on CUDA, TF32 matrix products are allowed.
 

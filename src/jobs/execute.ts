@@ -1,16 +1,15 @@
 // One try of one job, as both backends run it: the processor in a thread, artifacts stored, and the way it
 // ended sorted into completed / cancelled / failed (retryable or not).
+
+import { JobCancelledError } from '../lib/cancellation.js';
 import { ARTIFACT_NAME, type ArtifactSink } from './artifacts.js';
 import type { JobProgress } from './job-record.js';
-import { type JobThreadRequest, runJobInThread } from './job-thread.js';
+import { type JobThreadError, type JobThreadRequest, runJobInThread } from './job-thread.js';
 
 export type Outcome =
   | { kind: 'completed'; result: unknown; artifacts: string[] }
   | { kind: 'cancelled'; message: string }
   | { kind: 'failed'; message: string; retryable: boolean };
-
-/** Errors a retry cannot fix: the params, the job type or the processor's own refusal. */
-const PERMANENT = new Set(['JobInputError', 'ManifestError', 'TypeError', 'RangeError']);
 
 export async function executeJob(
   jobId: string,
@@ -48,9 +47,10 @@ export async function executeJob(
       artifacts: artifacts.map((artifact) => artifact.name),
     };
   } catch (error) {
-    const { name, message } = error as Error;
-    if (options.signal.aborted || name === 'JobCancelledError')
+    const failure = error as JobThreadError;
+    if (options.signal.aborted || failure.name === JobCancelledError.name) {
       return { kind: 'cancelled', message: 'cancelled' };
-    return { kind: 'failed', message, retryable: !PERMANENT.has(name) };
+    }
+    return { kind: 'failed', message: failure.message, retryable: failure.permanent !== true };
   }
 }

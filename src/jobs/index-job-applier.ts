@@ -12,9 +12,9 @@ import {
   type IndexPoints,
 } from '../retrieval/collections/index-points.js';
 import type { JobRecord } from './job-record.js';
+import { INDEX_JOB_TYPE } from './params/collections-index.js';
 import type { JobQueue } from './queue.js';
 
-export const INDEX_JOB_TYPE = 'collections.index';
 const POLL_MS = 250;
 const CHUNK = 1000;
 /** Completed jobs looked at per poll; the first pass after start looks further back. */

@@ -1,10 +1,12 @@
 // Entry point of a job thread: validates params again (the worker may run other code than the API that
-// accepted the job), loads the processor of the job type and runs it.
+// accepted the job), loads the processor of the job type and runs it. One rule says whether a failure is
+// permanent: a PermanentError (JobInputError, ManifestError) or an AppError below 500 — no retry can fix it.
 import { parentPort, workerData } from 'node:worker_threads';
-import { fieldErrors, makeAjv } from '../lib/ajv.js';
+import { AppError, PermanentError } from '../errors.js';
 import { threadData } from '../lib/thread.js';
 import { findJobType } from './catalog.js';
 import type { JobThreadMessage, JobThreadRequest } from './job-thread.js';
+import { validateJobParams } from './params-validation.js';
 import { JobInputError } from './processor.js';
 
 const port = parentPort;
@@ -18,12 +20,7 @@ port.on('message', (message) => {
 async function run(): Promise<JobThreadMessage> {
   const jobType = findJobType(request.type);
   if (jobType === undefined) throw new JobInputError(`unknown job type '${request.type}'`);
-  // The same validator as POST /v1/jobs (ajv, discriminated unions included).
-  const validate = makeAjv(false).compile(jobType.params);
-  if (!validate(request.params)) {
-    const [first] = fieldErrors(validate.errors ?? [], 'params');
-    throw new JobInputError(`${first?.path} ${first?.message}`);
-  }
+  validateJobParams(jobType, request.params, '/params');
   const processor = await jobType.load();
   const output = await processor(request.params, {
     seed: request.seed,
@@ -40,7 +37,13 @@ run()
     port.postMessage(message, [...new Set(buffers)] as ArrayBuffer[]);
   })
   .catch((error: Error) => {
-    port.postMessage({ kind: 'error', name: error.name, message: error.message } satisfies JobThreadMessage);
+    const permanent = error instanceof PermanentError || (error instanceof AppError && error.status < 500);
+    port.postMessage({
+      kind: 'error',
+      name: error.name,
+      message: error.message,
+      permanent,
+    } satisfies JobThreadMessage);
   })
   // Let the thread end once the reply is out; the cancel listener alone must not keep it alive.
   .finally(() => port.unref());

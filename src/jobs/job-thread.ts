@@ -18,13 +18,14 @@ export type JobThreadRequest = {
 export type JobThreadMessage =
   | { kind: 'progress'; progress: JobProgress }
   | { kind: 'done'; output: ProcessorOutput }
-  | { kind: 'error'; name: string; message: string };
+  | { kind: 'error'; name: string; message: string; permanent: boolean };
 
-/** A processor failure as seen from outside the thread; `name` keeps the error class across the boundary. */
+/** A processor failure as seen from outside the thread: its class's name, and whether a retry could help. */
 export class JobThreadError extends Error {
   constructor(
     override readonly name: string,
     message: string,
+    readonly permanent: boolean,
   ) {
     super(message);
   }
@@ -67,13 +68,13 @@ export function runJobInThread(
       } else if (message.kind === 'done') {
         finish(() => resolve(message.output));
       } else {
-        finish(() => reject(new JobThreadError(message.name, message.message)));
+        finish(() => reject(new JobThreadError(message.name, message.message, message.permanent)));
       }
     });
-    worker.on('error', (error) => finish(() => reject(new JobThreadError('Error', error.message))));
+    worker.on('error', (error) => finish(() => reject(new JobThreadError('Error', error.message, false))));
     worker.on('exit', (code) =>
       finish(() =>
-        reject(new JobThreadError('Error', `job thread exited with code ${code} before finishing`)),
+        reject(new JobThreadError('Error', `job thread exited with code ${code} before finishing`, false)),
       ),
     );
   });

@@ -1,6 +1,7 @@
 // What a job processor is: a pure function of (params, seed) with progress and cancellation, no I/O.
 // It runs in a worker thread, in the API process (inline) or in a worker process (bullmq).
 import type { ModelAccess } from '../config.js';
+import { PermanentError } from '../errors.js';
 import type { JobProgress } from './job-record.js';
 
 export interface ProcessorContext {
@@ -20,9 +21,10 @@ export interface ProcessorOutput {
   artifacts?: Array<{ name: string; contentType: string; data: Uint8Array }>;
 }
 
-export type Processor = (params: unknown, context: ProcessorContext) => Promise<ProcessorOutput>;
+/** Runs one job: its params (validated against its type's schema), seed, progress and cancellation. */
+export type Processor<Params> = (params: Params, context: ProcessorContext) => Promise<ProcessorOutput>;
 
-/** A failure no retry can fix (params that cannot work); the job fails at once. */
-export class JobInputError extends Error {
+/** Params that cannot work, found only when the job runs (a model that is not served): the job fails at once. */
+export class JobInputError extends PermanentError {
   override name = 'JobInputError';
 }

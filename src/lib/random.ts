@@ -1,6 +1,7 @@
 // A seeded random generator for everything that takes a `seed`: xoshiro128** (Blackman & Vigna) seeded
 // through splitmix32, with Box–Muller normals. Pure 32-bit integer arithmetic (Math.imul, >>> 0), so the
 // same seed gives the same numbers on every platform and Node version. Never Math.random in seeded code.
+import { randomInt } from 'node:crypto';
 
 function splitmix32(state: number): () => number {
   let s = state >>> 0;
@@ -81,4 +82,9 @@ function rotl(x: number, k: number): number {
 /** The seed of the `index`-th stream drawn from `seed` (one per completion choice or job item). */
 export function deriveSeed(seed: number, index: number): number {
   return splitmix32((seed ^ Math.imul(index + 1, 0x2545f491)) >>> 0)();
+}
+
+/** The seed a caller gave, or a fresh one (0 … 2^32 − 2) to be returned with the result so it can be replayed. */
+export function seedOrRandom(seed: number | undefined): number {
+  return seed ?? randomInt(2 ** 32 - 1);
 }

@@ -5,9 +5,11 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { PermanentError } from '../errors.js';
 import { Manifest, type ManifestEntry } from '../schemas/manifest.js';
 
-export class ManifestError extends Error {
+/** A manifest or model file that is not what it must be; in a job, retrying cannot fix it. */
+export class ManifestError extends PermanentError {
   override name = 'ManifestError';
 }
 

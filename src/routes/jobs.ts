@@ -1,15 +1,10 @@
-// Asynchronous jobs: submit (validated against the job type's params schema before anything is queued),
-// read, list, cancel, follow by server-sent events, and download artifacts.
-import { createHash, randomInt } from 'node:crypto';
+// Asynchronous jobs: submit (through the jobs service, which validates and checks before anything is
+// queued), read, list, cancel, follow by server-sent events, and download artifacts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { ValidateFunction } from 'ajv';
-import { InvalidInputError, NotFoundError, OverloadedError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import { ARTIFACT_NAME } from '../jobs/artifacts.js';
-import { findJobType, JOB_TYPES } from '../jobs/catalog.js';
 import { FINISHED_STATES, type JobEvent, type JobRecord } from '../jobs/job-record.js';
-import { fieldErrors, makeAjv } from '../lib/ajv.js';
-import { canonicalJson } from '../lib/canonical-json.js';
 import { problems } from '../schemas/common.js';
 import { JobId, JobList, JobSchema, JobStateSchema, JobTypeList, SubmitBody } from '../schemas/jobs.js';
 
@@ -17,11 +12,6 @@ import { JobId, JobList, JobSchema, JobStateSchema, JobTypeList, SubmitBody } fr
 const HEARTBEAT_MS = 15_000;
 
 const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const ajv = makeAjv(false);
-  const validators = new Map<string, ValidateFunction>(
-    JOB_TYPES.map((jobType) => [jobType.type, ajv.compile(jobType.params)]),
-  );
-
   const withLinks = (job: JobRecord) => ({
     ...job,
     links: {
@@ -54,7 +44,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async () => ({
-      data: JOB_TYPES.map((jobType) => ({
+      data: app.jobs.types().map((jobType) => ({
         type: jobType.type,
         summary: jobType.summary,
         params_schema: jobType.params,
@@ -80,48 +70,14 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { type, params, seed } = request.body;
-      const jobType = findJobType(type);
-      const validate = validators.get(type);
-      if (jobType === undefined || validate === undefined) {
-        throw new NotFoundError(`job type '${type}' does not exist; see GET /v1/job-types`);
-      }
-      if (!validate(params)) {
-        const errors = fieldErrors(validate.errors ?? [], '/body/params');
-        throw new InvalidInputError(
-          `params do not fit ${type}: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
-          errors,
-        );
-      }
-      const checked = jobType.check?.(
-        params as never,
-        (name, version) => app.models.get(name, version).entry,
-        (name) => app.collections.get(name).config,
-        app.config.modelsDir,
-      );
-      // The fingerprint is of what the client sent, so a retry with the same body matches.
-      const fingerprint = createHash('sha256')
-        .update(canonicalJson({ type, params, seed: seed ?? null }))
-        .digest('hex');
       const idempotencyKey = request.headers['idempotency-key'];
-      // Bounded per type: past JOB_QUEUE_LIMIT waiting jobs a submission is refused, not queued for hours.
-      const limit = app.config.security.jobQueueLimit;
-      const waiting = await app.queue.queued(type);
-      if (waiting >= limit) {
-        app.metrics.rejected('queue-full', request.apiKeyName);
-        throw new OverloadedError(
-          `${waiting} ${type} jobs are waiting (limit ${limit}); retry once some have started`,
-          5,
-        );
-      }
-      // A client that left (or a deadline that passed) while the queue was asked would never learn the job's
-      // id: queue nothing, so no compute runs for nobody. Past this point the submission is one atomic add.
-      request.work?.throwIfAborted();
-      const { job, created } = await app.queue.submit({
+      const { job, created } = await app.jobs.submit({
         type,
-        params: checked ?? params,
-        seed: seed ?? randomInt(2 ** 32 - 1),
-        fingerprint,
+        params,
+        ...(seed === undefined ? {} : { seed }),
         ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        ...(request.work === undefined ? {} : { signal: request.work }),
+        ...(request.apiKeyName === undefined ? {} : { keyName: request.apiKeyName }),
       });
       request.log.info({ jobId: job.id, type, created }, 'job submitted');
       reply.code(202).header('location', `/v1/jobs/${job.id}`);
@@ -149,9 +105,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { type, state, limit } = request.query;
-      if (type !== undefined && findJobType(type) === undefined) {
-        throw new NotFoundError(`job type '${type}' does not exist; see GET /v1/job-types`);
-      }
+      if (type !== undefined) app.jobs.jobType(type);
       const jobs = await app.queue.list({
         limit,
         ...(type === undefined ? {} : { type }),

@@ -148,3 +148,6 @@ export const ManifestEntry = Type.Object(
 export type ManifestEntry = Static<typeof ManifestEntry>;
 
 export const Manifest = Type.Object({ models: Type.Array(ManifestEntry) }, { additionalProperties: false });
+
+/** Finds a served model's manifest entry (its newest version when none is given); throws NotFoundError. */
+export type ModelLookup = (name: string, version?: string) => ManifestEntry;

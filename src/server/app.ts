@@ -7,6 +7,7 @@ import { BullmqQueue } from '../jobs/backends/bullmq/bullmq-queue.js';
 import { InlineQueue } from '../jobs/backends/inline/inline-queue.js';
 import { JOB_TYPE_NAMES } from '../jobs/catalog.js';
 import { IndexJobApplier } from '../jobs/index-job-applier.js';
+import { JobService } from '../jobs/job-service.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Log } from '../lib/log.js';
 import { REDACTED, REDACTED_LOG_PATHS, redactUrl } from '../lib/redact.js';
@@ -38,6 +39,8 @@ declare module 'fastify' {
     config: Config;
     models: ModelRegistry;
     queue: JobQueue;
+    /** Job submission: lookup, validation, checks, idempotency fingerprint, queue limit. */
+    jobs: JobService;
     collections: CollectionStore;
     /** Threads that decode the images clients send (PNG), off the event loop. */
     images: ImageDecoder;
@@ -109,6 +112,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('config', config);
   app.decorate('models', models);
   app.decorate('queue', queue);
+  app.decorate(
+    'jobs',
+    new JobService(queue, {
+      lookups: {
+        models: (name, version) => models.get(name, version).entry,
+        collections: (name) => collections.get(name).config,
+        modelsDir: config.modelsDir,
+      },
+      queueLimit: config.security.jobQueueLimit,
+      onQueueFull: (keyName) => metrics.rejected('queue-full', keyName),
+    }),
+  );
   app.decorate('collections', collections);
   app.decorate('images', images);
   app.decorate('metrics', metrics);

@@ -7,22 +7,20 @@ import { JobCancelledError } from '../../lib/cancellation.js';
 import { answerOf, gradedAnswer } from '../../models/lm/arithmetic-problems.js';
 import { runCompletion } from '../../models/lm/completions.js';
 import type { Generated } from '../../models/lm/generate.js';
-import { planTraces, type TracesParams } from '../../models/lm/traces.js';
 import { LocalModels } from '../../models/local-models.js';
 import type { ManifestEntry } from '../../schemas/manifest.js';
-import { JobInputError, type Processor } from '../processor.js';
+import { planTraces, type TracesParams } from '../params/antidistill-traces.js';
+import type { Processor } from '../processor.js';
 
-export const antidistillTraces: Processor = async (rawParams, context) => {
-  const params = rawParams as TracesParams;
+export const antidistillTraces: Processor<TracesParams> = async (params, context) => {
   const models = new LocalModels(context.models);
   try {
-    let planned: ReturnType<typeof planTraces>;
-    try {
-      planned = planTraces(params, await models.lookup(), context.models.modelsDir, context.seed);
-    } catch (error) {
-      throw new JobInputError((error as Error).message);
-    }
-    const { plan, prompts, problems } = planned;
+    const { plan, prompts, problems } = planTraces(
+      params,
+      await models.lookup(),
+      context.models.modelsDir,
+      context.seed,
+    );
     const { teacher, pair } = plan.models;
     const total = plan.sequences.length;
     let done = 0;

@@ -7,13 +7,12 @@ import { LocalModels } from '../../models/local-models.js';
 import { encodeIndexPoints, INDEX_POINTS_ARTIFACT } from '../../retrieval/collections/index-points.js';
 import { embeddingDim, embedImagesLocally } from '../../retrieval/embedding/embedder.js';
 import { CLASS_NAMES, imageAt, readFashionMnist } from '../../retrieval/embedding/fashion-mnist.js';
-import type { CollectionsIndexParams } from '../catalog.js';
+import type { CollectionsIndexParams } from '../params/collections-index.js';
 import { JobInputError, type Processor } from '../processor.js';
 
 const CHUNK = 256;
 
-export const collectionsIndex: Processor = async (rawParams, context) => {
-  const params = rawParams as CollectionsIndexParams;
+export const collectionsIndex: Processor<CollectionsIndexParams> = async (params, context) => {
   if (params.model === undefined)
     throw new JobInputError('params.model is filled in at submit; it is missing');
   const { split } = params.source;

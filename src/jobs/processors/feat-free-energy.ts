@@ -48,8 +48,7 @@ export function onnxTransport(
   };
 }
 
-export const featFreeEnergy: Processor = async (rawParams, context) => {
-  const params = rawParams as FeatParams;
+export const featFreeEnergy: Processor<FeatParams> = async (params, context) => {
   const pair = createSystem(params.system);
   const models = new LocalModels(context.models);
   try {
@@ -57,11 +56,7 @@ export const featFreeEnergy: Processor = async (rawParams, context) => {
     if (params.transport.kind === 'learned') {
       entry = await models.entry(params.transport.model, params.transport.version);
       if (entry === undefined) throw new JobInputError(`model ${params.transport.model} is not served`);
-      try {
-        checkTransportModel(entry, params.system, pair.dim);
-      } catch (error) {
-        throw new JobInputError((error as Error).message);
-      }
+      checkTransportModel(entry, params.system, pair.dim);
     }
     const learned = entry;
     let lastYield = performance.now();

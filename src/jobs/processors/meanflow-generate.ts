@@ -10,14 +10,13 @@ import { LocalModels } from '../../models/local-models.js';
 import { checkGenerateRequest, DEFAULT_GENERATOR, generatorOf } from '../../models/meanflow.js';
 import { IMAGE_SIDE } from '../../schemas/common.js';
 import type { ManifestEntry } from '../../schemas/manifest.js';
-import type { MeanflowGenerateParams } from '../catalog.js';
+import type { MeanflowGenerateParams } from '../params/meanflow-generate.js';
 import { JobInputError, type Processor } from '../processor.js';
 
 const CHUNK = 256;
 const SHEET = 100;
 
-export const meanflowGenerate: Processor = async (rawParams, context) => {
-  const params = rawParams as MeanflowGenerateParams;
+export const meanflowGenerate: Processor<MeanflowGenerateParams> = async (params, context) => {
   const models = new LocalModels(context.models);
   const find = async (name: string): Promise<ManifestEntry> => {
     const entry = await models.entry(name);
@@ -26,14 +25,8 @@ export const meanflowGenerate: Processor = async (rawParams, context) => {
   };
   try {
     const entry = await find(params.model ?? DEFAULT_GENERATOR);
-    let spec: ReturnType<typeof generatorOf>;
-    let classes: number[] | undefined;
-    try {
-      spec = generatorOf(entry);
-      classes = checkGenerateRequest(spec, { ...params, seed: context.seed }, '/params');
-    } catch (error) {
-      throw new JobInputError((error as Error).message);
-    }
+    const spec = generatorOf(entry);
+    const classes = checkGenerateRequest(spec, { ...params, seed: context.seed }, '/params');
     const decoder = await find(spec.decoder);
     const plan = planSamples(spec, params.n, classes, context.seed);
     const pixels = IMAGE_SIDE * IMAGE_SIDE;

@@ -21,8 +21,7 @@ function nested(values: Float64Array, ...shape: number[]): unknown {
   return Array.from({ length: outer }, (_, i) => nested(values.subarray(i * size, (i + 1) * size), ...inner));
 }
 
-export const mfgFinite: Processor = async (rawParams, context) => {
-  const params = rawParams as MfgFiniteParams;
+export const mfgFinite: Processor<MfgFiniteParams> = async (params, context) => {
   const game = createGame(params.env);
   const compat = params.env.name === 'crowd_modelling' && params.env.openspiel_compat === true;
   const started = performance.now();

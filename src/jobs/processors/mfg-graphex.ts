@@ -32,8 +32,7 @@ function nested(values: ArrayLike<number>, ...shape: number[]): unknown {
 /** steps·S laws as [t][s]. */
 const laws = (values: Float64Array, states: number) => nested(values, values.length / states, states);
 
-export const mfgGraphex: Processor = async (rawParams, context) => {
-  const params = rawParams as MfgGraphexParams;
+export const mfgGraphex: Processor<MfgGraphexParams> = async (params, context) => {
   const started = performance.now();
   const problem = buildProblem(params, context.seed);
   const { game, graph, partition } = problem;

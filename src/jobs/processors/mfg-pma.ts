@@ -160,8 +160,7 @@ async function runNAgent(
   };
 }
 
-export const mfgPma: Processor = async (rawParams, context) => {
-  const params = rawParams as MfgPmaParams;
+export const mfgPma: Processor<MfgPmaParams> = async (params, context) => {
   const game = createStationaryGame(params.env, params.discount);
   const started = performance.now();
   const { summary, series } =

@@ -2,10 +2,8 @@
 // each chunk (the host throttles what it forwards), yield to the thread's event loop at most every 50 ms so
 // a cancel is seen, and score the measures at step 0, every `reportEvery` steps and after the last step.
 // MFL-ABR advances by whole outer iterations, so a report lands on the first step count at or past its mark.
-// Also: params resolved in the thread fail as a JobInputError (permanent), never as a retryable error.
-import { InvalidInputError } from '../../errors.js';
 import { cancellationPoint } from '../../lib/cancellation.js';
-import { JobInputError, type ProcessorContext, type ProcessorOutput } from '../processor.js';
+import type { ProcessorContext, ProcessorOutput } from '../processor.js';
 
 const CHUNK_STEPS = 10;
 const YIELD_EVERY_MS = 50;
@@ -39,19 +37,6 @@ export async function runWithReports(
       await cancellationPoint(context.signal);
       lastYield = performance.now();
     }
-  }
-}
-
-/**
- * Resolves params in the job thread. The submit check already ran the same function, so this fails only when
- * a worker runs other code than the API that accepted the job; then it fails for good (no retry can fix it).
- */
-export function resolveInThread<T>(resolve: () => T): T {
-  try {
-    return resolve();
-  } catch (error) {
-    if (error instanceof InvalidInputError) throw new JobInputError(error.message);
-    throw error;
   }
 }
 

@@ -22,14 +22,14 @@ import {
   scoreParticles,
 } from '../../solvers/minimax/score.js';
 import type { Processor } from '../processor.js';
-import { resolveInThread, runWithReports, withReportsArtifact } from './minimax-loop.js';
+import { runWithReports, withReportsArtifact } from './minimax-loop.js';
 
 type Report = { step: number; time: number; ni_three_point: number } & Score & {
     last_iterate?: Score & { ni_three_point: number };
   };
 
-export const minimaxMfl: Processor = async (rawParams, context) => {
-  const params = resolveInThread(() => resolveMflParams(rawParams as MinimaxMflParams));
+export const minimaxMfl: Processor<MinimaxMflParams> = async (rawParams, context) => {
+  const params = resolveMflParams(rawParams);
   const objective = createObjective(params.objective);
   const grid = boxGrid(objective.dimension, params.grid.cells, params.grid.half_width);
   const game = createGridGame(

@@ -22,7 +22,7 @@ import {
 } from '../../solvers/minimax/score.js';
 import { TwoScaleGda, temperatureAt } from '../../solvers/minimax/two-scale-gda.js';
 import type { Processor } from '../processor.js';
-import { resolveInThread, runWithReports, withReportsArtifact } from './minimax-loop.js';
+import { runWithReports, withReportsArtifact } from './minimax-loop.js';
 
 type Report = { step: number; time: number; tau: number; ground_truth_residual: number } & Score;
 
@@ -42,8 +42,8 @@ function groundTruthSummary(
   };
 }
 
-export const minimaxTwoScaleGda: Processor = async (rawParams, context) => {
-  const params = resolveInThread(() => resolveTwoScaleParams(rawParams as MinimaxTwoScaleParams));
+export const minimaxTwoScaleGda: Processor<MinimaxTwoScaleParams> = async (rawParams, context) => {
+  const params = resolveTwoScaleParams(rawParams);
   const objective = createObjective(params.objective);
   const grid = torusGrid(objective.dimension, params.grid.cells);
   const reference = uniformReference(grid);

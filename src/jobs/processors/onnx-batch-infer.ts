@@ -8,14 +8,13 @@ import {
   type InferResponseBody,
 } from '../../models/infer-request.js';
 import { LocalModels } from '../../models/local-models.js';
-import type { BatchInferParams } from '../catalog.js';
+import type { BatchInferParams } from '../params/onnx-batch-infer.js';
 import { JobInputError, type Processor } from '../processor.js';
 
 /** Responses up to this size are also returned inline in the job result. */
 const INLINE_RESULT_BYTES = 64 * 1024;
 
-export const batchInfer: Processor = async (rawParams, context) => {
-  const params = rawParams as BatchInferParams;
+export const batchInfer: Processor<BatchInferParams> = async (params, context) => {
   const models = new LocalModels(context.models);
   try {
     const entry = await models.entry(params.model, params.version);
@@ -24,12 +23,7 @@ export const batchInfer: Processor = async (rawParams, context) => {
     const responses: InferResponseBody[] = [];
     for (const [index, request] of params.requests.entries()) {
       await cancellationPoint(context.signal);
-      let decoded: ReturnType<typeof decodeInferRequest>;
-      try {
-        decoded = decodeInferRequest(entry, request, `/params/requests/${index}`);
-      } catch (error) {
-        throw new JobInputError(`request ${index}: ${(error as Error).message}`);
-      }
+      const decoded = decodeInferRequest(entry, request, `/params/requests/${index}`);
       const outputs = await models.run(entry, decoded.inputs, decoded.outputs);
       responses.push(encodeInferResponse(entry, request.id, outputs, decoded.outputs));
       context.progress({

@@ -2,13 +2,12 @@
 // OpenAI orders them), each with its own seed drawn from the request's, run a few at a time. The
 // antidistillation.traces job runs the same plan, so its traces equal the route's for the same seed.
 import { deriveSeed } from '../../lib/random.js';
-import type { ManifestEntry } from '../../schemas/manifest.js';
+import type { ManifestEntry, ModelLookup } from '../../schemas/manifest.js';
 import { type Generated, generateSequence, type SamplingOptions, type SequenceDecoders } from './generate.js';
 import type { Decoder } from './kv-decoder.js';
 import {
   type AntidistillationInput,
   encodePrompt,
-  type ModelLookup,
   type ResolvedModels,
   resolveModels,
   tokensToGenerate,

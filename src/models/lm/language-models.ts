@@ -2,13 +2,10 @@
 // Everything a client can get wrong is a 400 or 422 naming the field, before any decoding starts.
 import { join } from 'node:path';
 import { InvalidInputError, UnprocessableError } from '../../errors.js';
-import type { LanguageModelSpec, ManifestEntry } from '../../schemas/manifest.js';
+import type { LanguageModelSpec, ManifestEntry, ModelLookup } from '../../schemas/manifest.js';
 import { Vocabulary } from './vocabulary.js';
 
 export const DEFAULT_TEACHER = 'arithmetic-teacher';
-
-/** Finds a served model; throws NotFoundError naming what is missing. */
-export type ModelLookup = (name: string, version?: string) => ManifestEntry;
 
 export interface AntidistillationInput {
   lambda: number;

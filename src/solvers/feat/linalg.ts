@@ -58,15 +58,6 @@ export function solveLowerTransposed(lower: Float64Array, dim: number, vector: F
   }
 }
 
-/** out ← M v (out must not alias v). */
-export function multiply(matrix: Float64Array, dim: number, vector: Float64Array, out: Float64Array): void {
-  for (let i = 0; i < dim; i++) {
-    let sum = 0;
-    for (let j = 0; j < dim; j++) sum += (matrix[i * dim + j] as number) * (vector[j] as number);
-    out[i] = sum;
-  }
-}
-
 /** The largest |A_ij − A_ji|, to refuse matrices that are not symmetric. */
 export function asymmetry(matrix: Float64Array, dim: number): number {
   let worst = 0;

@@ -3,10 +3,10 @@
 // without an exact sampler, and the classical baselines. What the schema cannot express is checked here and
 // refused with 400 naming the field.
 import { type Static, Type } from '@sinclair/typebox';
-import { type FieldError, InvalidInputError } from '../../errors.js';
+import { type FieldError, throwFieldErrors } from '../../errors.js';
 import { TaggedUnion } from '../../lib/tagged-union.js';
 import { ModelName, ModelVersion } from '../../schemas/common.js';
-import type { ManifestEntry } from '../../schemas/manifest.js';
+import type { ManifestEntry, ModelLookup } from '../../schemas/manifest.js';
 import {
   createSystem,
   resolvedSystem,
@@ -134,8 +134,6 @@ export const FeatParams = Type.Object(
 );
 export type FeatParams = Static<typeof FeatParams> & { system: SystemParams };
 
-export type ModelLookup = (name: string, version?: string) => ManifestEntry;
-
 /** Every setting with its default, as the processor uses them. */
 export function resolveFeatParams(params: FeatParams) {
   return {
@@ -153,12 +151,6 @@ export function resolveFeatParams(params: FeatParams) {
       step_size: params.baselines?.step_size ?? 0.01,
     },
   };
-}
-
-function throwIfAny(errors: FieldError[]): void {
-  if (errors.length > 0) {
-    throw new InvalidInputError(errors.map((e) => `${e.path} ${e.message}`).join('; '), errors);
-  }
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
@@ -181,16 +173,17 @@ export function checkTransportModel(entry: ManifestEntry, system: SystemParams, 
   const x = entry.inputs.find((input) => input.name === 'x');
   const ok =
     entry.task === TRANSPORT_TASK && x !== undefined && entry.inputs.some((input) => input.name === 't');
-  if (!ok) throwIfAny([{ path, message: `${entry.name} is not a FEAT transport (task ${TRANSPORT_TASK})` }]);
+  if (!ok)
+    throwFieldErrors([{ path, message: `${entry.name} is not a FEAT transport (task ${TRANSPORT_TASK})` }]);
   const modelDim = x?.shape[1];
   if (modelDim !== dim) {
-    throwIfAny([
+    throwFieldErrors([
       { path, message: `${entry.name} takes x of dimension ${modelDim}; the system has dimension ${dim}` },
     ]);
   }
   const trainedOn = (entry.training as { system?: unknown }).system;
   if (!sameJson(trainedOn, resolvedSystem(system))) {
-    throwIfAny([
+    throwFieldErrors([
       {
         path: '/body/params/system',
         message: `${entry.name} was trained on ${JSON.stringify(trainedOn)}, not on this system`,
@@ -201,7 +194,7 @@ export function checkTransportModel(entry: ManifestEntry, system: SystemParams, 
 
 /** Checks at submit; returns nothing (the params go to the job as sent, with ajv's defaults). */
 export function checkFeatParams(params: FeatParams, models: ModelLookup): void {
-  throwIfAny(systemErrors(params.system, '/body/params/system'));
+  throwFieldErrors(systemErrors(params.system, '/body/params/system'));
   const pair = createSystem(params.system);
   const settings = resolveFeatParams(params);
   const errors: FieldError[] = [];
@@ -224,7 +217,7 @@ export function checkFeatParams(params: FeatParams, models: ModelLookup): void {
     try {
       entry = models(transport.model, transport.version);
     } catch {
-      throwIfAny([
+      throwFieldErrors([
         { path: '/body/params/transport/model', message: `model ${transport.model} is not served` },
       ]);
       return;
@@ -247,5 +240,5 @@ export function checkFeatParams(params: FeatParams, models: ModelLookup): void {
       message: `MCMC work chains × steps × d = ${mcmcWork} is over the limit of ${MAX_PATH_WORK}`,
     });
   }
-  throwIfAny(errors);
+  throwFieldErrors(errors);
 }

@@ -7,7 +7,7 @@
 // contraction-safe step when s·(Lip(∇V) + κ) ≤ 1, with Lip bounded by gradientLipschitz(objective). MFL:
 // h·(Lip + λ/σ²_min) ≤ 1; two-scale GDA: h·max(1, η)·Lip ≤ 1 (the faster player takes ηh).
 import { type Static, Type } from '@sinclair/typebox';
-import { type FieldError, InvalidInputError } from '../../errors.js';
+import { type FieldError, throwFieldErrors } from '../../errors.js';
 import { TaggedUnion } from '../../lib/tagged-union.js';
 import type { MflAlgorithm } from './mfl.js';
 import { ObjectiveSchema, objectiveDimension, objectiveErrors } from './objective-params.js';
@@ -195,10 +195,6 @@ export interface ResolvedGrid {
 
 const P = '/body/params';
 
-function fail(errors: FieldError[]): never {
-  throw new InvalidInputError(errors.map((e) => `${e.path} ${e.message}`).join('; '), errors);
-}
-
 function resolveGrid(
   grid: { cells?: number; bins?: number; half_width?: number } | undefined,
   dimension: number,
@@ -247,7 +243,7 @@ export interface ResolvedMflParams {
 /** Checks minimax.mfl params and returns them with every default filled in; throws 400 with field paths. */
 export function resolveMflParams(params: MinimaxMflParams): ResolvedMflParams {
   const errors = objectiveErrors(params.objective, false);
-  if (errors.length > 0) fail(errors);
+  throwFieldErrors(errors);
   const dimension = objectiveDimension(params.objective);
   const grid = resolveGrid(params.grid, dimension, { cells: [1200, 80], bins: [48, 16] }, errors);
   workErrors(params, errors);
@@ -273,7 +269,7 @@ export function resolveMflParams(params: MinimaxMflParams): ResolvedMflParams {
         : { name: 'mfl-da' };
   if (algorithm.name === 'mfl-abr' && algorithm.inner > params.steps)
     errors.push({ path: `${P}/algorithm/inner`, message: `must be at most steps (${params.steps})` });
-  if (errors.length > 0) fail(errors);
+  throwFieldErrors(errors);
   return {
     objective: params.objective,
     algorithm,
@@ -300,7 +296,7 @@ export interface ResolvedTwoScaleParams {
 
 export function resolveTwoScaleParams(params: MinimaxTwoScaleParams): ResolvedTwoScaleParams {
   const errors = objectiveErrors(params.objective, true);
-  if (errors.length > 0) fail(errors);
+  throwFieldErrors(errors);
   const dimension = objectiveDimension(params.objective);
   const grid = resolveGrid(params.grid, dimension, { cells: [512, 64], bins: [32, 16] }, errors);
   workErrors(params, errors);
@@ -316,7 +312,7 @@ export function resolveTwoScaleParams(params: MinimaxTwoScaleParams): ResolvedTw
       message: `is unstable: h·max(1, η)·Lip = ${(params.h * stiffness).toPrecision(3)} > 1 (Lip = ${lipschitz}); use h ≤ ${(1 / stiffness).toPrecision(3)}`,
     });
   }
-  if (errors.length > 0) fail(errors);
+  throwFieldErrors(errors);
   return {
     objective: params.objective,
     temperature:

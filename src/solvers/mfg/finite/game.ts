@@ -1,4 +1,4 @@
-// A finite-horizon mean-field game in MFGLib's convention (../shared/reference/meanfield.md §1.1): decision
+// A finite-horizon mean-field game in MFGLib's convention (radar-research-lab/MFGLib, mfglib/utils.py): decision
 // times t = 0..T inclusive, S states, A actions, an initial state law, and a reward R_t(L_t) and kernel
 // P_t(L_t) that may depend on the joint state-action law L_t. Arrays are flat: (s, a) is s·A + a.
 

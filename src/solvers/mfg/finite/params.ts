@@ -2,7 +2,7 @@
 // tolerance (MFGLib's rule: stop once exploitability ≤ atol + rtol·exploitability(π_0)). Checks the schema
 // cannot express throw 400 with the field path.
 import { type Static, Type } from '@sinclair/typebox';
-import { type FieldError, InvalidInputError } from '../../../errors.js';
+import { type FieldError, throwFieldErrors } from '../../../errors.js';
 import { TaggedUnion } from '../../../lib/tagged-union.js';
 import type { AlgorithmParams } from './algorithms.js';
 import { createGame, ENV_SCHEMAS, type EnvParams } from './envs/index.js';
@@ -121,12 +121,6 @@ export function initialLawErrors(initial: number[] | undefined, states: number):
   if (Math.abs(total - 1) > 1e-9)
     return [{ path: `${ENV}/initial`, message: `must sum to 1 (sums to ${total})` }];
   return [];
-}
-
-/** Throws one 400 listing every field error, if there is any. */
-export function throwFieldErrors(errors: FieldError[]): void {
-  if (errors.length > 0)
-    throw new InvalidInputError(errors.map((e) => `${e.path} ${e.message}`).join('; '), errors);
 }
 
 export function checkMfgFiniteParams(params: MfgFiniteParams): void {

@@ -3,7 +3,7 @@
 // the mirror-descent budget and the number of simulated runs for Δμ. Checks the schema cannot express —
 // the initial law, self-loops, the graph's size, the total work — throw 400 with the field path.
 import { type Static, Type } from '@sinclair/typebox';
-import { type FieldError, InvalidInputError } from '../../../errors.js';
+import { type FieldError, throwFieldErrors } from '../../../errors.js';
 import { TaggedUnion } from '../../../lib/tagged-union.js';
 import type { GraphGame } from './game.js';
 import { createGraphGame, GRAPH_GAME_SCHEMAS, type GraphGameParams } from './games/index.js';
@@ -145,10 +145,6 @@ export function solverCellsPerIteration(params: MfgGraphexParams, game: GraphGam
   return 2 * (horizon + 1) * contexts * actions;
 }
 
-function fail(errors: FieldError[]): never {
-  throw new InvalidInputError(errors.map((e) => `${e.path} ${e.message}`).join('; '), errors);
-}
-
 /** Vertices and edges of the graph the job will use (expected, for a sampled graphex). */
 function graphSize(params: MfgGraphexParams, errors: FieldError[]): { vertices: number; edges: number } {
   const graph = params.graph;
@@ -204,7 +200,7 @@ export function checkMfgGraphexParams(params: MfgGraphexParams): void {
     }
   }
   const { vertices, edges } = graphSize(params, errors);
-  if (errors.length > 0) fail(errors);
+  throwFieldErrors(errors);
   const solverWork = params.iterations * solverCellsPerIteration(params, game);
   if (solverWork > MAX_SOLVER_WORK) {
     errors.push({
@@ -219,5 +215,5 @@ export function checkMfgGraphexParams(params: MfgGraphexParams): void {
       message: `${params.runs} runs on ≈ ${Math.round(vertices)} vertices and ${Math.round(edges)} edges are ≈ ${simulationWork.toExponential(2)} neighbour visits; the limit is ${MAX_SIMULATION_WORK}`,
     });
   }
-  if (errors.length > 0) fail(errors);
+  throwFieldErrors(errors);
 }

@@ -3,9 +3,9 @@
 // path, TD-learned Q). Checks the schema cannot express throw 400 with the field path; limits keep a job
 // to about a minute of CPU.
 import { type Static, Type } from '@sinclair/typebox';
-import type { FieldError } from '../../../errors.js';
+import { type FieldError, throwFieldErrors } from '../../../errors.js';
 import { TaggedUnion } from '../../../lib/tagged-union.js';
-import { envFieldErrors, initialLawErrors, throwFieldErrors } from '../finite/params.js';
+import { envFieldErrors, initialLawErrors } from '../finite/params.js';
 import { createStationaryGame, type StationaryEnvParams, StationaryEnvSchemas } from './envs.js';
 
 /** Exact solves are O(S³): a stationary game may have at most this many states. */

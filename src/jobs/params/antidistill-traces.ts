@@ -1,12 +1,14 @@
-// The antidistillation.traces job's parameters: prompts (given, or arithmetic problems drawn from a split)
-// and the completion sampler's settings, planned exactly as POST /v1/completions plans them.
+// The antidistill.traces job type: prompts (given, or arithmetic problems drawn from a split) and the
+// completion sampler's settings, planned exactly as POST /v1/completions plans them.
 import { type Static, Type } from '@sinclair/typebox';
 import { InvalidInputError } from '../../errors.js';
 import { deriveSeed, Random } from '../../lib/random.js';
+import { type Problem, promptOf, sampleProblems } from '../../models/lm/arithmetic-problems.js';
+import { type CompletionPlan, planCompletion } from '../../models/lm/completions.js';
+import { DEFAULT_TEACHER, languageModelOf, vocabularyOf } from '../../models/lm/language-models.js';
 import { SamplingFields } from '../../schemas/completions.js';
-import { type Problem, promptOf, sampleProblems } from './arithmetic-problems.js';
-import { type CompletionPlan, planCompletion } from './completions.js';
-import { DEFAULT_TEACHER, languageModelOf, type ModelLookup, vocabularyOf } from './language-models.js';
+import type { ModelLookup } from '../../schemas/manifest.js';
+import type { JobSpec } from '../job-type.js';
 
 export const MAX_TRACES = 50_000;
 
@@ -131,3 +133,14 @@ export function planTraces(
   );
   return problems === undefined ? { plan, prompts } : { plan, prompts, problems };
 }
+
+export const antidistillTracesJob: JobSpec<typeof TracesParams> = {
+  type: 'antidistill.traces',
+  summary:
+    'Samples completions of many prompts (given, or arithmetic problems drawn from a split) with the ' +
+    'completions sampler, antidistillation included; artifact traces.jsonl, graded when the problems are drawn.',
+  params: TracesParams,
+  check: (params, { models, modelsDir }) => {
+    checkTracesParams(params, models, modelsDir);
+  },
+};
