@@ -66,7 +66,7 @@ export interface ApiKey {
   key: string;
 }
 
-/** Route families that rate limits are set for; see src/server/route-families.ts. */
+/** Route families that rate limits and deadlines are set for; each route declares its own (server/plugins/route-policy.ts). */
 export const ROUTE_FAMILIES = ['inference', 'write', 'read'] as const;
 export type RouteFamily = (typeof ROUTE_FAMILIES)[number];
 

@@ -6,7 +6,6 @@ import type { FastifyInstance } from 'fastify';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { buildApp } from '../src/server/app.js';
 import { TokenBuckets } from '../src/server/plugins/rate-limit.js';
-import { routeFamily } from '../src/server/route-families.js';
 import { assertLive, listen, startApp, stopApp, testConfig } from './helpers/app.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -69,19 +68,25 @@ describe('rate limits per key', () => {
     assert.deepEqual(buckets.take('a', 60), { ok: true, remaining: 59 });
   });
 
-  it('parses RATE_LIMITS and sorts routes into families', () => {
+  it('parses RATE_LIMITS and sorts routes into families', async () => {
     assert.deepEqual(loadConfig({ RATE_LIMITS: 'inference=120, write=30' }).security.rateLimits, {
       inference: 120,
       write: 30,
     });
     assert.throws(() => loadConfig({ RATE_LIMITS: 'gpu=3' }), ConfigError);
     assert.throws(() => loadConfig({ RATE_LIMITS: 'read=0' }), ConfigError);
-    assert.equal(routeFamily('POST', '/v2/models/:name/infer'), 'inference');
-    assert.equal(routeFamily('POST', '/v1/collections/:name/search'), 'inference');
-    assert.equal(routeFamily('GET', '/v1/meanflow/grid.png'), 'inference');
-    assert.equal(routeFamily('POST', '/v1/jobs'), 'write');
-    assert.equal(routeFamily('DELETE', '/v1/jobs/:id'), 'write');
-    assert.equal(routeFamily('GET', '/v1/jobs/:id'), 'read');
+    // Each route declares its family; the OpenAPI document shows it on every protected operation.
+    const app = await appWith({});
+    const paths = (await app.inject('/openapi.json')).json().paths;
+    const familyOf = (method: string, path: string) => paths[path][method]['x-meanserve-family'];
+    assert.equal(familyOf('post', '/v2/models/{name}/infer'), 'inference');
+    assert.equal(familyOf('post', '/v1/collections/{name}/search'), 'inference');
+    assert.equal(familyOf('get', '/v1/meanflow/grid.png'), 'inference');
+    assert.equal(familyOf('post', '/v1/jobs'), 'write');
+    assert.equal(familyOf('delete', '/v1/jobs/{id}'), 'write');
+    assert.equal(familyOf('get', '/v1/jobs/{id}'), 'read');
+    assert.equal(familyOf('get', '/health/live'), undefined, 'open routes have none');
+    await stopApp(app);
   });
 });
 

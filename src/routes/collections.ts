@@ -340,6 +340,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/collections/:name/search',
     {
+      config: { family: 'inference' },
       bodyLimit: app.config.inferenceBodyLimit,
       schema: {
         tags,
@@ -364,6 +365,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/collections/:name/search/batch',
     {
+      config: { family: 'inference' },
       bodyLimit: app.config.inferenceBodyLimit,
       schema: {
         tags,

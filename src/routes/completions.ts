@@ -23,6 +23,7 @@ const completionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/completions',
     {
+      config: { family: 'inference' },
       schema: {
         tags: ['completions'],
         summary:

@@ -46,6 +46,7 @@ const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/embeddings',
     {
+      config: { family: 'inference' },
       bodyLimit: app.config.inferenceBodyLimit,
       schema: {
         tags: ['retrieval'],

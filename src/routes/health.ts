@@ -37,6 +37,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health/live',
     {
+      config: { access: 'open' },
       schema: {
         tags: ['ops'],
         summary: 'Liveness: the process is up and its event loop answers',
@@ -49,6 +50,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health/ready',
     {
+      config: { access: 'open' },
       schema: {
         tags: ['ops'],
         summary:
@@ -70,6 +72,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/metrics',
     {
+      config: { shed: false },
       schema: {
         tags: ['ops'],
         summary: 'Prometheus metrics (text exposition format)',

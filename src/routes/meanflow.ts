@@ -102,6 +102,7 @@ const meanflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/meanflow/samples',
     {
+      config: { family: 'inference' },
       schema: {
         tags: ['generation'],
         summary:
@@ -148,6 +149,7 @@ const meanflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/meanflow/grid.png',
     {
+      config: { family: 'inference' },
       schema: {
         tags: ['generation'],
         summary: 'A PNG contact sheet: one row per class, n samples each (open it in a browser)',

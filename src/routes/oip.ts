@@ -78,6 +78,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v2/health/live',
     {
+      config: { access: 'open' },
       schema: {
         tags: ['oip'],
         summary: 'Server liveness',
@@ -90,6 +91,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v2/health/ready',
     {
+      config: { access: 'open' },
       schema: {
         tags: ['oip'],
         summary: 'Server readiness (503 until every model is loaded and the queue answers)',
@@ -161,12 +163,14 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return encodeInferResponse(model.entry, body.id, outputs, decoded.outputs);
   };
   const bodyLimit = app.config.inferenceBodyLimit;
-  app.post('/v2/models/:name/infer', { schema: inferSchema(ModelParams), bodyLimit }, async (request) =>
-    infer(app.models.get(request.params.name), request.body, request.work),
+  app.post(
+    '/v2/models/:name/infer',
+    { config: { family: 'inference' }, schema: inferSchema(ModelParams), bodyLimit },
+    async (request) => infer(app.models.get(request.params.name), request.body, request.work),
   );
   app.post(
     '/v2/models/:name/versions/:version/infer',
-    { schema: inferSchema(VersionedParams), bodyLimit },
+    { config: { family: 'inference' }, schema: inferSchema(VersionedParams), bodyLimit },
     async (request) =>
       infer(app.models.get(request.params.name, request.params.version), request.body, request.work),
   );

@@ -1,4 +1,4 @@
-// API keys: with API_KEYS configured, every route but the open ones (src/server/route-families.ts) needs
+// API keys: with API_KEYS configured, every route but the open ones (route-policy.ts) needs
 // `Authorization: Bearer <key>`, else 401 problem+json with `WWW-Authenticate: Bearer`. Keys are compared in
 // constant time (SHA-256 digests through timingSafeEqual, every key checked); the key's name, never the key,
 // goes to the request log and the metrics. No keys: every route is open and the start-up log says so.
@@ -6,8 +6,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ApiKey } from '../../config.js';
-import { isAdminRoute, isOpenRoute } from '../route-families.js';
 import { sendProblem } from './problem.js';
+import { isAdmin, isOpen } from './route-policy.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -56,8 +56,8 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
   }
   const match = keyMatcher(options.keys);
   app.addHook('onRequest', async (request, reply) => {
-    const pattern = request.routeOptions.url;
-    if (isOpenRoute(pattern) || isAdminRoute(pattern)) return;
+    const { config } = request.routeOptions;
+    if (isOpen(config) || isAdmin(config)) return;
     const header = request.headers.authorization;
     if (header === undefined) {
       app.metrics.rejected('unauthorized');

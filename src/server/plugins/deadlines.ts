@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, RouteHandlerMethod } from 'fastify'
 import fp from 'fastify-plugin';
 import type { RouteFamily } from '../../config.js';
 import { AppError } from '../../errors.js';
-import { isAdminRoute, isOpenRoute, routeFamily } from '../route-families.js';
+import { familyOf, isAdmin, isOpen } from './route-policy.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -73,9 +73,9 @@ export function withDeadline(handler: RouteHandlerMethod, ms: number): RouteHand
 async function deadlinesPlugin(app: FastifyInstance, options: DeadlineOptions): Promise<void> {
   app.decorateRequest('work', undefined);
   app.addHook('onRoute', (route) => {
-    if (isOpenRoute(route.url) || isAdminRoute(route.url)) return;
+    if (isOpen(route.config) || isAdmin(route.config)) return;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const family = routeFamily(methods.includes('GET') ? 'GET' : String(methods[0]), route.url);
+    const family = familyOf(methods.includes('GET') ? 'GET' : String(methods[0]), route.config);
     route.handler = withDeadline(route.handler, options.deadlines[family]);
   });
 }

@@ -6,8 +6,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { isExemptFromShedding } from '../route-families.js';
 import { sendProblem } from './problem.js';
+import { isShed } from './route-policy.js';
 
 export interface LoadSheddingOptions {
   /** p99 event-loop delay that, held for two windows, sheds new work, ms; 0 turns it off. */
@@ -64,7 +64,7 @@ async function loadSheddingPlugin(app: FastifyInstance, options: LoadSheddingOpt
   const monitor = new LoadMonitor(options);
   app.addHook('onClose', async () => monitor.close());
   app.addHook('onRequest', async (request, reply) => {
-    if (isExemptFromShedding(request.routeOptions.url)) return;
+    if (!isShed(request.routeOptions.config)) return;
     const reason = monitor.overloaded();
     if (reason === undefined) return;
     app.metrics.rejected('overloaded', request.apiKeyName);

@@ -35,8 +35,11 @@ export default async function queueDashboard(app: FastifyInstance, options: Queu
     queues: app.queue.bullQueues().map((queue) => new BullMQAdapter(queue)),
     serverAdapter,
   });
-  // Encapsulated: this hook guards the dashboard's routes only.
+  // Encapsulated: these hooks mark and guard the dashboard's routes only.
   await app.register(async (dashboard) => {
+    dashboard.addHook('onRoute', (route) => {
+      route.config = { ...route.config, access: 'admin' };
+    });
     dashboard.addHook('onRequest', async (request, reply) => {
       const header = request.headers.authorization;
       const presented = bearerToken(header) ?? basicPassword(header);

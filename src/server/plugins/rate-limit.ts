@@ -5,8 +5,8 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RouteFamily } from '../../config.js';
-import { isOpenRoute, routeFamily } from '../route-families.js';
 import { sendProblem } from './problem.js';
+import { familyOf, isOpen } from './route-policy.js';
 
 export interface RateLimitOptions {
   /** Requests per minute per key for each family; an absent family is unlimited. */
@@ -53,9 +53,9 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitOptions):
   const buckets = new TokenBuckets(options.maxBuckets ?? 100_000);
   // After auth's onRequest hook, so the key's name is known.
   app.addHook('onRequest', async (request, reply) => {
-    const pattern = request.routeOptions.url;
-    if (isOpenRoute(pattern)) return;
-    const family = routeFamily(request.method, pattern);
+    const { config } = request.routeOptions;
+    if (isOpen(config)) return;
+    const family = familyOf(request.method, config);
     const perMinute = options.limits[family];
     if (perMinute === undefined) return;
     const who = request.apiKeyName === undefined ? `ip:${request.ip}` : `key:${request.apiKeyName}`;

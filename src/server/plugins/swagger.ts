@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { SERVICE } from '../../lib/service-info.js';
 import { problems } from '../../schemas/common.js';
-import { isOpenRoute } from '../route-families.js';
+import { familyOf, isOpen } from './route-policy.js';
 
 const openapiInfo = {
   title: SERVICE.name,
@@ -42,18 +42,30 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
       ],
     },
     hideUntagged: true,
-    // Open routes need no key; every other one can also answer 401, 429 (its key's rate limit) and 503 (shed).
-    transform: ({ schema, url }) => {
-      if (isOpenRoute(url)) return { schema: { ...schema, security: [] }, url };
+    // Open routes need no key; every other one can also answer 401, 429 (its key's rate limit) and 503
+    // (shed), and names the route family its rate limit and deadline come from.
+    transform: ({ schema, url, route }) => {
+      if (isOpen(route.config)) return { schema: { ...schema, security: [] }, url };
       const response = (schema?.response ?? {}) as Record<string, unknown>;
+      const method = Array.isArray(route.method) ? String(route.method[0]) : route.method;
       return {
-        schema: { ...schema, response: { ...problems(401, 429, 503), ...response } },
+        schema: {
+          ...schema,
+          response: { ...problems(401, 429, 503), ...response },
+          'x-meanserve-family': familyOf(method, route.config),
+        },
         url,
       };
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The API description and its UI are open: this plugin's own routes say so.
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...route.config, access: 'open' };
+    });
+    await docs.register(swaggerUi, { routePrefix: '/docs' });
+    docs.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  });
 }
 
 export default fp(swaggerPlugin, { name: 'swagger' });

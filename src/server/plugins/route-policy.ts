@@ -1,0 +1,38 @@
+// Each route declares, in its own `config`, where it stands with the security plugins: who may call it
+// (`access`: open without a key, or admin keys only; by default an API key), which family its rate limit
+// and deadline come from (`family`: inference routes say so; other routes are write for non-GET methods and
+// read for GET), and whether overload shedding may refuse it (`shed: false` for routes that take no
+// compute). The plugins read it from the matched route, never from the raw URL, so `/health/../v1/jobs`
+// cannot pass as health. Unknown paths have no config: protected, read, shed.
+import type { FastifyContextConfig } from 'fastify';
+import type { RouteFamily } from '../../config.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: 'open' | 'admin';
+    family?: RouteFamily;
+    shed?: boolean;
+  }
+}
+
+type RouteConfig = FastifyContextConfig | undefined;
+
+/** Health probes, the OpenAPI document and its UI: answered without a key (load balancers, browsers). */
+export function isOpen(config: RouteConfig): boolean {
+  return config?.access === 'open';
+}
+
+/** The queue dashboard: its own admin keys, not API keys (queue-dashboard.ts). */
+export function isAdmin(config: RouteConfig): boolean {
+  return config?.access === 'admin';
+}
+
+/** Open routes and those that take no compute (metrics) stay answerable under overload. */
+export function isShed(config: RouteConfig): boolean {
+  return !isOpen(config) && config?.shed !== false;
+}
+
+export function familyOf(method: string, config: RouteConfig): RouteFamily {
+  if (config?.family !== undefined) return config.family;
+  return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+}
