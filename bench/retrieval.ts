@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { encodeGreyPng } from '../src/lib/png-encode.js';
 import { type LabelledImages, readFashionMnist } from '../src/retrieval/embedding/fashion-mnist.js';
-import { apiRetrievalMetrics } from '../test/helpers/retrieval-metrics.js';
+import { apiRetrievalMetrics } from '../src/retrieval/quality-metrics.js';
 import { freePort, startServer, stopAllServers, waitForOk } from './server-process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

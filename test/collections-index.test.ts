@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { readFashionMnist } from '../src/retrieval/embedding/fashion-mnist.js';
+import { apiRetrievalMetrics } from '../src/retrieval/quality-metrics.js';
 import { assertLive, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { type Child, kill, startEntry, waitForOutput } from './helpers/processes.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
-import { apiRetrievalMetrics } from './helpers/retrieval-metrics.js';
 import { waitFor } from './helpers/wait.js';
 
 const DEMO_SIZE = 2000;

@@ -77,14 +77,16 @@ export interface GeneratedImages {
 }
 
 /** `signal` (the request's work signal) stops the steps not yet started, and takes a waiting one out of its queue. */
+/** `path` is where the request's fields are in the HTTP request (/body, or /query for the grid). */
 export async function generate(
   registry: ModelRegistry,
   request: GenerateRequest,
+  path: string,
   signal?: AbortSignal,
 ): Promise<GeneratedImages> {
   const model = registry.get(request.model ?? DEFAULT_GENERATOR);
   const spec = generatorOf(model.entry);
-  const classes = checkGenerateRequest(spec, request, '/body');
+  const classes = checkGenerateRequest(spec, request, path);
   const decoder = registry.get(spec.decoder);
   const plan = planSamples(spec, request.n, classes, request.seed);
   const images = await generateImages(

@@ -7,6 +7,7 @@ import { ARTIFACT_NAME } from '../jobs/artifacts.js';
 import { FINISHED_STATES, type JobEvent, type JobRecord } from '../jobs/job-record.js';
 import { problems } from '../schemas/common.js';
 import { JobId, JobList, JobSchema, JobStateSchema, JobTypeList, SubmitBody } from '../schemas/jobs.js';
+import { openEventStream } from './event-stream.js';
 
 /** Seconds between SSE comment lines that keep proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15_000;
@@ -207,12 +208,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
       reply.hijack();
       const raw = reply.raw;
-      raw.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
+      openEventStream(raw);
       app.metrics.sseStreams.inc();
       const send = (event: string, data: unknown) =>
         raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);

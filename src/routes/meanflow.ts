@@ -1,10 +1,10 @@
 // One-step image generation: POST /v1/meanflow/samples (JSON, PNG as base64 or raw intensities) and
 // GET /v1/meanflow/grid.png (a contact sheet for a browser). The FM baseline is served the same way.
-import { randomInt } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { InvalidInputError } from '../errors.js';
 import { encodeGreyPng, tileGrid, toBytes } from '../lib/png-encode.js';
+import { seedOrRandom } from '../lib/random.js';
 import { DEFAULT_GENERATOR, type GeneratedImages, generate } from '../models/meanflow.js';
 import { IMAGE_SIDE, ModelName, problems, Seed } from '../schemas/common.js';
 
@@ -114,8 +114,8 @@ const meanflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const started = performance.now();
       const { format, ...rest } = request.body;
-      const seed = rest.seed ?? randomInt(2 ** 32 - 1);
-      const generated = await generate(app.models, { ...rest, seed }, request.work);
+      const seed = seedOrRandom(rest.seed);
+      const generated = await generate(app.models, { ...rest, seed }, '/body', request.work);
       const bytes = format === 'png' ? toBytes(generated.images) : undefined;
       const samples = generated.classes.map((cls, index) => {
         const sample = { class: cls, class_name: generated.spec.classes[cls] as string };
@@ -181,20 +181,9 @@ const meanflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
           steps,
           seed,
         },
+        '/query',
         request.work,
-      ).catch((error: unknown) => {
-        // The grid's classes come from the query string, not a body: name the query field.
-        if (error instanceof InvalidInputError) {
-          throw new InvalidInputError(
-            error.message,
-            error.errors.map((e) => ({
-              ...e,
-              path: e.path.replace(/^\/body\/classes\/\d+/, '/query/classes').replace(/^\/body\//, '/query/'),
-            })),
-          );
-        }
-        throw error;
-      });
+      );
       const grid = tileGrid(toBytes(generated.images), classes.length, IMAGE_SIDE, n);
       reply.type('image/png').header('cache-control', 'no-store');
       return reply.send(encodeGreyPng(grid.pixels, grid.width, grid.height) as unknown as string);

@@ -236,6 +236,24 @@ export const SearchBody = Type.Object(
   },
 );
 
+export const BatchSearchBody = Type.Object(
+  { queries: Type.Array(SearchBody, { minItems: 1, maxItems: 256 }) },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        queries: [
+          { id: 'test-0', k: 8 },
+          { id: 'test-1', k: 8 },
+        ],
+      },
+    ],
+  },
+);
+
+export const CollectionPath = Type.Object({ name: CollectionName });
+export const PointPath = Type.Object({ name: CollectionName, id: PointId });
+
 export const SearchHits = Type.Array(
   Type.Object({
     id: Type.String(),

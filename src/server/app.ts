@@ -11,7 +11,9 @@ import { JobService } from '../jobs/job-service.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Log } from '../lib/log.js';
 import { REDACTED, REDACTED_LOG_PATHS, redactUrl } from '../lib/redact.js';
+import { CompletionService } from '../models/lm/completion-service.js';
 import { ModelRegistry } from '../models/registry.js';
+import { CollectionService } from '../retrieval/collection-service.js';
 import { CollectionStore } from '../retrieval/collections/collection-store.js';
 import { ImageDecoder } from '../retrieval/embedding/image-decoder.js';
 import collectionRoutes from '../routes/collections.js';
@@ -39,9 +41,13 @@ declare module 'fastify' {
     config: Config;
     models: ModelRegistry;
     queue: JobQueue;
+    /** Completions: checks, generation slots, OpenAI-shaped answers. */
+    completions: CompletionService;
     /** Job submission: lookup, validation, checks, idempotency fingerprint, queue limit. */
     jobs: JobService;
     collections: CollectionStore;
+    /** Collections as the routes use them: create, upsert and search, images embedded on the way. */
+    retrieval: CollectionService;
     /** Threads that decode the images clients send (PNG), off the event loop. */
     images: ImageDecoder;
     metrics: Metrics;
@@ -126,7 +132,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   );
   app.decorate('collections', collections);
   app.decorate('images', images);
+  app.decorate('retrieval', new CollectionService(collections, models, images));
   app.decorate('metrics', metrics);
+  app.decorate(
+    'completions',
+    new CompletionService(models, config.modelsDir, config.generationConcurrency, {
+      tokens: (model, mode, count) => metrics.generatedTokens.inc({ model, mode }, count),
+      active: (change) => metrics.activeGenerations.inc(change),
+    }),
+  );
   app.decorate('draining', false);
   app.decorate('safeUrl', safeUrl);
 

@@ -1,4 +1,5 @@
-// P@1 and MAP@R of a collection measured through the API, as pytorch-metric-learning's AccuracyCalculator
+// Retrieval quality: P@1 and MAP@R of a collection measured through the API (bench/retrieval.ts and the
+// collections.index test read it), as pytorch-metric-learning's AccuracyCalculator
 // defines them: every point (ids test-0 … test-(n−1)) searches the others by its id with k = R (the other
 // points of its label, the most of any label), and the labels of its results (looked up by id, so the
 // searches can leave payloads out) are scored.

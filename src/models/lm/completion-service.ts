@@ -1,0 +1,183 @@
+// The completions service behind POST /v1/completions: a request is checked and planned (every 4xx and the
+// 503s before anything is sent), takes one of GENERATION_CONCURRENCY slots, runs on the decoder threads, and
+// its answer is assembled in OpenAI's shapes — the whole reply, or the chunks of a stream — with the seed,
+// a system fingerprint of every model and, for antidistillation, the settings used. Routes reach it as
+// `fastify.completions`.
+import { randomUUID } from 'node:crypto';
+import type { Static } from '@sinclair/typebox';
+import { InvalidInputError, OverloadedError } from '../../errors.js';
+import { seedOrRandom } from '../../lib/random.js';
+import { type CompletionBody, type CompletionReply, MAX_SEQUENCES } from '../../schemas/completions.js';
+import type { ManifestEntry } from '../../schemas/manifest.js';
+import type { ModelRegistry } from '../registry.js';
+import { type CompletionPlan, planCompletion, runCompletion } from './completions.js';
+import type { Generated } from './generate.js';
+
+export interface CompletionCounters {
+  /** Tokens generated for a model, by mode (plain or antidistillation). */
+  tokens(model: string, mode: string, count: number): void;
+  /** Completions generating now: +1 when one starts, −1 when it ends. */
+  active(change: 1 | -1): void;
+}
+
+export interface CompletionCallbacks {
+  onText?: (index: number, piece: string) => void;
+  onDone?: (index: number, result: Generated) => void;
+}
+
+type Reply = Static<typeof CompletionReply>;
+
+const modelRef = (entry: ManifestEntry) => ({
+  name: entry.name,
+  version: entry.version,
+  sha256: entry.sha256,
+});
+
+/** One planned completion holding a generation slot until `close()`. */
+export class Completion {
+  readonly head: { id: string; object: 'text_completion'; created: number; model: string };
+  /** What every finished answer names: seed, system fingerprint, models, antidistillation settings. */
+  readonly extras: Pick<Reply, 'seed' | 'system_fingerprint' | 'models' | 'antidistillation'>;
+  readonly mode: 'plain' | 'antidistillation';
+  private closed = false;
+
+  constructor(
+    readonly plan: CompletionPlan,
+    readonly seed: number,
+    private readonly models: ModelRegistry,
+    private readonly counters: CompletionCounters,
+    private readonly release: () => void,
+  ) {
+    const { teacher, pair } = plan.models;
+    const entries = pair === undefined ? [teacher] : [teacher, pair.plus, pair.minus];
+    this.head = {
+      id: `cmpl-${randomUUID()}`,
+      object: 'text_completion',
+      created: Math.floor(Date.now() / 1000),
+      model: teacher.name,
+    };
+    this.extras = {
+      seed,
+      system_fingerprint: `${teacher.name}@${teacher.version}:${entries.map((e) => e.sha256.slice(0, 12)).join('-')}`,
+      models: {
+        teacher: modelRef(teacher),
+        ...(pair === undefined ? {} : { proxy_plus: modelRef(pair.plus), proxy_minus: modelRef(pair.minus) }),
+      },
+      ...(plan.models.antidistillation === undefined || pair === undefined
+        ? {}
+        : { antidistillation: { ...plan.models.antidistillation, proxy: pair.name } }),
+    };
+    this.mode = pair === undefined ? 'plain' : 'antidistillation';
+  }
+
+  /** Generates every sequence; `signal` stops decoding at the next token. */
+  run(callbacks: CompletionCallbacks, signal: AbortSignal): Promise<Generated[]> {
+    const teacher = this.plan.models.teacher.name;
+    return runCompletion(
+      this.plan,
+      (entries) => this.models.openDecoders(entries),
+      {
+        ...(callbacks.onText === undefined ? {} : { onText: callbacks.onText }),
+        onDone: (index, result) => {
+          this.counters.tokens(teacher, this.mode, result.completionTokens);
+          callbacks.onDone?.(index, result);
+        },
+      },
+      signal,
+    );
+  }
+
+  /** The whole answer, once every sequence is done. */
+  reply(results: Generated[]): Reply {
+    return {
+      ...this.head,
+      choices: results.map((result, index) => ({
+        text: result.text,
+        index,
+        logprobs: result.logprobs ?? null,
+        finish_reason: result.finishReason,
+      })),
+      usage: this.usage(results),
+      ...this.extras,
+    };
+  }
+
+  /** A streamed piece of text of one choice (OpenAI's chunk: no model list, only the fingerprint). */
+  textChunk(index: number, text: string) {
+    return {
+      ...this.head,
+      choices: [{ text, index, logprobs: null, finish_reason: null }],
+      system_fingerprint: this.extras.system_fingerprint,
+      seed: this.seed,
+    };
+  }
+
+  /** The chunk that ends one choice, naming every model. */
+  finishChunk(index: number, result: Generated) {
+    return {
+      ...this.head,
+      choices: [{ text: '', index, logprobs: result.logprobs ?? null, finish_reason: result.finishReason }],
+      ...this.extras,
+    };
+  }
+
+  /** The last chunk when the client asked for usage (stream_options.include_usage). */
+  usageChunk(results: Generated[]) {
+    return { ...this.head, choices: [], usage: this.usage(results), ...this.extras };
+  }
+
+  /** Frees the generation slot; safe to call twice. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.release();
+  }
+
+  private usage(results: Generated[]) {
+    const completionTokens = results.reduce((sum, result) => sum + result.completionTokens, 0);
+    return {
+      prompt_tokens: this.plan.promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: this.plan.promptTokens + completionTokens,
+    };
+  }
+}
+
+export class CompletionService {
+  private active = 0;
+
+  constructor(
+    private readonly models: ModelRegistry,
+    private readonly modelsDir: string,
+    private readonly concurrency: number,
+    private readonly counters: CompletionCounters,
+  ) {}
+
+  /** Checks and plans a request and takes a generation slot: 400/404/422 for the request, 503 when full. */
+  start(body: Static<typeof CompletionBody>): Completion {
+    const prompts = typeof body.prompt === 'string' ? 1 : body.prompt.length;
+    if (prompts * body.n > MAX_SEQUENCES) {
+      throw new InvalidInputError(`${prompts} prompts × n ${body.n} exceeds ${MAX_SEQUENCES} completions`, [
+        { path: '/body/n', message: `prompts × n must be at most ${MAX_SEQUENCES}` },
+      ]);
+    }
+    const seed = seedOrRandom(body.seed);
+    const plan = planCompletion((name, version) => this.models.get(name, version).entry, this.modelsDir, {
+      ...body,
+      ...(body.logprobs === null ? { logprobs: undefined } : {}),
+      seed,
+    } as Parameters<typeof planCompletion>[2]);
+    if (this.active >= this.concurrency) {
+      throw new OverloadedError(`${this.active} completions are generating; try again shortly`);
+    }
+    const { teacher, pair } = plan.models;
+    // Refuses models that are not ready before anything is sent.
+    this.models.checkDecodable(pair === undefined ? [teacher] : [teacher, pair.plus, pair.minus]);
+    this.active++;
+    this.counters.active(1);
+    return new Completion(plan, seed, this.models, this.counters, () => {
+      this.active--;
+      this.counters.active(-1);
+    });
+  }
+}

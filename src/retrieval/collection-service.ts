@@ -1,0 +1,169 @@
+// The collections service behind /v1/collections: creating a collection for an embedding model or a
+// dimension, upserting points given as vectors or images (embedded with the collection's model, every point
+// checked before anything is written) and searching by vector, image or stored id. Routes reach it as
+// `fastify.retrieval`; the store (collection-store.ts) keeps the collections and their files.
+import type { Static } from '@sinclair/typebox';
+import { ConflictError, InvalidInputError, UnprocessableError } from '../errors.js';
+import type { ModelRegistry } from '../models/registry.js';
+import type { ManifestEntry } from '../schemas/manifest.js';
+import type { CreateCollectionBody, SearchBody, UpsertBody } from '../schemas/retrieval.js';
+import type { Collection, CollectionConfig, SearchResult } from './collections/collection.js';
+import type { CollectionStore } from './collections/collection-store.js';
+import { embeddingDim, embedImages } from './embedding/embedder.js';
+import type { ImageDecoder } from './embedding/image-decoder.js';
+import { type ImageItem, imagesFromItems } from './embedding/image-input.js';
+
+export type SearchQuery = Static<typeof SearchBody>;
+
+/** A client that names the model its vectors come from must name the collection's. */
+function checkModel(collection: Collection, model: string | undefined, path: string): void {
+  if (model === undefined || model === collection.config.model?.name) return;
+  const held = collection.config.model
+    ? `vectors of ${collection.config.model.name}`
+    : 'vectors of no named model';
+  throw new UnprocessableError(
+    `${path}: collection '${collection.config.name}' holds ${held}, not of ${model}`,
+    [{ path, message: "must be the collection's model" }],
+  );
+}
+
+/** Exactly one of the listed fields must be present. */
+function exactlyOne(body: Record<string, unknown>, fields: string[], path: string): string {
+  const present = fields.filter((field) => body[field] !== undefined);
+  if (present.length !== 1) {
+    throw new InvalidInputError(`${path}: give exactly one of ${fields.join(', ')}`, [
+      {
+        path: present.length > 1 ? `${path}/${present[1]}` : path,
+        message: `exactly one of ${fields.join(', ')}`,
+      },
+    ]);
+  }
+  return present[0] as string;
+}
+
+export class CollectionService {
+  constructor(
+    private readonly store: CollectionStore,
+    private readonly models: ModelRegistry,
+    private readonly images: ImageDecoder,
+  ) {}
+
+  /** Creates a collection; its dimension comes from its embedding model, or is given for vectors only. */
+  create(body: Static<typeof CreateCollectionBody>): Promise<Collection> {
+    const { name, model, dim, metric, index } = body;
+    exactlyOne(body, ['model', 'dim'], '/body');
+    const base = { name, metric, index, created_at: new Date().toISOString() };
+    let config: CollectionConfig;
+    if (model !== undefined) {
+      const entry = this.models.get(model).entry;
+      config = {
+        ...base,
+        dim: embeddingDim(entry),
+        model: { name: entry.name, version: entry.version, sha256: entry.sha256 },
+      };
+    } else {
+      config = { ...base, dim: dim as number };
+    }
+    return this.store.create(config);
+  }
+
+  /** Inserts or replaces points, all or nothing; the collection's count afterwards. */
+  async upsert(name: string, body: Static<typeof UpsertBody>, signal?: AbortSignal): Promise<number> {
+    const collection = this.store.get(name);
+    const { points } = body;
+    checkModel(collection, body.model, '/body/model');
+    const paths = points.map((_, at) => `/body/points/${at}`);
+    // No 'id' among the fields: a point's own id names the point, it is not a vector to copy.
+    const vectors = await this.vectorsOf(collection, points, paths, ['vector', 'image'], signal);
+    const prepared = points.map((point, at) => ({
+      id: point.id,
+      vector: vectors[at] as Float32Array,
+      ...(point.payload === undefined ? {} : { payload: point.payload }),
+    }));
+    // The collection may have been deleted while the images were embedded: change() looks it up again.
+    await this.store.change(name, (target) => {
+      if (target !== collection) throw new ConflictError(`collection '${name}' was re-created`);
+      target.upsert(prepared);
+    });
+    return collection.count;
+  }
+
+  /** Each query's hits, in order; `paths` name the queries in the request. */
+  async search(
+    name: string,
+    queries: SearchQuery[],
+    paths: string[],
+    signal?: AbortSignal,
+  ): Promise<SearchResult[][]> {
+    const collection = this.store.get(name);
+    queries.forEach((query, at) => {
+      checkModel(collection, query.model, `${paths[at]}/model`);
+    });
+    const vectors = await this.vectorsOf(collection, queries, paths, ['vector', 'image', 'id'], signal);
+    return queries.map((query, at) => {
+      const hits = collection.search(vectors[at] as Float32Array, {
+        k: query.k,
+        path: `${paths[at]}/filter`,
+        ...(query.ef === undefined ? {} : { ef: query.ef }),
+        ...(query.filter === undefined ? {} : { filter: query.filter }),
+        ...(query.id === undefined ? {} : { exclude: query.id }),
+      });
+      return query.with_payload ? hits : hits.map((hit) => ({ ...hit, payload: null }));
+    });
+  }
+
+  /** The served model a collection embeds images with; 409 when it has changed since the collection was made. */
+  private modelOf(collection: Collection, path: string): ManifestEntry {
+    const reference = collection.config.model;
+    if (reference === undefined) {
+      throw new UnprocessableError(
+        `collection '${collection.config.name}' has no embedding model; send vectors`,
+        [{ path, message: 'this collection takes vectors only' }],
+      );
+    }
+    const entry = this.models.get(reference.name, reference.version).entry;
+    if (entry.sha256 !== reference.sha256) {
+      throw new ConflictError(
+        `model ${reference.name}@${reference.version} changed since collection '${collection.config.name}' was built`,
+      );
+    }
+    return entry;
+  }
+
+  /**
+   * The vector of each item, in order: given (checked and prepared), a stored point's (by `id`, where
+   * `fields` allows it) or embedded from its image with the collection's model, all images in one go.
+   */
+  private async vectorsOf(
+    collection: Collection,
+    items: Array<{ vector?: number[]; image?: ImageItem; id?: string }>,
+    paths: string[],
+    fields: string[],
+    signal: AbortSignal | undefined,
+  ): Promise<Float32Array[]> {
+    const vectors: Array<Float32Array | undefined> = [];
+    const images: Array<{ item: ImageItem; path: string; at: number }> = [];
+    items.forEach((item, at) => {
+      const path = paths[at] as string;
+      const field = exactlyOne(item, fields, path);
+      if (field === 'vector')
+        vectors[at] = collection.prepareVector(item.vector as number[], `${path}/vector`);
+      else if (field === 'id') vectors[at] = collection.get(item.id as string).vector;
+      else images.push({ item: item.image as ImageItem, path: `${path}/image`, at });
+    });
+    if (images.length > 0) {
+      const entry = this.modelOf(collection, (images[0] as { path: string }).path);
+      const pixels = await imagesFromItems(
+        images.map(({ item }) => item),
+        images.map(({ path }) => path),
+        this.images,
+        signal,
+      );
+      const embedded = await embedImages(this.models, entry, pixels, signal);
+      images.forEach(({ at }, index) => {
+        vectors[at] = embedded[index];
+      });
+    }
+    return vectors as Float32Array[];
+  }
+}
