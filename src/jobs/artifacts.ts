@@ -1,9 +1,7 @@
-// Job artifacts, whichever backend stores them: the names a job may give them, and the one thing a job run
+// Job artifacts, whichever backend stores them: the one thing a job run
 // needs of a store. The stores are the backends' own (backends/inline/artifact-files.ts,
 // backends/bullmq/redis-artifacts.ts).
 import type { Artifact } from './job-record.js';
-
-export const ARTIFACT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** Where a finished job's artifacts are put (executeJob's side of either store). */
 export interface ArtifactSink {

@@ -2,7 +2,8 @@
 // ended sorted into completed / cancelled / failed (retryable or not).
 
 import { JobCancelledError } from '../lib/cancellation.js';
-import { ARTIFACT_NAME, type ArtifactSink } from './artifacts.js';
+import { ARTIFACT_NAME } from '../schemas/jobs.js';
+import type { ArtifactSink } from './artifacts.js';
 import type { JobProgress } from './job-record.js';
 import { type JobThreadError, type JobThreadRequest, runJobInThread } from './job-thread.js';
 

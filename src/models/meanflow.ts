@@ -2,10 +2,9 @@
 // against the generator's manifest entry — then sampled (generator.ts) through the inference threads.
 import { type FieldError, InvalidInputError, UnprocessableError } from '../errors.js';
 import type { GeneratorSpec, ManifestEntry } from '../schemas/manifest.js';
+import { DEFAULT_GENERATOR } from '../schemas/meanflow.js';
 import { generateImages, planSamples } from './generator.js';
 import type { LoadedModel, ModelRegistry } from './registry.js';
-
-export const DEFAULT_GENERATOR = 'meanflow-fmnist';
 
 export interface GenerateRequest {
   model?: string;

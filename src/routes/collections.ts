@@ -2,18 +2,17 @@
 // images (embedded with the collection's model), get and delete points, and k-NN search by vector, image
 // or stored id, singly or in batches. Every point and query is checked before anything is written.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import type { Collection } from '../retrieval/collections/collection.js';
 import type { DamagedCollection } from '../retrieval/collections/collection-store.js';
-import { problems } from '../schemas/common.js';
+import { NoContent, problems } from '../schemas/common.js';
 import {
   BatchSearchBody,
   BatchSearchReply,
+  CollectionDescription,
   CollectionInfo,
   CollectionList,
   CollectionPath,
   CreateCollectionBody,
-  DamagedCollectionInfo,
   PointPath,
   PointReply,
   RecoveryReply,
@@ -90,7 +89,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Describe a collection: count, model, index settings, payload fields (or its damage)',
         params: CollectionPath,
-        response: { 200: Type.Union([CollectionInfo, DamagedCollectionInfo]), ...problems(400, 404) },
+        response: { 200: CollectionDescription, ...problems(400, 404) },
       },
     },
     async (request) => {
@@ -129,7 +128,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Delete a collection and its file (a damaged one’s file is kept aside)',
         params: CollectionPath,
-        response: { 204: Type.Null(), ...problems(400, 404) },
+        response: { 204: NoContent, ...problems(400, 404) },
       },
     },
     async (request, reply) => {
@@ -185,7 +184,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Delete a point',
         params: PointPath,
-        response: { 204: Type.Null(), ...problems(400, 404) },
+        response: { 204: NoContent, ...problems(400, 404) },
       },
     },
     async (request, reply) => {

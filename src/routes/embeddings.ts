@@ -1,46 +1,10 @@
 // POST /v1/embeddings: images → unit vectors, in the OpenAI embeddings shape. Every item is checked
 // before any inference, and the batch goes through the model's micro-batcher.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
-import { DEFAULT_EMBEDDING_MODEL, embedImages } from '../retrieval/embedding/embedder.js';
+import { embedImages } from '../retrieval/embedding/embedder.js';
 import { type ImageItem as ImageItemValue, imagesFromItems } from '../retrieval/embedding/image-input.js';
-import { ModelName, problems } from '../schemas/common.js';
-import { ImageItem } from '../schemas/retrieval.js';
-
-const EmbeddingsBody = Type.Object(
-  {
-    model: Type.Optional({
-      ...ModelName,
-      description: `An embedding model; default ${DEFAULT_EMBEDDING_MODEL}.`,
-    }),
-    input: Type.Union(
-      [Type.String({ minLength: 1 }), Type.Array(ImageItem, { minItems: 1, maxItems: 1024 })],
-      {
-        description: 'One base64 PNG, or a list of images (base64 PNGs or 28×28 intensity arrays).',
-      },
-    ),
-    encoding_format: Type.Literal('float', { default: 'float', description: 'Only float is offered.' }),
-  },
-  { additionalProperties: false, examples: [{ input: ['iVBORw0KGgo…'] }] },
-);
-
-const EmbeddingsReply = Type.Object({
-  object: Type.Literal('list'),
-  data: Type.Array(
-    Type.Object({
-      object: Type.Literal('embedding'),
-      index: Type.Integer(),
-      embedding: Type.Array(Type.Number()),
-    }),
-  ),
-  model: Type.String(),
-  model_version: Type.String(),
-  model_sha256: Type.String(),
-  usage: Type.Object(
-    { prompt_tokens: Type.Integer(), total_tokens: Type.Integer() },
-    { description: 'One "token" per image, for clients that expect OpenAI usage fields.' },
-  ),
-});
+import { problems } from '../schemas/common.js';
+import { DEFAULT_EMBEDDING_MODEL, EmbeddingsBody, EmbeddingsReply } from '../schemas/retrieval.js';
 
 const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(

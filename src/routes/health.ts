@@ -1,25 +1,8 @@
 // Ops routes: liveness (the process answers), readiness (models loaded, no damaged collection, queue
-// reachable, not draining),
-// Prometheus metrics.
+// reachable, not draining), Prometheus metrics.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-
-export const Live = Type.Object({ status: Type.Literal('live') }, { examples: [{ status: 'live' }] });
-
-export const Ready = Type.Object(
-  {
-    status: Type.Union([Type.Literal('ready'), Type.Literal('not ready')]),
-    reasons: Type.Array(Type.String(), { description: 'Why the service is not ready; empty when ready.' }),
-    queue: Type.String({ description: 'Job queue backend: inline or bullmq.' }),
-  },
-  {
-    examples: [
-      { status: 'ready', reasons: [], queue: 'inline' },
-      { status: 'not ready', reasons: ['model spiral-mlp@1: loading'], queue: 'inline' },
-    ],
-  },
-);
+import { Live, MetricsText, Ready } from '../schemas/health.js';
 
 /** Everything that keeps the service from taking traffic; shared by /health/ready and /v2/health/ready. */
 export async function notReadyReasons(app: FastifyInstance): Promise<string[]> {
@@ -78,9 +61,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Prometheus metrics (text exposition format)',
         produces: ['text/plain'],
         response: {
-          200: Type.String({
-            examples: ['# HELP meanserve_http_requests_total HTTP requests answered\n'],
-          }),
+          200: MetricsText,
         },
       },
     },

@@ -1,12 +1,21 @@
 // Asynchronous jobs: submit (through the jobs service, which validates and checks before anything is
 // queued), read, list, cancel, follow by server-sent events, and download artifacts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import { NotFoundError } from '../errors.js';
-import { ARTIFACT_NAME } from '../jobs/artifacts.js';
 import { FINISHED_STATES, type JobEvent, type JobRecord } from '../jobs/job-record.js';
 import { problems } from '../schemas/common.js';
-import { JobId, JobList, JobSchema, JobStateSchema, JobTypeList, SubmitBody } from '../schemas/jobs.js';
+import {
+  ArtifactPath,
+  ArtifactReply,
+  JobEventStream,
+  JobList,
+  JobListQuery,
+  JobPath,
+  JobSchema,
+  JobTypeList,
+  SubmitBody,
+  SubmitHeaders,
+} from '../schemas/jobs.js';
 import { openEventStream } from './event-stream.js';
 
 /** Seconds between SSE comment lines that keep proxies from closing an idle stream. */
@@ -60,11 +69,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['jobs'],
         summary: 'Submit a job (202). An Idempotency-Key header makes retries return the same job',
-        headers: Type.Object({
-          'idempotency-key': Type.Optional(
-            Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' }),
-          ),
-        }),
+        headers: SubmitHeaders,
         body: SubmitBody,
         response: { 202: JobSchema, ...problems(400, 404, 409, 413, 415, 503) },
       },
@@ -93,14 +98,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['jobs'],
         summary: 'List jobs, newest first, filtered by type and state',
-        querystring: Type.Object(
-          {
-            type: Type.Optional(Type.String({ maxLength: 128 })),
-            state: Type.Optional(JobStateSchema),
-            limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: JobListQuery,
         response: { 200: JobList, ...problems(400, 404, 503) },
       },
     },
@@ -122,7 +120,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['jobs'],
         summary: 'Read a job: state, progress, result or error',
-        params: Type.Object({ id: JobId }),
+        params: JobPath,
         response: { 200: JobSchema, ...problems(400, 404, 503) },
       },
     },
@@ -135,7 +133,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['jobs'],
         summary: 'Cancel a queued or running job (409 when it already finished)',
-        params: Type.Object({ id: JobId }),
+        params: JobPath,
         response: { 200: JobSchema, ...problems(400, 404, 409, 503) },
       },
     },
@@ -152,12 +150,9 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['jobs'],
         summary: 'Download a file the job wrote',
-        params: Type.Object({ id: JobId, name: Type.String({ pattern: ARTIFACT_NAME.source }) }),
+        params: ArtifactPath,
         response: {
-          200: Type.String({
-            description: 'The artifact bytes, with its content type.',
-            examples: ['[{"model_name":"spiral-mlp"}]'],
-          }),
+          200: ArtifactReply,
           ...problems(400, 404, 503),
         },
       },
@@ -181,12 +176,9 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary:
           'Follow a job as server-sent events: snapshot, progress, state, then completed | failed | cancelled',
         produces: ['text/event-stream'],
-        params: Type.Object({ id: JobId }),
+        params: JobPath,
         response: {
-          200: Type.String({
-            description: 'text/event-stream',
-            examples: ['event: progress\ndata: {"fraction":0.5}\n\n'],
-          }),
+          200: JobEventStream,
           ...problems(400, 404, 503),
         },
       },

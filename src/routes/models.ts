@@ -1,9 +1,9 @@
 // GET /v1/models and /v1/models/{name}: what is served, its checksum, active provider and measured quality.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { LoadedModel } from '../models/registry.js';
-import { ModelName, ModelVersion, problems } from '../schemas/common.js';
-import { ModelInfo } from '../schemas/models.js';
+import { problems } from '../schemas/common.js';
+import { ModelInfo, ModelList, ModelPath, ModelVersionQuery } from '../schemas/models.js';
 
 /** A served model as the API describes it. */
 export function describeModel(model: LoadedModel): Static<typeof ModelInfo> {
@@ -36,7 +36,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['models'],
         summary: 'List served models (every version)',
-        response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(ModelInfo) }) },
+        response: { 200: ModelList },
       },
     },
     async () => ({ object: 'list' as const, data: app.models.list().map(describeModel) }),
@@ -48,8 +48,8 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['models'],
         summary: 'Describe one model (newest version unless ?version= is given)',
-        params: Type.Object({ name: ModelName }),
-        querystring: Type.Object({ version: Type.Optional(ModelVersion) }, { additionalProperties: false }),
+        params: ModelPath,
+        querystring: ModelVersionQuery,
         response: { 200: ModelInfo, ...problems(400, 404) },
       },
     },

@@ -2,47 +2,24 @@
 // Not-ready answers 503 (KServe, TGI) rather than Triton's 400. Errors are problem details with the OIP
 // `error` member added.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { type TSchema, Type } from '@sinclair/typebox';
+import type { TSchema } from '@sinclair/typebox';
 import { UnavailableError } from '../errors.js';
 import { SERVICE } from '../lib/service-info.js';
 import { checkWork, decodeInferRequest, encodeInferResponse } from '../models/infer-request.js';
 import type { LoadedModel } from '../models/registry.js';
-import { ModelName, ModelVersion, problems } from '../schemas/common.js';
-import { InferRequestSchema, InferResponseSchema } from '../schemas/oip.js';
+import { problems } from '../schemas/common.js';
+import {
+  InferRequestSchema,
+  InferResponseSchema,
+  ModelMetadata,
+  ModelParams,
+  ModelReady,
+  ServerLive,
+  ServerMetadata,
+  ServerReady,
+  VersionedParams,
+} from '../schemas/oip.js';
 import { notReadyReasons } from './health.js';
-
-const ModelParams = Type.Object({ name: ModelName });
-const VersionedParams = Type.Object({ name: ModelName, version: ModelVersion });
-
-const OipTensor = Type.Object({
-  name: Type.String(),
-  datatype: Type.String(),
-  shape: Type.Array(Type.Integer()),
-});
-const ModelMetadata = Type.Object(
-  {
-    name: Type.String(),
-    versions: Type.Array(Type.String()),
-    platform: Type.String(),
-    inputs: Type.Array(OipTensor),
-    outputs: Type.Array(OipTensor),
-  },
-  {
-    examples: [
-      {
-        name: 'spiral-mlp',
-        versions: ['1'],
-        platform: 'onnx_onnxv1',
-        inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
-        outputs: [{ name: 'label', datatype: 'INT64', shape: [-1] }],
-      },
-    ],
-  },
-);
-const ModelReady = Type.Object(
-  { name: Type.String(), ready: Type.Boolean() },
-  { examples: [{ name: 'spiral-mlp', ready: true }] },
-);
 
 const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const versionsOf = (name: string) =>
@@ -65,10 +42,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['oip'],
         summary: 'Server metadata',
         response: {
-          200: Type.Object(
-            { name: Type.String(), version: Type.String(), extensions: Type.Array(Type.String()) },
-            { examples: [{ name: 'meanserve', version: '0.1.0', extensions: [] }] },
-          ),
+          200: ServerMetadata,
         },
       },
     },
@@ -82,7 +56,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['oip'],
         summary: 'Server liveness',
-        response: { 200: Type.Object({ live: Type.Boolean() }, { examples: [{ live: true }] }) },
+        response: { 200: ServerLive },
       },
     },
     async () => ({ live: true }),
@@ -96,7 +70,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['oip'],
         summary: 'Server readiness (503 until every model is loaded and the queue answers)',
         response: {
-          200: Type.Object({ ready: Type.Boolean() }, { examples: [{ ready: true }] }),
+          200: ServerReady,
           ...problems(503),
         },
       },

@@ -34,6 +34,9 @@ export const Limit = Type.Integer({
   description: 'Most items returned.',
 });
 
+/** The empty answer of a 204. */
+export const NoContent = Type.Null();
+
 export const FieldErrorSchema = Type.Object({
   path: Type.String({ description: 'JSON pointer into the request: /body/…, /query/…, /params/…' }),
   message: Type.String(),

@@ -1,6 +1,6 @@
 // Job request and response shapes.
 import { Type } from '@sinclair/typebox';
-import { Seed } from './common.js';
+import { Limit, Seed } from './common.js';
 
 export const JOB_STATES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -108,3 +108,34 @@ export const JobTypeList = Type.Object(
     ],
   },
 );
+
+/** Artifact names a job may give its files (also their names in URLs). */
+export const ARTIFACT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export const SubmitHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' }),
+  ),
+});
+
+export const JobListQuery = Type.Object(
+  {
+    type: Type.Optional(Type.String({ maxLength: 128 })),
+    state: Type.Optional(JobStateSchema),
+    limit: Limit,
+  },
+  { additionalProperties: false },
+);
+
+export const JobPath = Type.Object({ id: JobId });
+export const ArtifactPath = Type.Object({ id: JobId, name: Type.String({ pattern: ARTIFACT_NAME.source }) });
+
+export const ArtifactReply = Type.String({
+  description: 'The artifact bytes, with its content type.',
+  examples: ['[{"model_name":"spiral-mlp"}]'],
+});
+
+export const JobEventStream = Type.String({
+  description: 'text/event-stream',
+  examples: ['event: progress\ndata: {"fraction":0.5}\n\n'],
+});

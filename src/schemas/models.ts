@@ -1,5 +1,6 @@
 // The model description shared by GET /v1/models and GET /v1/models/{name}.
 import { Type } from '@sinclair/typebox';
+import { ModelName, ModelVersion } from './common.js';
 import { LanguageModelSpec, WorkSpec } from './manifest.js';
 
 const TensorDescription = Type.Object({
@@ -70,4 +71,11 @@ export const ModelInfo = Type.Object(
       },
     ],
   },
+);
+
+export const ModelList = Type.Object({ object: Type.Literal('list'), data: Type.Array(ModelInfo) });
+export const ModelPath = Type.Object({ name: ModelName });
+export const ModelVersionQuery = Type.Object(
+  { version: Type.Optional(ModelVersion) },
+  { additionalProperties: false },
 );

@@ -1,6 +1,7 @@
 // Open Inference Protocol v2 REST bodies (KServe/Triton), as TypeBox. Used by the /v2 routes and by the
 // onnx.batch-infer job, whose requests are OIP infer request bodies.
 import { Type } from '@sinclair/typebox';
+import { ModelName, ModelVersion } from './common.js';
 import { DATATYPES } from './manifest.js';
 
 const Parameters = Type.Record(Type.String(), Type.Unknown(), { description: 'Free-form OIP parameters.' });
@@ -66,3 +67,43 @@ export const InferResponseSchema = Type.Object(
     ],
   },
 );
+
+export const ModelParams = Type.Object({ name: ModelName });
+export const VersionedParams = Type.Object({ name: ModelName, version: ModelVersion });
+
+export const OipTensor = Type.Object({
+  name: Type.String(),
+  datatype: Type.String(),
+  shape: Type.Array(Type.Integer()),
+});
+export const ModelMetadata = Type.Object(
+  {
+    name: Type.String(),
+    versions: Type.Array(Type.String()),
+    platform: Type.String(),
+    inputs: Type.Array(OipTensor),
+    outputs: Type.Array(OipTensor),
+  },
+  {
+    examples: [
+      {
+        name: 'spiral-mlp',
+        versions: ['1'],
+        platform: 'onnx_onnxv1',
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
+        outputs: [{ name: 'label', datatype: 'INT64', shape: [-1] }],
+      },
+    ],
+  },
+);
+export const ModelReady = Type.Object(
+  { name: Type.String(), ready: Type.Boolean() },
+  { examples: [{ name: 'spiral-mlp', ready: true }] },
+);
+
+export const ServerMetadata = Type.Object(
+  { name: Type.String(), version: Type.String(), extensions: Type.Array(Type.String()) },
+  { examples: [{ name: 'meanserve', version: '0.1.0', extensions: [] }] },
+);
+export const ServerLive = Type.Object({ live: Type.Boolean() }, { examples: [{ live: true }] });
+export const ServerReady = Type.Object({ ready: Type.Boolean() }, { examples: [{ ready: true }] });

@@ -1,6 +1,9 @@
 // Schemas of the embedding and collection routes: image items, vectors, points, filters, searches.
 import { Type } from '@sinclair/typebox';
-import { IMAGE_SIDE } from './common.js';
+import { IMAGE_SIDE, ModelName } from './common.js';
+
+/** The embedding model of /v1/embeddings when a request names none. */
+export const DEFAULT_EMBEDDING_MODEL = 'fmnist-embed-mf';
 
 export const MAX_DIM = 4096;
 /** The largest side of a PNG a client may send. */
@@ -165,6 +168,9 @@ export const DamagedCollectionInfo = Type.Object(
   },
 );
 
+/** A collection as GET /v1/collections/{name} describes it: served, or damaged. */
+export const CollectionDescription = Type.Union([CollectionInfo, DamagedCollectionInfo]);
+
 export const CollectionList = Type.Object(
   {
     data: Type.Array(CollectionInfo),
@@ -294,3 +300,38 @@ export const PointReply = Type.Object(
   },
   { examples: [{ id: 'test-42', vector: [0.12, -0.03, 0.2], payload: { label: 7 } }] },
 );
+
+export const EmbeddingsBody = Type.Object(
+  {
+    model: Type.Optional({
+      ...ModelName,
+      description: `An embedding model; default ${DEFAULT_EMBEDDING_MODEL}.`,
+    }),
+    input: Type.Union(
+      [Type.String({ minLength: 1 }), Type.Array(ImageItem, { minItems: 1, maxItems: 1024 })],
+      {
+        description: 'One base64 PNG, or a list of images (base64 PNGs or 28×28 intensity arrays).',
+      },
+    ),
+    encoding_format: Type.Literal('float', { default: 'float', description: 'Only float is offered.' }),
+  },
+  { additionalProperties: false, examples: [{ input: ['iVBORw0KGgo…'] }] },
+);
+
+export const EmbeddingsReply = Type.Object({
+  object: Type.Literal('list'),
+  data: Type.Array(
+    Type.Object({
+      object: Type.Literal('embedding'),
+      index: Type.Integer(),
+      embedding: Type.Array(Type.Number()),
+    }),
+  ),
+  model: Type.String(),
+  model_version: Type.String(),
+  model_sha256: Type.String(),
+  usage: Type.Object(
+    { prompt_tokens: Type.Integer(), total_tokens: Type.Integer() },
+    { description: 'One "token" per image, for clients that expect OpenAI usage fields.' },
+  ),
+});

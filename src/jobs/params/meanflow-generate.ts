@@ -1,8 +1,9 @@
 // The meanflow.generate job type: many images from a generator model, checked at submit as
 // POST /v1/meanflow/samples checks a request.
 import { type Static, Type } from '@sinclair/typebox';
-import { checkGenerateRequest, DEFAULT_GENERATOR, generatorOf } from '../../models/meanflow.js';
+import { checkGenerateRequest, generatorOf } from '../../models/meanflow.js';
 import { ModelName } from '../../schemas/common.js';
+import { DEFAULT_GENERATOR } from '../../schemas/meanflow.js';
 import type { JobSpec } from '../job-type.js';
 
 export const MeanflowGenerateParams = Type.Object(

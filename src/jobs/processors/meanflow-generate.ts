@@ -7,9 +7,10 @@ import { encodeNpy } from '../../lib/npy.js';
 import { encodeGreyPng, tileGrid, toBytes } from '../../lib/png-encode.js';
 import { generateImages, planSamples } from '../../models/generator.js';
 import { LocalModels } from '../../models/local-models.js';
-import { checkGenerateRequest, DEFAULT_GENERATOR, generatorOf } from '../../models/meanflow.js';
+import { checkGenerateRequest, generatorOf } from '../../models/meanflow.js';
 import { IMAGE_SIDE } from '../../schemas/common.js';
 import type { ManifestEntry } from '../../schemas/manifest.js';
+import { DEFAULT_GENERATOR } from '../../schemas/meanflow.js';
 import type { MeanflowGenerateParams } from '../params/meanflow-generate.js';
 import { JobInputError, type Processor } from '../processor.js';
 

@@ -9,7 +9,6 @@ import { IMAGE_SIDE } from '../../schemas/common.js';
 import type { ManifestEntry } from '../../schemas/manifest.js';
 import { IMAGE_PIXELS } from './resize.js';
 
-export const DEFAULT_EMBEDDING_MODEL = 'fmnist-embed-mf';
 export const EMBEDDING_INPUT = 'image';
 export const EMBEDDING_OUTPUT = 'embedding';
 

@@ -1,7 +1,8 @@
 // BullMQ's artifacts: Redis hashes, so a worker on any machine can write what any API replica serves; they
 // expire with the job's retention.
 import type { Redis } from 'ioredis';
-import { ARTIFACT_NAME, type ArtifactSink } from '../../artifacts.js';
+import { ARTIFACT_NAME } from '../../../schemas/jobs.js';
+import type { ArtifactSink } from '../../artifacts.js';
 import type { Artifact } from '../../job-record.js';
 
 export class RedisArtifactStore implements ArtifactSink {
