@@ -37,7 +37,7 @@ RESULTS_ROOT = REPO_ROOT / "training" / "results" / "antidistillation"
 DOC = REPO_ROOT / "docs" / "antidistillation.md"
 PLOT = REPO_ROOT / "docs" / "antidistillation.png"
 # The budget: 2000 traces and 450 steps gave +18 points on clean traces (one seed), under the 20+ the
-# experiment needs to show a loss; 5000 traces (the low end of the brief's 5-20 k) and 600 steps is the rerun's.
+# experiment needs to show a loss; 5000 traces and 600 steps is the rerun's.
 N_TRAIN = 5000
 N_TEST = 500
 TOP_P = 0.95
@@ -51,7 +51,7 @@ DISTILL_WD = 0.1
 
 
 def settings(delta_std):
-    """λ values chosen so that λ·std(Δ̂) spans about 0.1-3 nats (the brief's calibration). A first pass had
+    """λ values chosen so that λ·std(Δ̂) spans about 0.1-3 nats (our calibration). A first pass had
     2 nats where 0.6 is now: at 1 nat the teacher already fell to 30 % and at 3 nats to 2 %, so the
     informative range is below 1 nat."""
     nats = [0.1, 0.3, 0.6, 1.0, 3.0]

@@ -1,4 +1,4 @@
-// Classical free-energy baselines on the same pair (FEAT brief §3.5, item 4), all through the estimators
+// Classical free-energy baselines on the same pair (FEP, BAR, AIS, TI), all through the estimators
 // of estimators.ts so their CIs are computed the same way:
 // - endpoint: FEP/Zwanzig both ways and equilibrium BAR from end-state samples, A_F = U_a − U_b at x ~ ρ_a,
 //   A_R = U_b − U_a at y ~ ρ_b (the path-weight estimators with K = 0).

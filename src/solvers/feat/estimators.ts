@@ -1,5 +1,5 @@
-// Free-energy estimators from forward and reverse log path weights A_F, A_R (FEAT brief §3.2, the official
-// training.py), all reported as ΔF = −log(Z_b/Z_a):
+// Free-energy estimators from forward and reverse log path weights A_F, A_R (FEAT, arXiv 2504.11516; the
+// official jiajunhe98/FEAT training.py), all reported as ΔF = −log(Z_b/Z_a):
 //   forward escorted Jarzynski  ΔF = −log mean e^{A_F}        reverse  ΔF = log mean e^{A_R}
 //   BAR / controlled Crooks     root L of Σ_F σ(A_F − L − m) = Σ_R σ(A_R + L + m), m = log(N_F/N_R), ΔF = −L
 //   bounds                      −⟨W_R⟩ = ⟨A_R⟩ ≤ ΔF ≤ ⟨W_F⟩ = −⟨A_F⟩

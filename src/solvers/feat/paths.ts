@@ -1,5 +1,5 @@
-// The discrete forward–backward path weights of FEAT (brief §3.2, the official sampling.py::Jarzynski_integrate;
-// no divergence, no ∂_tU). On the uniform grid t_k = k/K, h = 1/K, forward from x_0 ~ ρ_a:
+// The discrete forward–backward path weights of FEAT (arXiv 2504.11516; jiajunhe98/FEAT
+// sampling.py::Jarzynski_integrate; no divergence, no ∂_tU). On the uniform grid t_k = k/K, h = 1/K, forward from x_0 ~ ρ_a:
 //   x_{k+1} = x_k + h(b_k + ε s_k)(x_k) + √(2hε) ξ_k
 //   A_F = −U_a(x_0) … written with unnormalised densities: A_F = U_a(x_0) − U_b(x_K)
 //         + Σ_k [log N(x_k; x_{k+1} − h b_{k+1}(x_{k+1}) + hε s_{k+1}(x_{k+1}), 2hε) − log N(x_{k+1}; forward mean, 2hε)]

@@ -1,7 +1,9 @@
-// One feat.free-energy run (FEAT brief §3.5): draw end-state samples (exact, or MALA chains), integrate the
-// forward and reverse escorted SDEs with the FB-RND path weights, estimate ΔF five ways with bootstrap CIs,
-// ESS and work histograms, then the classical baselines on the same pair. Pure: params, a transport, a seed,
-// a progress callback and a signal in, a result out.
+// One feat.free-energy run (FEAT: Free energy Estimators with Adaptive Transport, He et al., arXiv
+// 2504.11516), in three phases: draw end-state samples (exact, or MALA chains); integrate the forward and
+// reverse escorted SDEs with the FB-RND path weights and estimate ΔF five ways with bootstrap CIs, ESS and
+// work histograms; then the classical baselines on the same pair. Every random draw comes from its own
+// stream of the seed (SEED_STREAMS), so a phase's numbers do not depend on what another phase drew. Pure:
+// params, a transport, a seed, a progress callback and a signal in, a result out.
 import { deriveSeed, Random } from '../../lib/random.js';
 import { aisLogWeights, aisStepSizes, endpointLogWeights, thermodynamicIntegration } from './baselines.js';
 import { type Evaluations, newEvaluations } from './counters.js';
@@ -28,6 +30,28 @@ export interface RunHooks {
   /** Awaited after every step; throws to cancel. */
   checkpoint(): Promise<void>;
 }
+
+/**
+ * The derived seed stream of every random draw of a run, by what it draws. The numbers are part of the
+ * reproducibility contract: a run with the same seed draws the same values as before.
+ */
+const SEED_STREAMS = {
+  endStateA: 0,
+  endStateB: 1,
+  forwardPaths: 2,
+  reversePaths: 3,
+  featBootstrap: 4,
+  extraEndStateA: 5,
+  extraEndStateB: 6,
+  endpointBootstrap: 7,
+  aisForward: 8,
+  aisReverse: 9,
+  aisBootstrap: 10,
+  ti: 11,
+  aisPilot: 12,
+} as const;
+
+type Settings = ReturnType<typeof resolveFeatParams>;
 
 type WithError = Estimate & { error: number | null };
 
@@ -61,6 +85,251 @@ export function builtinTransport(
   return transport;
 }
 
+/** How a run advances: its progress units (one per MCMC step, integration step and tenth of a TI window step). */
+class Progress {
+  private done = 0;
+
+  constructor(
+    private readonly total: number,
+    private readonly hooks: RunHooks,
+  ) {}
+
+  async advance(units: number, message: string, phase: string): Promise<void> {
+    this.done += units;
+    this.hooks.progress(Math.min(1, this.done / this.total), message, phase);
+    await this.hooks.checkpoint();
+  }
+
+  /** Reports without advancing (extra baseline samples are not counted in the total). */
+  report(message: string, phase: string): void {
+    this.hooks.progress(Math.min(1, this.done / this.total), message, phase);
+  }
+}
+
+/** The baselines' sizes: TI chains and steps per window so that TI spends about FEAT's evaluations. */
+function tiSize(settings: Settings) {
+  const { n_forward: nF, n_reverse: nR, steps } = settings;
+  const chains = Math.min(nF, 200);
+  const stepsPerWindow = Math.max(
+    2,
+    Math.floor(((nF + nR) * (steps + 1)) / (settings.baselines.ti_windows * chains)),
+  );
+  return { chains, stepsPerWindow };
+}
+
+function progressUnits(settings: Settings, pair: SystemPair): number {
+  const mcmcStates = [pair.a, pair.b].filter((state) => state.sample === undefined).length;
+  const { baselines, steps } = settings;
+  const ti = tiSize(settings);
+  return (
+    mcmcStates * settings.mcmc.steps +
+    2 * steps +
+    (baselines.enabled ? 2 * steps + (baselines.ti_windows * ti.stepsPerWindow) / 10 : 0)
+  );
+}
+
+/** Phase 1: n_F samples of ρ_a and n_R of ρ_b, exact where the system can, else by MALA. */
+async function drawEndStates(
+  settings: Settings,
+  pair: SystemPair,
+  streams: (name: keyof typeof SEED_STREAMS) => Random,
+  progress: Progress,
+) {
+  const evaluations = newEvaluations();
+  const draw = (state: EndState, count: number, stream: keyof typeof SEED_STREAMS, label: 'a' | 'b') =>
+    sampleEndState(
+      state,
+      count,
+      streams(stream),
+      { steps: settings.mcmc.steps, stepSize: settings.mcmc.step_size },
+      evaluations,
+      (step) =>
+        progress.advance(
+          1,
+          `MCMC for state ${label}: step ${step + 1} of ${settings.mcmc.steps}`,
+          `mcmc_${label}`,
+        ),
+    );
+  const a = await draw(pair.a, settings.n_forward, 'endStateA', 'a');
+  const b = await draw(pair.b, settings.n_reverse, 'endStateB', 'b');
+  return { a, b, evaluations };
+}
+
+/** Phase 2: FEAT's forward and reverse paths and the bootstrap of its five estimates. */
+async function runPaths(
+  settings: Settings,
+  pair: SystemPair,
+  fields: Transport,
+  ends: { a: Float64Array; b: Float64Array },
+  evaluations: Evaluations,
+  streams: (name: keyof typeof SEED_STREAMS) => Random,
+  progress: Progress,
+  hooks: RunHooks,
+) {
+  const { steps, eps } = settings;
+  const path = (direction: 'forward' | 'reverse', start: Float64Array, count: number) =>
+    pathLogWeights(
+      direction,
+      pair,
+      fields,
+      Float64Array.from(start),
+      count,
+      { steps, eps },
+      streams(direction === 'forward' ? 'forwardPaths' : 'reversePaths'),
+      evaluations,
+      (k) => progress.advance(1, `${direction} paths: step ${k} of ${steps}`, direction),
+    );
+  const forward = await path('forward', ends.a, settings.n_forward);
+  const reverse = await path('reverse', ends.b, settings.n_reverse);
+  const estimates = await bootstrapEstimates(
+    forward,
+    reverse,
+    settings.bootstrap,
+    streams('featBootstrap'),
+    async (b) => {
+      if (b % 20 === 0) await hooks.checkpoint();
+    },
+  );
+  return { forward, reverse, estimates };
+}
+
+/** Phase 3: FEP and equilibrium BAR from end-state samples, AIS both ways, and TI, on the same pair. */
+async function runBaselines(
+  settings: Settings,
+  pair: SystemPair,
+  ends: { a: Float64Array; b: Float64Array },
+  reference: number | undefined,
+  streams: (name: keyof typeof SEED_STREAMS) => Random,
+  progress: Progress,
+  hooks: RunHooks,
+) {
+  const { n_forward: nF, n_reverse: nR, steps, baselines } = settings;
+  const endpointCount = (n: number) =>
+    baselines.budget === 'samples' ? n : Math.min(MAX_ENDPOINT_SAMPLES, n * (steps + 1));
+  const endpointEvaluations = newEvaluations();
+  const more = async (
+    state: EndState,
+    have: Float64Array,
+    count: number,
+    stream: keyof typeof SEED_STREAMS,
+    label: 'a' | 'b',
+  ) => {
+    const extra = count - have.length / pair.dim;
+    if (extra <= 0) return have;
+    const drawn = await sampleEndState(
+      state,
+      extra,
+      streams(stream),
+      { steps: settings.mcmc.steps, stepSize: settings.mcmc.step_size },
+      endpointEvaluations,
+      async (step) => {
+        if (step % 10 === 0) progress.report(`extra MCMC samples of ${label}`, 'baselines');
+        await hooks.checkpoint();
+      },
+    );
+    const out = new Float64Array(have.length + drawn.samples.length);
+    out.set(have);
+    out.set(drawn.samples, have.length);
+    return out;
+  };
+  const samplesA = await more(pair.a, ends.a, endpointCount(nF), 'extraEndStateA', 'a');
+  const samplesB = await more(pair.b, ends.b, endpointCount(nR), 'extraEndStateB', 'b');
+  const endpoint = endpointLogWeights(pair, samplesA, samplesB, endpointEvaluations);
+  const endpointEstimates = withErrors(
+    await bootstrapEstimates(
+      endpoint.forward,
+      endpoint.reverse,
+      settings.bootstrap,
+      streams('endpointBootstrap'),
+    ),
+    reference,
+  );
+  await hooks.checkpoint();
+
+  const aisEvaluations = newEvaluations();
+  const pilotChains = Math.min(nF, 100);
+  const aisSettings = {
+    steps,
+    stepSizes: await aisStepSizes(
+      pair,
+      ends.a.slice(0, pilotChains * pair.dim),
+      steps,
+      baselines.step_size,
+      streams('aisPilot'),
+      aisEvaluations,
+    ),
+  };
+  const aisForward = await aisLogWeights(
+    'forward',
+    pair,
+    Float64Array.from(ends.a),
+    aisSettings,
+    streams('aisForward'),
+    aisEvaluations,
+    (k) => progress.advance(1, `AIS forward: step ${k} of ${steps}`, 'ais_forward'),
+  );
+  const aisReverse = await aisLogWeights(
+    'reverse',
+    pair,
+    Float64Array.from(ends.b),
+    aisSettings,
+    streams('aisReverse'),
+    aisEvaluations,
+    (k) => progress.advance(1, `AIS reverse: step ${k} of ${steps}`, 'ais_reverse'),
+  );
+  const ais = withErrors(
+    await bootstrapEstimates(
+      aisForward.logWeights,
+      aisReverse.logWeights,
+      settings.bootstrap,
+      streams('aisBootstrap'),
+    ),
+    reference,
+  );
+
+  const tiEvaluations = newEvaluations();
+  const size = tiSize(settings);
+  const ti = await thermodynamicIntegration(
+    pair,
+    ends.a.slice(0, size.chains * pair.dim),
+    {
+      windows: baselines.ti_windows,
+      chains: size.chains,
+      stepsPerWindow: size.stepsPerWindow,
+      stepSize: baselines.step_size,
+    },
+    streams('ti'),
+    tiEvaluations,
+    (w) => progress.advance(size.stepsPerWindow / 10, `TI: window ${w + 1} of ${baselines.ti_windows}`, 'ti'),
+  );
+  return {
+    budget: baselines.budget,
+    fep_forward: { ...endpointEstimates.forward, samples: endpoint.forward.length },
+    fep_reverse: { ...endpointEstimates.reverse, samples: endpoint.reverse.length },
+    bar_equilibrium: {
+      ...endpointEstimates.bar,
+      samples: endpoint.forward.length + endpoint.reverse.length,
+    },
+    endpoint_evaluations: sum(endpointEvaluations),
+    ais_forward: { ...ais.forward, ess_fraction: effectiveSampleSize(aisForward.logWeights) / nF },
+    ais_reverse: { ...ais.reverse, ess_fraction: effectiveSampleSize(aisReverse.logWeights) / nR },
+    ais_bar: ais.bar,
+    ais_bounds: { lower: ais.bound_lower, upper: ais.bound_upper },
+    ais_evaluations: sum(aisEvaluations),
+    ais_acceptance: { forward: aisForward.acceptance, reverse: aisReverse.acceptance },
+    ti: {
+      delta_f: ti.delta_f,
+      ci: ti.ci,
+      std_error: ti.std_error,
+      error: reference === undefined ? null : ti.delta_f - reference,
+      windows: ti.windows,
+      chains: size.chains,
+      steps_per_window: size.stepsPerWindow,
+    },
+    ti_evaluations: sum(tiEvaluations),
+  };
+}
+
 export async function runFeat(
   params: FeatParams,
   pair: SystemPair,
@@ -70,196 +339,43 @@ export async function runFeat(
 ) {
   const settings = resolveFeatParams(params);
   const { n_forward: nF, n_reverse: nR, steps, eps } = settings;
-  const baselines = settings.baselines;
-  const tiChains = Math.min(nF, 200);
-  const tiSteps = Math.max(2, Math.floor(((nF + nR) * (steps + 1)) / (baselines.ti_windows * tiChains)));
-  const mcmcStates = [pair.a, pair.b].filter((state) => state.sample === undefined).length;
-  const endpointCount = (n: number) =>
-    baselines.budget === 'samples' ? n : Math.min(MAX_ENDPOINT_SAMPLES, n * (steps + 1));
-  // Progress units: one per MCMC step, integration step, and TI window step.
-  const total =
-    mcmcStates * settings.mcmc.steps +
-    2 * steps +
-    (baselines.enabled ? 2 * steps + (baselines.ti_windows * tiSteps) / 10 : 0);
-  let done = 0;
-  const advance = async (units: number, message: string, phase: string) => {
-    done += units;
-    hooks.progress(Math.min(1, done / total), message, phase);
-    await hooks.checkpoint();
-  };
+  const streams = (name: keyof typeof SEED_STREAMS) => new Random(deriveSeed(seed, SEED_STREAMS[name]));
+  const progress = new Progress(progressUnits(settings, pair), hooks);
+  const reference = pair.reference?.deltaF;
   const started = performance.now();
 
-  // 1. End-state samples.
-  const sampling = newEvaluations();
-  const draw = async (state: EndState, count: number, stream: number, label: 'a' | 'b') =>
-    sampleEndState(
-      state,
-      count,
-      new Random(deriveSeed(seed, stream)),
-      { steps: settings.mcmc.steps, stepSize: settings.mcmc.step_size },
-      sampling,
-      (step) =>
-        advance(1, `MCMC for state ${label}: step ${step + 1} of ${settings.mcmc.steps}`, `mcmc_${label}`),
-    );
-  const endA = await draw(pair.a, nF, 0, 'a');
-  const endB = await draw(pair.b, nR, 1, 'b');
+  const ends = await drawEndStates(settings, pair, streams, progress);
   const samplingMs = performance.now() - started;
 
-  // 2. FEAT paths, forward then reverse.
   const featEvaluations = newEvaluations();
   const fields = transport(featEvaluations);
   const featStarted = performance.now();
-  const path = (direction: 'forward' | 'reverse', start: Float64Array, count: number, stream: number) =>
-    pathLogWeights(
-      direction,
-      pair,
-      fields,
-      Float64Array.from(start),
-      count,
-      { steps, eps },
-      new Random(deriveSeed(seed, stream)),
-      featEvaluations,
-      (k) => advance(1, `${direction} paths: step ${k} of ${steps}`, direction),
-    );
-  const forward = await path('forward', endA.samples, nF, 2);
-  const reverse = await path('reverse', endB.samples, nR, 3);
-  const estimates = await bootstrapEstimates(
-    forward,
-    reverse,
-    settings.bootstrap,
-    new Random(deriveSeed(seed, 4)),
-    async (b) => {
-      if (b % 20 === 0) await hooks.checkpoint();
-    },
+  const { forward, reverse, estimates } = await runPaths(
+    settings,
+    pair,
+    fields,
+    { a: ends.a.samples, b: ends.b.samples },
+    featEvaluations,
+    streams,
+    progress,
+    hooks,
   );
   const featMs = performance.now() - featStarted;
-  const reference = pair.reference?.deltaF;
 
-  // 3. Classical baselines.
-  let baselineResult: Record<string, unknown> | null = null;
   const baselinesStarted = performance.now();
-  if (baselines.enabled) {
-    const endpointEvaluations = newEvaluations();
-    const more = async (
-      state: EndState,
-      have: Float64Array,
-      count: number,
-      stream: number,
-      label: 'a' | 'b',
-    ) => {
-      const extra = count - have.length / pair.dim;
-      if (extra <= 0) return have;
-      const drawn = await sampleEndState(
-        state,
-        extra,
-        new Random(deriveSeed(seed, stream)),
-        { steps: settings.mcmc.steps, stepSize: settings.mcmc.step_size },
-        endpointEvaluations,
-        async (step) => {
-          if (step % 10 === 0) hooks.progress(done / total, `extra MCMC samples of ${label}`, 'baselines');
-          await hooks.checkpoint();
-        },
-      );
-      const out = new Float64Array(have.length + drawn.samples.length);
-      out.set(have);
-      out.set(drawn.samples, have.length);
-      return out;
-    };
-    const samplesA = await more(pair.a, endA.samples, endpointCount(nF), 5, 'a');
-    const samplesB = await more(pair.b, endB.samples, endpointCount(nR), 6, 'b');
-    const endpoint = endpointLogWeights(pair, samplesA, samplesB, endpointEvaluations);
-    const endpointEstimates = withErrors(
-      await bootstrapEstimates(
-        endpoint.forward,
-        endpoint.reverse,
-        settings.bootstrap,
-        new Random(deriveSeed(seed, 7)),
-      ),
-      reference,
-    );
-    await hooks.checkpoint();
-    const aisEvaluations = newEvaluations();
-    const pilotChains = Math.min(nF, 100);
-    const aisSettings = {
-      steps,
-      stepSizes: await aisStepSizes(
+  const baselineResult = settings.baselines.enabled
+    ? await runBaselines(
+        settings,
         pair,
-        endA.samples.slice(0, pilotChains * pair.dim),
-        steps,
-        baselines.step_size,
-        new Random(deriveSeed(seed, 12)),
-        aisEvaluations,
-      ),
-    };
-    const aisForward = await aisLogWeights(
-      'forward',
-      pair,
-      Float64Array.from(endA.samples),
-      aisSettings,
-      new Random(deriveSeed(seed, 8)),
-      aisEvaluations,
-      (k) => advance(1, `AIS forward: step ${k} of ${steps}`, 'ais_forward'),
-    );
-    const aisReverse = await aisLogWeights(
-      'reverse',
-      pair,
-      Float64Array.from(endB.samples),
-      aisSettings,
-      new Random(deriveSeed(seed, 9)),
-      aisEvaluations,
-      (k) => advance(1, `AIS reverse: step ${k} of ${steps}`, 'ais_reverse'),
-    );
-    const ais = withErrors(
-      await bootstrapEstimates(
-        aisForward.logWeights,
-        aisReverse.logWeights,
-        settings.bootstrap,
-        new Random(deriveSeed(seed, 10)),
-      ),
-      reference,
-    );
-    const tiEvaluations = newEvaluations();
-    const ti = await thermodynamicIntegration(
-      pair,
-      endA.samples.slice(0, tiChains * pair.dim),
-      {
-        windows: baselines.ti_windows,
-        chains: tiChains,
-        stepsPerWindow: tiSteps,
-        stepSize: baselines.step_size,
-      },
-      new Random(deriveSeed(seed, 11)),
-      tiEvaluations,
-      (w) => advance(tiSteps / 10, `TI: window ${w + 1} of ${baselines.ti_windows}`, 'ti'),
-    );
-    baselineResult = {
-      budget: baselines.budget,
-      fep_forward: { ...endpointEstimates.forward, samples: endpoint.forward.length },
-      fep_reverse: { ...endpointEstimates.reverse, samples: endpoint.reverse.length },
-      bar_equilibrium: {
-        ...endpointEstimates.bar,
-        samples: endpoint.forward.length + endpoint.reverse.length,
-      },
-      endpoint_evaluations: sum(endpointEvaluations),
-      ais_forward: { ...ais.forward, ess_fraction: effectiveSampleSize(aisForward.logWeights) / nF },
-      ais_reverse: { ...ais.reverse, ess_fraction: effectiveSampleSize(aisReverse.logWeights) / nR },
-      ais_bar: ais.bar,
-      ais_bounds: { lower: ais.bound_lower, upper: ais.bound_upper },
-      ais_evaluations: sum(aisEvaluations),
-      ais_acceptance: { forward: aisForward.acceptance, reverse: aisReverse.acceptance },
-      ti: {
-        delta_f: ti.delta_f,
-        ci: ti.ci,
-        std_error: ti.std_error,
-        error: reference === undefined ? null : ti.delta_f - reference,
-        windows: ti.windows,
-        chains: tiChains,
-        steps_per_window: tiSteps,
-      },
-      ti_evaluations: sum(tiEvaluations),
-    };
-  }
+        { a: ends.a.samples, b: ends.b.samples },
+        reference,
+        streams,
+        progress,
+        hooks,
+      )
+    : null;
   const baselinesMs = performance.now() - baselinesStarted;
+
   const featEstimates = withErrors(estimates, reference);
   const histograms = workHistograms(forward, reverse, settings.histogram_bins);
   const bracket =
@@ -291,9 +407,9 @@ export async function runFeat(
         field: featEvaluations.field,
         potential: featEvaluations.potential,
         total: sum(featEvaluations),
-        end_state_sampling: sum(sampling),
+        end_state_sampling: sum(ends.evaluations),
       },
-      end_state_sampling: { a: endA.mcmc ?? 'exact', b: endB.mcmc ?? 'exact' },
+      end_state_sampling: { a: ends.a.mcmc ?? 'exact', b: ends.b.mcmc ?? 'exact' },
       baselines: baselineResult,
       wall_ms: {
         total: performance.now() - started,

@@ -1,7 +1,7 @@
-// Transports for the escorted SDE dX = (b_t + ε s_t) dt + √(2ε) dW (FEAT brief §3.2): the velocity b_t and
+// Transports for the escorted SDE dX = (b_t + ε s_t) dt + √(2ε) dW (FEAT: He et al., arXiv 2504.11516): the velocity b_t and
 // score s_t at a batch of points, all at one time t.
 // - none: b = 0, s = −∇U_t on the linear path U_t = (1 − t)U_a + tU_b — plain Jarzynski / AIS with ULA kernels
-//   and FB-RND weights (brief §3.5, "unit test").
+//   and FB-RND weights, the check that needs no learning.
 // - analytic (both ends Gaussian): the exact velocity and score of the stochastic interpolant
 //   I_t = α x_a + β x_b + γ z, α = 1 − t, β = t, γ² = a t(1 − t), x_a, x_b, z independent. I_t is Gaussian with
 //   mean m_t = αμ_a + βμ_b and covariance C_t = α²Σ_a + β²Σ_b + γ²I, so

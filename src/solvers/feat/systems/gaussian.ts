@@ -1,5 +1,5 @@
 // Gaussian ↔ Gaussian in any dimension: U_i(x) = ½(x − μ_i)ᵀ Σ_i⁻¹ (x − μ_i) + c_i, so
-// ΔF = ½ log(det Σ_a / det Σ_b) + (c_b − c_a) exactly (FEAT brief §3.5, built-in systems).
+// ΔF = ½ log(det Σ_a / det Σ_b) + (c_b − c_a) exactly.
 import { type Static, Type } from '@sinclair/typebox';
 import type { FieldError } from '../../../errors.js';
 import { asymmetry, cholesky } from '../linalg.js';

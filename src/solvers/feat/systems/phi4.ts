@@ -1,6 +1,6 @@
 // φ⁴ on an L × L periodic lattice, FEAT's energy/phi4.py convention (d = L²):
 //   U(φ) = (β/2 + 4) Σ_x φ_x² + (γ/16) Σ_x φ_x⁴ − 2 Σ_x Σ_{μ=1,2} φ_x φ_{x+μ}.
-// Two pairs with known answers (FEAT brief §3.5):
+// Two pairs with known answers:
 // - umbrella: U ± κ(m̄ ∓ c)² on the mean magnetisation m̄, windows at +c (state a) and −c (state b); φ → −φ
 //   maps one onto the other, so ΔF = 0 exactly. Neither has an exact sampler: MALA inside the job.
 // - free field (γ = 0, β > 0): U = ½ φᵀKφ, K = (β + 8)I − 2A, eigenvalues β + 8 − 4cos(2πk₁/L) − 4cos(2πk₂/L),
