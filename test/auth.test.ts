@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { bearerToken, keyMatcher } from '../src/server/plugins/auth.js';
-import { assertLive, startApp, stopApp } from './helpers/app.js';
+import { assertLive, errorContentType, startApp, stopApp } from './helpers/app.js';
 
 const ALICE = 'alice-key-0123456789abcdef';
 const BOB = 'bob-key-0123456789abcdef';
@@ -75,7 +75,7 @@ describe('API keys', () => {
         const response = await send(operation, authorization);
         const name = `${operation.method} ${operation.path} with ${JSON.stringify(authorization)}`;
         assert.equal(response.statusCode, 401, name);
-        assert.match(response.headers['content-type'] as string, /^application\/problem\+json/, name);
+        assert.match(response.headers['content-type'] as string, errorContentType(operation.path), name);
         assert.match(response.headers['www-authenticate'] as string, /^Bearer/, name);
         const body = response.json();
         assert.equal(body.status, 401);

@@ -300,8 +300,10 @@ describe('completions', () => {
     it(`answers ${status} for ${what}`, async () => {
       const response = await complete(body);
       assert.equal(response.statusCode, status, response.body);
-      assert.match(String(response.headers['content-type']), /application\/problem\+json/);
+      // OpenAI's error shape, as its SDKs read it, with the problem details beside it.
+      assert.match(String(response.headers['content-type']), /^application\/json/);
       const problem = response.json();
+      assert.equal(problem.error.message, problem.detail);
       assert.ok(
         problem.errors.some((error: { path: string }) => error.path.startsWith(path)),
         `${JSON.stringify(problem.errors)} names ${path}`,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { readFashionMnist } from '../src/retrieval/embedding/fashion-mnist.js';
-import { assertLive, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
+import { assertLive, errorContentType, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { pngBase64, writePng } from './helpers/png-writer.js';
 
 const demo = await readFashionMnist(MODELS_DIR, 'demo');
@@ -100,7 +100,8 @@ describe('POST /v1/embeddings', () => {
     for (const [body, status, path] of cases) {
       const response = await embed(body);
       assert.equal(response.statusCode, status, `${JSON.stringify(body).slice(0, 80)}: ${response.body}`);
-      assert.match(response.headers['content-type'] as string, /application\/problem\+json/);
+      assert.match(response.headers['content-type'] as string, errorContentType('/v1/embeddings'));
+      assert.equal(response.json().error.message, response.json().detail);
       if (path !== '') {
         const paths = (response.json().errors ?? []).map((error: { path: string }) => error.path);
         assert.ok(

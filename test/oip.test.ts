@@ -227,7 +227,9 @@ describe('Open Inference Protocol v2', () => {
     it(`answers 400 naming the field for ${name}`, async () => {
       const response = await infer('/v2/models/spiral-mlp/infer', body);
       assert.equal(response.statusCode, 400, response.body);
-      assert.match(response.headers['content-type'] as string, /^application\/problem\+json/);
+      // KServe's error shape: application/json with `error`, the problem details beside it.
+      assert.match(response.headers['content-type'] as string, /^application\/json/);
+      assert.equal(typeof response.json().error, 'string');
       const paths = (response.json().errors as Array<{ path: string }>).map((e) => e.path);
       assert.ok(paths.includes(path), `${path} in ${JSON.stringify(paths)}`);
       await assertLive(app);

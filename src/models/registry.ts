@@ -28,6 +28,8 @@ export interface LoadedModel {
   batcher?: MicroBatcher;
   /** The inference pool whose threads hold the model's session (manifest `pool`). */
   pool: string;
+  /** When this server registered the model, Unix seconds (what OpenAI clients read as `created`). */
+  created: number;
 }
 
 /** The parts of the configuration the registry reads. */
@@ -199,7 +201,14 @@ export class ModelRegistry {
     for (const entry of entries) {
       const key = `${entry.name}@${entry.version}`;
       const pool = entry.pool ?? SHARED_POOL;
-      const model: LoadedModel = { entry, key, state: 'loading', providerFailures: [], pool };
+      const model: LoadedModel = {
+        entry,
+        key,
+        state: 'loading',
+        providerFailures: [],
+        pool,
+        created: Math.floor(Date.now() / 1000),
+      };
       this.models.set(key, model);
       try {
         requests.push({

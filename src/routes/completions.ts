@@ -1,74 +1,123 @@
-// POST /v1/completions: OpenAI's completions API over the arithmetic teacher, with antidistillation
-// sampling as an extra object. Streams are server-sent events in OpenAI's chunk format ending with
-// `data: [DONE]`. A client that disconnects stops its generation at the next token.
+// POST /v1/completions and POST /v1/chat/completions: OpenAI's completions and chat completions APIs over the
+// arithmetic teacher, with antidistillation sampling as an extra object. Streams are server-sent events in
+// OpenAI's chunk formats ending with `data: [DONE]`. A client that disconnects stops its generation at the
+// next token. Errors take OpenAI's shape, as its SDKs read them.
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Completion } from '../models/lm/completion-service.js';
 import type { Generated } from '../models/lm/generate.js';
 import { problems } from '../schemas/common.js';
-import { CompletionBody, CompletionReply } from '../schemas/completions.js';
+import {
+  ChatCompletionBody,
+  ChatCompletionReply,
+  CompletionBody,
+  CompletionReply,
+} from '../schemas/completions.js';
 import { openEventStream } from './event-stream.js';
 
+const ANTIDISTILLATION =
+  'With `antidistillation.lambda` > 0 each token is drawn from p̃ ∝ exp(log p_T / τ + λ Δ̂), Δ̂ the ' +
+  'finite-difference change of a proxy student.';
+
 const completionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  /**
+   * Runs a started completion: streamed (the reply hijacked) or whole; `whole` shapes the finished answer.
+   * The slot is freed whatever happens.
+   */
+  const answer = async <Whole>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    completion: Completion,
+    stream: { on: boolean; includeUsage: boolean },
+    whole: (results: Generated[]) => Whole,
+  ): Promise<Whole | undefined> => {
+    const { mode } = completion;
+    const model = completion.head.model;
+    const disconnected = new AbortController();
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) disconnected.abort(new Error('client disconnected'));
+    });
+    try {
+      if (stream.on) {
+        reply.hijack();
+        await writeStream(reply.raw, completion, stream.includeUsage, disconnected.signal).catch(
+          (error: Error) => {
+            if (!disconnected.signal.aborted) request.log.error({ err: error }, 'completion stream failed');
+          },
+        );
+        request.log.info({ model, mode, aborted: disconnected.signal.aborted }, 'completion streamed');
+        return undefined;
+      }
+      let results: Generated[];
+      try {
+        // The work signal also fires at the route's deadline: generation stops there, not at max_tokens.
+        results = await completion.run({}, request.work ?? disconnected.signal);
+      } catch (error) {
+        // Past a deadline the 503 is already answered; this rejection only ends the handler.
+        if (!disconnected.signal.aborted) throw error;
+        request.log.info({ model, mode }, 'client disconnected; generation stopped');
+        reply.hijack();
+        return undefined;
+      }
+      return whole(results);
+    } finally {
+      completion.close();
+    }
+  };
+
   app.post(
     '/v1/completions',
     {
-      config: { family: 'inference' },
+      config: { family: 'inference', errors: 'openai' },
       schema: {
         tags: ['completions'],
         summary:
           'Complete prompts with the teacher, optionally with antidistillation sampling (OpenAI shape)',
-        description:
-          'OpenAI-compatible completions. With `antidistillation.lambda` > 0 each token is drawn from ' +
-          'p̃ ∝ exp(log p_T / τ + λ Δ̂), Δ̂ the finite-difference change of a proxy student. ' +
-          '`stream: true` answers text/event-stream chunks ending with `data: [DONE]`.',
+        description: `OpenAI-compatible completions. ${ANTIDISTILLATION} \`stream: true\` answers text/event-stream chunks ending with \`data: [DONE]\`.`,
         body: CompletionBody,
         response: { 200: CompletionReply, ...problems(400, 404, 415, 422, 503) },
       },
     },
     async (request, reply) => {
       const completion = app.completions.start(request.body);
-      const { mode } = completion;
-      const model = completion.head.model;
-      const disconnected = new AbortController();
-      reply.raw.on('close', () => {
-        if (!reply.raw.writableFinished) disconnected.abort(new Error('client disconnected'));
-      });
-      try {
-        if (request.body.stream) {
-          reply.hijack();
-          await stream(
-            reply.raw,
-            completion,
-            request.body.stream_options?.include_usage === true,
-            disconnected.signal,
-          ).catch((error: Error) => {
-            if (!disconnected.signal.aborted) request.log.error({ err: error }, 'completion stream failed');
-          });
-          request.log.info({ model, mode, aborted: disconnected.signal.aborted }, 'completion streamed');
-          return;
-        }
-        let results: Generated[];
-        try {
-          // The work signal also fires at the route's deadline: generation stops there, not at max_tokens.
-          results = await completion.run({}, request.work ?? disconnected.signal);
-        } catch (error) {
-          // Past a deadline the 503 is already answered; this rejection only ends the handler.
-          if (!disconnected.signal.aborted) throw error;
-          request.log.info({ model, mode }, 'client disconnected; generation stopped');
-          reply.hijack();
-          return;
-        }
-        return completion.reply(results);
-      } finally {
-        completion.close();
-      }
+      const stream = {
+        on: request.body.stream,
+        includeUsage: request.body.stream_options?.include_usage === true,
+      };
+      return answer(request, reply, completion, stream, (results) => completion.reply(results));
+    },
+  );
+
+  app.post(
+    '/v1/chat/completions',
+    {
+      config: { family: 'inference', errors: 'openai' },
+      schema: {
+        tags: ['completions'],
+        summary:
+          'Chat with the teacher: the last user message is the problem (OpenAI chat completions shape)',
+        description: `OpenAI-compatible chat completions. The last message, the user's, fills the model's chat template (the arithmetic teacher's is \`Q:{content}=\`, so send \`4817+2956\`). ${ANTIDISTILLATION} \`stream: true\` answers chat.completion.chunk events ending with \`data: [DONE]\`.`,
+        body: ChatCompletionBody,
+        response: { 200: ChatCompletionReply, ...problems(400, 404, 415, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      const completion = app.completions.startChat(request.body);
+      const stream = {
+        on: request.body.stream,
+        includeUsage: request.body.stream_options?.include_usage === true,
+      };
+      return answer(request, reply, completion, stream, (results) => completion.chatReply(results));
     },
   );
 };
 
-/** Writes the SSE stream: text chunks, one finishing chunk per choice, usage if asked, then [DONE]. */
-async function stream(
+/**
+ * Writes the SSE stream: per choice an opening chunk (chat), its text chunks and a finishing chunk, then the
+ * usage chunk if asked, then [DONE].
+ */
+async function writeStream(
   raw: ServerResponse,
   completion: Completion,
   includeUsage: boolean,
@@ -76,11 +125,24 @@ async function stream(
 ): Promise<void> {
   openEventStream(raw);
   const send = (data: unknown) => raw.write(`data: ${JSON.stringify(data)}\n\n`);
+  const opened = new Set<number>();
+  const open = (index: number) => {
+    if (opened.has(index)) return;
+    opened.add(index);
+    const chunk = completion.openingChunk(index);
+    if (chunk !== undefined) send(chunk);
+  };
   try {
     const results = await completion.run(
       {
-        onText: (index, text) => send(completion.textChunk(index, text)),
-        onDone: (index, result) => send(completion.finishChunk(index, result)),
+        onText: (index, text) => {
+          open(index);
+          send(completion.textChunk(index, text));
+        },
+        onDone: (index, result) => {
+          open(index);
+          send(completion.finishChunk(index, result));
+        },
       },
       signal,
     );

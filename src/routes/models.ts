@@ -9,6 +9,10 @@ import { ModelInfo, ModelList, ModelPath, ModelVersionQuery } from '../schemas/m
 export function describeModel(model: LoadedModel): Static<typeof ModelInfo> {
   const { entry } = model;
   return {
+    id: entry.name,
+    object: 'model' as const,
+    created: model.created,
+    owned_by: 'meanserve',
     name: entry.name,
     version: entry.version,
     task: entry.task,
@@ -33,6 +37,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/models',
     {
+      config: { errors: 'openai' },
       schema: {
         tags: ['models'],
         summary: 'List served models (every version)',
@@ -45,6 +50,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/models/:name',
     {
+      config: { errors: 'openai' },
       schema: {
         tags: ['models'],
         summary: 'Describe one model (newest version unless ?version= is given)',

@@ -51,7 +51,18 @@ export const Problem = Type.Object(
     instance: Type.String(),
     errors: Type.Optional(Type.Array(FieldErrorSchema)),
     error: Type.Optional(
-      Type.String({ description: 'Open Inference Protocol error text (only under /v2).' }),
+      Type.Union([
+        Type.String({ description: 'Open Inference Protocol error text (under /v2).' }),
+        Type.Object(
+          {
+            message: Type.String(),
+            type: Type.String(),
+            param: Type.Union([Type.String(), Type.Null()]),
+            code: Type.String(),
+          },
+          { description: 'OpenAI error object (on the OpenAI-compatible routes).' },
+        ),
+      ]),
     ),
   },
   { description: 'RFC 9457 problem details (application/problem+json).' },

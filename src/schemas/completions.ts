@@ -121,19 +121,8 @@ export const Usage = Type.Object({
   total_tokens: Type.Integer(),
 });
 
-export const CompletionReply = Type.Object({
-  id: Type.String(),
-  object: Type.Literal('text_completion'),
-  created: Type.Integer(),
-  model: Type.String(),
-  choices: Type.Array(
-    Type.Object({
-      text: Type.String(),
-      index: Type.Integer(),
-      logprobs: Type.Union([CompletionLogprobs, Type.Null()]),
-      finish_reason: Type.Union([Type.Literal('stop'), Type.Literal('length')]),
-    }),
-  ),
+/** What every answer names besides its choices: usage, the seed, every model and the antidistillation used. */
+const ReplyFields = {
   usage: Usage,
   seed: Type.Integer({ description: 'The seed used (generated when the request had none).' }),
   system_fingerprint: Type.String({
@@ -151,4 +140,132 @@ export const CompletionReply = Type.Object({
       permute: Type.Boolean(),
     }),
   ),
+};
+
+const FinishReason = Type.Union([Type.Literal('stop'), Type.Literal('length')]);
+
+export const CompletionReply = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('text_completion'),
+  created: Type.Integer(),
+  model: Type.String(),
+  choices: Type.Array(
+    Type.Object({
+      text: Type.String(),
+      index: Type.Integer(),
+      logprobs: Type.Union([CompletionLogprobs, Type.Null()]),
+      finish_reason: FinishReason,
+    }),
+  ),
+  ...ReplyFields,
+});
+
+const ChatMessage = Type.Object(
+  {
+    role: Type.Union([
+      Type.Literal('system'),
+      Type.Literal('developer'),
+      Type.Literal('user'),
+      Type.Literal('assistant'),
+    ]),
+    content: Type.Union([
+      Type.String({ maxLength: 4096 }),
+      Type.Array(
+        Type.Object(
+          { type: Type.Literal('text'), text: Type.String({ maxLength: 4096 }) },
+          { additionalProperties: false },
+        ),
+        { minItems: 1, maxItems: 16 },
+      ),
+    ]),
+    name: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ChatCompletionBody = Type.Object(
+  {
+    ...SamplingFields,
+    messages: Type.Array(ChatMessage, {
+      minItems: 1,
+      maxItems: 64,
+      description:
+        "The last must be the user's: its text fills the model's chat template (the arithmetic teacher's is " +
+        '`Q:{content}=`); the teacher keeps no conversation, so earlier turns do not change its answer.',
+    }),
+    max_completion_tokens: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 4096,
+        description: 'The same as max_tokens (OpenAI’s newer name).',
+      }),
+    ),
+    n: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'Choices to generate.' }),
+    stream: Type.Boolean({
+      default: false,
+      description: 'Server-sent events of chat.completion.chunk objects.',
+    }),
+    stream_options: Type.Optional(
+      Type.Union([
+        Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+        Type.Null(),
+      ]),
+    ),
+    logprobs: Type.Optional(
+      Type.Union([Type.Boolean(), Type.Null()], { description: 'Log-probabilities of the sampled tokens.' }),
+    ),
+    top_logprobs: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0, maximum: 5 }), Type.Null()], {
+        description:
+          'Alternatives per token, with logprobs (as on /v1/completions: the distribution sampled from).',
+      }),
+    ),
+    seed: Type.Optional(Seed),
+    user: Type.Optional(
+      Type.String({ maxLength: 256, description: 'Accepted for OpenAI clients; not used.' }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      { messages: [{ role: 'user', content: '4817+2956' }], temperature: 0 },
+      {
+        messages: [{ role: 'user', content: '90719*8' }],
+        temperature: 1,
+        top_p: 0.95,
+        antidistillation: { lambda: 0.1 },
+        seed: 7,
+      },
+    ],
+  },
+);
+
+const TokenLogprob = Type.Object({
+  token: Type.String(),
+  logprob: Type.Number(),
+  bytes: Type.Array(Type.Integer()),
+});
+
+export const ChatLogprobs = Type.Object({
+  content: Type.Array(Type.Object({ ...TokenLogprob.properties, top_logprobs: Type.Array(TokenLogprob) })),
+});
+
+export const ChatCompletionReply = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('chat.completion'),
+  created: Type.Integer(),
+  model: Type.String(),
+  choices: Type.Array(
+    Type.Object({
+      index: Type.Integer(),
+      message: Type.Object({
+        role: Type.Literal('assistant'),
+        content: Type.String(),
+        refusal: Type.Null(),
+      }),
+      logprobs: Type.Union([ChatLogprobs, Type.Null()]),
+      finish_reason: FinishReason,
+    }),
+  ),
+  ...ReplyFields,
 });

@@ -17,6 +17,10 @@ const TensorDescription = Type.Object({
 
 export const ModelInfo = Type.Object(
   {
+    id: Type.String({ description: 'The name, as OpenAI clients read it (models.list()).' }),
+    object: Type.Literal('model'),
+    created: Type.Integer({ description: 'When this server registered the model, Unix seconds.' }),
+    owned_by: Type.String(),
     name: Type.String(),
     version: Type.String(),
     task: Type.String(),
@@ -53,6 +57,10 @@ export const ModelInfo = Type.Object(
   {
     examples: [
       {
+        id: 'spiral-mlp',
+        object: 'model',
+        created: 1796432965,
+        owned_by: 'meanserve',
         name: 'spiral-mlp',
         version: '1',
         task: 'classification',

@@ -2,6 +2,10 @@
 import { Type } from '@sinclair/typebox';
 import { IMAGE_SIDE, ModelName } from './common.js';
 
+/** A 28×28 PNG (a bar on black), for examples that must decode. */
+export const SAMPLE_PNG =
+  'iVBORw0KGgoAAAANSUhEUgAAABwAAAAcCAAAAABXZoBIAAAAFUlEQVR4nGNgGKLgBBSMSg4PySEAAKRuZAF5ER3EAAAAAElFTkSuQmCC';
+
 /** The embedding model of /v1/embeddings when a request names none. */
 export const DEFAULT_EMBEDDING_MODEL = 'fmnist-embed-mf';
 
@@ -313,9 +317,23 @@ export const EmbeddingsBody = Type.Object(
         description: 'One base64 PNG, or a list of images (base64 PNGs or 28×28 intensity arrays).',
       },
     ),
-    encoding_format: Type.Literal('float', { default: 'float', description: 'Only float is offered.' }),
+    encoding_format: Type.Union([Type.Literal('float'), Type.Literal('base64')], {
+      default: 'float',
+      description:
+        'float: arrays of numbers; base64: the little-endian float32 bytes of each vector, as OpenAI.',
+    }),
+    dimensions: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          "The model's dimension, if given (these embeddings are not truncatable; GET /v1/models).",
+      }),
+    ),
+    user: Type.Optional(
+      Type.String({ maxLength: 256, description: 'Accepted for OpenAI clients; not used.' }),
+    ),
   },
-  { additionalProperties: false, examples: [{ input: ['iVBORw0KGgo…'] }] },
+  { additionalProperties: false, examples: [{ input: [SAMPLE_PNG] }] },
 );
 
 export const EmbeddingsReply = Type.Object({
@@ -324,7 +342,7 @@ export const EmbeddingsReply = Type.Object({
     Type.Object({
       object: Type.Literal('embedding'),
       index: Type.Integer(),
-      embedding: Type.Array(Type.Number()),
+      embedding: Type.Union([Type.Array(Type.Number()), Type.String({ description: 'base64 float32 LE' })]),
     }),
   ),
   model: Type.String(),

@@ -76,3 +76,16 @@ export async function queueAnswers(app: FastifyInstance): Promise<void> {
     ),
   );
 }
+
+/** OpenAI-compatible routes, whose errors are OpenAI's `{error: {message, …}}` as application/json. */
+const OPENAI_ROUTE = /^\/v1\/(completions|chat\/completions|embeddings|models)(\/|\?|$)/;
+
+/**
+ * The content type an error of `url` must have: problem+json, or application/json where clients of an
+ * ecosystem read their own shape (the OpenAI-compatible routes, and the Open Inference Protocol under /v2).
+ */
+export function errorContentType(url: string): RegExp {
+  return OPENAI_ROUTE.test(url) || url.startsWith('/v2')
+    ? /^application\/json/
+    : /^application\/problem\+json/;
+}

@@ -129,7 +129,7 @@ export function planTraces(
     modelsDir,
     { ...params, prompt: prompts, seed },
     '/body/params',
-    'prompts',
+    (i) => `/body/params/prompts/${i}`,
   );
   return problems === undefined ? { plan, prompts } : { plan, prompts, problems };
 }

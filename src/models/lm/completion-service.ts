@@ -1,17 +1,25 @@
-// The completions service behind POST /v1/completions: a request is checked and planned (every 4xx and the
-// 503s before anything is sent), takes one of GENERATION_CONCURRENCY slots, runs on the decoder threads, and
-// its answer is assembled in OpenAI's shapes — the whole reply, or the chunks of a stream — with the seed,
-// a system fingerprint of every model and, for antidistillation, the settings used. Routes reach it as
-// `fastify.completions`.
+// The completions service behind POST /v1/completions and /v1/chat/completions: a request is checked and
+// planned (every 4xx and the 503s before anything is sent), takes one of GENERATION_CONCURRENCY slots, runs
+// on the decoder threads, and its answer is assembled in OpenAI's shapes — text completions or chat
+// completions, the whole reply or the chunks of a stream — with the seed, a system fingerprint of every model
+// and, for antidistillation, the settings used. Routes reach it as `fastify.completions`.
 import { randomUUID } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import { InvalidInputError, OverloadedError } from '../../errors.js';
 import { seedOrRandom } from '../../lib/random.js';
-import { type CompletionBody, type CompletionReply, MAX_SEQUENCES } from '../../schemas/completions.js';
+import {
+  type ChatCompletionBody,
+  type ChatCompletionReply,
+  type CompletionBody,
+  type CompletionReply,
+  MAX_SEQUENCES,
+} from '../../schemas/completions.js';
 import type { ManifestEntry } from '../../schemas/manifest.js';
 import type { ModelRegistry } from '../registry.js';
-import { type CompletionPlan, planCompletion, runCompletion } from './completions.js';
-import type { Generated } from './generate.js';
+import { chatPrompt } from './chat-template.js';
+import { type CompletionInput, type CompletionPlan, planCompletion, runCompletion } from './completions.js';
+import type { Generated, TokenLogprobs } from './generate.js';
+import { DEFAULT_TEACHER, languageModelOf, vocabularyOf } from './language-models.js';
 
 export interface CompletionCounters {
   /** Tokens generated for a model, by mode (plain or antidistillation). */
@@ -26,6 +34,8 @@ export interface CompletionCallbacks {
 }
 
 type Reply = Static<typeof CompletionReply>;
+type ChatReply = Static<typeof ChatCompletionReply>;
+type Format = 'text' | 'chat';
 
 const modelRef = (entry: ManifestEntry) => ({
   name: entry.name,
@@ -33,9 +43,27 @@ const modelRef = (entry: ManifestEntry) => ({
   sha256: entry.sha256,
 });
 
+/** OpenAI's chat logprobs from the text-completion ones: each token with its bytes and its alternatives. */
+function chatLogprobs(logprobs: TokenLogprobs | undefined): ChatReply['choices'][number]['logprobs'] {
+  if (logprobs === undefined) return null;
+  const entry = (token: string, logprob: number) => ({
+    token,
+    logprob,
+    bytes: [...Buffer.from(token, 'utf8')],
+  });
+  return {
+    content: logprobs.tokens.map((token, index) => ({
+      ...entry(token, logprobs.token_logprobs[index] as number),
+      top_logprobs: Object.entries(logprobs.top_logprobs?.[index] ?? {}).map(([alternative, logprob]) =>
+        entry(alternative, logprob),
+      ),
+    })),
+  };
+}
+
 /** One planned completion holding a generation slot until `close()`. */
 export class Completion {
-  readonly head: { id: string; object: 'text_completion'; created: number; model: string };
+  readonly head: { id: string; created: number; model: string };
   /** What every finished answer names: seed, system fingerprint, models, antidistillation settings. */
   readonly extras: Pick<Reply, 'seed' | 'system_fingerprint' | 'models' | 'antidistillation'>;
   readonly mode: 'plain' | 'antidistillation';
@@ -44,6 +72,7 @@ export class Completion {
   constructor(
     readonly plan: CompletionPlan,
     readonly seed: number,
+    private readonly format: Format,
     private readonly models: ModelRegistry,
     private readonly counters: CompletionCounters,
     private readonly release: () => void,
@@ -51,8 +80,7 @@ export class Completion {
     const { teacher, pair } = plan.models;
     const entries = pair === undefined ? [teacher] : [teacher, pair.plus, pair.minus];
     this.head = {
-      id: `cmpl-${randomUUID()}`,
-      object: 'text_completion',
+      id: `${format === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`,
       created: Math.floor(Date.now() / 1000),
       model: teacher.name,
     };
@@ -87,10 +115,11 @@ export class Completion {
     );
   }
 
-  /** The whole answer, once every sequence is done. */
+  /** The whole text completion, once every sequence is done. */
   reply(results: Generated[]): Reply {
     return {
       ...this.head,
+      object: 'text_completion',
       choices: results.map((result, index) => ({
         text: result.text,
         index,
@@ -102,28 +131,54 @@ export class Completion {
     };
   }
 
-  /** A streamed piece of text of one choice (OpenAI's chunk: no model list, only the fingerprint). */
-  textChunk(index: number, text: string) {
+  /** The whole chat completion, once every sequence is done. */
+  chatReply(results: Generated[]): ChatReply {
     return {
       ...this.head,
-      choices: [{ text, index, logprobs: null, finish_reason: null }],
-      system_fingerprint: this.extras.system_fingerprint,
-      seed: this.seed,
-    };
-  }
-
-  /** The chunk that ends one choice, naming every model. */
-  finishChunk(index: number, result: Generated) {
-    return {
-      ...this.head,
-      choices: [{ text: '', index, logprobs: result.logprobs ?? null, finish_reason: result.finishReason }],
+      object: 'chat.completion',
+      choices: results.map((result, index) => ({
+        index,
+        message: { role: 'assistant' as const, content: result.text, refusal: null },
+        logprobs: chatLogprobs(result.logprobs),
+        finish_reason: result.finishReason,
+      })),
+      usage: this.usage(results),
       ...this.extras,
     };
   }
 
+  /** The chunk that opens a chat choice (its role); text completions have none. */
+  openingChunk(index: number) {
+    if (this.format !== 'chat') return undefined;
+    return this.chunk({
+      index,
+      delta: { role: 'assistant', content: '' },
+      logprobs: null,
+      finish_reason: null,
+    });
+  }
+
+  /** A streamed piece of text of one choice (OpenAI's chunk: no model list, only the fingerprint). */
+  textChunk(index: number, text: string) {
+    return this.chunk(
+      this.format === 'chat'
+        ? { index, delta: { content: text }, logprobs: null, finish_reason: null }
+        : { text, index, logprobs: null, finish_reason: null },
+    );
+  }
+
+  /** The chunk that ends one choice, naming every model. */
+  finishChunk(index: number, result: Generated) {
+    const choice =
+      this.format === 'chat'
+        ? { index, delta: {}, logprobs: chatLogprobs(result.logprobs), finish_reason: result.finishReason }
+        : { text: '', index, logprobs: result.logprobs ?? null, finish_reason: result.finishReason };
+    return { ...this.streamHead(), choices: [choice], ...this.extras };
+  }
+
   /** The last chunk when the client asked for usage (stream_options.include_usage). */
   usageChunk(results: Generated[]) {
-    return { ...this.head, choices: [], usage: this.usage(results), ...this.extras };
+    return { ...this.streamHead(), choices: [], usage: this.usage(results), ...this.extras };
   }
 
   /** Frees the generation slot; safe to call twice. */
@@ -131,6 +186,19 @@ export class Completion {
     if (this.closed) return;
     this.closed = true;
     this.release();
+  }
+
+  private chunk(choice: object) {
+    return {
+      ...this.streamHead(),
+      choices: [choice],
+      system_fingerprint: this.extras.system_fingerprint,
+      seed: this.seed,
+    };
+  }
+
+  private streamHead() {
+    return { ...this.head, object: this.format === 'chat' ? 'chat.completion.chunk' : 'text_completion' };
   }
 
   private usage(results: Generated[]) {
@@ -153,7 +221,7 @@ export class CompletionService {
     private readonly counters: CompletionCounters,
   ) {}
 
-  /** Checks and plans a request and takes a generation slot: 400/404/422 for the request, 503 when full. */
+  /** Checks and plans a text completion and takes a generation slot: 400/404/422, or 503 when full. */
   start(body: Static<typeof CompletionBody>): Completion {
     const prompts = typeof body.prompt === 'string' ? 1 : body.prompt.length;
     if (prompts * body.n > MAX_SEQUENCES) {
@@ -161,12 +229,52 @@ export class CompletionService {
         { path: '/body/n', message: `prompts × n must be at most ${MAX_SEQUENCES}` },
       ]);
     }
-    const seed = seedOrRandom(body.seed);
-    const plan = planCompletion((name, version) => this.models.get(name, version).entry, this.modelsDir, {
-      ...body,
-      ...(body.logprobs === null ? { logprobs: undefined } : {}),
+    const { logprobs, seed, ...rest } = body;
+    return this.startPlanned(
+      { ...rest, ...(logprobs === null || logprobs === undefined ? {} : { logprobs }) },
       seed,
-    } as Parameters<typeof planCompletion>[2]);
+      'text',
+    );
+  }
+
+  /** Checks and plans a chat completion: the last user message fills the model's chat template. */
+  startChat(body: Static<typeof ChatCompletionBody>): Completion {
+    const {
+      messages,
+      logprobs,
+      top_logprobs: top,
+      max_completion_tokens: maxCompletion,
+      seed,
+      ...rest
+    } = body;
+    const model = body.model ?? DEFAULT_TEACHER;
+    const spec = languageModelOf(this.lookup(model), '/body/model');
+    const prompt = chatPrompt(vocabularyOf(this.modelsDir, spec).spec, model, messages, '/body');
+    const maxTokens = body.max_tokens ?? maxCompletion;
+    return this.startPlanned(
+      {
+        ...rest,
+        prompt,
+        ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
+        ...(logprobs === true ? { logprobs: top ?? 0 } : {}),
+      },
+      seed,
+      'chat',
+      () => `/body/messages/${messages.length - 1}/content`,
+    );
+  }
+
+  private lookup = (name: string, version?: string) => this.models.get(name, version).entry;
+
+  /** `promptPath`: where the prompt's text came from (a chat message), for errors in it. */
+  private startPlanned(
+    input: Omit<CompletionInput, 'seed'>,
+    requestedSeed: number | undefined,
+    format: Format,
+    promptPath?: (index: number) => string,
+  ): Completion {
+    const seed = seedOrRandom(requestedSeed);
+    const plan = planCompletion(this.lookup, this.modelsDir, { ...input, seed }, '/body', promptPath);
     if (this.active >= this.concurrency) {
       throw new OverloadedError(`${this.active} completions are generating; try again shortly`);
     }
@@ -175,7 +283,7 @@ export class CompletionService {
     this.models.checkDecodable(pair === undefined ? [teacher] : [teacher, pair.plus, pair.minus]);
     this.active++;
     this.counters.active(1);
-    return new Completion(plan, seed, this.models, this.counters, () => {
+    return new Completion(plan, seed, format, this.models, this.counters, () => {
       this.active--;
       this.counters.active(-1);
     });

@@ -49,17 +49,19 @@ export interface CompletionPlan {
 /** Opens one decoder per model entry (teacher first); the caller closes them. */
 export type OpenDecoders = (entries: ManifestEntry[]) => Decoder[] | Promise<Decoder[]>;
 
+/**
+ * `base` prefixes the field paths of errors (/body, /body/params); `promptPath` names where prompt i came
+ * from, when it is not `${base}/prompt` (a chat message's content, a job's prompts).
+ */
 export function planCompletion(
   lookup: ModelLookup,
   modelsDir: string,
   input: CompletionInput,
   base = '/body',
-  promptField = 'prompt',
+  promptPath = (i: number) => (typeof input.prompt === 'string' ? `${base}/prompt` : `${base}/prompt/${i}`),
 ): CompletionPlan {
   const models = resolveModels(lookup, modelsDir, input, base);
   const prompts = typeof input.prompt === 'string' ? [input.prompt] : input.prompt;
-  const promptPath = (i: number) =>
-    typeof input.prompt === 'string' ? `${base}/${promptField}` : `${base}/${promptField}/${i}`;
   const sequences: PlannedSequence[] = [];
   let promptTokens = 0;
   prompts.forEach((prompt, p) => {

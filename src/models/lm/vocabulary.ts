@@ -9,6 +9,11 @@ export interface VocabularySpec {
   tokens: string[];
   special: { pad: string; bos: string; eos: string };
   context_length: number;
+  /**
+   * How POST /v1/chat/completions turns the last user message into the model's prompt: `{content}` is the
+   * message's text. Absent: the model takes no chat.
+   */
+  chat_template?: string;
   /** Tasks with generated problems: bucket ranges of md5('<a><op><b>') mod 100 per split. */
   split?: Record<'train' | 'holdout' | 'test', [number, number]>;
 }

@@ -1,5 +1,8 @@
 // RFC 9457 problem details for every 4xx/5xx: validation errors name their field, unknown routes are 404,
-// body-size and content-type failures keep Fastify's 413/415, and a 5xx never shows its internals.
+// body-size and content-type failures keep Fastify's 413/415, and a 5xx never shows its internals. Clients
+// of two ecosystems read their own error shape, so their routes answer it as application/json beside the
+// problem members: OpenAI's `{error: {message, type, param, code}}` on the OpenAI-compatible routes (route
+// config `errors: 'openai'`), KServe's `{error: "…"}` under /v2 (the Open Inference Protocol).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError, type FieldError } from '../../errors.js';
@@ -12,7 +15,30 @@ interface ProblemBody {
   detail: string;
   instance: string;
   errors?: FieldError[];
-  error?: string;
+  error?: string | OpenAiError;
+}
+
+interface OpenAiError {
+  message: string;
+  type: string;
+  param: string | null;
+  code: string;
+}
+
+/** OpenAI's error `type` for a status (its SDKs pick the exception class by status; the type is for people). */
+function openAiType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 429) return 'rate_limit_error';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+/** The body field an error is about, as OpenAI names it (`messages.0.content`), or null. */
+function openAiParam(errors: FieldError[] | undefined): string | null {
+  const path = errors?.[0]?.path;
+  if (path === undefined || !path.startsWith('/body/')) return null;
+  return path.slice('/body/'.length).replaceAll('/', '.');
 }
 
 const TITLES: Record<number, string> = {
@@ -72,10 +98,21 @@ export function sendProblem(
     instance: request.server.safeUrl(request.url),
   };
   if (problem.errors !== undefined && problem.errors.length > 0) body.errors = listed(problem.errors);
-  // Open Inference Protocol clients read `error`; the rest of the body stays RFC 9457.
-  if (request.url.startsWith('/v2')) body.error = body.detail;
   if (problem.retryAfter !== undefined) reply.header('retry-after', String(problem.retryAfter));
-  return reply.code(problem.status).type('application/problem+json').send(body);
+  let contentType = 'application/problem+json';
+  if (request.routeOptions.config?.errors === 'openai') {
+    body.error = {
+      message: body.detail,
+      type: openAiType(problem.status),
+      param: openAiParam(problem.errors),
+      code: problem.code,
+    };
+    contentType = 'application/json';
+  } else if (request.url.startsWith('/v2')) {
+    body.error = body.detail;
+    contentType = 'application/json';
+  }
+  return reply.code(problem.status).type(contentType).send(body);
 }
 
 /**

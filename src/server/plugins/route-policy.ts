@@ -2,8 +2,9 @@
 // (`access`: open without a key, or admin keys only; by default an API key), which family its rate limit
 // and deadline come from (`family`: inference routes say so; other routes are write for non-GET methods and
 // read for GET), and whether overload shedding may refuse it (`shed: false` for routes that take no
-// compute). The plugins read it from the matched route, never from the raw URL, so `/health/../v1/jobs`
-// cannot pass as health. Unknown paths have no config: protected, read, shed.
+// compute), and whether its errors take OpenAI's shape (`errors: 'openai'`). The plugins read it from the
+// matched route, never from the raw URL, so `/health/../v1/jobs` cannot pass as health. Unknown paths have no
+// config: protected, read, shed, problem+json.
 import type { FastifyContextConfig } from 'fastify';
 import type { RouteFamily } from '../../config.js';
 
@@ -12,6 +13,8 @@ declare module 'fastify' {
     access?: 'open' | 'admin';
     family?: RouteFamily;
     shed?: boolean;
+    /** Error bodies in OpenAI's shape, for the OpenAI-compatible routes (problem.ts). */
+    errors?: 'openai';
   }
 }
 

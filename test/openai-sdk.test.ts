@@ -1,0 +1,167 @@
+// The real OpenAI SDKs, as a user would call them with their defaults, against a listening server: the
+// current major (openai@6) and the last of v4 (openai-v4 = openai@4.95). Completions, chat completions (plain,
+// streamed with usage, with `antidistillation` in the body), embeddings with the SDK's default encoding
+// (base64), models.list(), and errors whose message the SDK shows.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import OpenAI from 'openai';
+import OpenAIv4 from 'openai-v4';
+import { SAMPLE_PNG } from '../src/schemas/retrieval.js';
+import { listen, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
+
+const greedy = JSON.parse(readFileSync(`${MODELS_DIR}arithmetic-teacher/greedy.json`, 'utf8')) as Record<
+  string,
+  string
+>;
+
+/** The part of both SDKs' clients this test calls. */
+type Client = OpenAI;
+
+let app: FastifyInstance;
+let base: string;
+before(async () => {
+  app = await startApp({});
+  base = await listen(app);
+});
+after(() => stopApp(app));
+
+const clients: Array<[string, () => Client]> = [
+  ['openai@6', () => new OpenAI({ baseURL: `${base}/v1`, apiKey: 'unused', maxRetries: 0 })],
+  [
+    'openai@4',
+    () => new OpenAIv4({ baseURL: `${base}/v1`, apiKey: 'unused', maxRetries: 0 }) as unknown as Client,
+  ],
+];
+
+for (const [name, make] of clients) {
+  describe(`the ${name} SDK`, () => {
+    it('lists the models with their ids', async () => {
+      const ids: string[] = [];
+      for await (const model of make().models.list()) {
+        assert.equal(model.object, 'model');
+        assert.equal(typeof model.created, 'number');
+        ids.push(model.id);
+      }
+      assert.ok(ids.includes('arithmetic-teacher') && ids.includes('fmnist-embed-mf'), ids.join());
+    });
+
+    it('completes a prompt', async () => {
+      const completion = await make().completions.create({
+        model: 'arithmetic-teacher',
+        prompt: 'Q:4817+2956=',
+        temperature: 0,
+      });
+      assert.equal(completion.choices[0]?.text, greedy['Q:4817+2956=']);
+    });
+
+    it('chats: the last user message is the problem, greedy text as the completion of its prompt', async () => {
+      const chat = await make().chat.completions.create({
+        model: 'arithmetic-teacher',
+        messages: [
+          { role: 'system', content: 'You add and multiply.' },
+          { role: 'user', content: '4817+2956' },
+        ],
+        temperature: 0,
+        logprobs: true,
+        top_logprobs: 2,
+      });
+      const choice = chat.choices[0];
+      assert.equal(chat.object, 'chat.completion');
+      assert.equal(choice?.message.role, 'assistant');
+      assert.equal(choice?.message.content, greedy['Q:4817+2956=']);
+      assert.equal(choice?.finish_reason, 'stop');
+      const tokens = choice?.logprobs?.content ?? [];
+      assert.equal(tokens.map((token) => token.token).join(''), greedy['Q:4817+2956=']);
+      assert.ok(tokens.every((token) => token.top_logprobs.length === 2 && token.logprob <= 0));
+      assert.ok((chat.usage?.total_tokens ?? 0) > 0);
+    });
+
+    it('streams a chat with usage, and the same seed gives the same antidistilled text', async () => {
+      const body = {
+        model: 'arithmetic-teacher',
+        messages: [{ role: 'user' as const, content: 'Q:90719*8=' }],
+        temperature: 1,
+        seed: 11,
+        antidistillation: { lambda: 0.1 },
+      };
+      const stream = await make().chat.completions.create({
+        ...body,
+        stream: true,
+        stream_options: { include_usage: true },
+      } as OpenAI.ChatCompletionCreateParamsStreaming);
+      let text = '';
+      let role: string | undefined;
+      let usage: OpenAI.CompletionUsage | undefined | null;
+      let finish: string | null | undefined;
+      for await (const chunk of stream) {
+        assert.equal(chunk.object, 'chat.completion.chunk');
+        const choice = chunk.choices[0];
+        role ??= choice?.delta.role;
+        text += choice?.delta.content ?? '';
+        finish = choice?.finish_reason ?? finish;
+        usage = chunk.usage ?? usage;
+      }
+      assert.equal(role, 'assistant');
+      assert.ok(finish === 'stop' || finish === 'length');
+      assert.ok((usage?.completion_tokens ?? 0) > 0);
+      const whole = await make().chat.completions.create(
+        body as OpenAI.ChatCompletionCreateParamsNonStreaming,
+      );
+      assert.equal(whole.choices[0]?.message.content, text);
+      assert.equal(
+        (whole as unknown as { antidistillation: { lambda: number } }).antidistillation.lambda,
+        0.1,
+      );
+    });
+
+    it('embeds with the default encoding (base64 little-endian float32) to unit vectors', async () => {
+      const client = make();
+      const response = await client.embeddings.create({ model: 'fmnist-embed-mf', input: SAMPLE_PNG });
+      const vector = response.data[0]?.embedding as number[];
+      assert.equal(vector.length, 64);
+      assert.ok(Math.abs(Math.hypot(...vector) - 1) < 1e-5);
+      const floats = await client.embeddings.create({
+        model: 'fmnist-embed-mf',
+        input: [SAMPLE_PNG],
+        encoding_format: 'float',
+      });
+      assert.deepEqual(floats.data[0]?.embedding, vector);
+    });
+
+    it('shows the server’s error message, with the status and the field', async () => {
+      const client = make();
+      await assert.rejects(
+        client.chat.completions.create({
+          model: 'arithmetic-teacher',
+          messages: [{ role: 'user', content: 'what is 2+2?' }],
+        }),
+        (error: InstanceType<typeof OpenAI.APIError>) => {
+          assert.equal(error.status, 400);
+          assert.match(error.message, /"w" is not in the model's vocabulary/);
+          assert.equal(error.param, 'messages.0.content');
+          return true;
+        },
+      );
+      await assert.rejects(
+        client.chat.completions.create({
+          model: 'arithmetic-teacher',
+          messages: [{ role: 'assistant', content: '1' }],
+        }),
+        (error: InstanceType<typeof OpenAI.APIError>) =>
+          error.status === 400 && /last message must be the user/.test(error.message),
+      );
+      await assert.rejects(
+        client.completions.create({ model: 'no-such-model', prompt: 'Q:1+2=' }),
+        (error: InstanceType<typeof OpenAI.APIError>) =>
+          error.status === 404 && /model 'no-such-model' is not served/.test(error.message),
+      );
+      await assert.rejects(
+        client.embeddings.create({ model: 'fmnist-embed-mf', input: SAMPLE_PNG, dimensions: 32 }),
+        (error: InstanceType<typeof OpenAI.APIError>) =>
+          error.status === 400 && /64 dimensions/.test(error.message),
+      );
+    });
+  });
+}
