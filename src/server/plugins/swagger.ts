@@ -1,10 +1,12 @@
-// OpenAPI 3.1 at /openapi.json and Swagger UI at /docs, generated from the routes' TypeBox schemas.
+// OpenAPI 3.1 at /openapi.json and Swagger UI at /docs, generated from the routes' TypeBox schemas and
+// polished for generators and linters (openapi-document.ts).
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { SERVICE } from '../../lib/service-info.js';
 import { problems } from '../../schemas/common.js';
+import { polishOpenapi } from './openapi-document.js';
 import { familyOf, isOpen } from './route-policy.js';
 
 const openapiInfo = {
@@ -42,6 +44,8 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
       ],
     },
     hideUntagged: true,
+    transformObject: (document) =>
+      polishOpenapi(('openapiObject' in document ? document.openapiObject : {}) as Record<string, unknown>),
     // Open routes need no key; every other one can also answer 401, 429 (its key's rate limit) and 503
     // (shed), and names the route family its rate limit and deadline come from.
     transform: ({ schema, url, route }) => {

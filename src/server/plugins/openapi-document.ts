@@ -1,0 +1,75 @@
+// The last pass over the OpenAPI document before it is served, for the generators and linters that read it:
+// a stable operationId on every operation (its method and path), a `servers` entry, request fields that have
+// a default marked optional (the server fills them in), and error responses under the content type the
+// server really sends: application/problem+json, or application/json on the OpenAI-compatible routes and the
+// Open Inference Protocol, whose clients read their own error shapes.
+
+type Json = Record<string, unknown>;
+type Operation = {
+  operationId?: string;
+  parameters?: Array<Json & { schema?: Json; required?: boolean }>;
+  requestBody?: { content?: Record<string, { schema?: Json }> };
+  responses?: Record<string, { content?: Record<string, unknown> }>;
+};
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
+
+/** `post` `/v1/jobs/{id}/artifacts/{name}` → `postV1JobsByIdArtifactsByName`. */
+export function operationIdOf(method: string, path: string): string {
+  const words = path
+    .split('/')
+    .filter((part) => part !== '')
+    .map((part) => (part.startsWith('{') ? `by-${part.slice(1, -1)}` : part))
+    .flatMap((part) => part.split(/[^A-Za-z0-9]+/))
+    .filter((word) => word !== '');
+  return method + words.map((word) => word[0]?.toUpperCase() + word.slice(1)).join('');
+}
+
+/** Removes properties that have a default from `required`, at every depth of a request schema. */
+function optionalDefaults(schema: unknown): void {
+  if (schema === null || typeof schema !== 'object') return;
+  if (Array.isArray(schema)) {
+    for (const item of schema) optionalDefaults(item);
+    return;
+  }
+  const node = schema as Json;
+  const properties = node.properties as Record<string, Json> | undefined;
+  if (properties !== undefined && Array.isArray(node.required)) {
+    node.required = (node.required as string[]).filter((name) => properties[name]?.default === undefined);
+    if ((node.required as string[]).length === 0) delete node.required;
+  }
+  for (const value of Object.values(node)) optionalDefaults(value);
+}
+
+/** Paths whose errors are application/json (their ecosystem's shape), the rest problem+json. */
+export function errorsAsPlainJson(path: string): boolean {
+  return (
+    path.startsWith('/v2') || /^\/v1\/(completions|chat\/completions|embeddings|models)(\/|$)/.test(path)
+  );
+}
+
+export function polishOpenapi(document: Json): Json {
+  document.servers = [
+    { url: '/', description: 'This server (paths are relative to where the document is served).' },
+  ];
+  const paths = (document.paths ?? {}) as Record<string, Record<string, Operation>>;
+  for (const [path, item] of Object.entries(paths)) {
+    for (const method of METHODS) {
+      const operation = item[method];
+      if (operation === undefined) continue;
+      operation.operationId ??= operationIdOf(method, path);
+      for (const media of Object.values(operation.requestBody?.content ?? {})) optionalDefaults(media.schema);
+      for (const parameter of operation.parameters ?? []) {
+        if (parameter.in !== 'path' && parameter.schema?.default !== undefined) parameter.required = false;
+      }
+      const errorType = errorsAsPlainJson(path) ? 'application/json' : 'application/problem+json';
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        // The route's own media type (text/plain for /metrics, say) says nothing of its errors.
+        const media = Object.values(response.content ?? {})[0];
+        if (Number(status) < 400 || media === undefined) continue;
+        response.content = { [errorType]: media };
+      }
+    }
+  }
+  return document;
+}
