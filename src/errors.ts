@@ -72,6 +72,13 @@ export class TooLargeError extends AppError {
   }
 }
 
+/** A body in a media type the route does not read (Fastify answers the same for routes it parses itself). */
+export class UnsupportedMediaTypeError extends AppError {
+  constructor(detail: string) {
+    super(415, 'unsupported-media-type', 'Unsupported media type', detail);
+  }
+}
+
 /** Valid JSON the model cannot take: a model that is not a generator asked to generate, say. */
 export class UnprocessableError extends AppError {
   constructor(detail: string, errors: FieldError[] = []) {

@@ -31,7 +31,7 @@ describe('Open Inference Protocol v2', () => {
 
   it('serves model metadata and model readiness, with and without a version', async () => {
     const metadata = (await app.inject('/v2/models/spiral-mlp')).json();
-    assert.equal(metadata.platform, 'onnx_onnxv1');
+    assert.equal(metadata.platform, 'onnxruntime_onnx');
     assert.deepEqual(metadata.versions, ['1']);
     assert.deepEqual(metadata.inputs, [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }]);
     assert.deepEqual((await app.inject('/v2/models/spiral-mlp/versions/1')).json(), metadata);

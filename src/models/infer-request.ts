@@ -2,14 +2,23 @@
 // inputs: every input present once, datatype and rank equal, fixed dimensions equal, batch within bounds.
 import { type FieldError, InvalidInputError, TooLargeError } from '../errors.js';
 import type { ManifestEntry } from '../schemas/manifest.js';
-import { decodeData, encodeData, isDatatype, type Tensor, type TensorData, TensorError } from './tensor.js';
+import {
+  decodeBinaryData,
+  decodeData,
+  encodeData,
+  isDatatype,
+  type Tensor,
+  type TensorData,
+  TensorError,
+} from './tensor.js';
 
 export interface InferInput {
   name: string;
   shape: number[];
   datatype: string;
   parameters?: Record<string, unknown>;
-  data: unknown[];
+  /** Absent when the input's bytes come in binary (binary-tensor-data.ts). */
+  data?: unknown[];
 }
 
 export interface InferRequestBody {
@@ -28,12 +37,14 @@ export interface DecodedRequest {
 
 /**
  * Decodes and checks a request body. `path` prefixes field paths in errors, e.g. '/body' for the infer
- * route or '/body/params/requests/3' inside a batch job.
+ * route or '/body/params/requests/3' inside a batch job. `binary` holds the bytes of the inputs sent as
+ * binary tensor data, by input index.
  */
 export function decodeInferRequest(
   entry: ManifestEntry,
   body: InferRequestBody,
   path = '/body',
+  binary: ReadonlyMap<number, Uint8Array> = new Map(),
 ): DecodedRequest {
   const errors: FieldError[] = [];
   const inputs: Record<string, Tensor> = {};
@@ -94,8 +105,22 @@ export function decodeInferRequest(
       }
       rows = batch;
     }
+    const bytes = binary.get(index);
+    if (bytes === undefined && input.data === undefined) {
+      errors.push({
+        path: `${at}/data`,
+        message:
+          input.parameters?.binary_data_size === undefined
+            ? `input '${input.name}' has no data`
+            : `input '${input.name}' declares binary_data_size, but the request has no Inference-Header-Content-Length header and no binary part`,
+      });
+      return;
+    }
     try {
-      const data = decodeData(spec.datatype, input.shape, input.data, `${at}/data`);
+      const data =
+        bytes === undefined
+          ? decodeData(spec.datatype, input.shape, input.data, `${at}/data`)
+          : decodeBinaryData(spec.datatype, input.shape, bytes, at);
       if (spec.range !== undefined) checkRange(data, spec.range, input.name, `${at}/data`);
       inputs[input.name] = { datatype: spec.datatype, shape: input.shape, data };
     } catch (error) {
@@ -191,14 +216,22 @@ export interface InferResponseBody {
   model_name: string;
   model_version: string;
   id?: string;
-  outputs: Array<{ name: string; datatype: string; shape: number[]; data: Array<number | boolean> }>;
+  outputs: Array<{
+    name: string;
+    datatype: string;
+    shape: number[];
+    data?: Array<number | boolean>;
+    parameters?: { binary_data_size: number };
+  }>;
 }
 
+/** The JSON response; outputs named in `binary` carry their byte count instead of data (binary-tensor-data.ts). */
 export function encodeInferResponse(
   entry: ManifestEntry,
   id: string | undefined,
   outputs: Record<string, Tensor>,
   order: string[],
+  binary: ReadonlySet<string> = new Set(),
 ): InferResponseBody {
   return {
     model_name: entry.name,
@@ -206,7 +239,10 @@ export function encodeInferResponse(
     ...(id === undefined ? {} : { id }),
     outputs: order.map((name) => {
       const tensor = outputs[name] as Tensor;
-      return { name, datatype: tensor.datatype, shape: tensor.shape, data: encodeData(tensor) };
+      const head = { name, datatype: tensor.datatype, shape: tensor.shape };
+      return binary.has(name)
+        ? { ...head, parameters: { binary_data_size: tensor.data.byteLength } }
+        : { ...head, data: encodeData(tensor) };
     }),
   };
 }

@@ -178,6 +178,53 @@ function writer(datatype: Datatype, out: TensorData) {
   }
 }
 
+/** Bytes per element in the binary tensor data extension: each type's native size, BOOL one byte. */
+const ELEMENT_BYTES: Record<Datatype, number> = { FP32: 4, FP64: 8, INT32: 4, INT64: 8, UINT8: 1, BOOL: 1 };
+
+/**
+ * Raw little-endian row-major bytes (Triton's binary tensor data) → a typed array, with the same value
+ * checks as the JSON path: finite floats, BOOL bytes 0 or 1. The typed array views the host's byte order;
+ * every platform onnxruntime-node ships for (x64, arm64) is little-endian. `path` names the input.
+ */
+export function decodeBinaryData(
+  datatype: Datatype,
+  shape: readonly number[],
+  bytes: Uint8Array,
+  path: string,
+): TensorData {
+  const count = elementCount(shape, `${path}/shape`);
+  const expected = count * ELEMENT_BYTES[datatype];
+  if (bytes.length !== expected) {
+    throw new TensorError(
+      `${path}/parameters/binary_data_size`,
+      `shape [${shape.join(', ')}] of ${datatype} needs ${expected} bytes, got ${bytes.length}`,
+    );
+  }
+  const out = allocate(datatype, count);
+  // A copy, not a view: the body buffer's offset need not be aligned to the element size.
+  new Uint8Array(out.buffer).set(bytes);
+  const bad = firstInvalid(datatype, out);
+  if (bad >= 0) {
+    const what = datatype === 'BOOL' ? 'a byte 0 or 1' : 'a finite number';
+    throw new TensorError(`${path}/parameters/binary_data_size`, `element ${bad} is not ${what}`);
+  }
+  return out;
+}
+
+function firstInvalid(datatype: Datatype, data: TensorData): number {
+  if (datatype === 'FP32' || datatype === 'FP64') {
+    return (data as Float32Array | Float64Array).findIndex((value) => !Number.isFinite(value));
+  }
+  if (datatype === 'BOOL') return (data as Uint8Array).findIndex((value) => value > 1);
+  return -1;
+}
+
+/** A tensor's bytes as the binary tensor data extension sends them (a view, no copy). */
+export function tensorBytes(tensor: Tensor): Uint8Array {
+  const { data } = tensor;
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
 /** Typed array → plain JSON array (row-major, flat), as OIP responses carry it. */
 export function encodeData(tensor: Tensor): Array<number | boolean> {
   const { datatype, data } = tensor;

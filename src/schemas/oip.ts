@@ -12,9 +12,13 @@ export const InferInputSchema = Type.Object(
     shape: Type.Array(Type.Integer({ minimum: 0 }), { maxItems: 16 }),
     datatype: Type.String({ description: `One of ${DATATYPES.join(', ')}.`, maxLength: 16 }),
     parameters: Type.Optional(Parameters),
-    data: Type.Array(Type.Unknown(), {
-      description: 'Row-major values, flat or nested to the depth of the shape.',
-    }),
+    data: Type.Optional(
+      Type.Array(Type.Unknown(), {
+        description:
+          'Row-major values, flat or nested to the depth of the shape. Absent when the tensor is sent as binary ' +
+          'data (parameters.binary_data_size, Triton binary tensor data extension).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -52,7 +56,17 @@ export const InferResponseSchema = Type.Object(
         name: Type.String(),
         datatype: Type.String(),
         shape: Type.Array(Type.Integer()),
-        data: Type.Array(Type.Union([Type.Number(), Type.Boolean()])),
+        data: Type.Optional(
+          Type.Array(Type.Union([Type.Number(), Type.Boolean()]), {
+            description: 'Absent for an output sent as binary data.',
+          }),
+        ),
+        parameters: Type.Optional(
+          Type.Object(
+            { binary_data_size: Type.Integer({ minimum: 0 }) },
+            { description: 'Set for an output sent as binary data after the JSON header.' },
+          ),
+        ),
       }),
     ),
   },
@@ -89,7 +103,7 @@ export const ModelMetadata = Type.Object(
       {
         name: 'spiral-mlp',
         versions: ['1'],
-        platform: 'onnx_onnxv1',
+        platform: 'onnxruntime_onnx',
         inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
         outputs: [{ name: 'label', datatype: 'INT64', shape: [-1] }],
       },
@@ -103,7 +117,7 @@ export const ModelReady = Type.Object(
 
 export const ServerMetadata = Type.Object(
   { name: Type.String(), version: Type.String(), extensions: Type.Array(Type.String()) },
-  { examples: [{ name: 'meanserve', version: '0.1.0', extensions: [] }] },
+  { examples: [{ name: 'meanserve', version: '0.1.0', extensions: ['binary_tensor_data'] }] },
 );
 export const ServerLive = Type.Object({ live: Type.Boolean() }, { examples: [{ live: true }] });
 export const ServerReady = Type.Object({ ready: Type.Boolean() }, { examples: [{ ready: true }] });

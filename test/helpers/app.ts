@@ -34,6 +34,21 @@ export async function modelsInOnePool(): Promise<string> {
   return dir;
 }
 
+/**
+ * A copy of models/ with the tensor-types fixture added (test/fixtures/tensor-types: one input and output
+ * per OIP datatype, built by training/build_tensor_types_model.py). The caller removes the directory.
+ */
+export async function modelsWithTensorTypes(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'meanserve-models-'));
+  await cp(MODELS_DIR, dir, { recursive: true });
+  const fixture = new URL('../fixtures/tensor-types/', import.meta.url).pathname;
+  await cp(join(fixture, 'model.onnx'), join(dir, 'tensor-types', 'model.onnx'));
+  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+  manifest.models.push(JSON.parse(await readFile(join(fixture, 'manifest-entry.json'), 'utf8')));
+  await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  return dir;
+}
+
 /** The app with every model loaded. Pair with stopApp in an after hook. */
 export async function startApp(env: Record<string, string> = {}): Promise<FastifyInstance> {
   const app = await buildApp(await testConfig(env));

@@ -1,16 +1,23 @@
 // The JSON body parser of every route: Fastify's own (prototype-poisoning checks included), with the
 // structural limits of src/lib/json-limits.ts around it. Depth is checked on the raw bytes before parsing,
 // the rest on the parsed document; a body over a limit is a 400 naming the limit and the field.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { InvalidInputError, JsonLimitError } from '../../errors.js';
 import { exceedsDepth, findLimitViolation, type JsonLimits } from '../../lib/json-limits.js';
 
+type Done = (error: Error | null, document?: unknown) => void;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The limited JSON parser, for routes that find JSON inside another body (OIP binary tensor data). */
+    parseJsonBody(request: FastifyRequest, bytes: Buffer, done: Done): void;
+  }
+}
+
 async function jsonBodyPlugin(app: FastifyInstance, limits: JsonLimits): Promise<void> {
   const parse = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    const bytes = body as Buffer;
+  const parseJsonBody = (request: FastifyRequest, bytes: Buffer, done: Done): void => {
     if (exceedsDepth(bytes, limits.maxDepth)) {
       const message = `nested deeper than ${limits.maxDepth} levels (JSON_MAX_DEPTH)`;
       done(new JsonLimitError(`the body is ${message}`, [{ path: '/body', message }]), undefined);
@@ -31,7 +38,12 @@ async function jsonBodyPlugin(app: FastifyInstance, limits: JsonLimits): Promise
         undefined,
       );
     });
-  });
+  };
+  app.decorate('parseJsonBody', parseJsonBody);
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) =>
+    parseJsonBody(request, body as Buffer, done),
+  );
 }
 
 export default fp(jsonBodyPlugin, { name: 'json-body' });
