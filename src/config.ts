@@ -10,6 +10,8 @@ export interface Config {
   port: number;
   /** Listen address. @defaultValue 0.0.0.0 */
   host: string;
+  /** Port of a BullMQ worker's GET /metrics (on `host`); unset: the worker serves none. 0 picks a free port. */
+  workerMetricsPort: number | undefined;
   /** pino level. @defaultValue info */
   logLevel: string;
   /** Redis URL; unset selects the inline (in-process) job queue. */
@@ -305,6 +307,10 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: integer(env, 'PORT', 8080),
     host: env.HOST ?? '0.0.0.0',
+    workerMetricsPort:
+      env.WORKER_METRICS_PORT === undefined || env.WORKER_METRICS_PORT === ''
+        ? undefined
+        : integer(env, 'WORKER_METRICS_PORT', 0),
     logLevel: env.LOG_LEVEL ?? 'info',
     redisUrl,
     redisPrefix,

@@ -1,10 +1,12 @@
 // With REDIS_URL set, the API only enqueues: a separate `npm run worker` process runs the job. Killing that
-// worker with SIGKILL mid-job and starting another completes the job (stalled-job recovery).
+// worker with SIGKILL mid-job and starting another completes the job (stalled-job recovery). A worker with
+// WORKER_METRICS_PORT serves its own metrics: the tokens its antidistill.traces jobs decode.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { startApp, stopApp } from './helpers/app.js';
 import { type Child, kill, startEntry, waitForOutput } from './helpers/processes.js';
+import { promtoolCheck, sample } from './helpers/prometheus.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -36,8 +38,8 @@ describe('BullMQ backend with separate worker processes', () => {
     await deleteKeys(prefix);
   });
 
-  const startWorker = async () => {
-    const worker = startEntry('src/jobs/worker-main.ts', env);
+  const startWorker = async (extra: Record<string, string> = {}) => {
+    const worker = startEntry('src/jobs/worker-main.ts', { ...env, ...extra });
     workers.push(worker);
     await waitForOutput(worker, /worker ready/);
     return worker;
@@ -107,5 +109,38 @@ describe('BullMQ backend with separate worker processes', () => {
     assert.equal(done.result.count, 16);
     assert.ok(done.attempts >= 2, `started ${done.attempts} times`);
     await waitForOutput(second, /stalled job moved back to the queue|"msg":"job completed"/);
+    await kill(second, 'SIGTERM');
+  });
+
+  it("serves a worker's own metrics, counting the tokens its antidistill.traces jobs decode", async () => {
+    const worker = await startWorker({ WORKER_METRICS_PORT: '0', HOST: '127.0.0.1' });
+    const port = Number((await waitForOutput(worker, /"metricsPort":(\d+)/))[1]);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: {
+        type: 'antidistill.traces',
+        params: { prompts: ['Q:12+3='], n: 3, temperature: 1 },
+        seed: 4,
+      },
+    });
+    assert.equal(response.statusCode, 202, response.body);
+    const done = await waitFor('the worker to complete the job', async () => {
+      const record = await job(response.json().id);
+      return ['completed', 'failed'].includes(record.state) ? record : undefined;
+    });
+    assert.equal(done.state, 'completed', done.error);
+    const scrape = await fetch(`http://127.0.0.1:${port}/metrics`);
+    assert.equal(scrape.status, 200);
+    const text = await scrape.text();
+    const check = promtoolCheck(text);
+    assert.equal(check.status, 0, check.output);
+    const labels = { model: 'arithmetic-teacher', mode: 'plain' };
+    assert.equal(sample(text, 'meanserve_generation_tokens_total', labels), done.result.completion_tokens);
+    // <bos> and the seven characters of the prompt, counted once for its three traces.
+    assert.equal(sample(text, 'meanserve_prompt_tokens_total', labels), 8);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/other`)).status, 404);
+    await kill(worker, 'SIGTERM');
+    assert.equal(await worker.exited, 0);
   });
 });

@@ -30,7 +30,7 @@ const png = (index: number) => pngBase64(demo.pixels.slice(index * 784, (index +
 async function okInferences(app: FastifyInstance, model: string): Promise<number> {
   const metrics = (await app.inject('/metrics')).body;
   const line = new RegExp(
-    `^meanserve_inference_duration_seconds_count\\{model="${model}",outcome="ok"\\} (\\d+)`,
+    `^meanserve_inference_request_success_total\\{model="${model}",version="1"\\} (\\d+)`,
     'm',
   );
   return Number(line.exec(metrics)?.[1] ?? 0);

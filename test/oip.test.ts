@@ -130,7 +130,7 @@ describe('Open Inference Protocol v2', () => {
     });
     const metrics = (await app.inject('/metrics')).body;
     const count = Number(
-      /meanserve_inference_batch_size_count\{model="spiral-mlp"\} (\d+)/.exec(metrics)?.[1],
+      /meanserve_inference_batch_size_count\{model="spiral-mlp",version="1"\} (\d+)/.exec(metrics)?.[1],
     );
     assert.ok(count >= 1 && count < labels.length, `16 concurrent requests ran in ${count} batches`);
   });

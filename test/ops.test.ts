@@ -50,8 +50,11 @@ describe('ops endpoints', () => {
     );
     assert.match(text, /meanserve_http_requests_total\{method="GET",route="unmatched",status="404"\} 1/);
     assert.match(text, /meanserve_http_request_duration_seconds_bucket\{le="0.005",method="POST"/);
-    assert.match(text, /meanserve_inference_duration_seconds_count\{model="spiral-mlp",outcome="ok"\} 1/);
-    assert.match(text, /meanserve_inference_batch_size_sum\{model="spiral-mlp"\} 1/);
+    assert.match(
+      text,
+      /meanserve_inference_duration_seconds_count\{model="spiral-mlp",version="1",outcome="success"\} 1/,
+    );
+    assert.match(text, /meanserve_inference_batch_size_sum\{model="spiral-mlp",version="1"\} 1/);
     assert.match(text, /meanserve_inference_queue_depth 0/);
     assert.match(text, /meanserve_jobs\{type="onnx.batch-infer",state="queued"\} 0/);
     assert.match(text, /meanserve_job_queue_depth\{type="onnx.batch-infer"\} 0/);

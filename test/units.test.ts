@@ -75,9 +75,8 @@ describe('micro-batcher', () => {
   const doubling = (sizes: number[]) => async (inputs: Record<string, Tensor>) => {
     const x = inputs.x as Tensor;
     sizes.push(x.shape[0] as number);
-    return {
-      y: { datatype: 'FP32' as const, shape: x.shape, data: (x.data as Float32Array).map((v) => v * 2) },
-    };
+    const y = { datatype: 'FP32' as const, shape: x.shape, data: (x.data as Float32Array).map((v) => v * 2) };
+    return { outputs: { y }, computeSeconds: sizes.length };
   };
 
   it('batches concurrent requests and gives each its own rows', async () => {
@@ -90,11 +89,16 @@ describe('micro-batcher', () => {
     });
     const results = await Promise.all([1, 2, 3, 4, 5, 6].map((v) => batcher.submit(row(v), 1)));
     assert.deepEqual(
-      results.map((r) => [...((r.y as Tensor).data as Float32Array)]),
+      results.map((r) => [...((r.outputs.y as Tensor).data as Float32Array)]),
       [1, 2, 3, 4, 5, 6].map((v) => [2 * v, 2 * v]),
     );
     // A full batch of 4 goes at once; the remaining 2 wait for company, then go together.
     assert.deepEqual(sizes, [4, 2]);
+    // Each request carries the compute time of the batch it ran in (here: the batch's number).
+    assert.deepEqual(
+      results.map((r) => r.computeSeconds),
+      [1, 1, 1, 1, 2, 2],
+    );
   });
 
   it('refuses a request when its queue is full', async () => {
@@ -106,7 +110,7 @@ describe('micro-batcher', () => {
       'm',
       async (inputs) => {
         await gate;
-        return inputs;
+        return { outputs: inputs, computeSeconds: 0 };
       },
       { maxBatchSize: 1, maxWaitMs: 0, queueLimit: 2, maxConcurrentBatches: 1 },
     );

@@ -4,8 +4,7 @@
 import { JobCancelledError } from '../lib/cancellation.js';
 import { ARTIFACT_NAME } from '../schemas/jobs.js';
 import type { ArtifactSink } from './artifacts.js';
-import type { JobProgress } from './job-record.js';
-import { type JobThreadError, type JobThreadRequest, runJobInThread } from './job-thread.js';
+import { type JobEvents, type JobThreadError, type JobThreadRequest, runJobInThread } from './job-thread.js';
 
 export type Outcome =
   | { kind: 'completed'; result: unknown; artifacts: string[] }
@@ -18,12 +17,11 @@ export async function executeJob(
   options: {
     store: ArtifactSink;
     artifactLimit: number;
-    onProgress: (progress: JobProgress) => void;
     signal: AbortSignal;
-  },
+  } & JobEvents,
 ): Promise<Outcome> {
   try {
-    const output = await runJobInThread(request, options.onProgress, options.signal);
+    const output = await runJobInThread(request, options, options.signal);
     const artifacts = output.artifacts ?? [];
     for (const artifact of artifacts) {
       if (!ARTIFACT_NAME.test(artifact.name)) {

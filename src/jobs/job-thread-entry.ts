@@ -27,6 +27,7 @@ async function run(): Promise<JobThreadMessage> {
     signal: controller.signal,
     models: request.models,
     progress: (progress) => port?.postMessage({ kind: 'progress', progress } satisfies JobThreadMessage),
+    tokens: (tokens) => port?.postMessage({ kind: 'tokens', tokens } satisfies JobThreadMessage),
   });
   return { kind: 'done', output };
 }

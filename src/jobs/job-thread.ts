@@ -6,7 +6,7 @@
 import type { ModelAccess } from '../config.js';
 import { startThread } from '../lib/thread.js';
 import type { JobProgress } from './job-record.js';
-import type { ProcessorOutput } from './processor.js';
+import type { JobTokens, ProcessorOutput } from './processor.js';
 
 export type JobThreadRequest = {
   type: string;
@@ -17,6 +17,7 @@ export type JobThreadRequest = {
 
 export type JobThreadMessage =
   | { kind: 'progress'; progress: JobProgress }
+  | { kind: 'tokens'; tokens: JobTokens }
   | { kind: 'done'; output: ProcessorOutput }
   | { kind: 'error'; name: string; message: string; permanent: boolean };
 
@@ -34,11 +35,18 @@ export class JobThreadError extends Error {
 /** Least time between two forwarded progress reports, ms; the last report before the end is always sent. */
 const PROGRESS_INTERVAL_MS = 100;
 
+/** What a running job reports besides its result: progress (throttled here) and tokens decoded. */
+export interface JobEvents {
+  onProgress: (progress: JobProgress) => void;
+  onTokens?: (tokens: JobTokens) => void;
+}
+
 export function runJobInThread(
   request: JobThreadRequest,
-  onProgress: (progress: JobProgress) => void,
+  events: JobEvents,
   signal: AbortSignal,
 ): Promise<ProcessorOutput> {
+  const { onProgress, onTokens } = events;
   return new Promise((resolve, reject) => {
     const worker = startThread(import.meta.url, 'job-thread-entry', request);
     let settled = false;
@@ -65,6 +73,8 @@ export function runJobInThread(
           lastSent = Date.now();
           flush();
         }
+      } else if (message.kind === 'tokens') {
+        onTokens?.(message.tokens);
       } else if (message.kind === 'done') {
         finish(() => resolve(message.output));
       } else {

@@ -2,7 +2,15 @@
 // It runs in a worker thread, in the API process (inline) or in a worker process (bullmq).
 import type { ModelAccess } from '../config.js';
 import { PermanentError } from '../errors.js';
+import type { GenerationLabels, TokenKind } from '../models/lm/generation-observer.js';
 import type { JobProgress } from './job-record.js';
+
+/** Language-model tokens a job decoded, for the token counters of the process that runs it. */
+export interface JobTokens {
+  labels: GenerationLabels;
+  kind: TokenKind;
+  count: number;
+}
 
 export interface ProcessorContext {
   seed: number;
@@ -12,6 +20,8 @@ export interface ProcessorContext {
   signal: AbortSignal;
   /** Where models live and how to open them, for processors that run ONNX models. */
   models: ModelAccess;
+  /** Counts language-model tokens the job decoded; absent where nothing counts them (benches, scripts). */
+  tokens?(tokens: JobTokens): void;
 }
 
 export interface ProcessorOutput {

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { loadConfig, modelAccess } from '../config.js';
 import { JobWorker } from './backends/bullmq/bullmq-worker.js';
 import { JOB_TYPE_NAMES } from './catalog.js';
+import { WorkerMetrics } from './worker-metrics.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
       'REDIS_URL is not set: a worker takes jobs from Redis (without it, npm start runs jobs inline)',
     );
   }
+  const metrics = new WorkerMetrics();
   const worker = new JobWorker({
     redisUrl: config.redisUrl,
     prefix: config.redisPrefix,
@@ -23,10 +25,13 @@ async function main(): Promise<void> {
     types: JOB_TYPE_NAMES,
     models: modelAccess(config),
     log,
+    onTokens: (tokens) => metrics.tokens(tokens),
   });
   const stop = async (signal: string, exitCode = 0) => {
     log.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'worker shutting down');
-    if (await worker.close(config.shutdownTimeoutMs)) {
+    const finished = await worker.close(config.shutdownTimeoutMs);
+    await metrics.close();
+    if (finished) {
       log.info('worker stopped');
       process.exit(exitCode);
     }
@@ -43,7 +48,11 @@ async function main(): Promise<void> {
     void stop('uncaughtException', 1);
   });
   await worker.ready();
-  log.info({ prefix: config.redisPrefix, concurrency: config.jobs.concurrency }, 'worker ready');
+  const metricsPort =
+    config.workerMetricsPort === undefined
+      ? undefined
+      : await metrics.listen(config.workerMetricsPort, config.host);
+  log.info({ prefix: config.redisPrefix, concurrency: config.jobs.concurrency, metricsPort }, 'worker ready');
 }
 
 main().catch((error: Error) => {

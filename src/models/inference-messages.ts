@@ -22,7 +22,13 @@ export type ThreadRequest =
   | { kind: 'load'; models: ModelLoadRequest[] }
   | { kind: 'run'; id: number; key: string; inputs: Record<string, Tensor>; outputs: string[] };
 
+/** A model's outputs and the seconds its session ran for them (Triton's compute duration). */
+export interface Computed {
+  outputs: Record<string, Tensor>;
+  computeSeconds: number;
+}
+
 export type ThreadReply =
   | { kind: 'loaded'; results: ModelLoadResult[] }
-  | { kind: 'result'; id: number; outputs: Record<string, Tensor> }
+  | ({ kind: 'result'; id: number } & Computed)
   | { kind: 'error'; id: number; message: string };

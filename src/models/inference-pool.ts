@@ -3,10 +3,16 @@
 import type { Worker } from 'node:worker_threads';
 import { joinQueue, type Waiter } from '../lib/abortable-queue.js';
 import { startThread } from '../lib/thread.js';
-import type { ModelLoadRequest, ModelLoadResult, ThreadReply, ThreadRequest } from './inference-messages.js';
+import type {
+  Computed,
+  ModelLoadRequest,
+  ModelLoadResult,
+  ThreadReply,
+  ThreadRequest,
+} from './inference-messages.js';
 import type { Tensor } from './tensor.js';
 
-interface Task extends Waiter<Record<string, Tensor>> {
+interface Task extends Waiter<Computed> {
   key: string;
   inputs: Record<string, Tensor>;
   outputs: string[];
@@ -49,9 +55,9 @@ export class InferencePool {
     inputs: Record<string, Tensor>,
     outputs: string[],
     signal?: AbortSignal,
-  ): Promise<Record<string, Tensor>> {
+  ): Promise<Computed> {
     if (this.closed) return Promise.reject(new Error('inference pool is closed'));
-    const result = joinQueue<Record<string, Tensor>, Task>(this.waiting, signal, (settle) => ({
+    const result = joinQueue<Computed, Task>(this.waiting, signal, (settle) => ({
       key,
       inputs,
       outputs,
@@ -88,8 +94,9 @@ export class InferencePool {
         }
         const task = slot.task;
         slot.task = undefined;
-        if (reply.kind === 'result') task?.resolve(reply.outputs);
-        else task?.reject(new Error(reply.message));
+        if (reply.kind === 'result') {
+          task?.resolve({ outputs: reply.outputs, computeSeconds: reply.computeSeconds });
+        } else task?.reject(new Error(reply.message));
         this.dispatch();
       });
       worker.on('error', (error) => {

@@ -43,8 +43,10 @@ port.on('message', async (message: ThreadRequest) => {
     return;
   }
   try {
+    const started = performance.now();
     const outputs = await runSession(session, message.inputs, message.outputs);
-    reply = { kind: 'result', id: message.id, outputs };
+    const computeSeconds = (performance.now() - started) / 1000;
+    reply = { kind: 'result', id: message.id, outputs, computeSeconds };
     port.postMessage(reply, transferables(outputs));
   } catch (error) {
     port.postMessage({ kind: 'error', id: message.id, message: (error as Error).message });

@@ -5,15 +5,14 @@
 
 import { OverloadedError } from '../errors.js';
 import { joinQueue, type Waiter } from '../lib/abortable-queue.js';
+import type { Computed } from './inference-messages.js';
 import { allocate, type Tensor } from './tensor.js';
 
 /** Runs a batch; `signal` aborts once every request in it has gone (then a batch still waiting can leave). */
-export type RunBatch = (
-  inputs: Record<string, Tensor>,
-  signal: AbortSignal | undefined,
-) => Promise<Record<string, Tensor>>;
+export type RunBatch = (inputs: Record<string, Tensor>, signal: AbortSignal | undefined) => Promise<Computed>;
 
-interface Pending extends Waiter<Record<string, Tensor>> {
+/** Each request of a batch gets its own rows and the batch's compute time. */
+interface Pending extends Waiter<Computed> {
   inputs: Record<string, Tensor>;
   rows: number;
   signal: AbortSignal | undefined;
@@ -53,18 +52,14 @@ export class MicroBatcher {
    * the request still waits, it leaves the queue (its client went away or its deadline passed); once in a
    * batch it runs with the batch, unless every request of a batch that still waits for a thread is gone.
    */
-  submit(
-    inputs: Record<string, Tensor>,
-    rows: number,
-    signal?: AbortSignal,
-  ): Promise<Record<string, Tensor>> {
+  submit(inputs: Record<string, Tensor>, rows: number, signal?: AbortSignal): Promise<Computed> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.queue.length >= this.options.queueLimit) {
       return Promise.reject(
         new OverloadedError(`${this.name}: ${this.queue.length} requests already waiting`),
       );
     }
-    const outputs = joinQueue<Record<string, Tensor>, Pending>(this.queue, signal, (settle) => ({
+    const outputs = joinQueue<Computed, Pending>(this.queue, signal, (settle) => ({
       inputs,
       rows,
       signal,
@@ -113,10 +108,10 @@ export class MicroBatcher {
       ),
       everyAborted(batch.map((pending) => pending.signal)),
     )
-      .then((outputs) => {
+      .then(({ outputs, computeSeconds }) => {
         let offset = 0;
         for (const pending of batch) {
-          pending.resolve(sliceRows(outputs, offset, pending.rows));
+          pending.resolve({ outputs: sliceRows(outputs, offset, pending.rows), computeSeconds });
           offset += pending.rows;
         }
       })

@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { NotFoundError, OverloadedError, UnavailableError } from '../errors.js';
 import type { Log } from '../lib/log.js';
 import { type ManifestEntry, SHARED_POOL } from '../schemas/manifest.js';
-import type { ModelLoadRequest } from './inference-messages.js';
+import type { Computed, ModelLoadRequest } from './inference-messages.js';
 import { InferencePool } from './inference-pool.js';
 import { DecoderPool } from './lm/decoder-pool.js';
 import type { Decoder } from './lm/kv-decoder.js';
@@ -44,9 +44,26 @@ export type RegistryOptions = Pick<
   | 'decoderThreads'
 >;
 
+/** How an inference request ended, as Triton sorts them: answered, refused when full, left, or failed. */
+export type InferenceOutcome = 'success' | 'rejected' | 'cancelled' | 'failed';
+
+/** A model as metrics name it. */
+export interface ModelLabels {
+  model: string;
+  version: string;
+}
+
 export interface InferenceObserver {
-  inference(model: string, seconds: number, ok: boolean): void;
-  batch(model: string, rows: number): void;
+  /**
+   * One request: its outcome and rows, its whole time, and (when it ran) the compute time of the execution
+   * it ran in; the rest is time queued (micro-batcher and inference threads).
+   */
+  inference(
+    model: ModelLabels,
+    report: { outcome: InferenceOutcome; rows: number; seconds: number; computeSeconds?: number },
+  ): void;
+  /** One run of a model on an inference thread, of `rows` rows: a micro-batch or an unbatched request. */
+  execution(model: ModelLabels, rows: number): void;
 }
 
 export class ModelRegistry {
@@ -129,26 +146,37 @@ export class ModelRegistry {
       );
     }
     const started = process.hrtime.bigint();
-    let ok = false;
+    const labels = { model: model.entry.name, version: model.entry.version };
+    const report = (outcome: InferenceOutcome, computeSeconds?: number) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.observer?.inference(labels, {
+        outcome,
+        rows,
+        seconds,
+        ...(computeSeconds === undefined ? {} : { computeSeconds }),
+      });
+    };
     try {
-      let result: Record<string, Tensor>;
+      let computed: Computed;
       if (model.batcher !== undefined && options.exclusive !== true) {
         // A batch computes every output; the request's selection is applied afterwards.
-        const all = await model.batcher.submit(inputs, rows, options.signal);
-        result = Object.fromEntries(outputs.map((name) => [name, all[name] as Tensor]));
+        computed = await model.batcher.submit(inputs, rows, options.signal);
       } else {
         if (pool.pending >= this.options.inferenceQueueLimit) {
           throw new OverloadedError(
             `${pool.pending} inference requests already waiting for pool ${model.pool}`,
           );
         }
-        result = await pool.run(model.key, inputs, outputs, options.signal);
+        computed = await pool.run(model.key, inputs, outputs, options.signal);
+        this.observer?.execution(labels, rows);
       }
-      ok = true;
-      return result;
-    } finally {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.observer?.inference(model.entry.name, seconds, ok);
+      report('success', computed.computeSeconds);
+      return Object.fromEntries(outputs.map((name) => [name, computed.outputs[name] as Tensor]));
+    } catch (error) {
+      report(
+        error instanceof OverloadedError ? 'rejected' : options.signal?.aborted ? 'cancelled' : 'failed',
+      );
+      throw error;
     }
   }
 
@@ -292,7 +320,8 @@ export class ModelRegistry {
       maxWaitMs: this.options.batchMaxWaitMs,
       queueLimit: this.options.inferenceQueueLimit,
       maxConcurrentBatches: pool.size,
-      onBatch: (rows) => this.observer?.batch(model.entry.name, rows),
+      onBatch: (rows) =>
+        this.observer?.execution({ model: model.entry.name, version: model.entry.version }, rows),
     });
   }
 

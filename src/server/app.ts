@@ -65,9 +65,12 @@ export interface BuildOptions {
   logStream?: { write(line: string): void };
 }
 
-export function createQueue(config: Config, log: Log): JobQueue {
+/** The job queue; inline jobs report the tokens they decode to `metrics` (BullMQ workers count their own). */
+export function createQueue(config: Config, log: Log, metrics: Metrics): JobQueue {
   return config.redisUrl === undefined
-    ? new InlineQueue(config.jobs, config.dataDir, modelAccess(config), JOB_TYPE_NAMES, log)
+    ? new InlineQueue(config.jobs, config.dataDir, modelAccess(config), JOB_TYPE_NAMES, log, (tokens) =>
+        metrics.jobTokens(tokens),
+      )
     : new BullmqQueue(config.redisUrl, config.redisPrefix, config.jobs, JOB_TYPE_NAMES, (error) =>
         log.error({ err: error }, 'job queue error'),
       );
@@ -108,7 +111,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const metrics = new Metrics();
   const models = new ModelRegistry(config, app.log, metrics);
-  const queue = createQueue(config, app.log);
+  const queue = createQueue(config, app.log, metrics);
   const collections = new CollectionStore(config.dataDir, app.log);
   const images = new ImageDecoder(config.imageDecodeThreads, app.log);
   await collections.load();
@@ -136,10 +139,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('metrics', metrics);
   app.decorate(
     'completions',
-    new CompletionService(models, config.modelsDir, config.generationConcurrency, {
-      tokens: (model, mode, count) => metrics.generatedTokens.inc({ model, mode }, count),
-      active: (change) => metrics.activeGenerations.inc(change),
-    }),
+    new CompletionService(models, config.modelsDir, config.generationConcurrency, metrics),
   );
   app.decorate('draining', false);
   app.decorate('safeUrl', safeUrl);

@@ -1,15 +1,23 @@
 // Prometheus metrics, one registry per app (tests build many apps in one process). Names follow the
-// serving systems we measure against: request counts and latency by route, inference latency and batch
-// size per model, queue depth, jobs by type and state, event-loop lag (from the default Node metrics).
+// serving systems we measure against: request counts and latency by route; per model, Triton's success and
+// failure counts, queue and compute durations and batch sizes; for the language models, vLLM's token
+// counters, time to first token, inter-token latency and sequences waiting and running; queue depth, jobs
+// by type and state, event-loop lag (from the default Node metrics).
 import client from 'prom-client';
 import type { JobCount } from '../jobs/job-record.js';
+import type { JobTokens } from '../jobs/processor.js';
 import type { JobQueue } from '../jobs/queue.js';
-import type { InferenceObserver, ModelRegistry } from '../models/registry.js';
+import { registerDefaultMetrics, tokenCounters } from '../lib/prometheus.js';
+import type { CompletionCounters } from '../models/lm/completion-service.js';
+import type { GenerationLabels, TokenKind } from '../models/lm/generation-observer.js';
+import type { InferenceObserver, InferenceOutcome, ModelLabels, ModelRegistry } from '../models/registry.js';
 import type { CollectionStore } from '../retrieval/collections/collection-store.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** One decoding step takes about a millisecond here; antidistillation's three take a few. */
+const TOKEN_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
-export class Metrics implements InferenceObserver {
+export class Metrics implements InferenceObserver, CompletionCounters {
   readonly registry = new client.Registry();
   private readonly httpRequests = new client.Counter({
     name: 'meanserve_http_requests_total',
@@ -26,15 +34,41 @@ export class Metrics implements InferenceObserver {
   });
   private readonly inferenceDuration = new client.Histogram({
     name: 'meanserve_inference_duration_seconds',
-    help: 'Inference latency per model, queueing and batching included.',
-    labelNames: ['model', 'outcome'] as const,
+    help: 'Inference request latency per model, queueing and batching included, by outcome.',
+    labelNames: ['model', 'version', 'outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly inferenceSuccess = new client.Counter({
+    name: 'meanserve_inference_request_success_total',
+    help: 'Inference requests answered, per model (Triton: nv_inference_request_success).',
+    labelNames: ['model', 'version'] as const,
+    registers: [this.registry],
+  });
+  private readonly inferenceFailure = new client.Counter({
+    name: 'meanserve_inference_request_failure_total',
+    help: 'Inference requests not answered, per model, by reason: rejected (queue full), cancelled (client gone or deadline), failed (Triton: nv_inference_request_failure).',
+    labelNames: ['model', 'version', 'reason'] as const,
+    registers: [this.registry],
+  });
+  private readonly queueDuration = new client.Histogram({
+    name: 'meanserve_inference_queue_duration_seconds',
+    help: 'Time an answered inference request waited in its micro-batcher and for an inference thread.',
+    labelNames: ['model', 'version'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly computeDuration = new client.Histogram({
+    name: 'meanserve_inference_compute_duration_seconds',
+    help: 'Time the model ran for an answered inference request (the whole batch it ran in).',
+    labelNames: ['model', 'version'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
   private readonly batchSize = new client.Histogram({
     name: 'meanserve_inference_batch_size',
-    help: 'Rows per batch sent to a model by the micro-batcher.',
-    labelNames: ['model'] as const,
+    help: 'Rows per execution of a model: _count is executions (Triton: nv_inference_exec_count), _sum rows inferred (nv_inference_count).',
+    labelNames: ['model', 'version'] as const,
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
     registers: [this.registry],
   });
@@ -44,13 +78,36 @@ export class Metrics implements InferenceObserver {
     registers: [this.registry],
   });
 
-  readonly generatedTokens = new client.Counter({
-    name: 'meanserve_generated_tokens_total',
-    help: 'Completion tokens sampled, by teacher model and mode (plain or antidistillation).',
+  private readonly tokenCounters = tokenCounters(this.registry);
+  private readonly timeToFirstToken = new client.Histogram({
+    name: 'meanserve_time_to_first_token_seconds',
+    help: "From the start of a completion's decoding to each sequence's first token, by teacher model and mode.",
     labelNames: ['model', 'mode'] as const,
+    buckets: [...TOKEN_BUCKETS, 5, 10],
     registers: [this.registry],
   });
-  readonly activeGenerations = new client.Gauge({
+  private readonly interTokenLatency = new client.Histogram({
+    name: 'meanserve_inter_token_latency_seconds',
+    help: 'Between two tokens of one sequence, by teacher model and mode.',
+    labelNames: ['model', 'mode'] as const,
+    buckets: TOKEN_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly sequenceGauges = {
+    waiting: new client.Gauge({
+      name: 'meanserve_sequences_waiting',
+      help: 'Sequences of admitted completions waiting for decoders, by teacher model and mode.',
+      labelNames: ['model', 'mode'] as const,
+      registers: [this.registry],
+    }),
+    running: new client.Gauge({
+      name: 'meanserve_sequences_running',
+      help: 'Sequences decoding now, by teacher model and mode.',
+      labelNames: ['model', 'mode'] as const,
+      registers: [this.registry],
+    }),
+  };
+  private readonly activeGenerations = new client.Gauge({
     name: 'meanserve_generations_active',
     help: 'Completion requests generating now.',
     registers: [this.registry],
@@ -70,7 +127,7 @@ export class Metrics implements InferenceObserver {
   });
 
   constructor() {
-    client.collectDefaultMetrics({ register: this.registry, prefix: 'meanserve_' });
+    registerDefaultMetrics(this.registry);
   }
 
   /** Gauges read at scrape time from the registry, the queue and the collections. */
@@ -165,11 +222,48 @@ export class Metrics implements InferenceObserver {
     this.rejections.inc({ reason, key });
   }
 
-  inference(model: string, seconds: number, ok: boolean): void {
-    this.inferenceDuration.observe({ model, outcome: ok ? 'ok' : 'error' }, seconds);
+  inference(
+    model: ModelLabels,
+    report: { outcome: InferenceOutcome; rows: number; seconds: number; computeSeconds?: number },
+  ): void {
+    this.inferenceDuration.observe({ ...model, outcome: report.outcome }, report.seconds);
+    if (report.outcome !== 'success') {
+      this.inferenceFailure.inc({ ...model, reason: report.outcome });
+      return;
+    }
+    this.inferenceSuccess.inc(model);
+    const compute = Math.min(report.computeSeconds ?? 0, report.seconds);
+    this.computeDuration.observe(model, compute);
+    this.queueDuration.observe(model, report.seconds - compute);
   }
 
-  batch(model: string, rows: number): void {
-    this.batchSize.observe({ model }, rows);
+  execution(model: ModelLabels, rows: number): void {
+    this.batchSize.observe(model, rows);
+  }
+
+  tokens(labels: GenerationLabels, kind: TokenKind, count: number): void {
+    this.tokenCounters[kind].inc({ ...labels }, count);
+  }
+
+  /** Completions generating now: +1 when one starts, −1 when it ends. */
+  active(change: 1 | -1): void {
+    this.activeGenerations.inc(change);
+  }
+
+  /** Tokens an antidistill.traces job decoded (inline jobs; a BullMQ worker counts its own). */
+  jobTokens(tokens: JobTokens): void {
+    this.tokens(tokens.labels, tokens.kind, tokens.count);
+  }
+
+  sequences(labels: GenerationLabels, state: 'waiting' | 'running', change: number): void {
+    this.sequenceGauges[state].inc({ ...labels }, change);
+  }
+
+  firstToken(labels: GenerationLabels, seconds: number): void {
+    this.timeToFirstToken.observe({ ...labels }, seconds);
+  }
+
+  interToken(labels: GenerationLabels, seconds: number): void {
+    this.interTokenLatency.observe({ ...labels }, seconds);
   }
 }

@@ -22,6 +22,8 @@ export const antidistillTraces: Processor<TracesParams> = async (params, context
       context.seed,
     );
     const { teacher, pair } = plan.models;
+    const labels = { model: teacher.name, mode: pair === undefined ? 'plain' : 'antidistillation' } as const;
+    context.tokens?.({ labels, kind: 'prompt', count: plan.promptTokens });
     const total = plan.sequences.length;
     let done = 0;
     let tokens = 0;
@@ -33,6 +35,7 @@ export const antidistillTraces: Processor<TracesParams> = async (params, context
         onDone: (_index: number, result: Generated) => {
           done++;
           tokens += result.completionTokens;
+          context.tokens?.({ labels, kind: 'generation', count: result.completionTokens });
           context.progress({ fraction: done / total, message: `${done} of ${total} traces` });
         },
       },

@@ -19,11 +19,10 @@ import type { ModelRegistry } from '../registry.js';
 import { chatPrompt } from './chat-template.js';
 import { type CompletionInput, type CompletionPlan, planCompletion, runCompletion } from './completions.js';
 import type { Generated, TokenLogprobs } from './generate.js';
+import { type GenerationMetrics, type GenerationMode, observeRun } from './generation-observer.js';
 import { DEFAULT_TEACHER, languageModelOf, vocabularyOf } from './language-models.js';
 
-export interface CompletionCounters {
-  /** Tokens generated for a model, by mode (plain or antidistillation). */
-  tokens(model: string, mode: string, count: number): void;
+export interface CompletionCounters extends GenerationMetrics {
   /** Completions generating now: +1 when one starts, −1 when it ends. */
   active(change: 1 | -1): void;
 }
@@ -66,7 +65,7 @@ export class Completion {
   readonly head: { id: string; created: number; model: string };
   /** What every finished answer names: seed, system fingerprint, models, antidistillation settings. */
   readonly extras: Pick<Reply, 'seed' | 'system_fingerprint' | 'models' | 'antidistillation'>;
-  readonly mode: 'plain' | 'antidistillation';
+  readonly mode: GenerationMode;
   private closed = false;
 
   constructor(
@@ -99,20 +98,27 @@ export class Completion {
   }
 
   /** Generates every sequence; `signal` stops decoding at the next token. */
-  run(callbacks: CompletionCallbacks, signal: AbortSignal): Promise<Generated[]> {
-    const teacher = this.plan.models.teacher.name;
-    return runCompletion(
-      this.plan,
-      (entries) => this.models.openDecoders(entries),
-      {
-        ...(callbacks.onText === undefined ? {} : { onText: callbacks.onText }),
-        onDone: (index, result) => {
-          this.counters.tokens(teacher, this.mode, result.completionTokens);
-          callbacks.onDone?.(index, result);
+  async run(callbacks: CompletionCallbacks, signal: AbortSignal): Promise<Generated[]> {
+    const labels = { model: this.plan.models.teacher.name, mode: this.mode };
+    const observer = observeRun(this.plan, labels, this.counters);
+    try {
+      return await runCompletion(
+        this.plan,
+        (entries) => this.models.openDecoders(entries),
+        {
+          onStart: observer.onStart,
+          onToken: observer.onToken,
+          ...(callbacks.onText === undefined ? {} : { onText: callbacks.onText }),
+          onDone: (index, result) => {
+            observer.onDone(index);
+            callbacks.onDone?.(index, result);
+          },
         },
-      },
-      signal,
-    );
+        signal,
+      );
+    } finally {
+      observer.end();
+    }
   }
 
   /** The whole text completion, once every sequence is done. */

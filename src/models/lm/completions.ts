@@ -89,13 +89,16 @@ export function planCompletion(
 }
 
 /**
- * Decodes every sequence of the plan; `onText` receives each sequence's text as it becomes final and
- * `onDone` its result. Stops at the first error or when `signal` aborts (every decoder is closed).
+ * Decodes every sequence of the plan; `onStart` hears when a sequence gets its decoders, `onToken` each
+ * token it samples, `onText` its text as it becomes final and `onDone` its result. Stops at the first
+ * error or when `signal` aborts (every decoder is closed).
  */
 export async function runCompletion(
   plan: CompletionPlan,
   open: OpenDecoders,
   callbacks: {
+    onStart?: (index: number) => void;
+    onToken?: (index: number) => void;
     onText?: (index: number, piece: string) => void;
     onDone?: (index: number, result: Generated) => void;
   },
@@ -111,6 +114,7 @@ export async function runCompletion(
       stop.throwIfAborted();
       const sequence = plan.sequences[next++] as PlannedSequence;
       const decoders = await openFor(plan, open);
+      callbacks.onStart?.(sequence.index);
       try {
         const result = await generateSequence(
           plan.models.vocabulary,
@@ -125,6 +129,7 @@ export async function runCompletion(
           },
           (piece) => callbacks.onText?.(sequence.index, piece),
           stop,
+          () => callbacks.onToken?.(sequence.index),
         );
         results[sequence.index] = result;
         callbacks.onDone?.(sequence.index, result);

@@ -61,6 +61,7 @@ export async function generateSequence(
   request: SequenceRequest,
   onText: (piece: string) => void,
   signal: AbortSignal,
+  onToken?: () => void,
 ): Promise<Generated> {
   const random = new Random(request.seed);
   const { sampling } = request;
@@ -80,6 +81,7 @@ export async function generateSequence(
     for (const process of processors.truncation) process(scores, logits, random);
     const token = sample(scores, random);
     completionTokens++;
+    onToken?.();
     if (token === vocabulary.eos) {
       finishReason = 'stop';
       break;

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { JobConfig, ModelAccess } from '../../../config.js';
 import type { Log } from '../../../lib/log.js';
 import { executeJob } from '../../execute.js';
+import type { JobTokens } from '../../processor.js';
 import {
   CANCELLED_REASON,
   cancelChannel,
@@ -25,6 +26,8 @@ export interface JobWorkerOptions {
   types: readonly string[];
   models: ModelAccess;
   log: Log;
+  /** Hears the language-model tokens the jobs decode (the worker's token counters). */
+  onTokens?: (tokens: JobTokens) => void;
 }
 
 export class JobWorker {
@@ -121,6 +124,7 @@ export class JobWorker {
               // Progress is best effort; the result is what must not be lost.
             });
           },
+          ...(this.options.onTokens === undefined ? {} : { onTokens: this.options.onTokens }),
         },
       );
       if (outcome.kind === 'completed') return { result: outcome.result, artifacts: outcome.artifacts };

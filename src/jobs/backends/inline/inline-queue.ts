@@ -23,6 +23,7 @@ import {
   type SubmitOutcome,
   type SubmitRequest,
 } from '../../job-record.js';
+import type { JobTokens } from '../../processor.js';
 import type { JobListFilter, JobQueue } from '../../queue.js';
 import { FileArtifactStore } from './artifact-files.js';
 import { type ArtifactEntry, JobStore, type StoredJob } from './job-store.js';
@@ -53,6 +54,8 @@ export class InlineQueue implements JobQueue {
     private readonly models: ModelAccess,
     private readonly types: readonly string[],
     private readonly log: Log,
+    /** Hears the language-model tokens the jobs decode (the API's token counters). */
+    private readonly onTokens?: (tokens: JobTokens) => void,
   ) {
     const dir = join(dataDir, 'jobs');
     mkdirSync(dir, { recursive: true });
@@ -258,6 +261,7 @@ export class InlineQueue implements JobQueue {
           running.progress = progress;
           this.emit(id, { kind: 'progress', progress });
         },
+        ...(this.onTokens === undefined ? {} : { onTokens: this.onTokens }),
       },
     );
     if (running.interrupted) return;
