@@ -165,3 +165,32 @@ for (const [name, make] of clients) {
     });
   });
 }
+
+describe('chat bodies a client can get wrong', () => {
+  const cases: Array<[string, unknown, string]> = [
+    ['no messages', { messages: [] }, 'messages'],
+    ['no user message', { messages: [{ role: 'system', content: 'Add.' }] }, 'messages.0'],
+    ['an unknown role', { messages: [{ role: 'robot', content: '1+1' }] }, 'messages.0.role'],
+    ['a tool message', { messages: [{ role: 'tool', content: '1+1' }] }, 'messages.0.role'],
+    [
+      'a character outside the vocabulary',
+      { messages: [{ role: 'user', content: '1+x' }] },
+      'messages.0.content',
+    ],
+  ];
+  for (const [what, body, param] of cases) {
+    it(`answers ${what} with a 400 in OpenAI's shape naming ${param}`, async () => {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/chat/completions',
+        payload: body as object,
+      });
+      assert.equal(response.statusCode, 400, response.body);
+      assert.match(response.headers['content-type'] as string, /^application\/json/);
+      const { error } = response.json();
+      assert.equal(error.type, 'invalid_request_error');
+      assert.ok(error.message.length > 0);
+      assert.ok(error.param?.startsWith(param), `${error.param} names ${param}`);
+    });
+  }
+});
