@@ -7,7 +7,7 @@ import client from 'prom-client';
 import type { JobCount } from '../jobs/job-record.js';
 import type { JobTokens } from '../jobs/processor.js';
 import type { JobQueue } from '../jobs/queue.js';
-import { registerDefaultMetrics, tokenCounters } from '../lib/prometheus.js';
+import { METRIC_PREFIX, registerDefaultMetrics, tokenCounters } from '../lib/prometheus.js';
 import type { CompletionCounters } from '../models/lm/completion-service.js';
 import type { GenerationLabels, TokenKind } from '../models/lm/generation-observer.js';
 import type { InferenceObserver, InferenceOutcome, ModelLabels, ModelRegistry } from '../models/registry.js';
@@ -17,114 +17,117 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 /** One decoding step takes about a millisecond here; antidistillation's three take a few. */
 const TOKEN_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
+const MODEL = ['model', 'version'] as const;
+const GENERATION = ['model', 'mode'] as const;
+
 export class Metrics implements InferenceObserver, CompletionCounters {
   readonly registry = new client.Registry();
-  private readonly httpRequests = new client.Counter({
-    name: 'meanserve_http_requests_total',
-    help: 'HTTP requests answered, by method, route pattern and status code.',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [this.registry],
-  });
-  private readonly httpDuration = new client.Histogram({
-    name: 'meanserve_http_request_duration_seconds',
-    help: 'HTTP request latency, by method, route pattern and status code.',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly inferenceDuration = new client.Histogram({
-    name: 'meanserve_inference_duration_seconds',
-    help: 'Inference request latency per model, queueing and batching included, by outcome.',
-    labelNames: ['model', 'version', 'outcome'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly inferenceSuccess = new client.Counter({
-    name: 'meanserve_inference_request_success_total',
-    help: 'Inference requests answered, per model (Triton: nv_inference_request_success).',
-    labelNames: ['model', 'version'] as const,
-    registers: [this.registry],
-  });
-  private readonly inferenceFailure = new client.Counter({
-    name: 'meanserve_inference_request_failure_total',
-    help: 'Inference requests not answered, per model, by reason: rejected (queue full), cancelled (client gone or deadline), failed (Triton: nv_inference_request_failure).',
-    labelNames: ['model', 'version', 'reason'] as const,
-    registers: [this.registry],
-  });
-  private readonly queueDuration = new client.Histogram({
-    name: 'meanserve_inference_queue_duration_seconds',
-    help: 'Time an answered inference request waited in its micro-batcher and for an inference thread.',
-    labelNames: ['model', 'version'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly computeDuration = new client.Histogram({
-    name: 'meanserve_inference_compute_duration_seconds',
-    help: 'Time the model ran for an answered inference request (the whole batch it ran in).',
-    labelNames: ['model', 'version'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly batchSize = new client.Histogram({
-    name: 'meanserve_inference_batch_size',
-    help: 'Rows per execution of a model: _count is executions (Triton: nv_inference_exec_count), _sum rows inferred (nv_inference_count).',
-    labelNames: ['model', 'version'] as const,
-    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
-    registers: [this.registry],
-  });
-  readonly sseStreams = new client.Gauge({
-    name: 'meanserve_sse_streams',
-    help: 'Server-sent event streams open now.',
-    registers: [this.registry],
-  });
+  private readonly counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new client.Counter<L>({ name: `${METRIC_PREFIX}${name}`, help, labelNames, registers: [this.registry] });
+  private readonly gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new client.Gauge<L>({ name: `${METRIC_PREFIX}${name}`, help, labelNames, registers: [this.registry] });
+  private readonly histogram = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    buckets: number[],
+  ) =>
+    new client.Histogram<L>({
+      name: `${METRIC_PREFIX}${name}`,
+      help,
+      labelNames,
+      buckets,
+      registers: [this.registry],
+    });
+
+  private readonly httpRequests = this.counter(
+    'http_requests_total',
+    'HTTP requests answered, by method, route pattern and status code.',
+    ['method', 'route', 'status'],
+  );
+  private readonly httpDuration = this.histogram(
+    'http_request_duration_seconds',
+    'HTTP request latency, by method, route pattern and status code.',
+    ['method', 'route', 'status'],
+    LATENCY_BUCKETS,
+  );
+
+  private readonly inferenceDuration = this.histogram(
+    'inference_duration_seconds',
+    'Inference request latency per model, queueing and batching included, by outcome.',
+    [...MODEL, 'outcome'],
+    LATENCY_BUCKETS,
+  );
+  private readonly inferenceSuccess = this.counter(
+    'inference_request_success_total',
+    'Inference requests answered, per model (Triton: nv_inference_request_success).',
+    MODEL,
+  );
+  private readonly inferenceFailure = this.counter(
+    'inference_request_failure_total',
+    'Inference requests not answered, per model, by reason: rejected (queue full), cancelled (client gone or deadline), failed (Triton: nv_inference_request_failure).',
+    [...MODEL, 'reason'],
+  );
+  private readonly queueDuration = this.histogram(
+    'inference_queue_duration_seconds',
+    'Time an answered inference request waited in its micro-batcher and for an inference thread.',
+    MODEL,
+    LATENCY_BUCKETS,
+  );
+  private readonly computeDuration = this.histogram(
+    'inference_compute_duration_seconds',
+    'Time the model ran for an answered inference request (the whole batch it ran in).',
+    MODEL,
+    LATENCY_BUCKETS,
+  );
+  private readonly batchSize = this.histogram(
+    'inference_batch_size',
+    'Rows per execution of a model: _count is executions (Triton: nv_inference_exec_count), _sum rows inferred (nv_inference_count).',
+    MODEL,
+    [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  );
+  readonly sseStreams = this.gauge('sse_streams', 'Server-sent event streams open now.');
 
   private readonly tokenCounters = tokenCounters(this.registry);
-  private readonly timeToFirstToken = new client.Histogram({
-    name: 'meanserve_time_to_first_token_seconds',
-    help: "From the start of a completion's decoding to each sequence's first token, by teacher model and mode.",
-    labelNames: ['model', 'mode'] as const,
-    buckets: [...TOKEN_BUCKETS, 5, 10],
-    registers: [this.registry],
-  });
-  private readonly interTokenLatency = new client.Histogram({
-    name: 'meanserve_inter_token_latency_seconds',
-    help: 'Between two tokens of one sequence, by teacher model and mode.',
-    labelNames: ['model', 'mode'] as const,
-    buckets: TOKEN_BUCKETS,
-    registers: [this.registry],
-  });
+  private readonly timeToFirstToken = this.histogram(
+    'time_to_first_token_seconds',
+    "From the start of a completion's decoding to each sequence's first token, by teacher model and mode.",
+    GENERATION,
+    [...TOKEN_BUCKETS, 5, 10],
+  );
+  private readonly interTokenLatency = this.histogram(
+    'inter_token_latency_seconds',
+    'Between two tokens of one sequence, by teacher model and mode.',
+    GENERATION,
+    TOKEN_BUCKETS,
+  );
   private readonly sequenceGauges = {
-    waiting: new client.Gauge({
-      name: 'meanserve_sequences_waiting',
-      help: 'Sequences of admitted completions waiting for decoders, by teacher model and mode.',
-      labelNames: ['model', 'mode'] as const,
-      registers: [this.registry],
-    }),
-    running: new client.Gauge({
-      name: 'meanserve_sequences_running',
-      help: 'Sequences decoding now, by teacher model and mode.',
-      labelNames: ['model', 'mode'] as const,
-      registers: [this.registry],
-    }),
+    waiting: this.gauge(
+      'sequences_waiting',
+      'Sequences of admitted completions waiting for decoders, by teacher model and mode.',
+      GENERATION,
+    ),
+    running: this.gauge(
+      'sequences_running',
+      'Sequences decoding now, by teacher model and mode.',
+      GENERATION,
+    ),
   };
-  private readonly activeGenerations = new client.Gauge({
-    name: 'meanserve_generations_active',
-    help: 'Completion requests generating now.',
-    registers: [this.registry],
-  });
+  private readonly activeGenerations = this.gauge(
+    'generations_active',
+    'Completion requests generating now.',
+  );
 
-  private readonly keyRequests = new client.Counter({
-    name: 'meanserve_api_key_requests_total',
-    help: 'HTTP requests answered, by API key name (never the key) and status code.',
-    labelNames: ['key', 'status'] as const,
-    registers: [this.registry],
-  });
-  private readonly rejections = new client.Counter({
-    name: 'meanserve_requests_rejected_total',
-    help: 'Requests refused before any work: unauthorized, rate-limited or overloaded, by API key name.',
-    labelNames: ['reason', 'key'] as const,
-    registers: [this.registry],
-  });
+  private readonly keyRequests = this.counter(
+    'api_key_requests_total',
+    'HTTP requests answered, by API key name (never the key) and status code.',
+    ['key', 'status'],
+  );
+  private readonly rejections = this.counter(
+    'requests_rejected_total',
+    'Requests refused before any work: unauthorized, rate-limited or overloaded, by API key name.',
+    ['reason', 'key'],
+  );
 
   constructor() {
     registerDefaultMetrics(this.registry);
