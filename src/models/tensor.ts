@@ -225,10 +225,21 @@ export function tensorBytes(tensor: Tensor): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** Typed array → plain JSON array (row-major, flat), as OIP responses carry it. */
+/**
+ * Typed array → plain JSON array (row-major, flat), as OIP responses carry it. A plain loop: several times
+ * faster than Array.from on the 200 000-element outputs of an image batch.
+ */
 export function encodeData(tensor: Tensor): Array<number | boolean> {
   const { datatype, data } = tensor;
-  if (datatype === 'BOOL') return Array.from(data as Uint8Array, (value) => value !== 0);
-  if (datatype === 'INT64') return Array.from(data as BigInt64Array, (value) => Number(value));
-  return Array.from(data as Exclude<TensorData, BigInt64Array>);
+  const out = new Array<number | boolean>(data.length);
+  if (datatype === 'BOOL') {
+    for (let index = 0; index < data.length; index++) out[index] = data[index] !== 0;
+  } else if (datatype === 'INT64') {
+    const values = data as BigInt64Array;
+    for (let index = 0; index < values.length; index++) out[index] = Number(values[index]);
+  } else {
+    const values = data as Exclude<TensorData, BigInt64Array>;
+    for (let index = 0; index < values.length; index++) out[index] = values[index] as number;
+  }
+  return out;
 }
