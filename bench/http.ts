@@ -1,7 +1,9 @@
-// HTTP benchmark, one run: a bare Fastify hello world and meanserve, each in its own child process on a free
-// loopback port, measured in turn by autocannon with the same connections and duration, so every ratio to the
-// baseline comes from one machine state. Each target's answer is checked before it is measured, and a non-2xx,
-// error, timeout or wrong body during a run fails the benchmark: the throughput of errors is worthless.
+// HTTP benchmark, one run: meanserve beside two baselines, each in its own child process on a free loopback
+// port, measured in turn by autocannon for the same duration, so every ratio comes from one machine state.
+// Baselines: a bare Fastify hello world (for health) and the naive inference server a user could write in
+// twenty lines (bench/naive-server.ts: session.run in the handler), for OIP inference at each connection
+// count. Each target's answer is checked before it is measured, and a non-2xx, error, timeout or wrong body
+// during a run fails the benchmark: the throughput of errors is worthless.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
@@ -34,6 +36,9 @@ interface Target {
   name: string;
   url: string;
   method: 'GET' | 'POST';
+  connections: number;
+  /** The target whose req/s this one is divided by (itself for a baseline). */
+  baseline: string;
   body?: string;
   /** Rows per inference request; set for the targets whose micro-batch sizes are reported. */
   rows?: number;
@@ -48,7 +53,9 @@ interface Measurement {
   requestsPerSecond: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
-  ratioToHello: number;
+  connections: number;
+  baseline: string;
+  ratioToBaseline: number;
   requests: number;
   /** Mean rows per batch the micro-batcher sent to the model during the run; null for other targets. */
   meanBatchRows: number | null;
@@ -65,13 +72,14 @@ function integerFlag(name: string, raw: string, min: number): number {
 const { values: flags } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '1,10,64' },
     warmup: { type: 'string', default: '2' },
     json: { type: 'string' },
   },
 });
 const duration = integerFlag('duration', flags.duration, 1);
-const connections = integerFlag('connections', flags.connections, 1);
+/** Connection counts of the inference comparison; health and hello run at 10. */
+const connectionCounts = flags.connections.split(',').map((raw) => integerFlag('connections', raw, 1));
 const warmup = integerFlag('warmup', flags.warmup, 0);
 const args = process.argv.slice(2);
 const command = `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
@@ -104,7 +112,7 @@ function exactly(expected: unknown) {
   };
 }
 
-function inferTarget(name: string, base: string, rows: number): Target {
+function inferTarget(name: string, base: string, rows: number, connections: number, baseline = name): Target {
   const x = parity.inputs.x;
   const rowSize = x.shape[1] ?? 1;
   const input = {
@@ -119,6 +127,8 @@ function inferTarget(name: string, base: string, rows: number): Target {
     method: 'POST',
     body: JSON.stringify({ inputs: [input] }),
     rows,
+    connections,
+    baseline,
     verify: (answer) => {
       const response = answer as InferResponse;
       assert.equal(response.model_name, 'spiral-mlp');
@@ -170,7 +180,7 @@ async function load(target: Target, seconds: number, verifyBody: (body: string) 
   const options: Options = {
     url: target.url,
     method: target.method,
-    connections,
+    connections: target.connections,
     duration: seconds,
     verifyBody,
   };
@@ -220,19 +230,42 @@ const machine = {
 };
 
 async function main(): Promise<number> {
-  const [helloPort, meanservePort] = [await freePort(), await freePort()];
+  const [helloPort, naivePort, meanservePort] = [await freePort(), await freePort(), await freePort()];
   const hello = `http://127.0.0.1:${helloPort}`;
+  const naive = `http://127.0.0.1:${naivePort}`;
   const meanserve = `http://127.0.0.1:${meanservePort}`;
+  const helloName = 'hello-world GET /';
   const targets: Target[] = [
-    { name: 'hello-world GET /', url: `${hello}/`, method: 'GET', verify: exactly({ hello: 'world' }) },
+    {
+      name: helloName,
+      url: `${hello}/`,
+      method: 'GET',
+      connections: 10,
+      baseline: helloName,
+      verify: exactly({ hello: 'world' }),
+    },
     {
       name: 'meanserve GET /health/live',
       url: `${meanserve}/health/live`,
       method: 'GET',
+      connections: 10,
+      baseline: helloName,
       verify: exactly({ status: 'live' }),
     },
-    inferTarget('meanserve infer, 1 row', meanserve, 1),
-    inferTarget('meanserve infer, 16 rows', meanserve, parity.inputs.x.shape[0] ?? 16),
+    ...connectionCounts.flatMap((connections) => {
+      const naiveName = `naive infer, 1 row, ${connections} conn`;
+      return [
+        inferTarget(naiveName, naive, 1, connections),
+        inferTarget(`meanserve infer, 1 row, ${connections} conn`, meanserve, 1, connections, naiveName),
+      ];
+    }),
+    inferTarget(
+      'meanserve infer, 16 rows, 10 conn',
+      meanserve,
+      parity.inputs.x.shape[0] ?? 16,
+      10,
+      'naive infer, 1 row, 10 conn',
+    ),
   ];
 
   const budgetMs = STARTUP_TIMEOUT_MS + targets.length * (warmup + duration + 30) * 1000;
@@ -247,14 +280,13 @@ async function main(): Promise<number> {
   );
   console.log(`load average before (1/5/15 min): ${machine.loadAverageBefore.join(' ')}`);
   const settings = INFERENCE_SETTINGS.map((name) => `${name}=${process.env[name] ?? '(default)'}`).join(' ');
-  console.log(
-    `autocannon: ${connections} connections, ${warmup} s warm-up + ${duration} s per target; meanserve: ${settings}`,
-  );
+  console.log(`autocannon: ${warmup} s warm-up + ${duration} s per target; meanserve: ${settings}`);
 
   dataDir = await mkdtemp(join(tmpdir(), 'meanserve-bench-'));
   // Without REDIS_URL meanserve uses its inline queue, so the run needs nothing but these two processes.
   const { REDIS_URL: _redis, ...inherited } = process.env;
   const helloServer = startServer('bench/hello-server.ts', { ...inherited, PORT: String(helloPort) });
+  const naiveServer = startServer('bench/naive-server.ts', { ...inherited, PORT: String(naivePort) });
   const meanserveServer = startServer('src/server/main.ts', {
     ...inherited,
     PORT: String(meanservePort),
@@ -265,6 +297,7 @@ async function main(): Promise<number> {
   });
   await Promise.all([
     waitForOk(`${hello}/`, helloServer),
+    waitForOk(`${naive}/health`, naiveServer),
     waitForOk(`${meanserve}/health/ready`, meanserveServer),
   ]);
 
@@ -289,8 +322,12 @@ async function main(): Promise<number> {
       requestsPerSecond: result.requests.average,
       latencyP50Ms,
       latencyP99Ms,
-      // The first target is the hello-world baseline.
-      ratioToHello: result.requests.average / (measurements[0]?.requestsPerSecond ?? result.requests.average),
+      connections: target.connections,
+      baseline: target.baseline,
+      ratioToBaseline:
+        result.requests.average /
+        (measurements.find((m) => m.target === target.baseline)?.requestsPerSecond ??
+          result.requests.average),
       requests: result.requests.total,
       meanBatchRows: Number.isFinite(batchRows) ? batchRows : null,
       failures: failuresOf(result),
@@ -303,13 +340,14 @@ async function main(): Promise<number> {
 
   const fixed = (value: number | null, digits: number) => (value === null ? '–' : value.toFixed(digits));
   const rows = [
-    ['target', 'req/s (mean)', 'p50 ms', 'p99 ms', '× hello', 'rows/batch', 'failures'],
+    ['target', 'req/s (mean)', 'p50 ms', 'p99 ms', '× baseline', 'baseline', 'rows/batch', 'failures'],
     ...measurements.map((m) => [
       m.target,
       m.requestsPerSecond.toFixed(0),
       fixed(m.latencyP50Ms, 2),
       fixed(m.latencyP99Ms, 2),
-      m.ratioToHello.toFixed(3),
+      m.ratioToBaseline.toFixed(3),
+      m.baseline === m.target ? '–' : m.baseline,
       fixed(m.meanBatchRows, 1),
       failed(m.failures) ? JSON.stringify(m.failures) : '0',
     ]),
@@ -330,7 +368,7 @@ async function main(): Promise<number> {
       command,
       date: new Date().toISOString(),
       machine: { ...machine, loadAverageAfter },
-      options: { duration, connections, warmup },
+      options: { duration, connections: connectionCounts, warmup },
       measurements,
     };
     await writeFile(flags.json, `${JSON.stringify(report, null, 2)}\n`);
