@@ -39,7 +39,11 @@ export interface Config {
   decoderThreads: number;
   /** Completion requests generating at once; more get 503 with Retry-After. @defaultValue 16 */
   generationConcurrency: number;
-  /** Longest a request waits in a partial micro-batch for company, in ms. @defaultValue 1 */
+  /**
+   * Extra time a request may wait in a partial micro-batch for company, in ms. At 0 a request goes to an
+   * inference thread as soon as one is free, and batches form from what arrives while all are busy
+   * (Triton's dynamic batcher without a queue delay). @defaultValue 0
+   */
   batchMaxWaitMs: number;
   /**
    * Requests waiting before new ones get 503: per model in a micro-batcher (batched models), and in all for the
@@ -333,7 +337,7 @@ export function loadConfig(env: Env = process.env): Config {
     intraOpThreads: integer(env, 'ORT_INTRA_OP_THREADS', 1, 1),
     decoderThreads: integer(env, 'DECODER_THREADS', 3, 1),
     generationConcurrency: integer(env, 'GENERATION_CONCURRENCY', 16, 1),
-    batchMaxWaitMs: integer(env, 'BATCH_MAX_WAIT_MS', 1),
+    batchMaxWaitMs: integer(env, 'BATCH_MAX_WAIT_MS', 0),
     inferenceQueueLimit: integer(env, 'INFERENCE_QUEUE_LIMIT', 256, 1),
     bodyLimit: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
     inferenceBodyLimit: integer(env, 'INFERENCE_BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024),
