@@ -1,43 +1,124 @@
-// Exact search: every live slot is scored against the query and the k best are kept in a bounded heap.
-// The reference the HNSW index is measured against, and the index of choice for small collections.
+// Exact search. hnswlib's brute-force index (native, SIMD, float32) finds a few more candidates than asked
+// for; they are scored again here in double precision, exactly as the plain scan scores them, and the answer
+// is certified: when no point outside the candidates can reach the k-th score (float32's rounding bound), it
+// is the scan's answer, ties included; otherwise the plain scan runs. The reference the HNSW index is
+// measured against, and the index of choice for small collections.
+import hnswlib from 'hnswlib-node';
 import type { SlotVectors } from './slot-vectors.js';
 import { closer, type Metric, type SearchHit, type SearchOptions, type VectorIndex } from './vector-index.js';
 
+const INITIAL_CAPACITY = 1024;
+/** float32's unit roundoff, 2^-24. */
+const UNIT_ROUNDOFF = 2 ** -24;
+
 export class FlatIndex implements VectorIndex {
+  private native: hnswlib.BruteforceSearch;
+  /** The largest norm of any vector added: the rounding bound of inner products scales with it. */
+  private maxNorm = 0;
+
   constructor(
     private readonly vectors: SlotVectors,
     private readonly metric: Metric,
-  ) {}
+  ) {
+    this.native = this.emptyNative(INITIAL_CAPACITY);
+  }
 
-  add(): void {}
+  add(slot: number, vector: Float32Array): void {
+    if (this.native.getCurrentCount() >= this.native.getMaxElements()) this.grow();
+    this.native.addPoint(Array.from(vector), slot);
+    this.maxNorm = Math.max(this.maxNorm, norm(vector));
+  }
 
-  remove(): void {}
+  remove(slot: number): void {
+    this.native.removePoint(slot);
+  }
 
   search(query: Float32Array, options: SearchOptions): SearchHit[] {
+    const count = this.native.getCurrentCount();
+    const wanted = Math.min(count, options.k * 2 + 16);
+    if (wanted === 0) return [];
+    const found = this.native.searchKnn(Array.from(query), wanted, options.accept);
     const best = new BoundedHeap(options.k, this.metric);
-    const dim = this.vectors.dim;
-    const values = this.vectors.values;
-    const l2 = this.metric === 'l2';
-    for (let slot = 0, offset = 0; slot < this.vectors.length; slot++, offset += dim) {
-      if (!this.vectors.isAlive(slot) || (options.accept !== undefined && !options.accept(slot))) continue;
-      let score = 0;
-      if (l2) {
-        for (let i = 0; i < dim; i++) {
-          const difference = (values[offset + i] as number) - (query[i] as number);
-          score += difference * difference;
-        }
-        score = Math.sqrt(score);
-      } else {
-        for (let i = 0; i < dim; i++) score += (values[offset + i] as number) * (query[i] as number);
-      }
-      best.offer(slot, score);
-    }
-    return best.sorted();
+    for (const slot of found.neighbors) best.offer(slot, this.exactScore(query, slot));
+    const hits = best.sorted();
+    // Fewer candidates than asked for: every point the filter accepts was scored.
+    if (found.neighbors.length < wanted || this.certified(query, hits, found.distances)) return hits;
+    return this.scan(query, options);
   }
 
   serialize(): undefined {
     return undefined;
   }
+
+  /**
+   * True when no point outside the candidates can score as well as the k-th hit. hnswlib sums float32
+   * products: its inner product is within (D + 4)·2^-23·(1 + |q|·max|x|) of the exact one (a generous form of
+   * the γ_D bound), its squared distance within a relative (D + 4)·2^-23.
+   */
+  private certified(query: Float32Array, hits: SearchHit[], distances: number[]): boolean {
+    const kth = hits.at(-1);
+    const worstCandidate = Math.max(...distances);
+    if (kth === undefined) return true;
+    const gamma = (this.vectors.dim + 4) * 2 * UNIT_ROUNDOFF;
+    if (this.metric === 'l2') {
+      // Outside: native squared distance ≥ worstCandidate, so the exact one ≥ worstCandidate / (1 + γ).
+      return kth.score * kth.score * (1 + gamma) < worstCandidate;
+    }
+    // Outside: native 1 − ⟨q, x⟩ ≥ worstCandidate, so the exact ⟨q, x⟩ ≤ 1 − worstCandidate + ε.
+    const epsilon = gamma * (1 + norm(query) * this.maxNorm);
+    return kth.score > 1 - worstCandidate + epsilon;
+  }
+
+  /** The score the plain scan gives: float32 values, double-precision sums. */
+  private exactScore(query: Float32Array, slot: number): number {
+    return score(this.metric, this.vectors.values, slot * this.vectors.dim, query);
+  }
+
+  /** Every live slot scored, the k best kept. */
+  private scan(query: Float32Array, options: SearchOptions): SearchHit[] {
+    const best = new BoundedHeap(options.k, this.metric);
+    const { dim, values } = this.vectors;
+    for (let slot = 0, offset = 0; slot < this.vectors.length; slot++, offset += dim) {
+      if (!this.vectors.isAlive(slot) || (options.accept !== undefined && !options.accept(slot))) continue;
+      best.offer(slot, score(this.metric, values, offset, query));
+    }
+    return best.sorted();
+  }
+
+  /** hnswlib's brute-force index has a fixed capacity: a larger one is filled again from the slots. */
+  private grow(): void {
+    const next = this.emptyNative(this.native.getMaxElements() * 2);
+    for (let slot = 0; slot < this.vectors.length; slot++) {
+      if (this.vectors.isAlive(slot)) next.addPoint(Array.from(this.vectors.vector(slot)), slot);
+    }
+    this.native = next;
+  }
+
+  private emptyNative(capacity: number): hnswlib.BruteforceSearch {
+    // Cosine collections hold unit vectors, so cosine and dot both use the inner-product space.
+    const native = new hnswlib.BruteforceSearch(this.metric === 'l2' ? 'l2' : 'ip', this.vectors.dim);
+    native.initIndex(capacity);
+    return native;
+  }
+}
+
+function score(metric: Metric, values: Float32Array, offset: number, query: Float32Array): number {
+  let sum = 0;
+  if (metric === 'l2') {
+    for (let i = 0; i < query.length; i++) {
+      const difference = (values[offset + i] as number) - (query[i] as number);
+      sum += difference * difference;
+    }
+    return Math.sqrt(sum);
+  }
+  for (let i = 0; i < query.length; i++) sum += (values[offset + i] as number) * (query[i] as number);
+  return sum;
+}
+
+function norm(vector: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < vector.length; i++) sum += (vector[i] as number) * (vector[i] as number);
+  return Math.sqrt(sum);
 }
 
 /** Keeps the k best hits; the root is the worst of them, so a worse candidate is rejected in O(1). */
