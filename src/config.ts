@@ -37,8 +37,10 @@ export interface Config {
    * sequences). Three let an antidistillation step run teacher and both proxies at once. @defaultValue 3
    */
   decoderThreads: number;
-  /** Completion requests generating at once; more get 503 with Retry-After. @defaultValue 16 */
+  /** Completion requests generating at once; more wait for a slot. @defaultValue 16 */
   generationConcurrency: number;
+  /** Completion requests waiting for a generation slot; one more gets 503 with Retry-After. @defaultValue 128 */
+  generationQueueLimit: number;
   /**
    * Extra time a request may wait in a partial micro-batch for company, in ms. At 0 a request goes to an
    * inference thread as soon as one is free, and batches form from what arrives while all are busy
@@ -337,6 +339,7 @@ export function loadConfig(env: Env = process.env): Config {
     intraOpThreads: integer(env, 'ORT_INTRA_OP_THREADS', 1, 1),
     decoderThreads: integer(env, 'DECODER_THREADS', 3, 1),
     generationConcurrency: integer(env, 'GENERATION_CONCURRENCY', 16, 1),
+    generationQueueLimit: integer(env, 'GENERATION_QUEUE_LIMIT', 128),
     batchMaxWaitMs: integer(env, 'BATCH_MAX_WAIT_MS', 0),
     inferenceQueueLimit: integer(env, 'INFERENCE_QUEUE_LIMIT', 256, 1),
     bodyLimit: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),

@@ -80,7 +80,7 @@ const completionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const completion = app.completions.start(request.body);
+      const completion = await app.completions.start(request.body, request.work);
       const stream = {
         on: request.body.stream,
         includeUsage: request.body.stream_options?.include_usage === true,
@@ -103,7 +103,7 @@ const completionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const completion = app.completions.startChat(request.body);
+      const completion = await app.completions.startChat(request.body, request.work);
       const stream = {
         on: request.body.stream,
         includeUsage: request.body.stream_options?.include_usage === true,

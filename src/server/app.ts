@@ -139,7 +139,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('metrics', metrics);
   app.decorate(
     'completions',
-    new CompletionService(models, config.modelsDir, config.generationConcurrency, metrics),
+    new CompletionService(
+      models,
+      config.modelsDir,
+      { concurrency: config.generationConcurrency, queueLimit: config.generationQueueLimit },
+      metrics,
+    ),
   );
   app.decorate('draining', false);
   app.decorate('safeUrl', safeUrl);

@@ -117,6 +117,10 @@ export class Metrics implements InferenceObserver, CompletionCounters {
     'generations_active',
     'Completion requests generating now.',
   );
+  private readonly waitingGenerations = this.gauge(
+    'generations_waiting',
+    'Completion requests waiting for a generation slot (GENERATION_QUEUE_LIMIT at most).',
+  );
 
   private readonly keyRequests = this.counter(
     'api_key_requests_total',
@@ -251,6 +255,11 @@ export class Metrics implements InferenceObserver, CompletionCounters {
   /** Completions generating now: +1 when one starts, −1 when it ends. */
   active(change: 1 | -1): void {
     this.activeGenerations.inc(change);
+  }
+
+  /** Completions waiting for a slot: +1 when one joins the queue, −1 when it leaves. */
+  queued(change: 1 | -1): void {
+    this.waitingGenerations.inc(change);
   }
 
   /** Tokens an antidistill.traces job decoded (inline jobs; a BullMQ worker counts its own). */

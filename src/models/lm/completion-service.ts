@@ -1,11 +1,12 @@
 // The completions service behind POST /v1/completions and /v1/chat/completions: a request is checked and
-// planned (every 4xx and the 503s before anything is sent), takes one of GENERATION_CONCURRENCY slots, runs
-// on the decoder threads, and its answer is assembled in OpenAI's shapes — text completions or chat
+// planned (every 4xx before anything is sent), takes one of GENERATION_CONCURRENCY slots — waiting in a
+// bounded FIFO (GENERATION_QUEUE_LIMIT; then 503) while all are taken — runs on the decoder threads, and its answer is assembled in OpenAI's shapes — text completions or chat
 // completions, the whole reply or the chunks of a stream — with the seed, a system fingerprint of every model
 // and, for antidistillation, the settings used. Routes reach it as `fastify.completions`.
 import { randomUUID } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import { InvalidInputError, OverloadedError } from '../../errors.js';
+import { joinQueue, type Waiter } from '../../lib/abortable-queue.js';
 import { seedOrRandom } from '../../lib/random.js';
 import {
   type ChatCompletionBody,
@@ -25,6 +26,15 @@ import { DEFAULT_TEACHER, languageModelOf, vocabularyOf } from './language-model
 export interface CompletionCounters extends GenerationMetrics {
   /** Completions generating now: +1 when one starts, −1 when it ends. */
   active(change: 1 | -1): void;
+  /** Completions waiting for a generation slot: +1 when one joins the queue, −1 when it leaves. */
+  queued(change: 1 | -1): void;
+}
+
+export interface GenerationLimits {
+  /** Completions generating at once (GENERATION_CONCURRENCY). */
+  concurrency: number;
+  /** Completions waiting for a slot at most (GENERATION_QUEUE_LIMIT); one more is a 503. */
+  queueLimit: number;
 }
 
 export interface CompletionCallbacks {
@@ -219,16 +229,21 @@ export class Completion {
 
 export class CompletionService {
   private active = 0;
+  /** Completions waiting for a slot, first come first served; a freed slot passes to the first. */
+  private readonly waiting: Array<Waiter<void>> = [];
 
   constructor(
     private readonly models: ModelRegistry,
     private readonly modelsDir: string,
-    private readonly concurrency: number,
+    private readonly limits: GenerationLimits,
     private readonly counters: CompletionCounters,
   ) {}
 
-  /** Checks and plans a text completion and takes a generation slot: 400/404/422, or 503 when full. */
-  start(body: Static<typeof CompletionBody>): Completion {
+  /**
+   * Checks and plans a text completion (400/404/422) and waits for a generation slot: 503 when the wait
+   * queue is full; `signal` (the client leaving, the deadline) takes a waiting request out of the queue.
+   */
+  start(body: Static<typeof CompletionBody>, signal?: AbortSignal): Promise<Completion> {
     const prompts = typeof body.prompt === 'string' ? 1 : body.prompt.length;
     if (prompts * body.n > MAX_SEQUENCES) {
       throw new InvalidInputError(`${prompts} prompts × n ${body.n} exceeds ${MAX_SEQUENCES} completions`, [
@@ -240,11 +255,12 @@ export class CompletionService {
       { ...rest, ...(logprobs === null || logprobs === undefined ? {} : { logprobs }) },
       seed,
       'text',
+      signal,
     );
   }
 
-  /** Checks and plans a chat completion: the last user message fills the model's chat template. */
-  startChat(body: Static<typeof ChatCompletionBody>): Completion {
+  /** Checks and plans a chat completion (the last user message fills the model's chat template), as start. */
+  startChat(body: Static<typeof ChatCompletionBody>, signal?: AbortSignal): Promise<Completion> {
     const {
       messages,
       logprobs,
@@ -266,6 +282,7 @@ export class CompletionService {
       },
       seed,
       'chat',
+      signal,
       () => `/body/messages/${messages.length - 1}/content`,
     );
   }
@@ -273,25 +290,50 @@ export class CompletionService {
   private lookup = (name: string, version?: string) => this.models.get(name, version).entry;
 
   /** `promptPath`: where the prompt's text came from (a chat message), for errors in it. */
-  private startPlanned(
+  private async startPlanned(
     input: Omit<CompletionInput, 'seed'>,
     requestedSeed: number | undefined,
     format: Format,
+    signal: AbortSignal | undefined,
     promptPath?: (index: number) => string,
-  ): Completion {
+  ): Promise<Completion> {
     const seed = seedOrRandom(requestedSeed);
     const plan = planCompletion(this.lookup, this.modelsDir, { ...input, seed }, '/body', promptPath);
-    if (this.active >= this.concurrency) {
-      throw new OverloadedError(`${this.active} completions are generating; try again shortly`);
-    }
     const { teacher, pair } = plan.models;
     // Refuses models that are not ready before anything is sent.
     this.models.checkDecodable(pair === undefined ? [teacher] : [teacher, pair.plus, pair.minus]);
-    this.active++;
-    this.counters.active(1);
-    return new Completion(plan, seed, format, this.models, this.counters, () => {
-      this.active--;
-      this.counters.active(-1);
-    });
+    await this.acquire(signal);
+    return new Completion(plan, seed, format, this.models, this.counters, () => this.release());
+  }
+
+  /** A generation slot: at once when one is free, else after those waiting before. */
+  private async acquire(signal: AbortSignal | undefined): Promise<void> {
+    if (this.active < this.limits.concurrency) {
+      this.active++;
+      this.counters.active(1);
+      return;
+    }
+    if (this.waiting.length >= this.limits.queueLimit) {
+      throw new OverloadedError(
+        `${this.active} completions are generating and ${this.waiting.length} waiting; try again shortly`,
+      );
+    }
+    this.counters.queued(1);
+    try {
+      await joinQueue<void, Waiter<void>>(this.waiting, signal, (settle) => settle);
+    } finally {
+      this.counters.queued(-1);
+    }
+  }
+
+  /** A finished completion's slot passes to the first waiting one, or is freed. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next !== undefined) {
+      next.resolve();
+      return;
+    }
+    this.active--;
+    this.counters.active(-1);
   }
 }
