@@ -1,108 +1,239 @@
-// Completion benchmark, one run on one machine state: tokens per second of plain and antidistillation
-// sampling, with and without the key/value cache, on the serving path (decoder threads: teacher and both
-// proxies on three threads, as POST /v1/completions runs) and on one thread (as the antidistill.traces job
-// runs). The same prompts, seed and sampler for every row; antidistillation overhead = plain / ADS time.
-//   npm run bench:completions [-- --sequences 32 --rounds 3]
-import { cpus } from 'node:os';
+// Completion benchmark, one run on one machine state: tokens per second and time to first token of
+// streamed POST /v1/completions and /v1/chat/completions on a meanserve child process (default settings,
+// inline queue), at 1, 8, 32 and 64 concurrent streams, plain and antidistillation sampling, each row's
+// ratio against plain completions at 1 stream; beside it, the FLOP ceiling of each language model on this
+// CPU: onnxruntime's measured matrix-multiply rate (one thread, bench/fixtures/matmul.onnx) divided by
+// 2 × parameters a token.
+//   npm run bench:completions [-- --duration 5 --streams 1,8,32,64]
+// Each stream is a closed loop: a request, its server-sent events read to the end, the next request. Time
+// to first token: request sent → first chunk with text. Tokens: usage.completion_tokens of the last chunk.
+// Any non-200 or an answer without usage fails the run.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfig, modelAccess } from '../src/config.js';
-import {
-  type CompletionPlan,
-  type OpenDecoders,
-  planCompletion,
-  runCompletion,
-} from '../src/models/lm/completions.js';
-import { DecoderPool } from '../src/models/lm/decoder-pool.js';
-import { LocalModels } from '../src/models/local-models.js';
-import { readManifest, readVerifiedModel } from '../src/models/manifest.js';
+import * as ort from 'onnxruntime-node';
+import { freePort, startServer, stopAllServers, waitForOk } from './server-process.js';
 
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
-  options: { sequences: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' } },
+  options: {
+    duration: { type: 'string', default: '5' },
+    streams: { type: 'string', default: '1,8,32,64' },
+  },
 });
-const sequences = Number(values.sequences);
-const rounds = Number(values.rounds);
-const config = loadConfig();
+const duration = Number(values.duration);
+const streamCounts = values.streams.split(',').map(Number);
+assert.ok(duration > 0 && streamCounts.every((count) => Number.isSafeInteger(count) && count > 0));
 
-async function main(): Promise<void> {
-  const entries = (await readManifest(config.modelsDir)).filter(
-    (entry) => entry.language_model !== undefined,
-  );
-  const lookup = (name: string) => {
-    const found = entries.find((entry) => entry.name === name);
-    if (found === undefined) throw new Error(`${name} is not served`);
-    return found;
+/** λ = 0.109 (0.6 nats): the teacher keeps 88 % accuracy (docs/antidistillation.md). */
+const MODES = { plain: undefined, antidistillation: { lambda: 0.109 } } as const;
+type Mode = keyof typeof MODES;
+type Endpoint = 'completions' | 'chat';
+
+/** The experiment's test split: 3-5-digit sums and products, a different problem per request. */
+function problem(index: number): string {
+  return index % 2 === 0
+    ? `${31_415 + 97 * index}+${2_718 + 13 * index}=`
+    : `${90_719 - 31 * index}*${index % 10}=`;
+}
+
+function requestBody(endpoint: Endpoint, mode: Mode, index: number): unknown {
+  const common = {
+    temperature: 1,
+    top_p: 0.95,
+    seed: index,
+    stream: true,
+    stream_options: { include_usage: true },
+    ...(MODES[mode] === undefined ? {} : { antidistillation: MODES[mode] }),
   };
-  const pool = new DecoderPool(config.decoderThreads);
-  await pool.start(
-    await Promise.all(
-      entries.map(async (entry) => ({
-        key: `${entry.name}@${entry.version}`,
-        model: await readVerifiedModel(config.modelsDir, entry),
-        providers: config.executionProviders,
-        cache: entry.language_model?.cache ?? { layers: 1, heads: 1, head_dim: 1 },
-      })),
-    ),
-  );
-  const local = new LocalModels({ ...modelAccess(config), intraOpThreads: 1 });
-  // Same problems as the experiment's test split: 3-5-digit sums and products.
-  const prompts = Array.from({ length: sequences }, (_, i) =>
-    i % 2 === 0 ? `Q:${31_415 + 97 * i}+${2_718 + 13 * i}=` : `Q:${90_719 - 31 * i}*${i % 10}=`,
-  );
-  const plan = (lambda: number): CompletionPlan =>
-    planCompletion(lookup, config.modelsDir, {
-      prompt: prompts,
-      temperature: 1,
-      top_p: 0.95,
-      n: 1,
-      seed: 7,
-      ...(lambda > 0 ? { antidistillation: { lambda } } : {}),
-    });
-  const runners: Array<[string, (useCache: boolean) => OpenDecoders]> = [
-    [
-      'decoder threads',
-      (useCache) => (list) =>
-        pool.open(
-          list.map((e) => `${e.name}@${e.version}`),
-          useCache,
-        ),
-    ],
-    ['one thread', (useCache) => (list) => Promise.all(list.map((entry) => local.decoder(entry, useCache)))],
-  ];
-  const rows: Array<{ runner: string; mode: string; cache: boolean; tokensPerSecond: number }> = [];
-  for (const [runner, opener] of runners) {
-    for (const useCache of [true, false]) {
-      for (const [mode, lambda] of [
-        ['plain', 0],
-        ['antidistillation', 0.109], // 0.6 nats: the teacher keeps 88 % (docs/antidistillation.md)
-      ] as const) {
-        const planned = plan(lambda);
-        await runCompletion(planned, opener(useCache), {}, new AbortController().signal); // warm-up
-        let best = 0;
-        for (let round = 0; round < rounds; round++) {
-          const started = performance.now();
-          const results = await runCompletion(planned, opener(useCache), {}, new AbortController().signal);
-          const tokens = results.reduce((sum, result) => sum + result.completionTokens, 0);
-          best = Math.max(best, tokens / ((performance.now() - started) / 1000));
-        }
-        rows.push({ runner, mode, cache: useCache, tokensPerSecond: best });
-      }
+  return endpoint === 'completions'
+    ? { prompt: `Q:${problem(index)}`, ...common }
+    : { messages: [{ role: 'user', content: problem(index) }], ...common };
+}
+
+interface StreamResult {
+  firstTokenMs: number;
+  tokens: number;
+}
+
+async function streamOnce(
+  base: string,
+  endpoint: Endpoint,
+  mode: Mode,
+  index: number,
+): Promise<StreamResult> {
+  const started = performance.now();
+  const path = endpoint === 'completions' ? '/v1/completions' : '/v1/chat/completions';
+  const response = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(requestBody(endpoint, mode, index)),
+  });
+  if (response.status !== 200) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+  let firstTokenMs = Number.NaN;
+  let tokens: number | undefined;
+  let buffered = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let end = buffered.indexOf('\n\n');
+    while (end >= 0) {
+      const event = buffered.slice(0, end).replace(/^data: /, '');
+      buffered = buffered.slice(end + 2);
+      end = buffered.indexOf('\n\n');
+      if (event === '[DONE]') continue;
+      const data = JSON.parse(event) as {
+        choices: Array<{ text?: string; delta?: { content?: string } }>;
+        usage?: { completion_tokens: number } | null;
+      };
+      const text = data.choices[0]?.text ?? data.choices[0]?.delta?.content ?? '';
+      if (text.length > 0 && Number.isNaN(firstTokenMs)) firstTokenMs = performance.now() - started;
+      if (data.usage) tokens = data.usage.completion_tokens;
     }
   }
-  console.log(
-    `machine: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}, ${sequences} sequences, best of ${rounds}`,
+  if (tokens === undefined) throw new Error(`${path}: no usage chunk`);
+  return { firstTokenMs, tokens };
+}
+
+interface Row {
+  endpoint: Endpoint;
+  mode: Mode;
+  streams: number;
+  tokensPerSecond: number;
+  requests: number;
+  ttftP50Ms: number;
+  ttftP99Ms: number;
+}
+
+function nearestRank(sorted: number[], quantile: number): number {
+  return sorted[Math.max(0, Math.ceil(quantile * sorted.length) - 1)] ?? Number.NaN;
+}
+
+async function measure(base: string, endpoint: Endpoint, mode: Mode, streams: number): Promise<Row> {
+  const deadline = performance.now() + duration * 1000;
+  const results: StreamResult[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: streams }, async () => {
+      while (performance.now() < deadline) results.push(await streamOnce(base, endpoint, mode, next++));
+    }),
   );
-  console.log('| runner | KV cache | mode | tokens/s | × plain (same runner, cache) | × with cache |');
-  console.log('|---|---|---|---:|---:|---:|');
-  for (const row of rows) {
-    const plain = rows.find((r) => r.runner === row.runner && r.cache === row.cache && r.mode === 'plain');
-    const cached = rows.find((r) => r.runner === row.runner && r.cache && r.mode === row.mode);
-    console.log(
-      `| ${row.runner} | ${row.cache ? 'yes' : 'no'} | ${row.mode} | ${row.tokensPerSecond.toFixed(0)} | ` +
-        `${(row.tokensPerSecond / (plain?.tokensPerSecond ?? 1)).toFixed(2)} | ${(row.tokensPerSecond / (cached?.tokensPerSecond ?? 1)).toFixed(2)} |`,
-    );
+  const seconds = (performance.now() - started) / 1000;
+  const ttft = results.map((result) => result.firstTokenMs).sort((a, b) => a - b);
+  return {
+    endpoint,
+    mode,
+    streams,
+    tokensPerSecond: results.reduce((sum, result) => sum + result.tokens, 0) / seconds,
+    requests: results.length,
+    ttftP50Ms: nearestRank(ttft, 0.5),
+    ttftP99Ms: nearestRank(ttft, 0.99),
+  };
+}
+
+/** FLOP/s of one onnxruntime thread multiplying 256×512 by 512×512 (best of 5 rounds of 20). */
+async function matmulRate(): Promise<number> {
+  const session = await ort.InferenceSession.create(join(ROOT, 'bench/fixtures/matmul.onnx'), {
+    intraOpNumThreads: 1,
+  });
+  const [m, k, n] = [256, 512, 512];
+  const feeds = {
+    a: new ort.Tensor('float32', new Float32Array(m * k).fill(0.5), [m, k]),
+    b: new ort.Tensor('float32', new Float32Array(k * n).fill(0.25), [k, n]),
+  };
+  let best = 0;
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) await session.run(feeds);
+    best = Math.max(best, (20 * 2 * m * k * n) / ((performance.now() - started) / 1000));
   }
-  await pool.close();
-  await local.close();
+  await session.release();
+  return best;
+}
+
+async function parametersOf(name: string): Promise<number> {
+  const manifest = JSON.parse(await readFile(join(ROOT, 'models/manifest.json'), 'utf8')) as {
+    models: Array<{ name: string; metrics?: { parameters?: number } }>;
+  };
+  const parameters = manifest.models.find((entry) => entry.name === name)?.metrics?.parameters;
+  if (parameters === undefined) throw new Error(`the manifest records no parameter count for ${name}`);
+  return parameters;
+}
+
+async function main(): Promise<void> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-bench-'));
+  const { REDIS_URL: _redis, ...inherited } = process.env;
+  try {
+    const server = startServer('src/server/main.ts', {
+      ...inherited,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      DATA_DIR: dataDir,
+    });
+    await waitForOk(`${base}/health/ready`, server);
+    const rate = await matmulRate();
+    const teacher = await parametersOf('arithmetic-teacher');
+    const proxy = await parametersOf('arithmetic-proxy-plus');
+    console.log(
+      `machine: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}, load before ${loadavg()[0]?.toFixed(2)}`,
+    );
+    console.log(`${duration} s per row, streams ${streamCounts.join('/')}, one warm-up request per row`);
+    const rows: Row[] = [];
+    for (const endpoint of ['completions', 'chat'] as const) {
+      for (const mode of Object.keys(MODES) as Mode[]) {
+        for (const streams of streamCounts) {
+          await streamOnce(base, endpoint, mode, 0);
+          const row = await measure(base, endpoint, mode, streams);
+          rows.push(row);
+          console.log(
+            `${endpoint} ${mode} ${streams} streams: ${row.tokensPerSecond.toFixed(0)} tokens/s, ` +
+              `ttft p50 ${row.ttftP50Ms.toFixed(1)} ms`,
+          );
+        }
+      }
+    }
+    const reference = rows[0]?.tokensPerSecond ?? Number.NaN;
+    console.log(
+      '\n| endpoint | mode | streams | tokens/s | × 1-stream plain | × plain, same streams | TTFT p50 ms | TTFT p99 ms | requests |',
+    );
+    console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const row of rows) {
+      const plain = rows.find(
+        (other) => other.endpoint === row.endpoint && other.mode === 'plain' && other.streams === row.streams,
+      );
+      console.log(
+        `| ${row.endpoint} | ${row.mode} | ${row.streams} | ${row.tokensPerSecond.toFixed(0)} | ` +
+          `${(row.tokensPerSecond / reference).toFixed(2)} | ${(row.tokensPerSecond / (plain?.tokensPerSecond ?? Number.NaN)).toFixed(2)} | ` +
+          `${row.ttftP50Ms.toFixed(1)} | ${row.ttftP99Ms.toFixed(1)} | ${row.requests} |`,
+      );
+    }
+    console.log(`\nonnxruntime MatMul, one thread: ${(rate / 1e9).toFixed(1)} GFLOP/s`);
+    console.log(
+      '| model | FLOP a token (2 × parameters) | ceiling, one core, tokens/s | best measured tokens/s | of the ceiling |',
+    );
+    console.log('|---|---:|---:|---:|---:|');
+    const best = (mode: Mode) =>
+      Math.max(...rows.filter((row) => row.mode === mode).map((row) => row.tokensPerSecond));
+    for (const [label, flop, mode] of [
+      ['arithmetic-teacher (plain)', 2 * teacher, 'plain'],
+      ['teacher + proxy pair (antidistillation)', 2 * (teacher + 2 * proxy), 'antidistillation'],
+    ] as const) {
+      const ceiling = rate / flop;
+      console.log(
+        `| ${label} | ${(flop / 1e6).toFixed(2)} M | ${ceiling.toFixed(0)} | ${best(mode).toFixed(0)} | ${((100 * best(mode)) / ceiling).toFixed(0)} % |`,
+      );
+    }
+  } finally {
+    await stopAllServers();
+    await rm(dataDir, { recursive: true, force: true });
+  }
 }
 
 await main();

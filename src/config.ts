@@ -338,7 +338,7 @@ export function loadConfig(env: Env = process.env): Config {
     ),
     intraOpThreads: integer(env, 'ORT_INTRA_OP_THREADS', 1, 1),
     decoderThreads: integer(env, 'DECODER_THREADS', 3, 1),
-    generationConcurrency: integer(env, 'GENERATION_CONCURRENCY', 16, 1),
+    generationConcurrency: integer(env, 'GENERATION_CONCURRENCY', 64, 1),
     generationQueueLimit: integer(env, 'GENERATION_QUEUE_LIMIT', 128),
     batchMaxWaitMs: integer(env, 'BATCH_MAX_WAIT_MS', 0),
     inferenceQueueLimit: integer(env, 'INFERENCE_QUEUE_LIMIT', 256, 1),

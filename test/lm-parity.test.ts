@@ -1,5 +1,6 @@
-// Every served language model reproduces PyTorch's logits when decoding step by step through its key/value
-// cache (and without it, re-running the whole sequence), in this thread and through the decoder threads.
+// Every served language model reproduces PyTorch's logits when decoding step by step: model.onnx through its
+// growing key/value cache (and without it, re-running the whole sequence), and the batched decoding graph
+// decode.onnx through its cache slots, in this thread and through the decoder threads.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -51,10 +52,15 @@ describe('language-model parity with training', () => {
     for (const useCache of [true, false]) {
       it(`${entry.name} step by step ${useCache ? 'with' : 'without'} the cache`, async () => {
         const parity = parityOf(entry.name);
-        const worst = await worstDifference(parity, () => local.decoder(entry, useCache));
+        const worst = await worstDifference(parity, () => local.unbatchedDecoder(entry, useCache));
         assert.ok(worst <= parity.tolerance, `max |Δlogit| ${worst} > ${parity.tolerance}`);
       });
     }
+    it(`${entry.name} step by step through the batched decoding graph`, async () => {
+      const parity = parityOf(entry.name);
+      const worst = await worstDifference(parity, () => local.decoder(entry));
+      assert.ok(worst <= parity.tolerance, `max |Δlogit| ${worst} > ${parity.tolerance}`);
+    });
   }
 
   describe('through the decoder threads', () => {

@@ -5,14 +5,18 @@ import type * as ort from 'onnxruntime-node';
 import type { ModelAccess } from '../config.js';
 import type { ManifestEntry } from '../schemas/manifest.js';
 import type { RunModel } from './generator.js';
-import { KvCacheDecoder } from './lm/kv-decoder.js';
-import { newestFirst, readManifest, readVerifiedModel } from './manifest.js';
+import { BatchedDecoder, decodeSpecOf } from './lm/batched-decoder.js';
+import { DecodeScheduler } from './lm/decode-scheduler.js';
+import { type Decoder, KvCacheDecoder } from './lm/kv-decoder.js';
+import { newestFirst, readManifest, readVerifiedDecoder, readVerifiedModel } from './manifest.js';
 import { openSession, runSession } from './session.js';
 import type { Tensor } from './tensor.js';
 
 export class LocalModels {
   private entries: ManifestEntry[] | undefined;
   private readonly sessions = new Map<string, { session: ort.InferenceSession; provider: string }>();
+  private readonly schedulers = new Map<string, Promise<DecodeScheduler>>();
+  private readonly decodeSessions: ort.InferenceSession[] = [];
 
   constructor(private readonly access: ModelAccess) {}
 
@@ -34,8 +38,23 @@ export class LocalModels {
     };
   }
 
-  /** An incremental decoder of a language model, on this thread. */
-  async decoder(entry: ManifestEntry, useCache = true): Promise<KvCacheDecoder> {
+  /**
+   * A sequence of a language model decoded on this thread by its batched decoding graph, as the API's
+   * decoder threads decode it (so a job samples the same tokens); this thread's sequences of one model
+   * step together.
+   */
+  async decoder(entry: ManifestEntry): Promise<Decoder> {
+    const key = `${entry.name}@${entry.version}`;
+    let scheduler = this.schedulers.get(key);
+    if (scheduler === undefined) {
+      scheduler = this.openScheduler(entry);
+      this.schedulers.set(key, scheduler);
+    }
+    return (await scheduler).open();
+  }
+
+  /** One sequence through model.onnx and its growing cache, one session run a step (the reference path). */
+  async unbatchedDecoder(entry: ManifestEntry, useCache = true): Promise<KvCacheDecoder> {
     const cache = entry.language_model?.cache;
     if (cache === undefined) throw new Error(`model ${entry.name} is not a language model`);
     return new KvCacheDecoder((await this.open(entry)).session, cache, useCache);
@@ -62,8 +81,20 @@ export class LocalModels {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.sessions.values()].map(({ session }) => session.release()));
+    const sessions = [...this.sessions.values()].map(({ session }) => session);
+    await Promise.all([...sessions, ...this.decodeSessions.splice(0)].map((session) => session.release()));
     this.sessions.clear();
+    this.schedulers.clear();
+  }
+
+  private async openScheduler(entry: ManifestEntry): Promise<DecodeScheduler> {
+    if (entry.language_model === undefined) throw new Error(`model ${entry.name} is not a language model`);
+    const model = await readVerifiedDecoder(this.access.modelsDir, entry);
+    // One intra-op thread, as on the decoder threads: the same bits whatever the batch.
+    const { session } = await openSession(model, this.access.executionProviders, 1);
+    this.decodeSessions.push(session);
+    const decoder = new BatchedDecoder(session, decodeSpecOf(entry.language_model));
+    return new DecodeScheduler((step) => decoder.run(step));
   }
 
   private async open(entry: ManifestEntry) {

@@ -77,22 +77,33 @@ export function newestFirst(a: ManifestEntry, b: ManifestEntry): number {
 }
 
 /** Absolute path of a model file, refusing paths that climb out of the models directory. */
-export function modelPath(modelsDir: string, entry: ManifestEntry): string {
+export function modelPath(modelsDir: string, entry: ManifestEntry, file = entry.file): string {
   const root = resolve(modelsDir);
-  const path = resolve(root, entry.file);
+  const path = resolve(root, file);
   if (!path.startsWith(root + sep))
-    throw new ManifestError(`${entry.name}: file '${entry.file}' is outside ${root}`);
+    throw new ManifestError(`${entry.name}: file '${file}' is outside ${root}`);
   return path;
 }
 
 /** Reads the model file and checks it against the manifest's sha256. */
-export async function readVerifiedModel(modelsDir: string, entry: ManifestEntry): Promise<Uint8Array> {
-  const bytes = await readFile(modelPath(modelsDir, entry));
+export async function readVerifiedModel(
+  modelsDir: string,
+  entry: ManifestEntry,
+  file: { file: string; sha256: string } = entry,
+): Promise<Uint8Array> {
+  const bytes = await readFile(modelPath(modelsDir, entry, file.file));
   const actual = createHash('sha256').update(bytes).digest('hex');
-  if (actual !== entry.sha256) {
+  if (actual !== file.sha256) {
     throw new ManifestError(
-      `${entry.name}@${entry.version}: sha256 of ${entry.file} is ${actual}, manifest says ${entry.sha256}`,
+      `${entry.name}@${entry.version}: sha256 of ${file.file} is ${actual}, manifest says ${file.sha256}`,
     );
   }
   return bytes;
+}
+
+/** The batched decoding graph of a language model, checked against the manifest's sha256. */
+export function readVerifiedDecoder(modelsDir: string, entry: ManifestEntry): Promise<Uint8Array> {
+  const decoder = entry.language_model?.decoder;
+  if (decoder === undefined) throw new ManifestError(`${entry.name}: not a language model`);
+  return readVerifiedModel(modelsDir, entry, decoder);
 }

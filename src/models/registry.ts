@@ -7,9 +7,11 @@ import type { Log } from '../lib/log.js';
 import { type ManifestEntry, SHARED_POOL } from '../schemas/manifest.js';
 import type { Computed, ModelLoadRequest } from './inference-messages.js';
 import { InferencePool } from './inference-pool.js';
+import { decodeSpecOf } from './lm/batched-decoder.js';
+import type { DecoderLoadRequest } from './lm/decoder-messages.js';
 import { DecoderPool } from './lm/decoder-pool.js';
 import type { Decoder } from './lm/kv-decoder.js';
-import { newestFirst, readManifest, readVerifiedModel } from './manifest.js';
+import { newestFirst, readManifest, readVerifiedDecoder, readVerifiedModel } from './manifest.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { Tensor } from './tensor.js';
 
@@ -184,12 +186,9 @@ export class ModelRegistry {
    * Opens one decoding sequence per model (each a ready language model), on different decoder threads as
    * far as they go. The caller closes every decoder.
    */
-  openDecoders(entries: ManifestEntry[], useCache = true): Decoder[] {
+  openDecoders(entries: ManifestEntry[]): Decoder[] {
     this.checkDecodable(entries);
-    return (this.decoderPool as DecoderPool).open(
-      entries.map((entry) => `${entry.name}@${entry.version}`),
-      useCache,
-    );
+    return (this.decoderPool as DecoderPool).open(entries.map((entry) => `${entry.name}@${entry.version}`));
   }
 
   /** 503 unless every entry is a loaded language model in the decoder threads. */
@@ -293,16 +292,27 @@ export class ModelRegistry {
     return (await Promise.all(loads)).flat();
   }
 
-  /** Language models also load into the decoder threads, where sequences keep their caches. */
+  /** Language models also load their batched decoding graphs into the decoder threads. */
   private async startDecoders(requests: ModelLoadRequest[], results: { key: string; error?: string }[]) {
     const failed = new Set(
       results.filter((result) => result.error !== undefined).map((result) => result.key),
     );
-    const decoders = requests.flatMap((request) => {
-      const cache = this.models.get(request.key)?.entry.language_model?.cache;
-      if (cache === undefined || failed.has(request.key)) return [];
-      return [{ key: request.key, model: request.model, providers: request.providers, cache }];
-    });
+    const decoders: DecoderLoadRequest[] = [];
+    for (const request of requests) {
+      const entry = this.models.get(request.key)?.entry;
+      if (entry?.language_model === undefined || failed.has(request.key)) continue;
+      try {
+        decoders.push({
+          key: request.key,
+          model: await readVerifiedDecoder(this.options.modelsDir, entry),
+          providers: request.providers,
+          spec: decodeSpecOf(entry.language_model),
+        });
+      } catch (error) {
+        const result = results.find((candidate) => candidate.key === request.key);
+        if (result !== undefined) result.error = (error as Error).message;
+      }
+    }
     if (decoders.length === 0) return;
     this.decoderPool = new DecoderPool(this.options.decoderThreads);
     const failures = await this.decoderPool.start(decoders);

@@ -88,6 +88,20 @@ export const LanguageModelSpec = Type.Object(
         description: 'Input past / output present: [layers, 2, 1, heads, positions, head_dim].',
       },
     ),
+    decoder: Type.Object(
+      {
+        file: Type.String({ description: 'The batched decoding graph, relative to the models directory.' }),
+        sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+        context: Type.Integer({ minimum: 1, description: 'Positions of a cache slot (the context window).' }),
+      },
+      {
+        additionalProperties: false,
+        description:
+          'decode(input_ids [B, T], positions [B], key<l>/value<l> [B, heads, context, head_dim]) → ' +
+          '(logits [B, vocabulary], new_kv [B, layers, 2, heads, T, head_dim]): what the server decodes with, ' +
+          'every running sequence of the model in one batch (training/export_batched_decoder.py).',
+      },
+    ),
     proxies: Type.Optional(
       Type.Array(
         Type.Object(

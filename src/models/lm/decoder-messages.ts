@@ -1,19 +1,18 @@
-// Messages between the DecoderPool (main thread) and its decoder threads. A sequence lives on one thread
-// from open to close; only token ids and last-position logits cross, never the key/value cache.
-import type { LanguageModelSpec } from '../../schemas/manifest.js';
+// Messages between the DecoderPool (main thread) and its decoder threads. A model's cache slots live on
+// its thread; only token ids, slot numbers and last-position logits cross, never a key/value cache.
+import type { DecodeSpec, DecodeStep } from './batched-decoder.js';
 
 export interface DecoderLoadRequest {
   key: string;
+  /** The batched decoding graph (decode.onnx). */
   model: Uint8Array;
   providers: string[];
-  cache: LanguageModelSpec['cache'];
+  spec: DecodeSpec;
 }
 
 export type DecoderRequest =
   | { kind: 'load'; models: DecoderLoadRequest[] }
-  | { kind: 'open'; sequence: number; key: string; useCache: boolean }
-  | { kind: 'step'; sequence: number; id: number; ids: number[] }
-  | { kind: 'close'; sequence: number };
+  | { kind: 'step'; key: string; id: number; step: DecodeStep };
 
 export type DecoderReply =
   | { kind: 'loaded'; errors: Array<{ key: string; error: string }> }

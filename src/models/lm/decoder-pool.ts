@@ -1,12 +1,13 @@
-// Decoder threads for token-by-token generation. Each thread loads every language model; a sequence is
-// pinned to one thread for its whole life, since its key/value cache lives there. The three decoders of an
-// antidistillation request (teacher, θ_P + εg, θ_P − εg) go to three different threads when there are three,
-// so their steps run concurrently. A thread that dies after loading fails the sequences it held (their
-// caches died with it) and is replaced in its slot at once; messages for the replacement wait here until
-// it has loaded (a thread handles messages while its load is still running), so later requests never see
-// the crash.
+// Decoder threads for token-by-token generation. Each language model is pinned to one thread (the models
+// in turn over the threads), where its cache slots live, and has one scheduler here that batches the steps
+// of all its running sequences (decode-scheduler.ts). With three threads, the teacher and both proxies of
+// antidistillation step at the same time. A thread that dies after loading fails the sequences of its
+// models (their caches died with it) and is replaced in its slot at once; steps for the replacement wait
+// here until it has loaded, so later requests never see the crash.
 import type { Worker } from 'node:worker_threads';
 import { startThread } from '../../lib/thread.js';
+import type { DecodeStep } from './batched-decoder.js';
+import { DecodeScheduler } from './decode-scheduler.js';
 import type { DecoderLoadRequest, DecoderReply, DecoderRequest } from './decoder-messages.js';
 import type { Decoder } from './kv-decoder.js';
 
@@ -17,49 +18,63 @@ interface Pending {
 
 interface DecoderThread {
   worker: Worker;
+  models: DecoderLoadRequest[];
   pending: Map<number, Pending>;
-  failure: Error | undefined;
   loaded: boolean;
-  /** Messages held until the thread has loaded its models. */
+  /** Steps held until the thread has loaded its models. */
   backlog: DecoderRequest[];
 }
 
 export class DecoderPool {
   private readonly threads: DecoderThread[] = [];
-  private nextSequence = 0;
+  private readonly schedulers = new Map<string, { scheduler: DecodeScheduler; thread: number }>();
   private nextRequest = 0;
-  private nextThread = 0;
-  private models: DecoderLoadRequest[] = [];
   private closed = false;
   /** Threads started to replace ones that died (observable; the crash test reads it). */
   replacements = 0;
-  /** Steps run by all threads since start (observable progress; the cancellation test reads it). */
-  steps = 0;
 
-  constructor(private readonly size: number) {}
+  constructor(
+    private readonly size: number,
+    /** Called with the model key and the sequences of every step. */
+    private readonly onStep?: (key: string, sequences: number) => void,
+  ) {}
 
-  /** Starts the threads and loads the models into each; resolves with the keys that failed to load. */
+  /** Starts the threads and loads each model into its thread; resolves with the keys that failed to load. */
   async start(models: DecoderLoadRequest[]): Promise<Map<string, string>> {
-    this.models = models;
+    const threads = Math.min(this.size, Math.max(models.length, 1));
+    const pinned = Array.from({ length: threads }, (_, thread) =>
+      models.filter((_, index) => index % threads === thread),
+    );
+    models.forEach((model, index) => {
+      const scheduler = new DecodeScheduler(
+        (step) => this.execute(index % threads, model.key, step),
+        (sequences) => this.onStep?.(model.key, sequences),
+      );
+      this.schedulers.set(model.key, { scheduler, thread: index % threads });
+    });
     const failures = new Map<string, string>();
     await Promise.all(
-      Array.from({ length: this.size }, async () => {
-        for (const { key, error } of await this.spawn(models)) failures.set(key, error);
+      pinned.map(async (group, slot) => {
+        for (const { key, error } of await this.spawn(group, slot)) failures.set(key, error);
       }),
     );
     return failures;
   }
 
-  /**
-   * Opens one sequence per model key, each on its own thread as far as the threads go. The thread of the
-   * first rotates from call to call, spreading requests over the pool.
-   */
-  open(keys: readonly string[], useCache = true): Decoder[] {
-    const first = this.nextThread;
-    this.nextThread = (this.nextThread + 1) % this.threads.length;
-    return keys.map((key, index) =>
-      this.openOn(this.threads[(first + index) % this.threads.length] as DecoderThread, key, useCache),
-    );
+  /** Opens one sequence per model key. */
+  open(keys: readonly string[]): Decoder[] {
+    return keys.map((key) => {
+      const found = this.schedulers.get(key);
+      if (found === undefined) throw new Error(`model ${key} is not loaded in the decoder threads`);
+      return found.scheduler.open();
+    });
+  }
+
+  /** Forward passes run since start, over every model (observable progress; the cancellation tests read it). */
+  get steps(): number {
+    let steps = 0;
+    for (const { scheduler } of this.schedulers.values()) steps += scheduler.steps;
+    return steps;
   }
 
   async close(): Promise<void> {
@@ -68,26 +83,14 @@ export class DecoderPool {
     await Promise.allSettled(threads.map((thread) => thread.worker.terminate()));
   }
 
-  private openOn(thread: DecoderThread, key: string, useCache: boolean): Decoder {
-    const sequence = this.nextSequence++;
-    this.post(thread, { kind: 'open', sequence, key, useCache });
-    let closed = false;
-    return {
-      step: (ids) => {
-        if (closed) return Promise.reject(new Error('decoder is closed'));
-        if (thread.failure !== undefined) return Promise.reject(thread.failure);
-        const id = this.nextRequest++;
-        return new Promise<Float32Array>((resolve, reject) => {
-          thread.pending.set(id, { resolve, reject });
-          this.post(thread, { kind: 'step', sequence, id, ids: [...ids] });
-        });
-      },
-      close: () => {
-        if (closed) return;
-        closed = true;
-        if (thread.failure === undefined) this.post(thread, { kind: 'close', sequence });
-      },
-    };
+  private execute(slot: number, key: string, step: DecodeStep): Promise<Float32Array> {
+    const thread = this.threads[slot];
+    if (thread === undefined || this.closed) return Promise.reject(new Error('decoder pool is closed'));
+    const id = this.nextRequest++;
+    return new Promise((resolve, reject) => {
+      thread.pending.set(id, { resolve, reject });
+      this.post(thread, { kind: 'step', key, id, step });
+    });
   }
 
   private post(thread: DecoderThread, message: DecoderRequest): void {
@@ -95,24 +98,15 @@ export class DecoderPool {
     else thread.backlog.push(message);
   }
 
-  /** Starts a thread into `slot` (a new one at the end when undefined) and loads the models into it. */
-  private spawn(
-    models: DecoderLoadRequest[],
-    slot = this.threads.length,
-  ): Promise<Array<{ key: string; error: string }>> {
+  /** Starts a thread into `slot` and loads its models into it. */
+  private spawn(models: DecoderLoadRequest[], slot: number): Promise<Array<{ key: string; error: string }>> {
     const worker = startThread(import.meta.url, 'decoder-thread');
-    const thread: DecoderThread = {
-      worker,
-      pending: new Map(),
-      failure: undefined,
-      loaded: false,
-      backlog: [],
-    };
+    const thread: DecoderThread = { worker, models, pending: new Map(), loaded: false, backlog: [] };
     this.threads[slot] = thread;
     const fail = (error: Error) => {
-      thread.failure = error;
       for (const pending of thread.pending.values()) pending.reject(error);
       thread.pending.clear();
+      for (const model of models) this.schedulers.get(model.key)?.scheduler.fail(error);
     };
     return new Promise((resolveLoad, rejectLoad) => {
       worker.on('message', (reply: DecoderReply) => {
@@ -124,10 +118,8 @@ export class DecoderPool {
         }
         const pending = thread.pending.get(reply.id);
         thread.pending.delete(reply.id);
-        if (reply.kind === 'logits') {
-          this.steps++;
-          pending?.resolve(reply.logits);
-        } else pending?.reject(new Error(reply.message));
+        if (reply.kind === 'logits') pending?.resolve(reply.logits);
+        else pending?.reject(new Error(reply.message));
       });
       worker.on('error', (error) => {
         fail(error);
@@ -136,10 +128,9 @@ export class DecoderPool {
       worker.on('exit', () => {
         fail(new Error('decoder thread exited'));
         // One that never loaded would only fail again; the load error is already reported.
-        const index = this.threads.indexOf(thread);
-        if (this.closed || !thread.loaded || index < 0) return;
+        if (this.closed || !thread.loaded || this.threads[slot] !== thread) return;
         this.replacements++;
-        void this.spawn(this.models, index).catch(() => undefined);
+        void this.spawn(models, slot).catch(() => undefined);
       });
       this.post(thread, { kind: 'load', models });
     });

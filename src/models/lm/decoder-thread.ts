@@ -1,24 +1,22 @@
-// Entry point of a decoder thread: one ONNX session per language model and the open sequences' caches.
-// Steps of different sequences interleave in arrival order; each is one session run.
+// Entry point of a decoder thread: the batched decoders of the language models pinned to it, each with its
+// cache slots. Steps arrive one at a time per model (decode-scheduler.ts); each is one or more session runs.
 import { parentPort } from 'node:worker_threads';
-import type * as ort from 'onnxruntime-node';
 import { openSession } from '../session.js';
+import { BatchedDecoder } from './batched-decoder.js';
 import type { DecoderLoadRequest, DecoderReply, DecoderRequest } from './decoder-messages.js';
-import { KvCacheDecoder } from './kv-decoder.js';
 
 const port = parentPort;
 if (port === null) throw new Error('decoder-thread must run in a worker thread');
 
-const models = new Map<string, { session: ort.InferenceSession; cache: DecoderLoadRequest['cache'] }>();
-const sequences = new Map<number, KvCacheDecoder>();
+const decoders = new Map<string, BatchedDecoder>();
 
 async function load(requests: DecoderLoadRequest[]): Promise<Array<{ key: string; error: string }>> {
   const errors: Array<{ key: string; error: string }> = [];
   for (const request of requests) {
     try {
-      // One intra-op thread: the pool's threads are the parallelism.
+      // One intra-op thread: a row's result must not depend on how a batch is split over threads.
       const { session } = await openSession(request.model, request.providers, 1);
-      models.set(request.key, { session, cache: request.cache });
+      decoders.set(request.key, new BatchedDecoder(session, request.spec));
     } catch (error) {
       errors.push({ key: request.key, error: (error as Error).message });
     }
@@ -32,33 +30,18 @@ function reply(message: DecoderReply): void {
 }
 
 port.on('message', async (message: DecoderRequest) => {
-  switch (message.kind) {
-    case 'load':
-      reply({ kind: 'loaded', errors: await load(message.models) });
-      return;
-    case 'open': {
-      const model = models.get(message.key);
-      // An unknown key cannot happen (the pool opens only loaded models); the first step reports it.
-      if (model !== undefined) {
-        sequences.set(message.sequence, new KvCacheDecoder(model.session, model.cache, message.useCache));
-      }
-      return;
-    }
-    case 'close':
-      sequences.get(message.sequence)?.close();
-      sequences.delete(message.sequence);
-      return;
-    case 'step': {
-      const decoder = sequences.get(message.sequence);
-      if (decoder === undefined) {
-        reply({ kind: 'error', id: message.id, message: `sequence ${message.sequence} is not open` });
-        return;
-      }
-      try {
-        reply({ kind: 'logits', id: message.id, logits: await decoder.step(message.ids) });
-      } catch (error) {
-        reply({ kind: 'error', id: message.id, message: (error as Error).message });
-      }
-    }
+  if (message.kind === 'load') {
+    reply({ kind: 'loaded', errors: await load(message.models) });
+    return;
+  }
+  const decoder = decoders.get(message.key);
+  if (decoder === undefined) {
+    reply({ kind: 'error', id: message.id, message: `model ${message.key} is not loaded on this thread` });
+    return;
+  }
+  try {
+    reply({ kind: 'logits', id: message.id, logits: await decoder.run(message.step) });
+  } catch (error) {
+    reply({ kind: 'error', id: message.id, message: (error as Error).message });
   }
 });

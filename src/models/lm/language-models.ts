@@ -25,7 +25,7 @@ export interface ResolvedModels {
 const vocabularies = new Map<string, Vocabulary>();
 
 /** The vocabulary of a language model, read once per spec file. */
-export function vocabularyOf(modelsDir: string, spec: LanguageModelSpec): Vocabulary {
+export function vocabularyOf(modelsDir: string, spec: Pick<LanguageModelSpec, 'vocabulary'>): Vocabulary {
   const path = join(modelsDir, spec.vocabulary);
   let vocabulary = vocabularies.get(path);
   if (vocabulary === undefined) {

@@ -1,0 +1,92 @@
+// Continuous batching: the running sequences of a language model step together, and a sequence decodes
+// the same bits whatever shares its batch — alone, among sequences that join (prefill) and leave while it
+// runs, at any slot after the others move. Through the decoder threads and through POST /v1/completions.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Decoder } from '../src/models/lm/kv-decoder.js';
+import { vocabularyOf } from '../src/models/lm/language-models.js';
+import type { Vocabulary } from '../src/models/lm/vocabulary.js';
+import { MODELS_DIR, startApp, stopApp } from './helpers/app.js';
+
+const TEACHER = 'arithmetic-teacher@1';
+
+/** Greedy decoding for `tokens` steps; every step's logits, as raw bytes. */
+async function decode(decoder: Decoder, prompt: number[], tokens: number): Promise<Buffer[]> {
+  const seen: Buffer[] = [];
+  let next = prompt;
+  for (let i = 0; i < tokens; i++) {
+    const logits = await decoder.step(next);
+    seen.push(Buffer.from(logits.buffer, logits.byteOffset, logits.byteLength));
+    let best = 0;
+    for (let id = 1; id < logits.length; id++)
+      if ((logits[id] as number) > (logits[best] as number)) best = id;
+    next = [best];
+  }
+  decoder.close();
+  return seen;
+}
+
+describe('continuous batching', () => {
+  let app: Awaited<ReturnType<typeof startApp>>;
+  let vocabulary: Vocabulary;
+  const promptOf = (text: string) => [vocabulary.bos, ...vocabulary.encode(text, '/prompt')];
+
+  before(async () => {
+    app = await startApp();
+    vocabulary = vocabularyOf(MODELS_DIR, { vocabulary: 'arithmetic-task/spec.json' });
+  });
+  after(() => stopApp(app));
+
+  const open = () => {
+    const teacher = app.models.list().find((model) => model.key === TEACHER);
+    assert.ok(teacher !== undefined);
+    return app.models.openDecoders([teacher.entry])[0] as Decoder;
+  };
+
+  it('gives a sequence the same logits, bit for bit, alone and in any batch', async () => {
+    const prompt = promptOf('Q:4817+2956=');
+    const alone = await decode(open(), prompt, 30);
+
+    // 23 others with prompts of other lengths: 8 start first and stop early (the watched sequence moves
+    // into a freed slot), 15 join while it runs, each decoding a different number of tokens.
+    const stepsBefore = app.models.decoderSteps();
+    const others: Array<Promise<Buffer[]>> = [];
+    for (let i = 0; i < 8; i++) others.push(decode(open(), promptOf(`Q:${i + 3}*7=`), 3 + i));
+    const watched = decode(open(), prompt, 30);
+    for (let i = 0; i < 15; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      others.push(decode(open(), promptOf(`Q:${90_719 - 97 * i}+${i}=`), 5 + 3 * i));
+    }
+    const crowded = await watched;
+    const tokens = (await Promise.all(others)).reduce((sum, one) => sum + one.length, 30);
+    assert.deepEqual(crowded, alone);
+    // They were batched: far fewer forward passes than tokens.
+    const passes = app.models.decoderSteps() - stepsBefore;
+    assert.ok(passes < tokens / 3, `${passes} forward passes for ${tokens} tokens`);
+  });
+
+  it('answers a seeded completion identically alone and among 31 concurrent ones', async () => {
+    const body = (prompt: string, seed: number) => ({
+      prompt,
+      max_tokens: 40,
+      temperature: 1,
+      seed,
+      logprobs: 2,
+      antidistillation: { lambda: 0.05 },
+    });
+    const complete = async (prompt: string, seed: number) => {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/completions',
+        payload: body(prompt, seed),
+      });
+      assert.equal(response.statusCode, 200, response.body);
+      return response.json().choices;
+    };
+    const alone = await complete('Q:31415*9=', 11);
+    const crowd = Array.from({ length: 31 }, (_, i) => complete(`Q:${1_000 + 37 * i}+${i * 11}=`, i));
+    const together = await complete('Q:31415*9=', 11);
+    await Promise.all(crowd);
+    assert.deepEqual(together, alone);
+  });
+});
