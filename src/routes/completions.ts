@@ -124,7 +124,17 @@ async function writeStream(
   signal: AbortSignal,
 ): Promise<void> {
   openEventStream(raw);
-  const send = (data: unknown) => raw.write(`data: ${JSON.stringify(data)}\n\n`);
+  // Events wait for the end of this event-loop turn and go out in one write: the decoder's next step is
+  // dispatched first (decode-scheduler.ts), and the sequences of one request share a write.
+  let pending = '';
+  const flush = () => {
+    if (pending.length > 0 && !raw.destroyed) raw.write(pending);
+    pending = '';
+  };
+  const send = (data: unknown) => {
+    if (pending.length === 0) setImmediate(flush);
+    pending += `data: ${JSON.stringify(data)}\n\n`;
+  };
   const opened = new Set<number>();
   const open = (index: number) => {
     if (opened.has(index)) return;
@@ -147,11 +157,12 @@ async function writeStream(
       signal,
     );
     if (includeUsage) send(completion.usageChunk(results));
-    raw.write('data: [DONE]\n\n');
+    pending += 'data: [DONE]\n\n';
   } catch (error) {
-    if (!raw.destroyed) send({ error: { message: 'generation failed', type: 'server_error' } });
+    send({ error: { message: 'generation failed', type: 'server_error' } });
     throw error;
   } finally {
+    flush();
     raw.end();
   }
 }

@@ -160,7 +160,7 @@ export class Metrics implements InferenceObserver, CompletionCounters {
     });
     new client.Counter({
       name: 'meanserve_decoder_steps_total',
-      help: 'Language-model decoding steps run (one per model per token; antidistillation runs three).',
+      help: 'Forward passes of the language models on the decoder threads (each steps every running sequence of a model, or runs one prompt).',
       registers: [this.registry],
       collect() {
         this.reset();

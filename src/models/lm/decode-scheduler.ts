@@ -132,22 +132,24 @@ export class DecodeScheduler {
     this.busy = true;
     this.steps++;
     this.onStep?.(order.length);
-    this.execute(step)
-      .then((logits) => {
+    this.execute(step).then(
+      (logits) => {
+        // The next dispatch is queued before the answered sequences run on: it then follows every step
+        // they ask for, and comes before the event-loop work they leave for later (their streams' writes,
+        // completion-routes), which runs while the model computes.
+        this.busy = false;
+        this.wake();
         const vocabulary = logits.length / waiting.length;
         waiting.forEach(({ sequence, next }, index) => {
-          if (sequence.closed) return;
-          next.resolve(logits.slice(index * vocabulary, (index + 1) * vocabulary));
+          if (!sequence.closed) next.resolve(logits.slice(index * vocabulary, (index + 1) * vocabulary));
         });
-      })
-      .catch((error: Error) => {
+      },
+      (error: Error) => {
+        this.busy = false;
         for (const { next } of waiting) next.reject(error);
         // The caches may hold part of the step: no running sequence can go on.
         this.fail(error);
-      })
-      .finally(() => {
-        this.busy = false;
-        if (this.running.some((sequence) => sequence.next !== undefined)) this.wake();
-      });
+      },
+    );
   }
 }
