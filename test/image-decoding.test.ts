@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import { pngChunk } from '../src/lib/png-encode.js';
+import { encodeGreyPng, pngChunk } from '../src/lib/png-encode.js';
+import { INLINE_PIXELS } from '../src/retrieval/embedding/image-decoder.js';
 import { MAX_PNG_SIDE } from '../src/schemas/retrieval.js';
 import { assertLive, listen, startApp, stopApp } from './helpers/app.js';
 
@@ -97,5 +98,27 @@ describe('image decoding', () => {
     });
     assert.deepEqual(answers[0]?.body.data[0].embedding, array.json().data[0].embedding);
     await assertLive(app);
+  });
+
+  it('decodes small images on the event loop exactly as the threads do, and refuses the same bad ones', async () => {
+    const pngs = () => [
+      encodeGreyPng(
+        new Uint8Array(784).map((_, i) => (i * 37) % 256),
+        28,
+        28,
+      ),
+      encodeGreyPng(
+        new Uint8Array(30 * 20).map((_, i) => (i * 11) % 256),
+        30,
+        20,
+      ),
+      new Uint8Array([1, 2, 3]),
+    ];
+    const small = 784 + 600;
+    assert.ok(small <= INLINE_PIXELS);
+    const inline = await app.images.decode(pngs(), small);
+    const threaded = await app.images.decode(pngs(), INLINE_PIXELS + 1);
+    assert.deepEqual(inline, threaded);
+    assert.ok('pixels' in (inline[0] as object) && 'error' in (inline[2] as object));
   });
 });

@@ -1,9 +1,15 @@
 // The image-decoding threads of the API process (IMAGE_DECODE_THREADS): PNGs from clients are decoded and
 // resampled there, one request's images per task, so a request of 16 large images takes a thread, not the
-// event loop. Routes reach it as `fastify.images`.
+// event loop. A request whose images are small by their headers (INLINE_PIXELS in all, a few 28×28
+// images) is decoded on the event loop instead: that takes microseconds, less than the hop to a thread
+// and back, and the body limit bounds what inflating a lying header could cost. Routes reach it as
+// `fastify.images`.
 import type { Log } from '../../lib/log.js';
 import { ThreadPool } from '../../lib/thread-pool.js';
-import type { DecodedImage } from './image-decode-thread.js';
+import { type DecodedImage, decodeImages } from './image-decode.js';
+
+/** Pixels (by the PNG headers) up to which a request's images are decoded on the event loop. */
+export const INLINE_PIXELS = 64 * 64;
 
 export class ImageDecoder {
   private readonly pool: ThreadPool<Uint8Array[], DecodedImage[]>;
@@ -16,10 +22,14 @@ export class ImageDecoder {
     );
   }
 
-  /** Decodes PNGs to model inputs; their buffers move to the thread (the caller must not use them again). */
-  decode(pngs: Uint8Array[], signal?: AbortSignal): Promise<DecodedImage[]> {
-    const buffers = [...new Set(pngs.map((png) => png.buffer as ArrayBuffer))];
+  /**
+   * Decodes PNGs holding `pixels` pixels in all (by their headers) to model inputs; their buffers may move
+   * to a thread (the caller must not use them again).
+   */
+  async decode(pngs: Uint8Array[], pixels: number, signal?: AbortSignal): Promise<DecodedImage[]> {
     this.decoded += pngs.length;
+    if (pixels <= INLINE_PIXELS) return decodeImages(pngs).reply;
+    const buffers = [...new Set(pngs.map((png) => png.buffer as ArrayBuffer))];
     return this.pool.run(pngs, buffers, signal);
   }
 

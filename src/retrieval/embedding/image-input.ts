@@ -29,7 +29,7 @@ function pngBytesOf(base64: string, path: string): Uint8Array {
 /**
  * The model input of every item, in order. Arrays are checked here; PNGs are checked from their headers —
  * each readable, the request within its pixel budget — before any is decoded, then decoded and resampled
- * in the image-decoding threads. Errors name the item's path.
+ * (image-decoder.ts: in the image-decoding threads unless they are small). Errors name the item's path.
  */
 export async function imagesFromItems(
   items: ImageItem[],
@@ -60,6 +60,7 @@ export async function imagesFromItems(
   if (pngs.length > 0) {
     const decoded = await decoder.decode(
       pngs.map(({ bytes }) => bytes),
+      pixels,
       signal,
     );
     decoded.forEach((image, index) => {
