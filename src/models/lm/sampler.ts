@@ -12,8 +12,13 @@ export const greedy: Sampler = (scores) => {
 
 export const categorical: Sampler = (scores, random) => {
   const max = scores[greedy(scores, random)] as number;
-  const weights = Array.from(scores, (score) => Math.exp(score - max));
-  let target = random.nextUniform() * weights.reduce((a, b) => a + b, 0);
+  const weights = new Float64Array(scores.length);
+  let total = 0;
+  for (let i = 0; i < scores.length; i++) {
+    weights[i] = Math.exp((scores[i] as number) - max);
+    total += weights[i] as number;
+  }
+  let target = random.nextUniform() * total;
   let last = 0;
   for (let i = 0; i < weights.length; i++) {
     if ((weights[i] as number) === 0) continue;
