@@ -103,6 +103,9 @@ interface Row {
   mode: Mode;
   streams: number;
   tokensPerSecond: number;
+  /** CPU cores busy on average: the server process, and this process (the load generator). */
+  serverCores: number;
+  clientCores: number;
   requests: number;
   ttftP50Ms: number;
   ttftP99Ms: number;
@@ -112,10 +115,26 @@ function nearestRank(sorted: number[], quantile: number): number {
   return sorted[Math.max(0, Math.ceil(quantile * sorted.length) - 1)] ?? Number.NaN;
 }
 
-async function measure(base: string, endpoint: Endpoint, mode: Mode, streams: number): Promise<Row> {
+/** CPU seconds a process has used (Linux /proc; fields 14 and 15 of stat are user and system ticks). */
+async function cpuSecondsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+const TICKS_PER_SECOND = 100;
+
+async function measure(
+  base: string,
+  serverPid: number,
+  endpoint: Endpoint,
+  mode: Mode,
+  streams: number,
+): Promise<Row> {
   const deadline = performance.now() + duration * 1000;
   const results: StreamResult[] = [];
   let next = 0;
+  const serverBefore = await cpuSecondsOf(serverPid);
+  const clientBefore = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: streams }, async () => {
@@ -123,12 +142,16 @@ async function measure(base: string, endpoint: Endpoint, mode: Mode, streams: nu
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const client = process.cpuUsage(clientBefore);
+  const serverSeconds = (await cpuSecondsOf(serverPid)) - serverBefore;
   const ttft = results.map((result) => result.firstTokenMs).sort((a, b) => a - b);
   return {
     endpoint,
     mode,
     streams,
     tokensPerSecond: results.reduce((sum, result) => sum + result.tokens, 0) / seconds,
+    serverCores: serverSeconds / seconds,
+    clientCores: (client.user + client.system) / 1e6 / seconds,
     requests: results.length,
     ttftP50Ms: nearestRank(ttft, 0.5),
     ttftP99Ms: nearestRank(ttft, 0.99),
@@ -190,7 +213,7 @@ async function main(): Promise<void> {
       for (const mode of Object.keys(MODES) as Mode[]) {
         for (const streams of streamCounts) {
           await streamOnce(base, endpoint, mode, 0);
-          const row = await measure(base, endpoint, mode, streams);
+          const row = await measure(base, server.pid as number, endpoint, mode, streams);
           rows.push(row);
           console.log(
             `${endpoint} ${mode} ${streams} streams: ${row.tokensPerSecond.toFixed(0)} tokens/s, ` +
@@ -201,9 +224,9 @@ async function main(): Promise<void> {
     }
     const reference = rows[0]?.tokensPerSecond ?? Number.NaN;
     console.log(
-      '\n| endpoint | mode | streams | tokens/s | × 1-stream plain | × plain, same streams | TTFT p50 ms | TTFT p99 ms | requests |',
+      '\n| endpoint | mode | streams | tokens/s | × 1-stream plain | × plain, same streams | TTFT p50 ms | TTFT p99 ms | requests | server cores | load generator cores |',
     );
-    console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const row of rows) {
       const plain = rows.find(
         (other) => other.endpoint === row.endpoint && other.mode === 'plain' && other.streams === row.streams,
@@ -211,7 +234,8 @@ async function main(): Promise<void> {
       console.log(
         `| ${row.endpoint} | ${row.mode} | ${row.streams} | ${row.tokensPerSecond.toFixed(0)} | ` +
           `${(row.tokensPerSecond / reference).toFixed(2)} | ${(row.tokensPerSecond / (plain?.tokensPerSecond ?? Number.NaN)).toFixed(2)} | ` +
-          `${row.ttftP50Ms.toFixed(1)} | ${row.ttftP99Ms.toFixed(1)} | ${row.requests} |`,
+          `${row.ttftP50Ms.toFixed(1)} | ${row.ttftP99Ms.toFixed(1)} | ${row.requests} | ` +
+          `${row.serverCores.toFixed(2)} | ${row.clientCores.toFixed(2)} |`,
       );
     }
     console.log(`\nonnxruntime MatMul, one thread: ${(rate / 1e9).toFixed(1)} GFLOP/s`);
