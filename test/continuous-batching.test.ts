@@ -89,4 +89,20 @@ describe('continuous batching', () => {
     await Promise.all(crowd);
     assert.deepEqual(together, alone);
   });
+
+  it('serves 64 concurrent completions with the default settings, none refused', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 64 }, (_, i) =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/completions',
+          payload: { prompt: `Q:${i}+${i * 7}=`, max_tokens: 12, temperature: 1, seed: i },
+        }),
+      ),
+    );
+    assert.deepEqual(
+      answers.map((answer) => answer.statusCode),
+      answers.map(() => 200),
+    );
+  });
 });

@@ -160,7 +160,7 @@ export class Metrics implements InferenceObserver, CompletionCounters {
     });
     new client.Counter({
       name: 'meanserve_decoder_steps_total',
-      help: 'Forward passes of the language models on the decoder threads (each steps every running sequence of a model, or runs one prompt).',
+      help: 'Decoding steps on the decoder threads (each: the next token of every running sequence of a model that asked, and the prompts that joined).',
       registers: [this.registry],
       collect() {
         this.reset();

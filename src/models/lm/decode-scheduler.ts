@@ -27,7 +27,7 @@ export class DecodeScheduler {
   private moves: Array<[number, number]> = [];
   private busy = false;
   private woken = false;
-  /** Forward passes run (observable progress for tests). */
+  /** Steps run: a batch of next tokens and the prompts that joined it (observable progress for tests). */
   steps = 0;
 
   constructor(

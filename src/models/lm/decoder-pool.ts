@@ -70,7 +70,7 @@ export class DecoderPool {
     });
   }
 
-  /** Forward passes run since start, over every model (observable progress; the cancellation tests read it). */
+  /** Decoding steps run since start, over every model (observable progress; the cancellation tests read it). */
   get steps(): number {
     let steps = 0;
     for (const { scheduler } of this.schedulers.values()) steps += scheduler.steps;
