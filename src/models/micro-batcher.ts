@@ -101,17 +101,27 @@ export class MicroBatcher {
     this.options.onBatch?.(rows);
     // What did not fit goes next: at once if another batch may run and is full or due, or on its timer.
     this.schedule();
-    this.runBatch(
+    // A batch of one (every batch at low load) goes as it came: no copies, and its own signal.
+    const alone = batch.length === 1 ? batch[0] : undefined;
+    const inputs =
+      alone?.inputs ??
       concatenate(
         batch.map((pending) => pending.inputs),
         rows,
-      ),
-      everyAborted(batch.map((pending) => pending.signal)),
-    )
-      .then(({ outputs, computeSeconds }) => {
+      );
+    const signal = alone === undefined ? everyAborted(batch.map((pending) => pending.signal)) : alone.signal;
+    this.runBatch(inputs, signal)
+      .then((computed) => {
+        if (alone !== undefined) {
+          alone.resolve(computed);
+          return;
+        }
         let offset = 0;
         for (const pending of batch) {
-          pending.resolve({ outputs: sliceRows(outputs, offset, pending.rows), computeSeconds });
+          pending.resolve({
+            outputs: sliceRows(computed.outputs, offset, pending.rows),
+            computeSeconds: computed.computeSeconds,
+          });
           offset += pending.rows;
         }
       })
