@@ -18,7 +18,7 @@ import {
   stopApp,
   testConfig,
 } from './helpers/app.js';
-import { assertDecodingStopped, decoderSteps, LONG_GENERATION } from './helpers/generation.js';
+import { assertDecodingStopped, generatedTokens, LONG_GENERATION } from './helpers/generation.js';
 import { pngBase64 } from './helpers/png-writer.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -107,7 +107,7 @@ describe('a deadline stops token generation', () => {
 
   it('answers 503 deadline-exceeded and stops decoding instead of finishing the sequences', async () => {
     app = await startApp({ DEADLINES: 'inference=300' });
-    const before = await decoderSteps(app);
+    const before = await generatedTokens(app);
     const response = await app.inject({ method: 'POST', url: '/v1/completions', payload: LONG_GENERATION });
     assert.equal(response.statusCode, 503);
     assert.equal(response.json().type, 'urn:meanserve:problem:deadline-exceeded');

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import OpenAI from 'openai';
 import { assertLive, listen, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
-import { assertDecodingStopped, decoderSteps, LONG_GENERATION } from './helpers/generation.js';
+import { assertDecodingStopped, generatedTokens, LONG_GENERATION } from './helpers/generation.js';
 
 const greedyStrings = JSON.parse(
   readFileSync(`${MODELS_DIR}arithmetic-teacher/greedy.json`, 'utf8'),
@@ -225,7 +225,7 @@ describe('completions', () => {
   });
 
   it('stops generating when the client disconnects', async () => {
-    const before = await decoderSteps(app);
+    const before = await generatedTokens(app);
     const body = JSON.stringify({ ...LONG_GENERATION, stream: true });
     await new Promise<void>((resolve, reject) => {
       const request = httpRequest(`${base}/v1/completions`, {
