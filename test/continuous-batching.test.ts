@@ -3,7 +3,7 @@
 // runs, at any slot after the others move. Through the decoder threads and through POST /v1/completions.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Decoder } from '../src/models/lm/kv-decoder.js';
+import type { Decoder } from '../src/models/lm/decoder.js';
 import { vocabularyOf } from '../src/models/lm/language-models.js';
 import type { Vocabulary } from '../src/models/lm/vocabulary.js';
 import { MODELS_DIR, startApp, stopApp } from './helpers/app.js';

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import { decodeSpecOf } from '../src/models/lm/batched-decoder.js';
+import type { Decoder } from '../src/models/lm/decoder.js';
 import { DecoderPool } from '../src/models/lm/decoder-pool.js';
-import type { Decoder } from '../src/models/lm/kv-decoder.js';
 import { Vocabulary } from '../src/models/lm/vocabulary.js';
 import { readManifest, readVerifiedDecoder } from '../src/models/manifest.js';
 

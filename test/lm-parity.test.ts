@@ -1,6 +1,7 @@
-// Every served language model reproduces PyTorch's logits when decoding step by step: model.onnx through its
-// growing key/value cache (and without it, re-running the whole sequence), and the batched decoding graph
-// decode.onnx through its cache slots, in this thread and through the decoder threads.
+// Every served language model reproduces PyTorch's logits when decoding step by step: model.onnx through
+// POST /v2/models/{name}/infer as an OIP client drives it (the cache it returns fed back as `past`, and
+// without it, the whole sequence each step), and the batched decoding graph decode.onnx through its cache
+// slots, in this thread and through the decoder threads.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -22,7 +23,50 @@ const languageModels = manifest.models.filter((entry) => entry.language_model !=
 const parityOf = (name: string) =>
   JSON.parse(readFileSync(`${MODELS_DIR}${name}/parity.json`, 'utf8')) as StepParity;
 
-type Step = (ids: number[]) => Promise<Float32Array>;
+type Step = (ids: number[]) => Promise<ArrayLike<number>>;
+
+interface OipTensor {
+  name: string;
+  datatype: string;
+  shape: number[];
+  data: number[];
+}
+
+/**
+ * A sequence decoded through the OIP route: each step sends the new ids (or, without the cache, every id
+ * so far) and the `present` of the step before as `past`, and reads the last position's logits.
+ */
+function oipDecoder(app: Awaited<ReturnType<typeof startApp>>, entry: ManifestEntry, useCache: boolean) {
+  const cache = entry.language_model?.cache;
+  assert.ok(cache !== undefined);
+  const empty = { shape: [cache.layers, 2, 1, cache.heads, 0, cache.head_dim], data: [] as number[] };
+  let past = empty;
+  const history: number[] = [];
+  return {
+    step: async (ids: number[]) => {
+      history.push(...ids);
+      const fed = useCache ? ids : history;
+      const response = await app.inject({
+        method: 'POST',
+        url: `/v2/models/${entry.name}/infer`,
+        payload: {
+          inputs: [
+            { name: 'input_ids', datatype: 'INT64', shape: [1, fed.length], data: fed },
+            { name: 'past', datatype: 'FP32', ...(useCache ? past : empty) },
+          ],
+        },
+      });
+      assert.equal(response.statusCode, 200, response.body);
+      const outputs = response.json().outputs as OipTensor[];
+      const present = outputs.find((output) => output.name === 'present') as OipTensor;
+      const logits = outputs.find((output) => output.name === 'logits') as OipTensor;
+      past = { shape: present.shape, data: present.data };
+      const vocabulary = logits.shape[2] as number;
+      return logits.data.slice((fed.length - 1) * vocabulary, fed.length * vocabulary);
+    },
+    close: () => undefined,
+  };
+}
 
 async function worstDifference(parity: StepParity, open: () => Promise<{ step: Step; close: () => void }>) {
   let worst = 0;
@@ -38,7 +82,14 @@ async function worstDifference(parity: StepParity, open: () => Promise<{ step: S
 
 describe('language-model parity with training', () => {
   const local = new LocalModels(modelAccess(loadConfig({ MODELS_DIR })));
-  after(() => local.close());
+  let app: Awaited<ReturnType<typeof startApp>>;
+  before(async () => {
+    app = await startApp();
+  });
+  after(async () => {
+    await local.close();
+    await stopApp(app);
+  });
 
   it('serves the teacher and its proxy pair', () => {
     assert.deepEqual(languageModels.map((entry) => entry.name).sort(), [
@@ -50,9 +101,9 @@ describe('language-model parity with training', () => {
 
   for (const entry of languageModels) {
     for (const useCache of [true, false]) {
-      it(`${entry.name} step by step ${useCache ? 'with' : 'without'} the cache`, async () => {
+      it(`${entry.name} step by step through OIP ${useCache ? 'with' : 'without'} the cache`, async () => {
         const parity = parityOf(entry.name);
-        const worst = await worstDifference(parity, () => local.unbatchedDecoder(entry, useCache));
+        const worst = await worstDifference(parity, async () => oipDecoder(app, entry, useCache));
         assert.ok(worst <= parity.tolerance, `max |Δlogit| ${worst} > ${parity.tolerance}`);
       });
     }
@@ -64,12 +115,6 @@ describe('language-model parity with training', () => {
   }
 
   describe('through the decoder threads', () => {
-    let app: Awaited<ReturnType<typeof startApp>>;
-    before(async () => {
-      app = await startApp();
-    });
-    after(() => stopApp(app));
-
     it('matches on every model, three sequences at once on different threads', async () => {
       const parities = languageModels.map((entry) => parityOf(entry.name));
       const decoders = app.models.openDecoders(languageModels);

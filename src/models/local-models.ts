@@ -7,7 +7,7 @@ import type { ManifestEntry } from '../schemas/manifest.js';
 import type { RunModel } from './generator.js';
 import { BatchedDecoder, decodeSpecOf } from './lm/batched-decoder.js';
 import { DecodeScheduler } from './lm/decode-scheduler.js';
-import { type Decoder, KvCacheDecoder } from './lm/kv-decoder.js';
+import type { Decoder } from './lm/decoder.js';
 import { newestFirst, readManifest, readVerifiedDecoder, readVerifiedModel } from './manifest.js';
 import { openSession, runSession } from './session.js';
 import type { Tensor } from './tensor.js';
@@ -51,13 +51,6 @@ export class LocalModels {
       this.schedulers.set(key, scheduler);
     }
     return (await scheduler).open();
-  }
-
-  /** One sequence through model.onnx and its growing cache, one session run a step (the reference path). */
-  async unbatchedDecoder(entry: ManifestEntry, useCache = true): Promise<KvCacheDecoder> {
-    const cache = entry.language_model?.cache;
-    if (cache === undefined) throw new Error(`model ${entry.name} is not a language model`);
-    return new KvCacheDecoder((await this.open(entry)).session, cache, useCache);
   }
 
   async run(

@@ -3,8 +3,8 @@
 // antidistillation.traces job runs the same plan, so its traces equal the route's for the same seed.
 import { deriveSeed } from '../../lib/random.js';
 import type { ManifestEntry, ModelLookup } from '../../schemas/manifest.js';
+import type { Decoder } from './decoder.js';
 import { type Generated, generateSequence, type SamplingOptions, type SequenceDecoders } from './generate.js';
-import type { Decoder } from './kv-decoder.js';
 import {
   type AntidistillationInput,
   encodePrompt,

@@ -5,7 +5,7 @@
 // 0..n−1 and a step feeds them as one view (batched-decoder.ts). Where the step runs — a decoder thread,
 // or this thread in a job — is the `execute` function's business; steps of one model never overlap.
 import type { DecodeStep, SlotTokens } from './batched-decoder.js';
-import type { Decoder } from './kv-decoder.js';
+import type { Decoder } from './decoder.js';
 
 /** Runs one step; resolves with the logits of its rows, then of its prefills. */
 export type ExecuteStep = (step: DecodeStep) => Promise<Float32Array>;

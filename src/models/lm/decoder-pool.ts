@@ -8,8 +8,8 @@ import type { Worker } from 'node:worker_threads';
 import { startThread } from '../../lib/thread.js';
 import type { DecodeStep } from './batched-decoder.js';
 import { DecodeScheduler } from './decode-scheduler.js';
+import type { Decoder } from './decoder.js';
 import type { DecoderLoadRequest, DecoderReply, DecoderRequest } from './decoder-messages.js';
-import type { Decoder } from './kv-decoder.js';
 
 interface Pending {
   resolve: (logits: Float32Array) => void;

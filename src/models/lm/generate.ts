@@ -2,7 +2,7 @@
 // Each step runs the teacher and, for antidistillation, the two perturbed proxies concurrently, each on
 // its own key/value cache. Same request, seed and models → the same tokens.
 import { Random } from '../../lib/random.js';
-import type { Decoder } from './kv-decoder.js';
+import type { Decoder } from './decoder.js';
 import {
   antidistillationTilt,
   type LogitsProcessor,
