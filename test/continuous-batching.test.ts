@@ -105,4 +105,12 @@ describe('continuous batching', () => {
       answers.map(() => 200),
     );
   });
+
+  it('refuses a step past the context for that sequence alone', async () => {
+    const [long, other] = [open(), open()];
+    const watched = decode(other, promptOf('Q:7+5='), 10);
+    await assert.rejects(long.step(new Array(97).fill(vocabulary.bos)), /exceeds the 96-position context/);
+    long.close();
+    assert.equal((await watched).length, 10);
+  });
 });

@@ -86,8 +86,9 @@ export class LocalModels {
     // One intra-op thread, as on the decoder threads: the same bits whatever the batch.
     const { session } = await openSession(model, this.access.executionProviders, 1);
     this.decodeSessions.push(session);
-    const decoder = new BatchedDecoder(session, decodeSpecOf(entry.language_model));
-    return new DecodeScheduler((step) => decoder.run(step));
+    const spec = decodeSpecOf(entry.language_model);
+    const decoder = new BatchedDecoder(session, spec);
+    return new DecodeScheduler((step) => decoder.run(step), spec.context);
   }
 
   private async open(entry: ManifestEntry) {

@@ -32,14 +32,9 @@ export class DecodeScheduler {
 
   constructor(
     private readonly execute: ExecuteStep,
-    /** Called with the sequences of every step. */
-    private readonly onStep?: (sequences: number) => void,
+    /** Positions of a cache slot: a step that would pass them fails alone, not in a batch. */
+    private readonly context: number,
   ) {}
-
-  /** Sequences running now. */
-  get size(): number {
-    return this.running.length;
-  }
 
   open(): Decoder {
     const sequence: Sequence = {
@@ -54,6 +49,13 @@ export class DecodeScheduler {
       step: (ids) => {
         if (sequence.closed) return Promise.reject(new Error('decoder is closed'));
         if (sequence.failure !== undefined) return Promise.reject(sequence.failure);
+        if (sequence.length + ids.length > this.context) {
+          return Promise.reject(
+            new Error(
+              `a sequence of ${sequence.length + ids.length} positions exceeds the ${this.context}-position context`,
+            ),
+          );
+        }
         return new Promise<Float32Array>((resolve, reject) => {
           sequence.next = { ids: [...ids], resolve, reject };
           this.wake();
@@ -131,7 +133,6 @@ export class DecodeScheduler {
     });
     this.busy = true;
     this.steps++;
-    this.onStep?.(order.length);
     this.execute(step).then(
       (logits) => {
         // The next dispatch is queued before the answered sequences run on: it then follows every step

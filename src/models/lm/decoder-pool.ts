@@ -33,11 +33,7 @@ export class DecoderPool {
   /** Threads started to replace ones that died (observable; the crash test reads it). */
   replacements = 0;
 
-  constructor(
-    private readonly size: number,
-    /** Called with the model key and the sequences of every step. */
-    private readonly onStep?: (key: string, sequences: number) => void,
-  ) {}
+  constructor(private readonly size: number) {}
 
   /** Starts the threads and loads each model into its thread; resolves with the keys that failed to load. */
   async start(models: DecoderLoadRequest[]): Promise<Map<string, string>> {
@@ -48,7 +44,7 @@ export class DecoderPool {
     models.forEach((model, index) => {
       const scheduler = new DecodeScheduler(
         (step) => this.execute(index % threads, model.key, step),
-        (sequences) => this.onStep?.(model.key, sequences),
+        model.spec.context,
       );
       this.schedulers.set(model.key, { scheduler, thread: index % threads });
     });
