@@ -7,24 +7,13 @@ import type { Decoder } from '../src/models/lm/decoder.js';
 import { vocabularyOf } from '../src/models/lm/language-models.js';
 import type { Vocabulary } from '../src/models/lm/vocabulary.js';
 import { MODELS_DIR, startApp, stopApp } from './helpers/app.js';
+import { greedyDecode } from './helpers/generation.js';
 
 const TEACHER = 'arithmetic-teacher@1';
 
-/** Greedy decoding for `tokens` steps; every step's logits, as raw bytes. */
-async function decode(decoder: Decoder, prompt: number[], tokens: number): Promise<Buffer[]> {
-  const seen: Buffer[] = [];
-  let next = prompt;
-  for (let i = 0; i < tokens; i++) {
-    const logits = await decoder.step(next);
-    seen.push(Buffer.from(logits.buffer, logits.byteOffset, logits.byteLength));
-    let best = 0;
-    for (let id = 1; id < logits.length; id++)
-      if ((logits[id] as number) > (logits[best] as number)) best = id;
-    next = [best];
-  }
-  decoder.close();
-  return seen;
-}
+/** Every step's logits of greedy decoding, as raw bytes. */
+const decode = async (decoder: Decoder, prompt: number[], tokens: number) =>
+  (await greedyDecode(decoder, prompt, tokens)).logits;
 
 describe('continuous batching', () => {
   let app: Awaited<ReturnType<typeof startApp>>;

@@ -8,25 +8,14 @@ import type { Decoder } from '../src/models/lm/decoder.js';
 import { DecoderPool } from '../src/models/lm/decoder-pool.js';
 import { Vocabulary } from '../src/models/lm/vocabulary.js';
 import { readManifest, readVerifiedDecoder } from '../src/models/manifest.js';
+import { greedyDecode } from './helpers/generation.js';
 
 const MODELS_DIR = new URL('../models/', import.meta.url).pathname;
 const TEACHER = 'arithmetic-teacher';
 
 /** Greedy continuation of `prompt` for `tokens` steps, as token ids. */
-async function greedy(decoder: Decoder, prompt: number[], tokens: number): Promise<number[]> {
-  const out: number[] = [];
-  let next = prompt;
-  for (let i = 0; i < tokens; i++) {
-    const logits = await decoder.step(next);
-    let best = 0;
-    for (let id = 1; id < logits.length; id++)
-      if ((logits[id] as number) > (logits[best] as number)) best = id;
-    out.push(best);
-    next = [best];
-  }
-  decoder.close();
-  return out;
-}
+const greedy = async (decoder: Decoder, prompt: number[], tokens: number) =>
+  (await greedyDecode(decoder, prompt, tokens)).ids;
 
 describe('decoder pool', () => {
   const pool = new DecoderPool(2);

@@ -3,6 +3,7 @@
 // the decoder-step counter stands still once the generation has ended.
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
+import type { Decoder } from '../../src/models/lm/decoder.js';
 import { waitFor } from './wait.js';
 
 /** 64 prompts × n = 2 antidistillation sequences: 3 447 tokens uncut (measured; the bound below is a little under). */
@@ -48,4 +49,28 @@ export async function assertDecodingStopped(
   assert.equal(await decoderSteps(app), stopped, 'no decoding after the stop');
   const tokens = (await generatedTokens(app)) - before;
   assert.ok(tokens < LONG_GENERATION_TOKENS * fraction, `${tokens} tokens were generated`);
+}
+
+/**
+ * Greedy decoding of `prompt` for `tokens` steps through `decoder` (closed afterwards): the token ids, and
+ * every step's logits as raw bytes.
+ */
+export async function greedyDecode(
+  decoder: Decoder,
+  prompt: number[],
+  tokens: number,
+): Promise<{ ids: number[]; logits: Buffer[] }> {
+  const ids: number[] = [];
+  const logits: Buffer[] = [];
+  let next = prompt;
+  for (let i = 0; i < tokens; i++) {
+    const step = await decoder.step(next);
+    logits.push(Buffer.from(step.buffer, step.byteOffset, step.byteLength));
+    let best = 0;
+    for (let id = 1; id < step.length; id++) if ((step[id] as number) > (step[best] as number)) best = id;
+    ids.push(best);
+    next = [best];
+  }
+  decoder.close();
+  return { ids, logits };
 }
