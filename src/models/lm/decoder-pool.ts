@@ -18,7 +18,6 @@ interface Pending {
 
 interface DecoderThread {
   worker: Worker;
-  models: DecoderLoadRequest[];
   pending: Map<number, Pending>;
   loaded: boolean;
   /** Steps held until the thread has loaded its models. */
@@ -27,7 +26,7 @@ interface DecoderThread {
 
 export class DecoderPool {
   private readonly threads: DecoderThread[] = [];
-  private readonly schedulers = new Map<string, { scheduler: DecodeScheduler; thread: number }>();
+  private readonly schedulers = new Map<string, DecodeScheduler>();
   private nextRequest = 0;
   private closed = false;
   /** Threads started to replace ones that died (observable; the crash test reads it). */
@@ -38,15 +37,12 @@ export class DecoderPool {
   /** Starts the threads and loads each model into its thread; resolves with the keys that failed to load. */
   async start(models: DecoderLoadRequest[]): Promise<Map<string, string>> {
     const threads = Math.min(this.size, Math.max(models.length, 1));
-    const pinned = Array.from({ length: threads }, (_, thread) =>
-      models.filter((_, index) => index % threads === thread),
-    );
+    const pinned: DecoderLoadRequest[][] = Array.from({ length: threads }, () => []);
     models.forEach((model, index) => {
-      const scheduler = new DecodeScheduler(
-        (step) => this.execute(index % threads, model.key, step),
-        model.spec.context,
-      );
-      this.schedulers.set(model.key, { scheduler, thread: index % threads });
+      const thread = index % threads;
+      pinned[thread]?.push(model);
+      const execute = (step: DecodeStep) => this.execute(thread, model.key, step);
+      this.schedulers.set(model.key, new DecodeScheduler(execute, model.spec.context));
     });
     const failures = new Map<string, string>();
     await Promise.all(
@@ -60,16 +56,16 @@ export class DecoderPool {
   /** Opens one sequence per model key. */
   open(keys: readonly string[]): Decoder[] {
     return keys.map((key) => {
-      const found = this.schedulers.get(key);
-      if (found === undefined) throw new Error(`model ${key} is not loaded in the decoder threads`);
-      return found.scheduler.open();
+      const scheduler = this.schedulers.get(key);
+      if (scheduler === undefined) throw new Error(`model ${key} is not loaded in the decoder threads`);
+      return scheduler.open();
     });
   }
 
   /** Decoding steps run since start, over every model (observable progress; the cancellation tests read it). */
   get steps(): number {
     let steps = 0;
-    for (const { scheduler } of this.schedulers.values()) steps += scheduler.steps;
+    for (const scheduler of this.schedulers.values()) steps += scheduler.steps;
     return steps;
   }
 
@@ -97,12 +93,12 @@ export class DecoderPool {
   /** Starts a thread into `slot` and loads its models into it. */
   private spawn(models: DecoderLoadRequest[], slot: number): Promise<Array<{ key: string; error: string }>> {
     const worker = startThread(import.meta.url, 'decoder-thread');
-    const thread: DecoderThread = { worker, models, pending: new Map(), loaded: false, backlog: [] };
+    const thread: DecoderThread = { worker, pending: new Map(), loaded: false, backlog: [] };
     this.threads[slot] = thread;
     const fail = (error: Error) => {
       for (const pending of thread.pending.values()) pending.reject(error);
       thread.pending.clear();
-      for (const model of models) this.schedulers.get(model.key)?.scheduler.fail(error);
+      for (const model of models) this.schedulers.get(model.key)?.fail(error);
     };
     return new Promise((resolveLoad, rejectLoad) => {
       worker.on('message', (reply: DecoderReply) => {
