@@ -22,14 +22,15 @@ const ANTIDISTILLATION =
 
 const completionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   /**
-   * Runs a started completion: streamed (the reply hijacked) or whole; `whole` shapes the finished answer.
+   * Runs a started completion: streamed (the reply hijacked) when the body asks, or whole; `whole` shapes
+   * the finished answer.
    * The slot is freed whatever happens.
    */
   const answer = async <Whole>(
     request: FastifyRequest,
     reply: FastifyReply,
     completion: Completion,
-    stream: { on: boolean; includeUsage: boolean },
+    body: { stream: boolean; stream_options?: { include_usage?: boolean } | null },
     whole: (results: Generated[]) => Whole,
   ): Promise<Whole | undefined> => {
     const { mode } = completion;
@@ -39,13 +40,12 @@ const completionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!reply.raw.writableFinished) disconnected.abort(new Error('client disconnected'));
     });
     try {
-      if (stream.on) {
+      if (body.stream) {
         reply.hijack();
-        await writeStream(reply.raw, completion, stream.includeUsage, disconnected.signal).catch(
-          (error: Error) => {
-            if (!disconnected.signal.aborted) request.log.error({ err: error }, 'completion stream failed');
-          },
-        );
+        const includeUsage = body.stream_options?.include_usage === true;
+        await writeStream(reply.raw, completion, includeUsage, disconnected.signal).catch((error: Error) => {
+          if (!disconnected.signal.aborted) request.log.error({ err: error }, 'completion stream failed');
+        });
         request.log.info({ model, mode, aborted: disconnected.signal.aborted }, 'completion streamed');
         return undefined;
       }
@@ -81,11 +81,7 @@ const completionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const completion = await app.completions.start(request.body, request.work);
-      const stream = {
-        on: request.body.stream,
-        includeUsage: request.body.stream_options?.include_usage === true,
-      };
-      return answer(request, reply, completion, stream, (results) => completion.reply(results));
+      return answer(request, reply, completion, request.body, (results) => completion.reply(results));
     },
   );
 
@@ -104,11 +100,7 @@ const completionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const completion = await app.completions.startChat(request.body, request.work);
-      const stream = {
-        on: request.body.stream,
-        includeUsage: request.body.stream_options?.include_usage === true,
-      };
-      return answer(request, reply, completion, stream, (results) => completion.chatReply(results));
+      return answer(request, reply, completion, request.body, (results) => completion.chatReply(results));
     },
   );
 };
