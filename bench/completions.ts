@@ -9,13 +9,13 @@
 // to first token: request sent → first chunk with text. Tokens: usage.completion_tokens of the last chunk.
 // Any non-200 or an answer without usage fails the run.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { freePort, startServer, stopAllServers, waitForOk } from './server-process.js';
+import { startMeanserve, stopAllServers } from './server-process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
@@ -188,19 +188,8 @@ async function parametersOf(name: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-bench-'));
-  const { REDIS_URL: _redis, ...inherited } = process.env;
+  const { base, child: server, dataDir } = await startMeanserve();
   try {
-    const server = startServer('src/server/main.ts', {
-      ...inherited,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      DATA_DIR: dataDir,
-    });
-    await waitForOk(`${base}/health/ready`, server);
     const rate = await matmulRate();
     const teacher = await parametersOf('arithmetic-teacher');
     const proxy = await parametersOf('arithmetic-proxy-plus');

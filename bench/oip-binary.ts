@@ -5,12 +5,10 @@
 // binary answer is checked bit for bit against the JSON answer to the same request.
 //   npm run bench:oip-binary [-- --seconds 5]
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Random } from '../src/lib/random.js';
-import { freePort, startServer, stopAllServers, waitForOk } from './server-process.js';
+import { startMeanserve, stopAllServers } from './server-process.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' } } });
 const seconds = Number(values.seconds);
@@ -104,18 +102,8 @@ async function measure(url: string, encoded: Encoded, expected: Buffer | undefin
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 
 async function main(): Promise<void> {
-  const port = await freePort();
-  const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-bench-'));
-  const server = startServer('src/server/main.ts', {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-  });
-  const base = `http://127.0.0.1:${port}`;
+  const { base, dataDir } = await startMeanserve();
   try {
-    await waitForOk(`${base}/health/ready`, server);
     console.log(`${seconds} s per row, one connection, sequential requests\n`);
     console.log('| traffic | encoding | req/s | p50 ms | request | response | × JSON |');
     console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');

@@ -5,11 +5,10 @@
 // server must answer liveness and a real request afterwards. A second server with a per-key rate limit on
 // the read family shows 429 + Retry-After under the same kind of load.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import autocannon, { type Options } from 'autocannon';
-import { freePort, startServer, stopAllServers, waitForOk } from './server-process.js';
+import { startMeanserve, stopAllServers } from './server-process.js';
 
 const KEY = 'bench-key-0123456789abcdef';
 const HEADERS = { authorization: `Bearer ${KEY}` };
@@ -106,24 +105,6 @@ function checkStatuses(name: string, result: Run): void {
   assert.equal(result.timeouts, 0, `${name}: timeouts`);
 }
 
-async function startMeanserve(env: Record<string, string>): Promise<{ base: string; dataDir: string }> {
-  const port = await freePort();
-  const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-overload-'));
-  const { REDIS_URL: _redis, ...inherited } = process.env;
-  const child = startServer('src/server/main.ts', {
-    ...inherited,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    DATA_DIR: dataDir,
-    API_KEYS: `bench:${KEY}`,
-    ...env,
-  });
-  const base = `http://127.0.0.1:${port}`;
-  await waitForOk(`${base}/health/ready`, child);
-  return { base, dataDir };
-}
-
 const format = (value: number) => (Number.isNaN(value) ? '–' : value.toFixed(value < 10 ? 1 : 0));
 
 async function main(): Promise<void> {
@@ -132,7 +113,11 @@ async function main(): Promise<void> {
   try {
     // Shedding on as on a dedicated replica: the event loop late 100 ms for two half-second windows, and at
     // most 32 inference requests waiting (about 4 s of work for the expensive route) before 503.
-    const shedding = await startMeanserve({ SHED_EVENT_LOOP_DELAY_MS: '100', INFERENCE_QUEUE_LIMIT: '32' });
+    const shedding = await startMeanserve({
+      API_KEYS: `bench:${KEY}`,
+      SHED_EVENT_LOOP_DELAY_MS: '100',
+      INFERENCE_QUEUE_LIMIT: '32',
+    });
     dirs.push(shedding.dataDir);
     const rows: string[] = [];
     for (const route of [CHEAP, EXPENSIVE]) {
@@ -152,7 +137,7 @@ async function main(): Promise<void> {
       );
     }
     // The same cheap load against a server with a per-key limit of 6 000 reads a minute (100/s).
-    const limited = await startMeanserve({ RATE_LIMITS: 'read=6000' });
+    const limited = await startMeanserve({ API_KEYS: `bench:${KEY}`, RATE_LIMITS: 'read=6000' });
     dirs.push(limited.dataDir);
     const rateLimited = await run(limited.base, CHEAP, { connections: 100, overallRate: 2000, duration: 5 });
     checkStatuses('rate-limited cheap route', rateLimited);

@@ -9,15 +9,15 @@
 //    searching the others (k = R = 999), P@1 and MAP@R against the offline numbers in the manifest.
 //    npm run bench:retrieval [-- --json results.json]
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { encodeGreyPng } from '../src/lib/png-encode.js';
 import { type LabelledImages, readFashionMnist } from '../src/retrieval/embedding/fashion-mnist.js';
 import { apiRetrievalMetrics } from '../src/retrieval/quality-metrics.js';
-import { freePort, startServer, stopAllServers, waitForOk } from './server-process.js';
+import { startMeanserve, stopAllServers } from './server-process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values: flags } = parseArgs({ options: { json: { type: 'string' } } });
@@ -117,23 +117,13 @@ const apiQuality = (collection: string, labels: Uint8Array) =>
 
 async function main(): Promise<void> {
   const test = await readFashionMnist(datasetDir, 'test');
-  const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-bench-retrieval-'));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const server = startServer('src/server/main.ts', {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-    REDIS_URL: '',
-  });
+  const meanserve = await startMeanserve();
+  base = meanserve.base;
+  const { dataDir } = meanserve;
   const results: Record<string, unknown> = {
     machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg() },
   };
   try {
-    await waitForOk(`${base}/health/ready`, server);
-
     // 1. Embeddings.
     const pngs = Array.from({ length: 2048 }, (_, i) => pngOf(test, i));
     const one = (i: number) => call('POST', '/v1/embeddings', { input: [pngs[i % pngs.length]] });

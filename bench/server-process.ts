@@ -3,7 +3,10 @@
 // first 200, and a stop that drains with SIGTERM and falls back to SIGKILL.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -40,6 +43,41 @@ export function startServer(script: string, env: NodeJS.ProcessEnv): ChildProces
   children.add(child);
   child.on('exit', () => children.delete(child));
   return child;
+}
+
+export interface Meanserve {
+  base: string;
+  child: ChildProcess;
+  /** Its own temporary DATA_DIR: the caller removes it after stopAllServers. */
+  dataDir: string;
+}
+
+/**
+ * meanserve on a free loopback port with the caller's environment and `env` over it, the inline queue
+ * (REDIS_URL removed, so a run needs nothing but this process) and a temporary DATA_DIR, once
+ * /health/ready answers 200.
+ */
+export async function startMeanserve(env: NodeJS.ProcessEnv = {}): Promise<Meanserve> {
+  const port = await freePort();
+  const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-bench-'));
+  const { REDIS_URL: _redis, ...inherited } = process.env;
+  const child = startServer('src/server/main.ts', {
+    ...inherited,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    DATA_DIR: dataDir,
+    ...env,
+  });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitForOk(`${base}/health/ready`, child);
+  } catch (error) {
+    await stopServer(child);
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  return { base, child, dataDir };
 }
 
 export async function waitForOk(url: string, child: ChildProcess): Promise<void> {
