@@ -3,19 +3,19 @@
 # (command: node dist/src/jobs/worker-main.js). CPU only: see docs/operations.md for GPU hosts.
 
 # ---- build: install, compile TypeScript, drop dev dependencies ----
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 
-# .npmrc holds onnxruntime-node-install=skip: onnxruntime-node's install script must not try to
-# download the CUDA binaries. The ARG (seen as an environment variable by RUN) says the same to the
-# script directly, so the skip holds even under an npm that ignores unknown .npmrc keys.
+# onnxruntime-node's install script would download the CUDA provider binaries; this image is CPU only.
+# package.json's allowScripts keeps npm 11 from running it at all; the image's npm (10, with Node 22) does
+# not read allowScripts, so the script is told to skip through its own environment variable as well.
 ARG ONNXRUNTIME_NODE_INSTALL=skip
 # hnswlib-node and better-sqlite3 (the inline job queue's store) compile their C++ addons with node-gyp at
 # install time (better-sqlite3's prebuilt download is not reachable from every build network).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 
 COPY tsconfig.json tsconfig.build.json ./
@@ -26,7 +26,7 @@ RUN npm run build \
  && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32
 
 # ---- runtime ----
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 WORKDIR /app
 
 # The full Fashion-MNIST dataset (Debian's package, ~30 MB) for collections.index jobs over the train and

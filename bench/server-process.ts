@@ -80,7 +80,8 @@ export async function startMeanserve(env: NodeJS.ProcessEnv = {}): Promise<Means
   return { base, child, dataDir };
 }
 
-export async function waitForOk(url: string, child: ChildProcess): Promise<void> {
+/** Polls `url` every `intervalMs` until it answers 200; fails when `child` exits first or it takes too long. */
+export async function waitForOk(url: string, child: ChildProcess, intervalMs = 100): Promise<void> {
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   while (running(child)) {
     try {
@@ -91,7 +92,7 @@ export async function waitForOk(url: string, child: ChildProcess): Promise<void>
       // Not listening yet.
     }
     if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${STARTUP_TIMEOUT_MS} ms`);
-    await delay(100);
+    await delay(intervalMs);
   }
   throw new Error(
     `the server for ${url} exited (${child.exitCode ?? child.signalCode}) before answering 200`,
