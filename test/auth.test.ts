@@ -108,6 +108,9 @@ describe('API keys', () => {
     }
     assert.equal((await app.inject('/docs/')).statusCode, 200);
     assert.equal((await app.inject('/docs/json')).statusCode, 200);
+    const root = await app.inject('/');
+    assert.equal(root.statusCode, 302, 'the bare address sends a person to the docs, key or not');
+    assert.equal(root.headers.location, '/docs');
     const open = operations(document).filter((operation) => Array.isArray(operation.security));
     assert.deepEqual(open.map((operation) => operation.path).sort(), [
       '/health/live',

@@ -69,6 +69,8 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
     });
     await docs.register(swaggerUi, { routePrefix: '/docs' });
     docs.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    // A person who opens the bare address lands on the interactive API description.
+    docs.get('/', { schema: { hide: true } }, (_request, reply) => reply.redirect('/docs', 302));
   });
 }
 
