@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { assertLive, startApp, stopApp } from './helpers/app.js';
+import { assertJobPlot } from './helpers/svg.js';
 import { waitFor } from './helpers/wait.js';
 
 const GAUSSIANS = {
@@ -95,6 +96,18 @@ describe('feat.free-energy job', () => {
     const artifact = (await app.inject(`/v1/jobs/${done.id}/artifacts/feat.json`)).json();
     assert.equal(artifact.log_weights.forward.length, 400);
     assert.equal(artifact.estimates.bar.delta_f, result.estimates.bar.delta_f);
+    await assertJobPlot(app, done, 'convergence.svg', {
+      'forward escorted Jarzynski': artifact.log_weights.forward.length,
+      'reverse escorted Jarzynski': artifact.log_weights.reverse.length,
+    });
+    const work = await assertJobPlot(app, done, 'work.svg', {});
+    // One bar per bin and direction, and the estimate, its interval and the exact ΔF marked.
+    assert.equal(
+      work.match(/aria-roledescription="rect mark"/g)?.length,
+      2 * result.work.histograms.forward.length + 1,
+    );
+    assert.match(work, /BAR estimate/);
+    assert.match(work, /ΔF analytic/);
   });
 
   it('is reproducible under a seed and differs across seeds', async () => {

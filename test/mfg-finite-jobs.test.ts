@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { startApp, stopApp } from './helpers/app.js';
 import { jobApi } from './helpers/jobs.js';
+import { assertJobPlot } from './helpers/svg.js';
 import { waitFor } from './helpers/wait.js';
 
 describe('mfg.finite job', () => {
@@ -45,6 +46,8 @@ describe('mfg.finite job', () => {
     assert.ok(result.wall_ms >= 0);
     const artifact = (await app.inject(`/v1/jobs/${done.id}/artifacts/solution.json`)).json();
     assert.deepEqual(artifact.exploitability, result.exploitability);
+    assert.deepEqual(result.plots, ['convergence.svg']);
+    await assertJobPlot(app, done, 'convergence.svg', { exploitability: result.exploitability.length });
   });
 
   it("reproduces OpenSpiel's crowd_modelling fictitious play in compat mode and stops at the tolerance", async () => {

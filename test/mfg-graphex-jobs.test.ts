@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { startApp, stopApp } from './helpers/app.js';
 import { jobApi } from './helpers/jobs.js';
+import { assertJobPlot } from './helpers/svg.js';
 import { waitFor } from './helpers/wait.js';
 
 describe('mfg.graphex job', () => {
@@ -64,6 +65,10 @@ describe('mfg.graphex job', () => {
     assert.ok(Math.abs(result.mean_field.predicted[0][1] - 0.5) < 1e-12, 'μ_0(I) = 0.5');
     const artifact = (await app.inject(`/v1/jobs/${done.id}/artifacts/solution.json`)).json();
     assert.deepEqual(artifact.core_exploitability, result.core_exploitability);
+    await assertJobPlot(app, done, 'convergence.svg', {
+      core: result.core_exploitability.length,
+      periphery: result.periphery_exploitability.length,
+    });
     assert.equal(artifact.core_policy.length, 21);
     assert.equal(artifact.core_policy[0].length, 4);
     const degree = artifact.periphery[0];

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { startApp, stopApp } from './helpers/app.js';
 import { jobApi } from './helpers/jobs.js';
+import { assertJobPlot } from './helpers/svg.js';
 import { waitFor } from './helpers/wait.js';
 
 describe('mfg.pma job', () => {
@@ -21,7 +22,8 @@ describe('mfg.pma job', () => {
   const run = (params: Record<string, unknown>, seed = 1) => api.run('mfg.pma', params, seed);
 
   it('exact mode: exploitability per iteration falls linearly to 0 at the SIS equilibrium', async () => {
-    const { result, id } = await run({ env: { name: 'susceptible_infected' }, mode: { name: 'exact' } });
+    const done = await run({ env: { name: 'susceptible_infected' }, mode: { name: 'exact' } });
+    const { result, id } = done;
     assert.equal(result.mode, 'exact');
     assert.deepEqual(result.game, { name: 'susceptible_infected', states: 2, actions: 2 });
     assert.equal(result.discount, 0.9);
@@ -37,6 +39,10 @@ describe('mfg.pma job', () => {
     assert.ok(result.stationary_residual < 1e-12);
     const artifact = (await app.inject(`/v1/jobs/${id}/artifacts/solution.json`)).json();
     assert.deepEqual(artifact.exploitability, result.exploitability);
+    await assertJobPlot(app, done, 'convergence.svg', {
+      exploitability: result.exploitability.length,
+      'policy step ‖π(k+1) − π(k)‖': result.policy_steps.length,
+    });
   });
 
   it('n_agent mode: per-epoch exploitability of the mean policy, spread and samples; reproducible', async () => {
@@ -44,8 +50,13 @@ describe('mfg.pma job', () => {
       env: { name: 'beach_bar' },
       mode: { name: 'n_agent', agents: 20, epochs: 10, steps_per_epoch: 500 },
     };
-    const first = (await run(params, 3)).result;
+    const firstJob = await run(params, 3);
+    const first = firstJob.result;
     assert.equal(first.mode, 'n_agent');
+    const plot = await assertJobPlot(app, firstJob, 'convergence.svg', {
+      exploitability: first.exploitability.length,
+    });
+    assert.match(plot, /sampling floor/, 'the floor is drawn');
     assert.equal(first.exploitability.length, 11);
     assert.equal(first.spread_mean.length, 11);
     assert.ok(first.spread_mean[0] < 1e-12, 'every agent starts uniform');

@@ -9,6 +9,7 @@ import { executeJob } from '../src/jobs/execute.js';
 import type { Processor } from '../src/jobs/processor.js';
 import { minimaxMfl } from '../src/jobs/processors/minimax-mfl.js';
 import { minimaxTwoScaleGda } from '../src/jobs/processors/minimax-two-scale-gda.js';
+import { plottedLines } from './helpers/svg.js';
 
 type Report = Record<string, number>;
 type Result = {
@@ -24,18 +25,21 @@ const median = (values: number[]) => {
 };
 const mean = (values: number[]) => values.reduce((s, v) => s + v, 0) / values.length;
 
-async function direct(
-  processor: Processor<never>,
-  params: Record<string, unknown>,
-  seed = 1,
-): Promise<Result> {
-  const output = await processor(params as never, {
+function directOutput(processor: Processor<never>, params: Record<string, unknown>, seed = 1) {
+  return processor(params as never, {
     seed,
     progress: () => {},
     signal: new AbortController().signal,
     models: {} as never,
   });
-  return output.result as Result;
+}
+
+async function direct(
+  processor: Processor<never>,
+  params: Record<string, unknown>,
+  seed = 1,
+): Promise<Result> {
+  return (await directOutput(processor, params, seed)).result as Result;
 }
 
 describe('minimax claims', () => {
@@ -75,6 +79,27 @@ describe('minimax claims', () => {
     assert.ok(fit.r_squared > 0.95, `R² ${fit.r_squared}`);
     assert.ok(fit.points >= 8);
     assert.ok((reports.at(-1)?.ni as number) < (reports[0]?.ni as number) / 20);
+  });
+
+  it('two-scale GDA draws NI and both W1 distances per report in convergence.svg', async () => {
+    const output = await directOutput(minimaxTwoScaleGda, {
+      ...torus,
+      tau: 0.3,
+      particles: 200,
+      steps: 100,
+      report_every: 10,
+    });
+    const result = output.result as Result & { plots: string[] };
+    assert.deepEqual(result.plots, ['convergence.svg']);
+    const plot = output.artifacts?.find((artifact) => artifact.name === 'convergence.svg');
+    assert.equal(plot?.contentType, 'image/svg+xml');
+    const lines = plottedLines(new TextDecoder().decode(plot?.data));
+    const points = result.reports.length;
+    assert.deepEqual(Object.fromEntries(lines), {
+      'NI error': points,
+      'W1(μ, μ*)': points,
+      'W1(ν, ν*)': points,
+    });
   });
 
   it('annealing τ_t = C/log(t + e) lowers the unregularised NI over time, below the fixed-τ run', async () => {

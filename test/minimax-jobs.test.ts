@@ -10,6 +10,7 @@ import { minimaxMfl } from '../src/jobs/processors/minimax-mfl.js';
 import type { MinimaxMflParams } from '../src/solvers/minimax/params.js';
 import { startApp, stopApp } from './helpers/app.js';
 import { jobApi } from './helpers/jobs.js';
+import { assertJobPlot } from './helpers/svg.js';
 import { waitFor } from './helpers/wait.js';
 
 type Report = Record<string, number> & { last_iterate?: Record<string, number> };
@@ -51,6 +52,12 @@ describe('minimax jobs', () => {
     assert.equal(result.histograms.last_iterate.mu.length, 48);
     const artifact = (await app.inject(`/v1/jobs/${done.id}/artifacts/minimax.json`)).json();
     assert.equal(artifact.histograms.length, reports.length);
+    const plot = await assertJobPlot(app, done, 'convergence.svg', {
+      'NI error': reports.length,
+      'W1(μ, μ*)': reports.length,
+      'W1(ν, ν*)': reports.length,
+    });
+    assert.match(plot, /W1 sampling floor of μ\*/);
   });
 
   it("MFL-AG: the averaged measure's W1 and NI fall over the run while the last iterate keeps moving", async () => {

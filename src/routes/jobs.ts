@@ -28,6 +28,9 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       self: `/v1/jobs/${job.id}`,
       events: `/v1/jobs/${job.id}/events`,
       artifacts: job.artifacts.map((name) => `/v1/jobs/${job.id}/artifacts/${name}`),
+      plots: job.artifacts
+        .filter((name) => name.endsWith('.svg'))
+        .map((name) => `/v1/jobs/${job.id}/artifacts/${name}`),
     },
   });
 
@@ -162,7 +165,9 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       await mustGet(id);
       const artifact = await app.queue.artifact(id, name);
       if (artifact === undefined) throw new NotFoundError(`job '${id}' has no artifact '${name}'`);
-      reply.type(artifact.contentType).header('content-disposition', `attachment; filename="${name}"`);
+      // Plots open in the browser tab (they are drawn by the service, with no scripts); data files download.
+      const disposition = artifact.contentType.startsWith('image/') ? 'inline' : 'attachment';
+      reply.type(artifact.contentType).header('content-disposition', `${disposition}; filename="${name}"`);
       // A Buffer is sent as it is; the string schema above documents the response, it does not serialize it.
       return reply.send(Buffer.from(artifact.data) as unknown as string);
     },

@@ -65,7 +65,14 @@ export const JobSchema = Type.Object(
     result: Type.Optional(Type.Unknown()),
     error: Type.Optional(Type.String()),
     artifacts: Type.Array(Type.String()),
-    links: Type.Object({ self: Type.String(), events: Type.String(), artifacts: Type.Array(Type.String()) }),
+    links: Type.Object({
+      self: Type.String(),
+      events: Type.String(),
+      artifacts: Type.Array(Type.String()),
+      plots: Type.Array(Type.String(), {
+        description: 'The artifacts that are plots (SVG), to open in a browser.',
+      }),
+    }),
   },
   {
     examples: [
@@ -88,6 +95,7 @@ export const JobSchema = Type.Object(
           artifacts: [
             '/v1/jobs/onnx.batch-infer_6f1c2a57-3d0e-4c8e-9a59-0c1b1f0f2f11/artifacts/responses.json',
           ],
+          plots: [],
         },
       },
     ],

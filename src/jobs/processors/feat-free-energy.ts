@@ -12,6 +12,7 @@ import { builtinTransport, runFeat } from '../../solvers/feat/run.js';
 import { createSystem } from '../../solvers/feat/systems/index.js';
 import type { Transport } from '../../solvers/feat/transport.js';
 import { JobInputError, type Processor } from '../processor.js';
+import { featPlots } from './feat-plots.js';
 
 /** Rows per ONNX call. */
 const CHUNK = 4096;
@@ -86,12 +87,14 @@ export const featFreeEnergy: Processor<FeatParams> = async (params, context) => 
       ...result,
       log_weights: { forward: Array.from(logWeights.forward), reverse: Array.from(logWeights.reverse) },
     };
+    const plots = await featPlots(result, logWeights);
     return {
       result: {
         ...result,
         transport: { ...result.transport, ...(model === undefined ? {} : { model }) },
         provider: learned === undefined ? undefined : await models.provider(learned),
         artifact: 'feat.json',
+        plots: plots.map((plot) => plot.name),
       },
       artifacts: [
         {
@@ -99,6 +102,7 @@ export const featFreeEnergy: Processor<FeatParams> = async (params, context) => 
           contentType: 'application/json',
           data: new TextEncoder().encode(JSON.stringify(artifact)),
         },
+        ...plots,
       ],
     };
   } finally {

@@ -3,11 +3,13 @@
 // go to solution.json; the result carries them too while they are small.
 
 import { cancellationPoint } from '../../lib/cancellation.js';
+import { indexed, lineChartSpec } from '../../lib/svg-plot.js';
 import { createGame } from '../../solvers/mfg/finite/envs/index.js';
 import { stateMarginal } from '../../solvers/mfg/finite/game.js';
 import type { MfgFiniteParams } from '../../solvers/mfg/finite/params.js';
 import { solveFinite } from '../../solvers/mfg/finite/solve.js';
 import type { Processor } from '../processor.js';
+import { plotArtifact } from './plot-artifact.js';
 
 /** Series and tables up to this many numbers are returned inline in the result. */
 const INLINE_NUMBERS = 4096;
@@ -59,6 +61,16 @@ export const mfgFinite: Processor<MfgFiniteParams> = async (params, context) => 
   const meanField = nested(marginals, horizon + 1, states);
   const iterations = solution.exploitability.length - 1;
   const artifact = { exploitability: solution.exploitability, policy, mean_field: meanField };
+  const convergence = await plotArtifact(
+    'convergence.svg',
+    lineChartSpec({
+      title: 'Exploitability per iteration',
+      subtitle: `${params.env.name}, ${params.algorithm.name.replaceAll('_', ' ')}`,
+      x: { title: 'iteration' },
+      y: { title: 'exploitability (reward units)', scale: 'auto' },
+      series: [indexed('exploitability', solution.exploitability)],
+    }),
+  );
   return {
     result: {
       game: { name: params.env.name, horizon, states, actions, openspiel_compat: compat },
@@ -74,6 +86,7 @@ export const mfgFinite: Processor<MfgFiniteParams> = async (params, context) => 
       wall_ms: wallMs,
       ms_per_iteration: wallMs / (iterations + 1),
       artifact: 'solution.json',
+      plots: [convergence.name],
     },
     artifacts: [
       {
@@ -81,6 +94,7 @@ export const mfgFinite: Processor<MfgFiniteParams> = async (params, context) => 
         contentType: 'application/json',
         data: new TextEncoder().encode(JSON.stringify(artifact)),
       },
+      convergence,
     ],
   };
 };

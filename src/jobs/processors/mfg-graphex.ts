@@ -5,12 +5,14 @@
 // per-degree table and the overall mean fields; solution.json adds the series, policies and per-part laws.
 
 import { cancellationPoint } from '../../lib/cancellation.js';
+import { indexed, lineChartSpec } from '../../lib/svg-plot.js';
 import { coreLaws } from '../../solvers/mfg/graphex/core.js';
 import { solveHybrid } from '../../solvers/mfg/graphex/hybrid.js';
 import { measureDeltaMu } from '../../solvers/mfg/graphex/measure.js';
 import type { MfgGraphexParams } from '../../solvers/mfg/graphex/params.js';
 import { buildProblem } from '../../solvers/mfg/graphex/problem.js';
 import type { Processor } from '../processor.js';
+import { plotArtifact } from './plot-artifact.js';
 
 /** The thread yields (to see a cancel message) at most this often. */
 const YIELD_EVERY_MS = 50;
@@ -165,14 +167,28 @@ export const mfgGraphex: Processor<MfgGraphexParams> = async (params, context) =
     },
     simulated_overall: laws(measurement.simulated, states),
   };
+  const convergence = await plotArtifact(
+    'convergence.svg',
+    lineChartSpec({
+      title: 'Exploitability per iteration, core and periphery',
+      subtitle: `${game.name}, ${graph.vertices} vertices (${problem.origin.kind})`,
+      x: { title: 'iteration' },
+      y: { title: 'exploitability (reward units)', scale: 'auto' },
+      series: [
+        indexed('core', solution.coreExploitability),
+        indexed('periphery', solution.peripheryExploitability),
+      ],
+    }),
+  );
   return {
-    result,
+    result: { ...result, plots: [convergence.name] },
     artifacts: [
       {
         name: 'solution.json',
         contentType: 'application/json',
         data: new TextEncoder().encode(JSON.stringify(artifact)),
       },
+      convergence,
     ],
   };
 };

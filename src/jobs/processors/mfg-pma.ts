@@ -4,6 +4,7 @@
 // The full series go to solution.json as well.
 
 import { cancellationPoint } from '../../lib/cancellation.js';
+import { indexed, type LineChart, lineChartSpec } from '../../lib/svg-plot.js';
 import { createStationaryGame } from '../../solvers/mfg/stationary/envs.js';
 import { evaluateStationary } from '../../solvers/mfg/stationary/evaluation.js';
 import { exactPma, fitLinearRate } from '../../solvers/mfg/stationary/exact-pma.js';
@@ -11,6 +12,7 @@ import type { StationaryGame } from '../../solvers/mfg/stationary/game.js';
 import { agentSpread, meanPolicy, nAgentPma } from '../../solvers/mfg/stationary/n-agent-pma.js';
 import type { MfgPmaParams } from '../../solvers/mfg/stationary/params.js';
 import type { Processor, ProcessorContext, ProcessorOutput } from '../processor.js';
+import { plotArtifact } from './plot-artifact.js';
 
 const YIELD_EVERY_MS = 50;
 
@@ -20,15 +22,21 @@ function rows(values: Float64Array, width: number): number[][] {
   );
 }
 
-function output(result: Record<string, unknown>, series: Record<string, unknown>): ProcessorOutput {
+async function output(
+  result: Record<string, unknown>,
+  series: Record<string, unknown>,
+  chart: LineChart,
+): Promise<ProcessorOutput> {
+  const convergence = await plotArtifact('convergence.svg', lineChartSpec(chart));
   return {
-    result: { ...result, artifact: 'solution.json' },
+    result: { ...result, artifact: 'solution.json', plots: [convergence.name] },
     artifacts: [
       {
         name: 'solution.json',
         contentType: 'application/json',
         data: new TextEncoder().encode(JSON.stringify({ ...result, ...series })),
       },
+      convergence,
     ],
   };
 }
@@ -88,6 +96,16 @@ async function runExact(
       policy_value: run.evaluation.policyValue,
     },
     series: { exploitability: run.exploitability, policy_steps: run.steps },
+    chart: {
+      title: 'Exploitability and policy step per iteration',
+      subtitle: `exact Policy Mirror Ascent, η = ${params.eta}, λ = ${params.lambda}`,
+      x: { title: 'iteration' },
+      y: { title: 'exploitability (reward units); policy step (L1)', scale: 'auto' },
+      series: [
+        indexed('exploitability', run.exploitability),
+        { name: 'policy step ‖π(k+1) − π(k)‖', x: run.steps.map((_, i) => i + 1), y: run.steps },
+      ],
+    } satisfies LineChart,
   };
 }
 
@@ -143,13 +161,14 @@ async function runNAgent(
   for (const s of population.states) empirical[s] = (empirical[s] as number) + 1 / mode.agents;
   const inline = exploitability.length <= INLINE_SERIES;
   const series = { exploitability, spread_mean: spreadMean, spread_max: spreadMax, samples };
+  const floor = tail.reduce((sum, value) => sum + value, 0) / tail.length;
   return {
     summary: {
       agents: mode.agents,
       epochs: mode.epochs,
       ...(inline ? series : {}),
       final_exploitability: exploitability.at(-1),
-      floor: tail.reduce((sum, value) => sum + value, 0) / tail.length,
+      floor,
       samples_per_agent: population.samples / mode.agents,
       total_samples: population.samples,
       mean_policy: rows(mean, game.actions),
@@ -157,13 +176,27 @@ async function runNAgent(
       final_empirical_law: Array.from(empirical),
     },
     series,
+    chart: {
+      title: "Exploitability of the agents' mean policy per epoch",
+      subtitle: `${mode.agents} independent learners, η = ${params.eta}, λ = ${params.lambda}`,
+      x: { title: 'epoch' },
+      y: { title: 'exploitability (reward units)', scale: 'auto' },
+      series: [{ name: 'exploitability', x: exploitability.map((_, i) => i + 1), y: exploitability }],
+      references: [
+        {
+          label: `sampling floor (mean of the last quarter) ${floor.toPrecision(3)}`,
+          axis: 'y',
+          value: floor,
+        },
+      ],
+    } satisfies LineChart,
   };
 }
 
 export const mfgPma: Processor<MfgPmaParams> = async (params, context) => {
   const game = createStationaryGame(params.env, params.discount);
   const started = performance.now();
-  const { summary, series } =
+  const { summary, series, chart } =
     params.mode.name === 'exact'
       ? await runExact(game, params as MfgPmaParams & { mode: { name: 'exact' } }, context)
       : await runNAgent(game, params as MfgPmaParams & { mode: { name: 'n_agent' } }, context);
@@ -179,5 +212,6 @@ export const mfgPma: Processor<MfgPmaParams> = async (params, context) => {
       wall_ms: wallMs,
     },
     series,
+    chart,
   );
 };

@@ -22,7 +22,7 @@ import {
   scoreParticles,
 } from '../../solvers/minimax/score.js';
 import type { Processor } from '../processor.js';
-import { runWithReports, withReportsArtifact } from './minimax-loop.js';
+import { convergenceChart, runWithReports, withReportsArtifact } from './minimax-loop.js';
 
 type Report = { step: number; time: number; ni_three_point: number } & Score & {
     last_iterate?: Score & { ni_three_point: number };
@@ -107,6 +107,8 @@ export const minimaxMfl: Processor<MinimaxMflParams> = async (rawParams, context
   const final = reports.at(-1) as Report;
   const averaged = dynamics.averaged();
   const binsPerAxis = params.grid.bins;
+  const w1Floor = samplingFloor(scorer, params.particles, new Random(deriveSeed(context.seed, 1)));
+  const niBinned = niError(game, binnedGrid(scorer, equilibrium), params.lambda);
   const result = {
     objective: params.objective.name,
     dimension: objective.dimension,
@@ -125,10 +127,10 @@ export const minimaxMfl: Processor<MinimaxMflParams> = async (rawParams, context
       damping: equilibrium.damping,
       converged: equilibrium.converged,
       ni: niError(game, equilibrium, params.lambda),
-      ni_binned: niError(game, binnedGrid(scorer, equilibrium), params.lambda),
+      ni_binned: niBinned,
       wall_ms: groundTruthMs,
     },
-    w1_sampling_floor: samplingFloor(scorer, params.particles, new Random(deriveSeed(context.seed, 1))),
+    w1_sampling_floor: w1Floor,
     scored_measure: averaged === undefined ? 'last iterate' : 'weighted average of past measures',
     final,
     reports,
@@ -143,5 +145,16 @@ export const minimaxMfl: Processor<MinimaxMflParams> = async (rawParams, context
     wall_ms: performance.now() - started,
     particle_steps_per_second: (params.particles * dynamics.steps) / (runMs / 1000),
   };
-  return withReportsArtifact(result, reports, reportHistograms);
+  const algorithm = params.algorithm.name.toUpperCase();
+  return withReportsArtifact(
+    result,
+    reports,
+    reportHistograms,
+    convergenceChart(
+      `${algorithm}: NI error and W1 distances per report`,
+      `${params.objective.name}, N = ${params.particles}, λ = ${params.lambda}, h = ${params.h}; ${result.scored_measure}`,
+      reports,
+      { w1: w1Floor, ni: niBinned },
+    ),
+  );
 };

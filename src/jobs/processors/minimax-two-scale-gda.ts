@@ -22,7 +22,7 @@ import {
 } from '../../solvers/minimax/score.js';
 import { TwoScaleGda, temperatureAt } from '../../solvers/minimax/two-scale-gda.js';
 import type { Processor } from '../processor.js';
-import { runWithReports, withReportsArtifact } from './minimax-loop.js';
+import { convergenceChart, runWithReports, withReportsArtifact } from './minimax-loop.js';
 
 type Report = { step: number; time: number; tau: number; ground_truth_residual: number } & Score;
 
@@ -109,6 +109,8 @@ export const minimaxTwoScaleGda: Processor<MinimaxTwoScaleParams> = async (rawPa
   const finalTau = temperatureAt(settings, dynamics.steps);
   const scorer = scorerAt(finalTau);
   const lipschitz = gradientLipschitz(objective);
+  const w1Floor = samplingFloor(scorer, params.particles, new Random(deriveSeed(context.seed, 1)));
+  const niBinned = niError(game, binnedGrid(scorer, equilibrium), finalTau);
   const result = {
     objective: params.objective.name,
     dimension: objective.dimension,
@@ -134,10 +136,10 @@ export const minimaxTwoScaleGda: Processor<MinimaxTwoScaleParams> = async (rawPa
       },
       initial: initialGroundTruth,
       ...(annealed ? { final: groundTruthSummary(game, equilibrium, finalTau) } : {}),
-      ni_binned: niError(game, binnedGrid(scorer, equilibrium), finalTau),
+      ni_binned: niBinned,
       wall_ms: groundTruthMs + solveMs,
     },
-    w1_sampling_floor: samplingFloor(scorer, params.particles, new Random(deriveSeed(context.seed, 1))),
+    w1_sampling_floor: w1Floor,
     exponential_fit: annealed
       ? undefined
       : fitExponentialDecay(
@@ -156,5 +158,16 @@ export const minimaxTwoScaleGda: Processor<MinimaxTwoScaleParams> = async (rawPa
     wall_ms: performance.now() - started,
     particle_steps_per_second: (params.particles * dynamics.steps) / (runMs / 1000),
   };
-  return withReportsArtifact(result, reports, reportHistograms);
+  const temperature = annealed ? `τ annealed to ${finalTau.toPrecision(3)}` : `τ = ${finalTau}`;
+  return withReportsArtifact(
+    result,
+    reports,
+    reportHistograms,
+    convergenceChart(
+      'Two-scale GDA: NI error and W1 distances per report',
+      `${params.objective.name}, N = ${params.particles}, η = ${params.eta}, h = ${params.h}, ${temperature}`,
+      reports,
+      { w1: w1Floor, ni: niBinned },
+    ),
+  );
 };

@@ -21,6 +21,24 @@ export function logMeanExp(values: ArrayLike<number>): number {
   return logSumExp(values) - Math.log(values.length);
 }
 
+/** logMeanExp of every prefix: entry n − 1 is logMeanExp of the first n values, in one pass. */
+export function prefixLogMeanExp(values: ArrayLike<number>): Float64Array {
+  const prefixes = new Float64Array(values.length);
+  let largest = -Infinity;
+  let scaled = 0; // Σ e^{value − largest}
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i] as number;
+    if (value > largest) {
+      scaled = scaled * Math.exp(largest - value) + 1;
+      largest = value;
+    } else if (value > -Infinity) {
+      scaled += Math.exp(value - largest);
+    }
+    prefixes[i] = largest + Math.log(scaled) - Math.log(i + 1);
+  }
+  return prefixes;
+}
+
 function mean(values: ArrayLike<number>): number {
   let sum = 0;
   for (let i = 0; i < values.length; i++) sum += values[i] as number;
