@@ -51,6 +51,8 @@ COPY package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY models ./models
+# The browser pages' scripts and stylesheet (/jobs, /meanflow), served as they are.
+COPY web ./web
 RUN mkdir -p /data && chown node:node /data
 
 USER node

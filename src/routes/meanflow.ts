@@ -2,6 +2,7 @@
 // GET /v1/meanflow/grid.png (a contact sheet for a browser). The FM baseline is served the same way.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { InvalidInputError } from '../errors.js';
+import { prependRowLabels } from '../lib/bitmap-font.js';
 import { encodeGreyPng, tileGrid, toBytes } from '../lib/png-encode.js';
 import { seedOrRandom } from '../lib/random.js';
 import { type GeneratedImages, generate } from '../models/meanflow.js';
@@ -100,7 +101,17 @@ const meanflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
         '/query',
         request.work,
       );
-      const grid = tileGrid(toBytes(generated.images), classes.length, IMAGE_SIDE, n);
+      const tiles = tileGrid(toBytes(generated.images), classes.length, IMAGE_SIDE, n);
+      const names = generated.spec.classes;
+      // Row labels: the class names, drawn into a margin on the left (tiles are 1 px apart, 1 px from the top).
+      const grid = request.query.labels
+        ? prependRowLabels(
+            tiles,
+            classList.map((cls) => names[cls] ?? String(cls)),
+            IMAGE_SIDE + 1,
+            1,
+          )
+        : tiles;
       reply.type('image/png').header('cache-control', 'no-store');
       return reply.send(encodeGreyPng(grid.pixels, grid.width, grid.height) as unknown as string);
     },

@@ -29,6 +29,7 @@ export function describeModel(model: LoadedModel): Static<typeof ModelInfo> {
     outputs: entry.outputs,
     metrics: entry.metrics,
     training: entry.training,
+    ...(entry.generator === undefined ? {} : { generator: entry.generator }),
     ...(entry.language_model === undefined ? {} : { language_model: entry.language_model }),
   };
 }

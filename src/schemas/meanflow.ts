@@ -89,6 +89,10 @@ export const GridQuery = Type.Object(
     n: Type.Integer({ minimum: 1, maximum: 16, default: 8, description: 'Samples per class (columns).' }),
     steps: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
     seed: { ...Seed, default: 0 },
+    labels: Type.Boolean({
+      default: false,
+      description: 'Write each row’s class name in a margin on the left.',
+    }),
   },
   { additionalProperties: false },
 );

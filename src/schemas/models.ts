@@ -1,7 +1,7 @@
 // The model description shared by GET /v1/models and GET /v1/models/{name}.
 import { Type } from '@sinclair/typebox';
 import { ModelName, ModelVersion } from './common.js';
-import { LanguageModelSpec, WorkSpec } from './manifest.js';
+import { GeneratorSpec, LanguageModelSpec, WorkSpec } from './manifest.js';
 
 const TensorDescription = Type.Object({
   name: Type.String(),
@@ -48,6 +48,10 @@ export const ModelInfo = Type.Object(
       description: 'Measured quality, from the manifest.',
     }),
     training: Type.Record(Type.String(), Type.Unknown()),
+    generator: Type.Optional({
+      ...GeneratorSpec,
+      description: 'Image generators: class names, steps allowed, guidance and the decoder of their latents.',
+    }),
     language_model: Type.Optional({
       ...LanguageModelSpec,
       description:

@@ -24,6 +24,7 @@ import jobRoutes from '../routes/jobs.js';
 import meanflowRoutes from '../routes/meanflow.js';
 import modelRoutes from '../routes/models.js';
 import oipRoutes from '../routes/oip.js';
+import pageRoutes from '../routes/pages.js';
 import { Metrics } from './metrics.js';
 import auth from './plugins/auth.js';
 import browserSecurity from './plugins/browser-security.js';
@@ -200,6 +201,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(embeddingRoutes);
   await app.register(collectionRoutes);
   await app.register(completionRoutes);
+  await app.register(pageRoutes);
   await app.register(queueDashboard, { keys: config.security.adminApiKeys });
 
   if (options.loadModels !== false) void models.start();

@@ -1,5 +1,7 @@
 // API keys: with API_KEYS configured, every route but the open ones (route-policy.ts) needs
-// `Authorization: Bearer <key>`, else 401 problem+json with `WWW-Authenticate: Bearer`. Keys are compared in
+// `Authorization: Bearer <key>`, else 401 problem+json with `WWW-Authenticate: Bearer`. A browser presents the
+// key as the password of Basic auth instead: the pages (/jobs, /meanflow) answer 401 with
+// `WWW-Authenticate: Basic`, the browser asks for it once and sends it with the pages' own API calls. Keys are compared in
 // constant time (SHA-256 digests through timingSafeEqual, every key checked); the key's name, never the key,
 // goes to the request log and the metrics. No keys: every route is open and the start-up log says so.
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -43,8 +45,22 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
+/** The password of `Authorization: Basic base64(user:password)`; the user name is ignored. */
+export function basicPassword(header: string | undefined): string | undefined {
+  const match = /^Basic +([A-Za-z0-9+/=]+) *$/i.exec(header ?? '');
+  if (match === null) return undefined;
+  const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : decoded.slice(colon + 1);
+}
+
 function unauthorized(request: FastifyRequest, reply: FastifyReply, detail: string): FastifyReply {
-  reply.header('www-authenticate', 'Bearer realm="meanserve"');
+  // A page asks the browser for the key (Basic); an API route names Bearer first and Basic in the same realm
+  // (two header lines: browsers read one challenge per line), so a page's own calls are answered from the
+  // credentials the browser already holds, without a prompt.
+  const basic = 'Basic realm="meanserve", charset="UTF-8"';
+  const page = request.routeOptions.config?.page === true;
+  reply.header('www-authenticate', page ? basic : ['Bearer realm="meanserve"', basic]);
   return sendProblem(request, reply, { status: 401, code: 'unauthorized', title: 'Unauthorized', detail });
 }
 
@@ -63,7 +79,7 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
       app.metrics.rejected('unauthorized');
       return unauthorized(request, reply, 'this route needs an API key: Authorization: Bearer <key>');
     }
-    const token = bearerToken(header);
+    const token = bearerToken(header) ?? basicPassword(header);
     const name = token === undefined ? undefined : match(token);
     if (name === undefined) {
       app.metrics.rejected('unauthorized');

@@ -7,7 +7,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
 import type { ApiKey } from '../../config.js';
 import { BullmqQueue } from '../../jobs/backends/bullmq/bullmq-queue.js';
-import { bearerToken, keyMatcher } from './auth.js';
+import { basicPassword, bearerToken, keyMatcher } from './auth.js';
 import { sendProblem } from './problem.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
@@ -15,15 +15,6 @@ export const DASHBOARD_PATH = '/admin/queues';
 export interface QueueDashboardOptions {
   /** Admin keys; empty: no dashboard. */
   keys: ApiKey[];
-}
-
-/** The password of `Authorization: Basic base64(user:password)`. */
-function basicPassword(header: string | undefined): string | undefined {
-  const match = /^Basic +([A-Za-z0-9+/=]+) *$/i.exec(header ?? '');
-  if (match === null) return undefined;
-  const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? undefined : decoded.slice(colon + 1);
 }
 
 export default async function queueDashboard(app: FastifyInstance, options: QueueDashboardOptions) {

@@ -15,6 +15,8 @@ declare module 'fastify' {
     shed?: boolean;
     /** Error bodies in OpenAI's shape, for the OpenAI-compatible routes (problem.ts). */
     errors?: 'openai';
+    /** An HTML page for people: a missing key is asked for with Basic auth, which browsers prompt for. */
+    page?: boolean;
   }
 }
 
