@@ -8,24 +8,11 @@ import type { Browser } from 'playwright-core';
 import { ConfigError, parseCorsOrigins } from '../src/config.js';
 import { buildApp } from '../src/server/app.js';
 import { listen, queueAnswers, stopApp, testConfig } from './helpers/app.js';
-import { launchChromium } from './helpers/chromium.js';
+import { launchChromium, NOTHING_WRONG, watchPage } from './helpers/chromium.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
 
 const KEY = 'browser-key-0123456789abcdef';
 const ADMIN = 'admin-key-0123456789abcdef';
-
-/** Watches a page for CSP violations and for requests that leave `base`. */
-function watch(page: import('playwright-core').Page, base: string) {
-  const seen = { violations: [] as string[], elsewhere: [] as string[] };
-  page.on('console', (message) => {
-    if (/Content Security Policy|Refused to/i.test(message.text())) seen.violations.push(message.text());
-  });
-  page.on('request', (request) => {
-    if (!request.url().startsWith(base) && !request.url().startsWith('data:'))
-      seen.elsewhere.push(request.url());
-  });
-  return seen;
-}
 
 async function appWith(env: Record<string, string> = {}): Promise<FastifyInstance> {
   const app = await buildApp(await testConfig(env), { loadModels: false });
@@ -122,7 +109,7 @@ describe('pages in headless Chromium under the CSP', () => {
 
   it('/docs renders every operation of the API, with no CSP violation and no request leaving the origin', async () => {
     const page = await browser.newPage();
-    const seen = watch(page, base);
+    const seen = watchPage(page, base);
     await page.goto(`${base}/docs/`);
     await page.waitForSelector('.opblock-summary-path', { timeout: 20_000 });
     const operations = await page.locator('.opblock').count();
@@ -132,17 +119,17 @@ describe('pages in headless Chromium under the CSP', () => {
       0,
     );
     assert.equal(operations, expected);
-    assert.deepEqual(seen, { violations: [], elsewhere: [] });
+    assert.deepEqual(seen, NOTHING_WRONG);
     await page.close();
   });
 
   it('the queue dashboard renders its queues for an admin, with no CSP violation and no web fonts fetched', async () => {
     const context = await browser.newContext({ httpCredentials: { username: 'ops', password: ADMIN } });
     const page = await context.newPage();
-    const seen = watch(page, base);
+    const seen = watchPage(page, base);
     await page.goto(`${base}/admin/queues`);
     await page.getByText('onnx.batch-infer').first().waitFor({ timeout: 20_000 });
-    assert.deepEqual(seen, { violations: [], elsewhere: [] });
+    assert.deepEqual(seen, NOTHING_WRONG);
     await context.close();
   });
 });

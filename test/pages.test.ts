@@ -8,23 +8,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { decodePng } from '../src/lib/png-decode.js';
 import { listen, startApp, stopApp } from './helpers/app.js';
-import { launchChromium } from './helpers/chromium.js';
+import { launchChromium, NOTHING_WRONG, watchPage } from './helpers/chromium.js';
 
 const KEY = 'page-key-0123456789abcdef';
-
-/** Requests that leave `base` and CSP violations a page reports. */
-function watch(page: Page, base: string) {
-  const seen = { violations: [] as string[], elsewhere: [] as string[], failed: [] as string[] };
-  page.on('console', (message) => {
-    if (/Content Security Policy|Refused to/i.test(message.text())) seen.violations.push(message.text());
-  });
-  page.on('request', (request) => {
-    if (!request.url().startsWith(base) && !request.url().startsWith('data:'))
-      seen.elsewhere.push(request.url());
-  });
-  page.on('pageerror', (error) => seen.failed.push(error.message));
-  return seen;
-}
 
 /** A minimax job of several seconds: progress all along, a convergence plot at the end. */
 const LONG_JOB = {
@@ -107,15 +93,15 @@ describe('browser pages', () => {
   it("a job's page shows its progress live, then its plot and artifacts, all from this server", async () => {
     const id = await submit(base);
     const page = await browser.newPage();
-    const seen = watch(page, base);
+    const seen = watchPage(page, base);
     await watchJobPage(page, base, id);
-    assert.deepEqual(seen, { violations: [], elsewhere: [], failed: [] });
+    assert.deepEqual(seen, NOTHING_WRONG);
     await page.close();
   });
 
   it('the job list links every recent job to its page', async () => {
     const page = await browser.newPage();
-    const seen = watch(page, base);
+    const seen = watchPage(page, base);
     await page.goto(`${base}/jobs`);
     const link = page.locator('#jobs a').first();
     await link.waitFor();
@@ -124,13 +110,13 @@ describe('browser pages', () => {
     await link.click();
     await page.waitForSelector('#state');
     assert.equal(new URL(page.url()).pathname, `/jobs/${id}`);
-    assert.deepEqual(seen, { violations: [], elsewhere: [], failed: [] });
+    assert.deepEqual(seen, NOTHING_WRONG);
     await page.close();
   });
 
   it('the MeanFlow page draws a labelled grid of the classes picked', async () => {
     const page = await browser.newPage();
-    const seen = watch(page, base);
+    const seen = watchPage(page, base);
     await page.goto(`${base}/meanflow`);
     await page.waitForSelector('#grid-form');
     const boxes = page.locator('#classes input[type=checkbox]');
@@ -158,7 +144,7 @@ describe('browser pages', () => {
     const png = decodePng(await response.body(), 4096);
     assert.equal(png.height, 2 * 29 + 1);
     assert.ok(png.width > 4 * 29 + 1 + 40, `width ${png.width}`);
-    assert.deepEqual(seen, { violations: [], elsewhere: [], failed: [] });
+    assert.deepEqual(seen, NOTHING_WRONG);
     await page.close();
   });
 });
@@ -190,9 +176,9 @@ describe('browser pages with API keys', () => {
     const id = await submit(base, { authorization: `Bearer ${KEY}` });
     const context = await browser.newContext({ httpCredentials: { username: 'me', password: KEY } });
     const page = await context.newPage();
-    const seen = watch(page, base);
+    const seen = watchPage(page, base);
     await watchJobPage(page, base, id);
-    assert.deepEqual(seen, { violations: [], elsewhere: [], failed: [] });
+    assert.deepEqual(seen, NOTHING_WRONG);
     const wrong = await browser.newContext({ httpCredentials: { username: 'me', password: 'not-the-key' } });
     const denied = await (await wrong.newPage()).goto(`${base}/jobs/${id}`);
     assert.equal(denied?.status(), 401);

@@ -185,7 +185,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(browserSecurity, { corsOrigins: config.security.corsOrigins });
   // In this order: a request is authenticated, then counted against its key's limit, then shed if overloaded.
   await app.register(auth, { keys: config.security.apiKeys });
-  await app.register(rateLimit, { limits: config.security.rateLimits });
+  await app.register(rateLimit, {
+    limits: config.security.rateLimits,
+    ...(config.redisUrl === undefined ? {} : { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix }),
+  });
   await app.register(loadShedding, {
     eventLoopDelayMs: config.security.shedEventLoopDelayMs,
     heapUsedPercent: config.security.shedHeapUsedPercent,

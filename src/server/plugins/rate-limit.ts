@@ -1,19 +1,26 @@
 // Per-key rate limits by route family (RATE_LIMITS): a token bucket per key and family holding a minute's
-// allowance, refilled continuously. Over the limit: 429 problem+json with Retry-After (whole seconds until
+// allowance, refilled continuously; in Redis when REDIS_URL is set, so replicas share one bucket per key
+// (redis-token-buckets.ts), else in this process. Over the limit: 429 problem+json with Retry-After (whole seconds until
 // a token is back) and x-ratelimit-limit / x-ratelimit-remaining on every limited reply. Requests without a
 // key (no keys configured) are counted per client address. Open routes are never limited.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RouteFamily } from '../../config.js';
 import { sendProblem } from './problem.js';
+import { RedisTokenBuckets } from './redis-token-buckets.js';
 import { familyOf, isOpen } from './route-policy.js';
 
 export interface RateLimitOptions {
   /** Requests per minute per key for each family; an absent family is unlimited. */
   limits: Partial<Record<RouteFamily, number>>;
+  /** Shared buckets in this Redis under `redisPrefix`; absent: buckets in this process. */
+  redisUrl?: string;
+  redisPrefix?: string;
   /** Buckets kept at most; the least recently used go first (each client address gets one). @defaultValue 100000 */
   maxBuckets?: number;
 }
+
+export type Taken = { ok: true; remaining: number } | { ok: false; waitMs: number };
 
 interface Bucket {
   tokens: number;
@@ -29,7 +36,7 @@ export class TokenBuckets {
   ) {}
 
   /** Takes one token; answers how many remain, or the ms until one is back when none is left. */
-  take(id: string, perMinute: number): { ok: true; remaining: number } | { ok: false; waitMs: number } {
+  take(id: string, perMinute: number): Taken {
     const now = this.now();
     const ratePerMs = perMinute / 60_000;
     const bucket = this.buckets.get(id) ?? { tokens: perMinute, at: now };
@@ -50,7 +57,12 @@ export class TokenBuckets {
 
 async function rateLimitPlugin(app: FastifyInstance, options: RateLimitOptions): Promise<void> {
   if (Object.keys(options.limits).length === 0) return;
-  const buckets = new TokenBuckets(options.maxBuckets ?? 100_000);
+  const local = new TokenBuckets(options.maxBuckets ?? 100_000);
+  const shared =
+    options.redisUrl === undefined
+      ? undefined
+      : new RedisTokenBuckets(options.redisUrl, options.redisPrefix ?? 'meanserve', local, app.log);
+  if (shared !== undefined) app.addHook('onClose', async () => shared.close());
   // After auth's onRequest hook, so the key's name is known.
   app.addHook('onRequest', async (request, reply) => {
     const { config } = request.routeOptions;
@@ -59,7 +71,8 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitOptions):
     const perMinute = options.limits[family];
     if (perMinute === undefined) return;
     const who = request.apiKeyName === undefined ? `ip:${request.ip}` : `key:${request.apiKeyName}`;
-    const taken = buckets.take(`${family}|${who}`, perMinute);
+    const id = `${family}|${who}`;
+    const taken = shared === undefined ? local.take(id, perMinute) : await shared.take(id, perMinute);
     reply.header('x-ratelimit-limit', String(perMinute));
     if (taken.ok) {
       reply.header('x-ratelimit-remaining', String(taken.remaining));
