@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { encodeGreyPng, pngChunk } from '../src/lib/png-encode.js';
+import { ThreadPool } from '../src/lib/thread-pool.js';
 import { INLINE_PIXELS } from '../src/retrieval/embedding/image-decoder.js';
 import { MAX_PNG_SIDE } from '../src/schemas/retrieval.js';
 import { assertLive, listen, startApp, stopApp } from './helpers/app.js';
@@ -120,5 +121,35 @@ describe('image decoding', () => {
     const threaded = await app.images.decode(pngs(), INLINE_PIXELS + 1);
     assert.deepEqual(inline, threaded);
     assert.ok('pixels' in (inline[0] as object) && 'error' in (inline[2] as object));
+  });
+
+  it('embeds a small PNG decoded in a thread from a base64 body (a view into a shared buffer), twice', async () => {
+    // 100×100 blank: over the event-loop threshold, yet a few hundred bytes, so its decoded body is a slice
+    // of Node's Buffer pool, which cannot be transferred to a thread (Node 22 throws where 20 copied).
+    const small = blankPng(100);
+    assert.ok(100 * 100 > INLINE_PIXELS && Buffer.from(small, 'base64').length < 4096);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/embeddings',
+        payload: { input: [small] },
+      });
+      assert.ok(response.statusCode < 500, response.body);
+    }
+    await assertLive(app);
+  });
+
+  it('fails only the request whose buffers cannot be sent to a thread; the thread takes the next one', async () => {
+    const decoderModule = new URL('../src/retrieval/embedding/image-decoder.ts', import.meta.url).href;
+    const pool = new ThreadPool<Uint8Array[], unknown[]>(decoderModule, 'image-decode-thread', 1, () => {});
+    try {
+      const png = new Uint8Array(encodeGreyPng(new Uint8Array(100 * 100), 100, 100));
+      // A buffer listed twice cannot be transferred, on every Node version.
+      await assert.rejects(pool.run([png], [png.buffer, png.buffer]), { name: 'DataCloneError' });
+      const [decoded] = await pool.run([new Uint8Array(png)]);
+      assert.ok(typeof decoded === 'object' && decoded !== null && 'pixels' in decoded);
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -92,7 +92,13 @@ export class ThreadPool<Request, Reply> {
       const task = this.waiting.shift() as Task<Request, Reply>;
       slot.task = task;
       const message: TaskMessage<Request> = { id: this.nextId++, request: task.request };
-      slot.worker.postMessage(message, task.transfer);
+      try {
+        slot.worker.postMessage(message, task.transfer);
+      } catch (error) {
+        // A request that cannot be sent (a buffer that cannot move) fails alone; the thread stays free.
+        slot.task = undefined;
+        task.reject(error as Error);
+      }
     }
   }
 }

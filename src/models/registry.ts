@@ -70,6 +70,8 @@ export interface InferenceObserver {
 
 export class ModelRegistry {
   private readonly models = new Map<string, LoadedModel>();
+  /** Each name's versions, newest first: get() runs on every request, so it must not sort. */
+  private readonly versionsByName = new Map<string, LoadedModel[]>();
   /** The shared pool and one per model of its own cost (a bulkhead), by name. */
   private readonly pools = new Map<string, InferencePool>();
   private decoderPool: DecoderPool | undefined;
@@ -115,7 +117,7 @@ export class ModelRegistry {
 
   /** The named model at `version`, or its newest version; 404 when either is unknown. */
   get(name: string, version?: string): LoadedModel {
-    const versions = this.list().filter((model) => model.entry.name === name);
+    const versions = this.versionsByName.get(name) ?? [];
     if (versions.length === 0)
       throw new NotFoundError(`model '${name}' is not served here; see GET /v1/models`);
     if (version === undefined) return versions[0] as LoadedModel;
@@ -237,6 +239,8 @@ export class ModelRegistry {
         created: Math.floor(Date.now() / 1000),
       };
       this.models.set(key, model);
+      const versions = [...(this.versionsByName.get(entry.name) ?? []), model];
+      this.versionsByName.set(entry.name, versions.sort((a, b) => newestFirst(a.entry, b.entry)));
       try {
         requests.push({
           key,

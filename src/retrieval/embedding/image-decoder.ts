@@ -29,8 +29,13 @@ export class ImageDecoder {
   async decode(pngs: Uint8Array[], pixels: number, signal?: AbortSignal): Promise<DecodedImage[]> {
     this.decoded += pngs.length;
     if (pixels <= INLINE_PIXELS) return decodeImages(pngs).reply;
-    const buffers = [...new Set(pngs.map((png) => png.buffer as ArrayBuffer))];
-    return this.pool.run(pngs, buffers, signal);
+    // Only whole buffers this request owns move; a view into a shared one (Node's Buffer pool holds small
+    // base64-decoded bodies) is copied first: such a pool cannot be transferred (Node 22 refuses it).
+    const owned = pngs.map((png) =>
+      png.byteOffset === 0 && png.byteLength === png.buffer.byteLength ? png : new Uint8Array(png),
+    );
+    const buffers = [...new Set(owned.map((png) => png.buffer as ArrayBuffer))];
+    return this.pool.run(owned, buffers, signal);
   }
 
   close(): Promise<void> {

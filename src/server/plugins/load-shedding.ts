@@ -2,6 +2,7 @@
 // work gets 503 problem+json with Retry-After; health probes, metrics and docs still answer. The loop's
 // delay is read with perf_hooks.monitorEventLoopDelay over half-second windows and must stay above the
 // threshold for two windows in a row, so one long synchronous task does not shed the requests behind it.
+// The heap is read at the end of each window too.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { FastifyInstance } from 'fastify';
@@ -18,12 +19,19 @@ export interface LoadSheddingOptions {
   windowMs?: number;
 }
 
+function heapUsedPercent(): number {
+  const heap = getHeapStatistics();
+  return (100 * heap.used_heap_size) / heap.heap_size_limit;
+}
+
 export class LoadMonitor {
   private readonly histogram = monitorEventLoopDelay({ resolution: 10 });
   private readonly timer: NodeJS.Timeout;
   private lateWindows = 0;
   /** p99 event-loop delay of the last complete window, ms. */
   lastDelayMs = 0;
+  /** Heap used as a percentage of V8's limit, read once per window (not on every request). */
+  private heapPercent = heapUsedPercent();
 
   constructor(private readonly options: LoadSheddingOptions) {
     this.histogram.enable();
@@ -34,6 +42,7 @@ export class LoadMonitor {
   private endWindow(): void {
     this.lastDelayMs = this.histogram.percentile(99) / 1e6;
     this.histogram.reset();
+    this.heapPercent = heapUsedPercent();
     const late = this.options.eventLoopDelayMs > 0 && this.lastDelayMs > this.options.eventLoopDelayMs;
     this.lateWindows = late ? this.lateWindows + 1 : 0;
   }
@@ -43,12 +52,8 @@ export class LoadMonitor {
     if (this.lateWindows >= 2) {
       return `the event loop is ${Math.round(this.lastDelayMs)} ms late (limit ${this.options.eventLoopDelayMs} ms)`;
     }
-    if (this.options.heapUsedPercent > 0) {
-      const heap = getHeapStatistics();
-      const percent = (100 * heap.used_heap_size) / heap.heap_size_limit;
-      if (percent > this.options.heapUsedPercent) {
-        return `the heap is ${percent.toFixed(0)}% full (limit ${this.options.heapUsedPercent}%)`;
-      }
+    if (this.options.heapUsedPercent > 0 && this.heapPercent > this.options.heapUsedPercent) {
+      return `the heap is ${this.heapPercent.toFixed(0)}% full (limit ${this.options.heapUsedPercent}%)`;
     }
     return undefined;
   }
