@@ -240,7 +240,10 @@ export class ModelRegistry {
       };
       this.models.set(key, model);
       const versions = [...(this.versionsByName.get(entry.name) ?? []), model];
-      this.versionsByName.set(entry.name, versions.sort((a, b) => newestFirst(a.entry, b.entry)));
+      this.versionsByName.set(
+        entry.name,
+        versions.sort((a, b) => newestFirst(a.entry, b.entry)),
+      );
       try {
         requests.push({
           key,
