@@ -5,7 +5,6 @@ import { api, el, percent, showError } from './common.js';
 const main = document.getElementById('page');
 const id = main.dataset.jobId;
 const FINISHED = new Set(['completed', 'failed', 'cancelled']);
-let updates = 0;
 
 function metricsTable(metrics) {
   const rows = Object.entries(metrics ?? {}).map(([name, value]) =>
@@ -24,7 +23,7 @@ function progressSection(progress) {
     'section',
     { id: 'progress-section' },
     el('h2', {}, 'Progress'),
-    el('progress', { id: 'progress', max: 1, value: progress?.fraction ?? 0, 'data-updates': updates }),
+    el('progress', { id: 'progress', max: 1, value: progress?.fraction ?? 0 }),
     el(
       'p',
       { id: 'progress-text' },
@@ -36,7 +35,6 @@ function progressSection(progress) {
 }
 
 function showProgress(progress) {
-  updates += 1;
   document.getElementById('progress-section')?.replaceWith(progressSection(progress));
 }
 

@@ -55,11 +55,21 @@ export interface HistogramChart {
 const WIDTH = 640;
 const HEIGHT = 360;
 
-function resolvedScale(axis: Axis, values: number[]): 'linear' | 'log' {
+/** The axis's scale for `columns` of values (one per series); a loop, not Math.max(...values): series run to 10⁵ points. */
+function resolvedScale(axis: Axis, columns: ArrayLike<number>[]): 'linear' | 'log' {
   if (axis.scale !== 'auto') return axis.scale ?? 'linear';
-  const finite = values.filter(Number.isFinite);
-  if (finite.length === 0 || finite.some((value) => value <= 0)) return 'linear';
-  return Math.max(...finite) / Math.min(...finite) > 100 ? 'log' : 'linear';
+  let low = Infinity;
+  let high = -Infinity;
+  for (const column of columns) {
+    for (let i = 0; i < column.length; i++) {
+      const value = column[i] as number;
+      if (!Number.isFinite(value)) continue;
+      if (value <= 0) return 'linear';
+      low = Math.min(low, value);
+      high = Math.max(high, value);
+    }
+  }
+  return high / low > 100 ? 'log' : 'linear';
 }
 
 /** A value a scale can place: finite, and positive on a logarithmic one. */
@@ -104,9 +114,16 @@ function frame(title: string, subtitle: string | undefined) {
 
 /** A line per series; points the axes cannot place (non-finite, or ≤ 0 on a log axis) are left out. */
 export function lineChartSpec(chart: LineChart): TopLevelSpec {
-  const xs = chart.series.flatMap((series) => Array.from(series.x));
-  const ys = chart.series.flatMap((series) => Array.from(series.y));
-  const scales = { x: resolvedScale(chart.x, xs), y: resolvedScale(chart.y, ys) };
+  const scales = {
+    x: resolvedScale(
+      chart.x,
+      chart.series.map((series) => series.x),
+    ),
+    y: resolvedScale(
+      chart.y,
+      chart.series.map((series) => series.y),
+    ),
+  };
   const values = chart.series.flatMap((series) =>
     Array.from(series.x, (x, i) => ({ x, y: series.y[i] as number, series: series.name })).filter(
       (point) => drawable(scales.x)(point.x) && drawable(scales.y)(point.y),
@@ -156,7 +173,7 @@ export function histogramChartSpec(chart: HistogramChart): TopLevelSpec {
     x: 'linear',
     y: resolvedScale(
       chart.y,
-      bars.map((bar) => bar.count),
+      chart.histograms.map((histogram) => histogram.counts),
     ),
   } as const;
   const band =

@@ -187,7 +187,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(auth, { keys: config.security.apiKeys });
   await app.register(rateLimit, {
     limits: config.security.rateLimits,
-    ...(config.redisUrl === undefined ? {} : { redisUrl: config.redisUrl, redisPrefix: config.redisPrefix }),
+    ...(config.redisUrl === undefined ? {} : { redis: { url: config.redisUrl, prefix: config.redisPrefix } }),
   });
   await app.register(loadShedding, {
     eventLoopDelayMs: config.security.shedEventLoopDelayMs,

@@ -3,7 +3,7 @@
 import { renderSvg } from '../../lib/svg-plot.js';
 import type { Artifact } from '../job-record.js';
 
-export const SVG_CONTENT_TYPE = 'image/svg+xml';
+const SVG_CONTENT_TYPE = 'image/svg+xml';
 
 export async function plotArtifact(name: string, spec: Parameters<typeof renderSvg>[0]): Promise<Artifact> {
   return { name, contentType: SVG_CONTENT_TYPE, data: new TextEncoder().encode(await renderSvg(spec)) };

@@ -1,9 +1,10 @@
 // API keys: with API_KEYS configured, every route but the open ones (route-policy.ts) needs
-// `Authorization: Bearer <key>`, else 401 problem+json with `WWW-Authenticate: Bearer`. A browser presents the
-// key as the password of Basic auth instead: the pages (/jobs, /meanflow) answer 401 with
-// `WWW-Authenticate: Basic`, the browser asks for it once and sends it with the pages' own API calls. Keys are compared in
-// constant time (SHA-256 digests through timingSafeEqual, every key checked); the key's name, never the key,
-// goes to the request log and the metrics. No keys: every route is open and the start-up log says so.
+// `Authorization: Bearer <key>`, else 401 problem+json with `WWW-Authenticate: Bearer` (and a Basic line, below).
+// A browser presents the key as the password of Basic auth instead: the pages (/jobs, /meanflow) answer 401
+// with `WWW-Authenticate: Basic` only, the browser asks for it once and sends it with the pages' own API calls.
+// Keys are compared in constant time (SHA-256 digests through timingSafeEqual, every key checked); the key's
+// name, never the key, goes to the request log and the metrics. No keys: every route is open and the start-up
+// log says so.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';

@@ -13,9 +13,8 @@ import { familyOf, isOpen } from './route-policy.js';
 export interface RateLimitOptions {
   /** Requests per minute per key for each family; an absent family is unlimited. */
   limits: Partial<Record<RouteFamily, number>>;
-  /** Shared buckets in this Redis under `redisPrefix`; absent: buckets in this process. */
-  redisUrl?: string;
-  redisPrefix?: string;
+  /** Shared buckets in this Redis under this key prefix; absent: buckets in this process. */
+  redis?: { url: string; prefix: string };
   /** Buckets kept at most; the least recently used go first (each client address gets one). @defaultValue 100000 */
   maxBuckets?: number;
 }
@@ -59,9 +58,9 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitOptions):
   if (Object.keys(options.limits).length === 0) return;
   const local = new TokenBuckets(options.maxBuckets ?? 100_000);
   const shared =
-    options.redisUrl === undefined
+    options.redis === undefined
       ? undefined
-      : new RedisTokenBuckets(options.redisUrl, options.redisPrefix ?? 'meanserve', local, app.log);
+      : new RedisTokenBuckets(options.redis.url, options.redis.prefix, local, app.log);
   if (shared !== undefined) app.addHook('onClose', async () => shared.close());
   // After auth's onRequest hook, so the key's name is known.
   app.addHook('onRequest', async (request, reply) => {
