@@ -18,6 +18,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** Key prefix for every Redis key the service writes. @defaultValue meanserve */
   redisPrefix: string;
+  /** PostgreSQL URL; set, collections live there and every replica follows its change log. */
+  databaseUrl: string | undefined;
   /** Directory for collections and inline-queue artifacts. @defaultValue ./data */
   dataDir: string;
   /** Directory holding manifest.json and the model files. @defaultValue ./models */
@@ -320,6 +322,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.LOG_LEVEL ?? 'info',
     redisUrl,
     redisPrefix,
+    databaseUrl: env.DATABASE_URL?.trim() || undefined,
     dataDir: resolve(env.DATA_DIR ?? 'data'),
     modelsDir: resolve(env.MODELS_DIR ?? 'models'),
     fashionMnistDir: resolve(env.FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist'),

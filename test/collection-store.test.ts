@@ -1,5 +1,6 @@
-// The collection store on its own: concurrent edits all reach the file, a dropped collection is not
-// written back by a save still queued, and an unreadable file is reported and left in place.
+// The file collection store on its own (the contract both stores keep is collection-store-contract.test.ts):
+// concurrent edits all reach the file, a dropped collection is not written back by a save still queued,
+// and an unreadable file is reported and left in place.
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import pino from 'pino';
 import type { CollectionConfig } from '../src/retrieval/collections/collection.js';
-import { CollectionStore } from '../src/retrieval/collections/collection-store.js';
+import { FileCollectionStore } from '../src/retrieval/collections/file-collection-store.js';
 
 const config = (name: string): CollectionConfig => ({
   name,
@@ -28,41 +29,37 @@ describe('collection store', () => {
   afterEach(() => rm(dataDir, { recursive: true, force: true }));
 
   it('persists every one of many concurrent edits', async () => {
-    const store = new CollectionStore(dataDir, log);
+    const store = new FileCollectionStore(dataDir, log);
     await store.load();
-    await store.create(config('busy'));
+    const { collection } = await store.create(config('busy'));
     await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        store.change('busy', (collection) =>
-          collection.upsert([{ id: `p${i}`, vector: Float32Array.of(i, -i) }]),
-        ),
+        store.upsert(collection, [{ id: `p${i}`, vector: Float32Array.of(i, -i) }]),
       ),
     );
-    const reloaded = new CollectionStore(dataDir, log);
+    const reloaded = new FileCollectionStore(dataDir, log);
     await reloaded.load();
     assert.equal(reloaded.get('busy').count, 50);
     assert.deepEqual([...reloaded.get('busy').get('p49').vector], [49, -49]);
   });
 
   it('does not write back a collection dropped while its save was queued', async () => {
-    const store = new CollectionStore(dataDir, log);
+    const store = new FileCollectionStore(dataDir, log);
     await store.load();
-    await store.create(config('gone'));
-    const edit = store.change('gone', (collection) =>
-      collection.upsert([{ id: 'a', vector: Float32Array.of(1, 2) }]),
-    );
+    const { collection } = await store.create(config('gone'));
+    const edit = store.upsert(collection, [{ id: 'a', vector: Float32Array.of(1, 2) }]);
     const dropped = store.drop('gone');
     await Promise.all([edit, dropped]);
-    assert.deepEqual(await readdir(store.directory), []);
+    assert.deepEqual(await readdir(store.directory), ['SEQUENCE']);
     assert.throws(() => store.get('gone'), /does not exist/);
   });
 
   it('reports an unreadable collection file and leaves it alone', async () => {
-    const store = new CollectionStore(dataDir, log);
+    const store = new FileCollectionStore(dataDir, log);
     await store.load();
     await store.create(config('fine'));
     await writeFile(join(store.directory, 'broken.collection'), 'MSCOLL1\n garbage');
-    const reloaded = new CollectionStore(dataDir, log);
+    const reloaded = new FileCollectionStore(dataDir, log);
     await reloaded.load();
     assert.deepEqual(
       reloaded.list().map((collection) => collection.config.name),

@@ -32,7 +32,7 @@ describe('collections', () => {
     });
     assert.equal(created.statusCode, 201, created.body);
     assert.deepEqual(
-      { ...(created.json() as object), created_at: undefined },
+      { ...(created.json() as object), created_at: undefined, sequence: undefined },
       {
         name: 'vectors',
         state: 'ready',
@@ -43,8 +43,10 @@ describe('collections', () => {
         count: 0,
         payload_fields: [],
         created_at: undefined,
+        sequence: undefined,
       },
     );
+    assert.equal(created.json().sequence, 1);
     const withModel = await call('POST', '/v1/collections', { name: 'images', model: 'fmnist-embed-mf' });
     assert.equal(withModel.statusCode, 201);
     assert.equal(withModel.json().dim, 64);
@@ -58,8 +60,11 @@ describe('collections', () => {
     assert.equal((await call('DELETE', '/v1/collections/images')).statusCode, 204);
     assert.equal((await call('GET', '/v1/collections/images')).statusCode, 404);
     assert.equal((await call('DELETE', '/v1/collections/images')).statusCode, 404);
-    assert.equal((await call('DELETE', '/v1/collections/vectors')).statusCode, 204);
-    assert.deepEqual(await readdir(join(app.config.dataDir, 'collections')), []);
+    const deleted = await call('DELETE', '/v1/collections/vectors');
+    assert.equal(deleted.statusCode, 204);
+    assert.equal(deleted.headers['meanserve-sequence'], '4');
+    // The sequence of the last deletion is kept, so numbering never goes back after a restart.
+    assert.deepEqual(await readdir(join(app.config.dataDir, 'collections')), ['SEQUENCE']);
   });
 
   it('refuses bad collection definitions', async () => {
@@ -93,7 +98,11 @@ describe('collections', () => {
       ];
       const upserted = await call('PUT', `/v1/collections/${name}/points`, { points });
       assert.equal(upserted.statusCode, 200, upserted.body);
-      assert.deepEqual(upserted.json(), { upserted: 4, count: 4 });
+      assert.deepEqual(
+        { ...(upserted.json() as object), sequence: undefined },
+        { upserted: 4, count: 4, sequence: undefined },
+      );
+      assert.equal(typeof upserted.json().sequence, 'number');
       const east = (await call('GET', `/v1/collections/${name}/points/east`)).json();
       assert.deepEqual(east, { id: 'east', vector: [1, 0], payload: { side: 'right', n: 1 } });
 

@@ -1,22 +1,19 @@
 // Applies finished collections.index jobs to their collections. The job (in a worker thread or another
-// machine) embeds the images and hands back its points as an artifact; this process owns the collection
-// files, so it polls the queue for completed index jobs and upserts their points, in chunks that leave
-// the event loop free in between. A job is applied once: its id is stored with the collection, and a job
-// older than the collection it names (one deleted and re-created since) is skipped.
+// machine) embeds the images and hands back its points as an artifact; every API process polls the queue
+// for completed index jobs and writes their points through its collection store. A job is applied once
+// per collection: its id is stored with the points in the same write (with PostgreSQL, the first replica
+// to apply it wins and the others' writes change nothing; every replica then follows the change log), and
+// a job older than the collection it names (one deleted and re-created since) is skipped.
 
 import type { Log } from '../lib/log.js';
+import type { Collection, Point } from '../retrieval/collections/collection.js';
 import type { CollectionStore } from '../retrieval/collections/collection-store.js';
-import {
-  decodeIndexPoints,
-  INDEX_POINTS_ARTIFACT,
-  type IndexPoints,
-} from '../retrieval/collections/index-points.js';
+import { decodeIndexPoints, INDEX_POINTS_ARTIFACT } from '../retrieval/collections/index-points.js';
 import type { JobRecord } from './job-record.js';
 import { INDEX_JOB_TYPE } from './params/collections-index.js';
 import type { JobQueue } from './queue.js';
 
 const POLL_MS = 250;
-const CHUNK = 1000;
 /** Completed jobs looked at per poll; the first pass after start looks further back. */
 const RECENT = 50;
 const AT_START = 1000;
@@ -53,6 +50,7 @@ export class IndexJobApplier {
   }
 
   private async applyCompleted(limit: number): Promise<void> {
+    if (!this.store.loaded) return;
     const jobs = await this.queue.list({ type: INDEX_JOB_TYPE, state: 'completed', limit });
     for (const job of jobs.reverse()) {
       if (this.closed) return;
@@ -62,7 +60,7 @@ export class IndexJobApplier {
 
   private async apply(job: JobRecord): Promise<void> {
     const name = (job.params as { collection: string }).collection;
-    let collection: ReturnType<CollectionStore['get']>;
+    let collection: Collection;
     try {
       collection = this.store.get(name);
     } catch {
@@ -71,33 +69,30 @@ export class IndexJobApplier {
     if (collection.hasApplied(job.id) || job.createdAt < collection.config.created_at) return;
     const artifact = await this.queue.artifact(job.id, INDEX_POINTS_ARTIFACT);
     if (artifact === undefined) return;
-    let points: IndexPoints;
+    let points: Point[];
     try {
-      points = decodeIndexPoints(artifact.data, `job ${job.id}`);
-      if (points.dim !== collection.config.dim)
-        throw new Error(`dimension ${points.dim}, not ${collection.config.dim}`);
+      const decoded = decodeIndexPoints(artifact.data, `job ${job.id}`);
+      if (decoded.dim !== collection.config.dim)
+        throw new Error(`dimension ${decoded.dim}, not ${collection.config.dim}`);
+      points = decoded.ids.map((id, at) => ({
+        id,
+        vector: collection.prepareVector(
+          decoded.vectors.subarray(at * decoded.dim, (at + 1) * decoded.dim),
+          `/points/${at}`,
+        ),
+        payload: decoded.payloads[at] ?? {},
+      }));
     } catch (error) {
       // A damaged or mismatched artifact would fail every poll: it is skipped, once, loudly.
       this.log.error({ jobId: job.id, collection: name, err: error }, 'index job points unusable; skipped');
-      await this.store.change(name, (target) => target.markApplied(job.id));
+      await this.store.applyJob(collection, job.id, []);
       return;
     }
-    for (let start = 0; start < points.ids.length; start += CHUNK) {
-      if (this.store.get(name) !== collection) return;
-      const end = Math.min(points.ids.length, start + CHUNK);
-      collection.upsert(
-        points.ids.slice(start, end).map((id, offset) => ({
-          id,
-          vector: collection.prepareVector(
-            points.vectors.subarray((start + offset) * points.dim, (start + offset + 1) * points.dim),
-            `/points/${start + offset}`,
-          ),
-          payload: points.payloads[start + offset] ?? {},
-        })),
+    const sequence = await this.store.applyJob(collection, job.id, points);
+    if (sequence !== undefined)
+      this.log.info(
+        { jobId: job.id, collection: name, points: points.length, sequence },
+        'index job applied',
       );
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    await this.store.change(name, (target) => target.markApplied(job.id));
-    this.log.info({ jobId: job.id, collection: name, points: points.ids.length }, 'index job applied');
   }
 }

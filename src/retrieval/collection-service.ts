@@ -1,19 +1,31 @@
 // The collections service behind /v1/collections: creating a collection for an embedding model or a
 // dimension, upserting points given as vectors or images (embedded with the collection's model, every point
 // checked before anything is written) and searching by vector, image or stored id. Routes reach it as
-// `fastify.retrieval`; the store (collection-store.ts) keeps the collections and their files.
+// `fastify.retrieval`; the store (collections/collection-store.ts) keeps the collections. Writes answer
+// with the change sequence they produced; reads may name one to wait for (read-your-writes on replicas).
 import type { Static } from '@sinclair/typebox';
-import { ConflictError, InvalidInputError, UnprocessableError } from '../errors.js';
+import {
+  ConflictError,
+  type FieldError,
+  InvalidInputError,
+  throwFieldErrors,
+  UnavailableError,
+  UnprocessableError,
+} from '../errors.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ManifestEntry } from '../schemas/manifest.js';
 import type { CreateCollectionBody, SearchBody, UpsertBody } from '../schemas/retrieval.js';
 import type { Collection, CollectionConfig, SearchResult } from './collections/collection.js';
 import type { CollectionStore } from './collections/collection-store.js';
+import { unstorableText } from './collections/storable-text.js';
 import { embeddingDim, embedImages } from './embedding/embedder.js';
 import type { ImageDecoder } from './embedding/image-decoder.js';
 import { type ImageItem, imagesFromItems } from './embedding/image-input.js';
 
 export type SearchQuery = Static<typeof SearchBody>;
+
+/** How long a read that names a min_sequence waits for this replica to reach it. */
+export const CATCH_UP_WAIT_MS = 5000;
 
 /** A client that names the model its vectors come from must name the collection's. */
 function checkModel(collection: Collection, model: string | undefined, path: string): void {
@@ -49,7 +61,7 @@ export class CollectionService {
   ) {}
 
   /** Creates a collection; its dimension comes from its embedding model, or is given for vectors only. */
-  create(body: Static<typeof CreateCollectionBody>): Promise<Collection> {
+  create(body: Static<typeof CreateCollectionBody>): Promise<{ collection: Collection; sequence: number }> {
     const { name, model, dim, metric, index } = body;
     exactlyOne(body, ['model', 'dim'], '/body');
     const base = { name, metric, index, created_at: new Date().toISOString() };
@@ -67,12 +79,24 @@ export class CollectionService {
     return this.store.create(config);
   }
 
-  /** Inserts or replaces points, all or nothing; the collection's count afterwards. */
-  async upsert(name: string, body: Static<typeof UpsertBody>, signal?: AbortSignal): Promise<number> {
+  /** Inserts or replaces points, all or nothing; the collection's count afterwards and the change's sequence. */
+  async upsert(
+    name: string,
+    body: Static<typeof UpsertBody>,
+    signal?: AbortSignal,
+  ): Promise<{ count: number; sequence: number }> {
     const collection = this.store.get(name);
     const { points } = body;
     checkModel(collection, body.model, '/body/model');
     const paths = points.map((_, at) => `/body/points/${at}`);
+    throwFieldErrors(
+      points.flatMap((point, at) => {
+        const found =
+          unstorableText(point.id, `${paths[at]}/id`) ??
+          unstorableText(point.payload, `${paths[at]}/payload`);
+        return found === undefined ? [] : [found as FieldError];
+      }),
+    );
     // No 'id' among the fields: a point's own id names the point, it is not a vector to copy.
     const vectors = await this.vectorsOf(collection, points, paths, ['vector', 'image'], signal);
     const prepared = points.map((point, at) => ({
@@ -80,27 +104,39 @@ export class CollectionService {
       vector: vectors[at] as Float32Array,
       ...(point.payload === undefined ? {} : { payload: point.payload }),
     }));
-    // The collection may have been deleted while the images were embedded: change() looks it up again.
-    await this.store.change(name, (target) => {
-      if (target !== collection) throw new ConflictError(`collection '${name}' was re-created`);
-      target.upsert(prepared);
-    });
-    return collection.count;
+    // The collection may have been deleted (404) or re-created (409) while the images were embedded.
+    const sequence = await this.store.upsert(collection, prepared);
+    return { count: collection.count, sequence };
   }
 
-  /** Each query's hits, in order; `paths` name the queries in the request. */
+  /** Resolves once this replica reflects change `sequence`; 503 when it does not within CATCH_UP_WAIT_MS. */
+  async caughtUp(sequence: number | undefined, signal?: AbortSignal): Promise<void> {
+    if (sequence === undefined || (await this.store.reached(sequence, CATCH_UP_WAIT_MS, signal))) return;
+    throw new UnavailableError(
+      `this replica reflects collection changes up to ${this.store.sequence}, not yet ${sequence}; retry shortly`,
+      1,
+    );
+  }
+
+  /**
+   * Each query's hits, in order, and the change sequence they reflect, once this replica reflects
+   * `minSequence`; `paths` name the queries.
+   */
   async search(
     name: string,
     queries: SearchQuery[],
     paths: string[],
-    signal?: AbortSignal,
-  ): Promise<SearchResult[][]> {
+    options: { minSequence?: number | undefined; signal?: AbortSignal | undefined } = {},
+  ): Promise<{ results: SearchResult[][]; sequence: number }> {
+    const { minSequence, signal } = options;
+    await this.caughtUp(minSequence, signal);
     const collection = this.store.get(name);
     queries.forEach((query, at) => {
       checkModel(collection, query.model, `${paths[at]}/model`);
     });
     const vectors = await this.vectorsOf(collection, queries, paths, ['vector', 'image', 'id'], signal);
-    return queries.map((query, at) => {
+    const sequence = this.store.sequence;
+    const results = queries.map((query, at) => {
       const hits = collection.search(vectors[at] as Float32Array, {
         k: query.k,
         path: `${paths[at]}/filter`,
@@ -110,6 +146,7 @@ export class CollectionService {
       });
       return query.with_payload ? hits : hits.map((hit) => ({ ...hit, payload: null }));
     });
+    return { results, sequence };
   }
 
   /** The served model a collection embeds images with; 409 when it has changed since the collection was made. */

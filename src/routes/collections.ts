@@ -1,7 +1,10 @@
 // Vector collections: create / list / describe / delete, batch upsert of points given as vectors or
 // images (embedded with the collection's model), get and delete points, and k-NN search by vector, image
-// or stored id, singly or in batches. Every point and query is checked before anything is written.
+// or stored id, singly or in batches. Every point and query is checked before anything is written. Every
+// answer carries the change sequence it reflects or produced (in the body, or the Meanserve-Sequence
+// header of a 204), and reads take min_sequence to wait until this replica has caught up with a write.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import type { Collection } from '../retrieval/collections/collection.js';
 import type { DamagedCollection } from '../retrieval/collections/collection-store.js';
 import { NoContent, problems } from '../schemas/common.js';
@@ -13,6 +16,7 @@ import {
   CollectionList,
   CollectionPath,
   CreateCollectionBody,
+  MinSequenceQuery,
   PointPath,
   PointReply,
   RecoveryReply,
@@ -22,7 +26,14 @@ import {
   UpsertReply,
 } from '../schemas/retrieval.js';
 
-function describe(collection: Collection) {
+/** The header that carries the change sequence of an answer without a body. */
+export const SEQUENCE_HEADER = 'meanserve-sequence';
+
+function noContent(reply: FastifyReply, sequence: number) {
+  return reply.code(204).header(SEQUENCE_HEADER, String(sequence)).send(null);
+}
+
+function describe(collection: Collection, sequence: number) {
   const { config } = collection;
   return {
     name: config.name,
@@ -34,6 +45,7 @@ function describe(collection: Collection) {
     count: collection.count,
     payload_fields: collection.payloadFields(),
     created_at: config.created_at,
+    sequence,
   };
 }
 
@@ -58,15 +70,15 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Create a collection for an embedding model (images and vectors) or a dimension (vectors)',
         body: CreateCollectionBody,
-        response: { 201: CollectionInfo, ...problems(400, 404, 409, 415, 422) },
+        response: { 201: CollectionInfo, ...problems(400, 404, 409, 415, 422, 503) },
       },
     },
     async (request, reply) => {
-      const collection = await app.retrieval.create(request.body);
+      const { collection, sequence } = await app.retrieval.create(request.body);
       const { name, dim, index } = collection.config;
-      request.log.info({ collection: name, dim, index: index.type }, 'collection created');
+      request.log.info({ collection: name, dim, index: index.type, sequence }, 'collection created');
       reply.code(201).header('location', `/v1/collections/${name}`);
-      return describe(collection);
+      return describe(collection, sequence);
     },
   );
 
@@ -76,10 +88,18 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'List collections',
-        response: { 200: CollectionList },
+        querystring: MinSequenceQuery,
+        response: { 200: CollectionList, ...problems(400, 503) },
       },
     },
-    async () => ({ data: store.list().map(describe), damaged: store.damagedList().map(describeDamaged) }),
+    async (request) => {
+      await app.retrieval.caughtUp(request.query.min_sequence, request.work);
+      const sequence = store.sequence;
+      return {
+        data: store.list().map((collection) => describe(collection, sequence)),
+        damaged: store.damagedList().map(describeDamaged),
+      };
+    },
   );
 
   app.get(
@@ -89,12 +109,14 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Describe a collection: count, model, index settings, payload fields (or its damage)',
         params: CollectionPath,
-        response: { 200: CollectionDescription, ...problems(400, 404) },
+        querystring: MinSequenceQuery,
+        response: { 200: CollectionDescription, ...problems(400, 404, 503) },
       },
     },
     async (request) => {
+      await app.retrieval.caughtUp(request.query.min_sequence, request.work);
       const found = store.describe(request.params.name);
-      return 'damage' in found ? describeDamaged(found) : describe(found);
+      return 'damage' in found ? describeDamaged(found) : describe(found, store.sequence);
     },
   );
 
@@ -107,7 +129,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Rebuild a damaged collection from the points of its file that pass their checksums (the damaged ' +
           'file is kept aside)',
         params: CollectionPath,
-        response: { 200: RecoveryReply, ...problems(400, 404, 409, 422) },
+        response: { 200: RecoveryReply, ...problems(400, 404, 409, 422, 503) },
       },
     },
     async (request) => {
@@ -116,7 +138,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         recovered: report.recovered,
         lost: report.lost,
         kept_aside: report.keptAside,
-        collection: describe(report.collection),
+        collection: describe(report.collection, report.sequence),
       };
     },
   );
@@ -128,13 +150,10 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Delete a collection and its file (a damaged one’s file is kept aside)',
         params: CollectionPath,
-        response: { 204: NoContent, ...problems(400, 404) },
+        response: { 204: NoContent, ...problems(400, 404, 503) },
       },
     },
-    async (request, reply) => {
-      await store.drop(request.params.name);
-      return reply.code(204).send(null);
-    },
+    async (request, reply) => noContent(reply, await store.drop(request.params.name)),
   );
 
   app.put(
@@ -153,8 +172,8 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const count = await app.retrieval.upsert(request.params.name, request.body, request.work);
-      return { upserted: request.body.points.length, count };
+      const { count, sequence } = await app.retrieval.upsert(request.params.name, request.body, request.work);
+      return { upserted: request.body.points.length, count, sequence };
     },
   );
 
@@ -165,13 +184,15 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Read a point: its vector (as stored) and payload',
         params: PointPath,
+        querystring: MinSequenceQuery,
         response: {
           200: PointReply,
-          ...problems(400, 404),
+          ...problems(400, 404, 503),
         },
       },
     },
     async (request) => {
+      await app.retrieval.caughtUp(request.query.min_sequence, request.work);
       const point = store.get(request.params.name).get(request.params.id);
       return { ...point, vector: Array.from(point.vector) };
     },
@@ -184,14 +205,12 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Delete a point',
         params: PointPath,
-        response: { 204: NoContent, ...problems(400, 404) },
+        response: { 204: NoContent, ...problems(400, 404, 503) },
       },
     },
     async (request, reply) => {
       const { name, id } = request.params;
-      store.get(name).get(id); // 404 before anything changes
-      await store.change(name, (collection) => collection.delete(id));
-      return reply.code(204).send(null);
+      return noContent(reply, await store.deletePoint(name, id));
     },
   );
 
@@ -213,13 +232,20 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const started = performance.now();
-      const [results] = await app.retrieval.search(
+      const { results, sequence } = await app.retrieval.search(
         request.params.name,
         [request.body],
         ['/body'],
-        request.work,
+        {
+          minSequence: request.body.min_sequence,
+          signal: request.work,
+        },
       );
-      return { results: results ?? [], took_ms: Math.round((performance.now() - started) * 1000) / 1000 };
+      return {
+        results: results[0] ?? [],
+        took_ms: Math.round((performance.now() - started) * 1000) / 1000,
+        sequence,
+      };
     },
   );
 
@@ -243,8 +269,15 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const started = performance.now();
       const { queries } = request.body;
       const paths = queries.map((_, index) => `/body/queries/${index}`);
-      const results = await app.retrieval.search(request.params.name, queries, paths, request.work);
-      return { results, took_ms: Math.round((performance.now() - started) * 1000) / 1000 };
+      const minSequence = Math.max(
+        request.body.min_sequence ?? 0,
+        ...queries.map((q) => q.min_sequence ?? 0),
+      );
+      const { results, sequence } = await app.retrieval.search(request.params.name, queries, paths, {
+        minSequence,
+        signal: request.work,
+      });
+      return { results, took_ms: Math.round((performance.now() - started) * 1000) / 1000, sequence };
     },
   );
 };

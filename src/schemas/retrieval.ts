@@ -44,6 +44,26 @@ export const Vector = Type.Array(Type.Number(), {
   description: "A vector of the collection's dimension (cosine collections store it normalised).",
 });
 
+/** The change sequence a replica's collections reflect (see docs/retrieval.md#replicas-and-sequences). */
+const Sequence = Type.Integer({
+  minimum: 0,
+  description:
+    'Change sequence: every write to the collections is numbered, and a replica reports the last it reflects.',
+});
+
+const MinSequence = Type.Integer({
+  minimum: 0,
+  maximum: Number.MAX_SAFE_INTEGER,
+  description:
+    "Wait (at most 5 s, then 503) until this replica reflects this change sequence: pass a write's `sequence` to read your own writes through any replica.",
+});
+
+/** ?min_sequence= on reads that have no body. */
+export const MinSequenceQuery = Type.Object(
+  { min_sequence: Type.Optional(MinSequence) },
+  { additionalProperties: false },
+);
+
 export const CollectionName = Type.String({
   minLength: 1,
   maxLength: 128,
@@ -128,6 +148,7 @@ const COLLECTION_EXAMPLE = {
   count: 70000,
   payload_fields: ['class_name', 'index', 'label', 'split'],
   created_at: '2026-12-02T15:00:00.000Z',
+  sequence: 12,
 };
 
 export const CollectionInfo = Type.Object(
@@ -146,6 +167,10 @@ export const CollectionInfo = Type.Object(
     count: Type.Integer({ description: 'Points stored.' }),
     payload_fields: Type.Array(Type.String(), { description: 'Payload fields a filter may name.' }),
     created_at: Type.String(),
+    sequence: {
+      ...Sequence,
+      description: 'The change sequence this answer reflects (for a create: the one it produced).',
+    },
   },
   { examples: [COLLECTION_EXAMPLE] },
 );
@@ -238,6 +263,7 @@ export const SearchBody = Type.Object(
       description: 'false: results carry payload null (smaller replies).',
     }),
     model: Type.Optional(VectorsModel),
+    min_sequence: Type.Optional(MinSequence),
   },
   {
     additionalProperties: false,
@@ -247,7 +273,10 @@ export const SearchBody = Type.Object(
 );
 
 export const BatchSearchBody = Type.Object(
-  { queries: Type.Array(SearchBody, { minItems: 1, maxItems: 256 }) },
+  {
+    queries: Type.Array(SearchBody, { minItems: 1, maxItems: 256 }),
+    min_sequence: Type.Optional(MinSequence),
+  },
   {
     additionalProperties: false,
     examples: [
@@ -279,21 +308,26 @@ const HIT_EXAMPLE = {
 };
 
 export const SearchReply = Type.Object(
-  { results: SearchHits, took_ms: Type.Number() },
-  { examples: [{ results: [HIT_EXAMPLE], took_ms: 0.4 }] },
+  { results: SearchHits, took_ms: Type.Number(), sequence: Sequence },
+  { examples: [{ results: [HIT_EXAMPLE], took_ms: 0.4, sequence: 12 }] },
 );
 
 export const BatchSearchReply = Type.Object(
   {
     results: Type.Array(SearchHits, { description: 'One list per query, in query order.' }),
     took_ms: Type.Number(),
+    sequence: Sequence,
   },
-  { examples: [{ results: [[HIT_EXAMPLE]], took_ms: 1.2 }] },
+  { examples: [{ results: [[HIT_EXAMPLE]], took_ms: 1.2, sequence: 12 }] },
 );
 
 export const UpsertReply = Type.Object(
-  { upserted: Type.Integer(), count: Type.Integer({ description: 'Points in the collection now.' }) },
-  { examples: [{ upserted: 1, count: 70001 }] },
+  {
+    upserted: Type.Integer(),
+    count: Type.Integer({ description: 'Points in the collection now.' }),
+    sequence: { ...Sequence, description: 'The change sequence this upsert produced.' },
+  },
+  { examples: [{ upserted: 1, count: 70001, sequence: 13 }] },
 );
 
 export const PointReply = Type.Object(

@@ -14,7 +14,8 @@ import { REDACTED, REDACTED_LOG_PATHS, redactUrl } from '../lib/redact.js';
 import { CompletionService } from '../models/lm/completion-service.js';
 import { ModelRegistry } from '../models/registry.js';
 import { CollectionService } from '../retrieval/collection-service.js';
-import { CollectionStore } from '../retrieval/collections/collection-store.js';
+import type { CollectionStore } from '../retrieval/collections/collection-store.js';
+import { openCollectionStore } from '../retrieval/collections/open-collection-store.js';
 import { ImageDecoder } from '../retrieval/embedding/image-decoder.js';
 import collectionRoutes from '../routes/collections.js';
 import completionRoutes from '../routes/completions.js';
@@ -113,9 +114,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const metrics = new Metrics();
   const models = new ModelRegistry(config, app.log, metrics);
   const queue = createQueue(config, app.log, metrics);
-  const collections = new CollectionStore(config.dataDir, app.log);
+  const collections = await openCollectionStore(config, app.log);
   const images = new ImageDecoder(config.imageDecodeThreads, app.log);
-  await collections.load();
   metrics.watch(models, queue, collections);
   const indexJobs = new IndexJobApplier(collections, queue, app.log);
 
@@ -171,7 +171,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('onReady', async () => indexJobs.start());
   app.addHook('onClose', async () => {
     await indexJobs.close();
-    await collections.flush();
+    await collections.close();
     await queue.close(config.shutdownTimeoutMs);
     await models.close();
     await images.close();

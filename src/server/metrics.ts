@@ -146,8 +146,17 @@ export class Metrics implements InferenceObserver, CompletionCounters {
       registers: [this.registry],
       collect() {
         this.reset();
+        if (!collections.loaded) return;
         for (const collection of collections.list())
           this.set({ collection: collection.config.name }, collection.count);
+      },
+    });
+    new client.Gauge({
+      name: 'meanserve_collections_sequence',
+      help: 'The last collection change this process reflects (compare replicas to see how far one lags).',
+      registers: [this.registry],
+      collect() {
+        this.set(collections.sequence);
       },
     });
     new client.Gauge({

@@ -1,24 +1,14 @@
-// Every collection of this process, persisted under DATA_DIR/collections/ (one file each, see
-// collection-file.ts) and reloaded on start. Changes are made in memory and acknowledged once written:
-// `change` applies a synchronous edit and resolves when a file holding it is on disk. Saves of one
-// collection are serialised and coalesced (edits that arrive while a save runs share the next one).
-// A file that fails its checksums is a damaged collection: reported (readiness, describe), never served,
-// never overwritten by a create, and recovered on request from the points that pass their checksums, the
-// damaged file kept aside. Temporary files a crash left behind are removed at start.
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ConflictError, DamagedError, NotFoundError, UnprocessableError } from '../../errors.js';
-import { TEMPORARY_MARK, writeFileAtomically } from '../../lib/atomic-file.js';
-import { DamagedFileError } from '../../lib/framed-binary.js';
-import type { Log } from '../../lib/log.js';
-import { Collection, type CollectionConfig } from './collection.js';
-import {
-  COLLECTION_FILE_SUFFIX,
-  encodeCollection,
-  readCollectionFile,
-  type SalvagedCollection,
-  salvageCollection,
-} from './collection-file.js';
+// The collection store contract, kept by two backends that pass one contract-test suite
+// (test/collection-store-contract.test.ts): the embedded file store (file-collection-store.ts, one file per
+// collection under DATA_DIR, the default) and PostgreSQL (postgres/postgres-collection-store.ts, when
+// DATABASE_URL is set, shared by any number of API replicas). Either way each process searches its own
+// in-memory index (collection.ts); the store says how changes are made durable and how they reach it.
+//
+// Every change is numbered: the store's `sequence` is the last change the in-memory collections reflect,
+// a write resolves with the sequence it produced once this process reflects it, and `reached` lets a
+// reader wait (bounded) for a sequence another replica produced — read-your-writes across replicas.
+import { DamagedError } from '../../errors.js';
+import type { Collection, CollectionConfig, Point } from './collection.js';
 
 /** A collection whose file could not be read intact; it answers nothing until recovered or deleted. */
 export interface DamagedCollection {
@@ -36,6 +26,7 @@ export interface RecoveryReport {
   lost: number;
   /** Where the damaged file was moved, relative to the collections directory. */
   keptAside: string;
+  sequence: number;
 }
 
 /** A damaged collection's answer to anything but describe, recover and delete. */
@@ -48,175 +39,39 @@ export class DamagedCollectionError extends DamagedError {
   }
 }
 
-export class CollectionStore {
-  private readonly collections = new Map<string, Collection>();
-  private readonly damaged = new Map<string, DamagedCollection>();
-  /** The save that has not started yet, per collection: new edits join it. */
-  private readonly queuedSaves = new Map<string, Promise<void>>();
-  /** The newest save per collection, started or not. */
-  private readonly lastSaves = new Map<string, Promise<void>>();
-  readonly directory: string;
-
-  constructor(
-    dataDir: string,
-    private readonly log: Log,
-  ) {
-    this.directory = join(dataDir, 'collections');
-  }
-
-  /** Removes stale temporary files, then loads every collection file; one that fails its checks is damaged. */
-  async load(): Promise<void> {
-    await mkdir(this.directory, { recursive: true });
-    const files = (await readdir(this.directory)).sort();
-    const stale = files.filter((file) => file.includes(TEMPORARY_MARK));
-    await Promise.all(stale.map((file) => rm(join(this.directory, file), { force: true })));
-    if (stale.length > 0)
-      this.log.warn({ files: stale.length }, 'removed temporary files a crash left behind');
-    for (const file of files) {
-      if (!file.endsWith(COLLECTION_FILE_SUFFIX)) continue;
-      const name = file.slice(0, -COLLECTION_FILE_SUFFIX.length);
-      try {
-        const saved = await readCollectionFile(join(this.directory, file));
-        const collection = new Collection({ ...saved.snapshot.config, name }, this.directory, saved);
-        this.collections.set(name, collection);
-        if (saved.unchecked) {
-          await this.save(collection);
-          this.log.warn({ collection: name }, 'collection file had no checksums; rewritten with them');
-        }
-      } catch (error) {
-        const damage = error instanceof DamagedFileError ? error.damage.join('; ') : (error as Error).message;
-        this.damaged.set(name, { name, damage, detectedAt: new Date().toISOString() });
-        this.log.error({ collection: name, file, damage }, 'collection file is damaged; not served');
-      }
-    }
-    this.log.info({ collections: this.collections.size, damaged: this.damaged.size }, 'collections loaded');
-  }
-
-  list(): Collection[] {
-    return [...this.collections.values()].sort((a, b) => a.config.name.localeCompare(b.config.name));
-  }
-
-  damagedList(): DamagedCollection[] {
-    return [...this.damaged.values()].sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  /** Reasons for readiness: one per damaged collection. */
-  readiness(): string[] {
-    return this.damagedList().map(({ name, damage }) => `collection ${name}: damaged: ${damage}`);
-  }
-
-  get(name: string): Collection {
-    const collection = this.collections.get(name);
-    if (collection !== undefined) return collection;
-    const damaged = this.damaged.get(name);
-    if (damaged !== undefined) throw new DamagedCollectionError(damaged);
-    throw new NotFoundError(`collection '${name}' does not exist; see GET /v1/collections`);
-  }
-
-  /** The collection, or what is known of it when it is damaged; 404 when there is neither. */
-  describe(name: string): Collection | DamagedCollection {
-    const found = this.collections.get(name) ?? this.damaged.get(name);
-    if (found === undefined)
-      throw new NotFoundError(`collection '${name}' does not exist; see GET /v1/collections`);
-    return found;
-  }
-
-  async create(config: CollectionConfig): Promise<Collection> {
-    if (this.collections.has(config.name))
-      throw new ConflictError(`collection '${config.name}' already exists`);
-    const damaged = this.damaged.get(config.name);
-    if (damaged !== undefined) throw new DamagedCollectionError(damaged);
-    const collection = new Collection(config, this.directory);
-    this.collections.set(config.name, collection);
-    await this.save(collection);
-    return collection;
-  }
-
-  /** Deletes a collection; the file of a damaged one is kept aside, not removed. */
-  async drop(name: string): Promise<void> {
-    if (this.damaged.has(name)) {
-      const keptAside = await this.keepAside(name);
-      this.damaged.delete(name);
-      this.log.warn({ collection: name, keptAside }, 'damaged collection deleted; its file kept aside');
-      return;
-    }
-    this.get(name);
-    this.collections.delete(name);
-    await this.lastSaves.get(name)?.catch(() => undefined);
-    await rm(this.path(name), { force: true });
-  }
-
+export interface CollectionStore {
+  readonly backend: 'file' | 'postgres';
+  /** False until the collections are in memory; reads and writes answer 503 until then. */
+  readonly loaded: boolean;
+  /** The last change the collections in memory reflect. */
+  readonly sequence: number;
+  /** Loads every collection; rejects when the backing store cannot be read. */
+  load(): Promise<void>;
+  /** Reasons this store keeps the service from being ready (loading, unreachable, damaged collections). */
+  readiness(): string[];
+  list(): Collection[];
+  damagedList(): DamagedCollection[];
+  /** 404 when there is no such collection, 409 when it is damaged. */
+  get(name: string): Collection;
+  describe(name: string): Collection | DamagedCollection;
+  create(config: CollectionConfig): Promise<{ collection: Collection; sequence: number }>;
+  drop(name: string): Promise<number>;
   /**
-   * Rebuilds a damaged collection from the points of its file that pass their checksums (the index is
-   * built anew), moves the damaged file aside and writes the recovered one. 409 when it is not damaged.
+   * Inserts or replaces prepared points in one transaction (all or none; a later duplicate id wins). 409
+   * when `collection` is no longer the one of its name (deleted and re-created meanwhile).
    */
-  async recover(name: string): Promise<RecoveryReport> {
-    const damaged = this.damaged.get(name);
-    if (damaged === undefined) {
-      this.get(name);
-      throw new ConflictError(`collection '${name}' is not damaged; there is nothing to recover`);
-    }
-    let salvaged: SalvagedCollection;
-    try {
-      salvaged = salvageCollection(await readFile(this.path(name)), this.path(name));
-    } catch (error) {
-      const reason = error instanceof DamagedFileError ? error.damage.join('; ') : (error as Error).message;
-      throw new UnprocessableError(`collection '${name}' cannot be recovered: ${reason}`);
-    }
-    const { lost } = salvaged;
-    const collection = new Collection(
-      { ...salvaged.collection.snapshot.config, name },
-      this.directory,
-      salvaged.collection,
-    );
-    const keptAside = await this.keepAside(name);
-    this.damaged.delete(name);
-    this.collections.set(name, collection);
-    await this.save(collection);
-    this.log.warn({ collection: name, recovered: collection.count, lost, keptAside }, 'collection recovered');
-    return { collection, recovered: collection.count, lost, keptAside };
-  }
-
-  /** Applies `edit` now (it must validate before it changes anything) and resolves once it is on disk. */
-  async change<T>(name: string, edit: (collection: Collection) => T): Promise<T> {
-    const collection = this.get(name);
-    const result = edit(collection);
-    await this.save(collection);
-    return result;
-  }
-
-  /** Waits for every save in flight (shutdown). */
-  async flush(): Promise<void> {
-    await Promise.allSettled([...this.lastSaves.values()]);
-  }
-
-  /** Renames a damaged file to `<name>.collection.damaged-<time>`, out of the loader's way. */
-  private async keepAside(name: string): Promise<string> {
-    const file = `${name}${COLLECTION_FILE_SUFFIX}.damaged-${new Date().toISOString().replaceAll(':', '-')}`;
-    await rename(this.path(name), join(this.directory, file));
-    return file;
-  }
-
-  private save(collection: Collection): Promise<void> {
-    const name = collection.config.name;
-    const queued = this.queuedSaves.get(name);
-    if (queued !== undefined) return queued;
-    const previous = this.lastSaves.get(name) ?? Promise.resolve();
-    const save = previous
-      .catch(() => undefined)
-      .then(async () => {
-        this.queuedSaves.delete(name);
-        // A collection dropped (or dropped and re-created) since must not be written back.
-        if (this.collections.get(name) !== collection) return;
-        const { snapshot, vectors, index } = collection.snapshot();
-        await writeFileAtomically(this.path(name), encodeCollection(snapshot, vectors, index));
-      });
-    this.queuedSaves.set(name, save);
-    this.lastSaves.set(name, save);
-    return save;
-  }
-
-  private path(name: string): string {
-    return join(this.directory, `${name}${COLLECTION_FILE_SUFFIX}`);
-  }
+  upsert(collection: Collection, points: Point[]): Promise<number>;
+  /** 404 when the point is not there. */
+  deletePoint(name: string, id: string): Promise<number>;
+  /**
+   * The points of a finished collections.index job, applied at most once per collection (the job id is
+   * stored with them); undefined when the job was applied already.
+   */
+  applyJob(collection: Collection, jobId: string, points: Point[]): Promise<number | undefined>;
+  /** Rebuilds a damaged collection from its intact points; 409 when it is not damaged. */
+  recover(name: string): Promise<RecoveryReport>;
+  /** True once `sequence` is reflected here; false after `timeoutMs` or when `signal` aborts. */
+  reached(sequence: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /** Waits for writes in flight and lets go of connections. */
+  close(): Promise<void>;
 }

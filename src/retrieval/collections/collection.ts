@@ -51,6 +51,8 @@ export interface CollectionSnapshot {
   config: CollectionConfig;
   slots: Array<[string | null, Payload | null]>;
   applied_jobs: string[];
+  /** The store's change sequence when this was saved (absent in files written before sequences). */
+  sequence?: number;
 }
 
 /** Index jobs remembered as applied, newest last; older ones fall off. */

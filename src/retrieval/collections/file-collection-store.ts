@@ -1,0 +1,269 @@
+// The embedded collection store (the default): every collection of this process, persisted under
+// DATA_DIR/collections/ (one file each, see collection-file.ts) and reloaded on start. Changes are made in
+// memory and acknowledged once written; saves of one collection are serialised and coalesced (edits that
+// arrive while a save runs share the next one). Each file records the change sequence it reflects, and a
+// small SEQUENCE file keeps the sequence of the last deletion, so the sequence never goes back on restart.
+// A file that fails its checksums is a damaged collection: reported (readiness, describe), never served,
+// never overwritten by a create, and recovered on request from the points that pass their checksums, the
+// damaged file kept aside. Temporary files a crash left behind are removed at start.
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConflictError, NotFoundError, UnprocessableError } from '../../errors.js';
+import { TEMPORARY_MARK, writeFileAtomically } from '../../lib/atomic-file.js';
+import { DamagedFileError } from '../../lib/framed-binary.js';
+import type { Log } from '../../lib/log.js';
+import { SequenceGate } from '../../lib/sequence-gate.js';
+import { Collection, type CollectionConfig, type Point } from './collection.js';
+import {
+  COLLECTION_FILE_SUFFIX,
+  encodeCollection,
+  readCollectionFile,
+  type SalvagedCollection,
+  salvageCollection,
+} from './collection-file.js';
+import {
+  type CollectionStore,
+  type DamagedCollection,
+  DamagedCollectionError,
+  type RecoveryReport,
+} from './collection-store.js';
+
+const SEQUENCE_FILE = 'SEQUENCE';
+/** Points of an index job upserted between turns of the event loop. */
+const JOB_CHUNK = 1000;
+
+export class FileCollectionStore implements CollectionStore {
+  readonly backend = 'file';
+  loaded = false;
+  private readonly collections = new Map<string, Collection>();
+  private readonly damaged = new Map<string, DamagedCollection>();
+  private readonly gate = new SequenceGate();
+  /** The save that has not started yet, per collection: new edits join it. */
+  private readonly queuedSaves = new Map<string, Promise<void>>();
+  /** The newest save per collection, started or not. */
+  private readonly lastSaves = new Map<string, Promise<void>>();
+  readonly directory: string;
+
+  constructor(
+    dataDir: string,
+    private readonly log: Log,
+  ) {
+    this.directory = join(dataDir, 'collections');
+  }
+
+  get sequence(): number {
+    return this.gate.current;
+  }
+
+  /** Removes stale temporary files, then loads every collection file; one that fails its checks is damaged. */
+  async load(): Promise<void> {
+    await mkdir(this.directory, { recursive: true });
+    const files = (await readdir(this.directory)).sort();
+    const stale = files.filter((file) => file.includes(TEMPORARY_MARK));
+    await Promise.all(stale.map((file) => rm(join(this.directory, file), { force: true })));
+    if (stale.length > 0)
+      this.log.warn({ files: stale.length }, 'removed temporary files a crash left behind');
+    this.gate.advance(await this.readSequenceFile());
+    for (const file of files) {
+      if (!file.endsWith(COLLECTION_FILE_SUFFIX)) continue;
+      const name = file.slice(0, -COLLECTION_FILE_SUFFIX.length);
+      try {
+        const saved = await readCollectionFile(join(this.directory, file));
+        const collection = new Collection({ ...saved.snapshot.config, name }, this.directory, saved);
+        this.collections.set(name, collection);
+        this.gate.advance(saved.snapshot.sequence ?? 0);
+        if (saved.unchecked) {
+          await this.save(collection);
+          this.log.warn({ collection: name }, 'collection file had no checksums; rewritten with them');
+        }
+      } catch (error) {
+        const damage = error instanceof DamagedFileError ? error.damage.join('; ') : (error as Error).message;
+        this.damaged.set(name, { name, damage, detectedAt: new Date().toISOString() });
+        this.log.error({ collection: name, file, damage }, 'collection file is damaged; not served');
+      }
+    }
+    this.loaded = true;
+    this.log.info(
+      { collections: this.collections.size, damaged: this.damaged.size, sequence: this.sequence },
+      'collections loaded',
+    );
+  }
+
+  list(): Collection[] {
+    return [...this.collections.values()].sort((a, b) => a.config.name.localeCompare(b.config.name));
+  }
+
+  damagedList(): DamagedCollection[] {
+    return [...this.damaged.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Reasons for readiness: one per damaged collection. */
+  readiness(): string[] {
+    return this.damagedList().map(({ name, damage }) => `collection ${name}: damaged: ${damage}`);
+  }
+
+  get(name: string): Collection {
+    const collection = this.collections.get(name);
+    if (collection !== undefined) return collection;
+    const damaged = this.damaged.get(name);
+    if (damaged !== undefined) throw new DamagedCollectionError(damaged);
+    throw new NotFoundError(`collection '${name}' does not exist; see GET /v1/collections`);
+  }
+
+  /** The collection, or what is known of it when it is damaged; 404 when there is neither. */
+  describe(name: string): Collection | DamagedCollection {
+    const found = this.collections.get(name) ?? this.damaged.get(name);
+    if (found === undefined)
+      throw new NotFoundError(`collection '${name}' does not exist; see GET /v1/collections`);
+    return found;
+  }
+
+  async create(config: CollectionConfig): Promise<{ collection: Collection; sequence: number }> {
+    if (this.collections.has(config.name))
+      throw new ConflictError(`collection '${config.name}' already exists`);
+    const damaged = this.damaged.get(config.name);
+    if (damaged !== undefined) throw new DamagedCollectionError(damaged);
+    const collection = new Collection(config, this.directory);
+    this.collections.set(config.name, collection);
+    const sequence = this.next();
+    await this.save(collection);
+    return { collection, sequence };
+  }
+
+  /** Deletes a collection; the file of a damaged one is kept aside, not removed. */
+  async drop(name: string): Promise<number> {
+    if (this.damaged.has(name)) {
+      const keptAside = await this.keepAside(name);
+      this.damaged.delete(name);
+      this.log.warn({ collection: name, keptAside }, 'damaged collection deleted; its file kept aside');
+      return this.sequence;
+    }
+    this.get(name);
+    this.collections.delete(name);
+    const sequence = this.next();
+    await this.lastSaves.get(name)?.catch(() => undefined);
+    await writeFileAtomically(join(this.directory, SEQUENCE_FILE), Buffer.from(`${sequence}\n`));
+    await rm(this.path(name), { force: true });
+    return sequence;
+  }
+
+  async upsert(collection: Collection, points: Point[]): Promise<number> {
+    this.current(collection).upsert(points);
+    return this.saved(collection);
+  }
+
+  async deletePoint(name: string, id: string): Promise<number> {
+    const collection = this.get(name);
+    collection.get(id); // 404 before anything changes
+    collection.delete(id);
+    return this.saved(collection);
+  }
+
+  /** Upserts in chunks that leave the event loop free in between; the job id is saved with the points. */
+  async applyJob(collection: Collection, jobId: string, points: Point[]): Promise<number | undefined> {
+    if (collection.hasApplied(jobId)) return undefined;
+    for (let start = 0; start < points.length; start += JOB_CHUNK) {
+      this.current(collection).upsert(points.slice(start, start + JOB_CHUNK));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.current(collection).markApplied(jobId);
+    return this.saved(collection);
+  }
+
+  /**
+   * Rebuilds a damaged collection from the points of its file that pass their checksums (the index is
+   * built anew), moves the damaged file aside and writes the recovered one. 409 when it is not damaged.
+   */
+  async recover(name: string): Promise<RecoveryReport> {
+    const damaged = this.damaged.get(name);
+    if (damaged === undefined) {
+      this.get(name);
+      throw new ConflictError(`collection '${name}' is not damaged; there is nothing to recover`);
+    }
+    let salvaged: SalvagedCollection;
+    try {
+      salvaged = salvageCollection(await readFile(this.path(name)), this.path(name));
+    } catch (error) {
+      const reason = error instanceof DamagedFileError ? error.damage.join('; ') : (error as Error).message;
+      throw new UnprocessableError(`collection '${name}' cannot be recovered: ${reason}`);
+    }
+    const { lost } = salvaged;
+    const collection = new Collection(
+      { ...salvaged.collection.snapshot.config, name },
+      this.directory,
+      salvaged.collection,
+    );
+    const keptAside = await this.keepAside(name);
+    this.damaged.delete(name);
+    this.collections.set(name, collection);
+    const sequence = await this.saved(collection);
+    this.log.warn({ collection: name, recovered: collection.count, lost, keptAside }, 'collection recovered');
+    return { collection, recovered: collection.count, lost, keptAside, sequence };
+  }
+
+  reached(sequence: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    return this.gate.reached(sequence, timeoutMs, signal);
+  }
+
+  /** Waits for every save in flight (shutdown). */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.lastSaves.values()]);
+  }
+
+  /** `collection`, when it is still the one of its name; 404 or 409 otherwise. */
+  private current(collection: Collection): Collection {
+    const name = collection.config.name;
+    if (this.get(name) !== collection) throw new ConflictError(`collection '${name}' was re-created`);
+    return collection;
+  }
+
+  private next(): number {
+    const sequence = this.sequence + 1;
+    this.gate.advance(sequence);
+    return sequence;
+  }
+
+  /** Numbers the change just made to `collection` and resolves with that number once it is on disk. */
+  private async saved(collection: Collection): Promise<number> {
+    const sequence = this.next();
+    await this.save(collection);
+    return sequence;
+  }
+
+  private async readSequenceFile(): Promise<number> {
+    const text = await readFile(join(this.directory, SEQUENCE_FILE), 'utf8').catch(() => '0');
+    const sequence = Number.parseInt(text, 10);
+    return Number.isSafeInteger(sequence) && sequence > 0 ? sequence : 0;
+  }
+
+  /** Renames a damaged file to `<name>.collection.damaged-<time>`, out of the loader's way. */
+  private async keepAside(name: string): Promise<string> {
+    const file = `${name}${COLLECTION_FILE_SUFFIX}.damaged-${new Date().toISOString().replaceAll(':', '-')}`;
+    await rename(this.path(name), join(this.directory, file));
+    return file;
+  }
+
+  private save(collection: Collection): Promise<void> {
+    const name = collection.config.name;
+    const queued = this.queuedSaves.get(name);
+    if (queued !== undefined) return queued;
+    const previous = this.lastSaves.get(name) ?? Promise.resolve();
+    const save = previous
+      .catch(() => undefined)
+      .then(async () => {
+        this.queuedSaves.delete(name);
+        // A collection dropped (or dropped and re-created) since must not be written back.
+        if (this.collections.get(name) !== collection) return;
+        const { snapshot, vectors, index } = collection.snapshot();
+        const stamped = { ...snapshot, sequence: this.sequence };
+        await writeFileAtomically(this.path(name), encodeCollection(stamped, vectors, index));
+      });
+    this.queuedSaves.set(name, save);
+    this.lastSaves.set(name, save);
+    return save;
+  }
+
+  private path(name: string): string {
+    return join(this.directory, `${name}${COLLECTION_FILE_SUFFIX}`);
+  }
+}
