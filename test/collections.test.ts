@@ -196,6 +196,18 @@ describe('collections', () => {
       [{ points: [{ id: '', vector: [1, 2, 3] }] }, 400, '/body/points/0/id'],
       [{ points: [{ id: 'a', image: png(0) }] }, 422, '/body/points/0/image'],
       [{ model: 'fmnist-embed-mf', points: [{ id: 'a', vector: [1, 2, 3] }] }, 422, '/body/model'],
+      // Text neither store can hold: U+0000 and lone surrogates, in ids, payload values and keys.
+      [{ points: [{ id: 'a\u0000b', vector: [1, 2, 3] }] }, 400, '/body/points/0/id'],
+      [
+        { points: [{ id: 'a', vector: [1, 2, 3], payload: { tags: ['ok', 'x\ud800'] } }] },
+        400,
+        '/body/points/0/payload/tags/1',
+      ],
+      [
+        { points: [{ id: 'a', vector: [1, 2, 3], payload: { 'a/\udc00': 1 } }] },
+        400,
+        '/body/points/0/payload/a~1',
+      ],
     ];
     for (const [body, status, path] of cases) {
       const response = await call('PUT', '/v1/collections/strict/points', body);

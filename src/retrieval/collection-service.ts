@@ -85,6 +85,7 @@ export class CollectionService {
     body: Static<typeof UpsertBody>,
     signal?: AbortSignal,
   ): Promise<{ count: number; sequence: number }> {
+    await this.caughtUp(body.min_sequence, signal);
     const collection = this.store.get(name);
     const { points } = body;
     checkModel(collection, body.model, '/body/model');

@@ -2,7 +2,8 @@
 // images (embedded with the collection's model), get and delete points, and k-NN search by vector, image
 // or stored id, singly or in batches. Every point and query is checked before anything is written. Every
 // answer carries the change sequence it reflects or produced (in the body, or the Meanserve-Sequence
-// header of a 204), and reads take min_sequence to wait until this replica has caught up with a write.
+// header of a 204), and every request takes min_sequence to wait until this replica has caught up with a
+// write first (read-your-writes through any replica).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import type { Collection } from '../retrieval/collections/collection.js';
@@ -150,10 +151,14 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Delete a collection and its file (a damaged one’s file is kept aside)',
         params: CollectionPath,
+        querystring: MinSequenceQuery,
         response: { 204: NoContent, ...problems(400, 404, 503) },
       },
     },
-    async (request, reply) => noContent(reply, await store.drop(request.params.name)),
+    async (request, reply) => {
+      await app.retrieval.caughtUp(request.query.min_sequence, request.work);
+      return noContent(reply, await store.drop(request.params.name));
+    },
   );
 
   app.put(
@@ -205,10 +210,12 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Delete a point',
         params: PointPath,
+        querystring: MinSequenceQuery,
         response: { 204: NoContent, ...problems(400, 404, 503) },
       },
     },
     async (request, reply) => {
+      await app.retrieval.caughtUp(request.query.min_sequence, request.work);
       const { name, id } = request.params;
       return noContent(reply, await store.deletePoint(name, id));
     },

@@ -243,6 +243,7 @@ export const UpsertBody = Type.Object(
   {
     model: Type.Optional(VectorsModel),
     points: Type.Array(PointInput, { minItems: 1, maxItems: 1000 }),
+    min_sequence: Type.Optional(MinSequence),
   },
   {
     additionalProperties: false,

@@ -1,6 +1,7 @@
 // collections.index: embeds a range of Fashion-MNIST images with the collection's model, in chunks with
-// progress and cancellation between them, and returns the points as the artifact points.bin. The API
-// process applies them to the collection (src/jobs/index-job-applier.ts), since it owns the files.
+// progress and cancellation between them, and returns the points as the artifact points.bin. An API
+// process writes them through its collection store (src/jobs/index-job-applier.ts): a worker needs no
+// access to the store, and the store applies each job once.
 
 import { cancellationPoint } from '../../lib/cancellation.js';
 import { LocalModels } from '../../models/local-models.js';

@@ -87,6 +87,7 @@ export class PostgresCollectionStore implements CollectionStore {
    */
   async load(): Promise<void> {
     const client = await this.pool.connect();
+    let failure: Error | undefined;
     try {
       await migrate(client, this.log);
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -97,10 +98,12 @@ export class PostgresCollectionStore implements CollectionStore {
       for (const [name, collection] of loaded) this.collections.set(name, collection);
       this.gate.advance(sequence);
     } catch (error) {
+      failure = error as Error;
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      // A connection that failed is closed rather than handed out again.
+      client.release(failure);
     }
     this.loaded = true;
     this.loadFailure = undefined;
@@ -165,11 +168,15 @@ export class PostgresCollectionStore implements CollectionStore {
       if (rowCount === 0) throw new ConflictError(`collection '${config.name}' already exists`);
       return {};
     });
-    return { collection: this.get(config.name), sequence: sequence as number };
+    // Normally the follower has built it by now; if it could not catch up, the create still happened.
+    const collection = this.collections.get(config.name) ?? this.instantiate(config, sequence as number);
+    if (!this.collections.has(config.name)) this.collections.set(config.name, collection);
+    return { collection, sequence: sequence as number };
   }
 
+  /** Asks the database, not this replica's index, which may not have caught up with the collection yet. */
   async drop(name: string): Promise<number> {
-    this.get(name);
+    this.checkLoaded();
     const sequence = await this.write(name, 'drop', async (client) => {
       const { rowCount } = await client.query('DELETE FROM collections WHERE name = $1', [name]);
       if (rowCount === 0) throw new NotFoundError(`collection '${name}' does not exist`);
@@ -187,9 +194,12 @@ export class PostgresCollectionStore implements CollectionStore {
     return sequence as number;
   }
 
+  /** Asks the database, not this replica's index, which may not have caught up with the point yet. */
   async deletePoint(name: string, id: string): Promise<number> {
-    this.get(name).get(id); // 404 from this replica's index before the database is asked
+    this.checkLoaded();
     const sequence = await this.write(name, 'delete', async (client) => {
+      const exists = await client.query('SELECT 1 FROM collections WHERE name = $1', [name]);
+      if (exists.rowCount === 0) throw new NotFoundError(`collection '${name}' does not exist`);
       const { rowCount } = await client.query(
         'DELETE FROM collection_points WHERE collection = $1 AND id = $2',
         [name, id],
@@ -262,6 +272,7 @@ export class PostgresCollectionStore implements CollectionStore {
   ): Promise<number | undefined> {
     let sequence: number;
     let client: pg.PoolClient | undefined;
+    let broken: Error | undefined;
     try {
       client = await this.pool.connect();
       await client.query('BEGIN');
@@ -283,11 +294,13 @@ export class PostgresCollectionStore implements CollectionStore {
     } catch (error) {
       await client?.query('ROLLBACK').catch(() => undefined);
       if (error instanceof AppError) throw error;
+      broken = error as Error;
       if (unreachable(error))
         throw new UnavailableError(`PostgreSQL unreachable: ${(error as Error).message}`, 2);
       throw error;
     } finally {
-      client?.release();
+      // A connection that failed is closed rather than handed out again.
+      client?.release(broken);
     }
     if (!(await this.reached(sequence, WRITE_VISIBLE_MS)))
       this.log.warn({ sequence }, 'write committed; this replica has not caught up with it yet');
@@ -421,6 +434,9 @@ export class PostgresCollectionStore implements CollectionStore {
     );
     const row = rows[0];
     if (row === undefined || Number(row.created_sequence) !== sequence) return;
+    const current = this.collections.get(name);
+    // Already built: by the create that wrote it, or by a pass that failed after building it.
+    if (current !== undefined && this.incarnations.get(current) === sequence) return;
     this.collections.set(name, this.instantiate(row.config, sequence));
   }
 }
