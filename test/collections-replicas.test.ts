@@ -5,14 +5,11 @@
 // upsert leaves the collection as it was. Beside them, an in-process app whose PostgreSQL is unreachable
 // says so in /health/ready and answers collection routes with 503.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { startApp, stopApp } from './helpers/app.js';
 import { createDatabase, query, type TestDatabase } from './helpers/postgres.js';
-import { type Child, kill, startEntry, waitForOutput } from './helpers/processes.js';
+import { type ApiReplica, kill, startApiReplica, stopApiReplicas } from './helpers/processes.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -23,8 +20,7 @@ const READ_LIMIT = 6;
 describe('collections on two API replicas sharing PostgreSQL and Redis', () => {
   let database: TestDatabase;
   const prefix = uniquePrefix();
-  const servers: Child[] = [];
-  const dataDirs: string[] = [];
+  const replicas: ApiReplica[] = [];
   let a: string;
   let b: string;
 
@@ -48,37 +44,25 @@ describe('collections on two API replicas sharing PostgreSQL and Redis', () => {
   before(async () => {
     database = await createDatabase();
     for (let i = 0; i < 2; i++) {
-      const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-replica-'));
-      dataDirs.push(dataDir);
-      const server = startEntry('src/server/main.ts', {
-        PORT: '0',
-        HOST: '127.0.0.1',
-        DATA_DIR: dataDir,
+      const replica = await startApiReplica({
         DATABASE_URL: database.url,
         REDIS_URL,
         REDIS_PREFIX: prefix,
         API_KEYS: `alice:${ALICE},bob:${BOB}`,
         RATE_LIMITS: `read=${READ_LIMIT}`,
       });
-      servers.push(server);
-      const [, address] = await waitForOutput(
-        server,
-        /Server listening at (http:\/\/127\.0\.0\.1:\d+)/,
-        60_000,
-      );
+      replicas.push(replica);
       await waitFor(
         `replica ${i} to be ready`,
-        async () => (await fetch(`${address}/health/ready`)).status === 200,
+        async () => (await fetch(`${replica.base}/health/ready`)).status === 200,
         60_000,
         100,
       );
-      if (i === 0) a = address as string;
-      else b = address as string;
     }
+    [a, b] = replicas.map((replica) => replica.base) as [string, string];
   });
   after(async () => {
-    await Promise.all(servers.map((server) => kill(server)));
-    for (const dataDir of dataDirs) await rm(dataDir, { recursive: true, force: true });
+    await stopApiReplicas(replicas);
     await deleteKeys(prefix);
     await database.drop();
   });
@@ -224,7 +208,7 @@ describe('collections on two API replicas sharing PostgreSQL and Redis', () => {
       "SELECT count(*) AS n FROM collection_points WHERE collection = 'survivor'",
     );
     assert.equal(uncommitted?.n, '1', 'its points are not visible before it commits');
-    await kill(servers[0] as Child, 'SIGKILL');
+    await kill((replicas[0] as ApiReplica).child, 'SIGKILL');
     assert.ok((await upsert) instanceof Error, 'the client of the killed replica gets no answer');
     await blocker.query('ROLLBACK');
     await blocker.end();

@@ -2,15 +2,12 @@
 // per key and route family, so a key gets its limit once, not once per replica. When Redis is unreachable or
 // never answers, each process counts on its own: limits still hold, and no request waits or fails on Redis.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/server/app.js';
 import { stopApp, testConfig } from './helpers/app.js';
-import { type Child, kill, startEntry, waitForOutput } from './helpers/processes.js';
+import { type ApiReplica, startApiReplica, stopApiReplicas } from './helpers/processes.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
 
 const KEY = 'shared-limit-key-0123456789';
@@ -30,34 +27,22 @@ const read = (app: FastifyInstance) =>
 
 describe('rate limits in Redis, two API processes', () => {
   const prefix = uniquePrefix();
-  const servers: Child[] = [];
+  const replicas: ApiReplica[] = [];
   const bases: string[] = [];
-  const dataDirs: string[] = [];
   before(async () => {
     for (let i = 0; i < 2; i++) {
-      const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-replica-'));
-      dataDirs.push(dataDir);
-      const server = startEntry('src/server/main.ts', {
-        PORT: '0',
-        HOST: '127.0.0.1',
-        DATA_DIR: dataDir,
+      const replica = await startApiReplica({
         REDIS_URL,
         REDIS_PREFIX: prefix,
         API_KEYS: `alice:${KEY}`,
         RATE_LIMITS: `read=${LIMIT}`,
       });
-      servers.push(server);
-      const [, address] = await waitForOutput(
-        server,
-        /Server listening at (http:\/\/127\.0\.0\.1:\d+)/,
-        60_000,
-      );
-      bases.push(address as string);
+      replicas.push(replica);
+      bases.push(replica.base);
     }
   });
   after(async () => {
-    await Promise.all(servers.map((server) => kill(server)));
-    for (const dataDir of dataDirs) await rm(dataDir, { recursive: true, force: true });
+    await stopApiReplicas(replicas);
     await deleteKeys(prefix);
   });
 

@@ -2,6 +2,9 @@
 // separate workers, SIGKILL, SIGTERM drain.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -52,4 +55,25 @@ export async function waitForOutput(
 export async function kill(child: Child, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill(signal);
   await child.exited;
+}
+
+export interface ApiReplica {
+  child: Child;
+  /** http://127.0.0.1:<port> */
+  base: string;
+  dataDir: string;
+}
+
+/** An API process (the real entry point) on a free loopback port with a data directory of its own. */
+export async function startApiReplica(env: Record<string, string>): Promise<ApiReplica> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-replica-'));
+  const child = startEntry('src/server/main.ts', { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...env });
+  const [, base] = await waitForOutput(child, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/, 60_000);
+  return { child, base: base as string, dataDir };
+}
+
+/** Kills each replica (SIGKILL) and removes its data directory. */
+export async function stopApiReplicas(replicas: ApiReplica[]): Promise<void> {
+  await Promise.all(replicas.map((replica) => kill(replica.child)));
+  for (const replica of replicas) await rm(replica.dataDir, { recursive: true, force: true });
 }
