@@ -9,6 +9,7 @@ import { meanflowGenerateJob } from './params/meanflow-generate.js';
 import { mfgFiniteJob } from './params/mfg-finite.js';
 import { mfgGraphexJob } from './params/mfg-graphex.js';
 import { mfgPmaJob } from './params/mfg-pma.js';
+import { minimaxMarkovGameJob } from './params/minimax-markov-game.js';
 import { minimaxMflJob } from './params/minimax-mfl.js';
 import { minimaxTwoScaleGdaJob } from './params/minimax-two-scale-gda.js';
 import { batchInferJob } from './params/onnx-batch-infer.js';
@@ -42,6 +43,10 @@ export const JOB_TYPES: readonly JobType[] = [
   defineJobType({
     ...minimaxMflJob,
     load: async () => (await import('./processors/minimax-mfl.js')).minimaxMfl,
+  }),
+  defineJobType({
+    ...minimaxMarkovGameJob,
+    load: async () => (await import('./processors/minimax-markov-game.js')).minimaxMarkovGame,
   }),
   defineJobType({
     ...minimaxTwoScaleGdaJob,

@@ -18,16 +18,21 @@ export const MAX_PARTICLE_STEPS = 1e8;
 export const MAX_REPORTS = 1000;
 const MAX_CELLS_2D = 160;
 
-const Particles = Type.Integer({ minimum: 1, maximum: 20_000, default: 2000, description: 'N per player.' });
+export const Particles = Type.Integer({
+  minimum: 1,
+  maximum: 20_000,
+  default: 2000,
+  description: 'N per player.',
+});
 const Steps = Type.Integer({ minimum: 1, maximum: 200_000, default: 2000, description: 'Langevin steps.' });
-const ReportEvery = Type.Integer({
+export const ReportEvery = Type.Integer({
   minimum: 1,
   maximum: 200_000,
   default: 100,
   description: 'Score the measures every this many steps (and after the last).',
 });
 
-const GridSchema = (cells1d: number, bins1d: number, box: boolean) =>
+export const GridSchema = (cells1d: number, bins1d: number, box: boolean) =>
   Type.Object(
     {
       cells: Type.Optional(
@@ -55,7 +60,7 @@ const GridSchema = (cells1d: number, bins1d: number, box: boolean) =>
     { additionalProperties: false, description: 'The grid of the ground truth and the NI error.' },
   );
 
-const AlgorithmSchema = TaggedUnion(
+export const AlgorithmSchema = TaggedUnion(
   'name',
   [
     Type.Object(
@@ -195,7 +200,7 @@ export interface ResolvedGrid {
 
 const P = '/body/params';
 
-function resolveGrid(
+export function resolveGrid(
   grid: { cells?: number; bins?: number; half_width?: number } | undefined,
   dimension: number,
   defaults: { cells: [number, number]; bins: [number, number] },
@@ -226,6 +231,16 @@ function workErrors(
       message: `gives more than ${MAX_REPORTS} reports; use at least ${Math.ceil(params.steps / MAX_REPORTS)}`,
     });
   }
+}
+
+/** The algorithm with its defaults: r = 1 (MFL-AG), inner = 50 and β = 0.25 (MFL-ABR). */
+export function resolveAlgorithm(algorithm: Static<typeof AlgorithmSchema>): MflAlgorithm {
+  const raw = algorithm as { name: string; r?: number; inner?: number; beta?: number };
+  return raw.name === 'mfl-ag'
+    ? { name: 'mfl-ag', r: raw.r ?? 1 }
+    : raw.name === 'mfl-abr'
+      ? { name: 'mfl-abr', inner: raw.inner ?? 50, beta: raw.beta ?? 0.25 }
+      : { name: 'mfl-da' };
 }
 
 export interface ResolvedMflParams {
@@ -260,13 +275,7 @@ export function resolveMflParams(params: MinimaxMflParams): ResolvedMflParams {
       message: `is unstable: h·(Lip + λ/σ²) = ${(params.h * stiffness).toPrecision(3)} > 1 (Lip = ${lipschitz}); use h ≤ ${(1 / stiffness).toPrecision(3)}`,
     });
   }
-  const raw = params.algorithm as { name: string; r?: number; inner?: number; beta?: number };
-  const algorithm: MflAlgorithm =
-    raw.name === 'mfl-ag'
-      ? { name: 'mfl-ag', r: raw.r ?? 1 }
-      : raw.name === 'mfl-abr'
-        ? { name: 'mfl-abr', inner: raw.inner ?? 50, beta: raw.beta ?? 0.25 }
-        : { name: 'mfl-da' };
+  const algorithm = resolveAlgorithm(params.algorithm);
   if (algorithm.name === 'mfl-abr' && algorithm.inner > params.steps)
     errors.push({ path: `${P}/algorithm/inner`, message: `must be at most steps (${params.steps})` });
   throwFieldErrors(errors);

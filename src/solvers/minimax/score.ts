@@ -2,6 +2,7 @@
 // measures binned as histogram.ts explains), the unregularised NI, W1 of each player to its equilibrium
 // marginal (exact in 1-D, on the line or the circle; see wasserstein.ts for 2-D), L(μ, ν) and L_T(μ, ν).
 import type { Random } from '../../lib/random.js';
+import type { Grid } from './grid.js';
 import { type GridGame, gridFeatureMeans } from './grid-game.js';
 import type { GridEquilibrium } from './ground-truth.js';
 import { binMasses, coarsen, particleMeasure } from './histogram.js';
@@ -119,35 +120,38 @@ export function histograms(scorer: Scorer, pair: GridMeasurePair): { mu: number[
 /** Independent draws averaged in the sampling floor: one draw of a two-mode law varies by a factor of 3. */
 const FLOOR_DRAWS = 8;
 
+/** `count` independent samples of a grid measure: a cell drawn by its weight, then uniform within the cell. */
+export function sampleGrid(grid: Grid, weights: Float64Array, count: number, random: Random): Float64Array {
+  const cumulative = new Float64Array(weights.length);
+  let total = 0;
+  for (let i = 0; i < weights.length; i++) {
+    total += weights[i] as number;
+    cumulative[i] = total;
+  }
+  const points = new Float64Array(count * grid.dimension);
+  for (let n = 0; n < count; n++) {
+    const u = random.nextUniform() * total;
+    let lo = 0;
+    let hi = weights.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((cumulative[mid] as number) < u) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let c = 0; c < grid.dimension; c++)
+      points[n * grid.dimension + c] =
+        (grid.centers[lo * grid.dimension + c] as number) + grid.cellWidth * (random.nextUniform() - 0.5);
+  }
+  return points;
+}
+
 /**
  * The mean W1 of `count` independent samples of the equilibrium (drawn cell by cell, uniform within the
  * cell) to the equilibrium itself, over 8 draws: what a perfect sampler of N particles would show.
  */
 export function samplingFloor(scorer: Scorer, count: number, random: Random): { mu: number; nu: number } {
   const { grid } = scorer.game;
-  const draw = (weights: Float64Array) => {
-    const cumulative = new Float64Array(weights.length);
-    let total = 0;
-    for (let i = 0; i < weights.length; i++) {
-      total += weights[i] as number;
-      cumulative[i] = total;
-    }
-    const points = new Float64Array(count * grid.dimension);
-    for (let n = 0; n < count; n++) {
-      const u = random.nextUniform() * total;
-      let lo = 0;
-      let hi = weights.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if ((cumulative[mid] as number) < u) lo = mid + 1;
-        else hi = mid;
-      }
-      for (let c = 0; c < grid.dimension; c++)
-        points[n * grid.dimension + c] =
-          (grid.centers[lo * grid.dimension + c] as number) + grid.cellWidth * (random.nextUniform() - 0.5);
-    }
-    return points;
-  };
+  const draw = (weights: Float64Array) => sampleGrid(grid, weights, count, random);
   const centers = grid.centers;
   const mean = (weights: Float64Array) => {
     let sum = 0;
