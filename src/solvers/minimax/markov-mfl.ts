@@ -12,6 +12,7 @@ import { coarsen, particleMeasure } from './histogram.js';
 import { type MarkovGame, setStageCoefficients, stageObjectives } from './markov-game.js';
 import { type MflAlgorithm, MflDynamics } from './mfl.js';
 import { type GridMeasurePair, regularisedValue } from './nikaido-isoda.js';
+import type { BilinearObjective } from './objectives.js';
 
 export interface MarkovMflSettings {
   game: MarkovGame;
@@ -37,7 +38,7 @@ export class MarkovMfl {
   values: Float64Array;
   private readonly dynamics: MflDynamics[];
   private readonly stages: GridGame[];
-  private readonly objectives;
+  private readonly objectives: BilinearObjective[];
 
   constructor(
     private readonly settings: MarkovMflSettings,

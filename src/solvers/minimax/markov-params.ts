@@ -6,7 +6,7 @@
 // drift is taken with |V| ≤ r_max/(1 − γ): h·(max_s [Lip(R_s) + γ·r_max/(1 − γ)·Σ_{s'} Lip(P_{ss'})] + λ/σ²) ≤ 1.
 import { type Static, Type } from '@sinclair/typebox';
 import { type FieldError, throwFieldErrors } from '../../errors.js';
-import { type MarkovGame, pursuit3, rewardBound, stageObjectives } from './markov-game.js';
+import { type MarkovGame, pursuit3, rewardBound } from './markov-game.js';
 import type { MflAlgorithm } from './mfl.js';
 import { createObjective, gradientLipschitz } from './objectives.js';
 import {
@@ -103,12 +103,12 @@ function stageLipschitz(game: MarkovGame): number {
       createObjective({ name: 'features', dimension: 1, frequencies: game.frequencies, coefficients }),
     );
   return Math.max(
-    ...stageObjectives(game).map((_, s) => {
+    ...game.rewards.map((reward, s) => {
       const transitions = (game.transitions[s] as number[][][]).reduce(
         (sum, matrix) => sum + lipschitzOf(matrix),
         0,
       );
-      return lipschitzOf(game.rewards[s] as number[][]) + game.discount * valueBound * transitions;
+      return lipschitzOf(reward) + game.discount * valueBound * transitions;
     }),
   );
 }

@@ -169,8 +169,11 @@ export class PostgresCollectionStore implements CollectionStore {
       return {};
     });
     // Normally the follower has built it by now; if it could not catch up, the create still happened.
-    const collection = this.collections.get(config.name) ?? this.instantiate(config, sequence as number);
-    if (!this.collections.has(config.name)) this.collections.set(config.name, collection);
+    let collection = this.collections.get(config.name);
+    if (collection === undefined) {
+      collection = this.instantiate(config, sequence as number);
+      this.collections.set(config.name, collection);
+    }
     return { collection, sequence: sequence as number };
   }
 
