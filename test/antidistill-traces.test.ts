@@ -1,11 +1,12 @@
 // The antidistill.traces job through the API (inline queue): the same texts as POST /v1/completions for
-// the same prompts and seed, drawn problems of the requested split graded by the job, and bad params
-// refused at submit with the field path.
+// the same prompts and seed, drawn problems of the requested split graded by the job, the sampler's utility
+// cost (per-token KL to the teacher), and bad params refused at submit with the field path.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { Random } from '../src/lib/random.js';
 import { type Problem, sampleProblems, splitOf } from '../src/models/lm/arithmetic-problems.js';
+import { klOfLogs } from '../src/models/lm/generate.js';
 import { assertLive, startApp, stopApp } from './helpers/app.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -85,6 +86,49 @@ describe('antidistill.traces job', () => {
     }
     assert.equal(job.result.accuracy, correct / 40);
     assert.ok(job.result.accuracy > 0.8, `greedy teacher accuracy ${job.result.accuracy}`);
+    // Greedy decoding samples nothing: there is no utility cost to report.
+    assert.equal(job.result.utility_cost, undefined);
+  });
+
+  it("reports the sampler's utility cost: the mean per-token KL to the teacher, and the tilt's", async () => {
+    const run = async (params: Record<string, unknown>) => {
+      const submitted = await submit({ problems: { split: 'test', count: 12 }, top_p: 0.95, ...params });
+      assert.equal(submitted.statusCode, 202, submitted.body);
+      const job = await finished(submitted.json().id);
+      assert.equal(job.state, 'completed', JSON.stringify(job.error));
+      return job.result.utility_cost;
+    };
+    // λ = 0 is plain sampling (no proxy decodes), and at τ = 1 the sampling distribution is the teacher's.
+    const untilted = await run({ temperature: 1, antidistillation: { lambda: 0 } });
+    assert.equal(untilted.mean_token_kl_of_tilt, undefined);
+    assert.equal(untilted.mean_token_kl_to_teacher, 0);
+    assert.ok(untilted.tokens > 12);
+    // At τ = 1 the tempered teacher is the teacher: both measures agree; a larger λ costs more.
+    const tilted = await run({ temperature: 1, antidistillation: { lambda: 5 } });
+    const stronger = await run({ temperature: 1, antidistillation: { lambda: 20 } });
+    assert.ok(tilted.mean_token_kl_of_tilt > 0);
+    assert.equal(tilted.mean_token_kl_of_tilt, tilted.mean_token_kl_to_teacher);
+    assert.ok(
+      stronger.mean_token_kl_of_tilt > tilted.mean_token_kl_of_tilt,
+      JSON.stringify([tilted, stronger]),
+    );
+    // Temperature alone costs utility too; there is no tilt to report.
+    const tempered = await run({ temperature: 1.5 });
+    assert.ok(tempered.mean_token_kl_to_teacher > 0);
+    assert.equal(tempered.mean_token_kl_of_tilt, undefined);
+  });
+
+  it('measures KL(p ‖ q) in nats over the entries p gives mass to', () => {
+    const log = (values: number[]) => Float64Array.from(values, Math.log);
+    const expected = 0.5 * Math.log(0.5 / 0.9) + 0.5 * Math.log(0.5 / 0.1);
+    assert.ok(
+      Math.abs(
+        klOfLogs(log([0.5, 0.5, 0]), log([0.9, 0.05, 0.05])) -
+          (0.5 * Math.log(0.5 / 0.9) + 0.5 * Math.log(0.5 / 0.05)),
+      ) < 1e-15,
+    );
+    assert.ok(Math.abs(klOfLogs(log([0.5, 0.5]), log([0.9, 0.1])) - expected) < 1e-15);
+    assert.equal(klOfLogs(log([0.2, 0.8]), log([0.2, 0.8])), 0);
   });
 
   it('uses the split rule of training/arithmetic_task.py', () => {

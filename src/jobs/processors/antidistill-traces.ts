@@ -1,7 +1,9 @@
 // antidistill.traces: many completions with the completions sampler (antidistillation included), decoded
 // on this thread with each model's key/value cache. Writes traces.jsonl, one line per completion in
 // choice order; drawn arithmetic problems are graded. Same params and seed → the same traces, and the same
-// texts as POST /v1/completions with these prompts and seed.
+// texts as POST /v1/completions with these prompts and seed. The result reports the sampler's utility cost
+// as the paper does: the mean per-token KL of the sampling distribution to the teacher's (and of the tilt
+// alone, with antidistillation).
 
 import { JobCancelledError } from '../../lib/cancellation.js';
 import { answerOf, gradedAnswer } from '../../models/lm/arithmetic-problems.js';
@@ -57,6 +59,7 @@ export const antidistillTraces: Processor<TracesParams> = async (params, context
       };
     });
     const correct = traces.filter((trace) => trace.correct === true).length;
+    const utilityCost = meanTokenKl(results);
     const lines = traces.map((trace) => `${JSON.stringify(trace)}\n`);
     const reference = (e: ManifestEntry) => ({ name: e.name, version: e.version, sha256: e.sha256 });
     return {
@@ -71,6 +74,7 @@ export const antidistillTraces: Processor<TracesParams> = async (params, context
         seconds,
         tokens_per_second: tokens / seconds,
         ...(problems === undefined ? {} : { accuracy: correct / total }),
+        ...(utilityCost === undefined ? {} : { utility_cost: utilityCost }),
         artifacts: ['traces.jsonl'],
       },
       artifacts: [
@@ -85,3 +89,19 @@ export const antidistillTraces: Processor<TracesParams> = async (params, context
     await models.close();
   }
 };
+
+/** Per-token means of the sequences' sampling costs (nats); undefined for greedy decoding. */
+function meanTokenKl(results: Generated[]) {
+  const sampled = results.filter((result) => result.cost !== undefined);
+  if (sampled.length === 0) return undefined;
+  const tokens = sampled.reduce((sum, result) => sum + result.completionTokens, 0);
+  const total = (pick: (cost: NonNullable<Generated['cost']>) => number | undefined) =>
+    sampled.reduce((sum, result) => sum + (pick(result.cost as NonNullable<Generated['cost']>) ?? 0), 0) /
+    tokens;
+  const tilted = sampled[0]?.cost?.tiltKl !== undefined;
+  return {
+    tokens,
+    mean_token_kl_to_teacher: total((cost) => cost.teacherKl),
+    ...(tilted ? { mean_token_kl_of_tilt: total((cost) => cost.tiltKl) } : {}),
+  };
+}

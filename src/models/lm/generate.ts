@@ -1,6 +1,9 @@
 // One sequence, token by token: decoders → logits processors → sampler → stopping criteria → streamer.
 // Each step runs the teacher and, for antidistillation, the two perturbed proxies concurrently, each on
-// its own key/value cache. Same request, seed and models → the same tokens.
+// its own key/value cache. Same request, seed and models → the same tokens. A sampled sequence also
+// reports what its sampler cost in utility, the paper's measure: the KL divergence of each step's sampling
+// distribution (before top-p) to the teacher's, summed over its tokens, and for antidistillation the KL of
+// the tilted distribution to the tempered one, the tilt's own share.
 import { Random } from '../../lib/random.js';
 import type { Decoder } from './decoder.js';
 import {
@@ -47,12 +50,32 @@ export interface TokenLogprobs {
   text_offset: number[];
 }
 
+/** Sums over a sequence's tokens, in nats (sampling only; greedy decoding is the teacher's own choice). */
+export interface SamplingCost {
+  /** KL(sampling distribution before top-p ‖ teacher at temperature 1). */
+  teacherKl: number;
+  /** KL(tilted ‖ tempered teacher): the antidistillation tilt alone; absent without it. */
+  tiltKl?: number;
+}
+
 export interface Generated {
   text: string;
   finishReason: FinishReason;
   /** Tokens sampled, <eos> included: what usage counts. */
   completionTokens: number;
   logprobs?: TokenLogprobs;
+  cost?: SamplingCost;
+}
+
+/** KL(p ‖ q) of two log-distributions, over the entries p gives mass to. */
+export function klOfLogs(p: Float64Array, q: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i < p.length; i++) {
+    const logP = p[i] as number;
+    if (logP === Number.NEGATIVE_INFINITY) continue;
+    sum += Math.exp(logP) * (logP - (q[i] as number));
+  }
+  return sum;
 }
 
 export async function generateSequence(
@@ -65,8 +88,12 @@ export async function generateSequence(
 ): Promise<Generated> {
   const random = new Random(request.seed);
   const { sampling } = request;
-  const processors = processorChain(sampling, vocabulary.suppressed);
+  const chain = processorChain(sampling, vocabulary.suppressed);
   const sample = sampling.temperature === 0 ? greedy : categorical;
+  const cost: SamplingCost | undefined =
+    sampling.temperature === 0
+      ? undefined
+      : { teacherKl: 0, ...(chain.tilt === undefined ? {} : { tiltKl: 0 }) };
   const text = new StopSequenceText(request.stop);
   const logprobs = request.logprobs === undefined ? undefined : emptyLogprobs(request.logprobs);
   let fed: number[] = request.promptIds;
@@ -76,9 +103,17 @@ export async function generateSequence(
     signal.throwIfAborted();
     const logits = await stepAll(decoders, fed);
     const scores = logSoftmax(logits.teacher);
-    for (const process of processors.beforeTruncation) process(scores, logits, random);
-    const distribution = logprobs === undefined ? undefined : logSoftmax(scores);
-    for (const process of processors.truncation) process(scores, logits, random);
+    chain.suppress(scores, logits, random);
+    const teacher = cost === undefined ? undefined : logSoftmax(scores);
+    chain.temperature?.(scores, logits, random);
+    const tempered = cost?.tiltKl === undefined ? undefined : logSoftmax(scores);
+    chain.tilt?.(scores, logits, random);
+    const distribution = logprobs === undefined && cost === undefined ? undefined : logSoftmax(scores);
+    if (cost !== undefined && distribution !== undefined && teacher !== undefined) {
+      cost.teacherKl += klOfLogs(distribution, teacher);
+      if (tempered !== undefined) cost.tiltKl = (cost.tiltKl ?? 0) + klOfLogs(distribution, tempered);
+    }
+    chain.truncate?.(scores, logits, random);
     const token = sample(scores, random);
     completionTokens++;
     onToken?.();
@@ -105,6 +140,7 @@ export async function generateSequence(
     finishReason,
     completionTokens,
     ...(logprobs === undefined ? {} : { logprobs: trimLogprobs(logprobs, text.value.length) }),
+    ...(cost === undefined ? {} : { cost }),
   };
 }
 
@@ -117,15 +153,20 @@ function processorChain(
   sampling: SamplingOptions,
   suppressed: readonly number[],
 ): {
-  beforeTruncation: LogitsProcessor[];
-  truncation: LogitsProcessor[];
+  suppress: LogitsProcessor;
+  temperature?: LogitsProcessor;
+  tilt?: LogitsProcessor;
+  truncate?: LogitsProcessor;
 } {
-  if (sampling.temperature === 0) return { beforeTruncation: [suppress(suppressed)], truncation: [] };
-  const before = [suppress(suppressed), temperature(sampling.temperature)];
+  if (sampling.temperature === 0) return { suppress: suppress(suppressed) };
   const ads = sampling.antidistillation;
-  // Whenever the proxy pair decodes, the tilt is applied, λ = 0 included (it then adds exactly 0).
-  if (ads !== undefined) before.push(antidistillationTilt(ads.lambda, ads.epsilon, ads.permute));
-  return { beforeTruncation: before, truncation: [topP(sampling.topP)] };
+  return {
+    suppress: suppress(suppressed),
+    temperature: temperature(sampling.temperature),
+    // Whenever the proxy pair decodes, the tilt is applied, λ = 0 included (it then adds exactly 0).
+    ...(ads === undefined ? {} : { tilt: antidistillationTilt(ads.lambda, ads.epsilon, ads.permute) }),
+    truncate: topP(sampling.topP),
+  };
 }
 
 async function stepAll(decoders: SequenceDecoders, ids: number[]): Promise<StepLogits> {
