@@ -13,6 +13,9 @@ greedy accuracy measured on the same test problems. The undistilled attacker is 
   /usr/bin/python3 training/antidistill_experiment.py --report # plot and tables only
   /usr/bin/python3 training/antidistill_experiment.py --phase distill --seed 1 --only base-t1.0,ads-0.6nats
                                                                # repeat distillations with another seed
+  /usr/bin/python3 training/antidistill_experiment.py --phase utility
+                                                               # the utility cost of settings run before the
+                                                               # job reported it (their test completions again)
 
 The distillation budget (train traces per setting, fine-tuning steps) names the results directory:
 training/results/antidistillation/experiment-<n_train>traces-<steps>steps/<setting>.json. The report
@@ -168,6 +171,7 @@ def run_setting(setting, sets, seed, results, steps):
         "distill_steps": steps,
         "seed": seed,
         "teacher_test_accuracy": sets["test_result"]["accuracy"],
+        "teacher_test_utility_cost": sets["test_result"].get("utility_cost"),
         "teacher_train_trace_accuracy": sets["train_result"]["accuracy"],
         "student_test_accuracy": accuracy(student, test_problems(sets["test"])),
         "distill_final_loss": final_loss,
@@ -177,6 +181,25 @@ def run_setting(setting, sets, seed, results, steps):
     write_json(result_path(results, setting["name"], seed), result)
     print(json.dumps(result), flush=True)
     return result
+
+
+def add_utility_cost(server, setting, results):
+    """Runs a setting's test completions again (same sampler and seed: the same completions, which the
+    accuracy check confirms) and records the utility cost the job reports in the setting's result."""
+    path = result_path(results, setting["name"], 0)
+    result = json.loads(path.read_text())
+    if result.get("teacher_test_utility_cost") is not None:
+        return
+    test_result, _ = run_job(
+        server,
+        {"problems": {"split": "test", "count": N_TEST, "min_digits": 3, "max_digits": 5}, **sampler_params(setting)},
+        TEST_SEED,
+    )
+    if test_result["accuracy"] != result["teacher_test_accuracy"]:
+        raise RuntimeError(f"{setting['name']}: the test completions changed ({test_result['accuracy']} vs {result['teacher_test_accuracy']})")
+    result["teacher_test_utility_cost"] = test_result["utility_cost"]
+    write_json(path, result)
+    print(json.dumps({"utility": setting["name"], **test_result["utility_cost"]}), flush=True)
 
 
 def undistilled(server, results):
@@ -259,14 +282,17 @@ def report(results):
         "Where a setting was distilled with several seeds (same traces), the student column is their mean",
         "with each seed's accuracy in brackets, and the plot shows their range.",
         "",
+        "The utility cost is the paper's: the mean per-token KL (nats) of the sampling distribution, before",
+        "top-p, to the teacher's at τ = 1, over the test completions (the job's `utility_cost`).",
+        "",
         "The last column is the trade-off itself: the student accuracy the temperature curve (base and",
         "temperature rows, linearly interpolated) gives at the same teacher accuracy, and how far below it",
         "this setting's student is (negative: these traces teach less than temperature sampling at equal",
         "teacher accuracy).",
         "",
-        "| setting | τ | λ | λ·std(Δ̂) (nats) | teacher acc. | student acc. | student − undistilled "
-        "| temperature curve at this teacher acc. |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| setting | τ | λ | λ·std(Δ̂) (nats) | utility cost (KL nats/token) | teacher acc. | student acc. "
+        "| student − undistilled | temperature curve at this teacher acc. |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     curve = sorted(
         (r["teacher_test_accuracy"], r["student_test_accuracy"]) for r in rows if r["family"] in ("base", "temperature")
@@ -280,8 +306,10 @@ def report(results):
             expected = interpolate(curve, r["teacher_test_accuracy"])
             if expected is not None:
                 same = f"{100 * expected:.1f} % ({100 * (r['student_test_accuracy'] - expected):+.1f})"
+        cost = (r.get("teacher_test_utility_cost") or {}).get("mean_token_kl_to_teacher")
+        kl = "" if cost is None else f"{cost:.3g}"
         lines.append(
-            f"| {r['name']} | {r['temperature']} | {r['lambda']} | {nats} | {100 * r['teacher_test_accuracy']:.1f} % | "
+            f"| {r['name']} | {r['temperature']} | {r['lambda']} | {nats} | {kl} | {100 * r['teacher_test_accuracy']:.1f} % | "
             f"{100 * r['student_test_accuracy']:.1f} %{seeds} | {100 * (r['student_test_accuracy'] - base):+.1f} | {same} |"
         )
     text = DOC.read_text()
@@ -302,9 +330,10 @@ def main():
     parser.add_argument("--report", action="store_true")
     parser.add_argument(
         "--phase",
-        choices=("all", "traces", "distill"),
+        choices=("all", "traces", "distill", "utility"),
         default="all",
-        help="traces and distill may run as two processes side by side (one core each)",
+        help="traces and distill may run as two processes side by side (one core each); utility fills in the "
+        "utility cost of finished settings",
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -312,10 +341,14 @@ def main():
     results.mkdir(parents=True, exist_ok=True)
     if not args.report:
         scales = json.loads((RESULTS_ROOT / "proxy-gradient.json").read_text())["tilt_scales"]
-        if args.phase != "traces":  # the traces phase needs no attacker: it can start while one trains
+        if args.phase in ("all", "distill"):  # the traces phase needs no attacker: it can start while one trains
             print(json.dumps(undistilled(args.server, results)), flush=True)
         for setting in settings(scales["delta_std_mean"]):
             if args.only is not None and setting["name"] not in args.only.split(","):
+                continue
+            if args.phase == "utility":
+                if result_path(results, setting["name"], 0).exists():
+                    add_utility_cost(args.server, setting, results)
                 continue
             # Finished settings are skipped before their traces are asked for: a rerun resumes cheaply.
             if result_path(results, setting["name"], args.seed).exists():
