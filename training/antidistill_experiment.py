@@ -57,7 +57,7 @@ def settings(delta_std):
     """λ values chosen so that λ·std(Δ̂) spans about 0.1-3 nats (our calibration). A first pass had
     2 nats where 0.6 is now: at 1 nat the teacher already fell to 30 % and at 3 nats to 2 %, so the
     informative range is below 1 nat."""
-    nats = [0.1, 0.3, 0.6, 1.0, 3.0]
+    nats = [0.1, 0.3, 0.6, 0.65, 0.7, 0.8, 1.0, 3.0]
     lambdas = [float(f"{n / delta_std:.3g}") for n in nats]
     out = [{"name": "base-t1.0", "family": "base", "temperature": 1.0, "lambda": 0.0}]
     for n, lam in zip(nats, lambdas):
@@ -67,12 +67,15 @@ def settings(delta_std):
             out.append(
                 {"name": f"permuted-{n}nats", "family": "permuted", "temperature": 1.0, "lambda": lam, "nats": n, "permute": True}
             )
-    for tau in (1.25, 1.5, 2.0, 2.5):
+    for tau in (1.25, 1.5, 1.75, 2.0, 2.5):
         out.append({"name": f"temperature-{tau}", "family": "temperature", "temperature": tau, "lambda": 0.0})
     # Run order: a coarse version of every curve first, then the points between.
     priority = [
         "base-t1.0", "ads-1.0nats", "temperature-1.5", "ads-3.0nats", "temperature-2.5", "permuted-1.0nats",
         "ads-0.3nats", "temperature-2.0", "ads-0.6nats", "permuted-0.6nats", "ads-0.1nats", "temperature-1.25",
+        # Added to find the largest student drop with the teacher at 80 % or more (between 0.6 and 1 nat),
+        # and a temperature point where the curve is compared there.
+        "ads-0.7nats", "ads-0.8nats", "temperature-1.75", "ads-0.65nats",
     ]
     out.sort(key=lambda setting: priority.index(setting["name"]))
     return out
@@ -107,8 +110,8 @@ def sampler_params(setting):
     return params
 
 
-def results_dir(n_train, steps):
-    return RESULTS_ROOT / f"experiment-{n_train}traces-{steps}steps"
+def results_dir(n_train, steps, tag=None):
+    return RESULTS_ROOT / (f"experiment-{n_train}traces-{steps}steps" + ("" if tag is None else f"-{tag}"))
 
 
 def distill(traces, seed, steps):
@@ -225,22 +228,24 @@ def interpolate(points, x):
     return None
 
 
-def report(results):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def load_rows(results):
+    """One row per setting: the student's accuracy over the seeds it was distilled with."""
     runs = [json.loads(p.read_text()) for p in sorted(results.glob("*.json")) if p.name != "undistilled.json"]
     base = json.loads((results / "undistilled.json").read_text())["student_test_accuracy"]
-    # One row per setting: the student's accuracy over the seeds it was distilled with.
     rows = []
     for name in dict.fromkeys(r["name"] for r in runs):
         seeds = sorted((r for r in runs if r["name"] == name), key=lambda r: r.get("seed", 0))
         students = [r["student_test_accuracy"] for r in seeds]
         rows.append({**seeds[0], "students": students, "student_test_accuracy": sum(students) / len(students)})
-    n_train = rows[0].get("train_traces", 2000)
-    steps = rows[0].get("distill_steps", 450)
+    return rows, base
+
+
+def plot(rows, base):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     families = {
         "temperature": ("temperature sweep (λ = 0)", "tab:blue", "o-"),
         "antidistillation": ("antidistillation (τ = 1, λ sweep)", "tab:red", "s-"),
@@ -276,6 +281,10 @@ def report(results):
     figure.tight_layout()
     figure.savefig(PLOT, dpi=110)
 
+
+def table(rows, base):
+    n_train = rows[0].get("train_traces", 2000)
+    steps = rows[0].get("distill_steps", 450)
     lines = [
         f"Undistilled attacker: **{100 * base:.1f} %**. Teacher and student accuracy on the same {N_TEST} test problems;",
         f"{n_train} train-split traces per setting, {steps} fine-tuning steps of {DISTILL_BATCH}; top-p {TOP_P}.",
@@ -312,11 +321,26 @@ def report(results):
             f"| {r['name']} | {r['temperature']} | {r['lambda']} | {nats} | {kl} | {100 * r['teacher_test_accuracy']:.1f} % | "
             f"{100 * r['student_test_accuracy']:.1f} %{seeds} | {100 * (r['student_test_accuracy'] - base):+.1f} | {same} |"
         )
+    return lines
+
+
+def write_section(marker, lines):
+    """Replaces the doc's text between <!-- marker:start --> and <!-- marker:end -->."""
     text = DOC.read_text()
-    start, end = "<!-- experiment-results:start -->", "<!-- experiment-results:end -->"
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     head, rest = text.split(start)
     _, tail = rest.split(end)
     DOC.write_text(head + start + "\n" + "\n".join(lines) + "\n" + end + tail)
+
+
+def report(results, tag=None):
+    """The default run: the plot and the results table; a tagged run: its own table only."""
+    rows, base = load_rows(results)
+    if tag is None:
+        plot(rows, base)
+        write_section("experiment-results", table(rows, base))
+    else:
+        write_section(f"experiment-results-{tag}", table(rows, base))
 
 
 def main():
@@ -329,6 +353,11 @@ def main():
     parser.add_argument("--only", help="settings by name, comma-separated (e.g. base-t1.0, to size a budget)")
     parser.add_argument("--report", action="store_true")
     parser.add_argument(
+        "--tag",
+        help="a run of its own beside the default one (results directory and doc table suffixed with it), "
+        "e.g. after the attacker was trained again",
+    )
+    parser.add_argument(
         "--phase",
         choices=("all", "traces", "distill", "utility"),
         default="all",
@@ -337,7 +366,7 @@ def main():
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    results = results_dir(args.n_train, args.distill_steps)
+    results = results_dir(args.n_train, args.distill_steps, args.tag)
     results.mkdir(parents=True, exist_ok=True)
     if not args.report:
         scales = json.loads((RESULTS_ROOT / "proxy-gradient.json").read_text())["tilt_scales"]
@@ -362,7 +391,7 @@ def main():
                     time.sleep(10)
                 run_setting(setting, json.loads(path.read_text()), args.seed, results, args.distill_steps)
     if args.report or args.only is None and all((results / f"{s['name']}.json").exists() for s in settings(1.0)):
-        report(results)
+        report(results, args.tag)
 
 
 if __name__ == "__main__":
