@@ -37,6 +37,10 @@ from manifest_update import REPO_ROOT, write_json
 from train_arithmetic_lm import accuracy, load_trained, training_step
 
 RESULTS_ROOT = REPO_ROOT / "training" / "results" / "antidistillation"
+# The control with the attacker itself as the proxy (training/antidistill_oracle.py), and the diagnostics
+# its λ is calibrated with.
+ORACLE = RESULTS_ROOT / "oracle-gradient.json"
+DIAGNOSTICS = RESULTS_ROOT / "diagnostics.json"
 DOC = REPO_ROOT / "docs" / "antidistillation.md"
 PLOT = REPO_ROOT / "docs" / "antidistillation.png"
 # The budget: 2000 traces and 450 steps gave +18 points on clean traces (one seed), under the 20+ the
@@ -67,6 +71,16 @@ def settings(delta_std):
             out.append(
                 {"name": f"permuted-{n}nats", "family": "permuted", "temperature": 1.0, "lambda": lam, "nats": n, "permute": True}
             )
+    if ORACLE.exists() and DIAGNOSTICS.exists():
+        # The oracle pair's tilt and the proxy's, measured alike (antidistill_diagnostics.tilts): λ per nat
+        # scaled by their ratio, so that "n nats" means the same size of tilt for both.
+        oracle = json.loads(ORACLE.read_text())
+        ratio = oracle["delta_std_mean"] / json.loads(DIAGNOSTICS.read_text())["proxy_vs_student"]["tilt_std"]["proxy"]
+        for n in (0.3, 0.65, 1.0):
+            lam = float(f"{n / (delta_std * ratio):.3g}")
+            out.append(
+                {"name": f"oracle-{n}nats", "family": "oracle", "temperature": 1.0, "lambda": lam, "nats": n, "proxy": oracle["pair"]}
+            )
     for tau in (1.25, 1.5, 1.75, 2.0, 2.5):
         out.append({"name": f"temperature-{tau}", "family": "temperature", "temperature": tau, "lambda": 0.0})
     # Run order: a coarse version of every curve first, then the points between.
@@ -76,6 +90,7 @@ def settings(delta_std):
         # Added to find the largest student drop with the teacher at 80 % or more (between 0.6 and 1 nat),
         # and a temperature point where the curve is compared there.
         "ads-0.7nats", "ads-0.8nats", "temperature-1.75", "ads-0.65nats",
+        "oracle-0.65nats", "oracle-1.0nats", "oracle-0.3nats",
     ]
     out.sort(key=lambda setting: priority.index(setting["name"]))
     return out
@@ -107,6 +122,8 @@ def sampler_params(setting):
     params = {"temperature": setting["temperature"], "top_p": TOP_P}
     if setting["lambda"] > 0:
         params["antidistillation"] = {"lambda": setting["lambda"], "permute": setting.get("permute", False)}
+        if "proxy" in setting:
+            params["antidistillation"]["proxy"] = setting["proxy"]
     return params
 
 
@@ -306,12 +323,12 @@ def table(rows, base):
     curve = sorted(
         (r["teacher_test_accuracy"], r["student_test_accuracy"]) for r in rows if r["family"] in ("base", "temperature")
     )
-    order = {"base": 0, "antidistillation": 1, "temperature": 2, "permuted": 3}
+    order = {"base": 0, "antidistillation": 1, "temperature": 2, "permuted": 3, "oracle": 4}
     for r in sorted(rows, key=lambda r: (order[r["family"]], r["temperature"], r["lambda"])):
         nats = r.get("nats", 0.0)
         seeds = "" if len(r["students"]) == 1 else " (" + " / ".join(f"{100 * a:.1f}" for a in r["students"]) + ")"
         same = ""
-        if r["family"] in ("antidistillation", "permuted"):
+        if r["family"] in ("antidistillation", "permuted", "oracle"):
             expected = interpolate(curve, r["teacher_test_accuracy"])
             if expected is not None:
                 same = f"{100 * expected:.1f} % ({100 * (r['student_test_accuracy'] - expected):+.1f})"
