@@ -84,23 +84,27 @@ export class MarkovMfl {
 
   /** Each state's strategies as piecewise-constant grid densities: MFL-AG's averaged measures, else the particles. */
   strategies(): GridMeasurePair[] {
-    const { grid, bins } = this.settings;
     return this.dynamics.map((dynamics) => {
       const averaged = dynamics.averaged();
-      const pair = averaged ?? {
-        min: particleMeasure(grid, dynamics.min.points, dynamics.min.count),
-        max: particleMeasure(grid, dynamics.max.points, dynamics.max.count),
-      };
-      return { min: coarsen(grid, pair.min, bins), max: coarsen(grid, pair.max, bins) };
+      return averaged === undefined ? this.binnedParticles(dynamics) : this.binned(averaged);
     });
   }
 
   /** The last iterate's strategies, whatever the algorithm (MFL-AG reports them beside its averaged ones). */
   lastIterate(): GridMeasurePair[] {
+    return this.dynamics.map((dynamics) => this.binnedParticles(dynamics));
+  }
+
+  private binnedParticles(dynamics: MflDynamics): GridMeasurePair {
+    const { grid } = this.settings;
+    return this.binned({
+      min: particleMeasure(grid, dynamics.min.points, dynamics.min.count),
+      max: particleMeasure(grid, dynamics.max.points, dynamics.max.count),
+    });
+  }
+
+  private binned(pair: GridMeasurePair): GridMeasurePair {
     const { grid, bins } = this.settings;
-    return this.dynamics.map((dynamics) => ({
-      min: coarsen(grid, particleMeasure(grid, dynamics.min.points, dynamics.min.count), bins),
-      max: coarsen(grid, particleMeasure(grid, dynamics.max.points, dynamics.max.count), bins),
-    }));
+    return { min: coarsen(grid, pair.min, bins), max: coarsen(grid, pair.max, bins) };
   }
 }

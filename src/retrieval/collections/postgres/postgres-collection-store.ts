@@ -318,7 +318,7 @@ export class PostgresCollectionStore implements CollectionStore {
     );
     for (const row of rows) {
       const collection = this.instantiate(row.config, Number(row.created_sequence));
-      await this.readPoints(client, collection, undefined);
+      await this.readAllPoints(client, collection);
       loaded.set(row.name, collection);
     }
     const jobs = await client.query<{ collection: string; job_id: string }>(
@@ -335,48 +335,46 @@ export class PostgresCollectionStore implements CollectionStore {
     return collection;
   }
 
-  /**
-   * Reads the current rows of `ids` (every point when undefined) into `collection`, deleting the ids that
-   * have no row any more; a chunk at a time, the event loop free in between.
-   */
-  private async readPoints(
-    client: pg.ClientBase | pg.Pool,
-    collection: Collection,
-    ids: string[] | undefined,
-  ): Promise<void> {
-    const name = collection.config.name;
+  /** Every point of `collection`, in id order a page at a time (keyset pagination inside the caller's snapshot). */
+  private async readAllPoints(client: pg.ClientBase, collection: Collection): Promise<void> {
     let after = '';
-    for (let start = 0; ids === undefined || start < ids.length; start += ROWS_PER_READ) {
-      const wanted = ids?.slice(start, start + ROWS_PER_READ);
-      const { rows } =
-        wanted === undefined
-          ? await client.query<PointRow>(
-              `SELECT id, vector, payload FROM collection_points
-                WHERE collection = $1 AND id > $2 ORDER BY id LIMIT ${ROWS_PER_READ}`,
-              [name, after],
-            )
-          : await client.query<PointRow>(
-              'SELECT id, vector, payload FROM collection_points WHERE collection = $1 AND id = ANY($2)',
-              [name, wanted],
-            );
-      const found = new Set<string>();
-      for (let at = 0; at < rows.length; at += APPLY_CHUNK) {
-        const points = rows.slice(at, at + APPLY_CHUNK).map((row) => {
-          found.add(row.id);
-          return {
-            id: row.id,
-            vector: vectorOf(row),
-            ...(row.payload === null ? {} : { payload: row.payload }),
-          };
-        });
-        collection.upsert(points);
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      for (const id of wanted ?? []) if (!found.has(id)) collection.delete(id);
-      if (wanted === undefined) {
-        if (rows.length < ROWS_PER_READ) return;
-        after = (rows[rows.length - 1] as PointRow).id;
-      }
+    for (;;) {
+      const { rows } = await client.query<PointRow>(
+        `SELECT id, vector, payload FROM collection_points
+          WHERE collection = $1 AND id > $2 ORDER BY id LIMIT ${ROWS_PER_READ}`,
+        [collection.config.name, after],
+      );
+      await this.applyRows(collection, rows);
+      if (rows.length < ROWS_PER_READ) return;
+      after = (rows[rows.length - 1] as PointRow).id;
+    }
+  }
+
+  /** The current rows of `ids` into `collection`; an id without a row any more is deleted. */
+  private async readPointsById(collection: Collection, ids: string[]): Promise<void> {
+    for (let start = 0; start < ids.length; start += ROWS_PER_READ) {
+      const wanted = ids.slice(start, start + ROWS_PER_READ);
+      const { rows } = await this.pool.query<PointRow>(
+        'SELECT id, vector, payload FROM collection_points WHERE collection = $1 AND id = ANY($2)',
+        [collection.config.name, wanted],
+      );
+      await this.applyRows(collection, rows);
+      const found = new Set(rows.map((row) => row.id));
+      for (const id of wanted) if (!found.has(id)) collection.delete(id);
+    }
+  }
+
+  /** Upserts rows into the index a chunk at a time, the event loop free in between. */
+  private async applyRows(collection: Collection, rows: PointRow[]): Promise<void> {
+    for (let at = 0; at < rows.length; at += APPLY_CHUNK) {
+      collection.upsert(
+        rows.slice(at, at + APPLY_CHUNK).map((row) => ({
+          id: row.id,
+          vector: vectorOf(row),
+          ...(row.payload === null ? {} : { payload: row.payload }),
+        })),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
@@ -407,7 +405,7 @@ export class PostgresCollectionStore implements CollectionStore {
       touched.delete(name);
       const collection = this.collections.get(name);
       if (pending === undefined || collection === undefined) return;
-      await this.readPoints(this.pool, collection, [...pending.ids]);
+      await this.readPointsById(collection, [...pending.ids]);
       for (const job of pending.jobs) collection.markApplied(job);
     };
     for (const change of changes) {
