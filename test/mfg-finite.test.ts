@@ -11,10 +11,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Random } from '../src/lib/random.js';
+import { roundHalfEven } from '../src/lib/round-half-even.js';
 import type { AlgorithmParams } from '../src/solvers/mfg/finite/algorithms.js';
 import { crowdModelling, firstVisitLastActions } from '../src/solvers/mfg/finite/envs/crowd-modelling.js';
 import { createGame, type EnvParams } from '../src/solvers/mfg/finite/envs/index.js';
-import { roundHalfEven } from '../src/solvers/mfg/finite/envs/linear-quadratic.js';
 import { type Environment, evaluate } from '../src/solvers/mfg/finite/evaluation.js';
 import type { FiniteGame } from '../src/solvers/mfg/finite/game.js';
 import { greedyPolicy } from '../src/solvers/mfg/finite/policies.js';

@@ -6,7 +6,7 @@ export const mfgFiniteJob: JobSpec<typeof MfgFiniteParams> = {
   type: 'mfg.finite',
   summary:
     'Solves a finite-horizon mean-field game (MFGLib convention; crowd_modelling also in OpenSpiel-compatible ' +
-    'mode) with OMD, fictitious play, prior descent, fixed point or Boltzmann policy iteration; exploitability ' +
+    'mode; or your own as tables, env.name tabular) with OMD, fictitious play, prior descent, fixed point or Boltzmann policy iteration; exploitability ' +
     'after every iteration, final policy and mean field (artifact solution.json).',
   params: MfgFiniteParams,
   check: (params) => {

@@ -6,7 +6,7 @@ export const mfgPmaJob: JobSpec<typeof MfgPmaParams> = {
   type: 'mfg.pma',
   summary:
     'Policy Mirror Ascent (Yardim et al. 2023) on a stationary, discounted, entropy-regularised mean-field ' +
-    'game (susceptible_infected, beach_bar): exact mode with the exploitability and fitted linear rate per ' +
+    'game (susceptible_infected, beach_bar, or your own as tables): exact mode with the exploitability and fitted linear rate per ' +
     'iteration, or N independent agents on one sample path learning their Q by TD, with the mean ' +
     "policy's exploitability, the agents' spread and the samples used per epoch (artifact solution.json).",
   params: MfgPmaParams,

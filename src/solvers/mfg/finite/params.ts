@@ -4,6 +4,8 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { type FieldError, throwFieldErrors } from '../../../errors.js';
 import { TaggedUnion } from '../../../lib/tagged-union.js';
+import type { StationaryEnvParams } from '../stationary/envs.js';
+import { tabularFieldErrors, tabularTermCount } from '../tabular/checks.js';
 import type { AlgorithmParams } from './algorithms.js';
 import { createGame, ENV_SCHEMAS, type EnvParams } from './envs/index.js';
 
@@ -100,11 +102,12 @@ function checkLength(
 }
 
 /** Checks of a game's params that the schema cannot express and that do not need the game built. */
-export function envFieldErrors(env: EnvParams): FieldError[] {
+export function envFieldErrors(env: EnvParams | StationaryEnvParams): FieldError[] {
   const errors: FieldError[] = [];
   if (env.name === 'beach_bar' && (env.bar_location ?? 2) >= (env.positions ?? 4)) {
     errors.push({ path: `${ENV}/bar_location`, message: 'must be below positions' });
   }
+  if (env.name === 'tabular') return tabularFieldErrors(env, ENV);
   if (env.name === 'conservative_treasure_hunting') {
     checkLength(errors, env.rewards, env.sites ?? 3, 'rewards', 'one per site');
     checkLength(errors, env.costs, env.horizon ?? 5, 'costs', 'one per decision time below T, as MFGLib');
@@ -128,7 +131,9 @@ export function checkMfgFiniteParams(params: MfgFiniteParams): void {
   throwFieldErrors(envFieldErrors(env));
   const game = createGame(env);
   const errors = initialLawErrors(env.initial, game.states);
-  const cells = (game.horizon + 1) * game.states * game.actions;
+  // A tabular game's reward and kernel terms are each a pass over the cells at every evaluation.
+  const terms = env.name === 'tabular' ? 1 + tabularTermCount(env) : 1;
+  const cells = (game.horizon + 1) * game.states * game.actions * terms;
   if (cells > MAX_CELLS_PER_ITERATION) {
     errors.push({
       path: ENV,

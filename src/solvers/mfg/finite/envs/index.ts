@@ -1,4 +1,8 @@
 // The mfg.finite game catalog: each game's params schema and constructor, by name.
+
+import { tabularGame } from '../../tabular/game.js';
+import type { TabularGameParams } from '../../tabular/schema.js';
+import { TabularFiniteSchema } from '../../tabular/schema.js';
 import type { FiniteGame } from '../game.js';
 import { BeachBarSchema, beachBar } from './beach-bar.js';
 import { BuildingEvacuationSchema, buildingEvacuation } from './building-evacuation.js';
@@ -23,6 +27,7 @@ export const ENV_SCHEMAS = [
   EquilibriumPriceSchema,
   BuildingEvacuationSchema,
   CrowdModellingSchema,
+  TabularFiniteSchema,
 ];
 
 export type EnvParams =
@@ -34,7 +39,8 @@ export type EnvParams =
   | Parameters<typeof conservativeTreasureHunting>[0]
   | Parameters<typeof equilibriumPrice>[0]
   | Parameters<typeof buildingEvacuation>[0]
-  | Parameters<typeof crowdModelling>[0];
+  | Parameters<typeof crowdModelling>[0]
+  | (TabularGameParams & { name: 'tabular'; horizon: number });
 
 export function createGame(params: EnvParams): FiniteGame {
   switch (params.name) {
@@ -56,5 +62,7 @@ export function createGame(params: EnvParams): FiniteGame {
       return buildingEvacuation(params);
     case 'crowd_modelling':
       return crowdModelling(params);
+    case 'tabular':
+      return tabularGame(params, params.horizon);
   }
 }

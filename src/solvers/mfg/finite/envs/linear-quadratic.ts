@@ -3,6 +3,7 @@
 // even (torch.round; JS Math.round would move the uniform policy's exploitability by ~25 %, meanfield.md
 // §7.1) and clipped. Reward [−a²/2 + q·a(m_t − x) − κ(m_t − x)²/2]·δ before T, −c_term(m_t − x)²/2 at T.
 import { type Static, Type } from '@sinclair/typebox';
+import { roundHalfEven } from '../../../../lib/round-half-even.js';
 import { buildTransition, type FiniteGame, stateMarginal } from '../game.js';
 import { EnvSchema, Horizon, Positive, Real } from '../schema-parts.js';
 
@@ -22,15 +23,6 @@ export const LinearQuadraticSchema = EnvSchema(
   },
 );
 export type LinearQuadraticParams = Static<typeof LinearQuadraticSchema>;
-
-/** Python's round() and torch.round: ties go to the even neighbour. */
-export function roundHalfEven(x: number): number {
-  const floor = Math.floor(x);
-  const fraction = x - floor;
-  if (fraction < 0.5) return floor;
-  if (fraction > 0.5) return floor + 1;
-  return floor % 2 === 0 ? floor : floor + 1;
-}
 
 export function linearQuadratic(params: LinearQuadraticParams): FiniteGame {
   const horizon = params.horizon ?? 3;
