@@ -43,20 +43,20 @@ function endErrors(end: GaussianEndParams | undefined, dim: number, path: string
   if (end.mean !== undefined && end.mean.length !== dim) {
     errors.push({ path: `${path}/mean`, message: `must have dim = ${dim} entries` });
   }
-  if (end.covariance !== undefined) {
-    const rows = end.covariance;
-    if (rows.length !== dim || rows.some((row) => row.length !== dim)) {
-      errors.push({ path: `${path}/covariance`, message: `must be ${dim} × ${dim}` });
-    } else {
-      const matrix = Float64Array.from(rows.flat());
-      if (asymmetry(matrix, dim) > 1e-9 * Math.max(1, ...matrix.map(Math.abs))) {
-        errors.push({ path: `${path}/covariance`, message: 'must be symmetric' });
-      } else if (cholesky(matrix, dim) === undefined) {
-        errors.push({ path: `${path}/covariance`, message: 'must be positive definite' });
-      }
-    }
-  }
+  if (end.covariance !== undefined)
+    errors.push(...covarianceErrors(end.covariance, dim, `${path}/covariance`));
   return errors;
+}
+
+/** A user's covariance must be d × d, symmetric (to 1e-9 relative) and positive definite. */
+export function covarianceErrors(rows: number[][], dim: number, path: string): FieldError[] {
+  if (rows.length !== dim || rows.some((row) => row.length !== dim))
+    return [{ path, message: `must be ${dim} × ${dim}` }];
+  const matrix = Float64Array.from(rows.flat());
+  if (asymmetry(matrix, dim) > 1e-9 * Math.max(1, ...matrix.map(Math.abs)))
+    return [{ path, message: 'must be symmetric' }];
+  if (cholesky(matrix, dim) === undefined) return [{ path, message: 'must be positive definite' }];
+  return [];
 }
 
 export function gaussianSystemErrors(params: GaussianSystemParams, path: string): FieldError[] {

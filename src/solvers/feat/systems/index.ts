@@ -7,6 +7,7 @@ import type { SystemPair } from './end-state.js';
 import { createGaussianSystem, GaussianSystemSchema, gaussianSystemErrors } from './gaussian.js';
 import { createGmmSystem, GmmSystemSchema, resolveGmm } from './gmm.js';
 import { createManyWellSystem, ManyWellSystemSchema, manyWellErrors } from './many-well.js';
+import { createMixtureSystem, MixtureSystemSchema, mixtureSystemErrors } from './mixture.js';
 import {
   createPhi4Free,
   createPhi4Umbrella,
@@ -17,7 +18,14 @@ import {
 
 export const SystemSchema = TaggedUnion(
   'name',
-  [GaussianSystemSchema, GmmSystemSchema, ManyWellSystemSchema, Phi4UmbrellaSchema, Phi4FreeSchema],
+  [
+    GaussianSystemSchema,
+    GmmSystemSchema,
+    MixtureSystemSchema,
+    ManyWellSystemSchema,
+    Phi4UmbrellaSchema,
+    Phi4FreeSchema,
+  ],
   { description: 'The pair of end states (a, b); ΔF = F_b − F_a.' },
 );
 export type SystemParams = Static<typeof SystemSchema>;
@@ -25,6 +33,7 @@ export type SystemParams = Static<typeof SystemSchema>;
 export function systemErrors(system: SystemParams, path: string): FieldError[] {
   if (system.name === 'gaussian') return gaussianSystemErrors(system, path);
   if (system.name === 'many_well') return manyWellErrors(system, path);
+  if (system.name === 'mixture') return mixtureSystemErrors(system, path);
   return [];
 }
 
@@ -34,6 +43,8 @@ export function createSystem(system: SystemParams): SystemPair {
       return createGaussianSystem(system);
     case 'gmm':
       return createGmmSystem(system);
+    case 'mixture':
+      return createMixtureSystem(system);
     case 'many_well':
       return createManyWellSystem(system);
     case 'phi4_umbrella':
