@@ -12,7 +12,13 @@ import type { FeatParams } from '../src/solvers/feat/params.js';
 const { values: flags } = parseArgs({ options: { seconds: { type: 'string', default: '1' } } });
 const budgetMs = Number(flags.seconds) * 1000;
 const MODELS_DIR = new URL('../models/', import.meta.url).pathname;
-const access = { modelsDir: MODELS_DIR, executionProviders: ['cpu'], intraOpThreads: 1, fashionMnistDir: '' };
+const access = {
+  modelsDir: MODELS_DIR,
+  modelRepositoryDir: '/nonexistent',
+  executionProviders: ['cpu'],
+  intraOpThreads: 1,
+  fashionMnistDir: '',
+};
 const BATCHES = [1, 16, 64, 256, 1024, 4096];
 
 async function evaluationsPerSecond(

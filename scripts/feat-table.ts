@@ -15,6 +15,7 @@ const models = {
   executionProviders: ['cpu'],
   intraOpThreads: 1,
   fashionMnistDir: '',
+  modelRepositoryDir: '/nonexistent',
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: the result is plain JSON read field by field

@@ -2,7 +2,7 @@
 // listed in docs/operations.md; defaults run everything in one process on a laptop.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { JsonLimits } from './lib/json-limits.js';
 
 export interface Config {
@@ -24,6 +24,15 @@ export interface Config {
   dataDir: string;
   /** Directory holding manifest.json and the model files. @defaultValue ./models */
   modelsDir: string;
+  /**
+   * The model repository: models uploaded through the API, with which of them are loaded. Replicas that
+   * share it serve the same models. @defaultValue DATA_DIR/models
+   */
+  modelRepositoryDir: string;
+  /** How often a replica reconciles its loaded models with the repository. @defaultValue 1000 */
+  modelRepositoryPollMs: number;
+  /** Largest ONNX file an upload may carry. @defaultValue 64 MiB */
+  modelUploadLimitBytes: number;
   /** Debian's dataset-fashion-mnist files, read by collections.index jobs. @defaultValue /usr/share/datasets/fashion-mnist */
   fashionMnistDir: string;
   /** ONNX Runtime execution providers, tried in order. @defaultValue ['cpu'] */
@@ -145,12 +154,13 @@ export interface JobConfig {
 /** What a job processor needs to open models (where they are, how to run them) and the datasets it reads. */
 export type ModelAccess = Pick<
   Config,
-  'modelsDir' | 'executionProviders' | 'intraOpThreads' | 'fashionMnistDir'
+  'modelsDir' | 'modelRepositoryDir' | 'executionProviders' | 'intraOpThreads' | 'fashionMnistDir'
 >;
 
 export function modelAccess(config: Config): ModelAccess {
   return {
     modelsDir: config.modelsDir,
+    modelRepositoryDir: config.modelRepositoryDir,
     executionProviders: config.executionProviders,
     intraOpThreads: config.intraOpThreads,
     fashionMnistDir: config.fashionMnistDir,
@@ -312,6 +322,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`REDIS_PREFIX must match [A-Za-z0-9_.-]+, got '${redisPrefix}'`);
   }
   const redisUrl = env.REDIS_URL?.trim() || undefined;
+  const dataDir = resolve(env.DATA_DIR ?? 'data');
   return {
     port: integer(env, 'PORT', 8080),
     host: env.HOST ?? '0.0.0.0',
@@ -323,8 +334,11 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     redisPrefix,
     databaseUrl: env.DATABASE_URL?.trim() || undefined,
-    dataDir: resolve(env.DATA_DIR ?? 'data'),
+    dataDir,
     modelsDir: resolve(env.MODELS_DIR ?? 'models'),
+    modelRepositoryDir: resolve(env.MODEL_REPOSITORY_DIR?.trim() || join(dataDir, 'models')),
+    modelRepositoryPollMs: integer(env, 'MODEL_REPOSITORY_POLL_MS', 1000, 10),
+    modelUploadLimitBytes: integer(env, 'MODEL_UPLOAD_LIMIT_BYTES', 64 * 1024 * 1024, 1024),
     fashionMnistDir: resolve(env.FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist'),
     executionProviders,
     inferenceThreads: integer(

@@ -135,6 +135,7 @@ describe('one DATA_DIR, one inline queue', () => {
       executionProviders: ['cpu'],
       intraOpThreads: 1,
       fashionMnistDir: '/nonexistent',
+      modelRepositoryDir: '/nonexistent',
     };
     const open = () =>
       new InlineQueue(TEST_JOB_CONFIG, dataDir, models, ['onnx.batch-infer'], pino({ level: 'silent' }));

@@ -20,7 +20,10 @@ export interface ModelLoadResult {
 
 export type ThreadRequest =
   | { kind: 'load'; models: ModelLoadRequest[] }
-  | { kind: 'run'; id: number; key: string; inputs: Record<string, Tensor>; outputs: string[] };
+  | { kind: 'run'; id: number; key: string; inputs: Record<string, Tensor>; outputs: string[] }
+  /** A model loaded or released while the thread serves (the model repository API). */
+  | { kind: 'add'; id: number; model: ModelLoadRequest }
+  | { kind: 'remove'; id: number; key: string };
 
 /** A model's outputs and the seconds its session ran for them (Triton's compute duration). */
 export interface Computed {
@@ -30,5 +33,7 @@ export interface Computed {
 
 export type ThreadReply =
   | { kind: 'loaded'; results: ModelLoadResult[] }
+  | { kind: 'added'; id: number; result: ModelLoadResult }
+  | { kind: 'removed'; id: number }
   | ({ kind: 'result'; id: number } & Computed)
   | { kind: 'error'; id: number; message: string };

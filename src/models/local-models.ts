@@ -1,6 +1,7 @@
 // Models opened directly in the current thread, by manifest name, for job processors: a job may run in a
 // worker process with no API and no inference threads. Sessions open on first use and are verified
-// against the manifest's sha256 like the registry's.
+// against the manifest's sha256 like the registry's. Uploaded models marked loaded in the model repository
+// are found too, so a job can run what the API serves.
 import type * as ort from 'onnxruntime-node';
 import type { ModelAccess } from '../config.js';
 import type { ManifestEntry } from '../schemas/manifest.js';
@@ -9,11 +10,16 @@ import { BatchedDecoder, decodeSpecOf } from './lm/batched-decoder.js';
 import { DecodeScheduler } from './lm/decode-scheduler.js';
 import type { Decoder } from './lm/decoder.js';
 import { newestFirst, readManifest, readVerifiedDecoder, readVerifiedModel } from './manifest.js';
+import { ModelRepository } from './repository/model-repository.js';
 import { openSession, runSession } from './session.js';
 import type { Tensor } from './tensor.js';
 
+const keyOf = (entry: ManifestEntry) => `${entry.name}@${entry.version}`;
+
 export class LocalModels {
   private entries: ManifestEntry[] | undefined;
+  /** Where each entry's files are: the manifest's directory, or the model repository for uploads. */
+  private readonly directories = new Map<string, string>();
   private readonly sessions = new Map<string, { session: ort.InferenceSession; provider: string }>();
   private readonly schedulers = new Map<string, Promise<DecodeScheduler>>();
   private readonly decodeSessions: ort.InferenceSession[] = [];
@@ -22,15 +28,13 @@ export class LocalModels {
 
   /** The manifest entry of `name` at `version`, or its newest version; undefined when not served. */
   async entry(name: string, version?: string): Promise<ManifestEntry | undefined> {
-    this.entries ??= await readManifest(this.access.modelsDir);
-    const versions = this.entries.filter((entry) => entry.name === name).sort(newestFirst);
+    const versions = (await this.served()).filter((entry) => entry.name === name).sort(newestFirst);
     return version === undefined ? versions[0] : versions.find((entry) => entry.version === version);
   }
 
   /** A synchronous lookup over the manifest (newest version when none is named), for planning. */
   async lookup(): Promise<(name: string, version?: string) => ManifestEntry> {
-    this.entries ??= await readManifest(this.access.modelsDir);
-    const entries = [...this.entries].sort(newestFirst);
+    const entries = [...(await this.served())].sort(newestFirst);
     return (name, version) => {
       const found = entries.find((e) => e.name === name && (version === undefined || e.version === version));
       if (found === undefined) throw new Error(`model ${name}${version ? `@${version}` : ''} is not served`);
@@ -80,6 +84,20 @@ export class LocalModels {
     this.schedulers.clear();
   }
 
+  /** The manifest's models and the uploaded versions marked loaded in the model repository. */
+  private async served(): Promise<ManifestEntry[]> {
+    if (this.entries === undefined) {
+      const manifest = await readManifest(this.access.modelsDir);
+      const uploaded = (await new ModelRepository(this.access.modelRepositoryDir).versions())
+        .filter((version) => version.loaded)
+        .map((version) => version.entry);
+      for (const entry of manifest) this.directories.set(keyOf(entry), this.access.modelsDir);
+      for (const entry of uploaded) this.directories.set(keyOf(entry), this.access.modelRepositoryDir);
+      this.entries = [...manifest, ...uploaded];
+    }
+    return this.entries;
+  }
+
   private async openScheduler(entry: ManifestEntry): Promise<DecodeScheduler> {
     if (entry.language_model === undefined) throw new Error(`model ${entry.name} is not a language model`);
     const model = await readVerifiedDecoder(this.access.modelsDir, entry);
@@ -95,7 +113,9 @@ export class LocalModels {
     const key = `${entry.name}@${entry.version}`;
     let opened = this.sessions.get(key);
     if (opened === undefined) {
-      const model = await readVerifiedModel(this.access.modelsDir, entry);
+      await this.served();
+      const directory = this.directories.get(key) ?? this.access.modelsDir;
+      const model = await readVerifiedModel(directory, entry);
       opened = await openSession(model, this.access.executionProviders, this.access.intraOpThreads);
       this.sessions.set(key, opened);
     }

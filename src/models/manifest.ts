@@ -33,27 +33,33 @@ export async function readManifest(modelsDir: string): Promise<ManifestEntry[]> 
     const key = `${entry.name}@${entry.version}`;
     if (seen.has(key)) throw new ManifestError(`${path}: ${key} is listed twice`);
     seen.add(key);
-    for (const spec of entry.inputs) {
-      if (spec.range !== undefined && !(spec.range.minimum <= spec.range.maximum)) {
-        throw new ManifestError(`${key}: input '${spec.name}' has range minimum above maximum`);
-      }
+    checkEntry(entry);
+  }
+  return entries;
+}
+
+/** What the schema cannot say about one entry: ranges, the work spec, and batching's dynamic first dimension. */
+export function checkEntry(entry: ManifestEntry): void {
+  const key = `${entry.name}@${entry.version}`;
+  for (const spec of entry.inputs) {
+    if (spec.range !== undefined && !(spec.range.minimum <= spec.range.maximum)) {
+      throw new ManifestError(`${key}: input '${spec.name}' has range minimum above maximum`);
     }
-    checkWorkSpec(key, entry);
-    if (entry.max_batch_size > 0) {
-      for (const spec of [...entry.inputs, ...entry.outputs]) {
-        if (spec.shape[0] !== -1) {
-          throw new ManifestError(`${key}: batched model needs a dynamic first dimension on '${spec.name}'`);
-        }
-        // Requests are stacked along the first dimension, so every other one must be the same for all.
-        if (spec.shape.slice(1).some((dim) => dim < 0)) {
-          throw new ManifestError(
-            `${key}: batched model may have only its first dimension dynamic ('${spec.name}')`,
-          );
-        }
+  }
+  checkWorkSpec(key, entry);
+  if (entry.max_batch_size > 0) {
+    for (const spec of [...entry.inputs, ...entry.outputs]) {
+      if (spec.shape[0] !== -1) {
+        throw new ManifestError(`${key}: batched model needs a dynamic first dimension on '${spec.name}'`);
+      }
+      // Requests are stacked along the first dimension, so every other one must be the same for all.
+      if (spec.shape.slice(1).some((dim) => dim < 0)) {
+        throw new ManifestError(
+          `${key}: batched model may have only its first dimension dynamic ('${spec.name}')`,
+        );
       }
     }
   }
-  return entries;
 }
 
 function checkWorkSpec(key: string, entry: ManifestEntry): void {

@@ -15,7 +15,7 @@ import { newestFirst, readManifest, readVerifiedDecoder, readVerifiedModel } fro
 import { MicroBatcher } from './micro-batcher.js';
 import type { Tensor } from './tensor.js';
 
-export type ModelState = 'loading' | 'ready' | 'failed';
+export type ModelState = 'loading' | 'ready' | 'failed' | 'unloading';
 
 export interface LoadedModel {
   entry: ManifestEntry;
@@ -32,6 +32,12 @@ export interface LoadedModel {
   pool: string;
   /** When this server registered the model, Unix seconds (what OpenAI clients read as `created`). */
   created: number;
+  /** Baked into the manifest, or uploaded to the model repository (and loadable and unloadable). */
+  source: 'manifest' | 'repository';
+  /** Requests inside infer(): an unloading model releases its session once they have finished. */
+  inFlight: number;
+  /** Called when inFlight drops to 0 while the model is unloading. */
+  drained?: () => void;
 }
 
 /** The parts of the configuration the registry reads. */
@@ -103,6 +109,9 @@ export class ModelRegistry {
     if (this.loading === undefined) return ['models: not started'];
     const reasons: string[] = [];
     for (const model of this.models.values()) {
+      // An uploaded model that fails is the uploader's to fix (the repository index says why), not a
+      // reason to take the replica out of its load balancer.
+      if (model.source === 'repository') continue;
       if (model.state === 'loading') reasons.push(`model ${model.key}: loading`);
       if (model.state === 'failed') reasons.push(`model ${model.key}: failed: ${model.reason}`);
     }
@@ -149,6 +158,23 @@ export class ModelRegistry {
         `model ${model.key} is ${model.state}${model.reason ? `: ${model.reason}` : ''}`,
       );
     }
+    model.inFlight++;
+    try {
+      return await this.run(model, pool, inputs, outputs, rows, options);
+    } finally {
+      model.inFlight--;
+      if (model.inFlight === 0) model.drained?.();
+    }
+  }
+
+  private async run(
+    model: LoadedModel,
+    pool: InferencePool,
+    inputs: Record<string, Tensor>,
+    outputs: string[],
+    rows: number,
+    options: { exclusive?: boolean; signal?: AbortSignal },
+  ): Promise<Record<string, Tensor>> {
     const started = process.hrtime.bigint();
     const labels = { model: model.entry.name, version: model.entry.version };
     const report = (outcome: InferenceOutcome, computeSeconds?: number) => {
@@ -182,6 +208,68 @@ export class ModelRegistry {
       );
       throw error;
     }
+  }
+
+  /** True when the name belongs to a model of the manifest (which uploads may not take). */
+  isBakedIn(name: string): boolean {
+    return [...this.models.values()].some(
+      (model) => model.source === 'manifest' && model.entry.name === name,
+    );
+  }
+
+  /**
+   * Loads an uploaded model into the shared pool's threads without a restart. All or nothing: on failure
+   * nothing stays registered and the reason is thrown.
+   */
+  async addModel(entry: ManifestEntry, bytes: Uint8Array): Promise<LoadedModel> {
+    await this.loaded();
+    const key = `${entry.name}@${entry.version}`;
+    const existing = this.models.get(key);
+    if (existing !== undefined && existing.state !== 'unloading') return existing;
+    const pool = this.pools.get(SHARED_POOL) as InferencePool;
+    const model: LoadedModel = {
+      entry,
+      key,
+      state: 'loading',
+      providerFailures: [],
+      pool: SHARED_POOL,
+      created: Math.floor(Date.now() / 1000),
+      source: 'repository',
+      inFlight: 0,
+    };
+    this.models.set(key, model);
+    const result = await pool.add({
+      key,
+      model: bytes,
+      providers: this.options.executionProviders,
+      intraOpThreads: this.options.intraOpThreads,
+      inputs: entry.inputs,
+      outputs: entry.outputs,
+    });
+    if (result.error !== undefined) {
+      this.models.delete(key);
+      throw new Error(result.error);
+    }
+    this.ready(model, result.provider as string, result.failures);
+    this.addVersion(model);
+    return model;
+  }
+
+  /**
+   * Unloads an uploaded model: new requests no longer find it at once, requests already inside finish,
+   * then its sessions are released.
+   */
+  async removeModel(key: string): Promise<void> {
+    const model = this.models.get(key);
+    if (model === undefined || model.source !== 'repository' || model.state === 'unloading') return;
+    const versions = (this.versionsByName.get(model.entry.name) ?? []).filter((other) => other !== model);
+    if (versions.length > 0) this.versionsByName.set(model.entry.name, versions);
+    else this.versionsByName.delete(model.entry.name);
+    model.state = 'unloading';
+    if (model.inFlight > 0) await new Promise<void>((resolve) => (model.drained = resolve));
+    await (this.pools.get(model.pool) as InferencePool).remove(key);
+    this.models.delete(key);
+    this.log.info({ model: key }, 'model unloaded');
   }
 
   /**
@@ -237,13 +325,11 @@ export class ModelRegistry {
         providerFailures: [],
         pool,
         created: Math.floor(Date.now() / 1000),
+        source: 'manifest',
+        inFlight: 0,
       };
       this.models.set(key, model);
-      const versions = [...(this.versionsByName.get(entry.name) ?? []), model];
-      this.versionsByName.set(
-        entry.name,
-        versions.sort((a, b) => newestFirst(a.entry, b.entry)),
-      );
+      this.addVersion(model);
       try {
         requests.push({
           key,
@@ -265,18 +351,27 @@ export class ModelRegistry {
         this.fail(model, result.error);
         continue;
       }
-      model.state = 'ready';
-      model.provider = result.provider;
-      model.providerFailures = result.failures;
-      if (result.failures.length > 0) {
-        this.log.warn(
-          { model: model.key, provider: result.provider, failures: result.failures },
-          'execution provider fell back',
-        );
-      }
-      if (model.entry.max_batch_size > 0) model.batcher = this.batcherFor(model);
-      this.log.info({ model: model.key, provider: model.provider }, 'model ready');
+      this.ready(model, result.provider as string, result.failures);
     }
+  }
+
+  private ready(model: LoadedModel, provider: string, failures: string[]): void {
+    model.state = 'ready';
+    model.provider = provider;
+    model.providerFailures = failures;
+    if (failures.length > 0) {
+      this.log.warn({ model: model.key, provider, failures }, 'execution provider fell back');
+    }
+    if (model.entry.max_batch_size > 0) model.batcher = this.batcherFor(model);
+    this.log.info({ model: model.key, provider }, 'model ready');
+  }
+
+  private addVersion(model: LoadedModel): void {
+    const versions = [...(this.versionsByName.get(model.entry.name) ?? []), model];
+    this.versionsByName.set(
+      model.entry.name,
+      versions.sort((a, b) => newestFirst(a.entry, b.entry)),
+    );
   }
 
   /**

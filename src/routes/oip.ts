@@ -59,7 +59,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const serverMetadata = async () => ({
     name: SERVICE.name,
     version: SERVICE.version,
-    extensions: ['binary_tensor_data'],
+    extensions: ['binary_tensor_data', 'model_repository'],
   });
   const serverMetadataSchema = {
     tags: ['oip'],

@@ -26,7 +26,12 @@ export const ModelInfo = Type.Object(
     task: Type.String(),
     description: Type.String(),
     sha256: Type.String(),
-    state: Type.Union([Type.Literal('loading'), Type.Literal('ready'), Type.Literal('failed')]),
+    state: Type.Union([
+      Type.Literal('loading'),
+      Type.Literal('ready'),
+      Type.Literal('failed'),
+      Type.Literal('unloading'),
+    ]),
     reason: Type.Optional(Type.String({ description: 'Why the model failed to load.' })),
     execution_provider: Type.Union([Type.String(), Type.Null()], {
       description: 'Provider holding the session.',

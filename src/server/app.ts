@@ -13,6 +13,9 @@ import type { Log } from '../lib/log.js';
 import { REDACTED, REDACTED_LOG_PATHS, redactUrl } from '../lib/redact.js';
 import { CompletionService } from '../models/lm/completion-service.js';
 import { ModelRegistry } from '../models/registry.js';
+import { ModelRepository } from '../models/repository/model-repository.js';
+import { RepositoryService } from '../models/repository/repository-service.js';
+import { RepositorySync } from '../models/repository/repository-sync.js';
 import { CollectionService } from '../retrieval/collection-service.js';
 import type { CollectionStore } from '../retrieval/collections/collection-store.js';
 import { openCollectionStore } from '../retrieval/collections/open-collection-store.js';
@@ -26,7 +29,9 @@ import meanflowRoutes from '../routes/meanflow.js';
 import modelRoutes from '../routes/models.js';
 import oipRoutes from '../routes/oip.js';
 import pageRoutes from '../routes/pages.js';
+import repositoryRoutes from '../routes/repository.js';
 import { Metrics } from './metrics.js';
+import { adminGuard } from './plugins/admin-guard.js';
 import auth from './plugins/auth.js';
 import browserSecurity from './plugins/browser-security.js';
 import deadlines from './plugins/deadlines.js';
@@ -113,6 +118,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const metrics = new Metrics();
   const models = new ModelRegistry(config, app.log, metrics);
+  const repository = new ModelRepository(config.modelRepositoryDir);
+  const repositorySync = new RepositorySync(repository, models, app.log, config.modelRepositoryPollMs);
   const queue = createQueue(config, app.log, metrics);
   const collections = await openCollectionStore(config, app.log);
   const images = new ImageDecoder(config.imageDecodeThreads, app.log);
@@ -133,6 +140,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       queueLimit: config.security.jobQueueLimit,
       onQueueFull: (keyName) => metrics.rejected('queue-full', keyName),
     }),
+  );
+  app.decorate(
+    'repository',
+    new RepositoryService(repository, models, repositorySync, config.modelUploadLimitBytes),
   );
   app.decorate('collections', collections);
   app.decorate('images', images);
@@ -173,6 +184,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await indexJobs.close();
     await collections.close();
     await queue.close(config.shutdownTimeoutMs);
+    await repositorySync.close();
     await models.close();
     await images.close();
   });
@@ -206,7 +218,24 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(completionRoutes);
   await app.register(pageRoutes);
   await app.register(queueDashboard, { keys: config.security.adminApiKeys });
+  // Encapsulated: the guard covers the repository routes only.
+  await app.register(async (admin) => {
+    const openServer = config.security.apiKeys.length === 0 && config.security.adminApiKeys.length === 0;
+    admin.addHook(
+      'onRequest',
+      adminGuard(app, { keys: config.security.adminApiKeys, openServer, what: 'the model repository API' }),
+    );
+    await admin.register(repositoryRoutes);
+  });
 
-  if (options.loadModels !== false) void models.start();
+  if (options.loadModels !== false) {
+    void models
+      .start()
+      .then(() =>
+        repositorySync
+          .start()
+          .catch((error: Error) => app.log.error({ err: error }, 'model repository unreadable')),
+      );
+  }
   return app;
 }

@@ -48,7 +48,13 @@ export async function modelsWithMissingFile(): Promise<string> {
 }
 
 function modelsContext(modelsDir: string) {
-  return { modelsDir, executionProviders: ['cpu'], intraOpThreads: 1, fashionMnistDir: '/nonexistent' };
+  return {
+    modelsDir,
+    modelRepositoryDir: '/nonexistent',
+    executionProviders: ['cpu'],
+    intraOpThreads: 1,
+    fashionMnistDir: '/nonexistent',
+  };
 }
 
 const silent = pino({ level: 'silent' });

@@ -8,38 +8,46 @@ import { exceedsDepth, findLimitViolation, type JsonLimits } from '../../lib/jso
 
 type Done = (error: Error | null, document?: unknown) => void;
 
+type Parser = (request: FastifyRequest, bytes: Buffer, done: Done) => void;
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** The limited JSON parser, for routes that find JSON inside another body (OIP binary tensor data). */
-    parseJsonBody(request: FastifyRequest, bytes: Buffer, done: Done): void;
+    parseJsonBody: Parser;
+    /** The same parser under other limits, for a route whose body is larger by design (a model upload). */
+    jsonBodyParser(limits: JsonLimits): Parser;
   }
 }
 
-async function jsonBodyPlugin(app: FastifyInstance, limits: JsonLimits): Promise<void> {
+async function jsonBodyPlugin(app: FastifyInstance, globalLimits: JsonLimits): Promise<void> {
   const parse = app.getDefaultJsonParser('error', 'error');
-  const parseJsonBody = (request: FastifyRequest, bytes: Buffer, done: Done): void => {
-    if (exceedsDepth(bytes, limits.maxDepth)) {
-      const message = `nested deeper than ${limits.maxDepth} levels (JSON_MAX_DEPTH)`;
-      done(new JsonLimitError(`the body is ${message}`, [{ path: '/body', message }]), undefined);
-      return;
-    }
-    // Fastify's parser takes Buffers too (secure-json-parse reads either); its type says string.
-    parse(request, bytes as unknown as string, (error, document) => {
-      if (error !== null) return done(error, undefined);
-      const violation = findLimitViolation(document, limits);
-      if (violation === undefined) return done(null, document);
-      const path = `/body${violation.pointer}`;
-      const detail = `${path} ${violation.message}`;
-      const errors = [{ path, message: violation.message }];
-      done(
-        violation.limit === 'finite-numbers'
-          ? new InvalidInputError(detail, errors)
-          : new JsonLimitError(detail, errors),
-        undefined,
-      );
-    });
-  };
+  const jsonBodyParser =
+    (limits: JsonLimits): Parser =>
+    (request, bytes, done) => {
+      if (exceedsDepth(bytes, limits.maxDepth)) {
+        const message = `nested deeper than ${limits.maxDepth} levels (JSON_MAX_DEPTH)`;
+        done(new JsonLimitError(`the body is ${message}`, [{ path: '/body', message }]), undefined);
+        return;
+      }
+      // Fastify's parser takes Buffers too (secure-json-parse reads either); its type says string.
+      parse(request, bytes as unknown as string, (error, document) => {
+        if (error !== null) return done(error, undefined);
+        const violation = findLimitViolation(document, limits);
+        if (violation === undefined) return done(null, document);
+        const path = `/body${violation.pointer}`;
+        const detail = `${path} ${violation.message}`;
+        const errors = [{ path, message: violation.message }];
+        done(
+          violation.limit === 'finite-numbers'
+            ? new InvalidInputError(detail, errors)
+            : new JsonLimitError(detail, errors),
+          undefined,
+        );
+      });
+    };
+  const parseJsonBody = jsonBodyParser(globalLimits);
   app.decorate('parseJsonBody', parseJsonBody);
+  app.decorate('jsonBodyParser', jsonBodyParser);
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) =>
     parseJsonBody(request, body as Buffer, done),

@@ -1,0 +1,97 @@
+// The model repository on disk (MODEL_REPOSITORY_DIR): one directory per uploaded version,
+//   <name>/<version>/model.onnx   the graph, sha256-checked whenever it is read
+//   <name>/<version>/entry.json   its manifest entry; written last, so a version without it is an upload
+//                                 that never finished and is ignored
+//   <name>/<version>/LOADED       present while the version should be loaded on every replica
+// Replicas that share the directory (a volume) share the models: each reconciles with it (repository-sync.ts).
+// Versions are immutable: a new file is a new version.
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Value } from '@sinclair/typebox/value';
+import { writeFileAtomically } from '../../lib/atomic-file.js';
+import { ManifestEntry } from '../../schemas/manifest.js';
+import { readVerifiedModel } from '../manifest.js';
+
+export const MODEL_FILE = 'model.onnx';
+const ENTRY_FILE = 'entry.json';
+const LOADED_MARK = 'LOADED';
+
+export interface RepositoryVersion {
+  entry: ManifestEntry;
+  /** Whether the version should be loaded (its LOADED mark is present). */
+  loaded: boolean;
+}
+
+const isMissing = (error: unknown) => (error as NodeJS.ErrnoException).code === 'ENOENT';
+
+async function listDirectories(path: string): Promise<string[]> {
+  try {
+    return (await readdir(path, { withFileTypes: true }))
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort();
+  } catch (error) {
+    if (isMissing(error)) return [];
+    throw error;
+  }
+}
+
+export class ModelRepository {
+  constructor(readonly dir: string) {}
+
+  /** The file of a version, relative to the repository (what its entry's `file` says). */
+  static fileOf(name: string, version: string): string {
+    return `${name}/${version}/${MODEL_FILE}`;
+  }
+
+  /** Every complete version, by name then version. */
+  async versions(): Promise<RepositoryVersion[]> {
+    const found: RepositoryVersion[] = [];
+    for (const name of await listDirectories(this.dir)) {
+      for (const version of await listDirectories(join(this.dir, name))) {
+        const stored = await this.find(name, version);
+        if (stored !== undefined) found.push(stored);
+      }
+    }
+    return found;
+  }
+
+  /** One version, or undefined when it was never (completely) uploaded or its entry is unreadable. */
+  async find(name: string, version: string): Promise<RepositoryVersion | undefined> {
+    const directory = join(this.dir, name, version);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(join(directory, ENTRY_FILE), 'utf8'));
+    } catch {
+      return undefined;
+    }
+    if (!Value.Check(ManifestEntry, parsed)) return undefined;
+    const loaded = await stat(join(directory, LOADED_MARK)).then(
+      () => true,
+      () => false,
+    );
+    return { entry: parsed, loaded };
+  }
+
+  /** Stores a new version: the graph first, then its entry, each replaced atomically. */
+  async store(entry: ManifestEntry, model: Uint8Array): Promise<void> {
+    const directory = join(this.dir, entry.name, entry.version);
+    await mkdir(directory, { recursive: true });
+    await writeFileAtomically(join(directory, MODEL_FILE), model);
+    await writeFileAtomically(
+      join(directory, ENTRY_FILE),
+      new TextEncoder().encode(JSON.stringify(entry, null, 2)),
+    );
+  }
+
+  async setLoaded(name: string, version: string, loaded: boolean): Promise<void> {
+    const mark = join(this.dir, name, version, LOADED_MARK);
+    if (loaded) await writeFile(mark, '');
+    else await rm(mark, { force: true });
+  }
+
+  /** The graph of a version, checked against its entry's sha256. */
+  read(entry: ManifestEntry): Promise<Uint8Array> {
+    return readVerifiedModel(this.dir, entry);
+  }
+}

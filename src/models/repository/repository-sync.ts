@@ -1,0 +1,112 @@
+// Keeps this replica's loaded models equal to what the repository says should be loaded: at start, every
+// MODEL_REPOSITORY_POLL_MS, and at once when this replica is asked to load or unload. Replicas sharing the
+// repository directory therefore converge within one poll of whichever replica was told. Every change runs
+// through one chain, so a poll never races an API call.
+import type { Log } from '../../lib/log.js';
+import type { ManifestEntry } from '../../schemas/manifest.js';
+import type { ModelRegistry } from '../registry.js';
+import type { ModelRepository, RepositoryVersion } from './model-repository.js';
+
+const keyOf = (entry: ManifestEntry) => `${entry.name}@${entry.version}`;
+
+export class RepositorySync {
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  /** Versions that would not load here, with why; not retried by the poll until the sha256 changes. */
+  private readonly failures = new Map<string, { sha256: string; reason: string }>();
+
+  constructor(
+    private readonly repository: ModelRepository,
+    private readonly registry: ModelRegistry,
+    private readonly log: Log,
+    private readonly pollMs: number,
+  ) {}
+
+  start(): Promise<void> {
+    const first = this.reconcile();
+    this.timer = setInterval(() => {
+      this.reconcile().catch((error: Error) =>
+        this.log.error({ err: error }, 'model repository poll failed'),
+      );
+    }, this.pollMs);
+    this.timer.unref();
+    return first;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.chain.catch(() => undefined);
+  }
+
+  /** Why a version could not be loaded on this replica, if it could not. */
+  failure(entry: ManifestEntry): string | undefined {
+    return this.failures.get(keyOf(entry))?.reason;
+  }
+
+  /**
+   * Marks the versions loaded and loads them here. All or nothing: when one fails, every version this call
+   * loaded is unloaded again and unmarked, and the reason is thrown.
+   */
+  load(versions: RepositoryVersion[]): Promise<void> {
+    return this.serialised(async () => {
+      const loadedHere: ManifestEntry[] = [];
+      for (const { entry } of versions) {
+        this.failures.delete(keyOf(entry));
+        try {
+          await this.registry.addModel(entry, await this.repository.read(entry));
+          await this.repository.setLoaded(entry.name, entry.version, true);
+          loadedHere.push(entry);
+        } catch (error) {
+          for (const loaded of loadedHere) {
+            await this.repository.setLoaded(loaded.name, loaded.version, false);
+            await this.registry.removeModel(keyOf(loaded));
+          }
+          throw new Error(`${keyOf(entry)}: ${(error as Error).message}`);
+        }
+      }
+    });
+  }
+
+  /** Unmarks the versions and unloads them here once their requests in flight have finished. */
+  unload(versions: RepositoryVersion[]): Promise<void> {
+    return this.serialised(async () => {
+      for (const { entry } of versions) {
+        await this.repository.setLoaded(entry.name, entry.version, false);
+        await this.registry.removeModel(keyOf(entry));
+      }
+    });
+  }
+
+  reconcile(): Promise<void> {
+    return this.serialised(async () => {
+      const versions = await this.repository.versions();
+      const wanted = new Set(versions.filter((version) => version.loaded).map(({ entry }) => keyOf(entry)));
+      for (const model of this.registry.list()) {
+        if (model.source === 'repository' && !wanted.has(model.key))
+          await this.registry.removeModel(model.key);
+      }
+      for (const { entry, loaded } of versions) {
+        const known = this.failures.get(keyOf(entry));
+        if (!loaded || known?.sha256 === entry.sha256 || this.isLoaded(entry)) continue;
+        try {
+          await this.registry.addModel(entry, await this.repository.read(entry));
+          this.failures.delete(keyOf(entry));
+        } catch (error) {
+          const reason = (error as Error).message;
+          this.failures.set(keyOf(entry), { sha256: entry.sha256, reason });
+          this.log.error({ model: keyOf(entry), reason }, 'repository model failed to load');
+        }
+      }
+    });
+  }
+
+  private isLoaded(entry: ManifestEntry): boolean {
+    return this.registry.list().some((model) => model.key === keyOf(entry) && model.state === 'ready');
+  }
+
+  private serialised<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(work, work);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+}
