@@ -60,6 +60,11 @@ const repositoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     parseUpload(request, body as Buffer, done),
   );
 
+  // Triton's and KServe's clients often post index, load and unload with no body at all.
+  app.addHook('preValidation', async (request) => {
+    if (request.method === 'POST' && (request.body === undefined || request.body === null)) request.body = {};
+  });
+
   app.put(
     '/v1/models/:name/versions/:version',
     {
