@@ -46,14 +46,15 @@ ENV PORT=8080 \
 # compiled build starts its worker threads from dist/src/models/inference-thread.js,
 # dist/src/retrieval/embedding/image-decode-thread.js and dist/src/jobs/job-thread-entry.js, so dist/ is
 # copied whole. Code and models stay root-owned
-# (read-only to the app); only /data is writable.
+# (read-only to the app); only /data and /model-repository (uploaded models, MODEL_REPOSITORY_DIR when
+# replicas share it as a volume) are writable.
 COPY package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY models ./models
 # The browser pages' scripts and stylesheet (/jobs, /meanflow), served as they are.
 COPY web ./web
-RUN mkdir -p /data && chown node:node /data
+RUN mkdir -p /data /model-repository && chown node:node /data /model-repository
 
 USER node
 EXPOSE 8080

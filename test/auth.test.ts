@@ -113,13 +113,34 @@ describe('API keys', () => {
     const root = await app.inject('/');
     assert.equal(root.statusCode, 302, 'the bare address sends a person to the docs, key or not');
     assert.equal(root.headers.location, '/docs');
-    const open = operations(document).filter((operation) => Array.isArray(operation.security));
+    const open = operations(document).filter(
+      (operation) => Array.isArray(operation.security) && operation.security.length === 0,
+    );
     assert.deepEqual(open.map((operation) => operation.path).sort(), [
       '/health/live',
       '/health/ready',
       '/v2/health/live',
       '/v2/health/ready',
     ]);
+  });
+
+  it('closes the admin routes (the model repository API) to API keys: 403 on a server without admin keys', async () => {
+    const admin = operations(document).filter(
+      (operation) => Array.isArray(operation.security) && operation.security.length > 0,
+    );
+    assert.deepEqual(admin.map((operation) => operation.path).sort(), [
+      '/v1/models/{name}/versions/{version}',
+      '/v2/repository/index',
+      '/v2/repository/models/{name}/load',
+      '/v2/repository/models/{name}/unload',
+    ]);
+    for (const operation of admin) {
+      for (const authorization of [undefined, `Bearer ${ALICE}`]) {
+        const response = await send(operation, authorization);
+        assert.equal(response.statusCode, 403, `${operation.method} ${operation.path}`);
+        assert.match(response.json().detail, /needs an admin key, and this server has none/);
+      }
+    }
   });
 
   it('protects metrics and unknown routes too, and ignores a key in the query string', async () => {

@@ -7,7 +7,7 @@ import fp from 'fastify-plugin';
 import { SERVICE } from '../../lib/service-info.js';
 import { problems } from '../../schemas/common.js';
 import { polishOpenapi } from './openapi-document.js';
-import { familyOf, isOpen } from './route-policy.js';
+import { familyOf, isAdmin, isOpen } from './route-policy.js';
 
 const openapiInfo = {
   title: SERVICE.name,
@@ -28,6 +28,13 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
             description:
               'An API key as `Authorization: Bearer <key>`, needed on every route but health and docs ' +
               'when the server has API_KEYS configured (see docs/security.md).',
+          },
+          adminKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'An admin key (ADMIN_API_KEYS) as `Authorization: Bearer <key>`: the model repository API. API keys ' +
+              'do not open it; with API keys and no admin keys it answers 403 (see docs/security.md).',
           },
         },
       },
@@ -52,9 +59,11 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
       if (isOpen(route.config)) return { schema: { ...schema, security: [] }, url };
       const response = (schema?.response ?? {}) as Record<string, unknown>;
       const method = Array.isArray(route.method) ? String(route.method[0]) : route.method;
+      const admin = isAdmin(route.config) ? { security: [{ adminKey: [] }] } : {};
       return {
         schema: {
           ...schema,
+          ...admin,
           response: { ...problems(401, 429, 503), ...response },
           'x-meanserve-family': familyOf(method, route.config),
         },
