@@ -1,7 +1,7 @@
 // The tables of docs/feat.md: feat.free-energy runs (through the job's processor, onnxruntime-node for the
 // learned transports) over several seeds, FEAT beside the classical baselines at equal evaluation budgets
 // (baselines.budget = evaluations), and the φ⁴ symmetric-umbrella estimate with its CI.
-//    npx tsx scripts/feat-table.ts [--seeds 5] [--only gmm|phi4|gaussian]
+//    npx tsx scripts/feat-table.ts [--seeds 5] [--only gmm|phi4|dw4|gaussian]
 import { parseArgs } from 'node:util';
 import { featFreeEnergy } from '../src/jobs/processors/feat-free-energy.js';
 import type { FeatParams } from '../src/solvers/feat/params.js';
@@ -132,6 +132,14 @@ if (flags.only === undefined || flags.only === 'phi4') {
     settings,
     // Equal-evaluation FEP would need 101 000 MALA chains per window; FEP and BAR get FEAT's end samples.
     'samples',
+  );
+}
+if (flags.only === undefined || flags.only === 'dw4') {
+  await comparison(
+    'DW-4 (4 particles in 2-D, harmonic κ = 0.25, double well switched on)',
+    { name: 'dw4' },
+    [{ kind: 'learned', model: 'feat-dw4' }, { kind: 'none' }],
+    settings,
   );
 }
 if (flags.only === 'gaussian') {

@@ -9,7 +9,7 @@ import { createSystem, type SystemParams } from '../src/solvers/feat/systems/ind
 import { assertLive, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { waitFor } from './helpers/wait.js';
 
-const TRANSPORTS = ['feat-gmm', 'feat-phi4-umbrella'].filter((name) =>
+const TRANSPORTS = ['feat-gmm', 'feat-phi4-umbrella', 'feat-dw4'].filter((name) =>
   existsSync(`${MODELS_DIR}${name}/model.onnx`),
 );
 

@@ -73,6 +73,16 @@ describe('tabular mean-field games through the API', () => {
     assert.ok(Math.abs(total - 1) < 1e-9);
   });
 
+  it('takes a 10 000-state game in one JSON body larger than BODY_LIMIT_BYTES', async () => {
+    const params = { env: { ...ringRoad(10_000), horizon: 3 }, algorithm: { name: 'fixed_point' }, iterations: 2 };
+    assert.ok(JSON.stringify(params).length > 1024 * 1024, 'over the 1 MiB of ordinary routes');
+    const submitted = await api.submit('mfg.finite', params, 1);
+    assert.equal(submitted.statusCode, 202, submitted.body);
+    const done = await finished(submitted.json().id);
+    assert.equal(done.state, 'completed', done.error);
+    assert.equal(done.result.game.states, 10_000);
+  });
+
   it('reports progress on a long run and cancels it', async () => {
     const submitted = await api.submit(
       'mfg.finite',

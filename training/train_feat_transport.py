@@ -16,7 +16,11 @@ The systems are the job's (src/solvers/feat/systems): the GMM means come from th
 MALA chains. system-check.json records energies at a few points, which test/feat-models.test.ts compares
 with the TypeScript energies.
 
-Usage: /usr/bin/python3 training/train_feat_transport.py --system gmm|phi4_umbrella [--iterations N]
+DW-4 (a particle system) is handled as FEAT's code handles its Lennard-Jones systems: mean-free projection
+of the interpolant's noise, of the paths' noise and of the networks' inputs and outputs, and equivariant
+networks (training/egnn.py) instead of MLPs; its end state b comes from MALA chains on the mean-free subspace.
+
+Usage: /usr/bin/python3 training/train_feat_transport.py --system gmm|phi4_umbrella|dw4 [--iterations N]
 """
 
 import argparse
@@ -28,6 +32,9 @@ import numpy as np
 import torch
 from torch import nn
 
+import feat_dw4_reference as dw4
+from egnn import EquivariantFields
+from egnn import remove_mean as project_mean
 from manifest_update import MODELS_DIR, REPO_ROOT, write_json
 from model_export import Stopwatch, configure_torch, io_spec, publish_model
 
@@ -149,6 +156,44 @@ class Phi4:
         return x.float()
 
 
+class Dw4:
+    """The job's dw4 states: the harmonic term alone (a, exact samples) or with the double well on (b, MALA)."""
+
+    particles, spatial, dim = dw4.PARTICLES, dw4.SPATIAL, dw4.PARTICLES * dw4.SPATIAL
+
+    def __init__(self, coupling):
+        self.coupling = coupling
+
+    def energy(self, x):
+        x = x.double()
+        return dw4.harmonic(x) + self.coupling * dw4.double_well(x)
+
+    def sample(self, n, generator, steps=3000):
+        if self.coupling == 0:
+            return dw4.harmonic_samples(n, generator).float()
+        x = dw4.compact_start(n, generator)
+        tau = 0.05
+        u, g = energy_and_gradient(self, x)
+        for step in range(steps):
+            noise = dw4.remove_mean(torch.randn(x.shape, generator=generator, dtype=torch.float64))
+            y = x - tau * g + math.sqrt(2 * tau) * noise
+            uy, gy = energy_and_gradient(self, y)
+            forward = ((y - x + tau * g) ** 2).sum(1)
+            backward = ((x - y + tau * gy) ** 2).sum(1)
+            accept = torch.log(torch.rand(n, generator=generator, dtype=torch.float64)) < u - uy + (forward - backward) / (4 * tau)
+            x = torch.where(accept[:, None], y, x)
+            u = torch.where(accept, uy, u)
+            g = torch.where(accept[:, None], gy, g)
+            if step < steps // 2:
+                tau = min(10.0, max(1e-6, tau * math.exp(accept.double().mean().item() - 0.574)))
+        return x.float()
+
+
+def centre(x, state):
+    """Noise of a particle system lives on the mean-free subspace (FEAT's center_noise); others pass through."""
+    return project_mean(x, state.particles, state.spatial) if isinstance(state, Dw4) else x
+
+
 def energy_and_gradient(state, x):
     x = x.detach().double().requires_grad_(True)
     u = state.energy(x)
@@ -187,10 +232,10 @@ class Fields(nn.Module):
         return self.velocity(t, x), self.score(t, x)
 
 
-def losses(fields, xa, xb, score_a, score_b, generator):
+def losses(fields, xa, xb, score_a, score_b, generator, state):
     n = xa.shape[0]
     t = 1e-3 + (1 - 2e-3) * torch.rand(n, generator=generator)
-    z = torch.randn(xa.shape, generator=generator)
+    z = centre(torch.randn(xa.shape, generator=generator), state)
     gamma = torch.sqrt(NOISE * t * (1 - t))
     gamma_dot = NOISE * (1 - 2 * t) / (2 * gamma)
     total_b = 0.0
@@ -228,7 +273,7 @@ def path_log_weights(fields, start, first, last, forward, steps, eps, generator)
 
     b, s = at(0, x)
     for k in range(steps):
-        xi = torch.randn(x.shape, generator=generator, dtype=torch.float64)
+        xi = centre(torch.randn(x.shape, generator=generator, dtype=torch.float64), first)
         nxt = x + h * (sign * b + eps * s) + math.sqrt(2 * h * eps) * xi
         weights = weights + 0.5 * (xi ** 2).sum(1)
         bn, sn = at(k + 1, nxt)
@@ -273,13 +318,15 @@ def evaluate(fields, a, b, exact, samples_a, samples_b, generator, steps=100, ep
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--system", choices=["gmm", "phi4_umbrella"], required=True)
+    parser.add_argument("--system", choices=["gmm", "phi4_umbrella", "dw4"], required=True)
     parser.add_argument("--iterations", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     configure_torch(args.seed)
+    torch.set_num_threads(args.threads)
     generator = torch.Generator().manual_seed(args.seed)
 
     if args.system == "gmm":
@@ -287,6 +334,14 @@ def main():
         a, b = Mixture(GMM["dim"], GMM["a"], GMM["loc_scaling"]), Mixture(GMM["dim"], GMM["b"], GMM["loc_scaling"])
         exact = GMM["b"]["offset"] - GMM["a"]["offset"]
         pool_a, pool_b = a.sample(100_000, generator), b.sample(100_000, generator)
+    elif args.system == "dw4":
+        params, name = {"name": "dw4"}, "feat-dw4"
+        a, b = Dw4(0.0), Dw4(1.0)
+        reference = json.loads((REPO_ROOT / "training" / "results" / "feat-dw4-reference.json").read_text())
+        exact = reference["thermodynamic_integration"]["delta_f"]
+        started = time.perf_counter()
+        pool_a, pool_b = a.sample(100_000, generator), b.sample(20_000, generator, steps=2000)
+        print(f"MALA end-state pool in {time.perf_counter() - started:.0f} s", flush=True)
     else:
         params, name = PHI4, "feat-phi4-umbrella"
         a, b = Phi4(PHI4, 1), Phi4(PHI4, -1)
@@ -298,8 +353,10 @@ def main():
     score_pool_a = -energy_and_gradient(a, pool_a)[1].float()
     score_pool_b = -energy_and_gradient(b, pool_b)[1].float()
 
-    fields = Fields(dim, args.hidden)
-    ema = Fields(dim, args.hidden)
+    make_fields = (lambda: EquivariantFields(Dw4.particles, Dw4.spatial, args.hidden)) if args.system == "dw4" else (
+        lambda: Fields(dim, args.hidden))
+    fields = make_fields()
+    ema = make_fields()
     ema.load_state_dict(fields.state_dict())
     optimizer = torch.optim.Adam(fields.parameters(), lr=1e-3)
     CHECKPOINTS.mkdir(parents=True, exist_ok=True)
@@ -318,7 +375,7 @@ def main():
         ia = torch.randint(pool_a.shape[0], (args.batch,), generator=generator)
         ib = torch.randint(pool_b.shape[0], (args.batch,), generator=generator)
         loss_b, loss_eta, loss_tsm = losses(fields, pool_a[ia], pool_b[ib], score_pool_a[ia], score_pool_b[ib],
-                                            generator)
+                                            generator, a)
         loss = loss_b + loss_eta + 0.1 * loss_tsm
         optimizer.zero_grad()
         loss.backward()
@@ -352,6 +409,14 @@ def main():
     checks = torch.randn(4, dim, generator=parity_generator, dtype=torch.float64) * 0.7
     check = {"system": params, "points": checks.tolist(), "energy_a": a.energy(checks).tolist(),
              "energy_b": b.energy(checks).tolist()}
+    script = {"gmm": "gmm", "phi4_umbrella": "phi4", "dw4": "dw4"}[args.system]
+    architecture = (
+        f"two E(n)-equivariant graph networks (training/egnn.py: 4 layers, {args.hidden} hidden, attention, "
+        "tanh-bounded coordinate updates, mean-free input and output), sinusoidal time features; EMA weights (0.995)"
+        if args.system == "dw4" else
+        f"two MLPs, [x ‖ sin(πkt), cos(πkt), k = 1…8] → 3 × {args.hidden} GELU → d; EMA weights (0.995)")
+    pools = {"gmm": "exact", "phi4_umbrella": "MALA chains, 2 000 steps from φ ≡ ±c",
+             "dw4": f"a exact, b {pool_b.shape[0]} MALA chains of 2 000 steps on the mean-free subspace from relaxed starts"}[args.system]
     card = f"""# {name} (version 1)
 
 The learned transport of FEAT (He et al. 2025) for the built-in `{params['name']}` pair of the
@@ -360,13 +425,13 @@ I_t = (1 − t) x_a + t x_b + γ_t z, γ_t² = 0.05 t(1 − t), between its two 
 
 - **System**: `{json.dumps(params)}` — the job refuses this model for any other system.
 - **Interface**: inputs `t` FP32 `[N]` (0 … 1) and `x` FP32 `[N, {dim}]`; outputs `b` and `s`, FP32 `[N, {dim}]`.
-- **Architecture**: two MLPs, [x ‖ sin(πkt), cos(πkt), k = 1…8] → 3 × {args.hidden} GELU → d; EMA weights (0.995).
-- **Training**: `npm run train:feat-{'gmm' if args.system == 'gmm' else 'phi4'}`, seed {args.seed};
+- **Architecture**: {architecture}.
+- **Training**: `npm run train:feat-{script}`, seed {args.seed};
   loss L_b + L_η + 0.1 L_TSM with antithetic noise (FEAT's loss.py), {args.iterations} iterations at batch
-  {args.batch}, Adam 1e-3, grad-clip 5, independent pairs (no OT); end-state pools of {pool_a.shape[0]} samples
-  each ({'exact' if args.system == 'gmm' else 'MALA chains, 2 000 steps from φ ≡ ±c'}); {seconds} s on one CPU thread.
+  {args.batch}, Adam 1e-3, grad-clip 5, independent pairs (no OT); end-state pools of {pool_a.shape[0]} and {pool_b.shape[0]} samples
+  ({pools}); {seconds} s on the CPU.
 - **Measured quality** (PyTorch, {metrics['eval_paths_per_direction']} paths per direction, K = {metrics['eval_steps']},
-  ε = {metrics['eval_eps']}, held-out end samples): BAR ΔF = {metrics['delta_f_bar']} (exact {exact}),
+  ε = {metrics['eval_eps']}, held-out end samples): BAR ΔF = {metrics['delta_f_bar']} ({'reference' if args.system == 'dw4' else 'exact'} {exact}),
   forward {metrics['delta_f_forward']}, reverse {metrics['delta_f_reverse']}, bounds
   [{metrics['delta_f_bound_lower']}, {metrics['delta_f_bound_upper']}], forward ESS/N {metrics['ess_fraction_forward']}.
   The service's numbers with CIs are in docs/feat.md.
@@ -381,7 +446,7 @@ I_t = (1 − t) x_a + t x_b + γ_t z, γ_t² = 0.05 t(1 − t), between its two 
         [io_spec("b", "FP32", [dim]), io_spec("s", "FP32", [dim])],
         f"FEAT transport (velocity b_t and score s_t of a stochastic interpolant) for the {params['name']} pair.",
         "free-energy-transport", metrics,
-        {"command": f"npm run train:feat-{'gmm' if args.system == 'gmm' else 'phi4'}", "seed": args.seed,
+        {"command": f"npm run train:feat-{script}", "seed": args.seed,
          "seconds": seconds, "system": params},
         card,
     )

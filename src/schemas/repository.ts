@@ -53,7 +53,17 @@ export const UploadBody = Type.Object(
       ),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        model: 'CAgSB3B5dG9yY2gaBTIuMS4wOq0B…',
+        sha256: '705c0a2b59820d9fa16cbff304dcdc953cabab59c3a0e9d22239bf4c19838f5b',
+        max_batch_size: 8,
+        description: 'my classifier',
+      },
+    ],
+  },
 );
 
 export const UploadResponse = Type.Object({
@@ -70,7 +80,7 @@ export const UploadResponse = Type.Object({
 
 export const IndexRequest = Type.Object(
   { ready: Type.Optional(Type.Boolean({ description: 'true: only models ready for inference.' })) },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ ready: false }] },
 );
 
 export const IndexResponse = Type.Array(
@@ -80,6 +90,14 @@ export const IndexResponse = Type.Array(
     state: Type.Union(['READY', 'LOADING', 'UNLOADING', 'UNAVAILABLE'].map((state) => Type.Literal(state))),
     reason: Type.Optional(Type.String()),
   }),
+  {
+    examples: [
+      [
+        { name: 'my-model', version: '1', state: 'UNAVAILABLE', reason: 'not loaded' },
+        { name: 'my-model', version: '2', state: 'READY' },
+      ],
+    ],
+  },
 );
 
 export const LoadRequest = Type.Object(
@@ -100,7 +118,7 @@ export const LoadRequest = Type.Object(
       ),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ parameters: { version: '2' } }] },
 );
 
 export const Empty = Type.Object({}, { additionalProperties: false });

@@ -8,7 +8,7 @@
 // kernel's term is −|ξ|²/2. Each direction costs K + 1 field evaluations per path (b_{k+1}, s_{k+1} are reused).
 import type { Random } from '../../lib/random.js';
 import type { Evaluations } from './counters.js';
-import type { SystemPair } from './systems/end-state.js';
+import { removeMean, type SystemPair } from './systems/end-state.js';
 import type { Transport } from './transport.js';
 
 export interface PathSettings {
@@ -50,14 +50,21 @@ export async function pathLogWeights(
   let bNext: Float64Array = new Float64Array(count * d);
   let sNext: Float64Array = new Float64Array(count * d);
   const timeAt = (k: number) => (forward ? k / steps : 1 - k / steps);
+  const xi = new Float64Array(d);
   await transport.fields(timeAt(0), x, count, b, s);
   for (let k = 0; k < steps; k++) {
     for (let i = 0; i < count; i++) {
+      for (let j = 0; j < d; j++) xi[j] = random.nextNormal();
+      // Particles: the noise stays in the mean-free subspace where the states live (b and s are mean-free
+      // there too), so both kernels are Gaussians of that subspace and their normalisers cancel.
+      if (pair.meanFree !== undefined) removeMean(xi, pair.meanFree.particles, pair.meanFree.spatial);
       let squaredNoise = 0;
-      for (let j = i * d; j < (i + 1) * d; j++) {
-        const xi = random.nextNormal();
-        squaredNoise += xi * xi;
-        next[j] = (x[j] as number) + h * (sign * (b[j] as number) + eps * (s[j] as number)) + noise * xi;
+      for (let j = 0; j < d; j++) {
+        const value = xi[j] as number;
+        squaredNoise += value * value;
+        const at = i * d + j;
+        next[at] =
+          (x[at] as number) + h * (sign * (b[at] as number) + eps * (s[at] as number)) + noise * value;
       }
       weights[i] = (weights[i] as number) + 0.5 * squaredNoise;
     }

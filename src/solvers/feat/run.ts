@@ -386,7 +386,13 @@ export async function runFeat(
     result: {
       system: { name: pair.name, dim: pair.dim },
       reference:
-        pair.reference === undefined ? null : { delta_f: pair.reference.deltaF, kind: pair.reference.kind },
+        pair.reference === undefined
+          ? null
+          : {
+              delta_f: pair.reference.deltaF,
+              kind: pair.reference.kind,
+              ...(pair.reference.ci === undefined ? {} : { ci: pair.reference.ci }),
+            },
       transport: { kind: fields.kind },
       settings: { n_forward: nF, n_reverse: nR, steps, eps, bootstrap: settings.bootstrap },
       estimates: featEstimates,

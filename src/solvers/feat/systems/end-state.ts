@@ -27,12 +27,35 @@ export interface SystemPair {
   dim: number;
   a: EndState;
   b: EndState;
-  /** ΔF = F_b − F_a = −log(Z_b/Z_a) when known, and why it is known. */
-  reference?: { deltaF: number; kind: 'analytic' | 'symmetry' | 'quadrature' };
+  /** ΔF = F_b − F_a = −log(Z_b/Z_a) when known, and why it is known (with its CI when it was simulated). */
+  reference?: {
+    deltaF: number;
+    kind: 'analytic' | 'symmetry' | 'quadrature' | 'simulation';
+    ci?: [number, number];
+  };
+  /**
+   * Particles whose energies ignore where their centre of mass is (x row-major, particle by particle): the
+   * paths' noise is projected onto the mean-free subspace, as FEAT's code does for its particle systems.
+   */
+  meanFree?: { particles: number; spatial: number };
 }
 
 /** ΔF from the two log-partition functions, when both are known. */
 export function deltaFromPartitions(a: EndState, b: EndState): number | undefined {
   if (a.logPartition === undefined || b.logPartition === undefined) return undefined;
   return a.logPartition - b.logPartition;
+}
+
+/** Subtracts the particles' mean from every point of a row-major count × (particles·spatial) array. */
+export function removeMean(x: Float64Array, particles: number, spatial: number): void {
+  const width = particles * spatial;
+  for (let row = 0; row < x.length; row += width) {
+    for (let k = 0; k < spatial; k++) {
+      let mean = 0;
+      for (let p = 0; p < particles; p++) mean += x[row + p * spatial + k] as number;
+      mean /= particles;
+      for (let p = 0; p < particles; p++)
+        x[row + p * spatial + k] = (x[row + p * spatial + k] as number) - mean;
+    }
+  }
 }

@@ -3,6 +3,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { FieldError } from '../../../errors.js';
 import { TaggedUnion } from '../../../lib/tagged-union.js';
+import { createDw4System, Dw4SystemSchema } from './dw4.js';
 import type { SystemPair } from './end-state.js';
 import { createGaussianSystem, GaussianSystemSchema, gaussianSystemErrors } from './gaussian.js';
 import { createGmmSystem, GmmSystemSchema, resolveGmm } from './gmm.js';
@@ -23,6 +24,7 @@ export const SystemSchema = TaggedUnion(
     GmmSystemSchema,
     MixtureSystemSchema,
     ManyWellSystemSchema,
+    Dw4SystemSchema,
     Phi4UmbrellaSchema,
     Phi4FreeSchema,
   ],
@@ -47,6 +49,8 @@ export function createSystem(system: SystemParams): SystemPair {
       return createMixtureSystem(system);
     case 'many_well':
       return createManyWellSystem(system);
+    case 'dw4':
+      return createDw4System(system);
     case 'phi4_umbrella':
       return createPhi4Umbrella(system);
     case 'phi4_free':
