@@ -74,7 +74,11 @@ describe('tabular mean-field games through the API', () => {
   });
 
   it('takes a 10 000-state game in one JSON body larger than BODY_LIMIT_BYTES', async () => {
-    const params = { env: { ...ringRoad(10_000), horizon: 3 }, algorithm: { name: 'fixed_point' }, iterations: 2 };
+    const params = {
+      env: { ...ringRoad(10_000), horizon: 3 },
+      algorithm: { name: 'fixed_point' },
+      iterations: 2,
+    };
     assert.ok(JSON.stringify(params).length > 1024 * 1024, 'over the 1 MiB of ordinary routes');
     const submitted = await api.submit('mfg.finite', params, 1);
     assert.equal(submitted.statusCode, 202, submitted.body);
