@@ -154,6 +154,36 @@ export async function readme() {
   await client.POST('/v1/jobs', {
     body: { type: 'collections.index', params: { collection: 'demo', source: { split: 'demo' } } },
   });
+  await client.PUT('/v1/models/{name}/versions/{version}', {
+    params: { path: { name: 'my-spiral', version: '1' } },
+    body: { model: 'CAgSB3B5dG9yY2g=', sha256: '0'.repeat(64), max_batch_size: 8 },
+  });
+  await client.POST('/v2/repository/models/{name}/load', { params: { path: { name: 'my-spiral' } } });
+  await client.POST('/v2/repository/index', { body: { ready: true } });
+  await client.POST('/v1/jobs', {
+    body: {
+      type: 'mfg.finite',
+      params: {
+        env: {
+          name: 'tabular',
+          horizon: 50,
+          states: 2,
+          actions: 2,
+          initial: [0.4, 0.6],
+          features: [[0, 1]],
+          reward: { constant: [[0, -0.5], [-1, -1.5]] },
+          transition: {
+            base: [[[[0, 1]], [[0, 1]]], [[[0, 0.3], [1, 0.7]], [[0, 0.3], [1, 0.7]]]],
+            linear: [{ feature: 0, rows: [[[[0, -0.81], [1, 0.81]], []], [[], []]] }],
+          },
+        },
+        algorithm: { name: 'online_mirror_descent' },
+      },
+    },
+  });
+  await client.POST('/v1/jobs', {
+    body: { type: 'feat.free-energy', params: { system: { name: 'dw4' }, transport: { kind: 'learned', model: 'feat-dw4' } } },
+  });
   const job = await client.GET('/v1/jobs/{id}', { params: { path: { id: 'onnx.batch-infer_x' } } });
   return job.data?.state;
 }

@@ -80,7 +80,8 @@ export const UploadResponse = Type.Object({
 
 export const IndexRequest = Type.Object(
   { ready: Type.Optional(Type.Boolean({ description: 'true: only models ready for inference.' })) },
-  { additionalProperties: false, examples: [{ ready: false }] },
+  // May be left out entirely, as Triton's clients do (marked for the OpenAPI document, openapi-document.ts).
+  { additionalProperties: false, examples: [{ ready: false }], 'x-optional-body': true },
 );
 
 export const IndexResponse = Type.Array(
@@ -118,7 +119,7 @@ export const LoadRequest = Type.Object(
       ),
     ),
   },
-  { additionalProperties: false, examples: [{ parameters: { version: '2' } }] },
+  { additionalProperties: false, examples: [{ parameters: { version: '2' } }], 'x-optional-body': true },
 );
 
 export const Empty = Type.Object({}, { additionalProperties: false });

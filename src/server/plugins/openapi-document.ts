@@ -8,7 +8,7 @@ type Json = Record<string, unknown>;
 type Operation = {
   operationId?: string;
   parameters?: Array<Json & { schema?: Json; required?: boolean }>;
-  requestBody?: { content?: Record<string, { schema?: Json }> };
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: Json }> };
   responses?: Record<string, { content?: Record<string, unknown> }>;
 };
 
@@ -41,10 +41,18 @@ function optionalDefaults(schema: unknown): void {
   for (const value of Object.values(node)) optionalDefaults(value);
 }
 
-/** Paths whose errors are application/json (their ecosystem's shape), the rest problem+json. */
+/** The mark of a request body schema that the route also takes with no body at all. */
+export const OPTIONAL_BODY = 'x-optional-body';
+
+/**
+ * Paths whose errors are application/json (their ecosystem's shape), the rest problem+json. The model upload
+ * (/v1/models/{name}/versions/{version}) is meanserve's own route, not OpenAI's: problem+json.
+ */
 export function errorsAsPlainJson(path: string): boolean {
   return (
-    path.startsWith('/v2') || /^\/v1\/(completions|chat\/completions|embeddings|models)(\/|$)/.test(path)
+    path.startsWith('/v2') ||
+    /^\/v1\/(completions|chat\/completions|embeddings)(\/|$)/.test(path) ||
+    /^\/v1\/models(\/[^/]+)?$/.test(path)
   );
 }
 
@@ -58,7 +66,15 @@ export function polishOpenapi(document: Json): Json {
       const operation = item[method];
       if (operation === undefined) continue;
       operation.operationId ??= operationIdOf(method, path);
-      for (const media of Object.values(operation.requestBody?.content ?? {})) optionalDefaults(media.schema);
+      for (const media of Object.values(operation.requestBody?.content ?? {})) {
+        optionalDefaults(media.schema);
+        // A body schema marked so may be left out entirely (the repository extension's POSTs, which
+        // Triton's clients send empty).
+        if (media.schema?.[OPTIONAL_BODY] === true && operation.requestBody !== undefined) {
+          delete media.schema[OPTIONAL_BODY];
+          operation.requestBody.required = false;
+        }
+      }
       for (const parameter of operation.parameters ?? []) {
         if (parameter.in !== 'path' && parameter.schema?.default !== undefined) parameter.required = false;
       }
