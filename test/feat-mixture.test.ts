@@ -185,6 +185,10 @@ describe('feat.free-energy job on a user mixture', () => {
     assert.ok(Math.abs(done.result.estimates.bar.delta_f - EXACT) < 0.5);
   });
 
+  interface End {
+    components: { weight: number; mean: number[]; covariance?: number[][] }[];
+  }
+  const component = (end: End, index: number) => end.components[index] as End['components'][number];
   const broken = (edit: (system: typeof MIXTURES) => void) => {
     const system = structuredClone(MIXTURES);
     edit(system);
@@ -194,14 +198,14 @@ describe('feat.free-energy job on a user mixture', () => {
     [
       'a mean of the wrong length',
       broken((s) => {
-        s.a.components[0]!.mean = [1];
+        component(s.a, 0).mean = [1];
       }),
       '/body/params/system/a/components/0/mean',
     ],
     [
       'a covariance that is not positive definite',
       broken((s) => {
-        s.b.components[0]!.covariance = [
+        component(s.b, 0).covariance = [
           [1, 2],
           [2, 1],
         ];
@@ -211,7 +215,7 @@ describe('feat.free-energy job on a user mixture', () => {
     [
       'an asymmetric covariance',
       broken((s) => {
-        s.a.components[1]!.covariance = [
+        component(s.a, 1).covariance = [
           [1, 0.5],
           [0, 1],
         ];
@@ -221,7 +225,7 @@ describe('feat.free-energy job on a user mixture', () => {
     [
       'a zero weight',
       broken((s) => {
-        s.a.components[0]!.weight = 0;
+        component(s.a, 0).weight = 0;
       }),
       '/body/params/system/a/components/0/weight',
     ],
