@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bar import bar_log_ratio
+
 KAPPA = 0.25
 PARTICLES, SPATIAL = 4, 2
 A, B, C, D0, TAU = 0.0, -4.0, 0.9, 4.0, 1.0
@@ -76,8 +78,8 @@ def compact_start(n, generator, descent=300):
 
 
 def run_windows(lams, chains, burn, steps, generator, thin=20):
-    """MALA at every λ at once (one batch of nodes × chains); returns per-chain means of E_DW4 and the samples'
-    E_DW4 traces at every node (for BAR)."""
+    """MALA at every λ at once (one batch of nodes × chains); returns per-chain means of E_DW4, the samples'
+    E_DW4 traces at every node (for BAR), the adapted step sizes and the chains' last positions."""
     nodes = lams.shape[0]
     lam = lams.repeat_interleave(chains)
     x = compact_start(nodes * chains, generator)
@@ -107,22 +109,9 @@ def run_windows(lams, chains, burn, steps, generator, thin=20):
             sums += dw
             if (step - burn) % thin == 0:
                 kept.append(dw.view(nodes, chains).clone())
-    means = (sums / steps).view(nodes, chains)
-    return means, torch.stack(kept, 2).reshape(nodes, -1), tau
-
-
-def bar(w_forward, w_reverse):
-    """log Z_1/Z_0 from forward works −βΔU on samples of 0 and reverse works on samples of 1 (BAR fixed point)."""
-    low, high = -1e3, 1e3
-    for _ in range(200):
-        mid = (low + high) / 2
-        balance = torch.logsumexp(torch.nn.functional.logsigmoid(w_forward - mid), 0) - torch.logsumexp(
-            torch.nn.functional.logsigmoid(w_reverse + mid), 0)
-        if balance > 0:
-            low = mid
-        else:
-            high = mid
-    return (low + high) / 2
+    means = (sums / max(steps, 1)).view(nodes, chains)
+    traces = torch.stack(kept, 2).reshape(nodes, -1) if kept else None
+    return means, traces, tau, x
 
 
 def thermodynamic_integration(nodes, chains, burn, steps, generator):
@@ -132,7 +121,7 @@ def thermodynamic_integration(nodes, chains, burn, steps, generator):
     s = (points + 1) / 2
     lams = torch.tensor(s ** 3, dtype=torch.float64)
     w = torch.tensor(weights / 2 * 3 * s ** 2, dtype=torch.float64)
-    means, traces, tau = run_windows(lams, chains, burn, steps, generator)
+    means, traces, tau, _ = run_windows(lams, chains, burn, steps, generator)
     per_node = means.mean(1)
     se = means.std(1) / math.sqrt(chains)
     delta_f = float((w * per_node).sum())
@@ -147,7 +136,7 @@ def neighbour_bar(lams, traces):
     total = 0.0
     for k in range(lams.shape[0] - 1):
         gap = float(lams[k + 1] - lams[k])
-        total += -bar(-gap * traces[k], gap * traces[k + 1])
+        total += -bar_log_ratio(-gap * traces[k], gap * traces[k + 1])
     first = traces[0]
     last = traces[-1]
     # λ_0 → 0 and λ_K → 1: FEP over the small remaining gaps (exp(∓gap·E) is well-behaved there).

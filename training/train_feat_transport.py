@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 import feat_dw4_reference as dw4
+from bar import bar_log_ratio
 from egnn import EquivariantFields
 from egnn import remove_mean as project_mean
 from manifest_update import MODELS_DIR, REPO_ROOT, write_json
@@ -171,22 +172,8 @@ class Dw4:
     def sample(self, n, generator, steps=3000):
         if self.coupling == 0:
             return dw4.harmonic_samples(n, generator).float()
-        x = dw4.compact_start(n, generator)
-        tau = 0.05
-        u, g = energy_and_gradient(self, x)
-        for step in range(steps):
-            noise = dw4.remove_mean(torch.randn(x.shape, generator=generator, dtype=torch.float64))
-            y = x - tau * g + math.sqrt(2 * tau) * noise
-            uy, gy = energy_and_gradient(self, y)
-            forward = ((y - x + tau * g) ** 2).sum(1)
-            backward = ((x - y + tau * gy) ** 2).sum(1)
-            accept = torch.log(torch.rand(n, generator=generator, dtype=torch.float64)) < u - uy + (forward - backward) / (4 * tau)
-            x = torch.where(accept[:, None], y, x)
-            u = torch.where(accept, uy, u)
-            g = torch.where(accept[:, None], gy, g)
-            if step < steps // 2:
-                tau = min(10.0, max(1e-6, tau * math.exp(accept.double().mean().item() - 0.574)))
-        return x.float()
+        # The reference run's MALA at λ = 1 (relaxed starts, projected noise, adapted step), positions kept.
+        return dw4.run_windows(torch.tensor([1.0], dtype=torch.float64), n, steps, 0, generator)[3].float()
 
 
 def centre(x, state):
@@ -281,19 +268,6 @@ def path_log_weights(fields, start, first, last, forward, steps, eps, generator)
         weights = weights - ((x - back) ** 2).sum(1) / (4 * h * eps)
         x, b, s = nxt, bn, sn
     return weights - last.energy(x)
-
-
-def bar_log_ratio(forward, reverse):
-    low, high = -1e3, 1e3
-    for _ in range(200):
-        mid = (low + high) / 2
-        balance = torch.logsumexp(torch.nn.functional.logsigmoid(forward - mid), 0) - torch.logsumexp(
-            torch.nn.functional.logsigmoid(reverse + mid), 0)
-        if balance > 0:
-            low = mid
-        else:
-            high = mid
-    return (low + high) / 2
 
 
 def evaluate(fields, a, b, exact, samples_a, samples_b, generator, steps=100, eps=0.01):
