@@ -7,7 +7,6 @@ import type { FastifyInstance } from 'fastify';
 import { startApp, stopApp } from './helpers/app.js';
 import { jobApi } from './helpers/jobs.js';
 import { susceptibleInfectedTabular } from './helpers/tabular-games.js';
-import { waitFor } from './helpers/wait.js';
 
 /** S cells on a ring, actions back / wait / forward, slipping one cell either way w.p. 0.1 each. */
 function ringRoad(states: number) {
@@ -43,7 +42,7 @@ describe('tabular mean-field games through the API', () => {
   after(() => stopApp(app));
 
   const api = jobApi(() => app);
-  const { job, finished } = api;
+  const { finished } = api;
 
   it('solves a 200-state game of its own with fictitious play', async () => {
     const submitted = await api.submit(
@@ -99,15 +98,7 @@ describe('tabular mean-field games through the API', () => {
     );
     assert.equal(submitted.statusCode, 202, submitted.body);
     const id = submitted.json().id;
-    const running = await waitFor('progress with an exploitability', async () => {
-      const current = await job(id);
-      return current.progress?.metrics?.exploitability !== undefined && current.progress.fraction > 0
-        ? current
-        : undefined;
-    });
-    assert.equal(running.state, 'running');
-    assert.equal((await app.inject({ method: 'DELETE', url: `/v1/jobs/${id}` })).statusCode, 200);
-    assert.equal((await finished(id)).state, 'cancelled');
+    await api.cancelWhileRunning(id, 'exploitability');
   });
 
   it('solves the stationary form with exact PMA (η = 0.1: at η = 1 this game diverges)', async () => {

@@ -1,5 +1,6 @@
-// Jobs through the API, for the job types' tests: submit, poll until a final state, run to completion, and
-// assert that bad params are refused at submit with the field path (and that the server stays live).
+// Jobs through the API, for the job types' tests: submit, poll until a final state, run to completion, cancel
+// one while it reports progress, and assert that bad params are refused at submit with the field path (and
+// that the server stays live).
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { assertLive } from './app.js';
@@ -36,5 +37,18 @@ export function jobApi(app: () => FastifyInstance, timeoutMs = 30_000) {
     assert.ok(paths.includes(path), `${paths.join(', ')} should include ${path}`);
     await assertLive(app());
   };
-  return { submit, job, finished, run, assertRefused };
+  /** Waits for progress carrying `metric`, cancels the job while it runs, and returns what it reported. */
+  const cancelWhileRunning = async (id: string, metric: string) => {
+    const running = await waitFor(`progress with ${metric}`, async () => {
+      const current = await job(id);
+      return current.progress?.metrics?.[metric] !== undefined && current.progress.fraction > 0
+        ? current
+        : undefined;
+    });
+    assert.equal(running.state, 'running');
+    assert.equal((await app().inject({ method: 'DELETE', url: `/v1/jobs/${id}` })).statusCode, 200);
+    assert.equal((await finished(id)).state, 'cancelled');
+    return running;
+  };
+  return { submit, job, finished, run, assertRefused, cancelWhileRunning };
 }
