@@ -4,7 +4,14 @@
 // the simplex of state laws (P is affine in μ, so its least value over all laws is at a vertex). Sizes are
 // bounded before anything is walked, so a check costs at most about MAX_TENSOR_ENTRIES steps.
 import type { FieldError } from '../../../errors.js';
-import type { DriftTensor, RowsTensor, StateActionTensor, TabularGameParams, TimedTensor } from './schema.js';
+import {
+  type DriftTensor,
+  isByTime,
+  type RowsTensor,
+  type StateActionTensor,
+  type TabularGameParams,
+  type TimedTensor,
+} from './schema.js';
 
 /** All numbers of a game's tensors together. */
 export const MAX_TENSOR_ENTRIES = 5_000_000;
@@ -20,7 +27,7 @@ export function perTime<T>(
   path: string,
   errors: FieldError[],
 ): { value: T; path: string }[] {
-  if (typeof tensor === 'object' && tensor !== null && 'by_time' in tensor) {
+  if (isByTime(tensor)) {
     if (count === undefined) {
       errors.push({ path: `${path}/by_time`, message: 'a stationary game has no times; give one tensor' });
       return [];

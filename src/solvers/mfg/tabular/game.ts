@@ -3,13 +3,20 @@
 // time, one that does is rebuilt from its terms at each call, in the order base, linear, drift.
 import { roundHalfEven } from '../../../lib/round-half-even.js';
 import { buildTransition, type FiniteGame, stateMarginal, type Transition } from '../finite/game.js';
-import type { DriftTensor, RowsTensor, StateActionTensor, TabularGameParams, TimedTensor } from './schema.js';
+import {
+  type DriftTensor,
+  isByTime,
+  type RowsTensor,
+  type StateActionTensor,
+  type TabularGameParams,
+  type TimedTensor,
+} from './schema.js';
 
 type AtTime<T> = (t: number) => T;
 
 /** The tensor for time t: a per-time list indexed by t, or the one tensor for every time. */
 function timed<T, U>(tensor: TimedTensor<T>, convert: (value: T) => U): AtTime<U> {
-  if (typeof tensor === 'object' && tensor !== null && 'by_time' in tensor) {
+  if (isByTime(tensor)) {
     const values = tensor.by_time.map(convert);
     return (t) => values[t] as U;
   }

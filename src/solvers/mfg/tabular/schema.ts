@@ -173,3 +173,8 @@ export type StateActionTensor = Static<typeof StateAction>;
 export type RowsTensor = Static<typeof Rows>;
 export type DriftTensor = Static<typeof DriftOutcomes>;
 export type TimedTensor<T> = T | { by_time: T[] };
+
+/** Whether a tensor is given per time (`{by_time: [...]}`) rather than once for every time. */
+export function isByTime<T>(tensor: TimedTensor<T>): tensor is { by_time: T[] } {
+  return typeof tensor === 'object' && tensor !== null && 'by_time' in tensor;
+}
