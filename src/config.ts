@@ -59,6 +59,12 @@ export interface Config {
    */
   batchMaxWaitMs: number;
   /**
+   * A micro-batch whose measured compute is at most this many microseconds runs on the event loop instead of
+   * an inference thread (the hop costs more than the work); 0 sends every batch to the threads.
+   * @defaultValue 100
+   */
+  inlineInferenceMaxUs: number;
+  /**
    * Requests waiting before new ones get 503: per model in a micro-batcher (batched models), and in all for the
    * inference threads (models that are not batched). @defaultValue 256
    */
@@ -358,6 +364,7 @@ export function loadConfig(env: Env = process.env): Config {
     generationConcurrency: integer(env, 'GENERATION_CONCURRENCY', 64, 1),
     generationQueueLimit: integer(env, 'GENERATION_QUEUE_LIMIT', 128),
     batchMaxWaitMs: integer(env, 'BATCH_MAX_WAIT_MS', 0),
+    inlineInferenceMaxUs: integer(env, 'INLINE_INFERENCE_MAX_US', 100),
     inferenceQueueLimit: integer(env, 'INFERENCE_QUEUE_LIMIT', 256, 1),
     bodyLimit: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
     inferenceBodyLimit: integer(env, 'INFERENCE_BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024),

@@ -8,8 +8,15 @@ import { joinQueue, type Waiter } from '../lib/abortable-queue.js';
 import type { Computed } from './inference-messages.js';
 import { allocate, type Tensor } from './tensor.js';
 
-/** Runs a batch; `signal` aborts once every request in it has gone (then a batch still waiting can leave). */
-export type RunBatch = (inputs: Record<string, Tensor>, signal: AbortSignal | undefined) => Promise<Computed>;
+/**
+ * Runs a batch of `rows` rows; `signal` aborts once every request in it has gone (then a batch still waiting
+ * can leave).
+ */
+export type RunBatch = (
+  inputs: Record<string, Tensor>,
+  rows: number,
+  signal: AbortSignal | undefined,
+) => Promise<Computed>;
 
 /** Each request of a batch gets its own rows and the batch's compute time. */
 interface Pending extends Waiter<Computed> {
@@ -28,8 +35,6 @@ export interface MicroBatcherOptions {
   queueLimit: number;
   /** Batches sent to the model at once (the number of inference threads). */
   maxConcurrentBatches: number;
-  /** Called with the rows of every batch sent to the model. */
-  onBatch?: (rows: number) => void;
 }
 
 export class MicroBatcher {
@@ -98,7 +103,6 @@ export class MicroBatcher {
     }
     if (batch.length === 0) return;
     this.inFlight++;
-    this.options.onBatch?.(rows);
     // What did not fit goes next: at once if another batch may run and is full or due, or on its timer.
     this.schedule();
     // A batch of one (every batch at low load) goes as it came: no copies, and its own signal.
@@ -110,7 +114,7 @@ export class MicroBatcher {
         rows,
       );
     const signal = alone === undefined ? everyAborted(batch.map((pending) => pending.signal)) : alone.signal;
-    this.runBatch(inputs, signal)
+    this.runBatch(inputs, rows, signal)
       .then((computed) => {
         if (alone !== undefined) {
           alone.resolve(computed);

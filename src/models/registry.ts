@@ -7,12 +7,13 @@ import type { Log } from '../lib/log.js';
 import { type ManifestEntry, SHARED_POOL } from '../schemas/manifest.js';
 import type { Computed, ModelLoadRequest } from './inference-messages.js';
 import { InferencePool } from './inference-pool.js';
+import { InlineInference } from './inline-inference.js';
 import { decodeSpecOf } from './lm/batched-decoder.js';
 import type { Decoder } from './lm/decoder.js';
 import type { DecoderLoadRequest } from './lm/decoder-messages.js';
 import { DecoderPool } from './lm/decoder-pool.js';
 import { newestFirst, readManifest, readVerifiedDecoder, readVerifiedModel } from './manifest.js';
-import { MicroBatcher } from './micro-batcher.js';
+import { MicroBatcher, type RunBatch } from './micro-batcher.js';
 import type { Tensor } from './tensor.js';
 
 export type ModelState = 'loading' | 'ready' | 'failed' | 'unloading';
@@ -48,6 +49,7 @@ export type RegistryOptions = Pick<
   | 'inferenceThreads'
   | 'intraOpThreads'
   | 'batchMaxWaitMs'
+  | 'inlineInferenceMaxUs'
   | 'inferenceQueueLimit'
   | 'decoderThreads'
 >;
@@ -70,8 +72,11 @@ export interface InferenceObserver {
     model: ModelLabels,
     report: { outcome: InferenceOutcome; rows: number; seconds: number; computeSeconds?: number },
   ): void;
-  /** One run of a model on an inference thread, of `rows` rows: a micro-batch or an unbatched request. */
-  execution(model: ModelLabels, rows: number): void;
+  /**
+   * One run of a model of `rows` rows: a micro-batch or an unbatched request, on an inference thread or
+   * `inline` on the event loop.
+   */
+  execution(model: ModelLabels, rows: number, inline: boolean): void;
 }
 
 export class ModelRegistry {
@@ -81,6 +86,7 @@ export class ModelRegistry {
   /** The shared pool and one per model of its own cost (a bulkhead), by name. */
   private readonly pools = new Map<string, InferencePool>();
   private decoderPool: DecoderPool | undefined;
+  private readonly inline: InlineInference;
   private loading: Promise<void> | undefined;
   private manifestError: string | undefined;
 
@@ -88,7 +94,9 @@ export class ModelRegistry {
     private readonly options: RegistryOptions,
     private readonly log: Log,
     private readonly observer?: InferenceObserver,
-  ) {}
+  ) {
+    this.inline = new InlineInference(options.inlineInferenceMaxUs / 1e6);
+  }
 
   /** Loads every model in the background; `loaded()` resolves when each has succeeded or failed. */
   start(): Promise<void> {
@@ -198,7 +206,7 @@ export class ModelRegistry {
           );
         }
         computed = await pool.run(model.key, inputs, outputs, options.signal);
-        this.observer?.execution(labels, rows);
+        this.observer?.execution(labels, rows, false);
       }
       report('success', computed.computeSeconds);
       return Object.fromEntries(outputs.map((name) => [name, computed.outputs[name] as Tensor]));
@@ -250,7 +258,7 @@ export class ModelRegistry {
       this.models.delete(key);
       throw new Error(result.error);
     }
-    this.ready(model, result.provider as string, result.failures);
+    await this.ready(model, bytes, result.provider as string, result.failures);
     this.addVersion(model);
     return model;
   }
@@ -268,6 +276,7 @@ export class ModelRegistry {
     model.state = 'unloading';
     if (model.inFlight > 0) await new Promise<void>((resolve) => (model.drained = resolve));
     await (this.pools.get(model.pool) as InferencePool).remove(key);
+    await this.inline.remove(key);
     this.models.delete(key);
     this.log.info({ model: key }, 'model unloaded');
   }
@@ -310,6 +319,7 @@ export class ModelRegistry {
     await this.loading;
     await Promise.all([...this.pools.values()].map((pool) => pool.close()));
     await this.decoderPool?.close();
+    await this.inline.close();
   }
 
   private async load(): Promise<void> {
@@ -345,24 +355,42 @@ export class ModelRegistry {
     }
     const results = await this.startPools(requests);
     await this.startDecoders(requests, results);
+    const bytes = new Map(requests.map((request) => [request.key, request.model]));
     for (const result of results) {
       const model = this.models.get(result.key) as LoadedModel;
       if (result.error !== undefined) {
         this.fail(model, result.error);
         continue;
       }
-      this.ready(model, result.provider as string, result.failures);
+      await this.ready(
+        model,
+        bytes.get(result.key) as Uint8Array,
+        result.provider as string,
+        result.failures,
+      );
     }
   }
 
-  private ready(model: LoadedModel, provider: string, failures: string[]): void {
+  private async ready(
+    model: LoadedModel,
+    bytes: Uint8Array,
+    provider: string,
+    failures: string[],
+  ): Promise<void> {
     model.state = 'ready';
     model.provider = provider;
     model.providerFailures = failures;
     if (failures.length > 0) {
       this.log.warn({ model: model.key, provider, failures }, 'execution provider fell back');
     }
-    if (model.entry.max_batch_size > 0) model.batcher = this.batcherFor(model);
+    if (model.entry.max_batch_size > 0) {
+      // The main thread's session is on the CPU: a model the threads run elsewhere would answer differently.
+      if (provider === 'cpu') {
+        const { inputs, max_batch_size: maxBatchSize } = model.entry;
+        await this.inline.add(model.key, bytes, inputs, this.outputNames(model), maxBatchSize);
+      }
+      model.batcher = this.batcherFor(model);
+    }
     this.log.info({ model: model.key, provider }, 'model ready');
   }
 
@@ -424,16 +452,26 @@ export class ModelRegistry {
     }
   }
 
+  private outputNames(model: LoadedModel): string[] {
+    return model.entry.outputs.map((spec) => spec.name);
+  }
+
+  /** Batches run on the event loop when they qualify (inline-inference.ts), on the model's pool otherwise. */
   private batcherFor(model: LoadedModel): MicroBatcher {
     const pool = this.pools.get(model.pool) as InferencePool;
-    const outputNames = model.entry.outputs.map((spec) => spec.name);
-    return new MicroBatcher(model.key, (inputs, signal) => pool.run(model.key, inputs, outputNames, signal), {
+    const outputNames = this.outputNames(model);
+    const labels = { model: model.entry.name, version: model.entry.version };
+    const inlineRows = this.inline.maxRows(model.key);
+    const runBatch: RunBatch = (inputs, rows, signal) => {
+      const inline = rows <= inlineRows;
+      this.observer?.execution(labels, rows, inline);
+      return inline ? this.inline.run(model.key, inputs) : pool.run(model.key, inputs, outputNames, signal);
+    };
+    return new MicroBatcher(model.key, runBatch, {
       maxBatchSize: model.entry.max_batch_size,
       maxWaitMs: this.options.batchMaxWaitMs,
       queueLimit: this.options.inferenceQueueLimit,
       maxConcurrentBatches: pool.size,
-      onBatch: (rows) =>
-        this.observer?.execution({ model: model.entry.name, version: model.entry.version }, rows),
     });
   }
 

@@ -68,11 +68,14 @@ export function checkSignature(
   compare('outputs', session.outputMetadata, outputs);
 }
 
-/** Zero-filled inputs with every dynamic dimension set to 1: the smallest request the model accepts. */
-export function warmUpInputs(inputs: TensorSpec[]): Record<string, Tensor> {
+/**
+ * Zero-filled inputs with every dynamic dimension set to 1 — the smallest request the model accepts — or,
+ * for a batched model, a dynamic first dimension set to `rows`.
+ */
+export function warmUpInputs(inputs: TensorSpec[], rows = 1): Record<string, Tensor> {
   return Object.fromEntries(
     inputs.map((spec) => {
-      const shape = spec.shape.map((dim) => (dim < 0 ? 1 : dim));
+      const shape = spec.shape.map((dim, axis) => (dim >= 0 ? dim : axis === 0 ? rows : 1));
       const count = shape.reduce((a, b) => a * b, 1);
       return [spec.name, { datatype: spec.datatype, shape, data: allocate(spec.datatype, count) }];
     }),

@@ -86,6 +86,11 @@ export class Metrics implements InferenceObserver, CompletionCounters {
     MODEL,
     [1, 2, 4, 8, 16, 32, 64, 128, 256],
   );
+  private readonly inlineExecutions = this.counter(
+    'inference_inline_executions_total',
+    'Executions run on the event loop, the model having computed such batches in less than INLINE_INFERENCE_MAX_US.',
+    MODEL,
+  );
   readonly sseStreams = this.gauge('sse_streams', 'Server-sent event streams open now.');
 
   private readonly tokenCounters = tokenCounters(this.registry);
@@ -253,8 +258,9 @@ export class Metrics implements InferenceObserver, CompletionCounters {
     this.queueDuration.observe(model, report.seconds - compute);
   }
 
-  execution(model: ModelLabels, rows: number): void {
+  execution(model: ModelLabels, rows: number, inline: boolean): void {
     this.batchSize.observe(model, rows);
+    if (inline) this.inlineExecutions.inc(model);
   }
 
   tokens(labels: GenerationLabels, kind: TokenKind, count: number): void {
