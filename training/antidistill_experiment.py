@@ -37,9 +37,14 @@ from manifest_update import REPO_ROOT, write_json
 from train_arithmetic_lm import accuracy, load_trained, training_step
 
 RESULTS_ROOT = REPO_ROOT / "training" / "results" / "antidistillation"
-# The control with the attacker itself as the proxy (training/antidistill_oracle.py), and the diagnostics
-# its λ is calibrated with.
-ORACLE = RESULTS_ROOT / "oracle-gradient.json"
+# Second proxy pairs (training/antidistill_pair.py), by setting family: the attacker itself as the proxy (the
+# control for the proxy-student mismatch) and the proxy's size ablation, each with the tilt sizes (nats) it
+# runs at. The diagnostics measure the served proxy's tilt the way the pair script measures each pair's.
+PAIRS = {
+    "oracle": (RESULTS_ROOT / "oracle-gradient.json", (0.3, 0.65, 1.0)),
+    "proxy-small": (RESULTS_ROOT / "proxy-small-gradient.json", (0.65, 0.7, 0.8)),
+    "proxy-large": (RESULTS_ROOT / "proxy-large-gradient.json", (0.55, 0.6, 0.65)),
+}
 DIAGNOSTICS = RESULTS_ROOT / "diagnostics.json"
 DOC = REPO_ROOT / "docs" / "antidistillation.md"
 PLOT = REPO_ROOT / "docs" / "antidistillation.png"
@@ -71,15 +76,17 @@ def settings(delta_std):
             out.append(
                 {"name": f"permuted-{n}nats", "family": "permuted", "temperature": 1.0, "lambda": lam, "nats": n, "permute": True}
             )
-    if ORACLE.exists() and DIAGNOSTICS.exists():
-        # The oracle pair's tilt and the proxy's, measured alike (antidistill_diagnostics.tilts): λ per nat
-        # scaled by their ratio, so that "n nats" means the same size of tilt for both.
-        oracle = json.loads(ORACLE.read_text())
-        ratio = oracle["delta_std_mean"] / json.loads(DIAGNOSTICS.read_text())["proxy_vs_student"]["tilt_std"]["proxy"]
-        for n in (0.3, 0.65, 1.0):
+    for family, (scales, pair_nats) in PAIRS.items():
+        if not (scales.exists() and DIAGNOSTICS.exists()):
+            continue
+        # λ per nat scaled by the ratio of the pair's tilt to the served proxy's, so that "n nats" means the
+        # same size of tilt for every pair.
+        pair = json.loads(scales.read_text())
+        ratio = pair["delta_std_mean"] / json.loads(DIAGNOSTICS.read_text())["proxy_vs_student"]["tilt_std"]["proxy"]
+        for n in pair_nats:
             lam = float(f"{n / (delta_std * ratio):.3g}")
             out.append(
-                {"name": f"oracle-{n}nats", "family": "oracle", "temperature": 1.0, "lambda": lam, "nats": n, "proxy": oracle["pair"]}
+                {"name": f"{family}-{n}nats", "family": family, "temperature": 1.0, "lambda": lam, "nats": n, "proxy": pair["pair"]}
             )
     for tau in (1.25, 1.5, 1.75, 2.0, 2.5):
         out.append({"name": f"temperature-{tau}", "family": "temperature", "temperature": tau, "lambda": 0.0})
@@ -91,6 +98,10 @@ def settings(delta_std):
         # and a temperature point where the curve is compared there.
         "ads-0.7nats", "ads-0.8nats", "temperature-1.75", "ads-0.65nats",
         "oracle-0.65nats", "oracle-1.0nats", "oracle-0.3nats",
+        # The proxy's size: a smaller and a larger proxy than the served one, first at the served proxy's
+        # teacher-at-80 % edge (0.65 nats), then where each pair's own edge turned out to be.
+        "proxy-small-0.65nats", "proxy-large-0.65nats", "proxy-small-0.8nats", "proxy-small-0.7nats",
+        "proxy-large-0.55nats", "proxy-large-0.6nats",
     ]
     out.sort(key=lambda setting: priority.index(setting["name"]))
     return out
@@ -323,12 +334,12 @@ def table(rows, base):
     curve = sorted(
         (r["teacher_test_accuracy"], r["student_test_accuracy"]) for r in rows if r["family"] in ("base", "temperature")
     )
-    order = {"base": 0, "antidistillation": 1, "temperature": 2, "permuted": 3, "oracle": 4}
+    order = {"base": 0, "antidistillation": 1, "temperature": 2, "permuted": 3, "oracle": 4, "proxy-small": 5, "proxy-large": 6}
     for r in sorted(rows, key=lambda r: (order[r["family"]], r["temperature"], r["lambda"])):
         nats = r.get("nats", 0.0)
         seeds = "" if len(r["students"]) == 1 else " (" + " / ".join(f"{100 * a:.1f}" for a in r["students"]) + ")"
         same = ""
-        if r["family"] in ("antidistillation", "permuted", "oracle"):
+        if r["family"] not in ("base", "temperature"):
             expected = interpolate(curve, r["teacher_test_accuracy"])
             if expected is not None:
                 same = f"{100 * expected:.1f} % ({100 * (r['student_test_accuracy'] - expected):+.1f})"

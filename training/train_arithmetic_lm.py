@@ -4,6 +4,9 @@
   proxy     2 layers, width 96, GELU; 1-2-digit problems only (the defender's guess of a student)
   attacker  3 layers, width 160, 5 heads, ReLU; 1-2-digit problems only (a different architecture,
             distilled later on teacher traces by antidistill_experiment.py)
+  proxy-small, proxy-large
+            the proxy's size ablation (docs/antidistillation.md): 1 layer of width 48, and 3 layers of width
+            160 with 5 heads (the attacker's size, GELU), trained like the proxy
 
 Checkpoints to training/checkpoints/arithmetic-<role>.pt every 100 iterations; rerunning resumes.
   /usr/bin/python3 training/train_arithmetic_lm.py --role teacher
@@ -27,6 +30,8 @@ ROLES = {
     "teacher": dict(layers=4, width=128, heads=4, activation="gelu", digits=(1, 5), split="train", iterations=1600),
     "proxy": dict(layers=2, width=96, heads=4, activation="gelu", digits=(1, 2), split=None, iterations=500),
     "attacker": dict(layers=3, width=160, heads=5, activation="relu", digits=(1, 2), split=None, iterations=500),
+    "proxy-small": dict(layers=1, width=48, heads=4, activation="gelu", digits=(1, 2), split=None, iterations=500),
+    "proxy-large": dict(layers=3, width=160, heads=5, activation="gelu", digits=(1, 2), split=None, iterations=500),
 }
 BATCH = 128
 LEARNING_RATE = 1e-3
