@@ -14,7 +14,7 @@ function spiralRows(rows: number) {
   return { inputs: [{ name: 'x', shape: [rows, 2], datatype: 'FP32', data }] };
 }
 
-async function infer(app: FastifyInstance, model: string, body: unknown) {
+async function infer(app: FastifyInstance, model: string, body: Record<string, unknown>) {
   const response = await app.inject({ method: 'POST', url: `/v2/models/${model}/infer`, payload: body });
   assert.equal(response.statusCode, 200, response.body);
   return response.json().outputs as Array<{ name: string; data: number[] }>;

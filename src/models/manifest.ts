@@ -8,9 +8,23 @@ import { Value } from '@sinclair/typebox/value';
 import { PermanentError } from '../errors.js';
 import { Manifest, type ManifestEntry } from '../schemas/manifest.js';
 
+/** The setting of an entry that checkEntry refuses, for callers that name it in their own terms. */
+export type EntryField =
+  | { setting: 'max_batch_size' }
+  | { setting: 'work'; key: 'rows' | 'per_row' }
+  | { setting: 'range'; input: string };
+
 /** A manifest or model file that is not what it must be; in a job, retrying cannot fix it. */
 export class ManifestError extends PermanentError {
   override name = 'ManifestError';
+
+  constructor(
+    message: string,
+    /** Set by checkEntry: the entry's setting at fault. */
+    readonly field?: EntryField,
+  ) {
+    super(message);
+  }
 }
 
 export async function readManifest(modelsDir: string): Promise<ManifestEntry[]> {
@@ -43,19 +57,25 @@ export function checkEntry(entry: ManifestEntry): void {
   const key = `${entry.name}@${entry.version}`;
   for (const spec of entry.inputs) {
     if (spec.range !== undefined && !(spec.range.minimum <= spec.range.maximum)) {
-      throw new ManifestError(`${key}: input '${spec.name}' has range minimum above maximum`);
+      throw new ManifestError(`${key}: input '${spec.name}' has range minimum above maximum`, {
+        setting: 'range',
+        input: spec.name,
+      });
     }
   }
   checkWorkSpec(key, entry);
   if (entry.max_batch_size > 0) {
     for (const spec of [...entry.inputs, ...entry.outputs]) {
       if (spec.shape[0] !== -1) {
-        throw new ManifestError(`${key}: batched model needs a dynamic first dimension on '${spec.name}'`);
+        throw new ManifestError(`${key}: batched model needs a dynamic first dimension on '${spec.name}'`, {
+          setting: 'max_batch_size',
+        });
       }
       // Requests are stacked along the first dimension, so every other one must be the same for all.
       if (spec.shape.slice(1).some((dim) => dim < 0)) {
         throw new ManifestError(
           `${key}: batched model may have only its first dimension dynamic ('${spec.name}')`,
+          { setting: 'max_batch_size' },
         );
       }
     }
@@ -65,13 +85,17 @@ export function checkEntry(entry: ManifestEntry): void {
 function checkWorkSpec(key: string, entry: ManifestEntry): void {
   const { rows, per_row: perRow } = entry.work;
   if (!entry.inputs.some((spec) => spec.name === rows)) {
-    throw new ManifestError(`${key}: work.rows names '${rows}', which is not an input`);
+    throw new ManifestError(`${key}: work.rows names '${rows}', which is not an input`, {
+      setting: 'work',
+      key: 'rows',
+    });
   }
   if (perRow !== undefined) {
     const spec = entry.inputs.find((input) => input.name === perRow);
     if (spec === undefined || spec.shape.some((dim) => dim !== 1) || spec.range === undefined) {
       throw new ManifestError(
         `${key}: work.per_row must name a one-element input with a range, got '${perRow}'`,
+        { setting: 'work', key: 'per_row' },
       );
     }
   }

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { Value } from '@sinclair/typebox/value';
 import { ConflictError, InvalidInputError, NotFoundError, TooLargeError } from '../../errors.js';
 import { ManifestEntry, type TensorSpec } from '../../schemas/manifest.js';
-import { checkEntry } from '../manifest.js';
+import { checkEntry, type EntryField, ManifestError } from '../manifest.js';
 import type { LoadedModel, ModelRegistry } from '../registry.js';
 import { inspectGraph } from './graph-inspection.js';
 import { ModelRepository, type RepositoryVersion } from './model-repository.js';
@@ -213,13 +213,16 @@ function entryFor(
   try {
     checkEntry(entry);
   } catch (error) {
-    const message = (error as Error).message.replace(`${name}@${version}: `, '');
-    const path = message.includes('batch')
-      ? '/body/max_batch_size'
-      : message.includes('range')
-        ? '/body/ranges'
-        : '/body/work';
-    throw new InvalidInputError(message, [{ path, message }]);
+    if (!(error instanceof ManifestError) || error.field === undefined) throw error;
+    const message = error.message.replace(`${name}@${version}: `, '');
+    throw new InvalidInputError(message, [{ path: uploadPathOf(error.field), message }]);
   }
   return entry;
+}
+
+/** Where the upload's body gives the entry setting checkEntry refused. */
+function uploadPathOf(field: EntryField): string {
+  if (field.setting === 'max_batch_size') return '/body/max_batch_size';
+  if (field.setting === 'work') return `/body/work/${field.key}`;
+  return `/body/ranges/${field.input}`;
 }
