@@ -377,7 +377,6 @@ export class ModelRegistry {
     provider: string,
     failures: string[],
   ): Promise<void> {
-    model.state = 'ready';
     model.provider = provider;
     model.providerFailures = failures;
     if (failures.length > 0) {
@@ -391,6 +390,8 @@ export class ModelRegistry {
       }
       model.batcher = this.batcherFor(model);
     }
+    // Ready only now: a request during the calibration above would have found no micro-batcher yet.
+    model.state = 'ready';
     this.log.info({ model: model.key, provider }, 'model ready');
   }
 
