@@ -41,11 +41,16 @@ RESULTS_ROOT = REPO_ROOT / "training" / "results" / "antidistillation"
 # control for the proxy-student mismatch) and the proxy's size ablation, each with the tilt sizes (nats) it
 # runs at. The diagnostics measure the served proxy's tilt the way the pair script measures each pair's.
 PAIRS = {
-    "oracle": (RESULTS_ROOT / "oracle-gradient.json", (0.3, 0.65, 1.0)),
-    "proxy-small": (RESULTS_ROOT / "proxy-small-gradient.json", (0.65, 0.7, 0.8)),
-    "proxy-large": (RESULTS_ROOT / "proxy-large-gradient.json", (0.55, 0.6, 0.65)),
+    "oracle": ("attacker", (0.3, 0.65, 1.0)),
+    "proxy-small": ("proxy-small", (0.65, 0.7, 0.8)),
+    "proxy-large": ("proxy-large", (0.55, 0.6, 0.65)),
 }
 DIAGNOSTICS = RESULTS_ROOT / "diagnostics.json"
+
+
+def pair_scales_path(role):
+    """Where antidistill_pair.py records the tilt size of the pair it built from `role`."""
+    return RESULTS_ROOT / ("oracle-gradient.json" if role == "attacker" else f"{role}-gradient.json")
 DOC = REPO_ROOT / "docs" / "antidistillation.md"
 PLOT = REPO_ROOT / "docs" / "antidistillation.png"
 # The budget: 2000 traces and 450 steps gave +18 points on clean traces (one seed), under the 20+ the
@@ -76,7 +81,8 @@ def settings(delta_std):
             out.append(
                 {"name": f"permuted-{n}nats", "family": "permuted", "temperature": 1.0, "lambda": lam, "nats": n, "permute": True}
             )
-    for family, (scales, pair_nats) in PAIRS.items():
+    for family, (role, pair_nats) in PAIRS.items():
+        scales = pair_scales_path(role)
         if not (scales.exists() and DIAGNOSTICS.exists()):
             continue
         # λ per nat scaled by the ratio of the pair's tilt to the served proxy's, so that "n nats" means the

@@ -28,23 +28,19 @@ from pathlib import Path
 import torch
 
 from antidistill_diagnostics import shifted, teacher_pairs, tilts
+from antidistill_experiment import pair_scales_path
 import export_batched_decoder
 from export_arithmetic_lm import EPSILON, export, io_specs, proxy_gradient
-from manifest_update import MODELS_DIR, REPO_ROOT, sha256_of, write_json
+from manifest_update import MODELS_DIR, sha256_of, write_json
 from train_arithmetic_lm import load_trained
 
 SEED = 3141
-RESULTS = REPO_ROOT / "training" / "results" / "antidistillation"
 # role → (pair name, model name prefix, what the pair is)
 PAIRS = {
     "attacker": ("arithmetic-attacker-oracle", "arithmetic-oracle", "The attacker student"),
     "proxy-small": ("arithmetic-proxy-small", "arithmetic-proxy-small", "A 1-layer width-48 proxy"),
     "proxy-large": ("arithmetic-proxy-large", "arithmetic-proxy-large", "A 3-layer width-160 proxy"),
 }
-
-
-def scales_path(role):
-    return RESULTS / ("oracle-gradient.json" if role == "attacker" else f"{role}-gradient.json")
 
 
 def main():
@@ -109,7 +105,7 @@ def main():
         "parameters": sum(p.numel() for p in trained.parameters()),
         "delta_std_mean": delta.std(dim=1).mean().item(),
     }
-    write_json(scales_path(args.role), report)
+    write_json(pair_scales_path(args.role), report)
     print(json.dumps(report))
 
 
