@@ -35,8 +35,8 @@ export class InlineInference {
 
   /**
    * Opens a main-thread session for a micro-batched CPU model and calibrates it: zero-filled batches of
-   * 1, 2, 4, … rows (up to `maxBatchSize`), each run a few times, until the fastest run of a size exceeds
-   * the bound. This blocks the event loop for a few milliseconds, once. A model whose single row does not
+   * 1, 2, 4, … rows (up to `maxBatchSize`), each run CALIBRATION_RUNS times, until the fastest run of a
+   * size exceeds the bound. This blocks the event loop for a few milliseconds, once. A model whose single row does not
    * fit, or that cannot open here, is served by the threads alone.
    */
   async add(
