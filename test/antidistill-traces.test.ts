@@ -41,7 +41,11 @@ describe('antidistill.traces job', () => {
 
   it('writes the texts POST /v1/completions gives for the same prompts and seed', async () => {
     const prompts = ['Q:4817+2956=', 'Q:90719*8=', 'Q:55+5='];
-    const sampling = { temperature: 1, top_p: 0.95, antidistillation: { lambda: 20 } };
+    const sampling = {
+      temperature: 1,
+      top_p: 0.95,
+      antidistillation: { lambda: 20, lambda_schedule: { end: 5, tokens: 12 } },
+    };
     const submitted = await submit({ prompts, n: 2, ...sampling }, 77);
     assert.equal(submitted.statusCode, 202, submitted.body);
     const job = await finished(submitted.json().id);

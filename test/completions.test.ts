@@ -161,6 +161,32 @@ describe('completions', () => {
     assert.notDeepEqual(tilted.top_logprobs[0], plain.top_logprobs[0]);
   });
 
+  it('moves λ along the completion with lambda_schedule', async () => {
+    const request = { prompt: 'Q:4817+2956=', max_tokens: 6, temperature: 1, seed: 3, logprobs: 2 };
+    const constant = (await complete({ ...request, antidistillation: { lambda: 50 } })).json();
+    const flat = (
+      await complete({
+        ...request,
+        antidistillation: { lambda: 50, lambda_schedule: { end: 50, tokens: 4 } },
+      })
+    ).json();
+    assert.deepEqual(flat.choices, constant.choices);
+    // λ = 0 at the first token, 50 from the second on: the first distribution is the untilted teacher's,
+    // the second (after the same first token) the tilted one.
+    const plain = (await complete(request)).json().choices[0].logprobs;
+    const ramp = (
+      await complete({ ...request, antidistillation: { lambda: 0, lambda_schedule: { end: 50, tokens: 1 } } })
+    ).json();
+    assert.deepEqual(ramp.antidistillation.lambda_schedule, { end: 50, tokens: 1 });
+    assert.equal(ramp.models.proxy_plus.name, 'arithmetic-proxy-plus');
+    const { logprobs } = ramp.choices[0];
+    assert.deepEqual(logprobs.top_logprobs[0], plain.top_logprobs[0]);
+    assert.equal(logprobs.tokens[0], plain.tokens[0]);
+    assert.notDeepEqual(logprobs.top_logprobs[1], plain.top_logprobs[1]);
+    const tilted = constant.choices[0].logprobs;
+    assert.notDeepEqual(logprobs.top_logprobs[0], tilted.top_logprobs[0]);
+  });
+
   it('ends at a stop sequence without returning it', async () => {
     const body = (await complete({ prompt: 'Q:4817+2956=', temperature: 0, stop: ['|'] })).json();
     assert.equal(body.choices[0].text, (greedyStrings['Q:4817+2956='] as string).split('|')[0]);
@@ -262,6 +288,18 @@ describe('completions', () => {
       { prompt: 'Q:1+2=', antidistillation: { lambda: 1e6 } },
       400,
       '/body/antidistillation/lambda',
+    ],
+    [
+      'a schedule of no tokens',
+      { prompt: 'Q:1+2=', antidistillation: { lambda: 1, lambda_schedule: { end: 0, tokens: 0 } } },
+      400,
+      '/body/antidistillation/lambda_schedule/tokens',
+    ],
+    [
+      'a schedule without its end',
+      { prompt: 'Q:1+2=', antidistillation: { lambda: 1, lambda_schedule: { tokens: 8 } } },
+      400,
+      '/body/antidistillation/lambda_schedule',
     ],
     [
       'epsilon of 0',

@@ -10,6 +10,7 @@ import { generateSequence, type SequenceRequest } from '../src/models/lm/generat
 import { vocabularyOf } from '../src/models/lm/language-models.js';
 import {
   antidistillationTilt,
+  lambdaAt,
   logSoftmax,
   permuteWithSigns,
   temperature,
@@ -31,7 +32,7 @@ describe('logits processors', () => {
 
   it('temperature divides the log-probabilities', () => {
     const scores = Float64Array.from([-1, -2, -4]);
-    temperature(2)(scores, { teacher: new Float32Array(3) }, new Random(0));
+    temperature(2)(scores, { teacher: new Float32Array(3) }, new Random(0), 0);
     assert.deepEqual([...scores], [-0.5, -1, -2]);
   });
 
@@ -42,8 +43,22 @@ describe('logits processors', () => {
       plus: Float32Array.from([1, 0.5, 0]),
       minus: Float32Array.from([0, 0.5, 1]),
     };
-    antidistillationTilt(2, 0.5, false)(scores, logits, new Random(0));
+    antidistillationTilt(() => 2, 0.5, false)(scores, logits, new Random(0), 0);
     assert.deepEqual([...scores], [2, 0, -2]);
+  });
+
+  it('λ follows its schedule along the completion', () => {
+    assert.equal(lambdaAt(0.3)(40), 0.3);
+    const ramp = lambdaAt(0.2, { end: 1, tokens: 4 });
+    assert.deepEqual([0, 1, 2, 4, 9].map(ramp), [0.2, 0.4, 0.6000000000000001, 1, 1]);
+    const scores = Float64Array.from([0, 0]);
+    const logits = {
+      teacher: new Float32Array(2),
+      plus: Float32Array.from([1, 0]),
+      minus: new Float32Array(2),
+    };
+    antidistillationTilt(ramp, 0.5, false)(scores, logits, new Random(0), 2);
+    assert.deepEqual([...scores], [0.6000000000000001, 0]);
   });
 
   it('the permutation control keeps the tilt magnitudes and moves them', () => {
@@ -63,10 +78,10 @@ describe('logits processors', () => {
   it('top-p keeps the smallest most likely set reaching p', () => {
     const probabilities = [0.5, 0.3, 0.15, 0.05];
     const scores = Float64Array.from(probabilities, Math.log);
-    topP(0.75)(scores, { teacher: new Float32Array(4) }, new Random(0));
+    topP(0.75)(scores, { teacher: new Float32Array(4) }, new Random(0), 0);
     assert.deepEqual(Array.from(scores, Number.isFinite), [true, true, false, false]);
     const all = Float64Array.from(probabilities, Math.log);
-    topP(1)(all, { teacher: new Float32Array(4) }, new Random(0));
+    topP(1)(all, { teacher: new Float32Array(4) }, new Random(0), 0);
     assert.ok(all.every(Number.isFinite));
   });
 });

@@ -18,7 +18,8 @@ import { openEventStream } from './event-stream.js';
 
 const ANTIDISTILLATION =
   'With `antidistillation.lambda` > 0 each token is drawn from p̃ ∝ exp(log p_T / τ + λ Δ̂), Δ̂ the ' +
-  'finite-difference change of a proxy student.';
+  'finite-difference change of a proxy student; `antidistillation.lambda_schedule` moves λ along the ' +
+  'completion.';
 
 const completionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   /**

@@ -9,6 +9,27 @@ export const MAX_LAMBDA = 1000;
 /** Sequences one request may ask for (prompts × n). */
 export const MAX_SEQUENCES = 128;
 
+export const LambdaSchedule = Type.Object(
+  {
+    end: Type.Number({
+      minimum: 0,
+      maximum: MAX_LAMBDA,
+      description: 'λ from completion token `tokens` on.',
+    }),
+    tokens: Type.Integer({
+      minimum: 1,
+      maximum: 4096,
+      description: 'Completion tokens λ takes to reach `end`.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'λ per completion token t (0 at the first): lambda + (end − lambda) · min(t / tokens, 1). ' +
+      'Without it λ is constant, as in the paper.',
+  },
+);
+
 export const Antidistillation = Type.Object(
   {
     lambda: Type.Number({
@@ -37,6 +58,7 @@ export const Antidistillation = Type.Object(
           'Control: shuffle the tilt across the vocabulary with random signs (same magnitudes, no information).',
       }),
     ),
+    lambda_schedule: Type.Optional(LambdaSchedule),
   },
   { additionalProperties: false },
 );
@@ -138,6 +160,7 @@ const ReplyFields = {
       epsilon: Type.Number(),
       proxy: Type.String(),
       permute: Type.Boolean(),
+      lambda_schedule: Type.Optional(LambdaSchedule),
     }),
   ),
 };

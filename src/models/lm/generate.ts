@@ -8,7 +8,9 @@ import { Random } from '../../lib/random.js';
 import type { Decoder } from './decoder.js';
 import {
   antidistillationTilt,
+  type LambdaSchedule,
   type LogitsProcessor,
+  lambdaAt,
   logSoftmax,
   type StepLogits,
   suppress,
@@ -23,7 +25,7 @@ export interface SamplingOptions {
   /** 0: greedy decoding. */
   temperature: number;
   topP: number;
-  antidistillation?: { lambda: number; epsilon: number; permute: boolean };
+  antidistillation?: { lambda: number; epsilon: number; permute: boolean; lambda_schedule?: LambdaSchedule };
 }
 
 export interface SequenceRequest {
@@ -103,17 +105,18 @@ export async function generateSequence(
     signal.throwIfAborted();
     const logits = await stepAll(decoders, fed);
     const scores = logSoftmax(logits.teacher);
-    chain.suppress(scores, logits, random);
+    const position = completionTokens;
+    chain.suppress(scores, logits, random, position);
     const teacher = cost === undefined ? undefined : logSoftmax(scores);
-    chain.temperature?.(scores, logits, random);
+    chain.temperature?.(scores, logits, random, position);
     const tempered = cost?.tiltKl === undefined ? undefined : logSoftmax(scores);
-    chain.tilt?.(scores, logits, random);
+    chain.tilt?.(scores, logits, random, position);
     const distribution = logprobs === undefined && cost === undefined ? undefined : logSoftmax(scores);
     if (cost !== undefined && distribution !== undefined && teacher !== undefined) {
       cost.teacherKl += klOfLogs(distribution, teacher);
       if (tempered !== undefined) cost.tiltKl = (cost.tiltKl ?? 0) + klOfLogs(distribution, tempered);
     }
-    chain.truncate?.(scores, logits, random);
+    chain.truncate?.(scores, logits, random, position);
     const token = sample(scores, random);
     completionTokens++;
     onToken?.();
@@ -164,7 +167,9 @@ function processorChain(
     suppress: suppress(suppressed),
     temperature: temperature(sampling.temperature),
     // Whenever the proxy pair decodes, the tilt is applied, λ = 0 included (it then adds exactly 0).
-    ...(ads === undefined ? {} : { tilt: antidistillationTilt(ads.lambda, ads.epsilon, ads.permute) }),
+    ...(ads === undefined
+      ? {}
+      : { tilt: antidistillationTilt(lambdaAt(ads.lambda, ads.lambda_schedule), ads.epsilon, ads.permute) }),
     truncate: topP(sampling.topP),
   };
 }

@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { InvalidInputError, UnprocessableError } from '../../errors.js';
 import type { LanguageModelSpec, ManifestEntry, ModelLookup } from '../../schemas/manifest.js';
+import type { LambdaSchedule } from './logits-processors.js';
 import { Vocabulary } from './vocabulary.js';
 
 export const DEFAULT_TEACHER = 'arithmetic-teacher';
@@ -12,14 +13,15 @@ export interface AntidistillationInput {
   epsilon?: number;
   proxy?: string;
   permute?: boolean;
+  lambda_schedule?: LambdaSchedule;
 }
 
 export interface ResolvedModels {
   teacher: ManifestEntry;
   vocabulary: Vocabulary;
-  /** Present when the request tilts with λ > 0. */
+  /** Present when the request tilts with λ > 0 somewhere in the completion. */
   pair?: { name: string; epsilon: number; plus: ManifestEntry; minus: ManifestEntry };
-  antidistillation?: { lambda: number; epsilon: number; permute: boolean };
+  antidistillation?: { lambda: number; epsilon: number; permute: boolean; lambda_schedule?: LambdaSchedule };
 }
 
 const vocabularies = new Map<string, Vocabulary>();
@@ -58,11 +60,13 @@ export function resolveModels(
   const spec = languageModelOf(teacher, `${base}/model`);
   const vocabulary = vocabularyOf(modelsDir, spec);
   const ads = request.antidistillation;
-  if (ads === undefined || ads.lambda === 0) return { teacher, vocabulary };
+  if (ads === undefined || (ads.lambda === 0 && (ads.lambda_schedule?.end ?? 0) === 0)) {
+    return { teacher, vocabulary };
+  }
   const at = `${base}/antidistillation`;
   if (request.temperature === 0) {
     throw new InvalidInputError('antidistillation sampling needs a temperature above 0', [
-      { path: `${base}/temperature`, message: 'must be > 0 when antidistillation.lambda > 0' },
+      { path: `${base}/temperature`, message: 'must be > 0 when antidistillation tilts (λ > 0)' },
     ]);
   }
   const pairs = spec.proxies ?? [];
@@ -82,7 +86,12 @@ export function resolveModels(
     teacher,
     vocabulary,
     pair: { name: pair.name, epsilon: pair.epsilon, plus: lookup(pair.plus), minus: lookup(pair.minus) },
-    antidistillation: { lambda: ads.lambda, epsilon: pair.epsilon, permute: ads.permute ?? false },
+    antidistillation: {
+      lambda: ads.lambda,
+      epsilon: pair.epsilon,
+      permute: ads.permute ?? false,
+      ...(ads.lambda_schedule === undefined ? {} : { lambda_schedule: ads.lambda_schedule }),
+    },
   };
 }
 

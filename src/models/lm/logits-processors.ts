@@ -4,7 +4,9 @@
 // (Savani et al. 2025, the paper's form of Eq. 6), then nucleus truncation. z± are the logits of the proxy
 // student at θ_P ± εg: logit differences equal log-probability differences up to a constant per position,
 // which the softmax removes, so the raw logits give the finite difference exactly. The official code adds
-// λ'Δ̂ to the raw teacher logits before dividing by τ: the same distribution with λ' = λτ.
+// λ'Δ̂ to the raw teacher logits before dividing by τ: the same distribution with λ' = λτ. The paper keeps
+// λ constant; a schedule over the completion's positions is ours, for the ablation in
+// docs/antidistillation.md.
 import type { Random } from '../../lib/random.js';
 
 /** One step's raw logits from each decoder. */
@@ -14,7 +16,13 @@ export interface StepLogits {
   minus?: Float32Array;
 }
 
-export type LogitsProcessor = (scores: Float64Array, logits: StepLogits, random: Random) => void;
+/** `position`: the completion tokens sampled before this step (0 at the first). */
+export type LogitsProcessor = (
+  scores: Float64Array,
+  logits: StepLogits,
+  random: Random,
+  position: number,
+) => void;
 
 /** log-softmax in float64. */
 export function logSoftmax(values: ArrayLike<number>): Float64Array {
@@ -43,19 +51,38 @@ export function temperature(tau: number): LogitsProcessor {
   };
 }
 
+/** λ moving linearly from its first value to `end` over the first `tokens` completion tokens. */
+export interface LambdaSchedule {
+  end: number;
+  tokens: number;
+}
+
+/** λ at each completion position: constant without a schedule. */
+export function lambdaAt(lambda: number, schedule?: LambdaSchedule): (position: number) => number {
+  if (schedule === undefined) return () => lambda;
+  const { end, tokens } = schedule;
+  return (position) => lambda + (end - lambda) * Math.min(position / tokens, 1);
+}
+
 /**
- * Adds λ·Δ̂. With `permute` (the paper's control), Δ̂ is shuffled across the vocabulary and each entry's
- * sign flipped at random before it is added: the same magnitudes, no information about the proxy.
+ * Adds λ·Δ̂, λ given per completion position. With `permute` (the paper's control), Δ̂ is shuffled across
+ * the vocabulary and each entry's sign flipped at random before it is added: the same magnitudes, no
+ * information about the proxy.
  */
-export function antidistillationTilt(lambda: number, epsilon: number, permute: boolean): LogitsProcessor {
-  return (scores, logits, random) => {
+export function antidistillationTilt(
+  lambda: (position: number) => number,
+  epsilon: number,
+  permute: boolean,
+): LogitsProcessor {
+  return (scores, logits, random, position) => {
     const { plus, minus } = logits;
     if (plus === undefined || minus === undefined) throw new Error('antidistillation needs the proxy pair');
     const delta = new Float64Array(scores.length);
     for (let i = 0; i < delta.length; i++)
       delta[i] = ((plus[i] as number) - (minus[i] as number)) / (2 * epsilon);
     if (permute) permuteWithSigns(delta, random);
-    for (let i = 0; i < scores.length; i++) scores[i] = (scores[i] as number) + lambda * (delta[i] as number);
+    const weight = lambda(position);
+    for (let i = 0; i < scores.length; i++) scores[i] = (scores[i] as number) + weight * (delta[i] as number);
   };
 }
 
