@@ -7,7 +7,9 @@
 //    recall@10 against the exact results at several ef;
 // 3. quality through the API: the 10 000 test images indexed with each served embedding model, every image
 //    searching the others (k = R = 999), P@1 and MAP@R against the offline numbers in the manifest.
-//    npm run bench:retrieval [-- --json results.json]
+// With --baseline <dir>, another checkout of meanserve (an earlier commit, its dependencies installed) is
+// started beside this one and the unbatched row is measured on both, in alternating rounds.
+//    npm run bench:retrieval [-- --json results.json] [-- --baseline /tmp/meanserve-before]
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -17,10 +19,11 @@ import { parseArgs } from 'node:util';
 import { encodeGreyPng } from '../src/lib/png-encode.js';
 import { type LabelledImages, readFashionMnist } from '../src/retrieval/embedding/fashion-mnist.js';
 import { apiRetrievalMetrics } from '../src/retrieval/quality-metrics.js';
-import { startMeanserve, stopAllServers } from './server-process.js';
+import { startMeanserve, stopAllServers, stopServer } from './server-process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const { values: flags } = parseArgs({ options: { json: { type: 'string' } } });
+const { values: flags } = parseArgs({ options: { json: { type: 'string' }, baseline: { type: 'string' } } });
+const BASELINE_ROUNDS = 5;
 const datasetDir = process.env.FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
 
 interface Timing {
@@ -31,8 +34,10 @@ interface Timing {
 
 let base = '';
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${base}${path}`, {
+const call = <T>(method: string, path: string, body?: unknown) => callAt<T>(base, method, path, body);
+
+async function callAt<T>(server: string, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${server}${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -75,6 +80,34 @@ async function load(
 
 const pngOf = (images: LabelledImages, index: number) =>
   encodeGreyPng(images.pixels.subarray(index * 784, (index + 1) * 784), 28, 28).toString('base64');
+
+/**
+ * One image a request from one client, on this server and on the baseline checkout's, in alternating
+ * rounds of 500 requests (each after a warm-up): the median round of each, and their ratio.
+ */
+async function unbatchedAgainstBaseline(pngs: string[], baselineRoot: string) {
+  const baseline = await startMeanserve({}, baselineRoot);
+  try {
+    const servers = { current: base, baseline: baseline.base };
+    const rounds: Record<keyof typeof servers, Timing[]> = { current: [], baseline: [] };
+    for (let round = -1; round < BASELINE_ROUNDS; round++) {
+      for (const which of ['current', 'baseline'] as const) {
+        const one = (i: number) =>
+          callAt(servers[which], 'POST', '/v1/embeddings', { input: [pngs[i % pngs.length]] });
+        const timing = await load(round < 0 ? 200 : 500, 1, 1, one);
+        if (round >= 0) rounds[which].push(timing);
+      }
+    }
+    const median = (timings: Timing[]) =>
+      [...timings].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(timings.length / 2)] as Timing;
+    const current = median(rounds.current);
+    const before = median(rounds.baseline);
+    return { current, baseline: before, ratio: current.perSecond / before.perSecond, rounds };
+  } finally {
+    await stopServer(baseline.child);
+    await rm(baseline.dataDir, { recursive: true, force: true });
+  }
+}
 
 async function indexCollection(name: string, model: string, index: 'hnsw' | 'flat', split: 'train' | 'test') {
   await call('POST', '/v1/collections', { name, model, index: { type: index } });
@@ -134,6 +167,9 @@ async function main(): Promise<void> {
       clientBatched: await load(64, 2, 64, (i) =>
         call('POST', '/v1/embeddings', { input: pngs.slice((i * 64) % 1984, ((i * 64) % 1984) + 64) }),
       ),
+      ...(flags.baseline === undefined
+        ? {}
+        : { unbatchedAgainstBaseline: await unbatchedAgainstBaseline(pngs, flags.baseline) }),
     };
     results.embedding = embedding;
     console.log('embeddings/s', JSON.stringify(embedding));

@@ -8,7 +8,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const STARTUP_TIMEOUT_MS = 120_000;
@@ -28,18 +28,16 @@ export function freePort(): Promise<number> {
   });
 }
 
-export function startServer(script: string, env: NodeJS.ProcessEnv): ChildProcess {
+/** `script` of the checkout at `root` (this one by default), run with that checkout's tsx. */
+export function startServer(script: string, env: NodeJS.ProcessEnv, root = ROOT): ChildProcess {
   // `node --import tsx` with this very node, not the tsx CLI: the CLI runs the script in a grandchild that a
   // SIGKILL of the CLI would leave behind.
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--import', './bench/exit-with-parent.mjs', script],
-    {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    },
-  );
+  const exitWithParent = pathToFileURL(join(ROOT, 'bench', 'exit-with-parent.mjs')).href;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', exitWithParent, script], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   children.add(child);
   child.on('exit', () => children.delete(child));
   return child;
@@ -55,20 +53,18 @@ export interface Meanserve {
 /**
  * meanserve on a free loopback port with the caller's environment and `env` over it, the inline queue
  * (REDIS_URL removed, so a run needs nothing but this process) and a temporary DATA_DIR, once
- * /health/ready answers 200.
+ * /health/ready answers 200. `root`: another checkout of meanserve to run instead of this one (its
+ * dependencies installed), e.g. an earlier commit measured side by side with this one.
  */
-export async function startMeanserve(env: NodeJS.ProcessEnv = {}): Promise<Meanserve> {
+export async function startMeanserve(env: NodeJS.ProcessEnv = {}, root = ROOT): Promise<Meanserve> {
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-bench-'));
   const { REDIS_URL: _redis, ...inherited } = process.env;
-  const child = startServer('src/server/main.ts', {
-    ...inherited,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    DATA_DIR: dataDir,
-    ...env,
-  });
+  const child = startServer(
+    'src/server/main.ts',
+    { ...inherited, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATA_DIR: dataDir, ...env },
+    root,
+  );
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitForOk(`${base}/health/ready`, child);
