@@ -46,6 +46,12 @@ PAIRS = {
     "proxy-large": ("proxy-large", (0.55, 0.6, 0.65)),
 }
 DIAGNOSTICS = RESULTS_ROOT / "diagnostics.json"
+# The λ schedule (the request's `lambda_schedule`): λ rising from 0, or falling to 0, linearly over the first
+# SCHEDULE_TOKENS completion tokens (the median test completion's length), in nats of the served proxy's
+# tilt, from → to. Each sized with a few 500-problem test runs so that the teacher lands where the constant
+# ads-0.65nats does (about 84 %).
+SCHEDULE_TOKENS = 40
+SCHEDULES = {"rise": (0.0, 1.2), "fall": (0.77, 0.0)}
 
 
 def pair_scales_path(role):
@@ -94,6 +100,18 @@ def settings(delta_std):
             out.append(
                 {"name": f"{family}-{n}nats", "family": family, "temperature": 1.0, "lambda": lam, "nats": n, "proxy": pair["pair"]}
             )
+    for shape, (start, end) in SCHEDULES.items():
+        out.append(
+            {
+                "name": f"{shape}-{start:g}-{end:g}nats",
+                "family": "schedule",
+                "temperature": 1.0,
+                "lambda": float(f"{start / delta_std:.3g}"),
+                "nats": start,
+                "lambda_schedule": {"end": float(f"{end / delta_std:.3g}"), "tokens": SCHEDULE_TOKENS},
+                "nats_end": end,
+            }
+        )
     for tau in (1.25, 1.5, 1.75, 2.0, 2.5):
         out.append({"name": f"temperature-{tau}", "family": "temperature", "temperature": tau, "lambda": 0.0})
     # Run order: a coarse version of every curve first, then the points between.
@@ -108,6 +126,8 @@ def settings(delta_std):
         # teacher-at-80 % edge (0.65 nats), then where each pair's own edge turned out to be.
         "proxy-small-0.65nats", "proxy-large-0.65nats", "proxy-small-0.8nats", "proxy-small-0.7nats",
         "proxy-large-0.55nats", "proxy-large-0.6nats",
+        # The λ schedule, at the served proxy's edge.
+        "rise-0-1.2nats", "fall-0.77-0nats",
     ]
     out.sort(key=lambda setting: priority.index(setting["name"]))
     return out
@@ -137,10 +157,12 @@ def run_job(server, params, seed):
 
 def sampler_params(setting):
     params = {"temperature": setting["temperature"], "top_p": TOP_P}
-    if setting["lambda"] > 0:
+    if setting["lambda"] > 0 or "lambda_schedule" in setting:
         params["antidistillation"] = {"lambda": setting["lambda"], "permute": setting.get("permute", False)}
         if "proxy" in setting:
             params["antidistillation"]["proxy"] = setting["proxy"]
+        if "lambda_schedule" in setting:
+            params["antidistillation"]["lambda_schedule"] = setting["lambda_schedule"]
     return params
 
 
@@ -340,9 +362,14 @@ def table(rows, base):
     curve = sorted(
         (r["teacher_test_accuracy"], r["student_test_accuracy"]) for r in rows if r["family"] in ("base", "temperature")
     )
-    order = {"base": 0, "antidistillation": 1, "temperature": 2, "permuted": 3, "oracle": 4, "proxy-small": 5, "proxy-large": 6}
+    order = {
+        "base": 0, "antidistillation": 1, "temperature": 2, "permuted": 3, "oracle": 4, "proxy-small": 5,
+        "proxy-large": 6, "schedule": 7,
+    }
     for r in sorted(rows, key=lambda r: (order[r["family"]], r["temperature"], r["lambda"])):
-        nats = r.get("nats", 0.0)
+        nats, lam = r.get("nats", 0.0), r["lambda"]
+        if "lambda_schedule" in r:  # from → to over the schedule's tokens
+            nats, lam = f"{nats} → {r['nats_end']}", f"{lam} → {r['lambda_schedule']['end']}"
         seeds = "" if len(r["students"]) == 1 else " (" + " / ".join(f"{100 * a:.1f}" for a in r["students"]) + ")"
         same = ""
         if r["family"] not in ("base", "temperature"):
@@ -352,7 +379,7 @@ def table(rows, base):
         cost = (r.get("teacher_test_utility_cost") or {}).get("mean_token_kl_to_teacher")
         kl = "" if cost is None else f"{cost:.3g}"
         lines.append(
-            f"| {r['name']} | {r['temperature']} | {r['lambda']} | {nats} | {kl} | {100 * r['teacher_test_accuracy']:.1f} % | "
+            f"| {r['name']} | {r['temperature']} | {lam} | {nats} | {kl} | {100 * r['teacher_test_accuracy']:.1f} % | "
             f"{100 * r['student_test_accuracy']:.1f} %{seeds} | {100 * (r['student_test_accuracy'] - base):+.1f} | {same} |"
         )
     return lines
