@@ -16,6 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
 import { encodeGreyPng } from '../src/lib/png-encode.js';
 import { type LabelledImages, readFashionMnist } from '../src/retrieval/embedding/fashion-mnist.js';
 import { apiRetrievalMetrics } from '../src/retrieval/quality-metrics.js';
@@ -81,28 +82,55 @@ async function load(
 const pngOf = (images: LabelledImages, index: number) =>
   encodeGreyPng(images.pixels.subarray(index * 784, (index + 1) * 784), 28, 28).toString('base64');
 
+/** Images/s of one autocannon connection sending the same one-image request for `seconds`. */
+async function autocannonImagesPerSecond(server: string, body: string, seconds: number): Promise<number> {
+  const result = await autocannon({
+    url: `${server}/v1/embeddings`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections: 1,
+    duration: seconds,
+  });
+  assert.equal(result.non2xx + result.errors + result.timeouts, 0, `${server}: failed requests`);
+  return result.requests.total / result.duration;
+}
+
 /**
  * One image a request from one client, on this server and on the baseline checkout's, in alternating
- * rounds of 500 requests (each after a warm-up): the median round of each, and their ratio.
+ * rounds (each server warmed up first): 500 requests from this process's `fetch` (as the rows above), then
+ * 3 s of one autocannon connection, which spends less CPU a request on the client side of the two shared
+ * cores. The median round of each, and their ratios.
  */
 async function unbatchedAgainstBaseline(pngs: string[], baselineRoot: string) {
   const baseline = await startMeanserve({}, baselineRoot);
   try {
     const servers = { current: base, baseline: baseline.base };
-    const rounds: Record<keyof typeof servers, Timing[]> = { current: [], baseline: [] };
+    const rounds = {
+      current: { fetch: [] as number[], autocannon: [] as number[] },
+      baseline: { fetch: [] as number[], autocannon: [] as number[] },
+    };
+    const body = JSON.stringify({ input: [pngs[0]] });
     for (let round = -1; round < BASELINE_ROUNDS; round++) {
       for (const which of ['current', 'baseline'] as const) {
         const one = (i: number) =>
           callAt(servers[which], 'POST', '/v1/embeddings', { input: [pngs[i % pngs.length]] });
         const timing = await load(round < 0 ? 200 : 500, 1, 1, one);
-        if (round >= 0) rounds[which].push(timing);
+        const cannon = await autocannonImagesPerSecond(servers[which], body, round < 0 ? 1 : 3);
+        if (round >= 0) {
+          rounds[which].fetch.push(timing.perSecond);
+          rounds[which].autocannon.push(cannon);
+        }
       }
     }
-    const median = (timings: Timing[]) =>
-      [...timings].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(timings.length / 2)] as Timing;
-    const current = median(rounds.current);
-    const before = median(rounds.baseline);
-    return { current, baseline: before, ratio: current.perSecond / before.perSecond, rounds };
+    const median = (values: number[]) =>
+      [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+    const summary = (client: 'fetch' | 'autocannon') => {
+      const current = median(rounds.current[client]);
+      const before = median(rounds.baseline[client]);
+      return { current, baseline: before, ratio: current / before };
+    };
+    return { fetch: summary('fetch'), autocannon: summary('autocannon'), rounds };
   } finally {
     await stopServer(baseline.child);
     await rm(baseline.dataDir, { recursive: true, force: true });
