@@ -1,13 +1,19 @@
 // The tables of docs/feat.md: feat.free-energy runs (through the job's processor, onnxruntime-node for the
 // learned transports) over several seeds, FEAT beside the classical baselines at equal evaluation budgets
 // (baselines.budget = evaluations), and the φ⁴ symmetric-umbrella estimate with its CI.
-//    npx tsx scripts/feat-table.ts [--seeds 5] [--only gmm|phi4|dw4|gaussian]
+//    npx tsx scripts/feat-table.ts [--seeds 5] [--only gmm|phi4|dw4|gaussian] [--paths 1000 --steps 100]
+// (--paths: N_F = N_R, the paths each way; --steps: K, which AIS shares, so its budget follows FEAT's.)
 import { parseArgs } from 'node:util';
 import { featFreeEnergy } from '../src/jobs/processors/feat-free-energy.js';
 import type { FeatParams } from '../src/solvers/feat/params.js';
 
 const { values: flags } = parseArgs({
-  options: { seeds: { type: 'string', default: '5' }, only: { type: 'string' } },
+  options: {
+    seeds: { type: 'string', default: '5' },
+    only: { type: 'string' },
+    paths: { type: 'string', default: '1000' },
+    steps: { type: 'string', default: '100' },
+  },
 });
 const seeds = Array.from({ length: Number(flags.seeds) }, (_, i) => i + 1);
 const models = {
@@ -115,7 +121,8 @@ async function comparison(
   console.log(`\nAll baselines together: ${f(mean(baselineMs) / 1000, 1)} s per seed (bootstrap included).`);
 }
 
-const settings = { n_forward: 1000, n_reverse: 1000, steps: 100, eps: 0.01 };
+const paths = Number(flags.paths);
+const settings = { n_forward: paths, n_reverse: paths, steps: Number(flags.steps), eps: 0.01 };
 if (flags.only === undefined || flags.only === 'gmm') {
   await comparison(
     'GMM pair (d = 10)',
