@@ -21,11 +21,19 @@ import { categorical, greedy } from './sampler.js';
 import { type FinishReason, StopSequenceText } from './stopping.js';
 import type { Vocabulary } from './vocabulary.js';
 
+/** The tilt's settings as resolved for a request (ε the proxy pair's). */
+export interface AntidistillationSettings {
+  lambda: number;
+  epsilon: number;
+  permute: boolean;
+  lambda_schedule?: LambdaSchedule;
+}
+
 export interface SamplingOptions {
   /** 0: greedy decoding. */
   temperature: number;
   topP: number;
-  antidistillation?: { lambda: number; epsilon: number; permute: boolean; lambda_schedule?: LambdaSchedule };
+  antidistillation?: AntidistillationSettings;
 }
 
 export interface SequenceRequest {

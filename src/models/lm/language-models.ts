@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { InvalidInputError, UnprocessableError } from '../../errors.js';
 import type { LanguageModelSpec, ManifestEntry, ModelLookup } from '../../schemas/manifest.js';
+import type { AntidistillationSettings } from './generate.js';
 import type { LambdaSchedule } from './logits-processors.js';
 import { Vocabulary } from './vocabulary.js';
 
@@ -21,7 +22,7 @@ export interface ResolvedModels {
   vocabulary: Vocabulary;
   /** Present when the request tilts with λ > 0 somewhere in the completion. */
   pair?: { name: string; epsilon: number; plus: ManifestEntry; minus: ManifestEntry };
-  antidistillation?: { lambda: number; epsilon: number; permute: boolean; lambda_schedule?: LambdaSchedule };
+  antidistillation?: AntidistillationSettings;
 }
 
 const vocabularies = new Map<string, Vocabulary>();
