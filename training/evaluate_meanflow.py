@@ -10,6 +10,9 @@ the evaluation classifier:
   FD-FMNIST       Fréchet distance between Gaussians fitted to classifier features (256-d) of the
                   samples and of the 10 000 test images; floors: real training images, and
                   autoencoder reconstructions of training images (the best a latent generator can do).
+  FD, second      the same distance in the 192-d pooled features of a second classifier with another
+                  architecture, seed and augmentation (train_second_classifier.py), which no
+                  generator was trained or selected against; skipped when it has not been trained.
   class accuracy  how often the classifier's top class is the class that was asked for.
 Writes training/results/meanflow_eval.json, the PNG grids under docs/, and merges the numbers into
 the flows' metrics.json and manifest entries. Models without a checkpoint are skipped with a note.
@@ -30,7 +33,7 @@ import fmnist_data
 from manifest_update import MODELS_DIR, merge_metrics, write_json
 from meanflow import sample_average_velocity, sample_euler
 from model_export import configure_torch
-from networks import LATENT_DIM, Classifier, Decoder, Encoder, ServedDecoder, VelocityNet
+from networks import LATENT_DIM, Classifier, Decoder, Encoder, SecondClassifier, ServedDecoder, VelocityNet
 
 TRAINING_DIR = Path(__file__).resolve().parent
 CHECKPOINT_DIR = TRAINING_DIR / "checkpoints"
@@ -70,10 +73,19 @@ def load_decoder():
     return encoder.eval(), ServedDecoder(decoder, latents["mean"], latents["std"]).eval()
 
 
-def load_classifier():
+def load_extractors():
+    """{score name: classifier}: `fmnist-classifier` always; the second classifier when it has been trained."""
     classifier = Classifier()
     classifier.load_state_dict(torch.load(CHECKPOINT_DIR / "classifier.pt"))
-    return classifier.eval()
+    extractors = {"fd_fmnist": classifier.eval()}
+    second = CHECKPOINT_DIR / "second-classifier.pt"
+    if second.exists():
+        extractors["fd_second"] = SecondClassifier()
+        extractors["fd_second"].load_state_dict(torch.load(second))
+        extractors["fd_second"].eval()
+    else:
+        print(f"no {second}: FD in the second classifier's features is skipped (npm run train:second-classifier)")
+    return extractors
 
 
 def load_flow(name):
@@ -140,8 +152,8 @@ def save_grid(path, images, scale=2, padding=2):
     print(f"wrote {path}")
 
 
-def reference_features(classifier, encoder, decoder, count, seed):
-    """Features of the test set, of `count` random training images, and of their reconstructions."""
+def reference_images(encoder, decoder, count, seed):
+    """The 10 000 test images, `count` random training images, and their autoencoder reconstructions."""
     test_uint8, _ = fmnist_data.load_split("test")
     train_uint8, _ = fmnist_data.load_split("train")
     chosen = np.random.default_rng(seed).choice(len(train_uint8), count, replace=False)
@@ -150,10 +162,22 @@ def reference_features(classifier, encoder, decoder, count, seed):
         latents = torch.cat([encoder(batch * 2 - 1) for batch in train_images.split(BATCH)])
         standardised = (latents - decoder.latent_mean) / decoder.latent_std
         reconstructions = torch.cat([decoder(z) for z in standardised.split(BATCH)])
-    _, test = classify(classifier, torch.from_numpy(fmnist_data.to_unit_range(test_uint8)))
-    _, train = classify(classifier, train_images)
-    _, reconstructed = classify(classifier, reconstructions)
-    return test, train, reconstructed
+    return torch.from_numpy(fmnist_data.to_unit_range(test_uint8)), train_images, reconstructions
+
+
+def floors_and_test_features(extractors, encoder, decoder, count, seed):
+    """Per extractor: the test images' features (every FD's reference) and the two floors."""
+    test, train, reconstructions = reference_images(encoder, decoder, count, seed)
+    test_features, floors = {}, {}
+    for score, extractor in extractors.items():
+        test_features[score] = classify(extractor, test)[1]
+        floors[score] = {
+            "train_vs_test": round(frechet_distance(classify(extractor, train)[1], test_features[score]), 3),
+            "autoencoder_reconstructions_vs_test": round(
+                frechet_distance(classify(extractor, reconstructions)[1], test_features[score]), 3
+            ),
+        }
+    return test_features, floors
 
 
 def reconstruction_accuracy(classifier, encoder, decoder):
@@ -168,15 +192,17 @@ def reconstruction_accuracy(classifier, encoder, decoder):
     return float((predicted == test_labels).mean())
 
 
-def evaluate_setting(flow, sampler_name, steps, noise, labels, decoder, classifier, test_features):
+def evaluate_setting(flow, sampler_name, steps, noise, labels, decoder, extractors, test_features):
+    """FD in every extractor's features; class accuracy by `fmnist-classifier`, the served one."""
     started = time.perf_counter()
     images = generate(flow, SAMPLERS[sampler_name], steps, noise, labels, decoder)
-    predicted, features = classify(classifier, images)
-    return images, {
-        "fd_fmnist": round(frechet_distance(features, test_features), 3),
-        "class_accuracy": round(float((predicted == labels.numpy()).mean()), 4),
-        "seconds": round(time.perf_counter() - started, 2),
-    }
+    scores = {}
+    for score, extractor in extractors.items():
+        predicted, features = classify(extractor, images)
+        scores[score] = round(frechet_distance(features, test_features[score]), 3)
+        if score == "fd_fmnist":
+            scores["class_accuracy"] = round(float((predicted == labels.numpy()).mean()), 4)
+    return images, {**scores, "seconds": round(time.perf_counter() - started, 2)}
 
 
 def publish_metrics(name, rows, samples):
@@ -185,6 +211,7 @@ def publish_metrics(name, rows, samples):
         "eval_samples": samples,
         "fd_fmnist_by_steps": {str(row["steps"]): row["fd_fmnist"] for row in rows},
         "class_accuracy_by_steps": {str(row["steps"]): row["class_accuracy"] for row in rows},
+        **({"fd_second_classifier_by_steps": {str(row["steps"]): row["fd_second"] for row in rows}} if "fd_second" in rows[0] else {}),
     }
     path = MODELS_DIR / name / "metrics.json"
     write_json(path, {**json.loads(path.read_text()), **metrics})
@@ -195,14 +222,12 @@ def main():
     args = parse_args()
     configure_torch(args.seed)
     encoder, decoder = load_decoder()
-    classifier = load_classifier()
-    test_features, train_features, reconstructed_features = reference_features(
-        classifier, encoder, decoder, args.samples, args.seed
-    )
+    extractors = load_extractors()
+    test_features, floors_by_extractor = floors_and_test_features(extractors, encoder, decoder, args.samples, args.seed)
     floors = {
-        "train_vs_test": round(frechet_distance(train_features, test_features), 3),
-        "autoencoder_reconstructions_vs_test": round(frechet_distance(reconstructed_features, test_features), 3),
-        "reconstruction_class_accuracy": round(reconstruction_accuracy(classifier, encoder, decoder), 4),
+        **floors_by_extractor.pop("fd_fmnist"),
+        "reconstruction_class_accuracy": round(reconstruction_accuracy(extractors["fd_fmnist"], encoder, decoder), 4),
+        **({"second_classifier": floors_by_extractor["fd_second"]} if "fd_second" in floors_by_extractor else {}),
     }
     print(f"floors: {floors}")
 
@@ -220,7 +245,7 @@ def main():
             continue
         rows = []
         for steps in step_counts:
-            _, scores = evaluate_setting(flow, sampler_name, steps, noise, labels, decoder, classifier, test_features)
+            _, scores = evaluate_setting(flow, sampler_name, steps, noise, labels, decoder, extractors, test_features)
             row = {"model": name, "ratio_r_not_t": state["ratio"], "iterations": state["step"],
                    "sampler": sampler_name, "steps": steps, **scores}
             print(row, flush=True)

@@ -100,6 +100,40 @@ class Classifier(nn.Module):
         return self.head(features), features
 
 
+class SecondClassifier(nn.Module):
+    """A second evaluation classifier, image in [0,1] -> (logits [N,10], features [N,192]), never served.
+
+    FD measured in one network's features can reward whatever that network happens to look at; a
+    generator can look good to it and not to another. This one differs from `Classifier` in every
+    choice that shapes its features: a 5x5 stem, batch norm, GELU, global average pooling instead
+    of a dense layer over positions (so its 192-d features carry no pixel positions), another seed
+    and another augmentation (shifts). The generators are never trained or selected against it.
+    """
+
+    FEATURE_DIM = 192
+
+    def __init__(self):
+        super().__init__()
+
+        def stage(inputs, outputs, kernel):
+            return [nn.Conv2d(inputs, outputs, kernel, padding=kernel // 2), nn.BatchNorm2d(outputs), nn.GELU()]
+
+        self.trunk = nn.Sequential(
+            *stage(1, 48, 5),
+            nn.MaxPool2d(2),
+            *stage(48, 96, 3),
+            nn.MaxPool2d(2),
+            *stage(96, self.FEATURE_DIM, 3),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(self.FEATURE_DIM, 10))
+
+    def forward(self, image):
+        features = self.trunk(image * 2.0 - 1.0)
+        return self.head(features), features
+
+
 def sinusoidal_embedding(values, dim):
     """[N] -> [N, dim] cos/sin features with frequencies 1 … 1e-4, applied to the raw value.
 
