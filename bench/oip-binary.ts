@@ -31,7 +31,7 @@ const CASES: Case[] = [
   {
     label: 'large outputs: fmnist-ae-decoder, 256 latents',
     model: 'fmnist-ae-decoder',
-    input: { name: 'latent', shape: [256, 32] },
+    input: { name: 'latent', shape: [256, 64] },
     output: 'image',
   },
 ];

@@ -233,9 +233,11 @@ def main():
 
     # The same noise and labels for every setting, so differences come from the models and samplers.
     labels = torch.arange(10).repeat_interleave(args.samples // 10)
-    noise = torch.randn(len(labels), LATENT_DIM)
+    # Its own generator: building the networks above draws from the global one.
+    noise_stream = torch.Generator().manual_seed(args.seed)
+    noise = torch.randn(len(labels), LATENT_DIM, generator=noise_stream)
     grid_labels = torch.arange(10).repeat_interleave(GRID_COLUMNS)
-    grid_noise = torch.randn(len(grid_labels), LATENT_DIM)
+    grid_noise = torch.randn(len(grid_labels), LATENT_DIM, generator=noise_stream)
 
     results = []
     for name, sampler_name, step_counts, served in SETTINGS:

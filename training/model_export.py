@@ -63,7 +63,7 @@ def io_spec(name, datatype, shape, value_range=None):
 
 
 def publish_model(name, module, parity_inputs, input_specs, output_specs, description, task, metrics, training, card,
-                  extra=None):
+                  extra=None, version="1"):
     """Write models/<name>/{model.onnx, parity.json, metrics.json, CARD.md} and update the manifest.
 
     parity_inputs: dict name -> numpy array, in the module's argument order.
@@ -83,7 +83,7 @@ def publish_model(name, module, parity_inputs, input_specs, output_specs, descri
     (directory / "CARD.md").write_text(card)
     entry = {
         "name": name,
-        "version": "1",
+        "version": version,
         "task": task,
         "description": description,
         "file": f"{name}/model.onnx",

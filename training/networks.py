@@ -1,6 +1,6 @@
 """The PyTorch networks behind the Fashion-MNIST models, and the wrappers that are exported to ONNX.
 
-Designs are ours, a latent MeanFlow sized for a 2-core CPU: a small convolutional autoencoder to a 32-d
+Designs are ours, a latent MeanFlow sized for a 2-core CPU: a small convolutional autoencoder to a 64-d
 latent, and a residual MLP velocity network in that latent.
 """
 
@@ -9,12 +9,12 @@ import math
 import torch
 from torch import nn
 
-LATENT_DIM = 32
+LATENT_DIM = 64
 NULL_LABEL = 10  # the "no class" label used for classifier-free guidance; labels 0..9 are the classes
 
 
 class Encoder(nn.Module):
-    """[N,1,28,28] in [-1,1] -> [N,32]: two stride-2 convolutions (28->14->7), then a linear map."""
+    """[N,1,28,28] in [-1,1] -> [N,64]: two stride-2 convolutions (28->14->7), then a linear map."""
 
     def __init__(self):
         super().__init__()
@@ -32,12 +32,14 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """[N,32] -> [N,1,28,28] in [-1,1]: the encoder mirrored, ending in tanh."""
+    """[N,64] -> [N,1,28,28] in [-1,1]: the encoder mirrored, with one more 3x3 convolution at 7x7, ending in tanh."""
 
     def __init__(self):
         super().__init__()
         self.project = nn.Sequential(nn.Linear(LATENT_DIM, 64 * 7 * 7), nn.SiLU())
         self.upsample = nn.Sequential(
+            nn.Conv2d(64, 64, 3, padding=1),
+            nn.SiLU(),
             nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1),
             nn.SiLU(),
             nn.ConvTranspose2d(32, 1, 4, stride=2, padding=1),
@@ -161,7 +163,7 @@ class VelocityNet(nn.Module):
     """Average velocity u(z, r, t, y) in latent space, conditioned on (t, t - r) and the class.
 
     Input [z ‖ emb(t) ‖ emb(t - r) ‖ label embedding (10 classes + null)] -> linear -> residual
-    blocks -> LayerNorm -> linear to 32. With r = t it is an instantaneous velocity, which is how the
+    blocks -> LayerNorm -> linear to the latent dimension. With r = t it is an instantaneous velocity, which is how the
     flow-matching baseline uses the same network.
     """
 

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """Train the Fashion-MNIST autoencoder and export its decoder as `fmnist-ae-decoder`.
 
-    /usr/bin/python3 training/train_autoencoder.py [--iterations 2500] [--resume]
+    /usr/bin/python3 training/train_autoencoder.py [--iterations 5000] [--resume]
 
 Design (ours, sized for a 2-core CPU): conv 28->14->7 (32, 64 channels) -> linear
-to a 32-d latent, mirrored decoder ending in tanh, trained on [-1, 1] images with Gaussian noise
+to a 64-d latent, mirrored decoder (plus one 3x3 convolution at 7x7) ending in tanh, trained on [-1, 1] images with Gaussian noise
 (std 0.05) on the latent and a small L2 penalty on it, so that nearby latents decode to similar
 images and the latent scale stays bounded: both make the latent easier for a flow to model.
 
@@ -24,6 +24,7 @@ from model_export import Stopwatch, configure_torch, io_spec, publish_model
 from networks import LATENT_DIM, Decoder, Encoder, ServedDecoder
 
 NAME = "fmnist-ae-decoder"
+VERSION = "2"  # 1 had a 32-d latent (docs/meanflow.md compares the two)
 COMMAND = "npm run train:autoencoder"
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 CHECKPOINT = CHECKPOINT_DIR / "autoencoder.pt"
@@ -36,7 +37,7 @@ CHECKPOINT_EVERY = 500
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--iterations", type=int, default=2500, help="total iterations (a resumed run continues to it)")
+    parser.add_argument("--iterations", type=int, default=5000, help="total iterations (a resumed run continues to it)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from training/checkpoints/autoencoder.pt")
@@ -108,17 +109,18 @@ def train(args, train_images):
 
 
 def card(metrics, args):
-    return f"""# fmnist-ae-decoder (version 1)
+    return f"""# fmnist-ae-decoder (version {VERSION})
 
-The decoder half of a small Fashion-MNIST autoencoder. It turns a 32-d latent into a 28x28 image;
+The decoder half of a small Fashion-MNIST autoencoder. It turns a 64-d latent into a 28x28 image;
 the `meanflow-fmnist` and `flowmatching-fmnist` generators produce latents for it.
 
-- **Interface**: input `latent` FP32 `[N, 32]`, the *standardised* latent (per-dimension mean 0,
+- **Interface**: input `latent` FP32 `[N, 64]`, the *standardised* latent (per-dimension mean 0,
   std 1 over the training images, as the flows produce it); output `image` FP32 `[N, 1, 28, 28]`,
   pixel intensities in [0, 1] (0 = black background). De-standardisation and the tanh -> [0, 1]
   mapping are inside the graph.
-- **Architecture**: Linear 32 -> 64x7x7, SiLU, ConvTranspose 64->32 (7->14), SiLU,
-  ConvTranspose 32->1 (14->28), tanh. The encoder (not served) mirrors it.
+- **Architecture**: Linear 64 -> 64x7x7, SiLU, Conv 3x3 64->64, SiLU, ConvTranspose 64->32 (7->14), SiLU,
+  ConvTranspose 32->1 (14->28), tanh. The encoder (not served): Conv 4x4/2 1->32, SiLU, Conv 4x4/2
+  32->64, SiLU, Linear 3136 -> 64.
 - **Data**: Fashion-MNIST training split minus a seeded 5 000-image validation split
   ({metrics['training_images']} images), scaled to [-1, 1].
 - **Training**: `{COMMAND}` (= `/usr/bin/python3 training/train_autoencoder.py`), seed {args.seed},
@@ -129,7 +131,7 @@ the `meanflow-fmnist` and `flowmatching-fmnist` generators produce latents for i
   See `docs/meanflow.md` for the class accuracy and Fréchet distance of its reconstructions.
 - **Parity**: `parity.json` holds 4 standardised latents of validation images and PyTorch's
   output; a correct runtime matches within 1e-4.
-- **Limits**: reconstructions are blurrier than the originals (a 32-d bottleneck); latents far
+- **Limits**: reconstructions are blurrier than the originals (a 64-d bottleneck); latents far
   outside the training distribution decode to arbitrary shapes.
 """
 
@@ -167,11 +169,12 @@ def main():
         {"latent": parity_latents.astype(np.float32)},
         [io_spec("latent", "FP32", [LATENT_DIM])],
         [io_spec("image", "FP32", [1, 28, 28])],
-        "Fashion-MNIST autoencoder decoder: standardised 32-d latent -> 28x28 image in [0, 1].",
+        "Fashion-MNIST autoencoder decoder: standardised 64-d latent -> 28x28 image in [0, 1].",
         "decoder",
         metrics,
         {"command": COMMAND, "seed": args.seed, "seconds": round(seconds, 1)},
         card(metrics, args),
+        version=VERSION,
     )
 
 

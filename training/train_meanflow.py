@@ -34,6 +34,7 @@ EMA_DECAY = 0.999
 CHECKPOINT_EVERY = 1000
 LOG_EVERY = 200
 DECODER_NAME = "fmnist-ae-decoder"
+VERSION = "2"  # the flows of version 1 lived in the 32-d latent of fmnist-ae-decoder 1
 
 
 def parse_args():
@@ -67,10 +68,10 @@ def load_checkpoint(path, model, ema, optimizer, device):
     optimizer.load_state_dict(state["optimizer"])
     torch.set_rng_state(state["rng"].cpu())
     print(f"resumed {path} at iteration {state['step']}")
-    return state["step"], state["seconds"]
+    return state["step"], state["seconds"], state["recent_losses"]
 
 
-def save_checkpoint(path, args, model, ema, optimizer, step, seconds):
+def save_checkpoint(path, args, model, ema, optimizer, step, seconds, recent_losses):
     torch.save(
         {
             "model": model.state_dict(),
@@ -79,6 +80,8 @@ def save_checkpoint(path, args, model, ema, optimizer, step, seconds):
             "rng": torch.get_rng_state(),
             "step": step,
             "seconds": seconds,
+            # so that a resumed run that has nothing left to train still reports its final error
+            "recent_losses": recent_losses,
             "ratio": args.ratio,
             "omega": args.omega,
             "kappa": args.kappa,
@@ -92,12 +95,11 @@ def train(args, latents, labels):
     model = VelocityNet().to(args.device)
     ema = ExponentialMovingAverage(model, EMA_DECAY)
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, betas=ADAM_BETAS)
-    step, seconds = 0, 0.0
+    step, seconds, recent_losses = 0, 0.0, []
     if args.resume and checkpoint.exists():
-        step, seconds = load_checkpoint(checkpoint, model, ema, optimizer, args.device)
+        step, seconds, recent_losses = load_checkpoint(checkpoint, model, ema, optimizer, args.device)
     jvp = jvp_function()
     clock = Stopwatch(seconds)
-    recent_losses = []
     model.train()
     while step < args.iterations:
         rows = torch.randint(len(latents), (args.batch_size,)).to(args.device)
@@ -113,7 +115,7 @@ def train(args, latents, labels):
         if step % LOG_EVERY == 0:
             print(f"iteration {step:5d}  mean ||Δ||² {np.mean(recent_losses):.4f}  {clock.seconds():.0f} s", flush=True)
         if step % CHECKPOINT_EVERY == 0 or step == args.iterations:
-            save_checkpoint(checkpoint, args, model, ema, optimizer, step, clock.seconds())
+            save_checkpoint(checkpoint, args, model, ema, optimizer, step, clock.seconds(), recent_losses)
     ema_model = VelocityNet()  # on the CPU, where it is exported
     ema_model.load_state_dict(ema.shadow)
     return ema_model.eval(), clock.seconds(), float(np.mean(recent_losses))
@@ -151,17 +153,17 @@ def card(args, metrics):
             "flow matching",
             "Euler on a uniform grid from 1 to 0, `z_(t-h) = z_t - h u(z_t, r=t, t)`, 1 … 64 steps",
         )
-    return f"""# {args.name} (version 1)
+    return f"""# {args.name} (version {VERSION})
 
-A class-conditional {title} generator of Fashion-MNIST in the 32-d latent space of
+A class-conditional {title} generator of Fashion-MNIST in the {LATENT_DIM}-d latent space of
 `{DECODER_NAME}`, with classifier-free guidance (ω = {args.omega}, κ = {args.kappa}) baked in at training time.
 
-- **Interface**: inputs `z` FP32 `[N, 32]`, `r` FP32 `[N]`, `t` FP32 `[N]` (0 ≤ r ≤ t ≤ 1),
-  `y` INT64 `[N]` (0 … 9 = class, {NULL_LABEL} = unconditional); output `u` FP32 `[N, 32]`, the average
+- **Interface**: inputs `z` FP32 `[N, {LATENT_DIM}]`, `r` FP32 `[N]`, `t` FP32 `[N]` (0 ≤ r ≤ t ≤ 1),
+  `y` INT64 `[N]` (0 … 9 = class, {NULL_LABEL} = unconditional); output `u` FP32 `[N, {LATENT_DIM}]`, the average
   velocity over [r, t] (the instantaneous velocity when r = t).
-- **Sampling**: e ~ N(0, I) in 32-d; {sampling}; then `{DECODER_NAME}` turns the latent into an image.
+- **Sampling**: e ~ N(0, I) in {LATENT_DIM}-d; {sampling}; then `{DECODER_NAME}` turns the latent into an image.
 - **Architecture**: [z ‖ sinusoidal(t, 64) ‖ sinusoidal(t − r, 64) ‖ label embedding (11 x 64)] ->
-  Linear 384 -> 3 residual blocks (LayerNorm, 384->384, SiLU, 384->384) -> LayerNorm, SiLU, Linear 32.
+  Linear 384 -> 3 residual blocks (LayerNorm, 384->384, SiLU, 384->384) -> LayerNorm, SiLU, Linear {LATENT_DIM}.
   EMA weights (decay {EMA_DECAY}, with warm-up) are exported.
 - **Training**: `{command_for(args)}`, seed {args.seed}; {metrics['iterations']} iterations at batch
   {args.batch_size} on the standardised latents of the 60 000 training images; r ≠ t for
@@ -203,12 +205,13 @@ def main():
         ],
         [io_spec("u", "FP32", [LATENT_DIM])],
         f"Class-conditional Fashion-MNIST {'MeanFlow' if args.ratio > 0 else 'flow-matching'} velocity in the "
-        f"32-d latent of {DECODER_NAME}, CFG baked in.",
+        f"{LATENT_DIM}-d latent of {DECODER_NAME}, CFG baked in.",
         "generation",
         metrics,
         {"command": command_for(args), "seed": args.seed, "seconds": round(seconds, 1)},
         card(args, metrics),
         extra={"generator": generator_metadata(args)},
+        version=VERSION,
     )
 
 
