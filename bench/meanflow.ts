@@ -64,10 +64,11 @@ async function main(): Promise<void> {
 
   // The velocity network alone, onnxruntime-node against PyTorch eager, same batch and thread count.
   const entry = await models.entry('meanflow-fmnist');
-  if (entry === undefined) throw new Error('meanflow-fmnist is not served');
+  if (entry?.generator === undefined) throw new Error('meanflow-fmnist is not a served generator');
   const random = new Random(2);
+  const dim = entry.generator.latent_dim;
   const inputs = {
-    z: { datatype: 'FP32' as const, shape: [batch, 32], data: random.normals(batch * 32) },
+    z: { datatype: 'FP32' as const, shape: [batch, dim], data: random.normals(batch * dim) },
     r: { datatype: 'FP32' as const, shape: [batch], data: new Float32Array(batch).fill(0.25) },
     t: { datatype: 'FP32' as const, shape: [batch], data: new Float32Array(batch).fill(0.75) },
     y: { datatype: 'INT64' as const, shape: [batch], data: new BigInt64Array(batch).fill(3n) },

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "training"))
-from networks import VelocityNet  # noqa: E402
+from networks import LATENT_DIM, VelocityNet  # noqa: E402
 
 
 def main():
@@ -24,7 +24,7 @@ def main():
     torch.set_num_threads(1)
     torch.manual_seed(0)
     net = VelocityNet().eval()
-    z = torch.randn(args.batch, 32)
+    z = torch.randn(args.batch, LATENT_DIM)
     r = torch.full((args.batch,), 0.25)
     t = torch.full((args.batch,), 0.75)
     y = torch.full((args.batch,), 3, dtype=torch.long)
