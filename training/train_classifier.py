@@ -43,23 +43,22 @@ def accuracy(model, images, labels, batch_size=1000):
     return correct / len(images)
 
 
-def train(args, images, labels, validation):
-    model = Classifier()
-    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+def random_flips(batch):
+    """Horizontal flips of half the images: garments are left-right symmetric enough that this is free data."""
+    flip = torch.rand(len(batch)) < 0.5
+    return torch.where(flip[:, None, None, None], batch.flip(3), batch)
+
+
+def fit(model, optimizer, schedule, augment, args, images, labels, validation):
+    """Epochs of shuffled mini-batches through `augment`, cross-entropy, the schedule stepped per batch."""
     steps_per_epoch = len(images) // args.batch_size
-    # Cosine decay over the whole run: the last epoch at a small learning rate settles the weights.
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.epochs * steps_per_epoch)
     clock = Stopwatch()
     for epoch in range(1, args.epochs + 1):
         model.train()
         order = torch.randperm(len(images))
         for step in range(steps_per_epoch):
             rows = order[step * args.batch_size : (step + 1) * args.batch_size]
-            batch = images[rows]
-            # Horizontal flips: garments are left-right symmetric enough that this is free data.
-            flip = torch.rand(len(rows)) < 0.5
-            batch = torch.where(flip[:, None, None, None], batch.flip(3), batch)
-            logits, _ = model(batch)
+            logits, _ = model(augment(images[rows]))
             loss = F.cross_entropy(logits, labels[rows])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -69,6 +68,14 @@ def train(args, images, labels, validation):
                 print(f"epoch {epoch} step {step:4d}  loss {loss.item():.4f}  {clock.seconds():.0f} s", flush=True)
         print(f"epoch {epoch}: validation accuracy {accuracy(model, *validation):.4f}", flush=True)
     return model.eval(), clock.seconds()
+
+
+def train(args, images, labels, validation):
+    model = Classifier()
+    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+    # Cosine decay over the whole run: the last epoch at a small learning rate settles the weights.
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.epochs * (len(images) // args.batch_size))
+    return fit(model, optimizer, schedule, random_flips, args, images, labels, validation)
 
 
 def card(args, metrics):

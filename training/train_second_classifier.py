@@ -20,9 +20,9 @@ import torch
 import torch.nn.functional as F
 
 import fmnist_data
-from model_export import Stopwatch, configure_torch
+from model_export import configure_torch
 from networks import SecondClassifier
-from train_classifier import accuracy
+from train_classifier import accuracy, fit
 
 TRAINING_DIR = Path(__file__).resolve().parent
 CHECKPOINT = TRAINING_DIR / "checkpoints" / "second-classifier.pt"
@@ -49,23 +49,9 @@ def random_shifts(batch):
 def train(args, images, labels, validation):
     model = SecondClassifier()
     optimizer = torch.optim.SGD(model.parameters(), lr=PEAK_LEARNING_RATE, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    steps_per_epoch = len(images) // args.batch_size
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, PEAK_LEARNING_RATE, total_steps=args.epochs * steps_per_epoch)
-    clock = Stopwatch()
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        order = torch.randperm(len(images))
-        for step in range(steps_per_epoch):
-            rows = order[step * args.batch_size : (step + 1) * args.batch_size]
-            loss = F.cross_entropy(model(random_shifts(images[rows]))[0], labels[rows])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            if step % 100 == 0:
-                print(f"epoch {epoch} step {step:4d}  loss {loss.item():.4f}  {clock.seconds():.0f} s", flush=True)
-        print(f"epoch {epoch}: validation accuracy {accuracy(model, *validation):.4f}", flush=True)
-    return model.eval(), clock.seconds()
+    total_steps = args.epochs * (len(images) // args.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, PEAK_LEARNING_RATE, total_steps=total_steps)
+    return fit(model, optimizer, schedule, random_shifts, args, images, labels, validation)
 
 
 def main():
