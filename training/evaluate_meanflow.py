@@ -2,11 +2,14 @@
 """Evaluate the Fashion-MNIST generators: FD-FMNIST, class accuracy and sample grids.
 
     /usr/bin/python3 training/evaluate_meanflow.py [--samples 5000]        (npm run eval:meanflow)
+    /usr/bin/python3 training/evaluate_meanflow.py --checkpoints NAME,NAME --out FILE  (scores only)
 
-For each setting (MeanFlow at 1 and 2 NFE; flow matching with 1 … 32 Euler steps; the 75 % r≠t
-ablation at 1 and 2 NFE) it draws the same seeded noise and balanced class labels, samples latents
-exactly as the server does, decodes them with the served decoder graph and scores the images with
-the evaluation classifier:
+For each setting (MeanFlow at 1 and 2 NFE; flow matching with 1 … 32 Euler steps) it draws the same
+seeded noise and balanced class labels, samples latents exactly as the server does, decodes them with
+the served decoder graph and scores the images with the served evaluation classifier. The served
+networks are read back from their ONNX files (served_weights.py), so the scores are those of what is
+served, on any machine and in a fresh clone; --checkpoints scores training checkpoints instead (in the
+checkpointed autoencoder's latent space):
   FD-FMNIST       Fréchet distance between Gaussians fitted to classifier features (256-d) of the
                   samples and of the 10 000 test images; floors: real training images, and
                   autoencoder reconstructions of training images (the best a latent generator can do).
@@ -15,7 +18,8 @@ the evaluation classifier:
                   generator was trained or selected against; skipped when it has not been trained.
   class accuracy  how often the classifier's top class is the class that was asked for.
 Writes training/results/meanflow_eval.json, the PNG grids under docs/, and merges the numbers into
-the flows' metrics.json and manifest entries. Models without a checkpoint are skipped with a note.
+the flows' metrics.json and manifest entries. The reconstruction floors need the served decoder's
+encoder (training/checkpoints/autoencoder.pt of the same training); without it they are skipped.
 """
 
 import argparse
@@ -34,18 +38,20 @@ from manifest_update import MODELS_DIR, merge_metrics, write_json
 from meanflow import sample_average_velocity, sample_euler
 from model_export import configure_torch
 from networks import LATENT_DIM, Classifier, Decoder, Encoder, SecondClassifier, ServedDecoder, VelocityNet
+from served_weights import load_served
 
 TRAINING_DIR = Path(__file__).resolve().parent
 CHECKPOINT_DIR = TRAINING_DIR / "checkpoints"
 RESULTS = TRAINING_DIR / "results" / "meanflow_eval.json"
 DOCS_DIR = TRAINING_DIR.parent / "docs"
 
-# (checkpoint / model name, sampler, step counts, whether the model is served)
+# (model or checkpoint name, sampler, step counts, whether the model is served)
+STEP_COUNTS = {"meanflow": [1, 2], "euler": [1, 2, 4, 8, 16, 32]}
 SETTINGS = [
-    ("meanflow-fmnist", "meanflow", [1, 2], True),
-    ("flowmatching-fmnist", "euler", [1, 2, 4, 8, 16, 32], True),
-    ("meanflow-ratio-0.75", "meanflow", [1, 2], False),
+    ("meanflow-fmnist", "meanflow", STEP_COUNTS["meanflow"], True),
+    ("flowmatching-fmnist", "euler", STEP_COUNTS["euler"], True),
 ]
+DECODER = "fmnist-ae-decoder"
 SAMPLERS = {"meanflow": sample_average_velocity, "euler": sample_euler}
 GRIDS = {
     ("meanflow-fmnist", 1): "meanflow-1nfe.png",
@@ -61,10 +67,30 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=5000, help="generated images per setting (a multiple of 10)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--checkpoints",
+        help="comma-separated checkpoint names under training/checkpoints to evaluate instead of the served "
+        "models (e.g. training-length stages); scored only: no grids, no metrics published",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results JSON")
     return parser.parse_args()
 
 
-def load_decoder():
+def settings(checkpoints):
+    """(name, sampler, step counts, served) per flow; a named checkpoint gets its kind's step counts."""
+    if checkpoints is None:
+        return SETTINGS
+    chosen = []
+    for name in checkpoints.split(","):
+        kind = "meanflow" if torch.load(CHECKPOINT_DIR / f"{name}.pt")["ratio"] > 0 else "euler"
+        chosen.append((name, kind, STEP_COUNTS[kind], False))
+    return chosen
+
+
+def trained_autoencoder():
+    """(encoder, decoder as served) from training/checkpoints, or None when the autoencoder was not trained here."""
+    if not (CHECKPOINT_DIR / "autoencoder.pt").exists():
+        return None
     autoencoder = torch.load(CHECKPOINT_DIR / "autoencoder.pt")
     latents = torch.load(CHECKPOINT_DIR / "fmnist-latents.pt")
     encoder, decoder = Encoder(), Decoder()
@@ -73,11 +99,33 @@ def load_decoder():
     return encoder.eval(), ServedDecoder(decoder, latents["mean"], latents["std"]).eval()
 
 
+def load_latent_space(served):
+    """(encoder or None, decoder). The encoder is needed only for the reconstruction floors.
+
+    Served models decode through the served decoder's weights; its encoder is the checkpoint's only when that
+    checkpoint is the served decoder's own (on another machine retraining gives other weights). Checkpoints
+    decode through the checkpointed autoencoder, the latent space they were trained in.
+    """
+    trained = trained_autoencoder()
+    if not served:
+        if trained is None:
+            raise SystemExit(f"no autoencoder checkpoint in {CHECKPOINT_DIR}: npm run train:autoencoder")
+        return trained
+    decoder = load_served(DECODER, ServedDecoder(Decoder(), torch.zeros(LATENT_DIM), torch.ones(LATENT_DIM)))
+    if trained is not None and same_weights(trained[1], decoder):
+        return trained[0], decoder
+    print(f"no checkpoint of the served {DECODER}'s encoder: the reconstruction floors are skipped")
+    return None, decoder
+
+
+def same_weights(module_a, module_b):
+    state_a, state_b = module_a.state_dict(), module_b.state_dict()
+    return state_a.keys() == state_b.keys() and all(torch.equal(state_a[key], state_b[key]) for key in state_a)
+
+
 def load_extractors():
-    """{score name: classifier}: `fmnist-classifier` always; the second classifier when it has been trained."""
-    classifier = Classifier()
-    classifier.load_state_dict(torch.load(CHECKPOINT_DIR / "classifier.pt"))
-    extractors = {"fd_fmnist": classifier.eval()}
+    """{score name: classifier}: the served `fmnist-classifier` always; the second classifier when it has been trained."""
+    extractors = {"fd_fmnist": load_served("fmnist-classifier", Classifier())}
     second = CHECKPOINT_DIR / "second-classifier.pt"
     if second.exists():
         extractors["fd_second"] = SecondClassifier()
@@ -88,8 +136,11 @@ def load_extractors():
     return extractors
 
 
-def load_flow(name):
-    """The EMA weights of a flow checkpoint, or None when that model has not been trained."""
+def load_flow(name, served):
+    """(network, {"ratio", "step"}): a served flow's own weights, or a checkpoint's EMA weights; (None, None) when absent."""
+    if served:
+        metrics = json.loads((MODELS_DIR / name / "metrics.json").read_text())
+        return load_served(name, VelocityNet()), {"ratio": metrics["ratio_r_not_t"], "step": metrics["iterations"]}
     path = CHECKPOINT_DIR / f"{name}.pt"
     if not path.exists():
         return None, None
@@ -152,31 +203,31 @@ def save_grid(path, images, scale=2, padding=2):
     print(f"wrote {path}")
 
 
-def reference_images(encoder, decoder, count, seed):
-    """The 10 000 test images, `count` random training images, and their autoencoder reconstructions."""
-    test_uint8, _ = fmnist_data.load_split("test")
-    train_uint8, _ = fmnist_data.load_split("train")
-    chosen = np.random.default_rng(seed).choice(len(train_uint8), count, replace=False)
-    train_images = torch.from_numpy(fmnist_data.to_unit_range(train_uint8[chosen]))
+def reconstruct(encoder, decoder, images):
+    """Autoencoder reconstructions of images in [0, 1]."""
     with torch.no_grad():
-        latents = torch.cat([encoder(batch * 2 - 1) for batch in train_images.split(BATCH)])
+        latents = torch.cat([encoder(batch * 2 - 1) for batch in images.split(BATCH)])
         standardised = (latents - decoder.latent_mean) / decoder.latent_std
-        reconstructions = torch.cat([decoder(z) for z in standardised.split(BATCH)])
-    return torch.from_numpy(fmnist_data.to_unit_range(test_uint8)), train_images, reconstructions
+        return torch.cat([decoder(z) for z in standardised.split(BATCH)])
 
 
 def floors_and_test_features(extractors, encoder, decoder, count, seed):
-    """Per extractor: the test images' features (every FD's reference) and the two floors."""
-    test, train, reconstructions = reference_images(encoder, decoder, count, seed)
+    """Per extractor: the test images' features (every FD's reference) and the floors: `count` random training
+    images, and (with an encoder) their autoencoder reconstructions."""
+    test_uint8, _ = fmnist_data.load_split("test")
+    train_uint8, _ = fmnist_data.load_split("train")
+    chosen = np.random.default_rng(seed).choice(len(train_uint8), count, replace=False)
+    test = torch.from_numpy(fmnist_data.to_unit_range(test_uint8))
+    train = torch.from_numpy(fmnist_data.to_unit_range(train_uint8[chosen]))
+    reconstructions = None if encoder is None else reconstruct(encoder, decoder, train)
     test_features, floors = {}, {}
     for score, extractor in extractors.items():
         test_features[score] = classify(extractor, test)[1]
-        floors[score] = {
-            "train_vs_test": round(frechet_distance(classify(extractor, train)[1], test_features[score]), 3),
-            "autoencoder_reconstructions_vs_test": round(
+        floors[score] = {"train_vs_test": round(frechet_distance(classify(extractor, train)[1], test_features[score]), 3)}
+        if reconstructions is not None:
+            floors[score]["autoencoder_reconstructions_vs_test"] = round(
                 frechet_distance(classify(extractor, reconstructions)[1], test_features[score]), 3
-            ),
-        }
+            )
     return test_features, floors
 
 
@@ -221,12 +272,12 @@ def publish_metrics(name, rows, samples):
 def main():
     args = parse_args()
     configure_torch(args.seed)
-    encoder, decoder = load_decoder()
+    encoder, decoder = load_latent_space(served=args.checkpoints is None)
     extractors = load_extractors()
     test_features, floors_by_extractor = floors_and_test_features(extractors, encoder, decoder, args.samples, args.seed)
     floors = {
         **floors_by_extractor.pop("fd_fmnist"),
-        "reconstruction_class_accuracy": round(reconstruction_accuracy(extractors["fd_fmnist"], encoder, decoder), 4),
+        **({} if encoder is None else {"reconstruction_class_accuracy": round(reconstruction_accuracy(extractors["fd_fmnist"], encoder, decoder), 4)}),
         **({"second_classifier": floors_by_extractor["fd_second"]} if "fd_second" in floors_by_extractor else {}),
     }
     print(f"floors: {floors}")
@@ -240,8 +291,8 @@ def main():
     grid_noise = torch.randn(len(grid_labels), LATENT_DIM, generator=noise_stream)
 
     results = []
-    for name, sampler_name, step_counts, served in SETTINGS:
-        flow, state = load_flow(name)
+    for name, sampler_name, step_counts, served in settings(args.checkpoints):
+        flow, state = load_flow(name, served)
         if flow is None:
             print(f"skipping {name}: no checkpoint in {CHECKPOINT_DIR}")
             continue
@@ -259,9 +310,9 @@ def main():
         if served:
             publish_metrics(name, rows, args.samples)
 
-    RESULTS.parent.mkdir(exist_ok=True)
+    args.out.parent.mkdir(exist_ok=True)
     write_json(
-        RESULTS,
+        args.out,
         {
             "samples_per_setting": args.samples,
             "reference": "features of the 10 000 Fashion-MNIST test images",
@@ -271,7 +322,7 @@ def main():
             "results": results,
         },
     )
-    print(f"wrote {RESULTS}")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

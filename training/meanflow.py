@@ -12,12 +12,38 @@ Flow matching is the special case r = t (ratio 0), where the JVP term is multipl
 then skipped, which changes the cost of an iteration but not the objective.
 """
 
+from dataclasses import dataclass
+
 import torch
 
 from networks import NULL_LABEL
 
-TIME_MEAN, TIME_STD = -0.4, 1.0  # logit-normal(−0.4, 1.0), the ImageNet recipe
-ADAPTIVE_POWER, ADAPTIVE_EPS = 1.0, 1e-3  # p and c of the adaptive loss weight
+
+@dataclass(frozen=True)
+class TimeSampler:
+    """Logit-normal distributions of t and of r (each logit ~ N(mean, std)), drawn independently, then sorted."""
+
+    t_mean: float
+    t_std: float
+    r_mean: float
+    r_std: float
+
+    def describe(self):
+        t, r = (f"logit-normal({_signed(mean)}, {std})" for mean, std in ((self.t_mean, self.t_std), (self.r_mean, self.r_std)))
+        return f"(t, r) {t}" if t == r else f"t {t}, r {r}"
+
+
+def _signed(number):
+    return str(number).replace("-", "\u2212")
+
+
+# The paper's ImageNet recipe: one distribution for both.
+IMAGENET_TIMES = TimeSampler(-0.4, 1.0, -0.4, 1.0)
+# The official PyTorch code's improved CIFAR-10 recipe (Gsunshine/py-meanflow, meanflow/scripts/cifar10_v1.sh):
+# r mostly near 0, so many training intervals end at the data, where a one-step sample lands.
+CIFAR_V1_TIMES = TimeSampler(-0.6, 1.6, -4.0, 1.6)
+TIME_SAMPLERS = {"imagenet": IMAGENET_TIMES, "cifar-v1": CIFAR_V1_TIMES}
+ADAPTIVE_POWER, ADAPTIVE_EPS = 1.0, 1e-3  # p (the ImageNet recipe's; cifar10_v1.sh uses 0.75) and c of the adaptive loss weight
 CLASS_DROPOUT = 0.1
 
 
@@ -53,10 +79,10 @@ def per_row(values, like):
     return values.reshape(-1, *([1] * (like.dim() - 1)))
 
 
-def sample_time_pairs(batch_size, ratio, device):
+def sample_time_pairs(batch_size, ratio, device, times=IMAGENET_TIMES):
     """(r, t) with r <= t, both logit-normal; a fraction 1 - ratio of the pairs get r = t."""
-    t = torch.sigmoid(torch.randn(batch_size, device=device) * TIME_STD + TIME_MEAN)
-    r = torch.sigmoid(torch.randn(batch_size, device=device) * TIME_STD + TIME_MEAN)
+    t = torch.sigmoid(torch.randn(batch_size, device=device) * times.t_std + times.t_mean)
+    r = torch.sigmoid(torch.randn(batch_size, device=device) * times.r_std + times.r_mean)
     t, r = torch.maximum(t, r), torch.minimum(t, r)
     keep_distinct = torch.rand(batch_size, device=device) < ratio
     return torch.where(keep_distinct, r, t), t
@@ -76,10 +102,10 @@ def guided_velocity(model, z, t, v, labels, omega, kappa):
     return torch.where(per_row(labels == NULL_LABEL, v), v, guided)
 
 
-def meanflow_loss(model, jvp, x, labels, ratio, omega, kappa):
+def meanflow_loss(model, jvp, x, labels, ratio, omega, kappa, times=IMAGENET_TIMES, adaptive_power=ADAPTIVE_POWER):
     """One batch of the MeanFlow objective; returns (weighted loss, unweighted mean ||Δ||²)."""
     batch_size = x.shape[0]
-    r, t = sample_time_pairs(batch_size, ratio, x.device)
+    r, t = sample_time_pairs(batch_size, ratio, x.device, times)
     e = torch.randn_like(x)
     z = (1.0 - per_row(t, x)) * x + per_row(t, x) * e
     v = e - x
@@ -101,7 +127,7 @@ def meanflow_loss(model, jvp, x, labels, ratio, omega, kappa):
     else:
         target = v_guided
     squared_error = (u - target.detach()).pow(2).flatten(1).sum(dim=1)
-    weight = 1.0 / (squared_error.detach() + ADAPTIVE_EPS) ** ADAPTIVE_POWER
+    weight = 1.0 / (squared_error.detach() + ADAPTIVE_EPS) ** adaptive_power
     return (weight * squared_error).mean(), squared_error.mean().detach()
 
 

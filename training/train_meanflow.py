@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 import fmnist_data
-from meanflow import ExponentialMovingAverage, jvp_function, meanflow_loss
+from meanflow import ADAPTIVE_POWER, TIME_SAMPLERS, ExponentialMovingAverage, jvp_function, meanflow_loss
 from model_export import Stopwatch, configure_torch, io_spec, publish_model
 from networks import LATENT_DIM, NULL_LABEL, VelocityNet
 
@@ -46,6 +46,8 @@ def parse_args():
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--omega", type=float, default=1.5, help="CFG ω baked into training")
     parser.add_argument("--kappa", type=float, default=0.0, help="CFG κ baked into training")
+    parser.add_argument("--times", choices=sorted(TIME_SAMPLERS), default="imagenet", help="(t, r) distributions")
+    parser.add_argument("--adaptive-power", type=float, default=ADAPTIVE_POWER, help="p of the adaptive loss weight")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from training/checkpoints/<name>.pt")
     parser.add_argument("--device", default="cpu", help="torch device for training, e.g. cuda (export is always on the CPU)")
@@ -85,6 +87,8 @@ def save_checkpoint(path, args, model, ema, optimizer, step, seconds, recent_los
             "ratio": args.ratio,
             "omega": args.omega,
             "kappa": args.kappa,
+            "times": args.times,
+            "adaptive_power": args.adaptive_power,
         },
         path,
     )
@@ -103,7 +107,10 @@ def train(args, latents, labels):
     model.train()
     while step < args.iterations:
         rows = torch.randint(len(latents), (args.batch_size,)).to(args.device)
-        loss, squared_error = meanflow_loss(model, jvp, latents[rows], labels[rows], args.ratio, args.omega, args.kappa)
+        loss, squared_error = meanflow_loss(
+            model, jvp, latents[rows], labels[rows], args.ratio, args.omega, args.kappa,
+            TIME_SAMPLERS[args.times], args.adaptive_power,
+        )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
@@ -167,7 +174,7 @@ A class-conditional {title} generator of Fashion-MNIST in the {LATENT_DIM}-d lat
   EMA weights (decay {EMA_DECAY}, with warm-up) are exported.
 - **Training**: `{command_for(args)}`, seed {args.seed}; {metrics['iterations']} iterations at batch
   {args.batch_size} on the standardised latents of the 60 000 training images; r ≠ t for
-  {args.ratio:.0%} of pairs, (t, r) logit-normal(−0.4, 1.0), adaptive loss p = 1, c = 1e-3, class
+  {args.ratio:.0%} of pairs, {TIME_SAMPLERS[args.times].describe()}, adaptive loss p = {args.adaptive_power:g}, c = 1e-3, class
   dropout 0.1, Adam lr {LEARNING_RATE} betas {ADAM_BETAS}, grad-clip {GRAD_CLIP};
   {metrics['training_seconds']:.0f} s on one CPU thread.
 - **Measured quality**: see `metrics.json` (filled in by `npm run eval:meanflow`) and `docs/meanflow.md`.

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 import fmnist_data
-from meanflow import ADAPTIVE_EPS, ADAPTIVE_POWER, CLASS_DROPOUT, TIME_MEAN, TIME_STD, jvp_function, meanflow_loss
+from meanflow import ADAPTIVE_EPS, ADAPTIVE_POWER, CLASS_DROPOUT, IMAGENET_TIMES, jvp_function, meanflow_loss
 from networks import Classifier
 from pixel_unet import PixelUNet, parameter_count
 
@@ -442,7 +442,7 @@ def main():
             "omega": args.omega,
             "kappa": args.kappa,
             "class_dropout": CLASS_DROPOUT,
-            "time_sampler": f"logit-normal({TIME_MEAN}, {TIME_STD})",
+            "time_sampler": IMAGENET_TIMES.describe(),
             "adaptive_weight": {"p": ADAPTIVE_POWER, "c": ADAPTIVE_EPS},
             "learning_rate": LEARNING_RATE,
             "adam_betas": list(ADAM_BETAS),
