@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Train a class-conditional MeanFlow (or, with --ratio 0, flow-matching) model on autoencoder latents.
 
-    /usr/bin/python3 training/train_meanflow.py --ratio 0.25 --name meanflow-fmnist       # npm run train:meanflow
-    /usr/bin/python3 training/train_meanflow.py --ratio 0 --name flowmatching-fmnist      # npm run train:flowmatching
-    /usr/bin/python3 training/train_meanflow.py --ratio 0.75 --no-export                  # ablation, docs only
+    npm run train:meanflow      (train_meanflow.py --ratio 0.75 --times cifar-v1 --adaptive-power 0.75 --name meanflow-fmnist)
+    npm run train:flowmatching  (train_meanflow.py --ratio 0 --name flowmatching-fmnist)
+    /usr/bin/python3 training/train_meanflow.py --ratio 0.25 --no-export     (MeanFlow version 2's recipe; docs only)
 
 --ratio is the fraction of training pairs with r != t (the PyTorch repo's convention; the JAX repo's
 `data_proportion` is 1 - ratio). Needs training/checkpoints/fmnist-latents.pt from
@@ -34,7 +34,9 @@ EMA_DECAY = 0.999
 CHECKPOINT_EVERY = 1000
 LOG_EVERY = 200
 DECODER_NAME = "fmnist-ae-decoder"
-VERSION = "2"  # the flows of version 1 lived in the 32-d latent of fmnist-ae-decoder 1
+# Served versions. 1: the 32-d latent of fmnist-ae-decoder 1; 2: the 64-d latent of fmnist-ae-decoder 2;
+# MeanFlow 3: the same latent and network as 2, trained with py-meanflow's CIFAR-10 (t, r) recipe (--times cifar-v1).
+VERSIONS = {"meanflow-fmnist": "3", "flowmatching-fmnist": "2"}
 
 
 def parse_args():
@@ -160,7 +162,7 @@ def card(args, metrics):
             "flow matching",
             "Euler on a uniform grid from 1 to 0, `z_(t-h) = z_t - h u(z_t, r=t, t)`, 1 … 64 steps",
         )
-    return f"""# {args.name} (version {VERSION})
+    return f"""# {args.name} (version {VERSIONS.get(args.name, "1")})
 
 A class-conditional {title} generator of Fashion-MNIST in the {LATENT_DIM}-d latent space of
 `{DECODER_NAME}`, with classifier-free guidance (ω = {args.omega}, κ = {args.kappa}) baked in at training time.
@@ -218,7 +220,7 @@ def main():
         {"command": command_for(args), "seed": args.seed, "seconds": round(seconds, 1)},
         card(args, metrics),
         extra={"generator": generator_metadata(args)},
-        version=VERSION,
+        version=VERSIONS.get(args.name, "1"),
     )
 
 

@@ -68,7 +68,7 @@ export const SamplesReply = Type.Object(
         seed: 42,
         steps: 1,
         nfe: 1,
-        model: { name: 'meanflow-fmnist', version: '2', sha256: '…' },
+        model: { name: 'meanflow-fmnist', version: '3', sha256: '…' },
         decoder: { name: 'fmnist-ae-decoder', version: '2', sha256: '…' },
         guidance: { omega: 1.5, kappa: 0 },
         timing: { ms: 4.2 },
