@@ -304,7 +304,7 @@ def main():
                    "sampler": sampler_name, "steps": steps, **scores}
             print(row, flush=True)
             rows.append(row)
-            if (name, steps) in GRIDS:
+            if served and (name, steps) in GRIDS:
                 grid = generate(flow, SAMPLERS[sampler_name], steps, grid_noise, grid_labels, decoder)
                 save_grid(DOCS_DIR / GRIDS[(name, steps)], grid)
         results.extend(rows)
