@@ -36,7 +36,7 @@ from scipy import linalg
 import fmnist_data
 from manifest_update import MODELS_DIR, merge_metrics, write_json
 from meanflow import sample_average_velocity, sample_euler
-from model_export import configure_torch
+from model_export import PARITY_TOLERANCE, configure_torch
 from networks import LATENT_DIM, Classifier, Decoder, Encoder, SecondClassifier, ServedDecoder, VelocityNet
 from served_weights import load_served
 
@@ -118,10 +118,12 @@ def load_latent_space(served):
     return None, decoder
 
 
-def same_weights(module_a, module_b, tolerance=1e-4):
+def same_weights(module_a, module_b):
     """Equal up to float rounding (the parity tolerance): a retraining on another CPU lands ~1e-6 away."""
     state_a, state_b = module_a.state_dict(), module_b.state_dict()
-    return state_a.keys() == state_b.keys() and all(float((state_a[k] - state_b[k]).abs().max()) <= tolerance for k in state_a)
+    return state_a.keys() == state_b.keys() and all(
+        float((state_a[k] - state_b[k]).abs().max()) <= PARITY_TOLERANCE for k in state_a
+    )
 
 
 def load_extractors():
@@ -235,11 +237,7 @@ def floors_and_test_features(extractors, encoder, decoder, count, seed):
 def reconstruction_accuracy(classifier, encoder, decoder):
     """Class accuracy on autoencoder reconstructions of the 10 000 test images (the real ones score the test accuracy)."""
     test_uint8, test_labels = fmnist_data.load_split("test")
-    with torch.no_grad():
-        images = torch.from_numpy(fmnist_data.to_signed_range(test_uint8))
-        latents = torch.cat([encoder(batch) for batch in images.split(BATCH)])
-        standardised = (latents - decoder.latent_mean) / decoder.latent_std
-        reconstructions = torch.cat([decoder(z) for z in standardised.split(BATCH)])
+    reconstructions = reconstruct(encoder, decoder, torch.from_numpy(fmnist_data.to_unit_range(test_uint8)))
     predicted, _ = classify(classifier, reconstructions)
     return float((predicted == test_labels).mean())
 
