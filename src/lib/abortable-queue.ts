@@ -1,6 +1,8 @@
 // A FIFO whose waiters can leave: the request that waits for a thread or a batch goes away when its client
 // does (or its deadline passes), instead of being computed for nobody.
 
+import type { Abortable } from './abortable.js';
+
 export interface Waiter<R> {
   resolve(value: R): void;
   reject(error: Error): void;
@@ -13,7 +15,7 @@ export interface Waiter<R> {
  */
 export function joinQueue<R, W extends Waiter<R>>(
   queue: W[],
-  signal: AbortSignal | undefined,
+  signal: Abortable | undefined,
   create: (settle: Waiter<R>) => W,
 ): Promise<R> {
   if (signal?.aborted) return Promise.reject(signal.reason);

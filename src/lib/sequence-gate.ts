@@ -1,6 +1,8 @@
 // A number that only grows (a change sequence), and bounded waits for it to reach a value: a reader that
 // must see at least change N (read-your-writes across replicas) waits here until N has been applied.
 
+import type { Abortable } from './abortable.js';
+
 interface Waiter {
   at: number;
   resolve: (reached: boolean) => void;
@@ -29,7 +31,7 @@ export class SequenceGate {
   }
 
   /** True once the sequence is at least `at`; false after `timeoutMs`, or at once when `signal` aborts. */
-  reached(at: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  reached(at: number, timeoutMs: number, signal?: Abortable): Promise<boolean> {
     if (at <= this.value) return Promise.resolve(true);
     if (signal?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {

@@ -3,6 +3,7 @@
 // aborts, and a thread that dies fails its task and is replaced. Threads start with the first task, so a
 // process that never needs them never pays for them. The thread side is `serveTasks`.
 import { parentPort, type Worker } from 'node:worker_threads';
+import type { Abortable } from './abortable.js';
 import { joinQueue, type Waiter } from './abortable-queue.js';
 import { startThread } from './thread.js';
 
@@ -41,7 +42,7 @@ export class ThreadPool<Request, Reply> {
   }
 
   /** Runs on the next free thread; `transfer` moves buffers instead of copying them. */
-  run(request: Request, transfer: ArrayBuffer[] = [], signal?: AbortSignal): Promise<Reply> {
+  run(request: Request, transfer: ArrayBuffer[] = [], signal?: Abortable): Promise<Reply> {
     if (this.closed) return Promise.reject(new Error('thread pool is closed'));
     const reply = joinQueue<Reply, Task<Request, Reply>>(this.waiting, signal, (settle) => ({
       request,

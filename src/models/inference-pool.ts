@@ -1,6 +1,7 @@
 // A fixed set of worker threads, each holding a session for every model. One request per thread at a
 // time; the rest wait in a FIFO. A thread that dies fails its request and is replaced.
 import type { Worker } from 'node:worker_threads';
+import type { Abortable } from '../lib/abortable.js';
 import { joinQueue, type Waiter } from '../lib/abortable-queue.js';
 import { startThread } from '../lib/thread.js';
 import type {
@@ -52,12 +53,7 @@ export class InferencePool {
   }
 
   /** Runs on the next free thread. When `signal` aborts while the task still waits, it leaves the queue. */
-  run(
-    key: string,
-    inputs: Record<string, Tensor>,
-    outputs: string[],
-    signal?: AbortSignal,
-  ): Promise<Computed> {
+  run(key: string, inputs: Record<string, Tensor>, outputs: string[], signal?: Abortable): Promise<Computed> {
     if (this.closed) return Promise.reject(new Error('inference pool is closed'));
     const result = joinQueue<Computed, Task>(this.waiting, signal, (settle) => ({
       key,

@@ -1,6 +1,8 @@
 // Image generation requests against the registry: which model, which classes, how many steps — checked
 // against the generator's manifest entry — then sampled (generator.ts) through the inference threads.
+
 import { type FieldError, InvalidInputError, UnprocessableError } from '../errors.js';
+import type { Abortable } from '../lib/abortable.js';
 import type { GeneratorSpec, ManifestEntry } from '../schemas/manifest.js';
 import { DEFAULT_GENERATOR } from '../schemas/meanflow.js';
 import { generateImages, planSamples } from './generator.js';
@@ -75,13 +77,15 @@ export interface GeneratedImages {
   images: Float32Array;
 }
 
-/** `signal` (the request's work signal) stops the steps not yet started, and takes a waiting one out of its queue. */
-/** `path` is where the request's fields are in the HTTP request (/body, or /query for the grid). */
+/**
+ * `path` is where the request's fields are in the HTTP request (/body, or /query for the grid). `signal` (the
+ * request's cancellation) stops the steps not yet started, and takes a waiting one out of its queue.
+ */
 export async function generate(
   registry: ModelRegistry,
   request: GenerateRequest,
   path: string,
-  signal?: AbortSignal,
+  signal?: Abortable,
 ): Promise<GeneratedImages> {
   const model = registry.get(request.model ?? DEFAULT_GENERATOR);
   const spec = generatorOf(model.entry);

@@ -4,6 +4,7 @@
 // OverloadedError (503 + Retry-After), never unbounded memory.
 
 import { OverloadedError } from '../errors.js';
+import { type Abortable, everyAborted } from '../lib/abortable.js';
 import { joinQueue, type Waiter } from '../lib/abortable-queue.js';
 import type { Computed } from './inference-messages.js';
 import { allocate, type Tensor } from './tensor.js';
@@ -15,14 +16,14 @@ import { allocate, type Tensor } from './tensor.js';
 export type RunBatch = (
   inputs: Record<string, Tensor>,
   rows: number,
-  signal: AbortSignal | undefined,
+  signal: Abortable | undefined,
 ) => Promise<Computed>;
 
 /** Each request of a batch gets its own rows and the batch's compute time. */
 interface Pending extends Waiter<Computed> {
   inputs: Record<string, Tensor>;
   rows: number;
-  signal: AbortSignal | undefined;
+  signal: Abortable | undefined;
   arrivedAt: number;
 }
 
@@ -57,7 +58,7 @@ export class MicroBatcher {
    * the request still waits, it leaves the queue (its client went away or its deadline passed); once in a
    * batch it runs with the batch, unless every request of a batch that still waits for a thread is gone.
    */
-  submit(inputs: Record<string, Tensor>, rows: number, signal?: AbortSignal): Promise<Computed> {
+  submit(inputs: Record<string, Tensor>, rows: number, signal?: Abortable): Promise<Computed> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.queue.length >= this.options.queueLimit) {
       return Promise.reject(
@@ -137,22 +138,6 @@ export class MicroBatcher {
         this.schedule();
       });
   }
-}
-
-/** A signal that aborts once all of `signals` have; undefined when any request cannot be aborted. */
-function everyAborted(signals: Array<AbortSignal | undefined>): AbortSignal | undefined {
-  if (signals.some((signal) => signal === undefined)) return undefined;
-  const all = new AbortController();
-  let left = signals.length;
-  for (const signal of signals as AbortSignal[]) {
-    const gone = () => {
-      left--;
-      if (left === 0) all.abort(signal.reason);
-    };
-    if (signal.aborted) gone();
-    else signal.addEventListener('abort', gone, { once: true });
-  }
-  return all.signal;
 }
 
 /** Stacks requests along the first dimension. */

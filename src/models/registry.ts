@@ -3,6 +3,7 @@
 
 import type { Config } from '../config.js';
 import { NotFoundError, OverloadedError, UnavailableError } from '../errors.js';
+import type { Abortable } from '../lib/abortable.js';
 import type { Log } from '../lib/log.js';
 import { type ManifestEntry, SHARED_POOL } from '../schemas/manifest.js';
 import type { Computed, ModelLoadRequest } from './inference-messages.js';
@@ -158,7 +159,7 @@ export class ModelRegistry {
     inputs: Record<string, Tensor>,
     outputs: string[],
     rows: number,
-    options: { exclusive?: boolean; signal?: AbortSignal } = {},
+    options: { exclusive?: boolean; signal?: Abortable } = {},
   ): Promise<Record<string, Tensor>> {
     const pool = this.pools.get(model.pool);
     if (model.state !== 'ready' || pool === undefined) {
@@ -181,7 +182,7 @@ export class ModelRegistry {
     inputs: Record<string, Tensor>,
     outputs: string[],
     rows: number,
-    options: { exclusive?: boolean; signal?: AbortSignal },
+    options: { exclusive?: boolean; signal?: Abortable },
   ): Promise<Record<string, Tensor>> {
     const started = process.hrtime.bigint();
     const labels = { model: model.entry.name, version: model.entry.version };

@@ -3,6 +3,7 @@
 // checked before anything is written) and searching by vector, image or stored id. Routes reach it as
 // `fastify.retrieval`; the store (collections/collection-store.ts) keeps the collections. Writes answer
 // with the change sequence they produced; reads may name one to wait for (read-your-writes on replicas).
+
 import type { Static } from '@sinclair/typebox';
 import {
   ConflictError,
@@ -12,6 +13,7 @@ import {
   UnavailableError,
   UnprocessableError,
 } from '../errors.js';
+import type { Abortable } from '../lib/abortable.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ManifestEntry } from '../schemas/manifest.js';
 import type { CreateCollectionBody, SearchBody, UpsertBody } from '../schemas/retrieval.js';
@@ -83,7 +85,7 @@ export class CollectionService {
   async upsert(
     name: string,
     body: Static<typeof UpsertBody>,
-    signal?: AbortSignal,
+    signal?: Abortable,
   ): Promise<{ count: number; sequence: number }> {
     await this.caughtUp(body.min_sequence, signal);
     const collection = this.store.get(name);
@@ -111,7 +113,7 @@ export class CollectionService {
   }
 
   /** Resolves once this replica reflects change `sequence`; 503 when it does not within CATCH_UP_WAIT_MS. */
-  async caughtUp(sequence: number | undefined, signal?: AbortSignal): Promise<void> {
+  async caughtUp(sequence: number | undefined, signal?: Abortable): Promise<void> {
     if (sequence === undefined || (await this.store.reached(sequence, CATCH_UP_WAIT_MS, signal))) return;
     throw new UnavailableError(
       `this replica reflects collection changes up to ${this.store.sequence}, not yet ${sequence}; retry shortly`,
@@ -127,7 +129,7 @@ export class CollectionService {
     name: string,
     queries: SearchQuery[],
     paths: string[],
-    options: { minSequence?: number | undefined; signal?: AbortSignal | undefined } = {},
+    options: { minSequence?: number | undefined; signal?: Abortable | undefined } = {},
   ): Promise<{ results: SearchResult[][]; sequence: number }> {
     const { minSequence, signal } = options;
     await this.caughtUp(minSequence, signal);
@@ -177,7 +179,7 @@ export class CollectionService {
     items: Array<{ vector?: number[]; image?: ImageItem; id?: string }>,
     paths: string[],
     fields: string[],
-    signal: AbortSignal | undefined,
+    signal: Abortable | undefined,
   ): Promise<Float32Array[]> {
     const vectors: Array<Float32Array | undefined> = [];
     const images: Array<{ item: ImageItem; path: string; at: number }> = [];

@@ -94,7 +94,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      await app.retrieval.caughtUp(request.query.min_sequence, request.work);
+      await app.retrieval.caughtUp(request.query.min_sequence, request.cancellation);
       const sequence = store.sequence;
       return {
         data: store.list().map((collection) => describe(collection, sequence)),
@@ -115,7 +115,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      await app.retrieval.caughtUp(request.query.min_sequence, request.work);
+      await app.retrieval.caughtUp(request.query.min_sequence, request.cancellation);
       const found = store.describe(request.params.name);
       return 'damage' in found ? describeDamaged(found) : describe(found, store.sequence);
     },
@@ -156,7 +156,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await app.retrieval.caughtUp(request.query.min_sequence, request.work);
+      await app.retrieval.caughtUp(request.query.min_sequence, request.cancellation);
       return noContent(reply, await store.drop(request.params.name));
     },
   );
@@ -177,7 +177,11 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const { count, sequence } = await app.retrieval.upsert(request.params.name, request.body, request.work);
+      const { count, sequence } = await app.retrieval.upsert(
+        request.params.name,
+        request.body,
+        request.cancellation,
+      );
       return { upserted: request.body.points.length, count, sequence };
     },
   );
@@ -197,7 +201,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      await app.retrieval.caughtUp(request.query.min_sequence, request.work);
+      await app.retrieval.caughtUp(request.query.min_sequence, request.cancellation);
       const point = store.get(request.params.name).get(request.params.id);
       return { ...point, vector: Array.from(point.vector) };
     },
@@ -215,7 +219,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await app.retrieval.caughtUp(request.query.min_sequence, request.work);
+      await app.retrieval.caughtUp(request.query.min_sequence, request.cancellation);
       const { name, id } = request.params;
       return noContent(reply, await store.deletePoint(name, id));
     },
@@ -245,7 +249,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ['/body'],
         {
           minSequence: request.body.min_sequence,
-          signal: request.work,
+          signal: request.cancellation,
         },
       );
       return {
@@ -282,7 +286,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       );
       const { results, sequence } = await app.retrieval.search(request.params.name, queries, paths, {
         minSequence,
-        signal: request.work,
+        signal: request.cancellation,
       });
       return { results, took_ms: Math.round((performance.now() - started) * 1000) / 1000, sequence };
     },

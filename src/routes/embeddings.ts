@@ -43,8 +43,8 @@ const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const items: ImageItemValue[] = typeof input === 'string' ? [input] : input;
       const paths =
         typeof input === 'string' ? ['/body/input'] : items.map((_, index) => `/body/input/${index}`);
-      const images = await imagesFromItems(items, paths, app.images, request.work);
-      const vectors = await embedImages(app.models, entry, images, request.work);
+      const images = await imagesFromItems(items, paths, app.images, request.cancellation);
+      const vectors = await embedImages(app.models, entry, images, request.cancellation);
       return {
         object: 'list' as const,
         data: vectors.map((vector, index) => ({

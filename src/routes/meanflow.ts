@@ -32,7 +32,7 @@ const meanflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const started = performance.now();
       const { format, ...rest } = request.body;
       const seed = seedOrRandom(rest.seed);
-      const generated = await generate(app.models, { ...rest, seed }, '/body', request.work);
+      const generated = await generate(app.models, { ...rest, seed }, '/body', request.cancellation);
       const bytes = format === 'png' ? toBytes(generated.images) : undefined;
       const samples = generated.classes.map((cls, index) => {
         const sample = { class: cls, class_name: generated.spec.classes[cls] as string };
@@ -99,7 +99,7 @@ const meanflowRoutes: FastifyPluginAsyncTypebox = async (app) => {
           seed,
         },
         '/query',
-        request.work,
+        request.cancellation,
       );
       const tiles = tileGrid(toBytes(generated.images), classes.length, IMAGE_SIDE, n);
       const names = generated.spec.classes;

@@ -158,7 +158,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const binaryOutputs = binaryOutputNames(body, decoded.outputs);
     // A request whose client left, or whose deadline passed, leaves the inference queue.
     const outputs = await app.models.infer(model, decoded.inputs, decoded.outputs, decoded.rows, {
-      ...(request.work === undefined ? {} : { signal: request.work }),
+      ...(request.cancellation === undefined ? {} : { signal: request.cancellation }),
     });
     const response = encodeInferResponse(model.entry, body.id, outputs, decoded.outputs, binaryOutputs);
     if (binaryOutputs.size === 0) return response;

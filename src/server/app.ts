@@ -161,23 +161,27 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.decorate('draining', false);
   app.decorate('safeUrl', safeUrl);
 
-  // One log line per request, with the route pattern, status and latency; metrics from the same hook.
-  app.addHook('onResponse', async (request, reply) => {
+  // One log line per request, with the route pattern, status and latency; metrics from the same hook. A
+  // callback hook, and the line built only when it is logged: this runs for every request.
+  const requestLines = ['trace', 'debug', 'info'].includes(config.logLevel);
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    const seconds = reply.elapsedTime / 1000;
-    metrics.httpRequest(request.method, route, reply.statusCode, seconds);
+    metrics.httpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     if (request.apiKeyName !== undefined) metrics.keyRequest(request.apiKeyName, reply.statusCode);
-    request.log.info(
-      {
-        method: request.method,
-        route,
-        url: safeUrl(request.url),
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime),
-        ...(request.apiKeyName === undefined ? {} : { key: request.apiKeyName }),
-      },
-      'request',
-    );
+    if (requestLines) {
+      request.log.info(
+        {
+          method: request.method,
+          route,
+          url: safeUrl(request.url),
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+          ...(request.apiKeyName === undefined ? {} : { key: request.apiKeyName }),
+        },
+        'request',
+      );
+    }
+    done();
   });
   app.addHook('onReady', async () => indexJobs.start());
   app.addHook('onClose', async () => {

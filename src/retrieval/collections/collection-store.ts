@@ -7,7 +7,9 @@
 // Every change is numbered: the store's `sequence` is the last change the in-memory collections reflect,
 // a write resolves with the sequence it produced once this process reflects it, and `reached` lets a
 // reader wait (bounded) for a sequence another replica produced — read-your-writes across replicas.
+
 import { DamagedError } from '../../errors.js';
+import type { Abortable } from '../../lib/abortable.js';
 import type { Collection, CollectionConfig, Point } from './collection.js';
 
 /** A collection whose file could not be read intact; it answers nothing until recovered or deleted. */
@@ -71,7 +73,7 @@ export interface CollectionStore {
   /** Rebuilds a damaged collection from its intact points; 409 when it is not damaged. */
   recover(name: string): Promise<RecoveryReport>;
   /** True once `sequence` is reflected here; false after `timeoutMs` or when `signal` aborts. */
-  reached(sequence: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  reached(sequence: number, timeoutMs: number, signal?: Abortable): Promise<boolean>;
   /** Waits for writes in flight and lets go of connections. */
   close(): Promise<void>;
 }

@@ -6,9 +6,11 @@
 // A file that fails its checksums is a damaged collection: reported (readiness, describe), never served,
 // never overwritten by a create, and recovered on request from the points that pass their checksums, the
 // damaged file kept aside. Temporary files a crash left behind are removed at start.
+
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, NotFoundError, UnprocessableError } from '../../errors.js';
+import type { Abortable } from '../../lib/abortable.js';
 import { TEMPORARY_MARK, writeFileAtomically } from '../../lib/atomic-file.js';
 import { DamagedFileError } from '../../lib/framed-binary.js';
 import type { Log } from '../../lib/log.js';
@@ -201,7 +203,7 @@ export class FileCollectionStore implements CollectionStore {
     return { collection, recovered: collection.count, lost, keptAside, sequence };
   }
 
-  reached(sequence: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  reached(sequence: number, timeoutMs: number, signal?: Abortable): Promise<boolean> {
     return this.gate.reached(sequence, timeoutMs, signal);
   }
 

@@ -1,7 +1,9 @@
 // Images → unit embedding vectors through a served embedding model. The API path goes through the registry
 // (inference threads, micro-batched with other requests: embeddings take no seed, so batching is safe);
 // jobs pass a RunModel that opens the model in their own thread.
+
 import { UnprocessableError } from '../../errors.js';
+import type { Abortable } from '../../lib/abortable.js';
 import type { RunModel } from '../../models/generator.js';
 import type { ModelRegistry } from '../../models/registry.js';
 import type { Tensor } from '../../models/tensor.js';
@@ -50,7 +52,7 @@ export async function embedImages(
   registry: ModelRegistry,
   entry: ManifestEntry,
   images: Float32Array[],
-  signal?: AbortSignal,
+  signal?: Abortable,
 ): Promise<Float32Array[]> {
   const dim = embeddingDim(entry);
   const model = registry.get(entry.name, entry.version);

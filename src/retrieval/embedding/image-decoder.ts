@@ -4,6 +4,7 @@
 // images) is decoded on the event loop instead: that takes microseconds, less than the hop to a thread
 // and back, and the body limit bounds what inflating a lying header could cost. Routes reach it as
 // `fastify.images`.
+import type { Abortable } from '../../lib/abortable.js';
 import type { Log } from '../../lib/log.js';
 import { ThreadPool } from '../../lib/thread-pool.js';
 import { type DecodedImage, decodeImages } from './image-decode.js';
@@ -26,7 +27,7 @@ export class ImageDecoder {
    * Decodes PNGs holding `pixels` pixels in all (by their headers) to model inputs; their buffers may move
    * to a thread (the caller must not use them again).
    */
-  async decode(pngs: Uint8Array[], pixels: number, signal?: AbortSignal): Promise<DecodedImage[]> {
+  async decode(pngs: Uint8Array[], pixels: number, signal?: Abortable): Promise<DecodedImage[]> {
     this.decoded += pngs.length;
     if (pixels <= INLINE_PIXELS) return decodeImages(pngs).reply;
     // Only whole buffers this request owns move; a view into a shared one (Node's Buffer pool holds small

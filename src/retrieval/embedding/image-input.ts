@@ -4,6 +4,7 @@
 // intensities in [0, 1]. Errors name the item's JSON path.
 
 import { InvalidInputError, TooLargeError } from '../../errors.js';
+import type { Abortable } from '../../lib/abortable.js';
 import { PngError, type PngHeader, readPngHeader } from '../../lib/png-decode.js';
 import { IMAGE_SIDE } from '../../schemas/common.js';
 import { MAX_PNG_SIDE } from '../../schemas/retrieval.js';
@@ -35,7 +36,7 @@ export async function imagesFromItems(
   items: ImageItem[],
   paths: string[],
   decoder: ImageDecoder,
-  signal?: AbortSignal,
+  signal?: Abortable,
 ): Promise<Float32Array[]> {
   const images: Array<Float32Array | undefined> = [];
   const pngs: Array<{ bytes: Uint8Array; at: number }> = [];

@@ -9,9 +9,11 @@
 // PostgreSQL unreachable: at start the store keeps retrying and is not ready (reads and writes 503); later,
 // writes fail fast with 503 while searches keep serving the last index, and the follower catches up
 // once the database is back.
+
 import { tmpdir } from 'node:os';
 import pg from 'pg';
 import { AppError, ConflictError, NotFoundError, UnavailableError } from '../../../errors.js';
+import type { Abortable } from '../../../lib/abortable.js';
 import type { Log } from '../../../lib/log.js';
 import { SequenceGate } from '../../../lib/sequence-gate.js';
 import { Collection, type CollectionConfig, type Point } from '../collection.js';
@@ -233,7 +235,7 @@ export class PostgresCollectionStore implements CollectionStore {
     throw new ConflictError(`collection '${name}' is not damaged; there is nothing to recover`);
   }
 
-  reached(sequence: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  reached(sequence: number, timeoutMs: number, signal?: Abortable): Promise<boolean> {
     if (sequence > this.sequence) void this.follower.wake();
     return this.gate.reached(sequence, timeoutMs, signal);
   }
