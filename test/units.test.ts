@@ -1,9 +1,11 @@
-// Small pieces tested on their own: tensor decoding, the micro-batcher, configuration parsing and the
-// canonical JSON behind idempotency fingerprints.
+// Small pieces tested on their own: tensor decoding, the micro-batcher, cancellation, configuration parsing
+// and the canonical JSON behind idempotency fingerprints.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { OverloadedError } from '../src/errors.js';
+import { Cancellation, everyAborted } from '../src/lib/abortable.js';
+import { joinQueue } from '../src/lib/abortable-queue.js';
 import { canonicalJson } from '../src/lib/canonical-json.js';
 import { MicroBatcher } from '../src/models/micro-batcher.js';
 import { decodeData, encodeData, type Tensor, TensorError } from '../src/models/tensor.js';
@@ -119,6 +121,49 @@ describe('micro-batcher', () => {
     await assert.rejects(batcher.submit(row(4), 1), OverloadedError);
     release();
     await Promise.all([running, ...waiting]);
+  });
+});
+
+describe('cancellation', () => {
+  it('calls each listener still registered once, with the reason, and its signal agrees', () => {
+    const cancellation = new Cancellation();
+    const calls: string[] = [];
+    const removed = () => calls.push('removed');
+    cancellation.addEventListener('abort', () => calls.push('kept'));
+    cancellation.addEventListener('abort', removed);
+    cancellation.removeEventListener('abort', removed);
+    const early = cancellation.signal;
+    cancellation.abort(new Error('gone'));
+    cancellation.abort(new Error('again'));
+    cancellation.addEventListener('abort', () => calls.push('late'));
+    assert.deepEqual(calls, ['kept']);
+    assert.equal((cancellation.reason as Error).message, 'gone');
+    assert.equal(early.aborted, true);
+    assert.equal((early.reason as Error).message, 'gone');
+    const late = new Cancellation();
+    late.abort('why');
+    assert.equal(late.signal.aborted, true);
+    assert.equal(late.signal.reason, 'why');
+  });
+
+  it('takes a waiter out of its queue, as an AbortSignal does', async () => {
+    const queue: Array<{ resolve(value: number): void; reject(error: Error): void }> = [];
+    const cancellation = new Cancellation();
+    const waiting = joinQueue<number, (typeof queue)[number]>(queue, cancellation, (settle) => settle);
+    assert.equal(queue.length, 1);
+    cancellation.abort(new Error('client left'));
+    assert.equal(queue.length, 0);
+    await assert.rejects(waiting, /client left/);
+  });
+
+  it('aborts a batch only when every request in it has', () => {
+    const [first, second] = [new Cancellation(), new Cancellation()];
+    const batch = everyAborted([first, second]) as Cancellation;
+    first.abort('one');
+    assert.equal(batch.aborted, false);
+    second.abort('two');
+    assert.equal(batch.aborted, true);
+    assert.equal(everyAborted([first, undefined]), undefined);
   });
 });
 
