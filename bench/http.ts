@@ -11,7 +11,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon, { type Options, type Result } from 'autocannon';
-import { freePort, STARTUP_TIMEOUT_MS, startServer, stopAllServers, waitForOk } from './server-process.js';
+import {
+  buildMeanserve,
+  freePort,
+  STARTUP_TIMEOUT_MS,
+  startServer,
+  stopAllServers,
+  waitForOk,
+} from './server-process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** meanserve settings that change inference throughput; they reach the server from this environment. */
@@ -287,7 +294,8 @@ async function main(): Promise<number> {
   const { REDIS_URL: _redis, ...inherited } = process.env;
   const helloServer = startServer('bench/hello-server.ts', { ...inherited, PORT: String(helloPort) });
   const naiveServer = startServer('bench/naive-server.ts', { ...inherited, PORT: String(naivePort) });
-  const meanserveServer = startServer('src/server/main.ts', {
+  // meanserve as it ships (the Dockerfile's `node dist/src/server/main.js`); the baselines are single files.
+  const meanserveServer = startServer(buildMeanserve(), {
     ...inherited,
     PORT: String(meanservePort),
     HOST: '127.0.0.1',

@@ -1,7 +1,7 @@
 // Child server processes for the benchmarks: a free loopback port, a server started with this very node
-// (`node --import tsx`, preloading exit-with-parent.mjs so nothing outlives the benchmark), a wait for its
-// first 200, and a stop that drains with SIGTERM and falls back to SIGKILL.
-import { type ChildProcess, spawn } from 'node:child_process';
+// (`node --import tsx`, or a compiled build, preloading exit-with-parent.mjs so nothing outlives the
+// benchmark), a wait for its first 200, and a stop that drains with SIGTERM and falls back to SIGKILL.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
@@ -28,12 +28,16 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** `script` of the checkout at `root` (this one by default), run with that checkout's tsx. */
+/**
+ * `script` of the checkout at `root` (this one by default): TypeScript run with that checkout's tsx, or
+ * JavaScript (a compiled build, see buildMeanserve) run by node alone.
+ */
 export function startServer(script: string, env: NodeJS.ProcessEnv, root = ROOT): ChildProcess {
   // `node --import tsx` with this very node, not the tsx CLI: the CLI runs the script in a grandchild that a
   // SIGKILL of the CLI would leave behind.
   const exitWithParent = pathToFileURL(join(ROOT, 'bench', 'exit-with-parent.mjs')).href;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', exitWithParent, script], {
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...loader, '--import', exitWithParent, script], {
     cwd: root,
     env,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -41,6 +45,19 @@ export function startServer(script: string, env: NodeJS.ProcessEnv, root = ROOT)
   children.add(child);
   child.on('exit', () => children.delete(child));
   return child;
+}
+
+/**
+ * Compiles the checkout at `root` as `npm run build` and the Dockerfile do; returns the server's entry
+ * point in the build. A bench that times the request path runs this, as deployments do: under tsx every
+ * function the request path creates also gets its name defined at run time.
+ */
+export function buildMeanserve(root = ROOT): string {
+  execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-b', 'tsconfig.build.json'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  return 'dist/src/server/main.js';
 }
 
 export interface Meanserve {
