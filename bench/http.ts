@@ -1,5 +1,7 @@
 // HTTP benchmark, one run: meanserve beside two baselines, each in its own child process on a free loopback
-// port, measured in turn by autocannon for the same duration, so every ratio comes from one machine state.
+// port, measured in turn by autocannon for the same duration, in rounds (every target once a round, right after
+// its baseline): a ratio is the median of the rounds' ratios, so a machine whose speed drifts during the run
+// (a shared VM's does, by a third and more) moves both sides of each ratio alike.
 // Baselines: a bare Fastify hello world (for health) and the naive inference server a user could write in
 // twenty lines (bench/naive-server.ts: session.run in the handler), for OIP inference at each connection
 // count. Each target's answer is checked before it is measured, and a non-2xx, error, timeout or wrong body
@@ -57,12 +59,17 @@ interface Measurement {
   target: string;
   method: string;
   url: string;
+  /** Median over the rounds. */
   requestsPerSecond: number;
+  /** Of the round with the median req/s. */
   latencyP50Ms: number;
   latencyP99Ms: number;
   connections: number;
   baseline: string;
+  /** Median over the rounds of req/s ÷ the baseline's req/s in the same round. */
   ratioToBaseline: number;
+  /** Each round's req/s and ratio, in order. */
+  rounds: Array<{ requestsPerSecond: number; ratioToBaseline: number }>;
   requests: number;
   /** Mean rows per batch the micro-batcher sent to the model during the run; null for other targets. */
   meanBatchRows: number | null;
@@ -81,6 +88,7 @@ const { values: flags } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '1,10,64' },
     warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     json: { type: 'string' },
   },
 });
@@ -88,6 +96,8 @@ const duration = integerFlag('duration', flags.duration, 1);
 /** Connection counts of the inference comparison; health and hello run at 10. */
 const connectionCounts = flags.connections.split(',').map((raw) => integerFlag('connections', raw, 1));
 const warmup = integerFlag('warmup', flags.warmup, 0);
+/** Every target is measured once per round, each right after its baseline: the machine drifts between rounds. */
+const rounds = integerFlag('rounds', flags.rounds, 1);
 const args = process.argv.slice(2);
 const command = `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
 
@@ -205,6 +215,14 @@ async function load(target: Target, seconds: number, verifyBody: (body: string) 
   return { result, latencyP50Ms: percentile(0.5), latencyP99Ms: percentile(0.99) };
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
 function failuresOf(result: Result) {
   const { non2xx, errors, timeouts, mismatches } = result;
   return { non2xx, errors, timeouts, mismatches };
@@ -275,7 +293,7 @@ async function main(): Promise<number> {
     ),
   ];
 
-  const budgetMs = STARTUP_TIMEOUT_MS + targets.length * (warmup + duration + 30) * 1000;
+  const budgetMs = STARTUP_TIMEOUT_MS + targets.length * (warmup + rounds * (duration + 30)) * 1000;
   setTimeout(() => {
     console.error(`the benchmark ran past its ${budgetMs} ms budget; stopping`);
     void cleanup().finally(() => process.exit(1));
@@ -309,52 +327,96 @@ async function main(): Promise<number> {
     waitForOk(`${meanserve}/health/ready`, meanserveServer),
   ]);
 
-  const measurements: Measurement[] = [];
-  for (const target of targets) {
-    const verifyBody = await preflight(target);
-    if (warmup > 0) {
-      const warm = failuresOf((await load(target, warmup, verifyBody)).result);
-      if (failed(warm)) throw new Error(`${target.name}: failures during warm-up ${JSON.stringify(warm)}`);
+  interface Round {
+    result: Result;
+    latencyP50Ms: number;
+    latencyP99Ms: number;
+    batch: { rows: number; batches: number } | undefined;
+  }
+  const measured = new Map<string, Round[]>(targets.map((target) => [target.name, []]));
+  const verifiers = new Map<string, (body: string) => boolean>();
+  for (let round = 1; round <= rounds; round++) {
+    for (const target of targets) {
+      let verifyBody = verifiers.get(target.name);
+      if (verifyBody === undefined) {
+        verifyBody = await preflight(target);
+        verifiers.set(target.name, verifyBody);
+        if (warmup > 0) {
+          const warm = failuresOf((await load(target, warmup, verifyBody)).result);
+          if (failed(warm))
+            throw new Error(`${target.name}: failures during warm-up ${JSON.stringify(warm)}`);
+        }
+      }
+      const before = target.rows === undefined ? undefined : await batchTotals(meanserve);
+      process.stdout.write(`round ${round}/${rounds}: ${target.name} for ${duration} s … `);
+      const { result, latencyP50Ms, latencyP99Ms } = await load(target, duration, verifyBody);
+      const after = before === undefined ? undefined : await batchTotals(meanserve);
+      const batch =
+        before && after
+          ? { rows: after.rows - before.rows, batches: after.batches - before.batches }
+          : undefined;
+      console.log(`${Math.round(result.requests.average)} req/s`);
+      measured.get(target.name)?.push({ result, latencyP50Ms, latencyP99Ms, batch });
     }
-    const before = target.rows === undefined ? undefined : await batchTotals(meanserve);
-    process.stdout.write(`measuring ${target.name} for ${duration} s … `);
-    const { result, latencyP50Ms, latencyP99Ms } = await load(target, duration, verifyBody);
-    const after = before === undefined ? undefined : await batchTotals(meanserve);
-    // NaN (no batch seen, or the metric renamed) reads as unknown rather than as a number.
-    const batchRows =
-      before && after ? (after.rows - before.rows) / (after.batches - before.batches) : Number.NaN;
-    const measurement: Measurement = {
+  }
+  const measurements = targets.map((target): Measurement => {
+    const own = measured.get(target.name) ?? [];
+    const base = measured.get(target.baseline) ?? own;
+    const perRound = own.map((round, index) => ({
+      requestsPerSecond: round.result.requests.average,
+      ratioToBaseline: round.result.requests.average / (base[index] as Round).result.requests.average,
+    }));
+    const middle = [...own].sort((a, b) => a.result.requests.average - b.result.requests.average)[
+      Math.floor(own.length / 2)
+    ] as Round;
+    const rows = own.reduce((sum, round) => sum + (round.batch?.rows ?? 0), 0);
+    const batches = own.reduce((sum, round) => sum + (round.batch?.batches ?? 0), 0);
+    const failures = own.map((round) => failuresOf(round.result));
+    return {
       target: target.name,
       method: target.method,
       url: target.url,
-      requestsPerSecond: result.requests.average,
-      latencyP50Ms,
-      latencyP99Ms,
+      requestsPerSecond: median(perRound.map((round) => round.requestsPerSecond)),
+      latencyP50Ms: middle.latencyP50Ms,
+      latencyP99Ms: middle.latencyP99Ms,
       connections: target.connections,
       baseline: target.baseline,
-      ratioToBaseline:
-        result.requests.average /
-        (measurements.find((m) => m.target === target.baseline)?.requestsPerSecond ??
-          result.requests.average),
-      requests: result.requests.total,
-      meanBatchRows: Number.isFinite(batchRows) ? batchRows : null,
-      failures: failuresOf(result),
+      ratioToBaseline: median(perRound.map((round) => round.ratioToBaseline)),
+      rounds: perRound,
+      requests: own.reduce((sum, round) => sum + round.result.requests.total, 0),
+      // No batch seen (or the metric renamed) reads as unknown rather than as a number.
+      meanBatchRows: target.rows !== undefined && batches > 0 ? rows / batches : null,
+      failures: {
+        non2xx: failures.reduce((sum, f) => sum + f.non2xx, 0),
+        errors: failures.reduce((sum, f) => sum + f.errors, 0),
+        timeouts: failures.reduce((sum, f) => sum + f.timeouts, 0),
+        mismatches: failures.reduce((sum, f) => sum + f.mismatches, 0),
+      },
     };
-    console.log(`${Math.round(measurement.requestsPerSecond)} req/s`);
-    measurements.push(measurement);
-  }
+  });
   await cleanup();
   const loadAverageAfter = loadavg().map((value) => Number(value.toFixed(2)));
 
   const fixed = (value: number | null, digits: number) => (value === null ? '–' : value.toFixed(digits));
   const rows = [
-    ['target', 'req/s (mean)', 'p50 ms', 'p99 ms', '× baseline', 'baseline', 'rows/batch', 'failures'],
+    [
+      'target',
+      'req/s (median)',
+      'p50 ms',
+      'p99 ms',
+      '× baseline',
+      'rounds: × baseline',
+      'baseline',
+      'rows/batch',
+      'failures',
+    ],
     ...measurements.map((m) => [
       m.target,
       m.requestsPerSecond.toFixed(0),
       fixed(m.latencyP50Ms, 2),
       fixed(m.latencyP99Ms, 2),
       m.ratioToBaseline.toFixed(3),
+      m.rounds.map((round) => round.ratioToBaseline.toFixed(2)).join(' '),
       m.baseline === m.target ? '–' : m.baseline,
       fixed(m.meanBatchRows, 1),
       failed(m.failures) ? JSON.stringify(m.failures) : '0',
@@ -376,7 +438,7 @@ async function main(): Promise<number> {
       command,
       date: new Date().toISOString(),
       machine: { ...machine, loadAverageAfter },
-      options: { duration, connections: connectionCounts, warmup },
+      options: { duration, connections: connectionCounts, warmup, rounds },
       measurements,
     };
     await writeFile(flags.json, `${JSON.stringify(report, null, 2)}\n`);
