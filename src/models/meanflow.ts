@@ -1,6 +1,5 @@
 // Image generation requests against the registry: which model, which classes, how many steps — checked
 // against the generator's manifest entry — then sampled (generator.ts) through the inference threads.
-
 import { type FieldError, InvalidInputError, UnprocessableError } from '../errors.js';
 import type { Abortable } from '../lib/abortable.js';
 import type { GeneratorSpec, ManifestEntry } from '../schemas/manifest.js';

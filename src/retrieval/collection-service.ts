@@ -3,7 +3,6 @@
 // checked before anything is written) and searching by vector, image or stored id. Routes reach it as
 // `fastify.retrieval`; the store (collections/collection-store.ts) keeps the collections. Writes answer
 // with the change sequence they produced; reads may name one to wait for (read-your-writes on replicas).
-
 import type { Static } from '@sinclair/typebox';
 import {
   ConflictError,

@@ -7,7 +7,6 @@
 // Every change is numbered: the store's `sequence` is the last change the in-memory collections reflect,
 // a write resolves with the sequence it produced once this process reflects it, and `reached` lets a
 // reader wait (bounded) for a sequence another replica produced — read-your-writes across replicas.
-
 import { DamagedError } from '../../errors.js';
 import type { Abortable } from '../../lib/abortable.js';
 import type { Collection, CollectionConfig, Point } from './collection.js';

@@ -6,7 +6,6 @@
 // A file that fails its checksums is a damaged collection: reported (readiness, describe), never served,
 // never overwritten by a create, and recovered on request from the points that pass their checksums, the
 // damaged file kept aside. Temporary files a crash left behind are removed at start.
-
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, NotFoundError, UnprocessableError } from '../../errors.js';

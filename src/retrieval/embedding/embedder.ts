@@ -1,7 +1,6 @@
 // Images → unit embedding vectors through a served embedding model. The API path goes through the registry
 // (inference threads, micro-batched with other requests: embeddings take no seed, so batching is safe);
 // jobs pass a RunModel that opens the model in their own thread.
-
 import { UnprocessableError } from '../../errors.js';
 import type { Abortable } from '../../lib/abortable.js';
 import type { RunModel } from '../../models/generator.js';

@@ -9,7 +9,6 @@
 // PostgreSQL unreachable: at start the store keeps retrying and is not ready (reads and writes 503); later,
 // writes fail fast with 503 while searches keep serving the last index, and the follower catches up
 // once the database is back.
-
 import { tmpdir } from 'node:os';
 import pg from 'pg';
 import { AppError, ConflictError, NotFoundError, UnavailableError } from '../../../errors.js';
