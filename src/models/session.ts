@@ -1,5 +1,6 @@
 // ONNX Runtime sessions: execution-provider resolution, metadata checks, warm-up and one run.
-// Used inside worker threads only: onnxruntime-node's run() computes on the calling thread's event loop.
+// onnxruntime-node's run() computes on the calling thread's event loop: inference threads use these, and the
+// main thread too for the batches calibrated to compute within INLINE_INFERENCE_MAX_US (inline-inference.ts).
 import * as ort from 'onnxruntime-node';
 import type { TensorSpec } from '../schemas/manifest.js';
 import { allocate, DATATYPE_OF_ORT_TYPE, ORT_TYPE, type Tensor, type TensorData } from './tensor.js';
