@@ -21,6 +21,7 @@ import {
   stopAllServers,
   waitForOk,
 } from './server-process.js';
+import { median } from './statistics.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** meanserve settings that change inference throughput; they reach the server from this environment. */
@@ -213,14 +214,6 @@ async function load(target: Target, seconds: number, verifyBody: (body: string) 
   // Nearest rank: the smallest time that at least p of the responses did not exceed.
   const percentile = (p: number) => latenciesMs[Math.max(0, Math.ceil(p * latenciesMs.length) - 1)] ?? 0;
   return { result, latencyP50Ms: percentile(0.5), latencyP99Ms: percentile(0.99) };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 function failuresOf(result: Result) {

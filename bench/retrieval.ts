@@ -21,6 +21,7 @@ import { encodeGreyPng } from '../src/lib/png-encode.js';
 import { type LabelledImages, readFashionMnist } from '../src/retrieval/embedding/fashion-mnist.js';
 import { apiRetrievalMetrics } from '../src/retrieval/quality-metrics.js';
 import { startMeanserve, stopAllServers, stopServer } from './server-process.js';
+import { median } from './statistics.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values: flags } = parseArgs({ options: { json: { type: 'string' }, baseline: { type: 'string' } } });
@@ -123,8 +124,6 @@ async function unbatchedAgainstBaseline(pngs: string[], baselineRoot: string) {
         }
       }
     }
-    const median = (values: number[]) =>
-      [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
     const summary = (client: 'fetch' | 'autocannon') => {
       const current = median(rounds.current[client]);
       const before = median(rounds.baseline[client]);

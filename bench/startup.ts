@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort, stopServer, waitForOk } from './server-process.js';
+import { median } from './statistics.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
@@ -92,14 +93,6 @@ async function firstProgressMs(base: string): Promise<number> {
   }
   throw new Error(`the event stream of ${job.id} ended without progress: ${text.slice(0, 500)}`);
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
 
 // The build `npm start` would otherwise do on its first run: measured starts find dist/ up to date.
 const build = spawn(NPM, ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
