@@ -364,7 +364,7 @@ export function loadConfig(env: Env = process.env): Config {
     generationConcurrency: integer(env, 'GENERATION_CONCURRENCY', 64, 1),
     generationQueueLimit: integer(env, 'GENERATION_QUEUE_LIMIT', 128),
     batchMaxWaitMs: integer(env, 'BATCH_MAX_WAIT_MS', 0),
-    inlineInferenceMaxUs: integer(env, 'INLINE_INFERENCE_MAX_US', 100),
+    inlineInferenceMaxUs: integer(env, 'INLINE_INFERENCE_MAX_US', 250),
     inferenceQueueLimit: integer(env, 'INFERENCE_QUEUE_LIMIT', 256, 1),
     bodyLimit: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
     inferenceBodyLimit: integer(env, 'INFERENCE_BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024),

@@ -51,7 +51,7 @@ describe('inline inference', () => {
   });
 
   it('sends a batch that computes for longer to the threads', async () => {
-    // 256 classifier images are ~25 ms of compute: far past the 100 µs bound whatever the machine.
+    // 256 classifier images are ~25 ms of compute: far past the 250 µs bound whatever the machine.
     const image = {
       name: 'image',
       shape: [256, 1, 28, 28],
