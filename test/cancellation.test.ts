@@ -45,9 +45,11 @@ describe('a disconnected client frees its place in the inference queue', () => {
   });
 
   it('for OIP inference, MeanFlow and flow-matching samples, embeddings and image search', async () => {
-    // Every model in one pool: the long iterated-map inference holds the thread the others wait for.
+    // Every model in one pool: the long iterated-map inference holds the thread the others wait for. No
+    // inline inference: the embedder's small batches would otherwise run on the event loop, never waiting,
+    // whenever calibration at start-up finds them within INLINE_INFERENCE_MAX_US.
     modelsDir = await modelsInOnePool();
-    app = await startApp({ MODELS_DIR: modelsDir });
+    app = await startApp({ MODELS_DIR: modelsDir, INLINE_INFERENCE_MAX_US: '0' });
     const base = await listen(app);
     const created = await app.inject({
       method: 'POST',
