@@ -17,6 +17,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { decodeSpecOf } from '../src/models/lm/batched-decoder.js';
+import { readManifest } from '../src/models/manifest.js';
+import type { ManifestEntry } from '../src/schemas/manifest.js';
 import { startMeanserve, stopAllServers } from './server-process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -180,27 +183,15 @@ async function matmulRate(): Promise<number> {
   return best;
 }
 
-interface ManifestModel {
-  name: string;
-  metrics?: { parameters?: number };
-  language_model?: {
-    cache: { layers: number; heads: number; head_dim: number };
-    decoder: { file: string; context: number };
-  };
-}
-
-async function manifestEntry(name: string): Promise<ManifestModel> {
-  const manifest = JSON.parse(await readFile(join(ROOT, 'models/manifest.json'), 'utf8')) as {
-    models: ManifestModel[];
-  };
-  const entry = manifest.models.find((model) => model.name === name);
+async function manifestEntry(name: string): Promise<ManifestEntry> {
+  const entry = (await readManifest(join(ROOT, 'models'))).find((model) => model.name === name);
   if (entry === undefined) throw new Error(`the manifest has no model ${name}`);
   return entry;
 }
 
 async function parametersOf(name: string): Promise<number> {
   const parameters = (await manifestEntry(name)).metrics?.parameters;
-  if (parameters === undefined) throw new Error(`the manifest records no parameter count for ${name}`);
+  if (typeof parameters !== 'number') throw new Error(`the manifest records no parameter count for ${name}`);
   return parameters;
 }
 
@@ -219,7 +210,7 @@ async function decodeStepMs(name: string, rows: number[]): Promise<number[]> {
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
   });
-  const { layers, heads, head_dim: headDim } = model.cache;
+  const { layers, heads, headDim, context } = decodeSpecOf(model);
   const times: number[] = [];
   for (const count of rows) {
     const feeds: Record<string, ort.Tensor> = {
@@ -228,7 +219,7 @@ async function decodeStepMs(name: string, rows: number[]): Promise<number[]> {
     };
     for (let layer = 0; layer < layers; layer++) {
       for (const kind of ['key', 'value']) {
-        const shape = [count, heads, model.decoder.context, headDim];
+        const shape = [count, heads, context, headDim];
         const values = Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => Math.sin(i));
         feeds[`${kind}${layer}`] = new ort.Tensor('float32', values, shape);
       }
