@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { decodeSpecOf } from '../src/models/lm/batched-decoder.js';
 import { readManifest } from '../src/models/manifest.js';
+import { openSession } from '../src/models/session.js';
 import type { ManifestEntry } from '../src/schemas/manifest.js';
 import { startMeanserve, stopAllServers } from './server-process.js';
 
@@ -205,11 +206,8 @@ async function parametersOf(name: string): Promise<number> {
 async function decodeStepMs(name: string, rows: number[]): Promise<number[]> {
   const model = (await manifestEntry(name)).language_model;
   if (model === undefined) throw new Error(`${name} is not a language model`);
-  const session = await ort.InferenceSession.create(join(ROOT, 'models', model.decoder.file), {
-    intraOpNumThreads: 1,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-  });
+  // Opened as a decoder thread opens it (decoder-thread.ts).
+  const { session } = await openSession(await readFile(join(ROOT, 'models', model.decoder.file)), ['cpu'], 1);
   const { layers, heads, headDim, context } = decodeSpecOf(model);
   const times: number[] = [];
   for (const count of rows) {
