@@ -1,5 +1,7 @@
-// The decoder pool survives a dead thread: the sequences that lived on it fail (their caches died with it),
-// the thread is replaced in its slot, and later sequences of its model decode exactly as before the crash.
+// The decoder pool holds each language model on every thread and puts a new sequence where it adds least to
+// the busiest thread's step. It survives a dead thread: the sequences that lived on it fail (their caches
+// died with it), those on the other threads go on, the thread is replaced in its slot, and later sequences
+// decode exactly as before the crash.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
@@ -39,18 +41,22 @@ describe('decoder pool', () => {
   });
   after(() => pool.close());
 
-  it('replaces a thread that dies: its sequences fail, new ones decode as before', async () => {
-    const [first, second] = [pool.open([TEACHER])[0], pool.open([TEACHER])[0]] as [Decoder, Decoder];
-    const expected = await greedy(first, prompt, 14);
+  it('spreads sequences over the threads and replaces one that dies: only its sequences fail', async () => {
+    const expected = await greedy(pool.open([TEACHER])[0] as Decoder, prompt, 14);
     assert.equal(expected.map((id) => vocabulary.text(id)).join(''), '7+5+0=12|A:12');
-    await second.step(prompt);
 
-    // Kill the thread the teacher is pinned to (the only one: one model needs one thread).
+    // On an idle pool the first sequence takes thread 0; the second costs less as the first row of
+    // thread 1 than as the second row of thread 0's step.
+    const [onFirst, onSecond] = [pool.open([TEACHER])[0], pool.open([TEACHER])[0]] as [Decoder, Decoder];
+    await Promise.all([onFirst.step(prompt), onSecond.step(prompt)]);
     const threads = (pool as unknown as { threads: Array<{ worker: Worker }> }).threads;
-    assert.equal(threads.length, 1);
+    assert.equal(threads.length, 2);
     await threads[0]?.worker.terminate();
-    await assert.rejects(second.step([5]), /decoder thread exited/);
+    await assert.rejects(onFirst.step([expected[0] as number]), /decoder thread exited/);
     assert.equal(pool.replacements, 1);
+    // The sequence on thread 1 goes on as if nothing had happened.
+    const rest = await greedy(onSecond, [expected[0] as number], 13);
+    assert.deepEqual(rest, expected.slice(1));
 
     // New sequences, one after the other and two at once, decode the same text; the replacement loads
     // before it answers.

@@ -36,6 +36,11 @@ export class DecodeScheduler {
     private readonly context: number,
   ) {}
 
+  /** Sequences holding a cache slot. */
+  get size(): number {
+    return this.running.length;
+  }
+
   open(): Decoder {
     const sequence: Sequence = {
       slot: this.running.length,

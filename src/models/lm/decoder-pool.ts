@@ -1,9 +1,13 @@
-// Decoder threads for token-by-token generation. Each language model is pinned to one thread (the models
-// in turn over the threads), where its cache slots live, and has one scheduler here that batches the steps
-// of all its running sequences (decode-scheduler.ts). With three threads, the teacher and both proxies of
-// antidistillation step at the same time. A thread that dies after loading fails the sequences of its
-// models (their caches died with it) and is replaced in its slot at once; steps for the replacement wait
-// here until it has loaded, so later requests never see the crash.
+// Decoder threads for token-by-token generation. Every thread holds every language model, and each model
+// has one scheduler per thread here that batches the steps of its running sequences there
+// (decode-scheduler.ts); a sequence's cache slot lives on the thread it was opened on. A new sequence goes
+// to the thread whose estimated step would be shortest with it, so one model's many sequences step on
+// several threads at once (one thread alone left the other core idle while the event loop sampled), and
+// the teacher and both proxies of a lone antidistillation request each get a thread of their own. Rows of
+// a step do not depend on each other, so where a sequence runs never changes its tokens. A thread that
+// dies after loading fails the sequences that lived on it (their caches died with it) and is replaced in
+// its slot at once; steps for the replacement wait here until it has loaded, so later requests never see
+// the crash.
 import type { Worker } from 'node:worker_threads';
 import { startThread } from '../../lib/thread.js';
 import type { DecodeStep } from './batched-decoder.js';
@@ -16,6 +20,20 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+/** A language model on every thread: its scheduler there (by thread slot) and its cost model. */
+interface ReplicatedModel {
+  replicas: DecodeScheduler[];
+  /** Relative cost of one sequence's row in a step: layers × width², the weights it multiplies. */
+  rowCost: number;
+}
+
+/**
+ * A forward pass costs about as much as this many rows before the first row (the teacher's decode.onnx on
+ * one thread here: 0.31 ms for one row, 1.69 ms for 32), so a model's second thread pays off only once its
+ * first carries that much more than the others.
+ */
+const RUN_COST_IN_ROWS = 6;
+
 interface DecoderThread {
   worker: Worker;
   pending: Map<number, Pending>;
@@ -26,7 +44,7 @@ interface DecoderThread {
 
 export class DecoderPool {
   private readonly threads: DecoderThread[] = [];
-  private readonly schedulers = new Map<string, DecodeScheduler>();
+  private readonly models = new Map<string, ReplicatedModel>();
   private nextRequest = 0;
   private closed = false;
   /** Threads started to replace ones that died (observable; the crash test reads it). */
@@ -34,38 +52,39 @@ export class DecoderPool {
 
   constructor(private readonly size: number) {}
 
-  /** Starts the threads and loads each model into its thread; resolves with the keys that failed to load. */
+  /** Starts the threads and loads every model into each; resolves with the keys that failed to load. */
   async start(models: DecoderLoadRequest[]): Promise<Map<string, string>> {
-    const threads = Math.min(this.size, Math.max(models.length, 1));
-    const pinned: DecoderLoadRequest[][] = Array.from({ length: threads }, () => []);
-    models.forEach((model, index) => {
-      const thread = index % threads;
-      pinned[thread]?.push(model);
-      const execute = (step: DecodeStep) => this.execute(thread, model.key, step);
-      this.schedulers.set(model.key, new DecodeScheduler(execute, model.spec.context));
-    });
+    const threads = Array.from({ length: this.size }, (_, slot) => slot);
+    for (const model of models) {
+      const replicas = threads.map(
+        (slot) => new DecodeScheduler((step) => this.execute(slot, model.key, step), model.spec.context),
+      );
+      const { layers, heads, headDim } = model.spec;
+      this.models.set(model.key, { replicas, rowCost: layers * (heads * headDim) ** 2 });
+    }
     const failures = new Map<string, string>();
     await Promise.all(
-      pinned.map(async (group, slot) => {
-        for (const { key, error } of await this.spawn(group, slot)) failures.set(key, error);
+      threads.map(async (slot) => {
+        for (const { key, error } of await this.spawn(models, slot)) failures.set(key, error);
       }),
     );
     return failures;
   }
 
-  /** Opens one sequence per model key. */
+  /** Opens one sequence per model key, each on the thread whose step would be shortest with it (placement). */
   open(keys: readonly string[]): Decoder[] {
     return keys.map((key) => {
-      const scheduler = this.schedulers.get(key);
-      if (scheduler === undefined) throw new Error(`model ${key} is not loaded in the decoder threads`);
-      return scheduler.open();
+      const model = this.models.get(key);
+      if (model === undefined) throw new Error(`model ${key} is not loaded in the decoder threads`);
+      return (model.replicas[this.placement(model)] as DecodeScheduler).open();
     });
   }
 
   /** Decoding steps run since start, over every model (observable progress; the cancellation tests read it). */
   get steps(): number {
     let steps = 0;
-    for (const scheduler of this.schedulers.values()) steps += scheduler.steps;
+    for (const { replicas } of this.models.values())
+      for (const scheduler of replicas) steps += scheduler.steps;
     return steps;
   }
 
@@ -73,6 +92,31 @@ export class DecoderPool {
     this.closed = true;
     const threads = this.threads.splice(0);
     await Promise.allSettled(threads.map((thread) => thread.worker.terminate()));
+  }
+
+  /**
+   * The thread for one more sequence of `model`: the one whose estimated step time (a run's fixed cost
+   * for each model with sequences there, plus their rows) would be lowest with it added — the lowest slot
+   * on ties, so a lone sequence of each model of an antidistillation request lands on a thread of its own.
+   */
+  private placement(model: ReplicatedModel): number {
+    const load = new Array<number>(this.size).fill(0);
+    for (const { replicas, rowCost } of this.models.values()) {
+      replicas.forEach((scheduler, slot) => {
+        if (scheduler.size > 0)
+          load[slot] = (load[slot] as number) + rowCost * (RUN_COST_IN_ROWS + scheduler.size);
+      });
+    }
+    let best = 0;
+    let bestLoad = Number.POSITIVE_INFINITY;
+    model.replicas.forEach((scheduler, slot) => {
+      const added = model.rowCost * (scheduler.size > 0 ? 1 : RUN_COST_IN_ROWS + 1);
+      if ((load[slot] as number) + added < bestLoad) {
+        best = slot;
+        bestLoad = (load[slot] as number) + added;
+      }
+    });
+    return best;
   }
 
   private execute(slot: number, key: string, step: DecodeStep): Promise<Float32Array> {
@@ -98,7 +142,7 @@ export class DecoderPool {
     const fail = (error: Error) => {
       for (const pending of thread.pending.values()) pending.reject(error);
       thread.pending.clear();
-      for (const model of models) this.schedulers.get(model.key)?.fail(error);
+      for (const model of models) this.models.get(model.key)?.replicas[slot]?.fail(error);
     };
     return new Promise((resolveLoad, rejectLoad) => {
       worker.on('message', (reply: DecoderReply) => {

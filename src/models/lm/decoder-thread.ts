@@ -1,4 +1,4 @@
-// Entry point of a decoder thread: the batched decoders of the language models pinned to it, each with its
+// Entry point of a decoder thread: the batched decoders of the language models (every one), each with its
 // cache slots. Steps arrive one at a time per model (decode-scheduler.ts); each is one or more session runs.
 import { parentPort } from 'node:worker_threads';
 import { openSession } from '../session.js';
