@@ -7,6 +7,7 @@ import client from 'prom-client';
 import type { JobCount } from '../jobs/job-record.js';
 import type { JobTokens } from '../jobs/processor.js';
 import type { JobQueue } from '../jobs/queue.js';
+import { BoundHistogram } from '../lib/bound-histogram.js';
 import { METRIC_PREFIX, registerDefaultMetrics, tokenCounters } from '../lib/prometheus.js';
 import type { CompletionCounters } from '../models/lm/completion-service.js';
 import type { GenerationLabels, TokenKind } from '../models/lm/generation-observer.js';
@@ -31,14 +32,7 @@ export class Metrics implements InferenceObserver, CompletionCounters {
     help: string,
     labelNames: readonly L[],
     buckets: number[],
-  ) =>
-    new client.Histogram<L>({
-      name: `${METRIC_PREFIX}${name}`,
-      help,
-      labelNames,
-      buckets,
-      registers: [this.registry],
-    });
+  ) => new BoundHistogram<L>(`${METRIC_PREFIX}${name}`, help, labelNames, buckets, this.registry);
 
   private readonly httpRequests = this.counter(
     'http_requests_total',
@@ -287,10 +281,10 @@ export class Metrics implements InferenceObserver, CompletionCounters {
   }
 
   firstToken(labels: GenerationLabels, seconds: number): void {
-    this.timeToFirstToken.observe({ ...labels }, seconds);
+    this.timeToFirstToken.observe(labels, seconds);
   }
 
   interToken(labels: GenerationLabels, seconds: number): void {
-    this.interTokenLatency.observe({ ...labels }, seconds);
+    this.interTokenLatency.observe(labels, seconds);
   }
 }
