@@ -28,9 +28,9 @@ interface ReplicatedModel {
 }
 
 /**
- * A forward pass costs about as much as this many rows before the first row (the teacher's decode.onnx on
- * one thread here: 0.31 ms for one row, 1.69 ms for 32), so a model's second thread pays off only once its
- * first carries that much more than the others.
+ * The fixed part of a forward pass, in rows: the teacher's decode.onnx on one thread here took 0.31 ms for
+ * one row and 1.69 ms for 32. A thread's estimated step counts it once for each model with sequences there,
+ * so a sequence joins a thread where its model already runs rather than start a pass beside other models'.
  */
 const RUN_COST_IN_ROWS = 6;
 
