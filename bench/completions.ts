@@ -184,15 +184,16 @@ async function matmulRate(): Promise<number> {
   return best;
 }
 
-async function manifestEntry(name: string): Promise<ManifestEntry> {
-  const entry = (await readManifest(join(ROOT, 'models'))).find((model) => model.name === name);
+function entryOf(manifest: ManifestEntry[], name: string): ManifestEntry {
+  const entry = manifest.find((model) => model.name === name);
   if (entry === undefined) throw new Error(`the manifest has no model ${name}`);
   return entry;
 }
 
-async function parametersOf(name: string): Promise<number> {
-  const parameters = (await manifestEntry(name)).metrics?.parameters;
-  if (typeof parameters !== 'number') throw new Error(`the manifest records no parameter count for ${name}`);
+function parametersOf(entry: ManifestEntry): number {
+  const parameters = entry.metrics?.parameters;
+  if (typeof parameters !== 'number')
+    throw new Error(`the manifest records no parameter count for ${entry.name}`);
   return parameters;
 }
 
@@ -203,9 +204,9 @@ async function parametersOf(name: string): Promise<number> {
  * Float32Array is backed by the kernel's one shared zero page, which stays in the CPU cache, and a step then
  * computes in two thirds of the time it takes over a real cache (1.55 against 2.2–2.5 ms for 32 rows here).
  */
-async function decodeStepMs(name: string, rows: number[]): Promise<number[]> {
-  const model = (await manifestEntry(name)).language_model;
-  if (model === undefined) throw new Error(`${name} is not a language model`);
+async function decodeStepMs(entry: ManifestEntry, rows: number[]): Promise<number[]> {
+  const model = entry.language_model;
+  if (model === undefined) throw new Error(`${entry.name} is not a language model`);
   // Opened as a decoder thread opens it (decoder-thread.ts).
   const { session } = await openSession(await readFile(join(ROOT, 'models', model.decoder.file)), ['cpu'], 1);
   const { layers, heads, headDim, context } = decodeSpecOf(model);
@@ -239,10 +240,11 @@ async function decodeStepMs(name: string, rows: number[]): Promise<number[]> {
 async function main(): Promise<void> {
   const { base, child: server, dataDir } = await startMeanserve();
   try {
+    const manifest = await readManifest(join(ROOT, 'models'));
     const rate = await matmulRate();
-    const stepMs = await decodeStepMs('arithmetic-teacher', streamCounts);
-    const teacher = await parametersOf('arithmetic-teacher');
-    const proxy = await parametersOf('arithmetic-proxy-plus');
+    const stepMs = await decodeStepMs(entryOf(manifest, 'arithmetic-teacher'), streamCounts);
+    const teacher = parametersOf(entryOf(manifest, 'arithmetic-teacher'));
+    const proxy = parametersOf(entryOf(manifest, 'arithmetic-proxy-plus'));
     console.log(
       `machine: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}, load before ${loadavg()[0]?.toFixed(2)}`,
     );
