@@ -242,8 +242,9 @@ async function main(): Promise<void> {
   try {
     const manifest = await readManifest(join(ROOT, 'models'));
     const rate = await matmulRate();
-    const stepMs = await decodeStepMs(entryOf(manifest, 'arithmetic-teacher'), streamCounts);
-    const teacher = parametersOf(entryOf(manifest, 'arithmetic-teacher'));
+    const teacherEntry = entryOf(manifest, 'arithmetic-teacher');
+    const stepMs = await decodeStepMs(teacherEntry, streamCounts);
+    const teacher = parametersOf(teacherEntry);
     const proxy = parametersOf(entryOf(manifest, 'arithmetic-proxy-plus'));
     console.log(
       `machine: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}, load before ${loadavg()[0]?.toFixed(2)}`,

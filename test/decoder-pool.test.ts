@@ -1,5 +1,5 @@
-// The decoder pool holds each language model on every thread and puts a new sequence where it adds least to
-// the busiest thread's step. It survives a dead thread: the sequences that lived on it fail (their caches
+// The decoder pool holds each language model on every thread and puts a new sequence on the thread whose
+// estimated step would be shortest with it. It survives a dead thread: the sequences that lived on it fail (their caches
 // died with it), those on the other threads go on, the thread is replaced in its slot, and later sequences
 // decode exactly as before the crash.
 import assert from 'node:assert/strict';
@@ -45,8 +45,8 @@ describe('decoder pool', () => {
     const expected = await greedy(pool.open([TEACHER])[0] as Decoder, prompt, 14);
     assert.equal(expected.map((id) => vocabulary.text(id)).join(''), '7+5+0=12|A:12');
 
-    // On an idle pool the first sequence takes thread 0; the second costs less as the first row of
-    // thread 1 than as the second row of thread 0's step.
+    // On an idle pool the first sequence takes thread 0; the second's step would be shorter alone on
+    // thread 1 (a pass's fixed cost and one row) than beside the first on thread 0 (the same and two rows).
     const [onFirst, onSecond] = [pool.open([TEACHER])[0], pool.open([TEACHER])[0]] as [Decoder, Decoder];
     await Promise.all([onFirst.step(prompt), onSecond.step(prompt)]);
     const threads = (pool as unknown as { threads: Array<{ worker: Worker }> }).threads;

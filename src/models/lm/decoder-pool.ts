@@ -29,8 +29,8 @@ interface ReplicatedModel {
 
 /**
  * The fixed part of a forward pass, in rows: the teacher's decode.onnx on one thread here took 0.31 ms for
- * one row and 1.69 ms for 32. A thread's estimated step counts it once for each model with sequences there,
- * so a sequence joins a thread where its model already runs rather than start a pass beside other models'.
+ * one row and 1.69 ms for 32. A thread's estimated step counts it once for each model with sequences there:
+ * a sequence that would start its model's pass on a thread adds it, one that joins the pass adds a row.
  */
 const RUN_COST_IN_ROWS = 6;
 
@@ -110,10 +110,10 @@ export class DecoderPool {
     let best = 0;
     let bestLoad = Number.POSITIVE_INFINITY;
     model.replicas.forEach((scheduler, slot) => {
-      const added = model.rowCost * (scheduler.size > 0 ? 1 : RUN_COST_IN_ROWS + 1);
-      if ((load[slot] as number) + added < bestLoad) {
+      const withIt = (load[slot] as number) + model.rowCost * (scheduler.size > 0 ? 1 : RUN_COST_IN_ROWS + 1);
+      if (withIt < bestLoad) {
         best = slot;
-        bestLoad = (load[slot] as number) + added;
+        bestLoad = withIt;
       }
     });
     return best;
