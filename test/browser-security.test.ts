@@ -27,8 +27,27 @@ describe('security headers', () => {
   });
   after(() => stopApp(app));
 
-  it('sends nosniff, a CSP, frame denial and no CORS header on API, error, docs and OpenAPI responses', async () => {
-    for (const url of ['/health/live', '/v1/job-types', '/v1/nowhere', '/docs/', '/openapi.json']) {
+  it("sends OWASP's API headers on API and error responses: nothing runs, is framed, sniffed or stored", async () => {
+    for (const url of ['/health/live', '/v1/job-types', '/v1/nowhere']) {
+      const response = await app.inject({ url, headers: { origin: 'https://elsewhere.example' } });
+      assert.equal(response.headers['x-content-type-options'], 'nosniff', url);
+      assert.equal(response.headers['x-frame-options'], 'DENY', url);
+      assert.equal(
+        response.headers['content-security-policy'],
+        "default-src 'none'; frame-ancestors 'none'",
+        url,
+      );
+      assert.equal(response.headers['cache-control'], 'no-store', url);
+      assert.match(response.headers['strict-transport-security'] as string, /max-age=\d+/, url);
+      assert.equal(response.headers['cross-origin-resource-policy'], 'same-origin', url);
+      // helmet's document headers are for pages only
+      assert.equal(response.headers['cross-origin-opener-policy'], undefined, url);
+      assert.equal(response.headers['access-control-allow-origin'], undefined, url);
+    }
+  });
+
+  it('sends the pages, /docs and the OpenAPI document the CSP they render under, with frame denial', async () => {
+    for (const url of ['/jobs', '/meanflow', '/docs/', '/openapi.json']) {
       const response = await app.inject({ url, headers: { origin: 'https://elsewhere.example' } });
       assert.equal(response.headers['x-content-type-options'], 'nosniff', url);
       assert.equal(response.headers['x-frame-options'], 'DENY', url);
@@ -37,6 +56,7 @@ describe('security headers', () => {
       assert.match(csp, /frame-ancestors 'none'/, url);
       assert.match(csp, /script-src 'self';/, url);
       assert.doesNotMatch(csp, /upgrade-insecure-requests/, url);
+      assert.equal(response.headers['cross-origin-opener-policy'], 'same-origin', url);
       assert.equal(response.headers['access-control-allow-origin'], undefined, url);
     }
   });

@@ -1,7 +1,11 @@
-// What browsers are told: security headers on every response (helmet's) with a Content-Security-Policy that
-// the API docs (/docs, Swagger UI) and the queue dashboard work under — everything from this origin, no inline
-// scripts, no framing, nothing fetched from elsewhere — and CORS (@fastify/cors), off unless CORS_ORIGINS names
-// the origins whose pages may call the API.
+// What browsers are told: security headers on every response, and CORS (@fastify/cors), off unless
+// CORS_ORIGINS names the origins whose pages may call the API. HTML pages for people (routes whose config says
+// `page`: the job and MeanFlow pages, the API docs at /docs, the queue dashboard) get helmet's headers with a
+// Content-Security-Policy they work under — everything from this origin, no inline scripts, no framing,
+// nothing fetched from elsewhere. Every other response (JSON, images, event streams, errors) gets the set
+// OWASP's REST Security Cheat Sheet asks of API responses; helmet's others (Cross-Origin-Opener-Policy,
+// Origin-Agent-Cluster, Referrer-Policy, X-DNS-Prefetch-Control, …) govern documents, and half the
+// headers and bytes of a small answer were theirs: 4–13 % of the server's CPU per 1-row inference request.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
@@ -51,17 +55,35 @@ function securityHeaders(options: HelmetOptions): Record<string, string> {
   return headers;
 }
 
+/**
+ * OWASP's headers for API responses: nothing in them may run, be sniffed into another type, be framed or be
+ * stored, and the connection stays on HTTPS once it was.
+ */
+function apiHeaders(page: Record<string, string>): Record<string, string> {
+  return {
+    'cache-control': 'no-store',
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    'cross-origin-resource-policy': page['cross-origin-resource-policy'] as string,
+    'strict-transport-security': page['strict-transport-security'] as string,
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+  };
+}
+
 async function browserSecurity(app: FastifyInstance, options: BrowserSecurityOptions): Promise<void> {
   const corsOn = options.corsOrigins.length > 0;
-  const headers = securityHeaders({
+  const pageHeaders = securityHeaders({
     // helmet's defaults plus upgrade-insecure-requests would send a browser on plain-HTTP localhost to https.
     contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY },
     frameguard: { action: 'deny' },
     // With CORS on, pages of the allowed origins may also embed what the API returns (an <img> of a grid).
     crossOriginResourcePolicy: { policy: corsOn ? 'cross-origin' : 'same-origin' },
   });
-  app.addHook('onRequest', async (_request, reply) => {
-    reply.headers(headers);
+  const responseHeaders = apiHeaders(pageHeaders);
+  // A callback hook: it runs for every request, and an async one costs a promise and a microtask.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(request.routeOptions.config?.page === true ? pageHeaders : responseHeaders);
+    done();
   });
   if (!corsOn) return;
   await app.register(cors, {

@@ -26,7 +26,7 @@ export default async function queueDashboard(app: FastifyInstance, options: Queu
   // Encapsulated: these hooks mark and guard the dashboard's routes only.
   await app.register(async (dashboard) => {
     dashboard.addHook('onRoute', (route) => {
-      route.config = { ...route.config, access: 'admin' };
+      route.config = { ...route.config, access: 'admin', page: true };
     });
     dashboard.addHook(
       'onRequest',

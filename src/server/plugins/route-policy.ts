@@ -2,7 +2,8 @@
 // (`access`: open without a key, or admin keys only; by default an API key), which family its rate limit
 // and deadline come from (`family`: inference routes say so; other routes are write for non-GET methods and
 // read for GET), and whether overload shedding may refuse it (`shed: false` for routes that take no
-// compute), and whether its errors take OpenAI's shape (`errors: 'openai'`). The plugins read it from the
+// compute), whether its errors take OpenAI's shape (`errors: 'openai'`), and whether it is an HTML page for
+// people (`page`: document security headers, Basic auth's prompt). The plugins read it from the
 // matched route, never from the raw URL, so `/health/../v1/jobs` cannot pass as health. Unknown paths have no
 // config: protected, read, shed, problem+json.
 import type { FastifyContextConfig } from 'fastify';
@@ -15,7 +16,10 @@ declare module 'fastify' {
     shed?: boolean;
     /** Error bodies in OpenAI's shape, for the OpenAI-compatible routes (problem.ts). */
     errors?: 'openai';
-    /** An HTML page for people: a missing key is asked for with Basic auth, which browsers prompt for. */
+    /**
+     * An HTML page for people (or its UI's assets): it gets the security headers of documents, and a missing
+     * key is asked for with Basic auth, which browsers prompt for.
+     */
     page?: boolean;
   }
 }

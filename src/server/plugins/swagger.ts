@@ -71,10 +71,10 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
       };
     },
   });
-  // The API description and its UI are open: this plugin's own routes say so.
+  // The API description and its UI are open pages: this plugin's own routes say so.
   await app.register(async (docs) => {
     docs.addHook('onRoute', (route) => {
-      route.config = { ...route.config, access: 'open' };
+      route.config = { ...route.config, access: 'open', page: true };
     });
     await docs.register(swaggerUi, { routePrefix: '/docs' });
     docs.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
