@@ -5,7 +5,8 @@
 // CPU: onnxruntime's measured matrix-multiply rate (one thread, bench/fixtures/matmul.onnx) divided by
 // 2 × parameters a token; and the ceiling that binds, the teacher's batched decoding graph alone (decode.onnx
 // on one onnxruntime thread, as a decoder thread runs it) at each stream count's batch size: how far
-// batching alone could take tokens/s past the measured 1-stream rate if nothing else cost anything.
+// batching alone could take tokens/s past the measured 1-stream rate if nothing else cost anything; and the
+// ceiling of the machine's cores at each row's measured CPU a token (server and load generator).
 //   npm run bench:completions [-- --duration 5 --streams 1,8,32,64]
 // Each stream is a closed loop: a request, its server-sent events read to the end, the next request. Time
 // to first token: request sent → first chunk with text. Tokens: usage.completion_tokens of the last chunk.
@@ -237,6 +238,31 @@ async function decodeStepMs(entry: ManifestEntry, rows: number[]): Promise<numbe
   return times;
 }
 
+/**
+ * The ceiling the machine's cores set, from each plain completions row's own CPU a token: the tokens/s at
+ * which the server and this load generator, spending what they spent a token, would keep every core busy —
+ * and with the load generator on other cores, the server alone. A ratio above the first cannot be reached on
+ * this machine by overlapping work better, only by spending less CPU a token.
+ */
+function cpuCeiling(rows: Row[], reference: number): void {
+  const cores = cpus().length;
+  console.log(`\nCPU a token, plain completions, and the tokens/s it allows on ${cores} cores:`);
+  console.log(
+    '| streams | server µs a token | load generator µs a token | tokens/s, every core busy | × 1-stream | tokens/s, server alone on every core | × 1-stream |',
+  );
+  console.log('|---:|---:|---:|---:|---:|---:|---:|');
+  for (const row of rows.filter((row) => row.endpoint === 'completions' && row.mode === 'plain')) {
+    const server = row.serverCores / row.tokensPerSecond;
+    const client = row.clientCores / row.tokensPerSecond;
+    const shared = cores / (server + client);
+    const alone = cores / server;
+    console.log(
+      `| ${row.streams} | ${(1e6 * server).toFixed(0)} | ${(1e6 * client).toFixed(0)} | ${shared.toFixed(0)} | ` +
+        `${(shared / reference).toFixed(2)} | ${alone.toFixed(0)} | ${(alone / reference).toFixed(2)} |`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const { base, child: server, dataDir } = await startMeanserve();
   try {
@@ -311,6 +337,7 @@ async function main(): Promise<void> {
           `${((1000 * count) / ms / reference).toFixed(2)} | ${measured?.tokensPerSecond.toFixed(0) ?? '–'} |`,
       );
     });
+    cpuCeiling(rows, reference);
   } finally {
     await stopAllServers();
     await rm(dataDir, { recursive: true, force: true });
