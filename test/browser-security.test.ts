@@ -1,13 +1,16 @@
 // Security headers on every response, a Content-Security-Policy that /docs renders under in a real browser
 // (Debian's Chromium through playwright-core) with no violation reported, and CORS: off by default, on for the
-// origins CORS_ORIGINS names, its preflight answered without an API key.
+// origins CORS_ORIGINS names, its preflight answered without an API key, and a page of such an origin able
+// to read a streamed completion.
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Browser } from 'playwright-core';
 import { ConfigError, parseCorsOrigins } from '../src/config.js';
 import { buildApp } from '../src/server/app.js';
-import { listen, queueAnswers, stopApp, testConfig } from './helpers/app.js';
+import { listen, queueAnswers, startApp, stopApp, testConfig } from './helpers/app.js';
 import { launchChromium, NOTHING_WRONG, watchPage } from './helpers/chromium.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
 
@@ -107,6 +110,62 @@ describe('CORS when CORS_ORIGINS is set', () => {
     assert.deepEqual(parseCorsOrigins(undefined), []);
     assert.throws(() => parseCorsOrigins('app.example.com'), ConfigError);
     assert.throws(() => parseCorsOrigins('https://app.example.com/path'), ConfigError);
+  });
+});
+
+describe('a page of an allowed origin in headless Chromium', () => {
+  // The page's origin: another server on the loopback (Chromium asks permission before a page elsewhere
+  // may call a loopback address).
+  let pages: Server;
+  let origin: string;
+  let app: FastifyInstance;
+  let browser: Browser;
+  let base: string;
+  before(async () => {
+    pages = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html>');
+    });
+    await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
+    app = await startApp({ CORS_ORIGINS: origin });
+    base = await listen(app);
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await stopApp(app);
+    await new Promise((resolve) => pages?.close(resolve));
+  });
+
+  it('reads a streamed completion: the event stream carries the CORS and security headers', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${origin}/`);
+    const answer = await page.evaluate(async (api) => {
+      const response = await fetch(`${api}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: 'Q:12+34=', stream: true, seed: 1, max_tokens: 4 }),
+      });
+      return {
+        status: response.status,
+        type: response.headers.get('content-type'),
+        text: await response.text(),
+      };
+    }, base);
+    assert.equal(answer.status, 200);
+    assert.match(answer.type ?? '', /^text\/event-stream/);
+    assert.match(answer.text, /"object":"text_completion"/);
+    assert.match(answer.text, /data: \[DONE\]\n\n$/);
+    await page.close();
+    const stream = await fetch(`${base}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin },
+      body: JSON.stringify({ prompt: 'Q:1+2=', stream: true, seed: 1, max_tokens: 2 }),
+    });
+    assert.equal(stream.headers.get('access-control-allow-origin'), origin);
+    assert.equal(stream.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(stream.headers.get('cache-control'), 'no-cache');
+    await stream.text();
   });
 });
 

@@ -2,7 +2,6 @@
 // arithmetic teacher, with antidistillation sampling as an extra object. Streams are server-sent events in
 // OpenAI's chunk formats ending with `data: [DONE]`. A client that disconnects stops its generation at the
 // next token. Errors take OpenAI's shape, as its SDKs read them.
-import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Completion } from '../models/lm/completion-service.js';
@@ -44,7 +43,7 @@ const completionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (body.stream) {
         reply.hijack();
         const includeUsage = body.stream_options?.include_usage === true;
-        await writeStream(reply.raw, completion, includeUsage, disconnected.signal).catch((error: Error) => {
+        await writeStream(reply, completion, includeUsage, disconnected.signal).catch((error: Error) => {
           if (!disconnected.signal.aborted) request.log.error({ err: error }, 'completion stream failed');
         });
         request.log.info({ model, mode, aborted: disconnected.signal.aborted }, 'completion streamed');
@@ -111,12 +110,13 @@ const completionRoutes: FastifyPluginAsyncTypebox = async (app) => {
  * usage chunk if asked, then [DONE].
  */
 async function writeStream(
-  raw: ServerResponse,
+  reply: FastifyReply,
   completion: Completion,
   includeUsage: boolean,
   signal: AbortSignal,
 ): Promise<void> {
-  openEventStream(raw);
+  openEventStream(reply);
+  const raw = reply.raw;
   // Events wait for the end of this event-loop turn and go out in one write: the decoder's next step is
   // dispatched first (decode-scheduler.ts), and the sequences of one request share a write.
   let pending = '';

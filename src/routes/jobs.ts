@@ -205,7 +205,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
       reply.hijack();
       const raw = reply.raw;
-      openEventStream(raw);
+      openEventStream(reply);
       app.metrics.sseStreams.inc();
       const send = (event: string, data: unknown) =>
         raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);

@@ -1,11 +1,12 @@
-// What browsers are told: security headers on every answer Fastify sends (event streams write their own
-// head), and CORS (@fastify/cors), off unless CORS_ORIGINS names the origins whose pages may call the API.
-// HTML pages for people (routes whose config says `page`: the job and MeanFlow pages, the API docs at /docs,
-// the queue dashboard) get helmet's headers with a Content-Security-Policy they work under — everything from
-// this origin, no inline scripts, no framing, nothing fetched from elsewhere. Every other answer (JSON,
-// images, errors) gets the set OWASP's REST Security Cheat Sheet asks of API responses: helmet's others
-// (Cross-Origin-Opener-Policy, Origin-Agent-Cluster, Referrer-Policy, X-DNS-Prefetch-Control, …) govern
-// documents, and they were half the headers and bytes of a small answer, written and parsed on every request.
+// What browsers are told: security headers on every answer (event streams copy them into their own head,
+// event-stream.ts), and CORS (@fastify/cors), off unless CORS_ORIGINS names the origins whose pages may call
+// the API. HTML pages for people (routes whose config says `page`: the job and MeanFlow pages, the API docs
+// at /docs, the queue dashboard) get helmet's headers with a Content-Security-Policy they work under —
+// everything from this origin, no inline scripts, no framing, nothing fetched from elsewhere. Every other
+// answer (JSON, images, event streams, errors) gets the set OWASP's REST Security Cheat Sheet asks of API
+// responses: helmet's others (Cross-Origin-Opener-Policy, Origin-Agent-Cluster, Referrer-Policy,
+// X-DNS-Prefetch-Control, …) govern documents, and they were half the headers and bytes of a small answer,
+// written and parsed on every request.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
