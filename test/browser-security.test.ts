@@ -167,6 +167,47 @@ describe('a page of an allowed origin in headless Chromium', () => {
     assert.equal(stream.headers.get('cache-control'), 'no-cache');
     await stream.text();
   });
+
+  it("follows a job's event stream with EventSource to its final state", async () => {
+    const submitted = await app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: {
+        type: 'onnx.batch-infer',
+        params: {
+          model: 'spiral-mlp',
+          requests: [{ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [0.1, 0.2] }] }],
+        },
+      },
+    });
+    assert.equal(submitted.statusCode, 202);
+    const page = await browser.newPage();
+    await page.goto(`${origin}/`);
+    const events = await page.evaluate(
+      (url) =>
+        new Promise<string[]>((resolve, reject) => {
+          const seen: string[] = [];
+          const source = new EventSource(url);
+          for (const name of ['snapshot', 'progress', 'completed', 'failed']) {
+            source.addEventListener(name, () => {
+              seen.push(name);
+              if (name === 'completed' || name === 'failed') {
+                source.close();
+                resolve(seen);
+              }
+            });
+          }
+          source.onerror = () => {
+            source.close();
+            reject(new Error(`the event stream failed after [${seen.join(', ')}]`));
+          };
+        }),
+      `${base}/v1/jobs/${submitted.json().id}/events`,
+    );
+    assert.equal(events[0], 'snapshot');
+    assert.equal(events.at(-1), 'completed');
+    await page.close();
+  });
 });
 
 describe('pages in headless Chromium under the CSP', () => {
