@@ -8,11 +8,13 @@
 // batching alone could take tokens/s past the measured 1-stream rate if nothing else cost anything; and the
 // ceiling of the machine's cores at each row's measured CPU a token (server and load generator).
 //   npm run bench:completions [-- --duration 5 --streams 1,8,32,64]
-// Each stream is a closed loop: a request, its server-sent events read to the end, the next request. Time
-// to first token: request sent → first chunk with text. Tokens: usage.completion_tokens of the last chunk.
+// Each stream is a closed loop: a request, its server-sent events read to the end, the next request (over
+// node:http, parsing only what it measures: the load generator shares the server's cores). Time to first
+// token: request sent → first chunk with text. Tokens: usage.completion_tokens of the last chunk.
 // Any non-200 or an answer without usage fails the run.
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
+import { Agent, request as httpRequest } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,43 +68,71 @@ interface StreamResult {
   tokens: number;
 }
 
-async function streamOnce(
-  base: string,
-  endpoint: Endpoint,
-  mode: Mode,
-  index: number,
-): Promise<StreamResult> {
-  const started = performance.now();
+/** Keep-alive connections, as many as the most streams at once (fetch keeps its own pool the same way). */
+const agent = new Agent({ keepAlive: true, maxSockets: Math.max(...streamCounts) });
+
+/** The text of a completions or chat chunk, or '' (a chat's opening role chunk, the usage chunk). */
+function textOf(event: string): string {
+  const data = JSON.parse(event) as { choices: Array<{ text?: string; delta?: { content?: string } }> };
+  return data.choices[0]?.text ?? data.choices[0]?.delta?.content ?? '';
+}
+
+/**
+ * One streamed request over node:http. The load generator shares the server's two cores, so it reads
+ * no more than it must: events are parsed only until the first one with text (time to first token), and
+ * the usage is read from the stream's last chunk; the rest of the bytes are only kept.
+ */
+function streamOnce(base: string, endpoint: Endpoint, mode: Mode, index: number): Promise<StreamResult> {
   const path = endpoint === 'completions' ? '/v1/completions' : '/v1/chat/completions';
-  const response = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(requestBody(endpoint, mode, index)),
+  const body = JSON.stringify(requestBody(endpoint, mode, index));
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      `${base}${path}`,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        let firstTokenMs = Number.NaN;
+        let head = '';
+        response.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          if (!Number.isNaN(firstTokenMs)) return;
+          head += chunk.toString('utf8');
+          for (let end = head.indexOf('\n\n'); end >= 0; end = head.indexOf('\n\n')) {
+            const event = head.slice(0, end).replace(/^data: /, '');
+            head = head.slice(end + 2);
+            if (event !== '[DONE]' && response.statusCode === 200 && textOf(event).length > 0) {
+              firstTokenMs = performance.now() - started;
+              break;
+            }
+          }
+        });
+        response.on('error', reject);
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (response.statusCode !== 200)
+            return reject(new Error(`${path}: ${response.statusCode} ${text}`));
+          // The usage chunk comes last, before [DONE].
+          const events = text.trimEnd().split('\n\n');
+          const last = events.at(-2)?.replace(/^data: /, '');
+          const usage =
+            last === undefined
+              ? undefined
+              : (JSON.parse(last) as { usage?: { completion_tokens: number } }).usage;
+          if (events.at(-1) !== 'data: [DONE]' || usage === undefined) {
+            return reject(new Error(`${path}: the stream did not end with a usage chunk and [DONE]`));
+          }
+          resolve({ firstTokenMs, tokens: usage.completion_tokens });
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
   });
-  if (response.status !== 200) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-  let firstTokenMs = Number.NaN;
-  let tokens: number | undefined;
-  let buffered = '';
-  const decoder = new TextDecoder();
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    buffered += decoder.decode(chunk, { stream: true });
-    let end = buffered.indexOf('\n\n');
-    while (end >= 0) {
-      const event = buffered.slice(0, end).replace(/^data: /, '');
-      buffered = buffered.slice(end + 2);
-      end = buffered.indexOf('\n\n');
-      if (event === '[DONE]') continue;
-      const data = JSON.parse(event) as {
-        choices: Array<{ text?: string; delta?: { content?: string } }>;
-        usage?: { completion_tokens: number } | null;
-      };
-      const text = data.choices[0]?.text ?? data.choices[0]?.delta?.content ?? '';
-      if (text.length > 0 && Number.isNaN(firstTokenMs)) firstTokenMs = performance.now() - started;
-      if (data.usage) tokens = data.usage.completion_tokens;
-    }
-  }
-  if (tokens === undefined) throw new Error(`${path}: no usage chunk`);
-  return { firstTokenMs, tokens };
 }
 
 interface Row {
@@ -339,6 +369,7 @@ async function main(): Promise<void> {
     });
     cpuCeiling(rows, reference);
   } finally {
+    agent.destroy();
     await stopAllServers();
     await rm(dataDir, { recursive: true, force: true });
   }
