@@ -68,7 +68,7 @@ interface StreamResult {
   tokens: number;
 }
 
-/** Keep-alive connections, as many as the most streams at once (fetch keeps its own pool the same way). */
+/** Keep-alive connections: one per stream, as many as the most streams at once. */
 const agent = new Agent({ keepAlive: true, maxSockets: Math.max(...streamCounts) });
 
 /** The text of a completions or chat chunk, or '' (a chat's opening role chunk, the usage chunk). */
