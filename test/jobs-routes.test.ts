@@ -174,6 +174,23 @@ describe('job routes', () => {
     await assertLive(app);
   });
 
+  it("answers HEAD on a running job's event stream at once, with the head and no body", async () => {
+    const { id } = (
+      await submit({
+        type: 'onnx.batch-infer',
+        params: { model: 'iterated-map', requests: Array.from({ length: 6 }, () => slowRequest(200_000)) },
+      })
+    ).json();
+    const head = await fetch(`${base}/v1/jobs/${id}/events`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.match(head.headers.get('content-type') ?? '', /^text\/event-stream/);
+    assert.equal(await head.text(), '');
+    // Answered while the job still runs: a HEAD that followed the job would have waited for its end.
+    const { state } = (await app.inject({ url: `/v1/jobs/${id}` })).json();
+    assert.ok(state === 'queued' || state === 'running', state);
+    assert.equal((await finished(id)).state, 'completed');
+  });
+
   it('streams snapshot, progress and the final state as server-sent events', async () => {
     const { id } = (
       await submit({

@@ -191,6 +191,14 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { id } = request.params;
       await mustGet(id);
+      // HEAD (which Fastify routes here too) gets the stream's head and no body. Node holds a HEAD reply's
+      // head until the reply ends, so following the job would have kept it waiting for the job's end.
+      if (request.method === 'HEAD') {
+        reply.hijack();
+        openEventStream(reply);
+        reply.raw.end();
+        return;
+      }
       const buffered: JobEvent[] = [];
       let forward: ((event: JobEvent) => void) | undefined;
       // Subscribe before reading the snapshot, so nothing falls between the two.
