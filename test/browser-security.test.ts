@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Browser } from 'playwright-core';
 import { ConfigError, parseCorsOrigins } from '../src/config.js';
 import { buildApp } from '../src/server/app.js';
-import { listen, queueAnswers, startApp, stopApp, testConfig } from './helpers/app.js';
+import { listen, queueAnswers, spiralJob, startApp, stopApp, testConfig } from './helpers/app.js';
 import { launchChromium, NOTHING_WRONG, watchPage } from './helpers/chromium.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
 
@@ -169,17 +169,7 @@ describe('a page of an allowed origin in headless Chromium', () => {
   });
 
   it("follows a job's event stream with EventSource to its final state", async () => {
-    const submitted = await app.inject({
-      method: 'POST',
-      url: '/v1/jobs',
-      payload: {
-        type: 'onnx.batch-infer',
-        params: {
-          model: 'spiral-mlp',
-          requests: [{ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [0.1, 0.2] }] }],
-        },
-      },
-    });
+    const submitted = await app.inject({ method: 'POST', url: '/v1/jobs', payload: spiralJob() });
     assert.equal(submitted.statusCode, 202);
     const page = await browser.newPage();
     await page.goto(`${origin}/`);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { startApp, stopApp } from './helpers/app.js';
+import { spiralJob, startApp, stopApp } from './helpers/app.js';
 import { type Child, kill, startEntry, waitForOutput } from './helpers/processes.js';
 import { promtoolCheck, sample } from './helpers/prometheus.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
@@ -56,13 +56,7 @@ describe('BullMQ backend with separate worker processes', () => {
     const response = await app.inject({
       method: 'POST',
       url: '/v1/jobs',
-      payload: {
-        type: 'onnx.batch-infer',
-        params: {
-          model: 'spiral-mlp',
-          requests: [{ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [0.3, -0.7] }] }],
-        },
-      },
+      payload: spiralJob(),
     });
     assert.equal(response.statusCode, 202);
     const { id } = response.json();

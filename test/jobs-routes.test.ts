@@ -39,6 +39,12 @@ describe('job routes', () => {
 
   const submit = (body: unknown, headers: Record<string, string> = {}) =>
     app.inject({ method: 'POST', url: '/v1/jobs', payload: body as object, headers });
+  /** A job of six long iterated-map requests: it runs for a while and reports progress. */
+  const submitSlowJob = () =>
+    submit({
+      type: 'onnx.batch-infer',
+      params: { model: 'iterated-map', requests: Array.from({ length: 6 }, () => slowRequest(200_000)) },
+    });
   const finished = (id: string) =>
     waitFor(`job ${id} to finish`, async () => {
       const job = (await app.inject(`/v1/jobs/${id}`)).json();
@@ -175,12 +181,7 @@ describe('job routes', () => {
   });
 
   it("answers HEAD on a running job's event stream at once, with the head and no body", async () => {
-    const { id } = (
-      await submit({
-        type: 'onnx.batch-infer',
-        params: { model: 'iterated-map', requests: Array.from({ length: 6 }, () => slowRequest(200_000)) },
-      })
-    ).json();
+    const { id } = (await submitSlowJob()).json();
     const head = await fetch(`${base}/v1/jobs/${id}/events`, { method: 'HEAD' });
     assert.equal(head.status, 200);
     assert.match(head.headers.get('content-type') ?? '', /^text\/event-stream/);
@@ -192,12 +193,7 @@ describe('job routes', () => {
   });
 
   it('streams snapshot, progress and the final state as server-sent events', async () => {
-    const { id } = (
-      await submit({
-        type: 'onnx.batch-infer',
-        params: { model: 'iterated-map', requests: Array.from({ length: 6 }, () => slowRequest(200_000)) },
-      })
-    ).json();
+    const { id } = (await submitSlowJob()).json();
     const response = await fetch(`${base}/v1/jobs/${id}/events`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { assertLive, startApp, stopApp } from './helpers/app.js';
+import { assertLive, spiralJob, startApp, stopApp } from './helpers/app.js';
 
 describe('Redis unreachable', () => {
   let app: FastifyInstance;
@@ -17,13 +17,7 @@ describe('Redis unreachable', () => {
     const response = await app.inject({
       method: 'POST',
       url: '/v1/jobs',
-      payload: {
-        type: 'onnx.batch-infer',
-        params: {
-          model: 'spiral-mlp',
-          requests: [{ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [0, 0] }] }],
-        },
-      },
+      payload: spiralJob([0, 0]),
     });
     assert.equal(response.statusCode, 503);
     assert.ok(response.headers['retry-after']);

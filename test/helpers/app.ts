@@ -64,6 +64,17 @@ export async function stopApp(app: FastifyInstance | undefined): Promise<void> {
   await rm(app.config.dataDir, { recursive: true, force: true });
 }
 
+/** A one-request batch-infer job body for `spiral-mlp` (the smallest model: the job finishes at once). */
+export function spiralJob(data: [number, number] = [0.3, -0.7]) {
+  return {
+    type: 'onnx.batch-infer',
+    params: {
+      model: 'spiral-mlp',
+      requests: [{ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data }] }],
+    },
+  };
+}
+
 /** Every bad-input test ends here: the server must still answer liveness. */
 export async function assertLive(app: FastifyInstance): Promise<void> {
   const response = await app.inject({ method: 'GET', url: '/health/live' });
