@@ -180,6 +180,22 @@ describe('job routes', () => {
     await assertLive(app);
   });
 
+  it('answers 204 to a reconnection that has seen the final event (Last-Event-ID), a stream otherwise', async () => {
+    const { id } = (
+      await submit({ type: 'onnx.batch-infer', params: { model: 'spiral-mlp', requests: [spiralRequest()] } })
+    ).json();
+    await finished(id);
+    const first = await fetch(`${base}/v1/jobs/${id}/events`);
+    const text = await first.text();
+    assert.match(text, /^id: completed\nevent: completed$/m);
+    const again = await fetch(`${base}/v1/jobs/${id}/events`, { headers: { 'last-event-id': 'completed' } });
+    assert.equal(again.status, 204);
+    const running = (await submitSlowJob()).json().id;
+    const resumed = await fetch(`${base}/v1/jobs/${running}/events`, { headers: { 'last-event-id': 'x' } });
+    assert.equal(resumed.status, 200);
+    assert.match(await resumed.text(), /^event: snapshot$/m);
+  });
+
   it("answers HEAD on a running job's event stream at once, with the head and no body", async () => {
     const { id } = (await submitSlowJob()).json();
     const head = await fetch(`${base}/v1/jobs/${id}/events`, { method: 'HEAD' });

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { NotFoundError } from '../errors.js';
 import { FINISHED_STATES, type JobEvent, type JobRecord } from '../jobs/job-record.js';
-import { problems } from '../schemas/common.js';
+import { NoContent, problems } from '../schemas/common.js';
 import {
   ArtifactPath,
   ArtifactReply,
@@ -184,13 +184,15 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: JobPath,
         response: {
           200: JobEventStream,
+          // To an EventSource reconnecting after the final event (Last-Event-ID): the stream is over.
+          204: NoContent,
           ...problems(400, 404, 503),
         },
       },
     },
     async (request, reply) => {
       const { id } = request.params;
-      await mustGet(id);
+      const job = await mustGet(id);
       // HEAD (which Fastify routes here too) gets the stream's head and no body. Node holds a HEAD reply's
       // head until the reply ends, so following the job would have kept it waiting for the job's end.
       if (request.method === 'HEAD') {
@@ -198,6 +200,12 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         openEventStream(reply);
         reply.raw.end();
         return;
+      }
+      // The final event carries an id, so an EventSource that reconnects after the stream has ended (as
+      // browsers do, every few seconds, unless the page closes it) sends it back as Last-Event-ID: it has
+      // seen the end, and 204 tells it to stop (EventSource does not reconnect after a non-200 answer).
+      if (request.headers['last-event-id'] !== undefined && FINISHED_STATES.has(job.state)) {
+        return reply.code(204).send(null);
       }
       const buffered: JobEvent[] = [];
       let forward: ((event: JobEvent) => void) | undefined;
@@ -217,6 +225,8 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       app.metrics.sseStreams.inc();
       const send = (event: string, data: unknown) =>
         raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      const sendFinal = (job: JobRecord) =>
+        raw.write(`id: ${job.state}\nevent: ${job.state}\ndata: ${JSON.stringify(withLinks(job))}\n\n`);
       const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
       let closed = false;
       const close = () => {
@@ -239,7 +249,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
       send('snapshot', withLinks(snapshot));
       if (FINISHED_STATES.has(snapshot.state)) {
-        send(snapshot.state, withLinks(snapshot));
+        sendFinal(snapshot);
         close();
         return;
       }
@@ -248,7 +258,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (event.kind === 'progress') send('progress', event.progress);
         else if (event.kind === 'state') send('state', { state: event.state });
         else {
-          send(event.job.state, withLinks(event.job));
+          sendFinal(event.job);
           close();
         }
       };
