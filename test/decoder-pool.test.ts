@@ -1,7 +1,7 @@
 // The decoder pool holds each language model on every thread and puts a new sequence on the thread whose
-// estimated step would be shortest with it. It survives a dead thread: the sequences that lived on it fail (their caches
-// died with it), those on the other threads go on, the thread is replaced in its slot, and later sequences
-// decode exactly as before the crash.
+// estimated step would be shortest with it. It survives a dead thread: the sequences that lived on it fail
+// (their caches died with it), those on the other threads go on, the thread is replaced in its slot, and
+// later sequences decode exactly as before the crash.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';

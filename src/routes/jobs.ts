@@ -223,10 +223,12 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const raw = reply.raw;
       openEventStream(reply);
       app.metrics.sseStreams.inc();
-      const send = (event: string, data: unknown) =>
-        raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      const sendFinal = (job: JobRecord) =>
-        raw.write(`id: ${job.state}\nevent: ${job.state}\ndata: ${JSON.stringify(withLinks(job))}\n\n`);
+      const send = (event: string, data: unknown, id?: string) =>
+        raw.write(
+          `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`,
+        );
+      // The final event, with its state as the id a reconnecting EventSource sends back (above).
+      const sendFinal = (final: JobRecord) => send(final.state, withLinks(final), final.state);
       const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
       let closed = false;
       const close = () => {
