@@ -24,6 +24,25 @@ describe('PNG decoder', () => {
     });
   }
 
+  // Pixels of several bytes: a filter's left neighbour is a whole pixel back, and the first pixel has none.
+  for (const [colourType, depth, channels] of [
+    [2, 8, 3],
+    [0, 16, 1],
+    [4, 8, 2],
+  ] as const) {
+    it(`undoes every row filter on ${channels * (depth / 8)}-byte pixels (colour type ${colourType})`, () => {
+      const samples = Array.from(
+        { length: WIDTH * HEIGHT * channels },
+        (_, i) => (i * 97 + 13) % (depth === 16 ? 65536 : 256),
+      );
+      const spec = { width: WIDTH, height: HEIGHT, colourType, depth, samples };
+      const unfiltered = [...decodePng(writePng({ ...spec, filters: [0] }), 1024).pixels];
+      for (const filters of [[1], [2], [3], [4], [4, 3, 2, 1, 0]]) {
+        assert.deepEqual([...decodePng(writePng({ ...spec, filters }), 1024).pixels], unfiltered);
+      }
+    });
+  }
+
   it('turns RGB into BT.601 luminance and composites alpha over black', () => {
     const rgb = writePng({
       width: 2,
