@@ -1,12 +1,14 @@
 // The model registry through the API: what /v1/models reports, the sha256 check, execution-provider
 // fallback, and inference that leaves the event loop free.
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { listen, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
+import { pino } from 'pino';
+import { ModelRegistry } from '../src/models/registry.js';
+import { listen, MODELS_DIR, startApp, stopApp, testConfig } from './helpers/app.js';
 
 describe('GET /v1/models', () => {
   let app: FastifyInstance;
@@ -43,6 +45,30 @@ describe('GET /v1/models', () => {
 });
 
 describe('model registry', () => {
+  it('is not ready while it reads the manifest, then lists every model as loading', async (t) => {
+    const config = await testConfig();
+    t.after(() => rm(config.dataDir, { recursive: true, force: true }));
+    const registry = new ModelRegistry(config, pino({ level: 'silent' }));
+    t.after(() => registry.close());
+    const loading = registry.start();
+    // Before the manifest is read no model is registered: readiness said nothing, so /health/ready was 200.
+    assert.deepEqual(registry.readiness(), ['models: reading the manifest']);
+    let reasons = registry.readiness();
+    while (reasons[0] === 'models: reading the manifest') {
+      await new Promise((resolve) => setImmediate(resolve));
+      reasons = registry.readiness();
+    }
+    const manifest = JSON.parse(await readFile(join(MODELS_DIR, 'manifest.json'), 'utf8'));
+    assert.deepEqual(
+      reasons,
+      manifest.models.map(
+        (entry: { name: string; version: string }) => `model ${entry.name}@${entry.version}: loading`,
+      ),
+    );
+    await loading;
+    assert.deepEqual(registry.readiness(), []);
+  });
+
   it('refuses a model file whose sha256 differs from the manifest, and says so in readiness', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'meanserve-models-'));
     t.after(() => rm(dir, { recursive: true, force: true }));

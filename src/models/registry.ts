@@ -89,6 +89,12 @@ export class ModelRegistry {
   private decoderPool: DecoderPool | undefined;
   private readonly inline: InlineInference;
   private loading: Promise<void> | undefined;
+  /**
+   * Set once load() has read the manifest and registered its models as loading. Before that the registry
+   * holds no model whose loading readiness could report, and /health/ready answered 200 while the
+   * manifest was still being read: a probe in that window sent traffic to a server that had no model.
+   */
+  private manifestRead = false;
   private manifestError: string | undefined;
 
   constructor(
@@ -116,6 +122,7 @@ export class ModelRegistry {
   readiness(): string[] {
     if (this.manifestError !== undefined) return [`manifest: ${this.manifestError}`];
     if (this.loading === undefined) return ['models: not started'];
+    if (!this.manifestRead) return ['models: reading the manifest'];
     const reasons: string[] = [];
     for (const model of this.models.values()) {
       // An uploaded model that fails is the uploader's to fix (the repository index says why), not a
@@ -325,22 +332,26 @@ export class ModelRegistry {
 
   private async load(): Promise<void> {
     const entries = await readManifest(this.options.modelsDir);
-    const requests: ModelLoadRequest[] = [];
-    for (const entry of entries) {
-      const key = `${entry.name}@${entry.version}`;
-      const pool = entry.pool ?? SHARED_POOL;
+    // Every model is registered as loading before any file is read, so readiness lists them all.
+    const models = entries.map((entry): LoadedModel => {
       const model: LoadedModel = {
         entry,
-        key,
+        key: `${entry.name}@${entry.version}`,
         state: 'loading',
         providerFailures: [],
-        pool,
+        pool: entry.pool ?? SHARED_POOL,
         created: Math.floor(Date.now() / 1000),
         source: 'manifest',
         inFlight: 0,
       };
-      this.models.set(key, model);
+      this.models.set(model.key, model);
       this.addVersion(model);
+      return model;
+    });
+    this.manifestRead = true;
+    const requests: ModelLoadRequest[] = [];
+    for (const model of models) {
+      const { entry, key } = model;
       try {
         requests.push({
           key,
