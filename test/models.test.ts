@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import { UnavailableError } from '../src/errors.js';
 import { ModelRegistry } from '../src/models/registry.js';
 import { listen, MODELS_DIR, startApp, stopApp, testConfig } from './helpers/app.js';
 
@@ -53,6 +54,8 @@ describe('model registry', () => {
     const loading = registry.start();
     // Before the manifest is read no model is registered: readiness said nothing, so /health/ready was 200.
     assert.deepEqual(registry.readiness(), ['models: reading the manifest']);
+    // A model asked for meanwhile is not yet known, not unknown: 503, not 404.
+    assert.throws(() => registry.get('spiral-mlp'), UnavailableError);
     let reasons = registry.readiness();
     while (reasons[0] === 'models: reading the manifest') {
       await new Promise((resolve) => setImmediate(resolve));

@@ -143,6 +143,10 @@ export class ModelRegistry {
   /** The named model at `version`, or its newest version; 404 when either is unknown. */
   get(name: string, version?: string): LoadedModel {
     const versions = this.versionsByName.get(name) ?? [];
+    if (versions.length === 0 && this.loading !== undefined && !this.manifestRead) {
+      // Not yet known is not unknown: a client told 404 during start-up would give up on the model.
+      throw new UnavailableError('models are loading: the manifest is being read', 1);
+    }
     if (versions.length === 0)
       throw new NotFoundError(`model '${name}' is not served here; see GET /v1/models`);
     if (version === undefined) return versions[0] as LoadedModel;
