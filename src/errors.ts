@@ -112,3 +112,15 @@ export class JsonLimitError extends AppError {
 export class PermanentError extends Error {
   override name = 'PermanentError';
 }
+
+/** Codes of a write refused for want of space: Node's file system, SQLite's (better-sqlite3), PostgreSQL's disk_full. */
+const STORAGE_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', '53100']);
+
+/**
+ * Whether `error` is a write the disk had no room for (or a quota refused). Not the client's fault, and
+ * not an internal error either: the error handler answers 507 Insufficient Storage.
+ */
+export function isStorageFull(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && STORAGE_FULL_CODES.has(code);
+}

@@ -71,7 +71,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Create a collection for an embedding model (images and vectors) or a dimension (vectors)',
         body: CreateCollectionBody,
-        response: { 201: CollectionInfo, ...problems(400, 404, 409, 415, 422, 503) },
+        response: { 201: CollectionInfo, ...problems(400, 404, 409, 415, 422, 503, 507) },
       },
     },
     async (request, reply) => {
@@ -130,7 +130,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Rebuild a damaged collection from the points of its file that pass their checksums (the damaged ' +
           'file is kept aside)',
         params: CollectionPath,
-        response: { 200: RecoveryReply, ...problems(400, 404, 409, 422, 503) },
+        response: { 200: RecoveryReply, ...problems(400, 404, 409, 422, 503, 507) },
       },
     },
     async (request) => {
@@ -152,7 +152,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Delete a collection and its file (a damaged one’s file is kept aside)',
         params: CollectionPath,
         querystring: MinSequenceQuery,
-        response: { 204: NoContent, ...problems(400, 404, 503) },
+        response: { 204: NoContent, ...problems(400, 404, 503, 507) },
       },
     },
     async (request, reply) => {
@@ -172,7 +172,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: UpsertBody,
         response: {
           200: UpsertReply,
-          ...problems(400, 404, 409, 413, 415, 422, 503),
+          ...problems(400, 404, 409, 413, 415, 422, 503, 507),
         },
       },
     },
@@ -215,7 +215,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Delete a point',
         params: PointPath,
         querystring: MinSequenceQuery,
-        response: { 204: NoContent, ...problems(400, 404, 503) },
+        response: { 204: NoContent, ...problems(400, 404, 503, 507) },
       },
     },
     async (request, reply) => {

@@ -74,7 +74,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Submit a job (202). An Idempotency-Key header makes retries return the same job',
         headers: SubmitHeaders,
         body: SubmitBody,
-        response: { 202: JobSchema, ...problems(400, 404, 409, 413, 415, 503) },
+        response: { 202: JobSchema, ...problems(400, 404, 409, 413, 415, 503, 507) },
       },
     },
     async (request, reply) => {
@@ -137,7 +137,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['jobs'],
         summary: 'Cancel a queued or running job (409 when it already finished)',
         params: JobPath,
-        response: { 200: JobSchema, ...problems(400, 404, 409, 503) },
+        response: { 200: JobSchema, ...problems(400, 404, 409, 503, 507) },
       },
     },
     async (request) => {

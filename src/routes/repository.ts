@@ -76,7 +76,7 @@ const repositoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Upload a model version (admin): the ONNX file in base64, its sha256, batching and work settings',
         params: UploadParams,
         body: UploadBody,
-        response: { 200: UploadResponse, 201: UploadResponse, ...problems(400, 401, 403, 409, 413) },
+        response: { 200: UploadResponse, 201: UploadResponse, ...problems(400, 401, 403, 409, 413, 507) },
       },
     },
     async (request, reply) => {

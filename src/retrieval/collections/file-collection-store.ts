@@ -38,6 +38,8 @@ export class FileCollectionStore implements CollectionStore {
   loaded = false;
   private readonly collections = new Map<string, Collection>();
   private readonly damaged = new Map<string, DamagedCollection>();
+  /** Names whose create is writing its first file. */
+  private readonly creating = new Set<string>();
   private readonly gate = new SequenceGate();
   /** The save that has not started yet, per collection: new edits join it. */
   private readonly queuedSaves = new Map<string, Promise<void>>();
@@ -119,16 +121,26 @@ export class FileCollectionStore implements CollectionStore {
     return found;
   }
 
+  /**
+   * The file is written before the collection is served: a create the disk refuses leaves nothing behind,
+   * so its retry can succeed (registered first, it answered 409 to the retry, and edits could reach a
+   * collection that was never saved).
+   */
   async create(config: CollectionConfig): Promise<{ collection: Collection; sequence: number }> {
-    if (this.collections.has(config.name))
-      throw new ConflictError(`collection '${config.name}' already exists`);
-    const damaged = this.damaged.get(config.name);
+    const { name } = config;
+    if (this.collections.has(name) || this.creating.has(name))
+      throw new ConflictError(`collection '${name}' already exists`);
+    const damaged = this.damaged.get(name);
     if (damaged !== undefined) throw new DamagedCollectionError(damaged);
     const collection = new Collection(config, this.directory);
-    this.collections.set(config.name, collection);
-    const sequence = this.next();
-    await this.save(collection);
-    return { collection, sequence };
+    this.creating.add(name);
+    try {
+      await this.write(collection, this.sequence + 1);
+    } finally {
+      this.creating.delete(name);
+    }
+    this.collections.set(name, collection);
+    return { collection, sequence: this.next() };
   }
 
   /** Deletes a collection; the file of a damaged one is kept aside, not removed. */
@@ -255,13 +267,20 @@ export class FileCollectionStore implements CollectionStore {
         this.queuedSaves.delete(name);
         // A collection dropped (or dropped and re-created) since must not be written back.
         if (this.collections.get(name) !== collection) return;
-        const { snapshot, vectors, index } = collection.snapshot();
-        const stamped = { ...snapshot, sequence: this.sequence };
-        await writeFileAtomically(this.path(name), encodeCollection(stamped, vectors, index));
+        await this.write(collection, this.sequence);
       });
     this.queuedSaves.set(name, save);
     this.lastSaves.set(name, save);
     return save;
+  }
+
+  /** Writes `collection`'s file, stamped with the change `sequence` it reflects. */
+  private async write(collection: Collection, sequence: number): Promise<void> {
+    const { snapshot, vectors, index } = collection.snapshot();
+    await writeFileAtomically(
+      this.path(collection.config.name),
+      encodeCollection({ ...snapshot, sequence }, vectors, index),
+    );
   }
 
   private path(name: string): string {

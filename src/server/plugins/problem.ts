@@ -5,7 +5,7 @@
 // config `errors: 'openai'`), KServe's `{error: "…"}` under /v2 (the Open Inference Protocol).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { AppError, type FieldError } from '../../errors.js';
+import { AppError, type FieldError, isStorageFull } from '../../errors.js';
 import { fieldErrors } from '../../lib/ajv.js';
 
 interface ProblemBody {
@@ -55,6 +55,7 @@ const TITLES: Record<number, string> = {
   429: 'Too many requests',
   500: 'Internal server error',
   503: 'Service unavailable',
+  507: 'Insufficient storage',
 };
 
 /**
@@ -169,6 +170,16 @@ async function problemPlugin(app: FastifyInstance): Promise<void> {
         title: TITLES[503] as string,
         detail: 'the server is shutting down or overloaded; retry shortly',
         retryAfter: 1,
+      });
+    }
+    if (isStorageFull(error)) {
+      request.log.error({ err: error }, 'storage full: a change was not saved');
+      return sendProblem(request, reply, {
+        status: 507,
+        code: 'storage-full',
+        title: TITLES[507] as string,
+        detail:
+          "the server's disk is full: this change was not saved, so it is not acknowledged; retry it once space is freed",
       });
     }
     request.log.error({ err: error }, 'unhandled error');
