@@ -1,8 +1,8 @@
 // A full disk under DATA_DIR: writes (collections, job submissions, model uploads) answer 507 Insufficient
 // Storage in problem+json (they were 500s, "an internal error occurred"), nothing acknowledged is lost, a
-// create the disk refused leaves nothing behind, and everything works again once space is freed. The disk
-// is a real one: a small tmpfs mounted for the test (mount(8) needs root, as CI has; elsewhere the test is
-// skipped and says why).
+// create the disk refused leaves nothing behind, a job whose outcome the disk refused finishes once there
+// is room again, and everything works again once space is freed. The disk is a real one: a small tmpfs
+// mounted for the test (mount(8) needs root, as CI has; elsewhere the test is skipped and says why).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/server/app.js';
 import { assertLive, MODELS_DIR, spiralJob, testConfig } from './helpers/app.js';
+import { waitFor } from './helpers/wait.js';
 
 /** Mounts a tmpfs of `size` at `dir`; false where this user may not mount. */
 function mountTmpfs(dir: string, size: string): boolean {
@@ -36,6 +37,14 @@ async function fillDisk(path: string): Promise<void> {
     await file.close().catch(() => undefined);
   }
 }
+
+/** An `iterated-map` request of `steps` iterations (200 000 take about a second). */
+const iterations = (steps: number) => ({
+  inputs: [
+    { name: 'x', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(0.1) },
+    { name: 'steps', shape: [1], datatype: 'INT64', data: [steps] },
+  ],
+});
 
 const points = (from: number, count: number) =>
   Array.from({ length: count }, (_, i) => ({
@@ -111,6 +120,28 @@ describe('a full disk under DATA_DIR', () => {
       200,
     );
     assert.equal((await call('POST', '/v1/jobs', spiralJob())).statusCode, 202);
+
+    // A job whose try ends while the disk is full: its outcome cannot be recorded. It stayed `running` for
+    // good (until a restart ran it again); now its recording is retried, and the job finishes once there
+    // is room.
+    const job = await call('POST', '/v1/jobs', {
+      type: 'onnx.batch-infer',
+      params: { model: 'iterated-map', requests: [iterations(200_000)] },
+    });
+    assert.equal(job.statusCode, 202, job.body);
+    const { id } = job.json();
+    const state = async () => (await (app as FastifyInstance).inject(`/v1/jobs/${id}`)).json().state;
+    await waitFor('the job to start', async () => (await state()) === 'running');
+    await fillDisk(filler);
+    let blocked = await call('POST', '/v1/jobs', spiralJob());
+    for (let tries = 0; blocked.statusCode === 202 && tries < 200; tries++)
+      blocked = await call('POST', '/v1/jobs', spiralJob());
+    assert.equal(blocked.statusCode, 507, 'the job store is full');
+    // The try (about a second) ends meanwhile, its artifacts and its outcome refused by the disk.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.equal(await state(), 'running');
+    await rm(filler);
+    await waitFor('the job to complete', async () => (await state()) === 'completed', 20_000);
 
     // After a restart on the same disk, every acknowledged write is there.
     await app.close();

@@ -9,7 +9,13 @@ import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobConfig, ModelAccess } from '../../../config.js';
-import { ConflictError, InvalidInputError, NotFoundError, UnavailableError } from '../../../errors.js';
+import {
+  ConflictError,
+  InvalidInputError,
+  isStorageFull,
+  NotFoundError,
+  UnavailableError,
+} from '../../../errors.js';
 import type { Log } from '../../../lib/log.js';
 import { JOB_STATES, type JobState } from '../../../schemas/jobs.js';
 import { executeJob } from '../../execute.js';
@@ -27,6 +33,9 @@ import type { JobTokens } from '../../processor.js';
 import type { JobListFilter, JobQueue } from '../../queue.js';
 import { FileArtifactStore } from './artifact-files.js';
 import { type ArtifactEntry, JobStore, type StoredJob } from './job-store.js';
+
+/** How often a store write that a full disk refused is tried again. */
+const STORE_RETRY_MS = 2000;
 
 interface Running {
   type: string;
@@ -210,10 +219,18 @@ export class InlineQueue implements JobQueue {
     if (this.closing !== undefined) return;
     clearTimeout(this.wakeTimer);
     const now = Date.now();
-    for (const type of this.types) {
-      let free = this.config.concurrency;
-      for (const running of this.running.values()) if (running.type === type) free--;
-      if (free > 0) for (const job of this.store.runnable(type, now, free)) this.start(job);
+    try {
+      for (const type of this.types) {
+        let free = this.config.concurrency;
+        for (const running of this.running.values()) if (running.type === type) free--;
+        if (free > 0) for (const job of this.store.runnable(type, now, free)) this.start(job);
+      }
+    } catch (error) {
+      // The store could not mark a job started (a full disk): it stays queued. Thrown from a timer, this
+      // was an uncaught exception, which stops the server.
+      this.log.error({ err: error }, 'starting queued jobs failed; trying again shortly');
+      this.wakeTimer = setTimeout(() => this.pump(), STORE_RETRY_MS);
+      return;
     }
     const next = this.store.nextRetryAfter(now);
     if (next !== undefined) this.wakeTimer = setTimeout(() => this.pump(), next - now);
@@ -232,8 +249,9 @@ export class InlineQueue implements JobQueue {
     this.running.set(id, running);
     this.emit(id, { kind: 'state', state: 'running' });
     running.done = this.runOnce(job, running)
+      .then((record) => (record === undefined ? undefined : this.recordOutcome(id, record)))
       .catch((error: Error) => {
-        // Only the store itself can fail here (a full disk); the job is run again at the next start.
+        // Only the store itself can fail here; the job stays `running` there and is run again at the next start.
         this.log.error({ err: error, jobId: id }, 'recording a job outcome failed');
       })
       .finally(() => {
@@ -242,7 +260,26 @@ export class InlineQueue implements JobQueue {
       });
   }
 
-  private async runOnce(job: StoredJob, running: Running): Promise<void> {
+  /**
+   * Records a try's outcome. While the disk is full it tries again every STORE_RETRY_MS, the job still
+   * `running` (it stayed so for good before, its clients waiting until a restart ran it again), until the
+   * queue closes.
+   */
+  private async recordOutcome(id: string, record: () => void): Promise<void> {
+    for (;;) {
+      try {
+        record();
+        return;
+      } catch (error) {
+        if (!isStorageFull(error) || this.closing !== undefined) throw error;
+        this.log.error({ err: error, jobId: id }, 'the disk is full: the job outcome is not recorded yet');
+        await new Promise((resolve) => setTimeout(resolve, STORE_RETRY_MS));
+      }
+    }
+  }
+
+  /** Runs one try of the job; resolves with what records its outcome (nothing when the queue stopped it). */
+  private async runOnce(job: StoredJob, running: Running): Promise<(() => void) | undefined> {
     const { id, type, params, seed } = job.record;
     const attempts = job.record.attempts + 1;
     let written: ArtifactEntry[] = [];
@@ -264,23 +301,23 @@ export class InlineQueue implements JobQueue {
         ...(this.onTokens === undefined ? {} : { onTokens: this.onTokens }),
       },
     );
-    if (running.interrupted) return;
+    if (running.interrupted) return undefined;
     if (outcome.kind === 'completed') {
-      this.finish(
-        id,
-        'completed',
-        { progress: { ...running.progress, fraction: 1 }, result: outcome.result },
-        written,
-      );
-    } else if (outcome.kind === 'cancelled') {
-      this.finish(id, 'cancelled', { progress: running.progress, error: outcome.message });
-    } else if (outcome.retryable && attempts < this.config.attempts) {
-      // Exponential backoff, as BullMQ's: delay · 2^(tries − 1); the time to retry is stored with the job.
-      this.store.retryLater(id, outcome.message, Date.now() + this.config.backoffMs * 2 ** (attempts - 1));
-      this.emit(id, { kind: 'state', state: 'queued' });
-    } else {
-      this.finish(id, 'failed', { progress: running.progress, error: outcome.message });
+      const progress = { ...running.progress, fraction: 1 };
+      return () => this.finish(id, 'completed', { progress, result: outcome.result }, written);
     }
+    if (outcome.kind === 'cancelled') {
+      return () => this.finish(id, 'cancelled', { progress: running.progress, error: outcome.message });
+    }
+    if (outcome.retryable && attempts < this.config.attempts) {
+      // Exponential backoff, as BullMQ's: delay · 2^(tries − 1); the time to retry is stored with the job.
+      const runAfter = Date.now() + this.config.backoffMs * 2 ** (attempts - 1);
+      return () => {
+        this.store.retryLater(id, outcome.message, runAfter);
+        this.emit(id, { kind: 'state', state: 'queued' });
+      };
+    }
+    return () => this.finish(id, 'failed', { progress: running.progress, error: outcome.message });
   }
 
   private finish(
@@ -293,7 +330,12 @@ export class InlineQueue implements JobQueue {
     const job = this.store.get(id)?.record;
     if (job !== undefined) this.emit(id, { kind: 'finished', job });
     this.events.removeAllListeners(id);
-    this.prune();
+    try {
+      this.prune();
+    } catch (error) {
+      // The job is recorded; retention catches up at the next finish.
+      this.log.warn({ err: error }, 'removing expired jobs failed');
+    }
   }
 
   private emit(id: string, event: JobEvent): void {
