@@ -1,6 +1,7 @@
 // The file collection store on its own (the contract both stores keep is collection-store-contract.test.ts):
-// concurrent edits all reach the file, a dropped collection is not written back by a save still queued,
-// and an unreadable file is reported and left in place.
+// concurrent edits all reach the file, a dropped collection is not written back by a save still queued, a
+// collection created again while its old self is being dropped keeps its file, and an unreadable file is
+// reported and left in place.
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -52,6 +53,20 @@ describe('collection store', () => {
     await Promise.all([edit, dropped]);
     assert.deepEqual(await readdir(store.directory), ['SEQUENCE']);
     assert.throws(() => store.get('gone'), /does not exist/);
+  });
+
+  it('keeps the file of a collection created again while its old incarnation is being dropped', async () => {
+    const store = new FileCollectionStore(dataDir, log);
+    await store.load();
+    const { collection } = await store.create(config('again'));
+    await store.upsert(collection, [{ id: 'old', vector: Float32Array.of(1, 2) }]);
+    // The client's create arrives while the drop still writes the sequence file and removes the old file.
+    const dropped = store.drop('again');
+    const created = store.create(config('again'));
+    await Promise.all([dropped, created]);
+    const reloaded = new FileCollectionStore(dataDir, log);
+    await reloaded.load();
+    assert.equal(reloaded.get('again').count, 0, 'the new, empty collection survives a restart');
   });
 
   it('reports an unreadable collection file and leaves it alone', async () => {

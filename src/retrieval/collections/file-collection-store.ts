@@ -43,8 +43,11 @@ export class FileCollectionStore implements CollectionStore {
   private readonly gate = new SequenceGate();
   /** The save that has not started yet, per collection: new edits join it. */
   private readonly queuedSaves = new Map<string, Promise<void>>();
-  /** The newest save per collection, started or not. */
-  private readonly lastSaves = new Map<string, Promise<void>>();
+  /**
+   * The newest operation on each collection name's file, started or not: saves, a drop's removal, a
+   * create's first write. Each waits for the one before, so they reach the disk in the order they came.
+   */
+  private readonly fileWork = new Map<string, Promise<void>>();
   readonly directory: string;
 
   constructor(
@@ -135,7 +138,8 @@ export class FileCollectionStore implements CollectionStore {
     const collection = new Collection(config, this.directory);
     this.creating.add(name);
     try {
-      await this.write(collection, this.sequence + 1);
+      // After the removal of a dropped collection of the same name, which would take this file with it.
+      await this.afterFileWork(name, () => this.write(collection, this.sequence + 1));
     } finally {
       this.creating.delete(name);
     }
@@ -154,9 +158,10 @@ export class FileCollectionStore implements CollectionStore {
     this.get(name);
     this.collections.delete(name);
     const sequence = this.next();
-    await this.lastSaves.get(name)?.catch(() => undefined);
-    await writeFileAtomically(join(this.directory, SEQUENCE_FILE), Buffer.from(`${sequence}\n`));
-    await rm(this.path(name), { force: true });
+    await this.afterFileWork(name, async () => {
+      await writeFileAtomically(join(this.directory, SEQUENCE_FILE), Buffer.from(`${sequence}\n`));
+      await rm(this.path(name), { force: true });
+    });
     return sequence;
   }
 
@@ -218,9 +223,9 @@ export class FileCollectionStore implements CollectionStore {
     return this.gate.reached(sequence, timeoutMs, signal);
   }
 
-  /** Waits for every save in flight (shutdown). */
+  /** Waits for every file operation in flight (shutdown). */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.lastSaves.values()]);
+    await Promise.allSettled([...this.fileWork.values()]);
   }
 
   /** `collection`, when it is still the one of its name; 404 or 409 otherwise. */
@@ -260,18 +265,21 @@ export class FileCollectionStore implements CollectionStore {
     const name = collection.config.name;
     const queued = this.queuedSaves.get(name);
     if (queued !== undefined) return queued;
-    const previous = this.lastSaves.get(name) ?? Promise.resolve();
-    const save = previous
-      .catch(() => undefined)
-      .then(async () => {
-        this.queuedSaves.delete(name);
-        // A collection dropped (or dropped and re-created) since must not be written back.
-        if (this.collections.get(name) !== collection) return;
-        await this.write(collection, this.sequence);
-      });
+    const save = this.afterFileWork(name, async () => {
+      this.queuedSaves.delete(name);
+      // A collection dropped (or dropped and re-created) since must not be written back.
+      if (this.collections.get(name) !== collection) return;
+      await this.write(collection, this.sequence);
+    });
     this.queuedSaves.set(name, save);
-    this.lastSaves.set(name, save);
     return save;
+  }
+
+  /** Runs `work` on `name`'s file once every file operation on it started or queued before has ended. */
+  private afterFileWork(name: string, work: () => Promise<void>): Promise<void> {
+    const run = (this.fileWork.get(name) ?? Promise.resolve()).catch(() => undefined).then(work);
+    this.fileWork.set(name, run);
+    return run;
   }
 
   /** Writes `collection`'s file, stamped with the change `sequence` it reflects. */
