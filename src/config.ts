@@ -123,6 +123,11 @@ export interface SecurityConfig {
   shedEventLoopDelayMs: number;
   /** New work is refused (503) while the V8 heap is above this percentage of its limit; 0 turns it off. @defaultValue 95 */
   shedHeapUsedPercent: number;
+  /**
+   * Bytes of request bodies held at once across connections; a request past it gets 503 unless it is the
+   * only one (plugins/body-budget.ts); 0 turns it off. @defaultValue 512 MiB
+   */
+  bodyBudgetBytes: number;
   /** Jobs waiting to start per job type before submissions of that type get 503. @defaultValue 10000 */
   jobQueueLimit: number;
   /**
@@ -394,6 +399,7 @@ export function loadConfig(env: Env = process.env): Config {
       rateLimits: parseRateLimits(env.RATE_LIMITS),
       shedEventLoopDelayMs: integer(env, 'SHED_EVENT_LOOP_DELAY_MS', 0),
       shedHeapUsedPercent: integer(env, 'SHED_HEAP_USED_PERCENT', 95),
+      bodyBudgetBytes: integer(env, 'BODY_BUDGET_BYTES', 512 * 1024 * 1024),
       jobQueueLimit: integer(env, 'JOB_QUEUE_LIMIT', 10_000, 1),
       deadlines: parseDeadlines(env.DEADLINES),
       corsOrigins: parseCorsOrigins(env.CORS_ORIGINS),

@@ -33,6 +33,7 @@ import repositoryRoutes from '../routes/repository.js';
 import { Metrics } from './metrics.js';
 import { adminGuard } from './plugins/admin-guard.js';
 import auth from './plugins/auth.js';
+import bodyBudget from './plugins/body-budget.js';
 import browserSecurity from './plugins/browser-security.js';
 import deadlines from './plugins/deadlines.js';
 import jsonBody from './plugins/json-body.js';
@@ -199,7 +200,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(jsonBody, config.jsonLimits);
   // Before auth: a CORS preflight carries no key and is answered by the CORS hook itself.
   await app.register(browserSecurity, { corsOrigins: config.security.corsOrigins });
-  // In this order: a request is authenticated, then counted against its key's limit, then shed if overloaded.
+  // In this order: a request is authenticated, then counted against its key's limit, then shed if overloaded,
+  // then its body charged to the budget of bodies held at once.
   await app.register(auth, { keys: config.security.apiKeys });
   await app.register(rateLimit, {
     limits: config.security.rateLimits,
@@ -209,6 +211,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     eventLoopDelayMs: config.security.shedEventLoopDelayMs,
     heapUsedPercent: config.security.shedHeapUsedPercent,
   });
+  await app.register(bodyBudget, { bytes: config.security.bodyBudgetBytes });
   await app.register(deadlines, { deadlines: config.security.deadlines });
   await app.register(validation);
   await app.register(swagger);
