@@ -32,18 +32,23 @@ function chargeOf(request: FastifyRequest): number {
 async function bodyBudgetPlugin(app: FastifyInstance, options: BodyBudgetOptions): Promise<void> {
   if (options.bytes === 0) return;
   let charged = 0;
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: every request passes here, most with no body.
+  app.addHook('onRequest', (request, reply, done) => {
     const bytes = chargeOf(request);
-    if (bytes === 0) return;
+    if (bytes === 0) {
+      done();
+      return;
+    }
     if (charged > 0 && charged + bytes > options.bytes && isShed(request.routeOptions.config)) {
       app.metrics.rejected('overloaded', request.apiKeyName);
-      return sendProblem(request, reply, {
+      sendProblem(request, reply, {
         status: 503,
         code: 'overloaded',
         title: 'Service overloaded',
         detail: `request bodies of ${charged} bytes are being handled, and this one's ${bytes} would pass the ${options.bytes}-byte budget (BODY_BUDGET_BYTES); retry shortly`,
         retryAfter: 1,
       });
+      return;
     }
     charged += bytes;
     let released = false;
@@ -55,6 +60,7 @@ async function bodyBudgetPlugin(app: FastifyInstance, options: BodyBudgetOptions
     // 'close' comes when the response has ended or the connection died first (an aborted upload).
     reply.raw.once('close', release);
     reply.raw.once('finish', release);
+    done();
   });
 }
 
