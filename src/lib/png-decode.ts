@@ -132,12 +132,12 @@ function readHeader(body: Buffer, maxSide: number): PngHeader {
 function unfilter(raw: Buffer, stride: number, height: number, bytesPerPixel: number): Uint8Array {
   const out = new Uint8Array(stride * height);
   const noRow = new Uint8Array(stride); // the row above the first
+  const first = Math.min(bytesPerPixel, stride); // bytes of the first pixel: no left neighbour
   for (let y = 0; y < height; y++) {
     const filterType = raw[y * (stride + 1)];
     const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
     const row = out.subarray(y * stride, (y + 1) * stride);
     const above = y > 0 ? out.subarray((y - 1) * stride, y * stride) : noRow;
-    const first = Math.min(bytesPerPixel, stride);
     switch (filterType) {
       case 0:
         row.set(line);

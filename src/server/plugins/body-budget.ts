@@ -1,15 +1,14 @@
 // A budget for the request bodies held at once across every connection. A route's bodyLimit bounds one
 // request, not how many arrive together: 40 concurrent 24 MB OIP bodies took 1.7 GB of RSS here (a body
 // takes about three times its size while it is parsed), so a few hundred maximum-size uploads could take
-// more memory than the container has. A request is charged its
-// Content-Length (its route's bodyLimit when it does not declare one) before any byte of its body is read,
-// until its response ends or its connection closes. A request that would take the charges past
-// BODY_BUDGET_BYTES gets 503 with Retry-After — unless nothing else is charged, so that every request
-// within its route's limit can be served — and routes that are never shed (health probes, model uploads)
-// are charged but never refused.
+// more memory than the container has. A request is charged its Content-Length (its route's bodyLimit when
+// it does not declare one) before any byte of its body is read, until its response ends or its connection
+// closes. A request that would take the charges past BODY_BUDGET_BYTES gets 503 with Retry-After — unless
+// nothing else is charged, so that every request within its route's limit can be served — and routes that
+// are never shed (health probes, model uploads) are charged but never refused.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { sendProblem } from './problem.js';
+import { refuseOverloaded } from './load-shedding.js';
 import { isShed } from './route-policy.js';
 
 export interface BodyBudgetOptions {
@@ -40,14 +39,13 @@ async function bodyBudgetPlugin(app: FastifyInstance, options: BodyBudgetOptions
       return;
     }
     if (charged > 0 && charged + bytes > options.bytes && isShed(request.routeOptions.config)) {
-      app.metrics.rejected('overloaded', request.apiKeyName);
-      sendProblem(request, reply, {
-        status: 503,
-        code: 'overloaded',
-        title: 'Service overloaded',
-        detail: `request bodies of ${charged} bytes are being handled, and this one's ${bytes} would pass the ${options.bytes}-byte budget (BODY_BUDGET_BYTES); retry shortly`,
-        retryAfter: 1,
-      });
+      refuseOverloaded(
+        app,
+        request,
+        reply,
+        `request bodies of ${charged} bytes are being handled, and this one's ${bytes} would pass the ${options.bytes}-byte budget (BODY_BUDGET_BYTES); retry shortly`,
+        1,
+      );
       return;
     }
     charged += bytes;

@@ -5,7 +5,7 @@
 // The heap is read at the end of each window too.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { sendProblem } from './problem.js';
 import { isShed } from './route-policy.js';
@@ -64,6 +64,24 @@ export class LoadMonitor {
   }
 }
 
+/** Refuses a request as overload (503 `overloaded`, Retry-After), counted in the rejection metric. */
+export function refuseOverloaded(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  detail: string,
+  retryAfter: number,
+): FastifyReply {
+  app.metrics.rejected('overloaded', request.apiKeyName);
+  return sendProblem(request, reply, {
+    status: 503,
+    code: 'overloaded',
+    title: 'Service overloaded',
+    detail,
+    retryAfter,
+  });
+}
+
 async function loadSheddingPlugin(app: FastifyInstance, options: LoadSheddingOptions): Promise<void> {
   if (options.eventLoopDelayMs === 0 && options.heapUsedPercent === 0) return;
   const monitor = new LoadMonitor(options);
@@ -72,14 +90,7 @@ async function loadSheddingPlugin(app: FastifyInstance, options: LoadSheddingOpt
     if (!isShed(request.routeOptions.config)) return;
     const reason = monitor.overloaded();
     if (reason === undefined) return;
-    app.metrics.rejected('overloaded', request.apiKeyName);
-    return sendProblem(request, reply, {
-      status: 503,
-      code: 'overloaded',
-      title: 'Service overloaded',
-      detail: `${reason}; new work is refused until it recovers`,
-      retryAfter: 2,
-    });
+    return refuseOverloaded(app, request, reply, `${reason}; new work is refused until it recovers`, 2);
   });
 }
 
