@@ -18,13 +18,13 @@ export type ImageItem = string | number[][];
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** The bytes of a base64 PNG, in a buffer of their own (it moves to a decoding thread). */
+/** The bytes of a base64 PNG (a view into Node's buffer pool when small: ImageDecoder copies what moves). */
 function pngBytesOf(base64: string, path: string): Uint8Array {
-  const text = base64.replace(/^data:image\/png;base64,/, '');
+  const text = base64.startsWith('data:') ? base64.replace(/^data:image\/png;base64,/, '') : base64;
   if (text.length === 0 || text.length % 4 !== 0 || !BASE64.test(text)) {
     throw new InvalidInputError(`${path} is not base64`, [{ path, message: 'must be a base64-encoded PNG' }]);
   }
-  return new Uint8Array(Buffer.from(text, 'base64'));
+  return Buffer.from(text, 'base64');
 }
 
 /**

@@ -49,15 +49,11 @@ async function bodyBudgetPlugin(app: FastifyInstance, options: BodyBudgetOptions
       return;
     }
     charged += bytes;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
+    // A response emits 'close' once, after it has ended or when its connection died first (an aborted
+    // upload).
+    reply.raw.once('close', () => {
       charged -= bytes;
-    };
-    // 'close' comes when the response has ended or the connection died first (an aborted upload).
-    reply.raw.once('close', release);
-    reply.raw.once('finish', release);
+    });
     done();
   });
 }

@@ -86,11 +86,14 @@ async function loadSheddingPlugin(app: FastifyInstance, options: LoadSheddingOpt
   if (options.eventLoopDelayMs === 0 && options.heapUsedPercent === 0) return;
   const monitor = new LoadMonitor(options);
   app.addHook('onClose', async () => monitor.close());
-  app.addHook('onRequest', async (request, reply) => {
-    if (!isShed(request.routeOptions.config)) return;
-    const reason = monitor.overloaded();
-    if (reason === undefined) return;
-    return refuseOverloaded(app, request, reply, `${reason}; new work is refused until it recovers`, 2);
+  // A callback hook: every request passes here, and an async one costs a promise and a microtask.
+  app.addHook('onRequest', (request, reply, done) => {
+    const reason = isShed(request.routeOptions.config) ? monitor.overloaded() : undefined;
+    if (reason === undefined) {
+      done();
+      return;
+    }
+    refuseOverloaded(app, request, reply, `${reason}; new work is refused until it recovers`, 2);
   });
 }
 
