@@ -115,12 +115,24 @@ export class PermanentError extends Error {
 
 /** Codes of a write refused for want of space: Node's file system, SQLite's (better-sqlite3), PostgreSQL's disk_full. */
 const STORAGE_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', '53100']);
+/** Codes of a disk that failed: an I/O error, a file system remounted read-only; SQLite's (and its extended codes). */
+const STORAGE_FAILED = /^(EIO|EROFS|SQLITE_(IOERR|READONLY|CORRUPT|CANTOPEN)(_\w+)?)$/;
+
+function errorCode(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}
 
 /**
  * Whether `error` is a write the disk had no room for (or a quota refused). Not the client's fault, and
  * not an internal error either: the error handler answers 507 Insufficient Storage.
  */
 export function isStorageFull(error: unknown): boolean {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  const code = errorCode(error);
   return typeof code === 'string' && STORAGE_FULL_CODES.has(code);
+}
+
+/** Whether `error` is the disk's, full or failed: a write that may succeed later, not a bug. */
+export function isStorageError(error: unknown): boolean {
+  const code = errorCode(error);
+  return isStorageFull(error) || (typeof code === 'string' && STORAGE_FAILED.test(code));
 }

@@ -99,6 +99,24 @@ describe('a full disk under DATA_DIR', () => {
     assert.equal(refused.json().type, 'urn:meanserve:problem:storage-full');
     assert.match(refused.json().detail, /disk is full.*not saved/);
     assert.equal((await call('POST', '/v1/collections', { name: 'late', dim: 16 })).statusCode, 507);
+    // What the disk refused is not served either: the refused points were readable and searchable, a
+    // refused deletion had removed its point, a refused drop its collection, and the next save that
+    // succeeded wrote them all, though every client had been told they were not saved.
+    const inject = (url: string) => (app as FastifyInstance).inject(url);
+    assert.equal((await inject('/v1/collections/kept/points/p20')).statusCode, 404);
+    assert.equal((await inject('/v1/collections/kept')).json().count, 20);
+    const refusedDelete = await (app as FastifyInstance).inject({
+      method: 'DELETE',
+      url: '/v1/collections/kept/points/p0',
+    });
+    assert.equal(refusedDelete.statusCode, 507, refusedDelete.body);
+    assert.equal((await inject('/v1/collections/kept/points/p0')).statusCode, 200);
+    const refusedDrop = await (app as FastifyInstance).inject({
+      method: 'DELETE',
+      url: '/v1/collections/kept',
+    });
+    assert.equal(refusedDrop.statusCode, 507, refusedDrop.body);
+    assert.equal((await inject('/v1/collections/kept')).json().count, 20);
     // Job submissions write to the job store (SQLite): it may absorb a few in pages it already has.
     let submission = await call('POST', '/v1/jobs', spiralJob());
     for (let tries = 0; submission.statusCode === 202 && tries < 200; tries++)
@@ -119,6 +137,7 @@ describe('a full disk under DATA_DIR', () => {
       (await call('PUT', '/v1/collections/kept/points', { points: points(40, 5) })).statusCode,
       200,
     );
+    assert.equal((await inject('/v1/collections/kept')).json().count, 25, 'the refused points stayed out');
     assert.equal((await call('POST', '/v1/jobs', spiralJob())).statusCode, 202);
 
     // A job whose try ends while the disk is full: its outcome cannot be recorded. It stayed `running` for
@@ -152,5 +171,6 @@ describe('a full disk under DATA_DIR', () => {
       assert.equal(found.statusCode, 200, `${id}: ${found.body}`);
     }
     assert.equal((await restarted.inject('/v1/collections/late')).statusCode, 200);
+    assert.equal((await restarted.inject('/v1/collections/kept')).json().count, 25);
   });
 });

@@ -1,5 +1,5 @@
-// Ops routes: liveness (the process answers), readiness (models loaded, no damaged collection, queue
-// reachable, not draining), Prometheus metrics.
+// Ops routes: liveness (the process answers), readiness (models loaded, no damaged collection, DATA_DIR
+// takes writes, queue reachable, not draining), Prometheus metrics.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Live, MetricsText, Ready } from '../schemas/health.js';
@@ -7,6 +7,10 @@ import { Live, MetricsText, Ready } from '../schemas/health.js';
 /** Everything that keeps the service from taking traffic; shared by /health/ready and /v2/health/ready. */
 export async function notReadyReasons(app: FastifyInstance): Promise<string[]> {
   const reasons = [...app.models.readiness(), ...app.collections.readiness()];
+  const storageFailure = app.storage.failure();
+  if (storageFailure !== undefined) {
+    reasons.push(`storage: DATA_DIR ${app.config.dataDir} takes no writes: ${storageFailure}`);
+  }
   if (app.draining) reasons.unshift('shutting down');
   try {
     await app.queue.ping();

@@ -76,7 +76,11 @@ const repositoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Upload a model version (admin): the ONNX file in base64, its sha256, batching and work settings',
         params: UploadParams,
         body: UploadBody,
-        response: { 200: UploadResponse, 201: UploadResponse, ...problems(400, 401, 403, 409, 413, 507) },
+        response: {
+          200: UploadResponse,
+          201: UploadResponse,
+          ...problems(400, 401, 403, 409, 413, 503, 507),
+        },
       },
     },
     async (request, reply) => {
@@ -120,7 +124,7 @@ const repositoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Load an uploaded model (admin), on every replica sharing the repository',
         params: RepositoryModelParams,
         body: Type.Optional(LoadRequest),
-        response: { 200: Empty, ...problems(400, 401, 403, 404) },
+        response: { 200: Empty, ...problems(400, 401, 403, 404, 503) },
       },
     },
     async (request) => {
@@ -141,7 +145,7 @@ const repositoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Unload an uploaded model (admin) once its requests in flight have finished, on every replica',
         params: RepositoryModelParams,
         body: Type.Optional(LoadRequest),
-        response: { 200: Empty, ...problems(400, 401, 403, 404, 409) },
+        response: { 200: Empty, ...problems(400, 401, 403, 404, 409, 503) },
       },
     },
     async (request) => {

@@ -11,6 +11,7 @@ import { JobService } from '../jobs/job-service.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Log } from '../lib/log.js';
 import { REDACTED, REDACTED_LOG_PATHS, redactUrl } from '../lib/redact.js';
+import { StorageProbe } from '../lib/storage-probe.js';
 import { CompletionService } from '../models/lm/completion-service.js';
 import { ModelRegistry } from '../models/registry.js';
 import { ModelRepository } from '../models/repository/model-repository.js';
@@ -44,6 +45,12 @@ import rateLimit from './plugins/rate-limit.js';
 import swagger from './plugins/swagger.js';
 import validation from './plugins/validation.js';
 
+/**
+ * How often DATA_DIR is probed with a small write, so readiness sees a failed disk even while nothing is
+ * written, and sees it recover (a remount) within this long.
+ */
+const STORAGE_PROBE_INTERVAL_MS = 5000;
+
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
@@ -59,6 +66,8 @@ declare module 'fastify' {
     /** Threads that decode the images clients send (PNG), off the event loop. */
     images: ImageDecoder;
     metrics: Metrics;
+    /** Whether DATA_DIR still takes writes: a failed disk makes readiness 503. */
+    storage: StorageProbe;
     /** True once shutdown began: readiness answers 503 so load balancers drain this replica. */
     draining: boolean;
     /** A request URL with its secrets (API keys in the query) redacted, for logs and error bodies. */
@@ -117,6 +126,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     frameworkErrors: frameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Before anything opens a file there: a read-only or failed DATA_DIR is said plainly (the first mkdir
+  // under a read-only one reported ENOENT). A full one still starts: reads and inference work.
+  const storage = new StorageProbe(config.dataDir);
+  const writable = await storage.check();
+  if (!writable.ok && !writable.full) {
+    throw new Error(`DATA_DIR ${config.dataDir} cannot be written: ${writable.reason}`);
+  }
+  storage.start(STORAGE_PROBE_INTERVAL_MS);
   const metrics = new Metrics();
   const models = new ModelRegistry(config, app.log, metrics);
   const repository = new ModelRepository(config.modelRepositoryDir);
@@ -159,6 +176,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       metrics,
     ),
   );
+  app.decorate('storage', storage);
   app.decorate('draining', false);
   app.decorate('safeUrl', safeUrl);
 
@@ -186,6 +204,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   app.addHook('onReady', async () => indexJobs.start());
   app.addHook('onClose', async () => {
+    storage.close();
     await indexJobs.close();
     await collections.close();
     await queue.close(config.shutdownTimeoutMs);
@@ -196,7 +215,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // A text/plain body on a JSON route is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
 
-  await app.register(problem);
+  await app.register(problem, { storage });
   await app.register(jsonBody, config.jsonLimits);
   // Before auth: a CORS preflight carries no key and is answered by the CORS hook itself.
   await app.register(browserSecurity, { corsOrigins: config.security.corsOrigins });

@@ -58,6 +58,13 @@ export interface CollectionSnapshot {
 /** Index jobs remembered as applied, newest last; older ones fall off. */
 const APPLIED_JOBS_KEPT = 1000;
 
+/** Where a snapshot stood, for commit() once the file holding it is written. */
+export interface SaveMark {
+  slots: number;
+  kills: number;
+  appliedJobs: string[];
+}
+
 export class Collection {
   private readonly vectors: SlotVectors;
   private readonly index: VectorIndex;
@@ -66,6 +73,18 @@ export class Collection {
   private readonly idToSlot = new Map<string, number>();
   private readonly fieldCounts = new Map<string, number>();
   private readonly appliedJobs: string[] = [];
+  /**
+   * For a collection whose store saves it whole (trackSaves): what its file holds, as far as rollback()
+   * needs — its slots and applied jobs — and every slot killed since, by deletes and overwrites (slots are
+   * never reused, so those past `slots` are all new).
+   */
+  private saved:
+    | {
+        slots: number;
+        appliedJobs: string[];
+        killed: Array<{ slot: number; id: string; payload: Payload | undefined }>;
+      }
+    | undefined;
 
   /**
    * `scratchDir` holds the HNSW index's short-lived files; `saved` is what a verified collection file held
@@ -155,6 +174,49 @@ export class Collection {
   delete(id: string): boolean {
     const slot = this.idToSlot.get(id);
     if (slot === undefined) return false;
+    this.saved?.killed.push({ slot, id, payload: this.payloads[slot] });
+    this.kill(slot, id);
+    return true;
+  }
+
+  /** From now on the edits since the last commit() are remembered, for rollback(); the file holds this. */
+  trackSaves(): void {
+    this.saved = { slots: this.slotIds.length, appliedJobs: [...this.appliedJobs], killed: [] };
+  }
+
+  /**
+   * Undoes every edit since the last commit(), after a save the disk refused: its edits were not
+   * acknowledged, so they must not be served, nor written by the next save. New slots die; slots the
+   * edits killed come back with their ids, payloads and vectors (hnswlib only marked them deleted).
+   */
+  rollback(): void {
+    const saved = this.saved;
+    if (saved === undefined) throw new Error(`collection '${this.config.name}' does not track its saves`);
+    for (let slot = saved.slots; slot < this.slotIds.length; slot++) {
+      const id = this.slotIds[slot];
+      if (id !== undefined) this.kill(slot, id);
+    }
+    for (const { slot, id, payload } of saved.killed) {
+      if (slot >= saved.slots) continue;
+      this.vectors.revive(slot);
+      this.occupy(slot, id, payload);
+      this.index.restore(slot, this.vectors.vector(slot));
+    }
+    saved.killed = [];
+    this.appliedJobs.splice(0, this.appliedJobs.length, ...saved.appliedJobs);
+  }
+
+  /** The file now holds the snapshot taken at `mark`: a later rollback() goes back to it. */
+  commit(mark: SaveMark): void {
+    if (this.saved === undefined) return;
+    this.saved = {
+      slots: mark.slots,
+      appliedJobs: mark.appliedJobs,
+      killed: this.saved.killed.slice(mark.kills),
+    };
+  }
+
+  private kill(slot: number, id: string): void {
     for (const field of Object.keys(this.payloads[slot] ?? {})) {
       const left = (this.fieldCounts.get(field) ?? 1) - 1;
       if (left === 0) this.fieldCounts.delete(field);
@@ -165,7 +227,6 @@ export class Collection {
     this.payloads[slot] = undefined;
     this.vectors.kill(slot);
     this.index.remove(slot);
-    return true;
   }
 
   get(id: string): { id: string; vector: Float32Array; payload: Payload | null } {
@@ -203,7 +264,12 @@ export class Collection {
     if (this.appliedJobs.length > APPLIED_JOBS_KEPT) this.appliedJobs.shift();
   }
 
-  snapshot(): { snapshot: CollectionSnapshot; vectors: Uint8Array; index: Uint8Array | undefined } {
+  snapshot(): {
+    snapshot: CollectionSnapshot;
+    vectors: Uint8Array;
+    index: Uint8Array | undefined;
+    mark: SaveMark;
+  } {
     const slots: Array<[string | null, Payload | null]> = this.slotIds.map((id, slot) => [
       id ?? null,
       this.payloads[slot] ?? null,
@@ -212,6 +278,11 @@ export class Collection {
       snapshot: { config: this.config, slots, applied_jobs: [...this.appliedJobs] },
       vectors: this.vectors.bytes(),
       index: this.index.serialize(),
+      mark: {
+        slots: this.slotIds.length,
+        kills: this.saved?.killed.length ?? 0,
+        appliedJobs: [...this.appliedJobs],
+      },
     };
   }
 

@@ -1,7 +1,7 @@
 // The embedded collection store (the default): every collection of this process, persisted under
 // DATA_DIR/collections/ (one file each, see collection-file.ts) and reloaded on start. Changes are made in
-// memory and acknowledged once written; saves of one collection are serialised and coalesced (edits that
-// arrive while a save runs share the next one). Each file records the change sequence it reflects, and a
+// memory and acknowledged once written, and undone when the disk refuses the write; saves of one
+// collection are serialised and coalesced (edits that arrive while a save runs share the next one). Each file records the change sequence it reflects, and a
 // small SEQUENCE file keeps the sequence of the last deletion, so the sequence never goes back on restart.
 // A file that fails its checksums is a damaged collection: reported (readiness, describe), never served,
 // never overwritten by a create, and recovered on request from the points that pass their checksums, the
@@ -48,6 +48,8 @@ export class FileCollectionStore implements CollectionStore {
    * create's first write. Each waits for the one before, so they reach the disk in the order they came.
    */
   private readonly fileWork = new Map<string, Promise<void>>();
+  /** Saves refused before they ran: their edits were rolled back with those of a save the disk refused. */
+  private readonly refusedSaves = new WeakMap<Promise<void>, Error>();
   readonly directory: string;
 
   constructor(
@@ -76,6 +78,7 @@ export class FileCollectionStore implements CollectionStore {
       try {
         const saved = await readCollectionFile(join(this.directory, file));
         const collection = new Collection({ ...saved.snapshot.config, name }, this.directory, saved);
+        collection.trackSaves();
         this.collections.set(name, collection);
         this.gate.advance(saved.snapshot.sequence ?? 0);
         if (saved.unchecked) {
@@ -136,6 +139,7 @@ export class FileCollectionStore implements CollectionStore {
     const damaged = this.damaged.get(name);
     if (damaged !== undefined) throw new DamagedCollectionError(damaged);
     const collection = new Collection(config, this.directory);
+    collection.trackSaves();
     this.creating.add(name);
     try {
       // After the removal of a dropped collection of the same name, which would take this file with it.
@@ -155,13 +159,20 @@ export class FileCollectionStore implements CollectionStore {
       this.log.warn({ collection: name, keptAside }, 'damaged collection deleted; its file kept aside');
       return this.sequence;
     }
-    this.get(name);
+    const collection = this.get(name);
     this.collections.delete(name);
     const sequence = this.next();
-    await this.afterFileWork(name, async () => {
-      await writeFileAtomically(join(this.directory, SEQUENCE_FILE), Buffer.from(`${sequence}\n`));
-      await rm(this.path(name), { force: true });
-    });
+    try {
+      await this.afterFileWork(name, async () => {
+        await writeFileAtomically(join(this.directory, SEQUENCE_FILE), Buffer.from(`${sequence}\n`));
+        await rm(this.path(name), { force: true });
+      });
+    } catch (error) {
+      // The disk refused: the file is still there, and so is the collection (unless one is being created
+      // in its place, whose write comes next).
+      if (!this.collections.has(name) && !this.creating.has(name)) this.collections.set(name, collection);
+      throw error;
+    }
     return sequence;
   }
 
@@ -211,10 +222,19 @@ export class FileCollectionStore implements CollectionStore {
       this.directory,
       salvaged.collection,
     );
+    collection.trackSaves();
     const keptAside = await this.keepAside(name);
+    try {
+      await this.afterFileWork(name, () => this.write(collection, this.sequence + 1));
+    } catch (error) {
+      // The disk refused the recovered file: the damaged one goes back, and the collection stays damaged
+      // (it was served from memory with no file behind it, and gone after a restart).
+      await rename(join(this.directory, keptAside), this.path(name)).catch(() => undefined);
+      throw error;
+    }
     this.damaged.delete(name);
     this.collections.set(name, collection);
-    const sequence = await this.saved(collection);
+    const sequence = this.next();
     this.log.warn({ collection: name, recovered: collection.count, lost, keptAside }, 'collection recovered');
     return { collection, recovered: collection.count, lost, keptAside, sequence };
   }
@@ -265,11 +285,27 @@ export class FileCollectionStore implements CollectionStore {
     const name = collection.config.name;
     const queued = this.queuedSaves.get(name);
     if (queued !== undefined) return queued;
-    const save = this.afterFileWork(name, async () => {
-      this.queuedSaves.delete(name);
+    const save: Promise<void> = this.afterFileWork(name, async () => {
+      if (this.queuedSaves.get(name) === save) this.queuedSaves.delete(name);
+      const refusal = this.refusedSaves.get(save);
+      if (refusal !== undefined) throw refusal;
       // A collection dropped (or dropped and re-created) since must not be written back.
       if (this.collections.get(name) !== collection) return;
-      await this.write(collection, this.sequence);
+      try {
+        await this.write(collection, this.sequence);
+      } catch (error) {
+        // The edits this save carried were not acknowledged: they must be neither served nor written by a
+        // later save (they were, until a restart dropped them). Those made while it ran, waiting for the
+        // next save, are undone with them, so that save is refused too.
+        collection.rollback();
+        const next = this.queuedSaves.get(name);
+        if (next !== undefined) {
+          this.refusedSaves.set(next, error as Error);
+          this.queuedSaves.delete(name);
+        }
+        this.log.warn({ collection: name, err: error }, 'a save was refused: its edits are undone');
+        throw error;
+      }
     });
     this.queuedSaves.set(name, save);
     return save;
@@ -284,11 +320,12 @@ export class FileCollectionStore implements CollectionStore {
 
   /** Writes `collection`'s file, stamped with the change `sequence` it reflects. */
   private async write(collection: Collection, sequence: number): Promise<void> {
-    const { snapshot, vectors, index } = collection.snapshot();
+    const { snapshot, vectors, index, mark } = collection.snapshot();
     await writeFileAtomically(
       this.path(collection.config.name),
       encodeCollection({ ...snapshot, sequence }, vectors, index),
     );
+    collection.commit(mark);
   }
 
   private path(name: string): string {

@@ -33,6 +33,10 @@ export class FlatIndex implements VectorIndex {
     this.native.removePoint(slot);
   }
 
+  restore(slot: number, vector: Float32Array): void {
+    this.add(slot, vector);
+  }
+
   search(query: Float32Array, options: SearchOptions): SearchHit[] {
     const count = this.native.getCurrentCount();
     const wanted = Math.min(count, options.k * 2 + 16);

@@ -54,6 +54,11 @@ export class HnswIndex implements VectorIndex {
     this.graph.markDelete(slot);
   }
 
+  /** The slot's node is still in the graph, marked deleted. */
+  restore(slot: number): void {
+    this.graph.unmarkDelete(slot);
+  }
+
   search(query: Float32Array, options: SearchOptions): SearchHit[] {
     this.graph.setEf(Math.max(options.ef ?? this.settings.ef_search, options.k));
     const found = this.graph.searchKnn(Array.from(query), options.k, options.accept);

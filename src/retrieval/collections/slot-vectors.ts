@@ -30,6 +30,11 @@ export class SlotVectors {
     this.alive[slot] = 0;
   }
 
+  /** A killed slot alive again (its vector was kept): a refused save's edits undone. */
+  revive(slot: number): void {
+    this.alive[slot] = 1;
+  }
+
   isAlive(slot: number): boolean {
     return slot < this.used && this.alive[slot] === 1;
   }

@@ -20,6 +20,8 @@ export interface SearchOptions {
 export interface VectorIndex {
   add(slot: number, vector: Float32Array): void;
   remove(slot: number): void;
+  /** A removed slot back in the index, with the vector it had. */
+  restore(slot: number, vector: Float32Array): void;
   search(query: Float32Array, options: SearchOptions): SearchHit[];
   /** Bytes that restore the index with `load` (flat indexes have none: they read the slots' vectors). */
   serialize(): Uint8Array | undefined;

@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { AppError, type FieldError, isStorageFull } from '../../errors.js';
 import { fieldErrors } from '../../lib/ajv.js';
+import type { StorageProbe } from '../../lib/storage-probe.js';
 
 interface ProblemBody {
   type: string;
@@ -40,6 +41,9 @@ function openAiParam(errors: FieldError[] | undefined): string | null {
   if (path === undefined || !path.startsWith('/body/')) return null;
   return path.slice('/body/'.length).replaceAll('/', '.');
 }
+
+/** A failed disk is a replacement or a remount away: clients had better come back in a while, not at once. */
+const STORAGE_RETRY_AFTER_SECONDS = 5;
 
 const TITLES: Record<number, string> = {
   400: 'Bad request',
@@ -130,7 +134,42 @@ export function frameworkError(error: FastifyError, request: FastifyRequest, rep
   });
 }
 
-async function problemPlugin(app: FastifyInstance): Promise<void> {
+/**
+ * An error no branch above knows: a bug (500), unless the disk under DATA_DIR has failed meanwhile — then
+ * it is the disk's (503 storage-unavailable): whatever the call reported, a probe write tells.
+ */
+async function unexpectedError(
+  storage: StorageProbe,
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  const probe = await storage.check();
+  if (!probe.ok && !probe.full) {
+    request.log.error({ err: error, storage: probe.reason }, 'storage failed: a request could not be served');
+    return sendProblem(request, reply, {
+      status: 503,
+      code: 'storage-unavailable',
+      title: TITLES[503] as string,
+      detail: `the server's disk failed (${probe.reason}): nothing was changed, and what is stored there cannot be read now; retry later or on another replica`,
+      retryAfter: STORAGE_RETRY_AFTER_SECONDS,
+    });
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return sendProblem(request, reply, {
+    status: 500,
+    code: 'internal',
+    title: TITLES[500] as string,
+    detail: 'an internal error occurred; it has been logged',
+  });
+}
+
+export interface ProblemOptions {
+  /** Whether DATA_DIR still takes writes: an unexpected error while it does not is the disk's. */
+  storage: StorageProbe;
+}
+
+async function problemPlugin(app: FastifyInstance, options: ProblemOptions): Promise<void> {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AppError) {
       if (error.status >= 500) request.log.warn({ err: error }, 'request refused');
@@ -182,13 +221,7 @@ async function problemPlugin(app: FastifyInstance): Promise<void> {
           "the server's disk is full: this change was not saved, so it is not acknowledged; retry it once space is freed",
       });
     }
-    request.log.error({ err: error }, 'unhandled error');
-    return sendProblem(request, reply, {
-      status: 500,
-      code: 'internal',
-      title: TITLES[500] as string,
-      detail: 'an internal error occurred; it has been logged',
-    });
+    return unexpectedError(options.storage, error, request, reply);
   });
 
   app.setNotFoundHandler((request, reply) =>

@@ -12,7 +12,7 @@ import type { JobConfig, ModelAccess } from '../../../config.js';
 import {
   ConflictError,
   InvalidInputError,
-  isStorageFull,
+  isStorageError,
   NotFoundError,
   UnavailableError,
 } from '../../../errors.js';
@@ -34,7 +34,7 @@ import type { JobListFilter, JobQueue } from '../../queue.js';
 import { FileArtifactStore } from './artifact-files.js';
 import { type ArtifactEntry, JobStore, type StoredJob } from './job-store.js';
 
-/** How often a store write that a full disk refused is tried again. */
+/** How often a store write that the disk refused (full or failed) is tried again. */
 const STORE_RETRY_MS = 2000;
 
 interface Running {
@@ -225,15 +225,14 @@ export class InlineQueue implements JobQueue {
         for (const running of this.running.values()) if (running.type === type) free--;
         if (free > 0) for (const job of this.store.runnable(type, now, free)) this.start(job);
       }
+      const next = this.store.nextRetryAfter(now);
+      if (next !== undefined) this.wakeTimer = setTimeout(() => this.pump(), next - now);
     } catch (error) {
-      // The store could not mark a job started (a full disk): it stays queued. Thrown from a timer, this
-      // was an uncaught exception, which stops the server.
+      // The store could not be read or could not mark a job started (a full or failed disk): the jobs stay
+      // queued. Thrown from a timer, this was an uncaught exception, which stops the server.
       this.log.error({ err: error }, 'starting queued jobs failed; trying again shortly');
       this.wakeTimer = setTimeout(() => this.pump(), STORE_RETRY_MS);
-      return;
     }
-    const next = this.store.nextRetryAfter(now);
-    if (next !== undefined) this.wakeTimer = setTimeout(() => this.pump(), next - now);
   }
 
   private start(job: StoredJob): void {
@@ -261,9 +260,9 @@ export class InlineQueue implements JobQueue {
   }
 
   /**
-   * Records a try's outcome. While the disk is full it tries again every STORE_RETRY_MS, the job still
-   * `running` (it stayed so for good before, its clients waiting until a restart ran it again), until the
-   * queue closes.
+   * Records a try's outcome. While the disk refuses it (full, or failed until it is remounted) it tries
+   * again every STORE_RETRY_MS, the job still `running` (it stayed so for good before, its clients waiting
+   * until a restart ran it again), until the queue closes.
    */
   private async recordOutcome(id: string, record: () => void): Promise<void> {
     for (;;) {
@@ -271,8 +270,8 @@ export class InlineQueue implements JobQueue {
         record();
         return;
       } catch (error) {
-        if (!isStorageFull(error) || this.closing !== undefined) throw error;
-        this.log.error({ err: error, jobId: id }, 'the disk is full: the job outcome is not recorded yet');
+        if (!isStorageError(error) || this.closing !== undefined) throw error;
+        this.log.error({ err: error, jobId: id }, 'the disk refused the job outcome; trying again shortly');
         await new Promise((resolve) => setTimeout(resolve, STORE_RETRY_MS));
       }
     }
