@@ -151,6 +151,28 @@ describe('file collection store, a directory that stops taking files', () => {
     assert.equal(safeHas(saved, 'p5'), false);
   });
 
+  it("puts an index job's points in again when a refused save undid some of them meanwhile", async () => {
+    const store = new FileCollectionStore(dataDir, log);
+    await store.load();
+    const { collection } = await store.create(config('c', 'hnsw'));
+    const many = Array.from({ length: 20_000 }, (_, i) => point(`j${i}`, i));
+    const applying = store.applyJob(collection, 'job-1', many);
+    // While the job's first chunks are in, an edit's save is refused and undoes them.
+    const directory = join(dataDir, 'collections');
+    await rename(directory, `${directory}.away`);
+    await writeFile(directory, 'not a directory');
+    await assert.rejects(store.upsert(collection, [point('x', 1)]), /ENOTDIR/);
+    await rm(directory);
+    await rename(`${directory}.away`, directory);
+    assert.ok(collection.rollbacks > 0);
+    await applying;
+    assert.equal(collection.count, 20_000, 'every point of the job is in');
+    assert.equal(collection.hasApplied('job-1'), true);
+    const reloaded = new FileCollectionStore(dataDir, log);
+    await reloaded.load();
+    assert.equal(reloaded.get('c').count, 20_000);
+  });
+
   it('keeps a collection whose drop the disk refused', async () => {
     const store = new FileCollectionStore(dataDir, log);
     await store.load();

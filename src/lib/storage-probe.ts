@@ -18,6 +18,11 @@ const PROBE_TIMEOUT_MS = 5000;
 export class StorageProbe {
   private last: ProbeResult = { ok: true };
   private inFlight: Promise<ProbeResult> | undefined;
+  /**
+   * The probe's write, until it settles: a hung disk holds a thread of libuv's small pool per call, so
+   * while one write hangs no other is started.
+   */
+  private writing: Promise<ProbeResult> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly dir: string) {}
@@ -59,8 +64,11 @@ export class StorageProbe {
         PROBE_TIMEOUT_MS,
       );
     });
+    this.writing ??= this.writeAndRemove().finally(() => {
+      this.writing = undefined;
+    });
     try {
-      return await Promise.race([this.writeAndRemove(), hung]);
+      return await Promise.race([this.writing, hung]);
     } finally {
       clearTimeout(timeout);
     }

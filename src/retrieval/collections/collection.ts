@@ -73,6 +73,7 @@ export class Collection {
   private readonly idToSlot = new Map<string, number>();
   private readonly fieldCounts = new Map<string, number>();
   private readonly appliedJobs: string[] = [];
+  private rollbackCount = 0;
   /**
    * For a collection whose store saves it whole (trackSaves): what its file holds, as far as rollback()
    * needs — its slots and applied jobs — and every slot killed since, by deletes and overwrites (slots are
@@ -121,6 +122,11 @@ export class Collection {
       this.occupy(slot, id, payload ?? undefined);
       if (!restoreGraph) this.index.add(slot, vector);
     });
+  }
+
+  /** Rollbacks so far: edits spread over several turns of the event loop check that none came between. */
+  get rollbacks(): number {
+    return this.rollbackCount;
   }
 
   get count(): number {
@@ -204,6 +210,7 @@ export class Collection {
     }
     saved.killed = [];
     this.appliedJobs.splice(0, this.appliedJobs.length, ...saved.appliedJobs);
+    this.rollbackCount++;
   }
 
   /** The file now holds the snapshot taken at `mark`: a later rollback() goes back to it. */

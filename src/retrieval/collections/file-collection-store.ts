@@ -32,6 +32,8 @@ import {
 const SEQUENCE_FILE = 'SEQUENCE';
 /** Points of an index job upserted between turns of the event loop. */
 const JOB_CHUNK = 1000;
+/** Times an index job's points go in while saves are refused meanwhile, before its try fails. */
+const JOB_PASSES = 3;
 
 export class FileCollectionStore implements CollectionStore {
   readonly backend = 'file';
@@ -191,9 +193,21 @@ export class FileCollectionStore implements CollectionStore {
   /** Upserts in chunks that leave the event loop free in between; the job id is saved with the points. */
   async applyJob(collection: Collection, jobId: string, points: Point[]): Promise<number | undefined> {
     if (collection.hasApplied(jobId)) return undefined;
-    for (let start = 0; start < points.length; start += JOB_CHUNK) {
-      this.current(collection).upsert(points.slice(start, start + JOB_CHUNK));
-      await new Promise((resolve) => setImmediate(resolve));
+    // A save refused meanwhile undoes the chunks before it; marked applied, the job would stay half done,
+    // so its points go in again (upserts by id: the same points). A disk that keeps refusing fails the try:
+    // the job is tried again later.
+    for (let pass = 1; ; pass++) {
+      const rollbacks = collection.rollbacks;
+      for (let start = 0; start < points.length; start += JOB_CHUNK) {
+        this.current(collection).upsert(points.slice(start, start + JOB_CHUNK));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (collection.rollbacks === rollbacks) break;
+      if (pass === JOB_PASSES) {
+        throw new Error(
+          `saves of collection '${collection.config.name}' kept being refused while job ${jobId} applied its points`,
+        );
+      }
     }
     this.current(collection).markApplied(jobId);
     return this.saved(collection);
