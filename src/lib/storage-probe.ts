@@ -104,14 +104,15 @@ async function makeDirectory(dir: string): Promise<void> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     let missing = dir;
-    while (
-      !(await stat(dirname(missing)).then(
-        () => true,
-        () => false,
-      ))
-    )
-      missing = dirname(missing);
-    await mkdir(missing);
-    throw error;
+    while (!(await exists(dirname(missing)))) missing = dirname(missing);
+    await mkdir(missing); // throws the real reason, where there is one
+    await mkdir(dir, { recursive: true });
   }
+}
+
+function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }

@@ -1,8 +1,9 @@
 // The embedded collection store (the default): every collection of this process, persisted under
 // DATA_DIR/collections/ (one file each, see collection-file.ts) and reloaded on start. Changes are made in
 // memory and acknowledged once written, and undone when the disk refuses the write; saves of one
-// collection are serialised and coalesced (edits that arrive while a save runs share the next one). Each file records the change sequence it reflects, and a
-// small SEQUENCE file keeps the sequence of the last deletion, so the sequence never goes back on restart.
+// collection are serialised and coalesced (edits that arrive while a save runs share the next one). Each
+// file records the change sequence it reflects, and a small SEQUENCE file keeps the sequence of the last
+// deletion, so the sequence never goes back on restart.
 // A file that fails its checksums is a damaged collection: reported (readiness, describe), never served,
 // never overwritten by a create, and recovered on request from the points that pass their checksums, the
 // damaged file kept aside. Temporary files a crash left behind are removed at start.
