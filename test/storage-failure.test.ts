@@ -50,6 +50,14 @@ async function startOn(dataDir: string): Promise<FastifyInstance> {
   return app;
 }
 
+/** An `iterated-map` request of `steps` iterations (200 000 take about a second). */
+const iterations = (steps: number) => ({
+  inputs: [
+    { name: 'x', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(0.1) },
+    { name: 'steps', shape: [1], datatype: 'INT64', data: [steps] },
+  ],
+});
+
 const points = (from: number, count: number) => ({
   points: Array.from({ length: count }, (_, i) => ({
     id: `p${from + i}`,
@@ -100,6 +108,19 @@ describe('a disk under DATA_DIR that fails', () => {
       async () => (await call('GET', `/v1/jobs/${job.id}`)).json().state === 'completed',
     );
 
+    // A job whose try ends after the disk failed: its outcome cannot be recorded (retried every 2 s) and
+    // the queue cannot read what to start next; neither may throw from a timer (that stops the server).
+    const running = (
+      await call('POST', '/v1/jobs', {
+        type: 'onnx.batch-infer',
+        params: { model: 'iterated-map', requests: [iterations(200_000)] },
+      })
+    ).json();
+    await waitFor(
+      'the job to start',
+      async () => (await call('GET', `/v1/jobs/${running.id}`)).json().state === 'running',
+    );
+
     run('xfs_io', ['-x', '-c', 'shutdown', mountPoint]);
     for (const [method, url, payload] of [
       ['PUT', '/v1/collections/kept/points', points(10, 5)],
@@ -127,6 +148,8 @@ describe('a disk under DATA_DIR that fails', () => {
       inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [0.3, -0.7] }],
     });
     assert.equal(inference.statusCode, 200, inference.body);
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // the try (about a second) ends meanwhile
+    await assertLive(served);
 
     // The disk mended (mounted again: the journal replays): everything acknowledged is there.
     await served.close();
@@ -138,6 +161,12 @@ describe('a disk under DATA_DIR that fails', () => {
     assert.equal((await restarted.inject('/health/ready')).statusCode, 200);
     assert.equal((await restarted.inject('/v1/collections/kept')).json().count, 10);
     assert.equal((await restarted.inject(`/v1/jobs/${job.id}`)).json().state, 'completed');
+    // The job whose outcome the failed disk refused runs again (at least once) and completes.
+    await waitFor(
+      'the interrupted job to complete',
+      async () => (await restarted.inject(`/v1/jobs/${running.id}`)).json().state === 'completed',
+      20_000,
+    );
   });
 });
 
