@@ -4,7 +4,8 @@
 // now they answer 503 `storage-unavailable` with Retry-After, readiness is 503 naming the disk, liveness
 // and inference go on, refused edits are not served, and everything acknowledged before the failure is
 // there after a restart on the mended disk. Needs root, losetup, mkfs.ext4 and xfs_io (xfsprogs), as CI
-// has; elsewhere the test is skipped and says why. And a DATA_DIR read-only from the start is said plainly.
+// has; elsewhere the test is skipped and says why. And a DATA_DIR read-only from the start is said plainly
+// where it holds jobs or collections, and is no reason to refuse where it does not.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
@@ -14,6 +15,8 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/server/app.js';
 import { assertLive, spiralJob, testConfig } from './helpers/app.js';
+import { createDatabase } from './helpers/postgres.js';
+import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
 const run = (command: string, args: string[]) =>
@@ -171,24 +174,56 @@ describe('a disk under DATA_DIR that fails', () => {
 });
 
 describe('a read-only DATA_DIR at start', () => {
-  it('refuses to start and says why (it said ENOENT, from the first mkdir under it)', async (t) => {
-    const mountPoint = await mkdtemp(join(tmpdir(), 'meanserve-readonly-'));
+  let mountPoint: string;
+  let mounted = false;
+  before(async () => {
+    mountPoint = await mkdtemp(join(tmpdir(), 'meanserve-readonly-'));
     try {
       run('mount', ['-t', 'tmpfs', '-o', 'size=1m,ro', 'tmpfs', mountPoint]);
+      mounted = true;
     } catch {
-      await rm(mountPoint, { recursive: true, force: true });
+      // Not root: the tests skip.
+    }
+  });
+  after(async () => {
+    if (mounted) run('umount', [mountPoint]);
+    await rm(mountPoint, { recursive: true, force: true });
+  });
+
+  it('refuses to start and says why, where it holds the jobs or collections (it said ENOENT)', async (t) => {
+    if (!mounted) {
       t.skip('mounting a tmpfs needs root (mount refused)');
       return;
     }
+    await assert.rejects(
+      async () => buildApp(await testConfig({ DATA_DIR: join(mountPoint, 'data') })),
+      /^Error: DATA_DIR .*\/data cannot be written: EROFS: read-only file system/,
+    );
+  });
+
+  it('starts ready with jobs in Redis and collections in PostgreSQL (it holds scratch files then)', async (t) => {
+    if (!mounted) {
+      t.skip('mounting a tmpfs needs root (mount refused)');
+      return;
+    }
+    const database = await createDatabase();
+    const prefix = uniquePrefix();
+    const app = await buildApp(
+      await testConfig({
+        DATA_DIR: mountPoint,
+        REDIS_URL,
+        REDIS_PREFIX: prefix,
+        DATABASE_URL: database.url,
+      }),
+    );
     try {
-      const dataDir = join(mountPoint, 'data');
-      await assert.rejects(
-        async () => buildApp(await testConfig({ DATA_DIR: dataDir })),
-        /^Error: DATA_DIR .*\/data cannot be written: EROFS: read-only file system/,
-      );
+      await app.ready();
+      await app.models.loaded();
+      await waitFor('readiness', async () => (await app.inject('/health/ready')).statusCode === 200);
     } finally {
-      run('umount', [mountPoint]);
-      await rm(mountPoint, { recursive: true, force: true });
+      await app.close();
+      await deleteKeys(prefix);
+      await database.drop();
     }
   });
 });

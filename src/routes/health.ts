@@ -7,7 +7,7 @@ import { Live, MetricsText, Ready } from '../schemas/health.js';
 /** Everything that keeps the service from taking traffic; shared by /health/ready and /v2/health/ready. */
 export async function notReadyReasons(app: FastifyInstance): Promise<string[]> {
   const reasons = [...app.models.readiness(), ...app.collections.readiness()];
-  const storageFailure = app.storage.failure();
+  const storageFailure = app.storage?.failure();
   if (storageFailure !== undefined) {
     reasons.push(`storage: DATA_DIR ${app.config.dataDir} takes no writes: ${storageFailure}`);
   }

@@ -66,8 +66,8 @@ declare module 'fastify' {
     /** Threads that decode the images clients send (PNG), off the event loop. */
     images: ImageDecoder;
     metrics: Metrics;
-    /** Whether DATA_DIR still takes writes: a failed disk makes readiness 503. */
-    storage: StorageProbe;
+    /** Whether DATA_DIR still takes writes, where it holds the jobs or the collections (probeDataDir). */
+    storage: StorageProbe | undefined;
     /** True once shutdown began: readiness answers 503 so load balancers drain this replica. */
     draining: boolean;
     /** A request URL with its secrets (API keys in the query) redacted, for logs and error bodies. */
@@ -91,6 +91,24 @@ export function createQueue(config: Config, log: Log, metrics: Metrics): JobQueu
     : new BullmqQueue(config.redisUrl, config.redisPrefix, config.jobs, JOB_TYPE_NAMES, (error) =>
         log.error({ err: error }, 'job queue error'),
       );
+}
+
+/**
+ * The probe of DATA_DIR, where it holds this process's jobs (the inline queue) or collections (the file
+ * store); with jobs in Redis and collections in PostgreSQL it holds scratch files only, and a read-only one
+ * is a choice (a hardened container), not a failure: no probe. Before anything opens a file there, a
+ * read-only or failed DATA_DIR is said plainly (the first mkdir under a read-only one reported ENOENT); a
+ * full one still starts: reads and inference work.
+ */
+async function probeDataDir(config: Config): Promise<StorageProbe | undefined> {
+  if (config.redisUrl !== undefined && config.databaseUrl !== undefined) return undefined;
+  const storage = new StorageProbe(config.dataDir);
+  const writable = await storage.check();
+  if (!writable.ok && !writable.full) {
+    throw new Error(`DATA_DIR ${config.dataDir} cannot be written: ${writable.reason}`);
+  }
+  storage.start(STORAGE_PROBE_INTERVAL_MS);
+  return storage;
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
@@ -126,14 +144,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     frameworkErrors: frameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // Before anything opens a file there: a read-only or failed DATA_DIR is said plainly (the first mkdir
-  // under a read-only one reported ENOENT). A full one still starts: reads and inference work.
-  const storage = new StorageProbe(config.dataDir);
-  const writable = await storage.check();
-  if (!writable.ok && !writable.full) {
-    throw new Error(`DATA_DIR ${config.dataDir} cannot be written: ${writable.reason}`);
-  }
-  storage.start(STORAGE_PROBE_INTERVAL_MS);
+  const storage = await probeDataDir(config);
   const metrics = new Metrics();
   const models = new ModelRegistry(config, app.log, metrics);
   const repository = new ModelRepository(config.modelRepositoryDir);
@@ -204,7 +215,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   app.addHook('onReady', async () => indexJobs.start());
   app.addHook('onClose', async () => {
-    storage.close();
+    storage?.close();
     await indexJobs.close();
     await collections.close();
     await queue.close(config.shutdownTimeoutMs);

@@ -139,12 +139,12 @@ export function frameworkError(error: FastifyError, request: FastifyRequest, rep
  * it is the disk's (503 storage-unavailable): whatever the call reported, a probe write tells.
  */
 async function unexpectedError(
-  storage: StorageProbe,
+  storage: StorageProbe | undefined,
   error: FastifyError,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  const probe = await storage.check();
+  const probe = (await storage?.check()) ?? { ok: true };
   if (!probe.ok && !probe.full) {
     request.log.error({ err: error, storage: probe.reason }, 'storage failed: a request could not be served');
     return sendProblem(request, reply, {
@@ -165,8 +165,11 @@ async function unexpectedError(
 }
 
 export interface ProblemOptions {
-  /** Whether DATA_DIR still takes writes: an unexpected error while it does not is the disk's. */
-  storage: StorageProbe;
+  /**
+   * Whether DATA_DIR still takes writes: an unexpected error while it does not is the disk's. Absent where
+   * DATA_DIR holds no state (jobs in Redis, collections in PostgreSQL).
+   */
+  storage: StorageProbe | undefined;
 }
 
 async function problemPlugin(app: FastifyInstance, options: ProblemOptions): Promise<void> {
