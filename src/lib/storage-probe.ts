@@ -51,8 +51,10 @@ export class StorageProbe {
     return this.inFlight;
   }
 
-  close(): void {
+  /** Stops probing; resolves once a probe under way has finished (it may be making the directory). */
+  async close(): Promise<void> {
     clearInterval(this.timer);
+    await this.inFlight;
   }
 
   private async probe(): Promise<ProbeResult> {

@@ -215,7 +215,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   app.addHook('onReady', async () => indexJobs.start());
   app.addHook('onClose', async () => {
-    storage?.close();
+    await storage?.close();
     await indexJobs.close();
     await collections.close();
     await queue.close(config.shutdownTimeoutMs);
