@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/server/app.js';
 import { assertLive, spiralJob, testConfig } from './helpers/app.js';
+import { mountTmpfs } from './helpers/mounts.js';
 import { createDatabase } from './helpers/postgres.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -178,12 +179,7 @@ describe('a read-only DATA_DIR at start', () => {
   let mounted = false;
   before(async () => {
     mountPoint = await mkdtemp(join(tmpdir(), 'meanserve-readonly-'));
-    try {
-      run('mount', ['-t', 'tmpfs', '-o', 'size=1m,ro', 'tmpfs', mountPoint]);
-      mounted = true;
-    } catch {
-      // Not root: the tests skip.
-    }
+    mounted = mountTmpfs(mountPoint, 'size=1m,ro');
   });
   after(async () => {
     if (mounted) run('umount', [mountPoint]);

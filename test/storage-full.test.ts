@@ -13,17 +13,8 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/server/app.js';
 import { assertLive, MODELS_DIR, spiralJob, testConfig } from './helpers/app.js';
+import { mountTmpfs } from './helpers/mounts.js';
 import { waitFor } from './helpers/wait.js';
-
-/** Mounts a tmpfs of `size` at `dir`; false where this user may not mount. */
-function mountTmpfs(dir: string, size: string): boolean {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Writes zeros to `path` until the file system refuses with ENOSPC. */
 async function fillDisk(path: string): Promise<void> {
@@ -66,7 +57,7 @@ describe('a full disk under DATA_DIR', () => {
 
   before(async () => {
     mountPoint = await mkdtemp(join(tmpdir(), 'meanserve-full-'));
-    mounted = mountTmpfs(mountPoint, '4m');
+    mounted = mountTmpfs(mountPoint, 'size=4m');
   });
 
   after(async () => {
