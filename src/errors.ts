@@ -134,5 +134,5 @@ export function isStorageFull(error: unknown): boolean {
 /** Whether `error` is the disk's, full or failed: a write that may succeed later, not a bug. */
 export function isStorageError(error: unknown): boolean {
   const code = errorCode(error);
-  return isStorageFull(error) || (typeof code === 'string' && STORAGE_FAILED.test(code));
+  return typeof code === 'string' && (STORAGE_FULL_CODES.has(code) || STORAGE_FAILED.test(code));
 }

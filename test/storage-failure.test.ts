@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/server/app.js';
 import { assertLive, spiralJob, testConfig } from './helpers/app.js';
-import { mountTmpfs } from './helpers/mounts.js';
+import { CANNOT_MOUNT, type TestTmpfs, temporaryTmpfs } from './helpers/mounts.js';
 import { createDatabase } from './helpers/postgres.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -175,38 +175,33 @@ describe('a disk under DATA_DIR that fails', () => {
 });
 
 describe('a read-only DATA_DIR at start', () => {
-  let mountPoint: string;
-  let mounted = false;
+  let disk: TestTmpfs;
   before(async () => {
-    mountPoint = await mkdtemp(join(tmpdir(), 'meanserve-readonly-'));
-    mounted = mountTmpfs(mountPoint, 'size=1m,ro');
+    disk = await temporaryTmpfs('meanserve-readonly-', 'size=1m,ro');
   });
-  after(async () => {
-    if (mounted) run('umount', [mountPoint]);
-    await rm(mountPoint, { recursive: true, force: true });
-  });
+  after(() => disk.remove());
 
   it('refuses to start and says why, where it holds the jobs or collections (it said ENOENT)', async (t) => {
-    if (!mounted) {
-      t.skip('mounting a tmpfs needs root (mount refused)');
+    if (!disk.mounted) {
+      t.skip(CANNOT_MOUNT);
       return;
     }
     await assert.rejects(
-      async () => buildApp(await testConfig({ DATA_DIR: join(mountPoint, 'data') })),
+      async () => buildApp(await testConfig({ DATA_DIR: join(disk.dir, 'data') })),
       /^Error: DATA_DIR .*\/data cannot be written: EROFS: read-only file system/,
     );
   });
 
   it('starts ready with jobs in Redis and collections in PostgreSQL (it holds scratch files then)', async (t) => {
-    if (!mounted) {
-      t.skip('mounting a tmpfs needs root (mount refused)');
+    if (!disk.mounted) {
+      t.skip(CANNOT_MOUNT);
       return;
     }
     const database = await createDatabase();
     const prefix = uniquePrefix();
     const app = await buildApp(
       await testConfig({
-        DATA_DIR: mountPoint,
+        DATA_DIR: disk.dir,
         REDIS_URL,
         REDIS_PREFIX: prefix,
         DATABASE_URL: database.url,

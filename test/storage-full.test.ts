@@ -4,16 +4,14 @@
 // is room again, and everything works again once space is freed. The disk is a real one: a small tmpfs
 // mounted for the test (mount(8) needs root, as CI has; elsewhere the test is skipped and says why).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/server/app.js';
 import { assertLive, MODELS_DIR, spiralJob, testConfig } from './helpers/app.js';
-import { mountTmpfs } from './helpers/mounts.js';
+import { CANNOT_MOUNT, type TestTmpfs, temporaryTmpfs } from './helpers/mounts.js';
 import { waitFor } from './helpers/wait.js';
 
 /** Writes zeros to `path` until the file system refuses with ENOSPC. */
@@ -51,26 +49,24 @@ async function startOn(dataDir: string): Promise<FastifyInstance> {
 }
 
 describe('a full disk under DATA_DIR', () => {
-  let mountPoint: string;
-  let mounted = false;
+  let disk: TestTmpfs;
   let app: FastifyInstance | undefined;
 
   before(async () => {
-    mountPoint = await mkdtemp(join(tmpdir(), 'meanserve-full-'));
-    mounted = mountTmpfs(mountPoint, 'size=4m');
+    disk = await temporaryTmpfs('meanserve-full-', 'size=4m');
   });
 
   after(async () => {
     await app?.close();
-    if (mounted) execFileSync('umount', [mountPoint]);
-    await rm(mountPoint, { recursive: true, force: true });
+    await disk.remove();
   });
 
   it('answers writes 507, keeps what it acknowledged and takes writes again once space is freed', async (t) => {
-    if (!mounted) {
-      t.skip('mounting a tmpfs needs root (mount refused)');
+    if (!disk.mounted) {
+      t.skip(CANNOT_MOUNT);
       return;
     }
+    const mountPoint = disk.dir;
     const dataDir = join(mountPoint, 'data');
     const model = await readFile(join(MODELS_DIR, 'spiral-mlp', 'model.onnx'));
     app = await startOn(dataDir);

@@ -1,12 +1,35 @@
 // File systems mounted for a test (mount(8) needs root, as CI has; tests skip elsewhere and say why).
 import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-/** Mounts a tmpfs at `dir` with `options` (`size=4m`, `size=1m,ro`); false where this user may not mount. */
-export function mountTmpfs(dir: string, options: string): boolean {
+/** Why a test that needs a tmpfs of its own skipped. */
+export const CANNOT_MOUNT = 'mounting a tmpfs needs root (mount refused)';
+
+export interface TestTmpfs {
+  dir: string;
+  /** False where this user may not mount: `dir` is then a plain temporary directory. */
+  mounted: boolean;
+  /** Unmounts and removes `dir`. */
+  remove(): Promise<void>;
+}
+
+/** A tmpfs with `options` (`size=4m`, `size=1m,ro`) on a new temporary directory named from `prefix`. */
+export async function temporaryTmpfs(prefix: string, options: string): Promise<TestTmpfs> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  let mounted = true;
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'ignore' });
-    return true;
   } catch {
-    return false;
+    mounted = false;
   }
+  return {
+    dir,
+    mounted,
+    remove: async () => {
+      if (mounted) execFileSync('umount', [dir]);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
