@@ -138,7 +138,8 @@ describe('a disk under DATA_DIR that fails', () => {
       assert.equal(answer.statusCode, 503, `${method} ${url}: ${answer.body}`);
       assert.match(answer.headers['content-type'] as string, /^application\/problem\+json/);
       assert.equal(answer.json().type, 'urn:meanserve:problem:storage-unavailable', url);
-      assert.match(answer.json().detail, /disk failed/);
+      assert.match(answer.json().detail, /disk failed \(EIO\)/);
+      assert.ok(!answer.body.includes(mountPoint), 'no path on the server in the answer');
       assert.equal(answer.headers['retry-after'], '5');
     }
     // The refused edits are not served: the collection is what its file holds.

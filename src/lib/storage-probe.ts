@@ -9,8 +9,11 @@ import { isStorageFull } from '../errors.js';
 
 export type ProbeResult =
   | { ok: true }
-  /** `full`: no room (or quota) rather than a failed disk. */
-  | { ok: false; reason: string; full: boolean };
+  /**
+   * `reason`: the error in full, paths included (logs, readiness); `code`: the error code alone (`EIO`,
+   * `EROFS`, `timeout`), for clients; `full`: no room (or quota) rather than a failed disk.
+   */
+  | { ok: false; reason: string; code: string; full: boolean };
 
 /** A disk that does not answer a small write in this long is as good as failed (a hung network mount). */
 const PROBE_TIMEOUT_MS = 5000;
@@ -62,7 +65,12 @@ export class StorageProbe {
     const hung = new Promise<ProbeResult>((resolve) => {
       timeout = setTimeout(
         () =>
-          resolve({ ok: false, reason: `a write did not finish within ${PROBE_TIMEOUT_MS} ms`, full: false }),
+          resolve({
+            ok: false,
+            reason: `a write did not finish within ${PROBE_TIMEOUT_MS} ms`,
+            code: 'timeout',
+            full: false,
+          }),
         PROBE_TIMEOUT_MS,
       );
     });
@@ -91,7 +99,8 @@ export class StorageProbe {
       return { ok: true };
     } catch (error) {
       await rm(path, { force: true }).catch(() => undefined);
-      return { ok: false, reason: (error as Error).message, full: isStorageFull(error) };
+      const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
+      return { ok: false, reason: (error as Error).message, code, full: isStorageFull(error) };
     }
   }
 }

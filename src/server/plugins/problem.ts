@@ -151,7 +151,8 @@ async function unexpectedError(
       status: 503,
       code: 'storage-unavailable',
       title: TITLES[503] as string,
-      detail: `the server's disk failed (${probe.reason}): nothing was changed, and what is stored there cannot be read now; retry later or on another replica`,
+      // The code alone: the reason names paths on the server, and a 5xx shows no internals.
+      detail: `the server's disk failed (${probe.code}): nothing was changed, and what is stored there cannot be read now; retry later or on another replica`,
       retryAfter: STORAGE_RETRY_AFTER_SECONDS,
     });
   }
