@@ -22,6 +22,11 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Directory for collections and inline-queue artifacts. @defaultValue ./data */
   dataDir: string;
+  /**
+   * Longest a write to DATA_DIR (a job's record, the storage probe's file) may take before the disk counts
+   * as not answering: requests that need it get 503 instead of waiting for a hung disk. @defaultValue 5000
+   */
+  storageTimeoutMs: number;
   /** Directory holding manifest.json and the model files. @defaultValue ./models */
   modelsDir: string;
   /**
@@ -142,6 +147,9 @@ export interface SecurityConfig {
    */
   corsOrigins: string[];
 }
+
+/** How long a write to DATA_DIR may take before the disk counts as not answering (STORAGE_TIMEOUT_MS). */
+export const DEFAULT_STORAGE_TIMEOUT_MS = 5000;
 
 export interface JobConfig {
   /** Jobs run at once per job type in this process (inline) or per worker process (bullmq). @defaultValue 1 */
@@ -346,6 +354,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisPrefix,
     databaseUrl: env.DATABASE_URL?.trim() || undefined,
     dataDir,
+    storageTimeoutMs: integer(env, 'STORAGE_TIMEOUT_MS', DEFAULT_STORAGE_TIMEOUT_MS, 100),
     modelsDir: resolve(env.MODELS_DIR ?? 'models'),
     modelRepositoryDir: resolve(env.MODEL_REPOSITORY_DIR?.trim() || join(dataDir, 'models')),
     modelRepositoryPollMs: integer(env, 'MODEL_REPOSITORY_POLL_MS', 1000, 10),

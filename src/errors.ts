@@ -98,6 +98,16 @@ export class UnavailableError extends AppError {
   }
 }
 
+/**
+ * The disk under DATA_DIR failed or stopped answering: nothing can be stored there (or read from it) now.
+ * A disk that comes back, or a replica on another, serves the retry.
+ */
+export class StorageUnavailableError extends AppError {
+  constructor(detail: string) {
+    super(503, 'storage-unavailable', 'Service unavailable', detail, { retryAfter: 5 });
+  }
+}
+
 /** A JSON body over a structural limit (depth, keys, array or string length): refused before it is used. */
 export class JsonLimitError extends AppError {
   constructor(detail: string, errors: FieldError[]) {
@@ -131,8 +141,9 @@ export function isStorageFull(error: unknown): boolean {
   return typeof code === 'string' && STORAGE_FULL_CODES.has(code);
 }
 
-/** Whether `error` is the disk's, full or failed: a write that may succeed later, not a bug. */
+/** Whether `error` is the disk's, full, failed or not answering: a write that may succeed later, not a bug. */
 export function isStorageError(error: unknown): boolean {
+  if (error instanceof StorageUnavailableError) return true;
   const code = errorCode(error);
   return typeof code === 'string' && (STORAGE_FULL_CODES.has(code) || STORAGE_FAILED.test(code));
 }

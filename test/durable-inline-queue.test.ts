@@ -138,17 +138,17 @@ describe('one DATA_DIR, one inline queue', () => {
       modelRepositoryDir: '/nonexistent',
     };
     const open = () =>
-      new InlineQueue(TEST_JOB_CONFIG, dataDir, models, ['onnx.batch-infer'], pino({ level: 'silent' }));
-    const first = open();
+      InlineQueue.open(TEST_JOB_CONFIG, dataDir, models, ['onnx.batch-infer'], pino({ level: 'silent' }));
+    const first = await open();
     try {
-      assert.throws(
+      await assert.rejects(
         open,
         (error: Error) => error instanceof JobStoreError && /in use by another process/.test(error.message),
       );
     } finally {
       await first.close(100);
     }
-    const second = open();
+    const second = await open();
     await second.close(100);
     await rm(dataDir, { recursive: true, force: true });
   });

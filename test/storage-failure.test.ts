@@ -4,10 +4,13 @@
 // now they answer 503 `storage-unavailable` with Retry-After, readiness is 503 naming the disk, liveness
 // and inference go on, refused edits are not served, and everything acknowledged before the failure is
 // there after a restart on the mended disk. Needs root, losetup, mkfs.ext4 and xfs_io (xfsprogs), as CI
-// has; elsewhere the test is skipped and says why. And a DATA_DIR read-only from the start is said plainly
-// where it holds jobs or collections, and is no reason to refuse where it does not.
+// has; elsewhere the test is skipped and says why. A disk that hangs (the ext4 frozen with fsfreeze: every
+// write waits until it thaws, as on a network volume that stops answering) stopped the whole server at the
+// first job submission, liveness included, and collection writes waited with it; now they answer 503 within
+// STORAGE_TIMEOUT_MS and the writes go on once the disk answers. And a DATA_DIR read-only from the start is
+// said plainly where it holds jobs or collections, and is no reason to refuse where it does not.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,12 +28,19 @@ const run = (command: string, args: string[]) =>
     .toString()
     .trim();
 
-/** A fresh ext4 on a loop device, mounted at `mountPoint`; the device, or why there is none. */
-async function mountExt4(image: string, mountPoint: string): Promise<{ device?: string; why?: string }> {
+/**
+ * A fresh ext4 on a loop device, mounted at `mountPoint`; the device, or why there is none. `tool` is the
+ * program the test breaks it with (xfs_io, fsfreeze), checked first.
+ */
+async function mountExt4(
+  image: string,
+  mountPoint: string,
+  tool: 'xfs_io' | 'fsfreeze',
+): Promise<{ device?: string; why?: string }> {
   try {
     await writeFile(image, '');
     await truncate(image, 64 * 1024 * 1024);
-    run('xfs_io', ['-V']);
+    run(tool, ['-V']);
     const device = run('losetup', ['-f', '--show', image]);
     try {
       run('mkfs.ext4', ['-q', device]);
@@ -42,13 +52,22 @@ async function mountExt4(image: string, mountPoint: string): Promise<{ device?: 
     return { device };
   } catch (error) {
     return {
-      why: `needs root, a loop device, mkfs.ext4 and xfs_io (${(error as Error).message.split('\n')[0]})`,
+      why: `needs root, a loop device, mkfs.ext4 and ${tool} (${(error as Error).message.split('\n')[0]})`,
     };
   }
 }
 
-async function startOn(dataDir: string): Promise<FastifyInstance> {
-  const app = await buildApp(await testConfig({ DATA_DIR: dataDir }));
+/** Thaws a file system fsfreeze froze; one already thawed is no error. */
+function thawed(mountPoint: string): void {
+  try {
+    execFileSync('fsfreeze', ['-u', mountPoint], { stdio: 'ignore' });
+  } catch {
+    // not frozen
+  }
+}
+
+async function startOn(dataDir: string, env: Record<string, string> = {}): Promise<FastifyInstance> {
+  const app = await buildApp(await testConfig({ DATA_DIR: dataDir, ...env }));
   await app.ready();
   await app.models.loaded();
   return app;
@@ -80,7 +99,7 @@ describe('a disk under DATA_DIR that fails', () => {
     workDir = await mkdtemp(join(tmpdir(), 'meanserve-failing-'));
     mountPoint = join(workDir, 'mnt');
     await mkdir(mountPoint);
-    const mounted = await mountExt4(join(workDir, 'disk.img'), mountPoint);
+    const mounted = await mountExt4(join(workDir, 'disk.img'), mountPoint, 'xfs_io');
     device = mounted.device;
     skipped = mounted.why;
   });
@@ -172,6 +191,111 @@ describe('a disk under DATA_DIR that fails', () => {
       async () => (await restarted.inject(`/v1/jobs/${running.id}`)).json().state === 'completed',
       20_000,
     );
+  });
+});
+
+describe('a disk under DATA_DIR that hangs', () => {
+  let workDir: string;
+  let mountPoint: string;
+  let device: string | undefined;
+  let skipped: string | undefined;
+  let app: FastifyInstance | undefined;
+
+  before(async () => {
+    workDir = await mkdtemp(join(tmpdir(), 'meanserve-hanging-'));
+    mountPoint = join(workDir, 'mnt');
+    await mkdir(mountPoint);
+    const mounted = await mountExt4(join(workDir, 'disk.img'), mountPoint, 'fsfreeze');
+    device = mounted.device;
+    skipped = mounted.why;
+  });
+
+  after(async () => {
+    if (device !== undefined) thawed(mountPoint);
+    await app?.close();
+    if (device !== undefined) {
+      execFileSync('umount', ['-l', mountPoint], { stdio: 'ignore' });
+      execFileSync('losetup', ['-d', device], { stdio: 'ignore' });
+    }
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  it('answers 503 within STORAGE_TIMEOUT_MS, stays live, and writes again once the disk answers', async (t) => {
+    if (device === undefined) {
+      t.skip(skipped);
+      return;
+    }
+    app = await startOn(join(mountPoint, 'data'), { STORAGE_TIMEOUT_MS: '1000' });
+    const served = app;
+    const call = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object, key?: string) =>
+      served.inject({
+        method,
+        url,
+        ...(payload === undefined ? {} : { payload }),
+        ...(key === undefined ? {} : { headers: { 'idempotency-key': key } }),
+      });
+    assert.equal((await call('POST', '/v1/collections', { name: 'kept', dim: 8 })).statusCode, 201);
+    assert.equal((await call('PUT', '/v1/collections/kept/points', points(0, 10))).statusCode, 200);
+    const done = (await call('POST', '/v1/jobs', spiralJob())).json();
+    await waitFor(
+      'the job',
+      async () => (await call('GET', `/v1/jobs/${done.id}`)).json().state === 'completed',
+    );
+
+    run('fsfreeze', ['-f', mountPoint]);
+    // Should the server hang as it did, the disk thaws after a while, so the test fails instead of hanging.
+    const thaw = spawn('sh', ['-c', `sleep 30; fsfreeze -u ${mountPoint}`], { stdio: 'ignore' });
+    try {
+      const order: string[] = [];
+      const submitted = call('POST', '/v1/jobs', spiralJob(), 'hung-1').then((answer) => {
+        order.push('submission');
+        return answer;
+      });
+      const live = served.inject('/health/live').then((answer) => {
+        order.push('liveness');
+        return answer;
+      });
+      assert.equal((await live).statusCode, 200);
+      const submission = await submitted;
+      assert.deepEqual(order, ['liveness', 'submission'], 'liveness answers while the submission waits');
+      for (const [answer, what] of [
+        [submission, 'a job submission'],
+        [await call('GET', `/v1/jobs/${done.id}`), 'a job read'],
+        [await call('PUT', '/v1/collections/kept/points', points(10, 5)), 'an upsert'],
+      ] as const) {
+        assert.equal(answer.statusCode, 503, `${what}: ${answer.body}`);
+        assert.equal(answer.json().type, 'urn:meanserve:problem:storage-unavailable', what);
+        assert.match(answer.json().detail, /did not answer within 1000 ms/, what);
+        assert.equal(answer.headers['retry-after'], '5', what);
+      }
+      await waitFor('readiness to say so', async () => {
+        const ready = await served.inject('/health/ready');
+        const reasons: string[] = ready.statusCode === 503 ? ready.json().reasons : [];
+        return reasons.some((reason) => /^storage: .*did not finish within 1000 ms/.test(reason));
+      });
+      const search = await call('POST', '/v1/collections/kept/search', {
+        vector: points(0, 1).points[0]?.vector,
+        k: 1,
+      });
+      assert.equal(search.statusCode, 200, 'what is in memory is served');
+      await assertLive(served);
+    } finally {
+      thaw.kill();
+      thawed(mountPoint);
+    }
+
+    // The disk answers: the writes under way when it hung end (the 503 said they might), and the retries
+    // find them, one job and not two.
+    await waitFor('readiness', async () => (await served.inject('/health/ready')).statusCode === 200);
+    const again = await call('POST', '/v1/jobs', spiralJob(), 'hung-1');
+    assert.ok([200, 202].includes(again.statusCode), again.body);
+    await waitFor(
+      'the job',
+      async () => (await call('GET', `/v1/jobs/${again.json().id}`)).json().state === 'completed',
+    );
+    assert.equal((await call('GET', '/v1/jobs?limit=10')).json().data.length, 2);
+    assert.equal((await call('PUT', '/v1/collections/kept/points', points(10, 5))).statusCode, 200);
+    assert.equal((await call('GET', '/v1/collections/kept')).json().count, 15);
   });
 });
 

@@ -15,9 +15,6 @@ export type ProbeResult =
    */
   | { ok: false; reason: string; code: string; full: boolean };
 
-/** A disk that does not answer a small write in this long is as good as failed (a hung network mount). */
-const PROBE_TIMEOUT_MS = 5000;
-
 export class StorageProbe {
   private last: ProbeResult = { ok: true };
   private inFlight: Promise<ProbeResult> | undefined;
@@ -28,7 +25,11 @@ export class StorageProbe {
   private writing: Promise<ProbeResult> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly dir: string) {}
+  /** A disk that does not answer a small write within `timeoutMs` is as good as failed (a hung network mount). */
+  constructor(
+    private readonly dir: string,
+    private readonly timeoutMs: number,
+  ) {}
 
   /** Probes every `intervalMs` from now on, so readiness sees a failed disk even when nothing writes. */
   start(intervalMs: number): void {
@@ -67,11 +68,11 @@ export class StorageProbe {
         () =>
           resolve({
             ok: false,
-            reason: `a write did not finish within ${PROBE_TIMEOUT_MS} ms`,
+            reason: `a write did not finish within ${this.timeoutMs} ms`,
             code: 'timeout',
             full: false,
           }),
-        PROBE_TIMEOUT_MS,
+        this.timeoutMs,
       );
     });
     this.writing ??= this.writeAndRemove().finally(() => {

@@ -10,7 +10,7 @@ import { startThread } from './thread.js';
 type TaskMessage<Request> = { id: number; request: Request };
 type TaskReply<Reply> =
   | { id: number; ok: true; reply: Reply }
-  | { id: number; ok: false; name: string; message: string };
+  | { id: number; ok: false; name: string; message: string; code?: string };
 
 interface Task<Request, Reply> extends Waiter<Reply> {
   request: Request;
@@ -28,12 +28,13 @@ export class ThreadPool<Request, Reply> {
   private nextId = 0;
   private closed = false;
 
-  /** `entry` is the thread's module next to `base` (an import.meta.url), as for startThread. */
+  /** `entry` is the thread's module next to `base` (an import.meta.url), and `data` its threadData(), as for startThread. */
   constructor(
     private readonly base: string,
     private readonly entry: string,
     readonly size: number,
     private readonly onThreadError: (error: Error) => void,
+    private readonly data?: unknown,
   ) {}
 
   /** Tasks waiting or running. */
@@ -65,14 +66,15 @@ export class ThreadPool<Request, Reply> {
   }
 
   private spawn(): void {
-    const worker = startThread(this.base, this.entry);
+    const worker = startThread(this.base, this.entry, this.data);
     const slot: Slot<Request, Reply> = { worker, task: undefined };
     this.slots.push(slot);
     worker.on('message', (message: TaskReply<Reply>) => {
       const task = slot.task;
       slot.task = undefined;
       if (message.ok) task?.resolve(message.reply);
-      else task?.reject(Object.assign(new Error(message.message), { name: message.name }));
+      else
+        task?.reject(Object.assign(new Error(message.message), { name: message.name, code: message.code }));
       this.dispatch();
     });
     worker.on('error', (error) => this.onThreadError(error));
@@ -106,7 +108,7 @@ export class ThreadPool<Request, Reply> {
 
 /**
  * The thread side: answers each task with `handle`'s reply (its `transfer` buffers moved, not copied) or
- * with the error it threw, by name and message.
+ * with the error it threw, by name, message and code (an errno's, SQLite's: what callers tell errors by).
  */
 export function serveTasks<Request, Reply>(
   handle: (request: Request) => { reply: Reply; transfer?: ArrayBuffer[] },
@@ -121,7 +123,8 @@ export function serveTasks<Request, Reply>(
       answer = { id, ok: true, reply: handled.reply };
       transfer = handled.transfer ?? [];
     } catch (error) {
-      answer = { id, ok: false, name: (error as Error).name, message: (error as Error).message };
+      const { name, message, code } = error as NodeJS.ErrnoException;
+      answer = { id, ok: false, name, message, ...(typeof code === 'string' ? { code } : {}) };
     }
     port.postMessage(answer, transfer);
   });

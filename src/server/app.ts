@@ -83,11 +83,12 @@ export interface BuildOptions {
 }
 
 /** The job queue; inline jobs report the tokens they decode to `metrics` (BullMQ workers count their own). */
-export function createQueue(config: Config, log: Log, metrics: Metrics): JobQueue {
+export async function createQueue(config: Config, log: Log, metrics: Metrics): Promise<JobQueue> {
   return config.redisUrl === undefined
-    ? new InlineQueue(config.jobs, config.dataDir, modelAccess(config), JOB_TYPE_NAMES, log, (tokens) =>
-        metrics.jobTokens(tokens),
-      )
+    ? InlineQueue.open(config.jobs, config.dataDir, modelAccess(config), JOB_TYPE_NAMES, log, {
+        storageTimeoutMs: config.storageTimeoutMs,
+        onTokens: (tokens) => metrics.jobTokens(tokens),
+      })
     : new BullmqQueue(config.redisUrl, config.redisPrefix, config.jobs, JOB_TYPE_NAMES, (error) =>
         log.error({ err: error }, 'job queue error'),
       );
@@ -102,7 +103,7 @@ export function createQueue(config: Config, log: Log, metrics: Metrics): JobQueu
  */
 async function probeDataDir(config: Config): Promise<StorageProbe | undefined> {
   if (config.redisUrl !== undefined && config.databaseUrl !== undefined) return undefined;
-  const storage = new StorageProbe(config.dataDir);
+  const storage = new StorageProbe(config.dataDir, config.storageTimeoutMs);
   const writable = await storage.check();
   if (!writable.ok && !writable.full) {
     throw new Error(`DATA_DIR ${config.dataDir} cannot be written: ${writable.reason}`);
@@ -149,7 +150,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const models = new ModelRegistry(config, app.log, metrics);
   const repository = new ModelRepository(config.modelRepositoryDir);
   const repositorySync = new RepositorySync(repository, models, app.log, config.modelRepositoryPollMs);
-  const queue = createQueue(config, app.log, metrics);
+  const queue = await createQueue(config, app.log, metrics);
   const collections = await openCollectionStore(config, app.log);
   const images = new ImageDecoder(config.imageDecodeThreads, app.log);
   metrics.watch(models, queue, collections);

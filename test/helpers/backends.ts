@@ -61,12 +61,12 @@ const silent = pino({ level: 'silent' });
 
 export async function inlineBackend(modelsDir: string, config = TEST_JOB_CONFIG): Promise<Backend> {
   const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-data-'));
-  const open = () => new InlineQueue(config, dataDir, modelsContext(modelsDir), JOB_TYPE_NAMES, silent);
+  const open = () => InlineQueue.open(config, dataDir, modelsContext(modelsDir), JOB_TYPE_NAMES, silent);
   const backend: Backend = {
-    queue: open(),
+    queue: await open(),
     restart: async (deadlineMs) => {
       await backend.queue.close(deadlineMs);
-      backend.queue = open();
+      backend.queue = await open();
     },
     close: async () => {
       await backend.queue.close(1000);

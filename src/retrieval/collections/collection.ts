@@ -87,13 +87,9 @@ export class Collection {
       }
     | undefined;
 
-  /**
-   * `scratchDir` holds the HNSW index's short-lived files; `saved` is what a verified collection file held
-   * (without `index`, the graph is rebuilt from the vectors).
-   */
+  /** `saved` is what a verified collection file held (without `index`, the graph is rebuilt from the vectors). */
   constructor(
     readonly config: CollectionConfig,
-    scratchDir: string,
     saved?: { snapshot: CollectionSnapshot; vectors: Float32Array; index?: Uint8Array },
   ) {
     this.vectors = new SlotVectors(config.dim, Math.max(1024, saved?.snapshot.slots.length ?? 0));
@@ -104,8 +100,9 @@ export class Collection {
             config.dim,
             config.metric,
             config.index,
-            scratchDir,
-            restoreGraph ? saved?.index : undefined,
+            restoreGraph && saved?.index !== undefined
+              ? { graph: saved.index, alive: saved.snapshot.slots.filter(([id]) => id !== null).length }
+              : undefined,
           )
         : new FlatIndex(this.vectors, config.metric);
     if (saved === undefined) return;

@@ -3,18 +3,22 @@
 // memory and acknowledged once written, and undone when the disk refuses the write; saves of one
 // collection are serialised and coalesced (edits that arrive while a save runs share the next one). Each
 // file records the change sequence it reflects, and a small SEQUENCE file keeps the sequence of the last
-// deletion, so the sequence never goes back on restart.
+// deletion, so the sequence never goes back on restart. A disk that does not answer a write within
+// STORAGE_TIMEOUT_MS makes the request a 503 (it hung until the disk came back); the write goes on, and
+// what it does then (its edits kept, or undone when refused) is decided when it ends, as for any other.
 // A file that fails its checksums is a damaged collection: reported (readiness, describe), never served,
 // never overwritten by a create, and recovered on request from the points that pass their checksums, the
 // damaged file kept aside. Temporary files a crash left behind are removed at start.
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConflictError, NotFoundError, UnprocessableError } from '../../errors.js';
+import { DEFAULT_STORAGE_TIMEOUT_MS } from '../../config.js';
+import { ConflictError, NotFoundError, StorageUnavailableError, UnprocessableError } from '../../errors.js';
 import type { Abortable } from '../../lib/abortable.js';
 import { TEMPORARY_MARK, writeFileAtomically } from '../../lib/atomic-file.js';
 import { DamagedFileError } from '../../lib/framed-binary.js';
 import type { Log } from '../../lib/log.js';
 import { SequenceGate } from '../../lib/sequence-gate.js';
+import { settleWithin } from '../../lib/settle-within.js';
 import { Collection, type CollectionConfig, type Point } from './collection.js';
 import {
   COLLECTION_FILE_SUFFIX,
@@ -58,6 +62,7 @@ export class FileCollectionStore implements CollectionStore {
   constructor(
     dataDir: string,
     private readonly log: Log,
+    private readonly storageTimeoutMs = DEFAULT_STORAGE_TIMEOUT_MS,
   ) {
     this.directory = join(dataDir, 'collections');
   }
@@ -80,7 +85,7 @@ export class FileCollectionStore implements CollectionStore {
       const name = file.slice(0, -COLLECTION_FILE_SUFFIX.length);
       try {
         const saved = await readCollectionFile(join(this.directory, file));
-        const collection = new Collection({ ...saved.snapshot.config, name }, this.directory, saved);
+        const collection = new Collection({ ...saved.snapshot.config, name }, saved);
         collection.trackSaves();
         this.collections.set(name, collection);
         this.gate.advance(saved.snapshot.sequence ?? 0);
@@ -141,17 +146,17 @@ export class FileCollectionStore implements CollectionStore {
       throw new ConflictError(`collection '${name}' already exists`);
     const damaged = this.damaged.get(name);
     if (damaged !== undefined) throw new DamagedCollectionError(damaged);
-    const collection = new Collection(config, this.directory);
+    const collection = new Collection(config);
     collection.trackSaves();
     this.creating.add(name);
-    try {
-      // After the removal of a dropped collection of the same name, which would take this file with it.
-      await this.afterFileWork(name, () => this.write(collection, this.sequence + 1));
-    } finally {
-      this.creating.delete(name);
-    }
-    this.collections.set(name, collection);
-    return { collection, sequence: this.next() };
+    // After the removal of a dropped collection of the same name, which would take this file with it.
+    const created = this.afterFileWork(name, () => this.write(collection, this.sequence + 1))
+      .then(() => {
+        this.collections.set(name, collection);
+        return this.next();
+      })
+      .finally(() => this.creating.delete(name));
+    return { collection, sequence: await this.answered(created) };
   }
 
   /** Deletes a collection; the file of a damaged one is kept aside, not removed. */
@@ -165,17 +170,16 @@ export class FileCollectionStore implements CollectionStore {
     const collection = this.get(name);
     this.collections.delete(name);
     const sequence = this.next();
-    try {
-      await this.afterFileWork(name, async () => {
-        await writeFileAtomically(join(this.directory, SEQUENCE_FILE), Buffer.from(`${sequence}\n`));
-        await rm(this.path(name), { force: true });
-      });
-    } catch (error) {
+    const removed = this.afterFileWork(name, async () => {
+      await writeFileAtomically(join(this.directory, SEQUENCE_FILE), Buffer.from(`${sequence}\n`));
+      await rm(this.path(name), { force: true });
+    }).catch((error: Error) => {
       // The disk refused: the file is still there, and so is the collection (unless one is being created
       // in its place, whose write comes next).
       if (!this.collections.has(name) && !this.creating.has(name)) this.collections.set(name, collection);
       throw error;
-    }
+    });
+    await this.answered(removed);
     return sequence;
   }
 
@@ -232,11 +236,7 @@ export class FileCollectionStore implements CollectionStore {
       throw new UnprocessableError(`collection '${name}' cannot be recovered: ${reason}`);
     }
     const { lost } = salvaged;
-    const collection = new Collection(
-      { ...salvaged.collection.snapshot.config, name },
-      this.directory,
-      salvaged.collection,
-    );
+    const collection = new Collection({ ...salvaged.collection.snapshot.config, name }, salvaged.collection);
     collection.trackSaves();
     const keptAside = await this.keepAside(name);
     try {
@@ -279,8 +279,21 @@ export class FileCollectionStore implements CollectionStore {
   /** Numbers the change just made to `collection` and resolves with that number once it is on disk. */
   private async saved(collection: Collection): Promise<number> {
     const sequence = this.next();
-    await this.save(collection);
+    await this.answered(this.save(collection));
     return sequence;
+  }
+
+  /** `work`, or a 503 once the disk has not answered for STORAGE_TIMEOUT_MS; the work goes on either way. */
+  private answered<T>(work: Promise<T>): Promise<T> {
+    return settleWithin(
+      work,
+      AbortSignal.timeout(this.storageTimeoutMs),
+      () =>
+        new StorageUnavailableError(
+          `the disk under DATA_DIR did not answer within ${this.storageTimeoutMs} ms: this change is not confirmed, ` +
+            'and may still be saved once the disk answers; retry it later (an upsert or a deletion can be repeated as it is)',
+        ),
+    );
   }
 
   private async readSequenceFile(): Promise<number> {

@@ -7,11 +7,11 @@ import { FileCollectionStore } from './file-collection-store.js';
 import { PostgresCollectionStore } from './postgres/postgres-collection-store.js';
 
 export async function openCollectionStore(
-  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'storageTimeoutMs'>,
   log: Log,
 ): Promise<CollectionStore> {
   if (config.databaseUrl === undefined) {
-    const store = new FileCollectionStore(config.dataDir, log);
+    const store = new FileCollectionStore(config.dataDir, log, config.storageTimeoutMs);
     await store.load();
     return store;
   }

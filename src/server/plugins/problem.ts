@@ -5,7 +5,7 @@
 // config `errors: 'openai'`), KServe's `{error: "…"}` under /v2 (the Open Inference Protocol).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { AppError, type FieldError, isStorageFull } from '../../errors.js';
+import { AppError, type FieldError, isStorageFull, StorageUnavailableError } from '../../errors.js';
 import { fieldErrors } from '../../lib/ajv.js';
 import type { StorageProbe } from '../../lib/storage-probe.js';
 
@@ -41,9 +41,6 @@ function openAiParam(errors: FieldError[] | undefined): string | null {
   if (path === undefined || !path.startsWith('/body/')) return null;
   return path.slice('/body/'.length).replaceAll('/', '.');
 }
-
-/** A failed disk is a replacement or a remount away: clients had better come back in a while, not at once. */
-const STORAGE_RETRY_AFTER_SECONDS = 5;
 
 const TITLES: Record<number, string> = {
   400: 'Bad request',
@@ -120,6 +117,17 @@ export function sendProblem(
   return reply.code(problem.status).type(contentType).send(body);
 }
 
+function sendAppError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  return sendProblem(request, reply, {
+    status: error.status,
+    code: error.code,
+    title: error.title,
+    detail: error.message,
+    errors: error.errors,
+    retryAfter: error.retryAfter,
+  });
+}
+
 /**
  * Errors Fastify raises while routing, before any hook runs (a malformed percent-escape in the path, a path
  * parameter over maxParamLength): the same problem+json as every other 4xx. Passed as `frameworkErrors`.
@@ -147,14 +155,14 @@ async function unexpectedError(
   const probe = (await storage?.check()) ?? { ok: true };
   if (!probe.ok && !probe.full) {
     request.log.error({ err: error, storage: probe.reason }, 'storage failed: a request could not be served');
-    return sendProblem(request, reply, {
-      status: 503,
-      code: 'storage-unavailable',
-      title: TITLES[503] as string,
-      // The code alone: the reason names paths on the server, and a 5xx shows no internals.
-      detail: `the server's disk failed (${probe.code}): nothing was changed, and what is stored there cannot be read now; retry later or on another replica`,
-      retryAfter: STORAGE_RETRY_AFTER_SECONDS,
-    });
+    // The code alone: the reason names paths on the server, and a 5xx shows no internals.
+    return sendAppError(
+      request,
+      reply,
+      new StorageUnavailableError(
+        `the server's disk failed (${probe.code}): nothing was changed, and what is stored there cannot be read now; retry later or on another replica`,
+      ),
+    );
   }
   request.log.error({ err: error }, 'unhandled error');
   return sendProblem(request, reply, {
@@ -177,14 +185,7 @@ async function problemPlugin(app: FastifyInstance, options: ProblemOptions): Pro
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AppError) {
       if (error.status >= 500) request.log.warn({ err: error }, 'request refused');
-      return sendProblem(request, reply, {
-        status: error.status,
-        code: error.code,
-        title: error.title,
-        detail: error.message,
-        errors: error.errors,
-        retryAfter: error.retryAfter,
-      });
+      return sendAppError(request, reply, error);
     }
     if (error.validation !== undefined) {
       const part = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'body');

@@ -2,18 +2,19 @@
 // and they are kept in a SQLite database under DATA_DIR (job-store.ts) with their artifacts beside it, so a
 // restart loses nothing that was acknowledged: queued jobs run after it, jobs that were running are run again
 // (at least once, as with BullMQ), finished ones keep their results and artifacts, and an Idempotency-Key
-// retried after it returns the same job. Progress and live events are this process's own.
+// retried after it returns the same job. Progress and live events are this process's own. The store answers
+// from its own thread (threaded-job-store.ts): a disk that hangs makes job requests 503, not the server stall.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobConfig, ModelAccess } from '../../../config.js';
+import { DEFAULT_STORAGE_TIMEOUT_MS, type JobConfig, type ModelAccess } from '../../../config.js';
 import {
   ConflictError,
   InvalidInputError,
   isStorageError,
   NotFoundError,
+  StorageUnavailableError,
   UnavailableError,
 } from '../../../errors.js';
 import type { Log } from '../../../lib/log.js';
@@ -32,7 +33,8 @@ import {
 import type { JobTokens } from '../../processor.js';
 import type { JobListFilter, JobQueue } from '../../queue.js';
 import { FileArtifactStore } from './artifact-files.js';
-import { type ArtifactEntry, JobStore, type StoredJob } from './job-store.js';
+import type { ArtifactEntry, StoredJob } from './job-store.js';
+import { ThreadedJobStore } from './threaded-job-store.js';
 
 /** How often a store write that the disk refused (full or failed) is tried again. */
 const STORE_RETRY_MS = 2000;
@@ -46,41 +48,79 @@ interface Running {
   done: Promise<void>;
 }
 
+export interface InlineQueueOptions {
+  /** Longest a store call may wait for the disk before it is a 503 (STORAGE_TIMEOUT_MS). @defaultValue 5000 */
+  storageTimeoutMs?: number;
+  /** Hears the language-model tokens the jobs decode (the API's token counters). */
+  onTokens?: (tokens: JobTokens) => void;
+}
+
 export class InlineQueue implements JobQueue {
   readonly backend = 'inline' as const;
-  private readonly store: JobStore;
   private readonly files: FileArtifactStore;
   private readonly running = new Map<string, Running>();
   private readonly events = new EventEmitter();
   private wakeTimer: NodeJS.Timeout | undefined;
+  /**
+   * Starting jobs and cancelling them take turns: with the store a message away, a cancel could otherwise
+   * finish a queued job that a start has just taken, and the job would run though its client was told it
+   * was cancelled.
+   */
+  private turn: Promise<unknown> = Promise.resolve();
+  private pumpWaiting = false;
   private closing: Promise<void> | undefined;
   private storeClosed = false;
 
-  /** `types` are the job type names, for counts. Opens (or creates) DATA_DIR/jobs and recovers what a stop left. */
-  constructor(
-    private readonly config: JobConfig,
+  /**
+   * Opens (or creates) DATA_DIR/jobs and recovers what a stop left; `types` are the job type names, for
+   * counts. A database another process holds, or a damaged one, is a JobStoreError.
+   */
+  static async open(
+    config: JobConfig,
     dataDir: string,
-    private readonly models: ModelAccess,
-    private readonly types: readonly string[],
-    private readonly log: Log,
-    /** Hears the language-model tokens the jobs decode (the API's token counters). */
-    private readonly onTokens?: (tokens: JobTokens) => void,
-  ) {
+    models: ModelAccess,
+    types: readonly string[],
+    log: Log,
+    options: InlineQueueOptions = {},
+  ): Promise<InlineQueue> {
     const dir = join(dataDir, 'jobs');
-    mkdirSync(dir, { recursive: true });
-    this.store = new JobStore(join(dir, 'queue.sqlite'));
-    this.files = new FileArtifactStore(join(dir, 'artifacts'));
-    this.events.setMaxListeners(0);
-    const recovered = this.store.recoverInterrupted(new Date().toISOString());
+    await mkdir(dir, { recursive: true });
+    const store = new ThreadedJobStore(
+      join(dir, 'queue.sqlite'),
+      options.storageTimeoutMs ?? DEFAULT_STORAGE_TIMEOUT_MS,
+      (error) => log.error({ err: error }, 'the job store thread failed'),
+    );
+    let recovered: Awaited<ReturnType<ThreadedJobStore['recoverInterrupted']>>;
+    try {
+      recovered = await store.recoverInterrupted(new Date().toISOString());
+    } catch (error) {
+      await store.close().catch(() => undefined);
+      throw error;
+    }
     if (recovered.requeued.length + recovered.cancelled.length + recovered.failed.length > 0) {
-      this.log.warn(recovered, 'jobs the last process was running: queued again, cancelled or failed');
+      log.warn(recovered, 'jobs the last process was running: queued again, cancelled or failed');
     }
     // Before jobs were kept, each process wrote artifacts to DATA_DIR/artifacts/inline-<pid>-<uuid>/ and a
     // crash left that directory behind for good: nothing reads it any more.
     void rm(join(dataDir, 'artifacts'), { recursive: true, force: true });
+    return new InlineQueue(config, dir, store, models, types, log, options.onTokens);
+  }
+
+  private constructor(
+    private readonly config: JobConfig,
+    dir: string,
+    private readonly store: ThreadedJobStore,
+    private readonly models: ModelAccess,
+    private readonly types: readonly string[],
+    private readonly log: Log,
+    private readonly onTokens: ((tokens: JobTokens) => void) | undefined,
+  ) {
+    this.files = new FileArtifactStore(join(dir, 'artifacts'));
+    this.events.setMaxListeners(0);
     // Artifacts written by a try that never got recorded (the process died in between) have no listing.
-    void this.files
-      .sweep(this.store.jobsWithArtifacts())
+    void this.store
+      .call('jobsWithArtifacts')
+      .then((recorded) => this.files.sweep(recorded))
       .then((removed) => removed > 0 && this.log.warn({ removed }, 'removed unrecorded job artifacts'))
       .catch((error: Error) => this.log.error({ err: error }, 'sweeping job artifacts failed'));
     setImmediate(() => this.pump());
@@ -101,13 +141,17 @@ export class InlineQueue implements JobQueue {
     };
     let outcome: { job: StoredJob; created: boolean };
     try {
-      outcome = this.store.insert(
+      outcome = await this.store.call(
+        'insert',
         { record, fingerprint: request.fingerprint, cancelRequested: false, recoveries: 0, runAfter: 0 },
         request.idempotencyKey,
       );
     } catch (error) {
-      if (error instanceof RangeError)
-        throw new InvalidInputError(`params cannot be stored: ${error.message}`);
+      // A disk that did not answer in time may still store the job once it does; it must start then.
+      if (error instanceof StorageUnavailableError) this.wakeAfter(STORE_RETRY_MS);
+      // By name: it was thrown in the store's thread.
+      if ((error as Error).name === 'RangeError')
+        throw new InvalidInputError(`params cannot be stored: ${(error as Error).message}`);
       throw error;
     }
     if (!outcome.created) {
@@ -122,34 +166,36 @@ export class InlineQueue implements JobQueue {
 
   async get(id: string): Promise<JobRecord | undefined> {
     this.assertStoreOpen();
-    const stored = this.store.get(id);
+    const stored = await this.store.call('get', id);
     return stored === undefined ? undefined : this.withLiveProgress(stored.record);
   }
 
   async list(filter: JobListFilter): Promise<JobRecord[]> {
     this.assertStoreOpen();
-    return this.store.list(filter).map((record) => this.withLiveProgress(record));
+    return (await this.store.call('list', filter)).map((record) => this.withLiveProgress(record));
   }
 
   async cancel(id: string): Promise<JobRecord> {
     this.assertStoreOpen();
-    const stored = this.store.get(id);
-    if (stored === undefined)
-      throw new NotFoundError(`job '${id}' does not exist (or was removed by retention)`);
-    if (FINISHED_STATES.has(stored.record.state)) {
-      throw new ConflictError(`job '${id}' is already ${stored.record.state}`);
-    }
-    const running = this.running.get(id);
-    if (running === undefined) {
-      this.finish(id, 'cancelled', {
-        progress: stored.record.progress,
-        error: 'cancelled before it started',
-      });
-    } else {
-      // Stored first: should the process stop before the job does, the restart cancels it instead of rerunning.
-      this.store.requestCancel(id);
-      running.controller.abort();
-    }
+    await this.inTurn(async () => {
+      const stored = await this.store.call('get', id);
+      if (stored === undefined)
+        throw new NotFoundError(`job '${id}' does not exist (or was removed by retention)`);
+      if (FINISHED_STATES.has(stored.record.state)) {
+        throw new ConflictError(`job '${id}' is already ${stored.record.state}`);
+      }
+      const running = this.running.get(id);
+      if (running === undefined) {
+        await this.finish(id, 'cancelled', {
+          progress: stored.record.progress,
+          error: 'cancelled before it started',
+        });
+      } else {
+        // Stored first: should the process stop before the job does, the restart cancels it instead of rerunning.
+        await this.store.call('requestCancel', id);
+        running.controller.abort();
+      }
+    });
     return (await this.get(id)) as JobRecord;
   }
 
@@ -160,13 +206,14 @@ export class InlineQueue implements JobQueue {
 
   async artifact(id: string, name: string): Promise<Artifact | undefined> {
     this.assertStoreOpen();
-    const entry = this.store.artifact(id, name);
+    const entry = await this.store.call('artifact', id, name);
     return entry === undefined ? undefined : this.files.read(id, entry);
   }
 
   async counts(): Promise<JobCount[]> {
     this.assertStoreOpen();
-    const stored = new Map(this.store.counts().map(({ type, state, count }) => [`${type}/${state}`, count]));
+    const counted = await this.store.call('counts');
+    const stored = new Map(counted.map(({ type, state, count }) => [`${type}/${state}`, count]));
     return this.types.flatMap((type) =>
       JOB_STATES.map((state) => ({ type, state, count: stored.get(`${type}/${state}`) ?? 0 })),
     );
@@ -174,7 +221,7 @@ export class InlineQueue implements JobQueue {
 
   async queued(type: string): Promise<number> {
     this.assertStoreOpen();
-    return this.store.countQueued(type);
+    return this.store.call('countQueued', type);
   }
 
   async ping(): Promise<void> {
@@ -188,6 +235,8 @@ export class InlineQueue implements JobQueue {
   close(deadlineMs = 30_000): Promise<void> {
     this.closing ??= (async () => {
       clearTimeout(this.wakeTimer);
+      // A start under way finishes (and is waited for below); the pumps after it start nothing.
+      await this.turn;
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
@@ -203,8 +252,8 @@ export class InlineQueue implements JobQueue {
       // Stopped processors end at their next step; give them that step.
       await all();
       clearTimeout(timer);
-      this.store.close();
       this.storeClosed = true;
+      await this.store.close();
     })();
     return this.closing;
   }
@@ -214,8 +263,25 @@ export class InlineQueue implements JobQueue {
     if (this.storeClosed) throw new UnavailableError('the job queue is closed');
   }
 
-  /** Starts the oldest queued jobs of each type up to its free slots, and wakes up for the next retry. */
+  /** Runs `work` after every start and cancel asked for before it has finished. */
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.turn.then(work);
+    this.turn = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Starts queued jobs in turn; one pump waiting for its turn covers every request made meanwhile. */
   private pump(): void {
+    if (this.pumpWaiting || this.closing !== undefined) return;
+    this.pumpWaiting = true;
+    void this.inTurn(() => {
+      this.pumpWaiting = false;
+      return this.startRunnable();
+    });
+  }
+
+  /** Starts the oldest queued jobs of each type up to its free slots, and wakes up for the next retry. */
+  private async startRunnable(): Promise<void> {
     if (this.closing !== undefined) return;
     clearTimeout(this.wakeTimer);
     const now = Date.now();
@@ -223,21 +289,28 @@ export class InlineQueue implements JobQueue {
       for (const type of this.types) {
         let free = this.config.concurrency;
         for (const running of this.running.values()) if (running.type === type) free--;
-        if (free > 0) for (const job of this.store.runnable(type, now, free)) this.start(job);
+        if (free <= 0) continue;
+        for (const job of await this.store.call('runnable', type, now, free)) await this.start(job);
       }
-      const next = this.store.nextRetryAfter(now);
-      if (next !== undefined) this.wakeTimer = setTimeout(() => this.pump(), next - now);
+      const next = await this.store.call('nextRetryAfter', now);
+      if (next !== undefined) this.wakeAfter(next - now);
     } catch (error) {
-      // The store could not be read or could not mark a job started (a full or failed disk): the jobs stay
-      // queued. Thrown from a timer, this was an uncaught exception, which stops the server.
+      // The store could not be read or could not mark a job started (a full, failed or hung disk): the jobs
+      // stay queued. Thrown from a timer, this was an uncaught exception, which stops the server.
       this.log.error({ err: error }, 'starting queued jobs failed; trying again shortly');
-      this.wakeTimer = setTimeout(() => this.pump(), STORE_RETRY_MS);
+      this.wakeAfter(STORE_RETRY_MS);
     }
   }
 
-  private start(job: StoredJob): void {
+  private wakeAfter(ms: number): void {
+    if (this.closing !== undefined) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeTimer = setTimeout(() => this.pump(), ms);
+  }
+
+  private async start(job: StoredJob): Promise<void> {
     const { id, type } = job.record;
-    this.store.start(id, new Date().toISOString());
+    await this.store.call('start', id, new Date().toISOString());
     const running: Running = {
       type,
       controller: new AbortController(),
@@ -264,10 +337,10 @@ export class InlineQueue implements JobQueue {
    * again every STORE_RETRY_MS, the job still `running` (it stayed so for good before, its clients waiting
    * until a restart ran it again), until the queue closes.
    */
-  private async recordOutcome(id: string, record: () => void): Promise<void> {
+  private async recordOutcome(id: string, record: () => Promise<void>): Promise<void> {
     for (;;) {
       try {
-        record();
+        await record();
         return;
       } catch (error) {
         if (!isStorageError(error) || this.closing !== undefined) throw error;
@@ -278,7 +351,7 @@ export class InlineQueue implements JobQueue {
   }
 
   /** Runs one try of the job; resolves with what records its outcome (nothing when the queue stopped it). */
-  private async runOnce(job: StoredJob, running: Running): Promise<(() => void) | undefined> {
+  private async runOnce(job: StoredJob, running: Running): Promise<(() => Promise<void>) | undefined> {
     const { id, type, params, seed } = job.record;
     const attempts = job.record.attempts + 1;
     let written: ArtifactEntry[] = [];
@@ -311,26 +384,32 @@ export class InlineQueue implements JobQueue {
     if (outcome.retryable && attempts < this.config.attempts) {
       // Exponential backoff, as BullMQ's: delay · 2^(tries − 1); the time to retry is stored with the job.
       const runAfter = Date.now() + this.config.backoffMs * 2 ** (attempts - 1);
-      return () => {
-        this.store.retryLater(id, outcome.message, runAfter);
+      return async () => {
+        await this.store.call('retryLater', id, outcome.message, runAfter);
         this.emit(id, { kind: 'state', state: 'queued' });
       };
     }
     return () => this.finish(id, 'failed', { progress: running.progress, error: outcome.message });
   }
 
-  private finish(
+  private async finish(
     id: string,
     state: JobState,
     fields: { progress: JobProgress; result?: unknown; error?: string },
     artifacts: ArtifactEntry[] = [],
-  ): void {
-    this.store.finish(id, state, { ...fields, finishedAt: new Date().toISOString() }, artifacts);
-    const job = this.store.get(id)?.record;
+  ): Promise<void> {
+    await this.store.call(
+      'finish',
+      id,
+      state,
+      { ...fields, finishedAt: new Date().toISOString() },
+      artifacts,
+    );
+    const job = (await this.store.call('get', id))?.record;
     if (job !== undefined) this.emit(id, { kind: 'finished', job });
     this.events.removeAllListeners(id);
     try {
-      this.prune();
+      await this.prune();
     } catch (error) {
       // The job is recorded; retention catches up at the next finish.
       this.log.warn({ err: error }, 'removing expired jobs failed');
@@ -350,9 +429,9 @@ export class InlineQueue implements JobQueue {
   }
 
   /** Retention: finished jobs older than the age limit, or beyond the count per type and state, are removed. */
-  private prune(): void {
+  private async prune(): Promise<void> {
     const cutoff = new Date(Date.now() - this.config.retentionSeconds * 1000).toISOString();
-    for (const id of this.store.prune(this.config.retentionCount, cutoff)) {
+    for (const id of await this.store.call('prune', this.config.retentionCount, cutoff)) {
       void this.files
         .remove(id)
         .catch((error: Error) => this.log.warn({ err: error, jobId: id }, 'artifact removal failed'));

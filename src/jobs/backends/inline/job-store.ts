@@ -93,7 +93,9 @@ export class JobStore {
 
   constructor(readonly path: string) {
     try {
-      this.db = new Database(path);
+      // Only this process uses the file (exclusive locking): a lock held means another process has it,
+      // which no waiting mends; a second is enough for one that is exiting to let go.
+      this.db = new Database(path, { timeout: 1000 });
       this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');

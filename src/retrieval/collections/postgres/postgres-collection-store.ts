@@ -9,7 +9,6 @@
 // PostgreSQL unreachable: at start the store keeps retrying and is not ready (reads and writes 503); later,
 // writes fail fast with 503 while searches keep serving the last index, and the follower catches up
 // once the database is back.
-import { tmpdir } from 'node:os';
 import pg from 'pg';
 import { AppError, ConflictError, NotFoundError, UnavailableError } from '../../../errors.js';
 import type { Abortable } from '../../../lib/abortable.js';
@@ -330,8 +329,7 @@ export class PostgresCollectionStore implements CollectionStore {
   }
 
   private instantiate(config: CollectionConfig, createdSequence: number): Collection {
-    // The index never goes to a file here (PostgreSQL is the record), so its scratch directory stays empty.
-    const collection = new Collection(config, tmpdir());
+    const collection = new Collection(config);
     this.incarnations.set(collection, createdSequence);
     return collection;
   }

@@ -1,0 +1,21 @@
+// Waiting on work that may never end (a write to a disk that hangs) without hanging the caller: the caller
+// gets an answer in time, and the work goes on; whatever it does later is the owner's to handle.
+
+/** Settles as `work` does, or rejects with `error()` once `signal` aborts first; `work` goes on either way. */
+export function settleWithin<T>(work: Promise<T>, signal: AbortSignal, error: () => Error): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const giveUp = () => reject(error());
+    if (signal.aborted) giveUp();
+    signal.addEventListener('abort', giveUp, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', giveUp);
+        resolve(value);
+      },
+      (failure: unknown) => {
+        signal.removeEventListener('abort', giveUp);
+        reject(failure);
+      },
+    );
+  });
+}
