@@ -11,51 +11,22 @@
 // said plainly where it holds jobs or collections, and is no reason to refuse where it does not.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/server/app.js';
 import { assertLive, spiralJob, testConfig } from './helpers/app.js';
-import { CANNOT_MOUNT, type TestTmpfs, temporaryTmpfs } from './helpers/mounts.js';
+import {
+  CANNOT_MOUNT,
+  run,
+  type TestExt4,
+  type TestTmpfs,
+  temporaryExt4,
+  temporaryTmpfs,
+} from './helpers/mounts.js';
 import { createDatabase } from './helpers/postgres.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
-
-const run = (command: string, args: string[]) =>
-  execFileSync(command, args, { stdio: ['ignore', 'pipe', 'ignore'] })
-    .toString()
-    .trim();
-
-/**
- * A fresh ext4 on a loop device, mounted at `mountPoint`; the device, or why there is none. `tool` is the
- * program the test breaks it with (xfs_io, fsfreeze), checked first.
- */
-async function mountExt4(
-  image: string,
-  mountPoint: string,
-  tool: 'xfs_io' | 'fsfreeze',
-): Promise<{ device?: string; why?: string }> {
-  try {
-    await writeFile(image, '');
-    await truncate(image, 64 * 1024 * 1024);
-    run(tool, ['-V']);
-    const device = run('losetup', ['-f', '--show', image]);
-    try {
-      run('mkfs.ext4', ['-q', device]);
-      run('mount', [device, mountPoint]);
-    } catch (error) {
-      run('losetup', ['-d', device]);
-      throw error;
-    }
-    return { device };
-  } catch (error) {
-    return {
-      why: `needs root, a loop device, mkfs.ext4 and ${tool} (${(error as Error).message.split('\n')[0]})`,
-    };
-  }
-}
 
 /** Thaws a file system fsfreeze froze; one already thawed is no error. */
 function thawed(mountPoint: string): void {
@@ -89,35 +60,24 @@ const points = (from: number, count: number) => ({
 });
 
 describe('a disk under DATA_DIR that fails', () => {
-  let workDir: string;
-  let mountPoint: string;
-  let device: string | undefined;
-  let skipped: string | undefined;
+  let disk: TestExt4;
   let app: FastifyInstance | undefined;
 
   before(async () => {
-    workDir = await mkdtemp(join(tmpdir(), 'meanserve-failing-'));
-    mountPoint = join(workDir, 'mnt');
-    await mkdir(mountPoint);
-    const mounted = await mountExt4(join(workDir, 'disk.img'), mountPoint, 'xfs_io');
-    device = mounted.device;
-    skipped = mounted.why;
+    disk = await temporaryExt4('meanserve-failing-', 'xfs_io');
   });
 
   after(async () => {
     await app?.close();
-    if (device !== undefined) {
-      execFileSync('umount', ['-l', mountPoint], { stdio: 'ignore' });
-      execFileSync('losetup', ['-d', device], { stdio: 'ignore' });
-    }
-    await rm(workDir, { recursive: true, force: true });
+    await disk.remove();
   });
 
   it('answers 503 storage-unavailable, turns not ready, and loses nothing it acknowledged', async (t) => {
-    if (device === undefined) {
-      t.skip(skipped);
+    if (disk.device === undefined) {
+      t.skip(disk.why);
       return;
     }
+    const { mountPoint, device } = disk;
     const dataDir = join(mountPoint, 'data');
     app = await startOn(dataDir);
     const served = app;
@@ -195,36 +155,25 @@ describe('a disk under DATA_DIR that fails', () => {
 });
 
 describe('a disk under DATA_DIR that hangs', () => {
-  let workDir: string;
-  let mountPoint: string;
-  let device: string | undefined;
-  let skipped: string | undefined;
+  let disk: TestExt4;
   let app: FastifyInstance | undefined;
 
   before(async () => {
-    workDir = await mkdtemp(join(tmpdir(), 'meanserve-hanging-'));
-    mountPoint = join(workDir, 'mnt');
-    await mkdir(mountPoint);
-    const mounted = await mountExt4(join(workDir, 'disk.img'), mountPoint, 'fsfreeze');
-    device = mounted.device;
-    skipped = mounted.why;
+    disk = await temporaryExt4('meanserve-hanging-', 'fsfreeze');
   });
 
   after(async () => {
-    if (device !== undefined) thawed(mountPoint);
+    if (disk.device !== undefined) thawed(disk.mountPoint);
     await app?.close();
-    if (device !== undefined) {
-      execFileSync('umount', ['-l', mountPoint], { stdio: 'ignore' });
-      execFileSync('losetup', ['-d', device], { stdio: 'ignore' });
-    }
-    await rm(workDir, { recursive: true, force: true });
+    await disk.remove();
   });
 
   it('answers 503 within STORAGE_TIMEOUT_MS, stays live, and writes again once the disk answers', async (t) => {
-    if (device === undefined) {
-      t.skip(skipped);
+    if (disk.device === undefined) {
+      t.skip(disk.why);
       return;
     }
+    const { mountPoint } = disk;
     app = await startOn(join(mountPoint, 'data'), { STORAGE_TIMEOUT_MS: '1000' });
     const served = app;
     const call = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object, key?: string) =>
