@@ -106,6 +106,17 @@ export class StorageUnavailableError extends AppError {
   constructor(detail: string) {
     super(503, 'storage-unavailable', 'Service unavailable', detail, { retryAfter: 5 });
   }
+
+  /**
+   * A write the disk under `where` has not answered within `timeoutMs` (a hung disk): neither refused nor
+   * confirmed, so it may still be saved once the disk answers; `retry` says how to repeat it safely.
+   */
+  static unanswered(where: string, timeoutMs: number, retry: string): StorageUnavailableError {
+    return new StorageUnavailableError(
+      `the disk under ${where} did not answer within ${timeoutMs} ms: this change is not confirmed, and may ` +
+        `still be saved once the disk answers; ${retry}`,
+    );
+  }
 }
 
 /** A JSON body over a structural limit (depth, keys, array or string length): refused before it is used. */

@@ -11,11 +11,13 @@
 // said plainly where it holds jobs or collections, and is no reason to refuse where it does not.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/server/app.js';
-import { assertLive, spiralJob, testConfig } from './helpers/app.js';
+import { assertLive, MODELS_DIR, spiralJob, testConfig } from './helpers/app.js';
 import {
   CANNOT_MOUNT,
   run,
@@ -190,6 +192,13 @@ describe('a disk under DATA_DIR that hangs', () => {
       'the job',
       async () => (await call('GET', `/v1/jobs/${done.id}`)).json().state === 'completed',
     );
+    const model = await readFile(join(MODELS_DIR, 'spiral-mlp/model.onnx'));
+    const upload = {
+      model: model.toString('base64'),
+      sha256: createHash('sha256').update(model).digest('hex'),
+      max_batch_size: 8,
+    };
+    assert.equal((await call('PUT', '/v1/models/uploaded/versions/1', upload)).statusCode, 201);
 
     run('fsfreeze', ['-f', mountPoint]);
     // Should the server hang as it did, the disk thaws after a while, so the test fails instead of hanging.
@@ -211,6 +220,8 @@ describe('a disk under DATA_DIR that hangs', () => {
         [submission, 'a job submission'],
         [await call('GET', `/v1/jobs/${done.id}`), 'a job read'],
         [await call('PUT', '/v1/collections/kept/points', points(10, 5)), 'an upsert'],
+        [await call('PUT', '/v1/models/late/versions/1', upload), 'a model upload'],
+        [await call('POST', '/v2/repository/models/uploaded/load'), 'a model load'],
       ] as const) {
         assert.equal(answer.statusCode, 503, `${what}: ${answer.body}`);
         assert.equal(answer.json().type, 'urn:meanserve:problem:storage-unavailable', what);
@@ -245,6 +256,13 @@ describe('a disk under DATA_DIR that hangs', () => {
     assert.equal((await call('GET', '/v1/jobs?limit=10')).json().data.length, 2);
     assert.equal((await call('PUT', '/v1/collections/kept/points', points(10, 5))).statusCode, 200);
     assert.equal((await call('GET', '/v1/collections/kept')).json().count, 15);
+    const late = await call('PUT', '/v1/models/late/versions/1', upload);
+    assert.ok([200, 201].includes(late.statusCode), late.body);
+    assert.equal((await call('POST', '/v2/repository/models/uploaded/load')).statusCode, 200);
+    const inference = await call('POST', '/v2/models/uploaded/infer', {
+      inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [0.3, -0.7] }],
+    });
+    assert.equal(inference.statusCode, 200, inference.body);
   });
 });
 

@@ -8,7 +8,9 @@
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
+import { DEFAULT_STORAGE_TIMEOUT_MS } from '../../config.js';
 import { writeFileAtomically } from '../../lib/atomic-file.js';
+import { writtenWithin } from '../../lib/settle-within.js';
 import { ManifestEntry } from '../../schemas/manifest.js';
 import { readVerifiedModel } from '../manifest.js';
 
@@ -37,7 +39,11 @@ async function listDirectories(path: string): Promise<string[]> {
 }
 
 export class ModelRepository {
-  constructor(readonly dir: string) {}
+  /** Writes not answered within `storageTimeoutMs` are a 503 (a hung volume); they go on meanwhile. */
+  constructor(
+    readonly dir: string,
+    private readonly storageTimeoutMs = DEFAULT_STORAGE_TIMEOUT_MS,
+  ) {}
 
   /** The file of a version, relative to the repository (what its entry's `file` says). */
   static fileOf(name: string, version: string): string {
@@ -74,20 +80,32 @@ export class ModelRepository {
   }
 
   /** Stores a new version: the graph first, then its entry, each replaced atomically. */
-  async store(entry: ManifestEntry, model: Uint8Array): Promise<void> {
+  store(entry: ManifestEntry, model: Uint8Array): Promise<void> {
     const directory = join(this.dir, entry.name, entry.version);
-    await mkdir(directory, { recursive: true });
-    await writeFileAtomically(join(directory, MODEL_FILE), model);
-    await writeFileAtomically(
-      join(directory, ENTRY_FILE),
-      new TextEncoder().encode(JSON.stringify(entry, null, 2)),
+    return this.written(
+      (async () => {
+        await mkdir(directory, { recursive: true });
+        await writeFileAtomically(join(directory, MODEL_FILE), model);
+        await writeFileAtomically(
+          join(directory, ENTRY_FILE),
+          new TextEncoder().encode(JSON.stringify(entry, null, 2)),
+        );
+      })(),
     );
   }
 
-  async setLoaded(name: string, version: string, loaded: boolean): Promise<void> {
+  setLoaded(name: string, version: string, loaded: boolean): Promise<void> {
     const mark = join(this.dir, name, version, LOADED_MARK);
-    if (loaded) await writeFile(mark, '');
-    else await rm(mark, { force: true });
+    return this.written(loaded ? writeFile(mark, '') : rm(mark, { force: true }));
+  }
+
+  private written(work: Promise<void>): Promise<void> {
+    return writtenWithin(
+      work,
+      this.storageTimeoutMs,
+      'MODEL_REPOSITORY_DIR',
+      'repeat it later (the same file uploaded to the same version, a load or an unload can be repeated)',
+    );
   }
 
   /** The graph of a version, checked against its entry's sha256. */

@@ -4,7 +4,14 @@
 // unloads that every replica sharing the repository follows (repository-sync.ts).
 import { createHash } from 'node:crypto';
 import { Value } from '@sinclair/typebox/value';
-import { ConflictError, InvalidInputError, NotFoundError, TooLargeError } from '../../errors.js';
+import {
+  AppError,
+  ConflictError,
+  InvalidInputError,
+  isStorageError,
+  NotFoundError,
+  TooLargeError,
+} from '../../errors.js';
 import { ManifestEntry, type TensorSpec } from '../../schemas/manifest.js';
 import { checkEntry, type EntryField, ManifestError } from '../manifest.js';
 import type { LoadedModel, ModelRegistry } from '../registry.js';
@@ -127,6 +134,8 @@ export class RepositoryService {
     try {
       await this.sync.load(versions);
     } catch (error) {
+      // A disk that is full, failed or hung keeps its answer (507, 503): it is not the model's fault.
+      if (error instanceof AppError || isStorageError(error)) throw error;
       throw new InvalidInputError(`the model could not be loaded: ${(error as Error).message}`);
     }
   }

@@ -2,6 +2,7 @@
 // MODEL_REPOSITORY_POLL_MS, and at once when this replica is asked to load or unload. Replicas sharing the
 // repository directory therefore converge within one poll of whichever replica was told. Every change runs
 // through one chain, so a poll never races an API call.
+import { AppError, isStorageError } from '../../errors.js';
 import type { Log } from '../../lib/log.js';
 import type { ManifestEntry } from '../../schemas/manifest.js';
 import type { ModelRegistry } from '../registry.js';
@@ -54,13 +55,20 @@ export class RepositorySync {
         this.failures.delete(keyOf(entry));
         try {
           await this.registry.addModel(entry, await this.repository.read(entry));
-          await this.repository.setLoaded(entry.name, entry.version, true);
+          // Undone with the others should its mark not be written (it stayed loaded before).
           loadedHere.push(entry);
+          await this.repository.setLoaded(entry.name, entry.version, true);
         } catch (error) {
           for (const loaded of loadedHere) {
-            await this.repository.setLoaded(loaded.name, loaded.version, false);
             await this.registry.removeModel(keyOf(loaded));
+            await this.repository
+              .setLoaded(loaded.name, loaded.version, false)
+              .catch((unmark: Error) =>
+                this.log.error({ err: unmark, model: keyOf(loaded) }, 'unmarking failed'),
+              );
           }
+          // The disk's errors keep what they are (a 507, a 503), not a message of the model's.
+          if (error instanceof AppError || isStorageError(error)) throw error;
           throw new Error(`${keyOf(entry)}: ${(error as Error).message}`);
         }
       }

@@ -12,13 +12,13 @@
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_STORAGE_TIMEOUT_MS } from '../../config.js';
-import { ConflictError, NotFoundError, StorageUnavailableError, UnprocessableError } from '../../errors.js';
+import { ConflictError, NotFoundError, UnprocessableError } from '../../errors.js';
 import type { Abortable } from '../../lib/abortable.js';
 import { TEMPORARY_MARK, writeFileAtomically } from '../../lib/atomic-file.js';
 import { DamagedFileError } from '../../lib/framed-binary.js';
 import type { Log } from '../../lib/log.js';
 import { SequenceGate } from '../../lib/sequence-gate.js';
-import { settleWithin } from '../../lib/settle-within.js';
+import { writtenWithin } from '../../lib/settle-within.js';
 import { Collection, type CollectionConfig, type Point } from './collection.js';
 import {
   COLLECTION_FILE_SUFFIX,
@@ -285,14 +285,11 @@ export class FileCollectionStore implements CollectionStore {
 
   /** `work`, or a 503 once the disk has not answered for STORAGE_TIMEOUT_MS; the work goes on either way. */
   private answered<T>(work: Promise<T>): Promise<T> {
-    return settleWithin(
+    return writtenWithin(
       work,
-      AbortSignal.timeout(this.storageTimeoutMs),
-      () =>
-        new StorageUnavailableError(
-          `the disk under DATA_DIR did not answer within ${this.storageTimeoutMs} ms: this change is not confirmed, ` +
-            'and may still be saved once the disk answers; retry it later (an upsert or a deletion can be repeated as it is)',
-        ),
+      this.storageTimeoutMs,
+      'DATA_DIR',
+      'retry it later (an upsert or a deletion can be repeated as it is)',
     );
   }
 

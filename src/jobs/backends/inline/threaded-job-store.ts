@@ -51,15 +51,12 @@ export class ThreadedJobStore {
   ): Promise<ReturnType<JobStore[K]>> {
     const timeout = AbortSignal.timeout(timeoutMs);
     const answer = this.thread.run({ method, args } as JobStoreCall, [], timeout);
-    return settleWithin(
-      answer as Promise<ReturnType<JobStore[K]>>,
-      timeout,
-      () =>
-        new StorageUnavailableError(
-          `the job store did not answer within ${timeoutMs} ms: the disk under DATA_DIR is not answering. ` +
-            'A change asked for just before may still be recorded once it answers; retry later (a job ' +
-            'submission with the same Idempotency-Key)',
-        ),
+    return settleWithin(answer as Promise<ReturnType<JobStore[K]>>, timeout, () =>
+      StorageUnavailableError.unanswered(
+        'DATA_DIR (the job store)',
+        timeoutMs,
+        'retry later (a job submission with the same Idempotency-Key returns the job if it was stored)',
+      ),
     ).catch((error: Error) => {
       throw error.name === 'JobStoreError' ? new JobStoreError(error.message) : error;
     });
