@@ -168,6 +168,39 @@ describe('PostgreSQL collection store: replicas and faults', () => {
     assert.equal(late.get('waiting').count, 1);
   });
 
+  it('PostgreSQL silent mid-run: writes 503 within STORAGE_TIMEOUT_MS (they waited for hours), then write again', async () => {
+    const direct = await replica();
+    const { proxy, url } = await proxied();
+    await proxy.open();
+    const silent = new PostgresCollectionStore(url, log, 1000);
+    stores.push(silent);
+    await silent.load();
+    const { collection } = await direct.create(config('partitioned'));
+    const before = await direct.upsert(collection, [point('old', 0, 0)]);
+    assert.equal(await silent.reached(before, 5000), true);
+
+    proxy.silence();
+    const refused = silent.upsert(silent.get('partitioned'), [point('unconfirmed', 1, 1)]);
+    const outcome = await Promise.race([
+      refused.then(
+        () => 'written',
+        (error: { status?: number; message: string }) => `${error.status}: ${error.message}`,
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting after 10 s'), 10_000)),
+    ]);
+    assert.match(String(outcome), /^503: PostgreSQL unreachable: Query read timeout/);
+    const hits = silent.get('partitioned').search(Float32Array.of(0, 0), { k: 1, path: '/body' });
+    assert.deepEqual(
+      hits.map((hit) => hit.id),
+      ['old'],
+    );
+
+    proxy.hear();
+    const after = await silent.upsert(silent.get('partitioned'), [point('later', 3, 3)]);
+    assert.equal(await direct.reached(after, 5000), true);
+    assert.deepEqual([...direct.get('partitioned').get('later').vector], [3, 3]);
+  });
+
   it('PostgreSQL gone mid-run: writes 503 fast, searches serve the last index, then it catches up', async () => {
     const direct = await replica();
     const { proxy, url } = await proxied();

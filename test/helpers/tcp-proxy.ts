@@ -1,11 +1,14 @@
 // A TCP proxy in front of a real server, to take it away and bring it back on purpose: `cut` refuses new
 // connections and drops every open one (the server "goes away" for whoever connects through the proxy),
-// `open` listens again on the same port.
+// `open` listens again on the same port. `silence` keeps every connection open but forwards nothing (a
+// partition that drops packets, a server stopped with SIGSTOP), `hear` forwards again what waited.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private readonly pairs = new Set<[Socket, Socket]>();
+  private silent = false;
   port = 0;
 
   constructor(
@@ -25,8 +28,10 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
-      client.pipe(upstream);
-      upstream.pipe(client);
+      const pair: [Socket, Socket] = [client, upstream];
+      this.pairs.add(pair);
+      client.on('close', () => this.pairs.delete(pair));
+      if (!this.silent) forward(pair);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -44,6 +49,22 @@ export class TcpProxy {
     return this.port;
   }
 
+  /** Connections stay open, and nothing goes through them until `hear`. */
+  silence(): void {
+    this.silent = true;
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  hear(): void {
+    this.silent = false;
+    for (const pair of this.pairs) forward(pair);
+  }
+
   /** Stops listening and drops every connection through the proxy. */
   async cut(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
@@ -52,4 +73,9 @@ export class TcpProxy {
     this.server = undefined;
     if (server !== undefined) await new Promise((resolve) => server.close(resolve));
   }
+}
+
+function forward([client, upstream]: [Socket, Socket]): void {
+  client.pipe(upstream);
+  upstream.pipe(client);
 }

@@ -15,7 +15,7 @@ export async function openCollectionStore(
     await store.load();
     return store;
   }
-  const store = new PostgresCollectionStore(config.databaseUrl, log);
+  const store = new PostgresCollectionStore(config.databaseUrl, log, config.storageTimeoutMs);
   store.loadInBackground();
   return store;
 }

@@ -10,6 +10,7 @@
 // writes fail fast with 503 while searches keep serving the last index, and the follower catches up
 // once the database is back.
 import pg from 'pg';
+import { DEFAULT_STORAGE_TIMEOUT_MS } from '../../../config.js';
 import { AppError, ConflictError, NotFoundError, UnavailableError } from '../../../errors.js';
 import type { Abortable } from '../../../lib/abortable.js';
 import type { Log } from '../../../lib/log.js';
@@ -64,11 +65,20 @@ export class PostgresCollectionStore implements CollectionStore {
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
 
+  /** `storageTimeoutMs`: a query PostgreSQL has not answered in this long fails (a silent server). */
   constructor(
     databaseUrl: string,
     private readonly log: Log,
+    storageTimeoutMs = DEFAULT_STORAGE_TIMEOUT_MS,
   ) {
-    this.pool = new pg.Pool({ connectionString: databaseUrl, connectionTimeoutMillis: 2000, max: 8 });
+    this.pool = new pg.Pool({
+      connectionString: databaseUrl,
+      connectionTimeoutMillis: 2000,
+      // A server that stops answering (a partition that drops packets, a stopped process) left a write
+      // waiting for as long as TCP kept the connection: for hours.
+      query_timeout: storageTimeoutMs,
+      max: 8,
+    });
     // A connection the server (or the network) closed: idle, the pool drops it; checked out, the query on
     // it fails and the write answers 503. Either way the client emits 'error', which must have a listener
     // at every moment of its life, or the process would die of an unhandled 'error' event.
@@ -295,11 +305,12 @@ export class PostgresCollectionStore implements CollectionStore {
       await client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, String(sequence)]);
       await client.query('COMMIT');
     } catch (error) {
-      await client?.query('ROLLBACK').catch(() => undefined);
+      const lost = !(error instanceof AppError) && unreachable(error);
+      // A connection that is gone or silent is closed below, which rolls back; asking it would wait again.
+      if (!lost) await client?.query('ROLLBACK').catch(() => undefined);
       if (error instanceof AppError) throw error;
       broken = error as Error;
-      if (unreachable(error))
-        throw new UnavailableError(`PostgreSQL unreachable: ${(error as Error).message}`, 2);
+      if (lost) throw new UnavailableError(`PostgreSQL unreachable: ${(error as Error).message}`, 2);
       throw error;
     } finally {
       // A connection that failed is closed rather than handed out again.
