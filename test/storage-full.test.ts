@@ -5,7 +5,7 @@
 // mounted for the test (mount(8) needs root, as CI has; elsewhere the test is skipped and says why).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
@@ -14,14 +14,18 @@ import { assertLive, MODELS_DIR, spiralJob, testConfig } from './helpers/app.js'
 import { CANNOT_MOUNT, type TestTmpfs, temporaryTmpfs } from './helpers/mounts.js';
 import { waitFor } from './helpers/wait.js';
 
-/** Writes zeros to `path` until the file system refuses with ENOSPC. */
+/** Writes zeros to `path` until the file system refuses with ENOSPC, to the last page. */
 async function fillDisk(path: string): Promise<void> {
   const file = await open(path, 'w');
-  const block = Buffer.alloc(64 * 1024);
   try {
-    for (;;) await file.write(block);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+    for (const size of [64 * 1024, 4096]) {
+      const block = Buffer.alloc(size);
+      try {
+        for (;;) await file.write(block);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+      }
+    }
   } finally {
     await file.close().catch(() => undefined);
   }
@@ -159,5 +163,54 @@ describe('a full disk under DATA_DIR', () => {
     }
     assert.equal((await restarted.inject('/v1/collections/late')).statusCode, 200);
     assert.equal((await restarted.inject('/v1/collections/kept')).json().count, 25);
+  });
+
+  it('keeps a collection damaged, its file in place, when the disk refuses the recovered file', async (t) => {
+    if (!disk.mounted) {
+      t.skip(CANNOT_MOUNT);
+      return;
+    }
+    await app?.close();
+    const dataDir = join(disk.dir, 'recovery');
+    const collections = join(dataDir, 'collections');
+    app = await startOn(dataDir);
+    await app.inject({ method: 'POST', url: '/v1/collections', payload: { name: 'mended', dim: 16 } });
+    await app.inject({
+      method: 'PUT',
+      url: '/v1/collections/mended/points',
+      payload: { points: points(0, 20) },
+    });
+    await app.close();
+    const file = join(collections, 'mended.collection');
+    await truncate(file, (await stat(file)).size - 7);
+    app = await startOn(dataDir);
+    const served = app;
+    const state = async () => (await served.inject('/v1/collections/mended')).json().state;
+    assert.equal(await state(), 'damaged');
+
+    const filler = join(disk.dir, 'filler');
+    await fillDisk(filler);
+    const refused = await served.inject({
+      method: 'POST',
+      url: '/v1/collections/mended/recover',
+      payload: {},
+    });
+    assert.equal(refused.statusCode, 507, refused.body);
+    // The damaged file is back in its place (it had been moved aside first), and nothing else is left.
+    assert.deepEqual(
+      (await readdir(collections)).filter((name) => name.startsWith('mended')),
+      ['mended.collection'],
+    );
+    assert.equal(await state(), 'damaged');
+
+    await rm(filler);
+    const recovered = await served.inject({
+      method: 'POST',
+      url: '/v1/collections/mended/recover',
+      payload: {},
+    });
+    assert.equal(recovered.statusCode, 200, recovered.body);
+    assert.equal(recovered.json().recovered + recovered.json().lost, 20);
+    assert.equal((await served.inject('/v1/collections/mended')).json().count, recovered.json().recovered);
   });
 });
