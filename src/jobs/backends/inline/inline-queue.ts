@@ -18,6 +18,7 @@ import {
   UnavailableError,
 } from '../../../errors.js';
 import type { Log } from '../../../lib/log.js';
+import { settleWithin } from '../../../lib/settle-within.js';
 import { JOB_STATES, type JobState } from '../../../schemas/jobs.js';
 import { executeJob } from '../../execute.js';
 import {
@@ -36,7 +37,7 @@ import { FileArtifactStore } from './artifact-files.js';
 import type { ArtifactEntry, StoredJob } from './job-store.js';
 import { ThreadedJobStore } from './threaded-job-store.js';
 
-/** How often a store write that the disk refused (full or failed) is tried again. */
+/** How often a store write that the disk refused (full, failed or hung) is tried again. */
 const STORE_RETRY_MS = 2000;
 
 interface Running {
@@ -177,7 +178,7 @@ export class InlineQueue implements JobQueue {
 
   async cancel(id: string): Promise<JobRecord> {
     this.assertStoreOpen();
-    await this.inTurn(async () => {
+    const cancelling = this.inTurn(async () => {
       const stored = await this.store.call('get', id);
       if (stored === undefined)
         throw new NotFoundError(`job '${id}' does not exist (or was removed by retention)`);
@@ -196,6 +197,14 @@ export class InlineQueue implements JobQueue {
         running.controller.abort();
       }
     });
+    // Its turn may come after a start that waits for a hung disk: the client is answered in time.
+    await settleWithin(cancelling, AbortSignal.timeout(this.store.timeoutMs), () =>
+      StorageUnavailableError.unanswered(
+        'DATA_DIR (the job store)',
+        this.store.timeoutMs,
+        'the cancel may still happen once it answers; retry it later',
+      ),
+    );
     return (await this.get(id)) as JobRecord;
   }
 
@@ -290,9 +299,9 @@ export class InlineQueue implements JobQueue {
         let free = this.config.concurrency;
         for (const running of this.running.values()) if (running.type === type) free--;
         if (free <= 0) continue;
-        for (const job of await this.store.call('runnable', type, now, free)) await this.start(job);
+        for (const job of await this.store.callPatiently('runnable', type, now, free)) await this.start(job);
       }
-      const next = await this.store.call('nextRetryAfter', now);
+      const next = await this.store.callPatiently('nextRetryAfter', now);
       if (next !== undefined) this.wakeAfter(next - now);
     } catch (error) {
       // The store could not be read or could not mark a job started (a full, failed or hung disk): the jobs
@@ -310,7 +319,7 @@ export class InlineQueue implements JobQueue {
 
   private async start(job: StoredJob): Promise<void> {
     const { id, type } = job.record;
-    await this.store.call('start', id, new Date().toISOString());
+    await this.store.callPatiently('start', id, new Date().toISOString());
     const running: Running = {
       type,
       controller: new AbortController(),

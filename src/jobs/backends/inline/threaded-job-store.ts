@@ -25,7 +25,7 @@ export class ThreadedJobStore {
 
   constructor(
     readonly path: string,
-    private readonly timeoutMs: number,
+    readonly timeoutMs: number,
     onThreadError: (error: Error) => void,
   ) {
     this.thread = new ThreadPool(import.meta.url, 'job-store-thread', 1, onThreadError, path);
@@ -34,6 +34,18 @@ export class ThreadedJobStore {
   /** `JobStore[method](...args)` in the store's thread; 503 storage-unavailable past the timeout. */
   call<K extends StoreMethod>(method: K, ...args: Parameters<JobStore[K]>): Promise<ReturnType<JobStore[K]>> {
     return this.callWithin(this.timeoutMs, method, ...args);
+  }
+
+  /**
+   * `JobStore[method](...args)` for work no client waits on (starting queued jobs): it waits as long as the
+   * disk does and is never dropped, so what it changed is never unknown to its caller (a start that timed
+   * out and landed later left its job `running` with nothing running it).
+   */
+  callPatiently<K extends StoreMethod>(
+    method: K,
+    ...args: Parameters<JobStore[K]>
+  ): Promise<ReturnType<JobStore[K]>> {
+    return rebuilt(this.thread.run({ method, args } as JobStoreCall) as Promise<ReturnType<JobStore[K]>>);
   }
 
   /**
@@ -51,15 +63,15 @@ export class ThreadedJobStore {
   ): Promise<ReturnType<JobStore[K]>> {
     const timeout = AbortSignal.timeout(timeoutMs);
     const answer = this.thread.run({ method, args } as JobStoreCall, [], timeout);
-    return settleWithin(answer as Promise<ReturnType<JobStore[K]>>, timeout, () =>
-      StorageUnavailableError.unanswered(
-        'DATA_DIR (the job store)',
-        timeoutMs,
-        'retry later (a job submission with the same Idempotency-Key returns the job if it was stored)',
+    return rebuilt(
+      settleWithin(answer as Promise<ReturnType<JobStore[K]>>, timeout, () =>
+        StorageUnavailableError.unanswered(
+          'DATA_DIR (the job store)',
+          timeoutMs,
+          'retry later (a job submission with the same Idempotency-Key returns the job if it was stored)',
+        ),
       ),
-    ).catch((error: Error) => {
-      throw error.name === 'JobStoreError' ? new JobStoreError(error.message) : error;
-    });
+    );
   }
 
   /** Closes the database and ends its thread; a disk that does not answer leaves the thread to the exit. */
@@ -73,4 +85,11 @@ export class ThreadedJobStore {
     await this.thread.close();
     if (failure !== undefined) throw failure;
   }
+}
+
+/** A JobStoreError thrown in the thread arrives by name; it is one again here. */
+function rebuilt<T>(answer: Promise<T>): Promise<T> {
+  return answer.catch((error: Error) => {
+    throw error.name === 'JobStoreError' ? new JobStoreError(error.message) : error;
+  });
 }
