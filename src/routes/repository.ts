@@ -124,7 +124,7 @@ const repositoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Load an uploaded model (admin), on every replica sharing the repository',
         params: RepositoryModelParams,
         body: Type.Optional(LoadRequest),
-        response: { 200: Empty, ...problems(400, 401, 403, 404, 503) },
+        response: { 200: Empty, ...problems(400, 401, 403, 404, 503, 507) },
       },
     },
     async (request) => {
