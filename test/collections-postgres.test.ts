@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import pg from 'pg';
 import pino from 'pino';
+import { settleWithin } from '../src/lib/settle-within.js';
 import type { CollectionConfig, Point } from '../src/retrieval/collections/collection.js';
 import { migrate } from '../src/retrieval/collections/postgres/migrations.js';
 import { PostgresCollectionStore } from '../src/retrieval/collections/postgres/postgres-collection-store.js';
@@ -181,13 +182,14 @@ describe('PostgreSQL collection store: replicas and faults', () => {
 
     proxy.silence();
     const refused = silent.upsert(silent.get('partitioned'), [point('unconfirmed', 1, 1)]);
-    const outcome = await Promise.race([
-      refused.then(
-        () => 'written',
-        (error: { status?: number; message: string }) => `${error.status}: ${error.message}`,
-      ),
-      new Promise((resolve) => setTimeout(() => resolve('still waiting after 10 s'), 10_000)),
-    ]);
+    const outcome = await settleWithin(
+      refused,
+      AbortSignal.timeout(10_000),
+      () => new Error('still waiting after 10 s'),
+    ).then(
+      () => 'written',
+      (error: { status?: number; message: string }) => `${error.status}: ${error.message}`,
+    );
     assert.match(String(outcome), /^503: PostgreSQL unreachable: Query read timeout/);
     const hits = silent.get('partitioned').search(Float32Array.of(0, 0), { k: 1, path: '/body' });
     assert.deepEqual(

@@ -186,15 +186,13 @@ describe('a full disk under DATA_DIR', () => {
     app = await startOn(dataDir);
     const served = app;
     const state = async () => (await served.inject('/v1/collections/mended')).json().state;
+    const recover = () =>
+      served.inject({ method: 'POST', url: '/v1/collections/mended/recover', payload: {} });
     assert.equal(await state(), 'damaged');
 
     const filler = join(disk.dir, 'filler');
     await fillDisk(filler);
-    const refused = await served.inject({
-      method: 'POST',
-      url: '/v1/collections/mended/recover',
-      payload: {},
-    });
+    const refused = await recover();
     assert.equal(refused.statusCode, 507, refused.body);
     // The damaged file is back in its place (it had been moved aside first), and nothing else is left.
     assert.deepEqual(
@@ -204,11 +202,7 @@ describe('a full disk under DATA_DIR', () => {
     assert.equal(await state(), 'damaged');
 
     await rm(filler);
-    const recovered = await served.inject({
-      method: 'POST',
-      url: '/v1/collections/mended/recover',
-      payload: {},
-    });
+    const recovered = await recover();
     assert.equal(recovered.statusCode, 200, recovered.body);
     assert.equal(recovered.json().recovered + recovered.json().lost, 20);
     assert.equal((await served.inject('/v1/collections/mended')).json().count, recovered.json().recovered);

@@ -4,14 +4,7 @@
 // unloads that every replica sharing the repository follows (repository-sync.ts).
 import { createHash } from 'node:crypto';
 import { Value } from '@sinclair/typebox/value';
-import {
-  AppError,
-  ConflictError,
-  InvalidInputError,
-  isStorageError,
-  NotFoundError,
-  TooLargeError,
-} from '../../errors.js';
+import { ConflictError, InvalidInputError, NotFoundError, TooLargeError } from '../../errors.js';
 import { ManifestEntry, type TensorSpec } from '../../schemas/manifest.js';
 import { checkEntry, type EntryField, ManifestError } from '../manifest.js';
 import type { LoadedModel, ModelRegistry } from '../registry.js';
@@ -130,14 +123,8 @@ export class RepositoryService {
     return this.registry.isBakedIn(name);
   }
 
-  async load(versions: RepositoryVersion[]): Promise<void> {
-    try {
-      await this.sync.load(versions);
-    } catch (error) {
-      // A disk that is full, failed or hung keeps its answer (507, 503): it is not the model's fault.
-      if (error instanceof AppError || isStorageError(error)) throw error;
-      throw new InvalidInputError(`the model could not be loaded: ${(error as Error).message}`);
-    }
+  load(versions: RepositoryVersion[]): Promise<void> {
+    return this.sync.load(versions);
   }
 
   unload(versions: RepositoryVersion[]): Promise<void> {

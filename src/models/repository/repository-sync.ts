@@ -2,7 +2,7 @@
 // MODEL_REPOSITORY_POLL_MS, and at once when this replica is asked to load or unload. Replicas sharing the
 // repository directory therefore converge within one poll of whichever replica was told. Every change runs
 // through one chain, so a poll never races an API call.
-import { AppError, isStorageError } from '../../errors.js';
+import { InvalidInputError, isStorageError } from '../../errors.js';
 import type { Log } from '../../lib/log.js';
 import type { ManifestEntry } from '../../schemas/manifest.js';
 import type { ModelRegistry } from '../registry.js';
@@ -46,7 +46,8 @@ export class RepositorySync {
 
   /**
    * Marks the versions loaded and loads them here. All or nothing: when one fails, every version this call
-   * loaded is unloaded again and unmarked, and the reason is thrown.
+   * loaded is unloaded again and unmarked, and the reason is thrown: a 400 naming the version, or the
+   * disk's own error (507 full, 503 failed or not answering), which is not the model's fault.
    */
   load(versions: RepositoryVersion[]): Promise<void> {
     return this.serialised(async () => {
@@ -67,9 +68,10 @@ export class RepositorySync {
                 this.log.error({ err: unmark, model: keyOf(loaded) }, 'unmarking failed'),
               );
           }
-          // The disk's errors keep what they are (a 507, a 503), not a message of the model's.
-          if (error instanceof AppError || isStorageError(error)) throw error;
-          throw new Error(`${keyOf(entry)}: ${(error as Error).message}`);
+          if (isStorageError(error)) throw error;
+          throw new InvalidInputError(
+            `the model could not be loaded: ${keyOf(entry)}: ${(error as Error).message}`,
+          );
         }
       }
     });

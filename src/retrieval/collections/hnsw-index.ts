@@ -50,7 +50,7 @@ export class HnswIndex implements VectorIndex {
       this.alive = 0;
       return;
     }
-    const graph = new hnswlib.HierarchicalNSW(metric === 'l2' ? 'l2' : 'ip', dim);
+    const graph = this.newGraph();
     this.withScratchFile((path) => {
       writeFileSync(path, saved.graph);
       graph.readIndexSync(path);
@@ -103,8 +103,13 @@ export class HnswIndex implements VectorIndex {
     });
   }
 
+  /** A graph of this index's space and dimension, to be initialised or read into. */
+  private newGraph(): hnswlib.HierarchicalNSW {
+    return new hnswlib.HierarchicalNSW(this.metric === 'l2' ? 'l2' : 'ip', this.dim);
+  }
+
   private emptyGraph(): hnswlib.HierarchicalNSW {
-    const graph = new hnswlib.HierarchicalNSW(this.metric === 'l2' ? 'l2' : 'ip', this.dim);
+    const graph = this.newGraph();
     graph.initIndex(INITIAL_CAPACITY, this.settings.m, this.settings.ef_construction, RANDOM_SEED);
     return graph;
   }

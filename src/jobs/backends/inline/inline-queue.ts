@@ -18,7 +18,7 @@ import {
   UnavailableError,
 } from '../../../errors.js';
 import type { Log } from '../../../lib/log.js';
-import { settleWithin } from '../../../lib/settle-within.js';
+import { writtenWithin } from '../../../lib/settle-within.js';
 import { JOB_STATES, type JobState } from '../../../schemas/jobs.js';
 import { executeJob } from '../../execute.js';
 import {
@@ -198,12 +198,11 @@ export class InlineQueue implements JobQueue {
       }
     });
     // Its turn may come after a start that waits for a hung disk: the client is answered in time.
-    await settleWithin(cancelling, AbortSignal.timeout(this.store.timeoutMs), () =>
-      StorageUnavailableError.unanswered(
-        'DATA_DIR (the job store)',
-        this.store.timeoutMs,
-        'the cancel may still happen once it answers; retry it later',
-      ),
+    await writtenWithin(
+      cancelling,
+      this.store.timeoutMs,
+      'DATA_DIR (the job store)',
+      'the cancel may still happen once it answers; retry it later',
     );
     return (await this.get(id)) as JobRecord;
   }
@@ -304,8 +303,8 @@ export class InlineQueue implements JobQueue {
       const next = await this.store.callPatiently('nextRetryAfter', now);
       if (next !== undefined) this.wakeAfter(next - now);
     } catch (error) {
-      // The store could not be read or could not mark a job started (a full, failed or hung disk): the jobs
-      // stay queued. Thrown from a timer, this was an uncaught exception, which stops the server.
+      // The store could not be read or could not mark a job started (a full or failed disk): the jobs stay
+      // queued. Thrown from a timer, this was an uncaught exception, which stops the server.
       this.log.error({ err: error }, 'starting queued jobs failed; trying again shortly');
       this.wakeAfter(STORE_RETRY_MS);
     }

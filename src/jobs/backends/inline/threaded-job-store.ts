@@ -24,7 +24,7 @@ export class ThreadedJobStore {
   private readonly thread: ThreadPool<JobStoreCall, unknown>;
 
   constructor(
-    readonly path: string,
+    path: string,
     readonly timeoutMs: number,
     onThreadError: (error: Error) => void,
   ) {
