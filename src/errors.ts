@@ -98,6 +98,13 @@ export class UnavailableError extends AppError {
   }
 }
 
+/** A store with no room for the change (the job queue's Redis at its maxmemory): it was not saved. */
+export class StorageFullError extends AppError {
+  constructor(detail: string) {
+    super(507, 'storage-full', 'Insufficient storage', detail);
+  }
+}
+
 /**
  * The disk under DATA_DIR failed or stopped answering: nothing can be stored there (or read from it) now.
  * A disk that comes back, or a replica on another, serves the retry.

@@ -2,47 +2,20 @@
 // on a free port, jobs finished by a worker and jobs still queued survive a SIGKILL of Redis and its restart
 // on the same files; the API reconnects by itself and a new worker completes the queued ones.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { startApp, stopApp } from './helpers/app.js';
 import { type Child, kill, startEntry, waitForOutput } from './helpers/processes.js';
+import { freePort, spawnRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
 function startRedis(port: number, dir: string): ChildProcess {
-  return spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'always',
-      '--save',
-      '',
-    ],
-    { stdio: 'ignore' },
-  );
+  return spawnRedis(port, ['--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always']);
 }
 
 const quickJob = (value: number) => ({

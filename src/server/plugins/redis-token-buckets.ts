@@ -68,7 +68,7 @@ export class RedisTokenBuckets {
         this.lastWarning = now;
         this.log.warn(
           { err: error },
-          'rate limits: Redis did not answer; counting in this process until it does',
+          'rate limits: Redis did not answer, or refused the count (full); counting in this process until it takes it',
         );
       }
       return this.fallback.take(id, perMinute);

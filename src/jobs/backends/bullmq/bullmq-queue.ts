@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { type Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobConfig } from '../../../config.js';
-import { ConflictError, NotFoundError, UnavailableError } from '../../../errors.js';
+import { ConflictError, NotFoundError, StorageFullError, UnavailableError } from '../../../errors.js';
 import type { JobState } from '../../../schemas/jobs.js';
 import {
   type Artifact,
@@ -29,6 +29,7 @@ import {
 } from './bullmq-shared.js';
 import { JobWatcher } from './job-watcher.js';
 import { RedisArtifactStore } from './redis-artifacts.js';
+import { isRedisFull } from './redis-room.js';
 
 const BULL_STATES: Record<
   JobState,
@@ -309,6 +310,11 @@ export class BullmqQueue implements JobQueue {
         error instanceof NotFoundError
       ) {
         throw error;
+      }
+      if (isRedisFull(error)) {
+        throw new StorageFullError(
+          "the job queue's Redis is full (its maxmemory): this change was not stored; retry once finished jobs expire or Redis has more memory",
+        );
       }
       throw new UnavailableError(`Redis call failed: ${(error as Error).message}`);
     } finally {

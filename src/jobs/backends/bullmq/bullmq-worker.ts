@@ -1,7 +1,9 @@
 // The BullMQ backend, worker side: one BullMQ Worker per job type, each job run in its own thread so the
 // process's event loop stays free to renew locks. Cancellation arrives as a flag in the job data (for jobs
 // not yet started) and a message on the cancel channel (for jobs running here). A worker that dies leaves
-// its jobs locked until the lock expires; another worker's stalled check then runs them again.
+// its jobs locked until the lock expires; another worker's stalled check then runs them again. A Redis that
+// is full (its maxmemory reached) is waited for: the worker takes no jobs, and a job holds its artifacts and
+// result, until Redis has room (redis-room.ts).
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobConfig, ModelAccess } from '../../../config.js';
@@ -17,6 +19,7 @@ import {
   queueName,
 } from './bullmq-shared.js';
 import { RedisArtifactStore } from './redis-artifacts.js';
+import { isRedisFull, RedisRoom } from './redis-room.js';
 
 export interface JobWorkerOptions {
   redisUrl: string;
@@ -37,11 +40,17 @@ export class JobWorker {
   private readonly subscriber: Redis;
   private readonly commands: Redis;
   private readonly store: RedisArtifactStore;
+  private readonly room: RedisRoom;
+  /** Whether the workers are paused until Redis has room. */
+  private waitingForRoom = false;
+  /** Aborted by close(): ends the waits for room. */
+  private readonly stopping = new AbortController();
   private closing: Promise<boolean> | undefined;
 
   constructor(private readonly options: JobWorkerOptions) {
     this.commands = this.track(patientConnection(options.redisUrl));
     this.store = new RedisArtifactStore(this.commands, options.prefix, options.jobs.retentionSeconds);
+    this.room = new RedisRoom(this.commands, `${options.prefix}:worker-room-probe`);
     this.subscriber = this.track(patientConnection(options.redisUrl));
     void this.subscriber.subscribe(cancelChannel(options.prefix));
     this.subscriber.on('message', (_channel: string, jobId: string) => this.active.get(jobId)?.abort());
@@ -54,7 +63,10 @@ export class JobWorker {
         stalledInterval: options.jobs.stalledIntervalMs,
         maxStalledCount: 1,
       });
-      worker.on('error', (error) => options.log.error({ err: error, type }, 'job worker error'));
+      worker.on('error', (error) => {
+        if (isRedisFull(error)) void this.pauseUntilRoom();
+        else options.log.error({ err: error, type }, 'job worker error');
+      });
       worker.on('failed', (job, error) =>
         options.log.warn(
           { jobId: job?.id, type, attempts: job?.attemptsMade, reason: error.message },
@@ -81,6 +93,7 @@ export class JobWorker {
    */
   close(deadlineMs = 30_000): Promise<boolean> {
     this.closing ??= (async () => {
+      this.stopping.abort();
       const graceful = Promise.allSettled(this.workers.map((worker) => worker.close())).then(() => true);
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<boolean>((resolve) => {
@@ -92,6 +105,50 @@ export class JobWorker {
       return finished;
     })();
     return this.closing;
+  }
+
+  /**
+   * Takes no more jobs, of any type, until Redis has room: BullMQ would ask for the next one again at once,
+   * and be refused again, for as long as Redis stays full. Jobs running go on (and wait for room to store
+   * what they made).
+   */
+  private async pauseUntilRoom(): Promise<void> {
+    if (this.waitingForRoom || this.stopping.signal.aborted) return;
+    this.waitingForRoom = true;
+    this.options.log.warn('Redis is full (its maxmemory): taking no jobs until it has room');
+    try {
+      await Promise.all(this.workers.map((worker) => worker.pause(true)));
+      await this.room.wait(this.stopping.signal);
+      for (const worker of this.workers) worker.resume();
+      this.options.log.info('Redis has room again: taking jobs');
+    } catch (error) {
+      if (!this.stopping.signal.aborted) this.options.log.error({ err: error }, 'job worker error');
+    } finally {
+      this.waitingForRoom = false;
+    }
+  }
+
+  /**
+   * Runs `write`, and again whenever Redis refuses it for want of memory, once Redis has room: what a job
+   * made is kept until it is stored, not failed (which would spend the job's attempts within seconds, and
+   * the work). `signal` (the job's cancellation) ends the wait.
+   */
+  private async whenRoom<T>(write: () => Promise<T>, signal: AbortSignal, what: string): Promise<T> {
+    for (;;) {
+      try {
+        return await write();
+      } catch (error) {
+        if (!isRedisFull(error)) throw error;
+        await this.untilRoom(signal, what);
+      }
+    }
+  }
+
+  private async untilRoom(signal: AbortSignal, what: string): Promise<void> {
+    if (await this.room.hasRoom()) return;
+    this.options.log.warn(`Redis is full (its maxmemory): ${what} waits until it has room`);
+    await this.room.wait(signal);
+    this.options.log.info(`Redis has room again: ${what} goes on`);
   }
 
   private track(connection: Redis): Redis {
@@ -116,7 +173,14 @@ export class JobWorker {
         id,
         { type, params: job.data.params, seed: job.data.seed, models: this.options.models },
         {
-          store: this.store,
+          store: {
+            put: (jobId, artifacts) =>
+              this.whenRoom(
+                () => this.store.put(jobId, artifacts),
+                controller.signal,
+                `job ${id}'s artifacts`,
+              ),
+          },
           artifactLimit: this.options.jobs.artifactLimit,
           signal: controller.signal,
           onProgress: (progress) => {
@@ -127,7 +191,13 @@ export class JobWorker {
           ...(this.options.onTokens === undefined ? {} : { onTokens: this.options.onTokens }),
         },
       );
-      if (outcome.kind === 'completed') return { result: outcome.result, artifacts: outcome.artifacts };
+      if (outcome.kind === 'completed') {
+        // BullMQ stores the result once this returns, and fails the job if Redis refuses it.
+        await this.untilRoom(controller.signal, `job ${id}'s result`).catch((error: unknown) => {
+          throw controller.signal.aborted ? new UnrecoverableError(CANCELLED_REASON) : error;
+        });
+        return { result: outcome.result, artifacts: outcome.artifacts };
+      }
       if (outcome.kind === 'cancelled') throw new UnrecoverableError(CANCELLED_REASON);
       if (outcome.retryable) throw new Error(outcome.message);
       throw new UnrecoverableError(outcome.message);

@@ -1,0 +1,153 @@
+// A Redis at its maxmemory (noeviction, the policy BullMQ requires) refuses every write that could grow it.
+// Against a redis-server this test starts itself and fills on purpose (a filler key past a maxmemory set just
+// above what it holds): submissions and cancellations answer 507, reads go on; a worker takes no jobs — BullMQ
+// alone asks again at once, thousands of refusals a second — and a job that finishes while Redis is full keeps
+// what it made until Redis has room, instead of failing; once the filler goes, everything completes on its
+// first attempt.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { queueAnswers, spiralJob, startApp, stopApp } from './helpers/app.js';
+import { type Child, kill, startEntry, waitForOutput } from './helpers/processes.js';
+import { freePort, spawnRedis } from './helpers/redis.js';
+import { waitFor } from './helpers/wait.js';
+
+const FILLER = 'filler';
+
+/** A minimax.mfl job of a few seconds (its loop writes artifacts when it ends). */
+const slowJob = {
+  type: 'minimax.mfl',
+  params: { objective: { name: 'mm1d' }, algorithm: { name: 'mfl-da' }, particles: 2000, steps: 6000 },
+  seed: 3,
+};
+
+describe('a full Redis (maxmemory reached, noeviction)', () => {
+  let redisServer: ChildProcess;
+  let redis: Redis;
+  let app: FastifyInstance;
+  let env: Record<string, string>;
+  let worker: Child | undefined;
+
+  before(async () => {
+    const port = await freePort();
+    redisServer = spawnRedis(port, ['--maxmemory-policy', 'noeviction']);
+    redis = new Redis(`redis://127.0.0.1:${port}`);
+    redis.on('error', () => {
+      // Refused until redis-server listens; ioredis connects again by itself.
+    });
+    // Rate limits counted in Redis too: while it is full they are counted in the process (a read goes on).
+    env = { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: 'full-test', RATE_LIMITS: 'read=100000' };
+    app = await startApp(env);
+    await queueAnswers(app);
+  });
+  after(async () => {
+    if (worker !== undefined) await kill(worker);
+    await stopApp(app);
+    redis.disconnect();
+    redisServer.kill('SIGKILL');
+    await once(redisServer, 'exit');
+  });
+
+  /** Sets maxmemory a little above what Redis holds, then writes to a filler key until Redis refuses. */
+  const fill = async () => {
+    const used = Number((await redis.info('memory')).match(/^used_memory:(\d+)/m)?.[1]);
+    await redis.config('SET', 'maxmemory', String(used + 1024 * 1024));
+    const chunk = 'x'.repeat(64 * 1024);
+    for (;;) {
+      try {
+        await redis.append(FILLER, chunk);
+      } catch (error) {
+        if ((error as Error).message.startsWith('OOM ')) return;
+        throw error;
+      }
+    }
+  };
+  const makeRoom = () => redis.del(FILLER);
+  const job = async (id: string) => (await app.inject(`/v1/jobs/${id}`)).json();
+  const submit = async (body: object) => {
+    const response = await app.inject({ method: 'POST', url: '/v1/jobs', payload: body });
+    assert.equal(response.statusCode, 202, response.body);
+    return response.json().id as string;
+  };
+  const commandsProcessed = async () =>
+    Number((await redis.info('stats')).match(/^total_commands_processed:(\d+)/m)?.[1]);
+
+  it('refuses submissions and cancellations with 507, serves reads', async () => {
+    const queued = await submit(spiralJob([0.1, 0.2]));
+    await fill();
+    try {
+      const refused = await app.inject({ method: 'POST', url: '/v1/jobs', payload: spiralJob() });
+      assert.equal(refused.statusCode, 507, refused.body);
+      assert.match(refused.headers['content-type'] as string, /^application\/problem\+json/);
+      assert.equal(refused.json().type, 'urn:meanserve:problem:storage-full');
+      assert.match(refused.json().detail, /Redis is full \(its maxmemory\): this change was not stored/);
+      const cancel = await app.inject({ method: 'DELETE', url: `/v1/jobs/${queued}` });
+      assert.equal(cancel.statusCode, 507, cancel.body);
+      assert.equal((await job(queued)).state, 'queued');
+      const read = await app.inject('/v1/jobs?limit=10');
+      assert.equal(read.statusCode, 200);
+      assert.equal(read.headers['x-ratelimit-limit'], '100000');
+      assert.equal((await app.inject('/health/live')).statusCode, 200);
+    } finally {
+      await makeRoom();
+    }
+    await app.inject({ method: 'DELETE', url: `/v1/jobs/${queued}` });
+  });
+
+  it('takes no jobs while Redis is full, without asking again and again, and takes them once it has room', async () => {
+    const waiting = await submit(spiralJob([0.3, 0.4]));
+    await fill();
+    try {
+      worker = startEntry('src/jobs/worker-main.ts', env);
+      await waitForOutput(worker, /worker ready/);
+      const before = await commandsProcessed();
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      // A paused worker asks Redis for room a few times a second at most; BullMQ alone asks for the next job
+      // again at once, several thousand times a second.
+      const asked = (await commandsProcessed()) - before;
+      assert.ok(asked < 200, `${asked} commands reached Redis in 2 s`);
+      assert.equal(worker.output().match(/taking no jobs until it has room/g)?.length, 1, 'one log line');
+      assert.equal((await job(waiting)).state, 'queued');
+    } finally {
+      await makeRoom();
+    }
+    const done = await waitFor('the waiting job', async () => {
+      const record = await job(waiting);
+      return record.state === 'completed' ? record : undefined;
+    });
+    assert.equal(done.attempts, 1);
+    assert.match(worker.output(), /Redis has room again: taking jobs/);
+  });
+
+  it('keeps what a job made while Redis is full, and stores it once there is room', async () => {
+    assert.ok(worker !== undefined);
+    const id = await submit(slowJob);
+    await waitFor('the job to start', async () => (await job(id)).state === 'running');
+    await fill();
+    try {
+      await waitForOutput(
+        worker,
+        new RegExp(`job ${id}'s (artifacts|result) waits until it has room`),
+        60_000,
+      );
+      const held = await job(id);
+      assert.equal(held.state, 'running', 'not failed for want of room');
+      assert.equal(held.attempts, 1);
+    } finally {
+      await makeRoom();
+    }
+    const done = await waitFor('the job to complete', async () => {
+      const record = await job(id);
+      return record.state === 'completed' ? record : undefined;
+    });
+    assert.equal(done.attempts, 1);
+    assert.ok(done.artifacts.length > 0);
+    for (const name of done.artifacts) {
+      const artifact = await app.inject(`/v1/jobs/${id}/artifacts/${name}`);
+      assert.equal(artifact.statusCode, 200, name);
+    }
+  });
+});
