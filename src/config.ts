@@ -133,6 +133,11 @@ export interface SecurityConfig {
    * only one (plugins/body-budget.ts); 0 turns it off. @defaultValue 512 MiB
    */
   bodyBudgetBytes: number;
+  /**
+   * Bytes of job artifacts being sent at once (each read whole, and held until its client has it all); a
+   * download past it gets 503 unless it is the only one; 0 turns it off. @defaultValue 256 MiB
+   */
+  downloadBudgetBytes: number;
   /** Jobs waiting to start per job type before submissions of that type get 503. @defaultValue 10000 */
   jobQueueLimit: number;
   /**
@@ -409,6 +414,7 @@ export function loadConfig(env: Env = process.env): Config {
       shedEventLoopDelayMs: integer(env, 'SHED_EVENT_LOOP_DELAY_MS', 0),
       shedHeapUsedPercent: integer(env, 'SHED_HEAP_USED_PERCENT', 95),
       bodyBudgetBytes: integer(env, 'BODY_BUDGET_BYTES', 512 * 1024 * 1024),
+      downloadBudgetBytes: integer(env, 'DOWNLOAD_BUDGET_BYTES', 256 * 1024 * 1024),
       jobQueueLimit: integer(env, 'JOB_QUEUE_LIMIT', 10_000, 1),
       deadlines: parseDeadlines(env.DEADLINES),
       corsOrigins: parseCorsOrigins(env.CORS_ORIGINS),

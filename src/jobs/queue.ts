@@ -22,7 +22,11 @@ export interface JobQueue {
   cancel(id: string): Promise<JobRecord>;
   /** Live events of one job until it finishes; returns the unsubscribe function. */
   subscribe(id: string, listener: (event: JobEvent) => void): Promise<() => void>;
-  artifact(id: string, name: string): Promise<Artifact | undefined>;
+  /**
+   * A file the job wrote. `reserve` hears its size before any of it is read, and may throw to refuse it
+   * (the download budget).
+   */
+  artifact(id: string, name: string, reserve?: (bytes: number) => void): Promise<Artifact | undefined>;
   counts(): Promise<JobCount[]>;
   /** Jobs of one type waiting to start (retries waiting out their backoff included); cheap, read per submission. */
   queued(type: string): Promise<number>;

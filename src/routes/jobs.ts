@@ -1,8 +1,9 @@
 // Asynchronous jobs: submit (through the jobs service, which validates and checks before anything is
 // queued), read, list, cancel, follow by server-sent events, and download artifacts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, OverloadedError } from '../errors.js';
 import { FINISHED_STATES, type JobEvent, type JobRecord } from '../jobs/job-record.js';
+import { ByteBudget } from '../lib/byte-budget.js';
 import { NoContent, problems } from '../schemas/common.js';
 import {
   ArtifactPath,
@@ -33,6 +34,10 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .map((name) => `/v1/jobs/${job.id}/artifacts/${name}`),
     },
   });
+
+  // An artifact is read whole and held until its client has taken all of it: a hundred clients that ask for
+  // a 30 MB artifact and read nothing held 3 GB here. The budget bounds what downloads hold together.
+  const downloads = new ByteBudget(app.config.security.downloadBudgetBytes);
 
   // Open event streams end when the server closes; otherwise they would hold the drain until its deadline.
   const openStreams = new Set<() => void>();
@@ -156,14 +161,22 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: ArtifactPath,
         response: {
           200: ArtifactReply,
-          ...problems(400, 404, 503),
+          ...problems(400, 404, 409, 503),
         },
       },
     },
     async (request, reply) => {
       const { id, name } = request.params;
       await mustGet(id);
-      const artifact = await app.queue.artifact(id, name);
+      const artifact = await app.queue.artifact(id, name, (bytes) => {
+        if (!downloads.fits(bytes)) {
+          app.metrics.rejected('overloaded', request.apiKeyName);
+          throw new OverloadedError(
+            `artifacts of ${downloads.held} bytes are being sent, and this one's ${bytes} would pass the ${downloads.limit}-byte budget (DOWNLOAD_BUDGET_BYTES); retry shortly`,
+          );
+        }
+        downloads.hold(bytes, reply.raw);
+      });
       if (artifact === undefined) throw new NotFoundError(`job '${id}' has no artifact '${name}'`);
       // Plots open in the browser tab (they are drawn by the service, with no scripts); data files download.
       const disposition = artifact.contentType.startsWith('image/') ? 'inline' : 'attachment';

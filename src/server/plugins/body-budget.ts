@@ -8,6 +8,7 @@
 // are never shed (health probes, model uploads) are charged but never refused.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { ByteBudget } from '../../lib/byte-budget.js';
 import { refuseOverloaded } from './load-shedding.js';
 import { isShed } from './route-policy.js';
 
@@ -30,7 +31,7 @@ function chargeOf(request: FastifyRequest): number {
 
 async function bodyBudgetPlugin(app: FastifyInstance, options: BodyBudgetOptions): Promise<void> {
   if (options.bytes === 0) return;
-  let charged = 0;
+  const budget = new ByteBudget(options.bytes);
   // A callback hook, not an async one: every request passes here, most with no body.
   app.addHook('onRequest', (request, reply, done) => {
     const bytes = chargeOf(request);
@@ -38,22 +39,17 @@ async function bodyBudgetPlugin(app: FastifyInstance, options: BodyBudgetOptions
       done();
       return;
     }
-    if (charged > 0 && charged + bytes > options.bytes && isShed(request.routeOptions.config)) {
+    if (!budget.fits(bytes) && isShed(request.routeOptions.config)) {
       refuseOverloaded(
         app,
         request,
         reply,
-        `request bodies of ${charged} bytes are being handled, and this one's ${bytes} would pass the ${options.bytes}-byte budget (BODY_BUDGET_BYTES); retry shortly`,
+        `request bodies of ${budget.held} bytes are being handled, and this one's ${bytes} would pass the ${options.bytes}-byte budget (BODY_BUDGET_BYTES); retry shortly`,
         1,
       );
       return;
     }
-    charged += bytes;
-    // A response emits 'close' once, after it has ended or when its connection died first (an aborted
-    // upload).
-    reply.raw.once('close', () => {
-      charged -= bytes;
-    });
+    budget.hold(bytes, reply.raw);
     done();
   });
 }

@@ -192,9 +192,10 @@ export class BullmqQueue implements JobQueue {
     };
   }
 
-  async artifact(id: string, name: string): Promise<Artifact | undefined> {
+  async artifact(id: string, name: string, reserve?: (bytes: number) => void): Promise<Artifact | undefined> {
     const record = await this.get(id);
     if (record === undefined || !record.artifacts.includes(name)) return undefined;
+    if (reserve !== undefined) reserve(await this.redis(() => this.store.size(id, name)));
     return this.redis(() => this.store.get(id, name));
   }
 

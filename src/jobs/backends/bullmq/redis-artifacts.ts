@@ -34,6 +34,11 @@ export class RedisArtifactStore implements ArtifactSink {
       .exec();
   }
 
+  /** The artifact's bytes without reading them (0 when there is none). */
+  async size(jobId: string, name: string): Promise<number> {
+    return this.redis.hstrlen(this.key(jobId), name);
+  }
+
   async get(jobId: string, name: string): Promise<Artifact | undefined> {
     if (!ARTIFACT_NAME.test(name)) return undefined;
     const [data, contentType] = await Promise.all([

@@ -212,10 +212,12 @@ export class InlineQueue implements JobQueue {
     return () => this.events.off(id, listener);
   }
 
-  async artifact(id: string, name: string): Promise<Artifact | undefined> {
+  async artifact(id: string, name: string, reserve?: (bytes: number) => void): Promise<Artifact | undefined> {
     this.assertStoreOpen();
     const entry = await this.store.call('artifact', id, name);
-    return entry === undefined ? undefined : this.files.read(id, entry);
+    if (entry === undefined) return undefined;
+    reserve?.(entry.bytes);
+    return this.files.read(id, entry);
   }
 
   async counts(): Promise<JobCount[]> {

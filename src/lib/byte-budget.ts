@@ -1,0 +1,34 @@
+// Bytes held at once across requests (request bodies being read, artifacts being sent), so that many
+// requests each within its own limit cannot together take more memory than the process has. One rule: a
+// charge that would pass the budget is refused, unless nothing else is charged — every request within its
+// own limit can be served, one at a time.
+
+/** What a charge lasts as long as: an HTTP response, which emits 'close' once it ended or its connection died. */
+interface Closable {
+  once(event: 'close', listener: () => void): unknown;
+}
+
+export class ByteBudget {
+  private charged = 0;
+
+  /** `limit` 0 turns the budget off: every charge is taken. */
+  constructor(readonly limit: number) {}
+
+  /** Bytes charged now. */
+  get held(): number {
+    return this.charged;
+  }
+
+  /** Whether `bytes` more may be charged: within the limit, or nothing else charged. */
+  fits(bytes: number): boolean {
+    return this.limit === 0 || this.charged === 0 || this.charged + bytes <= this.limit;
+  }
+
+  /** Charges `bytes` until `holder` closes (whether or not they fit: see fits). */
+  hold(bytes: number, holder: Closable): void {
+    this.charged += bytes;
+    holder.once('close', () => {
+      this.charged -= bytes;
+    });
+  }
+}
