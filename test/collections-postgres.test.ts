@@ -203,6 +203,43 @@ describe('PostgreSQL collection store: replicas and faults', () => {
     assert.deepEqual([...direct.get('partitioned').get('later').vector], [3, 3]);
   });
 
+  it('PostgreSQL out of connections: writes 503 (they were 500s), then write again', async () => {
+    const role = `${database.name}_limited`;
+    await query(database.url, `CREATE ROLE ${role} LOGIN`);
+    await query(database.url, `GRANT ALL ON SCHEMA public TO ${role}`);
+    await query(database.url, `GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}`);
+    try {
+      const url = new URL(database.url);
+      url.username = role;
+      await (await replica()).create(config('crowded'));
+      const limited = await replica(url.toString());
+      const collection = limited.get('crowded');
+      // The role may open no more connections (superusers are not limited: the role is not one), and the
+      // ones it has are gone: the next write needs a new one.
+      await query(database.url, `ALTER ROLE ${role} CONNECTION LIMIT 0`);
+      await query(database.url, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [
+        role,
+      ]);
+      await assert.rejects(limited.upsert(collection, [point('refused', 1, 1)]), (error: Error) => {
+        assert.equal((error as { status?: number }).status, 503);
+        assert.equal((error as { retryAfter?: number }).retryAfter, 2);
+        assert.match(error.message, /PostgreSQL cannot take the change now: too many connections for role/);
+        return true;
+      });
+      await query(database.url, `ALTER ROLE ${role} CONNECTION LIMIT -1`);
+      await waitFor('the write to go through', () =>
+        limited.upsert(collection, [point('taken', 1, 1)]).then(
+          () => true,
+          () => false,
+        ),
+      );
+    } finally {
+      await Promise.all(stores.splice(0).map((store) => store.close()));
+      await query(database.url, `DROP OWNED BY ${role}`);
+      await query(database.url, `DROP ROLE ${role}`);
+    }
+  });
+
   it('PostgreSQL gone mid-run: writes 503 fast, searches serve the last index, then it catches up', async () => {
     const direct = await replica();
     const { proxy, url } = await proxied();

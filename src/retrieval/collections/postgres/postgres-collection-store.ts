@@ -52,6 +52,18 @@ function unreachable(error: unknown): boolean {
   return /^(08|57P0)/.test(error.code ?? '');
 }
 
+/**
+ * Codes of a server that is there but cannot take the change now: out of connections (for the role, the
+ * database or the server) or memory (class 53; a full disk, 53100, answers 507 on its own), a statement
+ * or lock timeout, a conflict with another transaction, a read-only standby (a failover under way). The
+ * change was rolled back and a retry may succeed: not the client's fault, nor a bug.
+ */
+const BUSY = /^(53(?!100)\w{3}|40001|40P01|55P03|57014|25006)$/;
+
+function busy(error: unknown): boolean {
+  return error instanceof pg.DatabaseError && BUSY.test(error.code ?? '');
+}
+
 export class PostgresCollectionStore implements CollectionStore {
   readonly backend = 'postgres';
   loaded = false;
@@ -311,6 +323,9 @@ export class PostgresCollectionStore implements CollectionStore {
       if (error instanceof AppError) throw error;
       broken = error as Error;
       if (lost) throw new UnavailableError(`PostgreSQL unreachable: ${(error as Error).message}`, 2);
+      if (busy(error)) {
+        throw new UnavailableError(`PostgreSQL cannot take the change now: ${(error as Error).message}`, 2);
+      }
       throw error;
     } finally {
       // A connection that failed is closed rather than handed out again.
