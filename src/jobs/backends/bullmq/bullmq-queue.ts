@@ -29,7 +29,7 @@ import {
 } from './bullmq-shared.js';
 import { JobWatcher } from './job-watcher.js';
 import { RedisArtifactStore } from './redis-artifacts.js';
-import { isRedisFull } from './redis-room.js';
+import { REFUSAL, writeRefusal } from './redis-write-refusal.js';
 
 const BULL_STATES: Record<
   JobState,
@@ -312,9 +312,15 @@ export class BullmqQueue implements JobQueue {
       ) {
         throw error;
       }
-      if (isRedisFull(error)) {
+      const refusal = writeRefusal(error);
+      if (refusal === 'full') {
         throw new StorageFullError(
-          "the job queue's Redis is full (its maxmemory): this change was not stored; retry once finished jobs expire or Redis has more memory",
+          `the job queue's ${REFUSAL.full}: this change was not stored; retry once finished jobs expire or Redis has more memory`,
+        );
+      }
+      if (refusal !== undefined) {
+        throw new UnavailableError(
+          `the job queue's ${REFUSAL[refusal]}: this change was not stored; retry later`,
         );
       }
       throw new UnavailableError(`Redis call failed: ${(error as Error).message}`);

@@ -2,8 +2,8 @@
 // process's event loop stays free to renew locks. Cancellation arrives as a flag in the job data (for jobs
 // not yet started) and a message on the cancel channel (for jobs running here). A worker that dies leaves
 // its jobs locked until the lock expires; another worker's stalled check then runs them again. A Redis that
-// is full (its maxmemory reached) is waited for: the worker takes no jobs, and a job holds its artifacts and
-// result, until Redis has room (redis-room.ts).
+// refuses writes (full, unable to save, a read-only replica) is waited for: the worker takes no jobs, and a
+// job holds its artifacts and result, until Redis takes writes again (redis-write-refusal.ts).
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobConfig, ModelAccess } from '../../../config.js';
@@ -19,7 +19,7 @@ import {
   queueName,
 } from './bullmq-shared.js';
 import { RedisArtifactStore } from './redis-artifacts.js';
-import { isRedisFull, RedisRoom } from './redis-room.js';
+import { REFUSAL, RedisWriteProbe, writeRefusal } from './redis-write-refusal.js';
 
 export interface JobWorkerOptions {
   redisUrl: string;
@@ -40,17 +40,17 @@ export class JobWorker {
   private readonly subscriber: Redis;
   private readonly commands: Redis;
   private readonly store: RedisArtifactStore;
-  private readonly room: RedisRoom;
-  /** Whether the workers are paused until Redis has room. */
-  private waitingForRoom = false;
-  /** Aborted by close(): ends the waits for room. */
+  private readonly writes: RedisWriteProbe;
+  /** Whether the workers are paused until Redis takes writes. */
+  private paused = false;
+  /** Aborted by close(): ends the waits for writes. */
   private readonly stopping = new AbortController();
   private closing: Promise<boolean> | undefined;
 
   constructor(private readonly options: JobWorkerOptions) {
     this.commands = this.track(patientConnection(options.redisUrl));
     this.store = new RedisArtifactStore(this.commands, options.prefix, options.jobs.retentionSeconds);
-    this.room = new RedisRoom(this.commands, `${options.prefix}:worker-room-probe`);
+    this.writes = new RedisWriteProbe(this.commands, `${options.prefix}:worker-write-probe`);
     this.subscriber = this.track(patientConnection(options.redisUrl));
     void this.subscriber.subscribe(cancelChannel(options.prefix));
     this.subscriber.on('message', (_channel: string, jobId: string) => this.active.get(jobId)?.abort());
@@ -64,7 +64,8 @@ export class JobWorker {
         maxStalledCount: 1,
       });
       worker.on('error', (error) => {
-        if (isRedisFull(error)) void this.pauseUntilRoom();
+        const refusal = writeRefusal(error);
+        if (refusal !== undefined) void this.pauseUntilWritesTaken(REFUSAL[refusal]);
         else options.log.error({ err: error, type }, 'job worker error');
       });
       worker.on('failed', (job, error) =>
@@ -108,47 +109,48 @@ export class JobWorker {
   }
 
   /**
-   * Takes no more jobs, of any type, until Redis has room: BullMQ would ask for the next one again at once,
-   * and be refused again, for as long as Redis stays full. Jobs running go on (and wait for room to store
-   * what they made).
+   * Takes no more jobs, of any type, until Redis takes writes again: BullMQ would ask for the next one
+   * again at once, and be refused again, for as long as the refusal lasts. Jobs running go on (and wait to
+   * store what they made).
    */
-  private async pauseUntilRoom(): Promise<void> {
-    if (this.waitingForRoom || this.stopping.signal.aborted) return;
-    this.waitingForRoom = true;
-    this.options.log.warn('Redis is full (its maxmemory): taking no jobs until it has room');
+  private async pauseUntilWritesTaken(reason: string): Promise<void> {
+    if (this.paused || this.stopping.signal.aborted) return;
+    this.paused = true;
+    this.options.log.warn(`${reason}: taking no jobs until it takes writes again`);
     try {
       await Promise.all(this.workers.map((worker) => worker.pause(true)));
-      await this.room.wait(this.stopping.signal);
+      await this.writes.untilTaken(this.stopping.signal);
       for (const worker of this.workers) worker.resume();
-      this.options.log.info('Redis has room again: taking jobs');
+      this.options.log.info('Redis takes writes again: taking jobs');
     } catch (error) {
       if (!this.stopping.signal.aborted) this.options.log.error({ err: error }, 'job worker error');
     } finally {
-      this.waitingForRoom = false;
+      this.paused = false;
     }
   }
 
   /**
-   * Runs `write`, and again whenever Redis refuses it for want of memory, once Redis has room: what a job
-   * made is kept until it is stored, not failed (which would spend the job's attempts within seconds, and
-   * the work). `signal` (the job's cancellation) ends the wait.
+   * Runs `write`, and again whenever Redis refuses it, once Redis takes writes: what a job made is kept
+   * until it is stored, not failed (which would spend the job's attempts within seconds, and the work).
+   * `signal` (the job's cancellation) ends the wait.
    */
-  private async whenRoom<T>(write: () => Promise<T>, signal: AbortSignal, what: string): Promise<T> {
+  private async whenWritesTaken<T>(write: () => Promise<T>, signal: AbortSignal, what: string): Promise<T> {
     for (;;) {
       try {
         return await write();
       } catch (error) {
-        if (!isRedisFull(error)) throw error;
-        await this.untilRoom(signal, what);
+        if (writeRefusal(error) === undefined) throw error;
+        await this.untilWritesTaken(signal, what);
       }
     }
   }
 
-  private async untilRoom(signal: AbortSignal, what: string): Promise<void> {
-    if (await this.room.hasRoom()) return;
-    this.options.log.warn(`Redis is full (its maxmemory): ${what} waits until it has room`);
-    await this.room.wait(signal);
-    this.options.log.info(`Redis has room again: ${what} goes on`);
+  private async untilWritesTaken(signal: AbortSignal, what: string): Promise<void> {
+    const refusal = await this.writes.refusal();
+    if (refusal === undefined) return;
+    this.options.log.warn(`${REFUSAL[refusal]}: ${what} waits until it takes writes again`);
+    await this.writes.untilTaken(signal);
+    this.options.log.info(`Redis takes writes again: ${what} goes on`);
   }
 
   private track(connection: Redis): Redis {
@@ -175,7 +177,7 @@ export class JobWorker {
         {
           store: {
             put: (jobId, artifacts) =>
-              this.whenRoom(
+              this.whenWritesTaken(
                 () => this.store.put(jobId, artifacts),
                 controller.signal,
                 `job ${id}'s artifacts`,
@@ -193,7 +195,7 @@ export class JobWorker {
       );
       if (outcome.kind === 'completed') {
         // BullMQ stores the result once this returns, and fails the job if Redis refuses it.
-        await this.untilRoom(controller.signal, `job ${id}'s result`).catch((error: unknown) => {
+        await this.untilWritesTaken(controller.signal, `job ${id}'s result`).catch((error: unknown) => {
           throw controller.signal.aborted ? new UnrecoverableError(CANCELLED_REASON) : error;
         });
         return { result: outcome.result, artifacts: outcome.artifacts };

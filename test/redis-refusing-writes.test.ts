@@ -1,12 +1,16 @@
-// A Redis at its maxmemory (noeviction, the policy BullMQ requires) refuses every write that could grow it.
-// Against a redis-server this test starts itself and fills on purpose (a filler key past a maxmemory set just
-// above what it holds): submissions and cancellations answer 507, reads go on; a worker takes no jobs — BullMQ
-// alone asks again at once, thousands of refusals a second — and a job that finishes while Redis is full keeps
-// what it made until Redis has room, instead of failing; once the filler goes, everything completes on its
-// first attempt.
+// A Redis that refuses writes, against redis-servers this test starts itself. Full — its maxmemory reached
+// under noeviction, the policy BullMQ requires (a filler key past a maxmemory set just above what it holds):
+// submissions and cancellations answer 507, reads go on; a worker takes no jobs — BullMQ alone asks again at
+// once, thousands of refusals a second — and a job that finishes while Redis is full keeps what it made
+// until Redis has room, instead of failing; once the filler goes, everything completes on its first
+// attempt. Unable to save to its disk (MISCONF, a snapshot that failed): submissions answer 503, a worker
+// takes no jobs, and all goes on once a snapshot succeeds.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -65,7 +69,11 @@ describe('a full Redis (maxmemory reached, noeviction)', () => {
       }
     }
   };
-  const makeRoom = () => redis.del(FILLER);
+  /** The filler goes, and the maxmemory with it. */
+  const makeRoom = async () => {
+    await redis.del(FILLER);
+    await redis.config('SET', 'maxmemory', '0');
+  };
   const job = async (id: string) => (await app.inject(`/v1/jobs/${id}`)).json();
   const submit = async (body: object) => {
     const response = await app.inject({ method: 'POST', url: '/v1/jobs', payload: body });
@@ -109,7 +117,11 @@ describe('a full Redis (maxmemory reached, noeviction)', () => {
       // again at once, several thousand times a second.
       const asked = (await commandsProcessed()) - before;
       assert.ok(asked < 200, `${asked} commands reached Redis in 2 s`);
-      assert.equal(worker.output().match(/taking no jobs until it has room/g)?.length, 1, 'one log line');
+      assert.equal(
+        worker.output().match(/taking no jobs until it takes writes again/g)?.length,
+        1,
+        'one log line',
+      );
       assert.equal((await job(waiting)).state, 'queued');
     } finally {
       await makeRoom();
@@ -119,7 +131,7 @@ describe('a full Redis (maxmemory reached, noeviction)', () => {
       return record.state === 'completed' ? record : undefined;
     });
     assert.equal(done.attempts, 1);
-    assert.match(worker.output(), /Redis has room again: taking jobs/);
+    assert.match(worker.output(), /Redis takes writes again: taking jobs/);
   });
 
   it('keeps what a job made while Redis is full, and stores it once there is room', async () => {
@@ -130,7 +142,7 @@ describe('a full Redis (maxmemory reached, noeviction)', () => {
     try {
       await waitForOutput(
         worker,
-        new RegExp(`job ${id}'s (artifacts|result) waits until it has room`),
+        new RegExp(`job ${id}'s (artifacts|result) waits until it takes writes again`),
         60_000,
       );
       const held = await job(id);
@@ -149,5 +161,83 @@ describe('a full Redis (maxmemory reached, noeviction)', () => {
       const artifact = await app.inject(`/v1/jobs/${id}/artifacts/${name}`);
       assert.equal(artifact.statusCode, 200, name);
     }
+  });
+});
+
+describe('a Redis that cannot save to its disk (MISCONF)', () => {
+  let dir: string;
+  let redisServer: ChildProcess;
+  let redis: Redis;
+  let app: FastifyInstance;
+  let env: Record<string, string>;
+  let worker: Child | undefined;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'meanserve-redis-'));
+    const port = await freePort();
+    // With a save point, a snapshot that fails makes Redis refuse writes (stop-writes-on-bgsave-error, on by
+    // default) until one succeeds; the test moves the snapshots' directory (a protected setting).
+    redisServer = spawnRedis(port, ['--dir', dir, '--save', '3600 1', '--enable-protected-configs', 'yes']);
+    redis = new Redis(`redis://127.0.0.1:${port}`);
+    redis.on('error', () => {
+      // Refused until redis-server listens; ioredis connects again by itself.
+    });
+    env = { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: 'misconf-test' };
+    app = await startApp(env);
+    await queueAnswers(app);
+  });
+  after(async () => {
+    if (worker !== undefined) await kill(worker);
+    await stopApp(app);
+    redis.disconnect();
+    redisServer.kill('SIGKILL');
+    await once(redisServer, 'exit');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const writesRefused = () =>
+    redis.set('probe', '1').then(
+      () => false,
+      (error: Error) => error.message.startsWith('MISCONF '),
+    );
+  const job = async (id: string) => (await app.inject(`/v1/jobs/${id}`)).json();
+
+  it('refuses submissions with 503, takes no jobs, and goes on once a snapshot succeeds', async () => {
+    const queued = await app.inject({ method: 'POST', url: '/v1/jobs', payload: spiralJob([0.5, 0.6]) });
+    assert.equal(queued.statusCode, 202);
+    // The snapshot's directory goes away under Redis: the next snapshot fails.
+    await rm(dir, { recursive: true, force: true });
+    await redis.bgsave();
+    await waitFor('Redis to refuse writes', writesRefused);
+
+    const refused = await app.inject({ method: 'POST', url: '/v1/jobs', payload: spiralJob() });
+    assert.equal(refused.statusCode, 503, refused.body);
+    assert.match(
+      refused.json().detail,
+      /Redis cannot save to its disk \(MISCONF\): this change was not stored/,
+    );
+
+    worker = startEntry('src/jobs/worker-main.ts', env);
+    await waitForOutput(worker, /worker ready/);
+    const before = Number((await redis.info('stats')).match(/^total_commands_processed:(\d+)/m)?.[1]);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const asked = Number((await redis.info('stats')).match(/^total_commands_processed:(\d+)/m)?.[1]) - before;
+    assert.ok(asked < 200, `${asked} commands reached Redis in 2 s`);
+    assert.match(
+      worker.output(),
+      /Redis cannot save to its disk \(MISCONF\): taking no jobs until it takes writes again/,
+    );
+    assert.equal((await job(queued.json().id)).state, 'queued');
+
+    // Somewhere to save again.
+    dir = await mkdtemp(join(tmpdir(), 'meanserve-redis-'));
+    await redis.config('SET', 'dir', dir);
+    await redis.bgsave();
+    await waitFor('Redis to take writes', async () => !(await writesRefused()));
+    const done = await waitFor('the queued job', async () => {
+      const record = await job(queued.json().id);
+      return record.state === 'completed' ? record : undefined;
+    });
+    assert.equal(done.attempts, 1);
   });
 });
