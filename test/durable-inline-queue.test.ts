@@ -7,9 +7,15 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { InlineQueue } from '../src/jobs/backends/inline/inline-queue.js';
-import { JobStore, JobStoreError, type StoredJob } from '../src/jobs/backends/inline/job-store.js';
+import {
+  JobStore,
+  JobStoreError,
+  MIGRATIONS,
+  type StoredJob,
+} from '../src/jobs/backends/inline/job-store.js';
 import { startApp, stopApp } from './helpers/app.js';
 import { TEST_JOB_CONFIG } from './helpers/backends.js';
 import { type Child, kill, startEntry, waitForOutput } from './helpers/processes.js';
@@ -197,6 +203,38 @@ describe('the job store after a stop', () => {
       assert.equal(store.get('cancelled')?.record.state, 'cancelled');
       assert.match(store.get('twice')?.record.error ?? '', /stopped twice/);
       assert.equal(store.get('again')?.record.state, 'queued');
+      store.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('moves the params of a store from before job_params into it, and lists them by size', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'meanserve-store-'));
+    const path = join(dir, 'queue.sqlite');
+    try {
+      const old = new Database(path);
+      old.exec(MIGRATIONS[0] as string);
+      old.pragma('user_version = 1');
+      const large = { requests: 'x'.repeat(70_000) };
+      const insert = old.prepare(
+        `INSERT INTO jobs (id, type, state, seed, params, progress, attempts, created_at, fingerprint)
+         VALUES (?, 'onnx.batch-infer', 'completed', 1, ?, '{"fraction":1}', 1, ?, 'f')`,
+      );
+      insert.run('small', JSON.stringify({ n: 1 }), '2026-12-01T00:00:00.000Z');
+      insert.run('large', JSON.stringify(large), '2026-12-01T00:00:01.000Z');
+      old.close();
+      const store = new JobStore(path);
+      assert.deepEqual(store.get('small')?.record.params, { n: 1 });
+      assert.deepEqual(store.get('large')?.record.params, large);
+      const listed = store.list({ limit: 10 });
+      assert.deepEqual(
+        listed.map((record) => [record.id, record.params, record.paramsBytes]),
+        [
+          ['large', undefined, JSON.stringify(large).length],
+          ['small', { n: 1 }, undefined],
+        ],
+      );
       store.close();
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -80,6 +80,20 @@ describe('job routes', () => {
     assert.ok(listed.data.some((j: { id: string }) => j.id === job.id));
   });
 
+  it('lists a job whose params are over 64 KiB by their size; the job itself has them', async () => {
+    const requests = Array.from({ length: 1500 }, () => spiralRequest());
+    const response = await submit({ type: 'onnx.batch-infer', params: { model: 'spiral-mlp', requests } });
+    assert.equal(response.statusCode, 202);
+    const { id } = response.json();
+    const listed = (await app.inject('/v1/jobs?type=onnx.batch-infer&limit=50')).json();
+    const item = listed.data.find((job: { id: string }) => job.id === id);
+    assert.ok(item);
+    assert.equal('params' in item, false);
+    assert.ok(item.paramsBytes > 64 * 1024);
+    assert.equal((await app.inject(`/v1/jobs/${id}`)).json().params.requests.length, 1500);
+    await finished(id);
+  });
+
   it('validates params at submit time, naming the field inside params', async () => {
     const cases: Array<[unknown, number, string]> = [
       [{ type: 'onnx.batch-infer', params: { model: 'spiral-mlp' } }, 400, '/body/params/requests'],

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { ConflictError, NotFoundError } from '../src/errors.js';
 import type { JobEvent, JobRecord, SubmitRequest } from '../src/jobs/job-record.js';
 import type { JobQueue } from '../src/jobs/queue.js';
-import type { JobState } from '../src/schemas/jobs.js';
+import { type JobState, LIST_PARAMS_MAX_BYTES } from '../src/schemas/jobs.js';
 import {
   type Backend,
   bullmqBackend,
@@ -141,6 +141,33 @@ for (const [name, make] of backends) {
       const times = all.map((j) => j.createdAt);
       assert.deepEqual(times, [...times].sort().reverse());
       assert.deepEqual(await queue.list({ type: TYPE, state: 'running', limit: 10 }), []);
+    });
+
+    it('lists params over 64 KiB by their size only; the job itself has them', async () => {
+      const small = spiralParams(1);
+      const large = { ...small, requests: Array.from({ length: 800 }, () => small.requests[0]) };
+      const bytes = JSON.stringify(large).length;
+      assert.ok(bytes > LIST_PARAMS_MAX_BYTES);
+      const [big, little] = [
+        (await queue.submit(request(large))).job,
+        (await queue.submit(request(small))).job,
+      ];
+      const listed = await queue.list({ type: TYPE, limit: 100 });
+      const bigListed = listed.find((job) => job.id === big.id);
+      const littleListed = listed.find((job) => job.id === little.id);
+      assert.ok(bigListed && littleListed);
+      assert.equal(bigListed.params, undefined);
+      assert.ok(
+        bigListed.paramsBytes !== undefined &&
+          bigListed.paramsBytes >= bytes &&
+          bigListed.paramsBytes < bytes + 200,
+        `paramsBytes ${bigListed.paramsBytes} for ${bytes} bytes of params`,
+      );
+      assert.equal(bigListed.seed, 1);
+      assert.deepEqual(littleListed.params, small);
+      assert.equal(littleListed.paramsBytes, undefined);
+      assert.deepEqual((await queue.get(big.id))?.params, large);
+      await waitForState(queue, big.id, ['completed']);
     });
 
     it('cancels a running job between steps, and a queued one before it starts', async () => {

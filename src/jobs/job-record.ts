@@ -17,7 +17,9 @@ export interface JobRecord {
   type: string;
   state: JobState;
   seed: number;
-  params: unknown;
+  /** Absent from a list when over LIST_PARAMS_MAX_BYTES (schemas/jobs.ts); paramsBytes then says their size. */
+  params?: unknown;
+  paramsBytes?: number;
   progress: JobProgress;
   /** Tries started so far (a retried or recovered job counts each). */
   attempts: number;

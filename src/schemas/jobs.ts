@@ -2,6 +2,13 @@
 import { Type } from '@sinclair/typebox';
 import { Limit, Seed } from './common.js';
 
+/**
+ * Params larger than this, as JSON, are left out of job lists (`paramsBytes` says their size; the job's
+ * own record has them): an onnx.batch-infer job may carry 32 MiB of requests, so fifty of them made one
+ * list of 1.6 GB — past the longest string V8 can build.
+ */
+export const LIST_PARAMS_MAX_BYTES = 64 * 1024;
+
 export const JOB_STATES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
@@ -56,7 +63,14 @@ export const JobSchema = Type.Object(
     type: Type.String(),
     state: JobStateSchema,
     seed: Type.Integer(),
-    params: Type.Unknown(),
+    params: Type.Optional(
+      Type.Unknown({
+        description: `Left out of lists when over ${LIST_PARAMS_MAX_BYTES} bytes as JSON (paramsBytes then says their size); a job's own record always has them.`,
+      }),
+    ),
+    paramsBytes: Type.Optional(
+      Type.Integer({ description: 'In a list, in place of params too large to list: their size as JSON.' }),
+    ),
     progress: Progress,
     attempts: Type.Integer({ description: 'Tries started so far.' }),
     createdAt: Type.String({ format: 'date-time' }),

@@ -28,19 +28,21 @@ import {
   typeOfJobId,
 } from './bullmq-shared.js';
 import { JobWatcher } from './job-watcher.js';
+import { readListedJob } from './listed-job.js';
 import { RedisArtifactStore } from './redis-artifacts.js';
 import { REFUSAL, writeRefusal } from './redis-write-refusal.js';
 
-const BULL_STATES: Record<
-  JobState,
-  Array<'waiting' | 'delayed' | 'prioritized' | 'active' | 'completed' | 'failed'>
-> = {
+type BullState = 'waiting' | 'delayed' | 'prioritized' | 'active' | 'completed' | 'failed';
+
+const BULL_STATES: Record<JobState, BullState[]> = {
   queued: ['waiting', 'delayed', 'prioritized'],
   running: ['active'],
   completed: ['completed'],
   failed: ['failed'],
   cancelled: ['failed', 'waiting', 'delayed', 'prioritized'],
 };
+
+const ALL_BULL_STATES: BullState[] = ['waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed'];
 
 /** Longest one step of close() may take before the next runs. */
 const CLOSE_STEP_TIMEOUT_MS = 2000;
@@ -120,7 +122,8 @@ export class BullmqQueue implements JobQueue {
     const job = await this.redis(() =>
       queue.add(
         request.type,
-        { params: request.params, seed: request.seed, fingerprint: request.fingerprint },
+        // The seed first: a list reads it from the data's first bytes, and never the params (listed-job.ts).
+        { seed: request.seed, fingerprint: request.fingerprint, params: request.params },
         { jobId },
       ),
     );
@@ -142,27 +145,37 @@ export class BullmqQueue implements JobQueue {
 
   async list(filter: JobListFilter): Promise<JobRecord[]> {
     const types = filter.type === undefined ? [...this.queues.keys()] : [filter.type];
-    const states = filter.state === undefined ? undefined : BULL_STATES[filter.state];
+    const states = filter.state === undefined ? ALL_BULL_STATES : BULL_STATES[filter.state];
     const records: JobRecord[] = [];
     for (const type of types) {
       const queue = this.queueOf(type);
-      const jobs = await this.redis(() =>
-        states === undefined
-          ? queue.getJobs(
-              ['waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed'],
-              0,
-              filter.limit - 1,
-            )
-          : queue.getJobs(states, 0, filter.limit - 1),
-      );
-      for (const job of jobs) {
-        if (job === undefined || job === null) continue;
-        const record = await this.get(job.id as string);
+      const ids = new Set(await this.redis(() => queue.getRanges(states, 0, filter.limit - 1)));
+      // One job at a time: each is read without large params, and what a list holds stays small.
+      for (const id of ids) {
+        const record = await this.listed(queue, type, id);
         if (record === undefined || (filter.state !== undefined && record.state !== filter.state)) continue;
         records.push(record);
       }
     }
     return records.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, filter.limit);
+  }
+
+  /** As get(), but with params over LIST_PARAMS_MAX_BYTES left out (paramsBytes in their place). */
+  private async listed(
+    queue: Queue<JobData, JobReturn>,
+    type: string,
+    id: string,
+  ): Promise<JobRecord | undefined> {
+    // State first, as in get().
+    const bullState = await this.redis(() => queue.getJobState(id));
+    const listed = await this.redis(() => readListedJob(queue, this.connection, id));
+    if (listed === undefined) return undefined;
+    const state = publicState(bullState, listed.job);
+    if (state === undefined) return undefined;
+    const { params, ...record } = toRecord(listed.job, type, state);
+    return listed.paramsBytes === undefined
+      ? { ...record, params }
+      : { ...record, paramsBytes: listed.paramsBytes };
   }
 
   async cancel(id: string): Promise<JobRecord> {

@@ -3,7 +3,7 @@
 // committed to disk (WAL, synchronous=FULL) before it is acknowledged. The database is opened in exclusive
 // locking mode: a second process on the same DATA_DIR is refused at start instead of running the same jobs.
 import Database from 'better-sqlite3';
-import type { JobState } from '../../../schemas/jobs.js';
+import { type JobState, LIST_PARAMS_MAX_BYTES } from '../../../schemas/jobs.js';
 import { FINISHED_STATES, type JobCount, type JobProgress, type JobRecord } from '../../job-record.js';
 import type { JobListFilter } from '../../queue.js';
 
@@ -28,7 +28,7 @@ export interface ArtifactEntry {
 }
 
 /** Each entry upgrades the schema by one version (PRAGMA user_version); never edit a released one. */
-const MIGRATIONS = [
+export const MIGRATIONS = [
   `CREATE TABLE jobs (
      id TEXT PRIMARY KEY,
      type TEXT NOT NULL,
@@ -62,14 +62,29 @@ const MIGRATIONS = [
      sha256 TEXT NOT NULL,
      PRIMARY KEY (job_id, name)
    );`,
+  // Params in a table of their own: an onnx.batch-infer job may carry 32 MiB of them, and in the jobs row
+  // every column after them (state, progress, timestamps) was reached by walking their overflow pages —
+  // a list of 25 such jobs took 180 ms with no params read — and every state change rewrote them.
+  `CREATE TABLE job_params (
+     job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+     params TEXT NOT NULL
+   );
+   INSERT INTO job_params (job_id, params) SELECT id, params FROM jobs;
+   ALTER TABLE jobs DROP COLUMN params;`,
 ];
+
+/** A job's row with its params. */
+const WITH_PARAMS =
+  'SELECT jobs.*, job_params.params FROM jobs JOIN job_params ON job_params.job_id = jobs.id';
 
 interface JobRow {
   id: string;
   type: string;
   state: JobState;
   seed: number;
-  params: string;
+  /** Null in a list when over LIST_PARAMS_MAX_BYTES (params_bytes has their size). */
+  params: string | null;
+  params_bytes?: number;
   progress: string;
   attempts: number;
   created_at: string;
@@ -126,20 +141,22 @@ export class JobStore {
       const { record } = job;
       this.db
         .prepare(
-          `INSERT INTO jobs (id, type, state, seed, params, progress, attempts, created_at, fingerprint)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO jobs (id, type, state, seed, progress, attempts, created_at, fingerprint)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           record.id,
           record.type,
           record.state,
           record.seed,
-          JSON.stringify(record.params),
           JSON.stringify(record.progress),
           record.attempts,
           record.createdAt,
           job.fingerprint,
         );
+      this.db
+        .prepare('INSERT INTO job_params (job_id, params) VALUES (?, ?)')
+        .run(record.id, JSON.stringify(record.params));
       if (idempotencyKey !== undefined) {
         this.db
           .prepare('INSERT OR REPLACE INTO idempotency_keys (key, job_id) VALUES (?, ?)')
@@ -150,18 +167,26 @@ export class JobStore {
   }
 
   get(id: string): StoredJob | undefined {
-    const row = this.db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE id = ?').get(id);
+    const row = this.db.prepare<[string], JobRow>(`${WITH_PARAMS} WHERE jobs.id = ?`).get(id);
     return row === undefined ? undefined : this.toStored(row);
   }
 
-  /** Newest first. */
+  /**
+   * Newest first; params over LIST_PARAMS_MAX_BYTES are not read (see JobRecord.params): octet_length
+   * takes their size from the record's header, where length() reads them.
+   */
   list(filter: JobListFilter): JobRecord[] {
     const rows = this.db
-      .prepare<[string | null, string | null, string | null, string | null, number], JobRow>(
-        `SELECT * FROM jobs WHERE (? IS NULL OR type = ?) AND (? IS NULL OR state = ?)
+      .prepare<[number, string | null, string | null, string | null, string | null, number], JobRow>(
+        `SELECT jobs.*,
+           CASE WHEN octet_length(job_params.params) <= ? THEN job_params.params END AS params,
+           octet_length(job_params.params) AS params_bytes
+         FROM jobs JOIN job_params ON job_params.job_id = jobs.id
+         WHERE (? IS NULL OR type = ?) AND (? IS NULL OR state = ?)
          ORDER BY created_at DESC, id DESC LIMIT ?`,
       )
       .all(
+        LIST_PARAMS_MAX_BYTES,
         filter.type ?? null,
         filter.type ?? null,
         filter.state ?? null,
@@ -175,7 +200,7 @@ export class JobStore {
   runnable(type: string, now: number, limit: number): StoredJob[] {
     return this.db
       .prepare<[string, number, number], JobRow>(
-        `SELECT * FROM jobs WHERE state = 'queued' AND type = ? AND run_after <= ?
+        `${WITH_PARAMS} WHERE state = 'queued' AND type = ? AND run_after <= ?
          ORDER BY created_at, id LIMIT ?`,
       )
       .all(type, now, limit)
@@ -265,7 +290,7 @@ export class JobStore {
    */
   recoverInterrupted(finishedAt: string): { requeued: string[]; cancelled: string[]; failed: string[] } {
     return this.db.transaction(() => {
-      const running = this.db.prepare<[], JobRow>("SELECT * FROM jobs WHERE state = 'running'").all();
+      const running = this.db.prepare<[], JobRow>(`${WITH_PARAMS} WHERE state = 'running'`).all();
       const outcome = { requeued: [] as string[], cancelled: [] as string[], failed: [] as string[] };
       for (const row of running) {
         if (row.cancel_requested === 1) {
@@ -361,7 +386,7 @@ export class JobStore {
       type: row.type,
       state: row.state,
       seed: row.seed,
-      params: JSON.parse(row.params),
+      ...(row.params === null ? { paramsBytes: row.params_bytes } : { params: JSON.parse(row.params) }),
       progress: JSON.parse(row.progress),
       attempts: row.attempts,
       createdAt: row.created_at,
