@@ -28,41 +28,66 @@ const slowJob = {
   seed: 3,
 };
 
-describe('a full Redis (maxmemory reached, noeviction)', () => {
-  let redisServer: ChildProcess;
-  let redis: Redis;
-  let app: FastifyInstance;
-  let env: Record<string, string>;
-  let worker: Child | undefined;
+/** A redis-server of this test's own, an app on it, and the worker a test may start. */
+interface Setup {
+  redisServer: ChildProcess;
+  redis: Redis;
+  app: FastifyInstance;
+  env: Record<string, string>;
+  worker?: Child;
+}
 
+async function setUp(args: string[], env: Record<string, string>): Promise<Setup> {
+  const port = await freePort();
+  const redisServer = spawnRedis(port, args);
+  const redis = new Redis(`redis://127.0.0.1:${port}`);
+  redis.on('error', () => {
+    // Refused until redis-server listens; ioredis connects again by itself.
+  });
+  const fullEnv = { REDIS_URL: `redis://127.0.0.1:${port}`, ...env };
+  const app = await startApp(fullEnv);
+  await queueAnswers(app);
+  return { redisServer, redis, app, env: fullEnv };
+}
+
+async function tearDown(setup: Setup): Promise<void> {
+  if (setup.worker !== undefined) await kill(setup.worker);
+  await stopApp(setup.app);
+  setup.redis.disconnect();
+  setup.redisServer.kill('SIGKILL');
+  await once(setup.redisServer, 'exit');
+}
+
+/** Starts a worker, and once it is up, counts the commands that reach Redis in 2 s. */
+async function commandsOfAWorker(setup: Setup): Promise<number> {
+  const processed = async () =>
+    Number((await setup.redis.info('stats')).match(/^total_commands_processed:(\d+)/m)?.[1]);
+  setup.worker = startEntry('src/jobs/worker-main.ts', setup.env);
+  await waitForOutput(setup.worker, /worker ready/);
+  const before = await processed();
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  return (await processed()) - before;
+}
+
+describe('a full Redis (maxmemory reached, noeviction)', () => {
+  let setup: Setup;
   before(async () => {
-    const port = await freePort();
-    redisServer = spawnRedis(port, ['--maxmemory-policy', 'noeviction']);
-    redis = new Redis(`redis://127.0.0.1:${port}`);
-    redis.on('error', () => {
-      // Refused until redis-server listens; ioredis connects again by itself.
-    });
     // Rate limits counted in Redis too: while it is full they are counted in the process (a read goes on).
-    env = { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: 'full-test', RATE_LIMITS: 'read=100000' };
-    app = await startApp(env);
-    await queueAnswers(app);
+    setup = await setUp(['--maxmemory-policy', 'noeviction'], {
+      REDIS_PREFIX: 'full-test',
+      RATE_LIMITS: 'read=100000',
+    });
   });
-  after(async () => {
-    if (worker !== undefined) await kill(worker);
-    await stopApp(app);
-    redis.disconnect();
-    redisServer.kill('SIGKILL');
-    await once(redisServer, 'exit');
-  });
+  after(() => tearDown(setup));
 
   /** Sets maxmemory a little above what Redis holds, then writes to a filler key until Redis refuses. */
   const fill = async () => {
-    const used = Number((await redis.info('memory')).match(/^used_memory:(\d+)/m)?.[1]);
-    await redis.config('SET', 'maxmemory', String(used + 1024 * 1024));
+    const used = Number((await setup.redis.info('memory')).match(/^used_memory:(\d+)/m)?.[1]);
+    await setup.redis.config('SET', 'maxmemory', String(used + 1024 * 1024));
     const chunk = 'x'.repeat(64 * 1024);
     for (;;) {
       try {
-        await redis.append(FILLER, chunk);
+        await setup.redis.append(FILLER, chunk);
       } catch (error) {
         if ((error as Error).message.startsWith('OOM ')) return;
         throw error;
@@ -71,54 +96,48 @@ describe('a full Redis (maxmemory reached, noeviction)', () => {
   };
   /** The filler goes, and the maxmemory with it. */
   const makeRoom = async () => {
-    await redis.del(FILLER);
-    await redis.config('SET', 'maxmemory', '0');
+    await setup.redis.del(FILLER);
+    await setup.redis.config('SET', 'maxmemory', '0');
   };
-  const job = async (id: string) => (await app.inject(`/v1/jobs/${id}`)).json();
+  const job = async (id: string) => (await setup.app.inject(`/v1/jobs/${id}`)).json();
   const submit = async (body: object) => {
-    const response = await app.inject({ method: 'POST', url: '/v1/jobs', payload: body });
+    const response = await setup.app.inject({ method: 'POST', url: '/v1/jobs', payload: body });
     assert.equal(response.statusCode, 202, response.body);
     return response.json().id as string;
   };
-  const commandsProcessed = async () =>
-    Number((await redis.info('stats')).match(/^total_commands_processed:(\d+)/m)?.[1]);
 
   it('refuses submissions and cancellations with 507, serves reads', async () => {
     const queued = await submit(spiralJob([0.1, 0.2]));
     await fill();
     try {
-      const refused = await app.inject({ method: 'POST', url: '/v1/jobs', payload: spiralJob() });
+      const refused = await setup.app.inject({ method: 'POST', url: '/v1/jobs', payload: spiralJob() });
       assert.equal(refused.statusCode, 507, refused.body);
       assert.match(refused.headers['content-type'] as string, /^application\/problem\+json/);
       assert.equal(refused.json().type, 'urn:meanserve:problem:storage-full');
       assert.match(refused.json().detail, /Redis is full \(its maxmemory\): this change was not stored/);
-      const cancel = await app.inject({ method: 'DELETE', url: `/v1/jobs/${queued}` });
+      const cancel = await setup.app.inject({ method: 'DELETE', url: `/v1/jobs/${queued}` });
       assert.equal(cancel.statusCode, 507, cancel.body);
       assert.equal((await job(queued)).state, 'queued');
-      const read = await app.inject('/v1/jobs?limit=10');
+      const read = await setup.app.inject('/v1/jobs?limit=10');
       assert.equal(read.statusCode, 200);
       assert.equal(read.headers['x-ratelimit-limit'], '100000');
-      assert.equal((await app.inject('/health/live')).statusCode, 200);
+      assert.equal((await setup.app.inject('/health/live')).statusCode, 200);
     } finally {
       await makeRoom();
     }
-    await app.inject({ method: 'DELETE', url: `/v1/jobs/${queued}` });
+    await setup.app.inject({ method: 'DELETE', url: `/v1/jobs/${queued}` });
   });
 
   it('takes no jobs while Redis is full, without asking again and again, and takes them once it has room', async () => {
     const waiting = await submit(spiralJob([0.3, 0.4]));
     await fill();
     try {
-      worker = startEntry('src/jobs/worker-main.ts', env);
-      await waitForOutput(worker, /worker ready/);
-      const before = await commandsProcessed();
-      await new Promise((resolve) => setTimeout(resolve, 2000));
       // A paused worker asks Redis for room a few times a second at most; BullMQ alone asks for the next job
       // again at once, several thousand times a second.
-      const asked = (await commandsProcessed()) - before;
+      const asked = await commandsOfAWorker(setup);
       assert.ok(asked < 200, `${asked} commands reached Redis in 2 s`);
       assert.equal(
-        worker.output().match(/taking no jobs until it takes writes again/g)?.length,
+        setup.worker?.output().match(/taking no jobs until it takes writes again/g)?.length,
         1,
         'one log line',
       );
@@ -131,17 +150,17 @@ describe('a full Redis (maxmemory reached, noeviction)', () => {
       return record.state === 'completed' ? record : undefined;
     });
     assert.equal(done.attempts, 1);
-    assert.match(worker.output(), /Redis takes writes again: taking jobs/);
+    assert.match(setup.worker?.output() ?? '', /Redis takes writes again: taking jobs/);
   });
 
   it('keeps what a job made while Redis is full, and stores it once there is room', async () => {
-    assert.ok(worker !== undefined);
+    assert.ok(setup.worker !== undefined);
     const id = await submit(slowJob);
     await waitFor('the job to start', async () => (await job(id)).state === 'running');
     await fill();
     try {
       await waitForOutput(
-        worker,
+        setup.worker,
         new RegExp(`job ${id}'s (artifacts|result) waits until it takes writes again`),
         60_000,
       );
@@ -158,7 +177,7 @@ describe('a full Redis (maxmemory reached, noeviction)', () => {
     assert.equal(done.attempts, 1);
     assert.ok(done.artifacts.length > 0);
     for (const name of done.artifacts) {
-      const artifact = await app.inject(`/v1/jobs/${id}/artifacts/${name}`);
+      const artifact = await setup.app.inject(`/v1/jobs/${id}/artifacts/${name}`);
       assert.equal(artifact.statusCode, 200, name);
     }
   });
@@ -166,73 +185,58 @@ describe('a full Redis (maxmemory reached, noeviction)', () => {
 
 describe('a Redis that cannot save to its disk (MISCONF)', () => {
   let dir: string;
-  let redisServer: ChildProcess;
-  let redis: Redis;
-  let app: FastifyInstance;
-  let env: Record<string, string>;
-  let worker: Child | undefined;
-
+  let setup: Setup;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'meanserve-redis-'));
-    const port = await freePort();
     // With a save point, a snapshot that fails makes Redis refuse writes (stop-writes-on-bgsave-error, on by
     // default) until one succeeds; the test moves the snapshots' directory (a protected setting).
-    redisServer = spawnRedis(port, ['--dir', dir, '--save', '3600 1', '--enable-protected-configs', 'yes']);
-    redis = new Redis(`redis://127.0.0.1:${port}`);
-    redis.on('error', () => {
-      // Refused until redis-server listens; ioredis connects again by itself.
+    setup = await setUp(['--dir', dir, '--save', '3600 1', '--enable-protected-configs', 'yes'], {
+      REDIS_PREFIX: 'misconf-test',
     });
-    env = { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: 'misconf-test' };
-    app = await startApp(env);
-    await queueAnswers(app);
   });
   after(async () => {
-    if (worker !== undefined) await kill(worker);
-    await stopApp(app);
-    redis.disconnect();
-    redisServer.kill('SIGKILL');
-    await once(redisServer, 'exit');
+    await tearDown(setup);
     await rm(dir, { recursive: true, force: true });
   });
 
   const writesRefused = () =>
-    redis.set('probe', '1').then(
+    setup.redis.set('probe', '1').then(
       () => false,
       (error: Error) => error.message.startsWith('MISCONF '),
     );
-  const job = async (id: string) => (await app.inject(`/v1/jobs/${id}`)).json();
+  const job = async (id: string) => (await setup.app.inject(`/v1/jobs/${id}`)).json();
 
   it('refuses submissions with 503, takes no jobs, and goes on once a snapshot succeeds', async () => {
-    const queued = await app.inject({ method: 'POST', url: '/v1/jobs', payload: spiralJob([0.5, 0.6]) });
+    const queued = await setup.app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      payload: spiralJob([0.5, 0.6]),
+    });
     assert.equal(queued.statusCode, 202);
     // The snapshot's directory goes away under Redis: the next snapshot fails.
     await rm(dir, { recursive: true, force: true });
-    await redis.bgsave();
+    await setup.redis.bgsave();
     await waitFor('Redis to refuse writes', writesRefused);
 
-    const refused = await app.inject({ method: 'POST', url: '/v1/jobs', payload: spiralJob() });
+    const refused = await setup.app.inject({ method: 'POST', url: '/v1/jobs', payload: spiralJob() });
     assert.equal(refused.statusCode, 503, refused.body);
     assert.match(
       refused.json().detail,
       /Redis cannot save to its disk \(MISCONF\): this change was not stored/,
     );
 
-    worker = startEntry('src/jobs/worker-main.ts', env);
-    await waitForOutput(worker, /worker ready/);
-    const before = Number((await redis.info('stats')).match(/^total_commands_processed:(\d+)/m)?.[1]);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    const asked = Number((await redis.info('stats')).match(/^total_commands_processed:(\d+)/m)?.[1]) - before;
+    const asked = await commandsOfAWorker(setup);
     assert.ok(asked < 200, `${asked} commands reached Redis in 2 s`);
     assert.match(
-      worker.output(),
+      setup.worker?.output() ?? '',
       /Redis cannot save to its disk \(MISCONF\): taking no jobs until it takes writes again/,
     );
     assert.equal((await job(queued.json().id)).state, 'queued');
 
     // Somewhere to save again.
     dir = await mkdtemp(join(tmpdir(), 'meanserve-redis-'));
-    await redis.config('SET', 'dir', dir);
-    await redis.bgsave();
+    await setup.redis.config('SET', 'dir', dir);
+    await setup.redis.bgsave();
     await waitFor('Redis to take writes', async () => !(await writesRefused()));
     const done = await waitFor('the queued job', async () => {
       const record = await job(queued.json().id);
