@@ -80,18 +80,39 @@ describe('job routes', () => {
     assert.ok(listed.data.some((j: { id: string }) => j.id === job.id));
   });
 
-  it('lists a job whose params are over 64 KiB by their size; the job itself has them', async () => {
+  it('shows params over 64 KiB by their size and a link, in every record; the link serves them', async () => {
     const requests = Array.from({ length: 1500 }, () => spiralRequest());
     const response = await submit({ type: 'onnx.batch-infer', params: { model: 'spiral-mlp', requests } });
     assert.equal(response.statusCode, 202);
-    const { id } = response.json();
+    const accepted = response.json();
+    assert.equal('params' in accepted, false);
+    assert.ok(accepted.paramsBytes > 64 * 1024);
+    assert.equal(accepted.links.params, `/v1/jobs/${accepted.id}/params`);
     const listed = (await app.inject('/v1/jobs?type=onnx.batch-infer&limit=50')).json();
-    const item = listed.data.find((job: { id: string }) => job.id === id);
-    assert.ok(item);
+    const item = listed.data.find((job: { id: string }) => job.id === accepted.id);
     assert.equal('params' in item, false);
-    assert.ok(item.paramsBytes > 64 * 1024);
-    assert.equal((await app.inject(`/v1/jobs/${id}`)).json().params.requests.length, 1500);
-    await finished(id);
+    assert.equal(item.paramsBytes, accepted.paramsBytes);
+    const record = (await app.inject(`/v1/jobs/${accepted.id}`)).json();
+    assert.equal('params' in record, false);
+    const params = await app.inject(accepted.links.params);
+    assert.equal(params.statusCode, 200);
+    assert.match(params.headers['content-type'] as string, /^application\/json/);
+    assert.equal(params.body.length, accepted.paramsBytes);
+    assert.equal(params.json().requests.length, 1500);
+    assert.equal(params.json().model, 'spiral-mlp');
+    // Small params stay in the record, and are served there too.
+    const small = (
+      await submit({ type: 'onnx.batch-infer', params: { model: 'spiral-mlp', requests: [spiralRequest()] } })
+    ).json();
+    assert.equal(small.params.requests.length, 1);
+    assert.equal(small.links.params, undefined);
+    assert.equal((await app.inject(`/v1/jobs/${small.id}/params`)).json().requests.length, 1);
+    assert.equal(
+      (await app.inject('/v1/jobs/onnx.batch-infer_00000000-0000-0000-0000-000000000000/params')).statusCode,
+      404,
+    );
+    await finished(accepted.id);
+    await finished(small.id);
   });
 
   it('validates params at submit time, naming the field inside params', async () => {

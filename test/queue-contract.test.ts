@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { ConflictError, NotFoundError } from '../src/errors.js';
 import type { JobEvent, JobRecord, SubmitRequest } from '../src/jobs/job-record.js';
 import type { JobQueue } from '../src/jobs/queue.js';
-import { type JobState, LIST_PARAMS_MAX_BYTES } from '../src/schemas/jobs.js';
+import { type JobState, RECORD_PARAMS_MAX_BYTES } from '../src/schemas/jobs.js';
 import {
   type Backend,
   bullmqBackend,
@@ -143,11 +143,11 @@ for (const [name, make] of backends) {
       assert.deepEqual(await queue.list({ type: TYPE, state: 'running', limit: 10 }), []);
     });
 
-    it('lists params over 64 KiB by their size only; the job itself has them', async () => {
+    it('shows params over 64 KiB by their size only, in lists and records; params() has them', async () => {
       const small = spiralParams(1);
       const large = { ...small, requests: Array.from({ length: 800 }, () => small.requests[0]) };
       const bytes = JSON.stringify(large).length;
-      assert.ok(bytes > LIST_PARAMS_MAX_BYTES);
+      assert.ok(bytes > RECORD_PARAMS_MAX_BYTES);
       const [big, little] = [
         (await queue.submit(request(large))).job,
         (await queue.submit(request(small))).job,
@@ -166,7 +166,12 @@ for (const [name, make] of backends) {
       assert.equal(bigListed.seed, 1);
       assert.deepEqual(littleListed.params, small);
       assert.equal(littleListed.paramsBytes, undefined);
-      assert.deepEqual((await queue.get(big.id))?.params, large);
+      const record = await queue.get(big.id);
+      assert.equal(record?.params, undefined);
+      assert.equal(record?.paramsBytes, bigListed.paramsBytes);
+      assert.deepEqual(JSON.parse((await queue.params(big.id)) ?? 'null'), large);
+      assert.deepEqual((await queue.get(little.id))?.params, small);
+      assert.equal(await queue.params('onnx.batch-infer_00000000-0000-0000-0000-000000000000'), undefined);
       await waitForState(queue, big.id, ['completed']);
     });
 

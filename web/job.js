@@ -88,7 +88,14 @@ function render(job) {
       job.links.artifacts.map((url) => el('li', {}, el('a', { href: url }, url.split('/').pop()))),
     ),
     el('h2', {}, 'Params'),
-    el('pre', { id: 'params' }, JSON.stringify(job.params, null, 2)),
+    job.links.params === undefined
+      ? el('pre', { id: 'params' }, JSON.stringify(job.params, null, 2))
+      : el(
+          'p',
+          { id: 'params' },
+          `${job.paramsBytes} bytes, too many to show here: `,
+          el('a', { href: job.links.params }, 'download them'),
+        ),
     job.result === undefined
       ? ''
       : el(

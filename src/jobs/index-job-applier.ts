@@ -59,6 +59,7 @@ export class IndexJobApplier {
   }
 
   private async apply(job: JobRecord): Promise<void> {
+    // collections.index params are a few short fields, always within a record (RECORD_PARAMS_MAX_BYTES).
     const name = (job.params as { collection: string }).collection;
     let collection: Collection;
     try {

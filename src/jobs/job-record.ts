@@ -1,6 +1,6 @@
 // The public shape of a job, shared by both queue backends and the routes.
 
-import type { JobState } from '../schemas/jobs.js';
+import { type JobState, RECORD_PARAMS_MAX_BYTES } from '../schemas/jobs.js';
 
 export const FINISHED_STATES: ReadonlySet<JobState> = new Set(['completed', 'failed', 'cancelled']);
 
@@ -17,7 +17,7 @@ export interface JobRecord {
   type: string;
   state: JobState;
   seed: number;
-  /** Absent from a list when over LIST_PARAMS_MAX_BYTES (schemas/jobs.ts); paramsBytes then says their size. */
+  /** Absent when over RECORD_PARAMS_MAX_BYTES (schemas/jobs.ts); paramsBytes then says their size. */
   params?: unknown;
   paramsBytes?: number;
   progress: JobProgress;
@@ -29,6 +29,13 @@ export interface JobRecord {
   result?: unknown;
   error?: string;
   artifacts: string[];
+}
+
+/** The record as clients see it: params over RECORD_PARAMS_MAX_BYTES left out, their size in their place. */
+export function trimParams(record: JobRecord, paramsBytes: number): JobRecord {
+  if (paramsBytes <= RECORD_PARAMS_MAX_BYTES) return record;
+  const { params: _params, ...rest } = record;
+  return { ...rest, paramsBytes };
 }
 
 export interface SubmitRequest {

@@ -6,7 +6,7 @@ import { NotFoundError, OverloadedError } from '../errors.js';
 import { canonicalJson } from '../lib/canonical-json.js';
 import { seedOrRandom } from '../lib/random.js';
 import { findJobType, JOB_TYPES } from './catalog.js';
-import type { SubmitOutcome } from './job-record.js';
+import { type SubmitOutcome, trimParams } from './job-record.js';
 import type { CheckContext, JobType } from './job-type.js';
 import { validateJobParams } from './params-validation.js';
 import type { JobQueue } from './queue.js';
@@ -72,12 +72,15 @@ export class JobService {
     // A client that left (or a deadline that passed) while the queue was asked would never learn the job's
     // id: queue nothing, so no compute runs for nobody. Past this point the submission is one atomic add.
     submission.signal?.throwIfAborted();
-    return this.queue.submit({
+    const stored = checked ?? params;
+    const outcome = await this.queue.submit({
       type,
-      params: checked ?? params,
+      params: stored,
       seed: seedOrRandom(seed),
       fingerprint,
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     });
+    // The answer is a record like any other: it does not send large params back to whoever sent them.
+    return { ...outcome, job: trimParams(outcome.job, Buffer.byteLength(JSON.stringify(stored))) };
   }
 }

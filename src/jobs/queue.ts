@@ -23,6 +23,11 @@ export interface JobQueue {
   /** Live events of one job until it finishes; returns the unsubscribe function. */
   subscribe(id: string, listener: (event: JobEvent) => void): Promise<() => void>;
   /**
+   * A job's params as JSON, which its record leaves out when large. `reserve` hears their size before they
+   * are read, and may throw to refuse (the download budget).
+   */
+  params(id: string, reserve?: (bytes: number) => void): Promise<string | undefined>;
+  /**
    * A file the job wrote. `reserve` hears its size before any of it is read, and may throw to refuse it
    * (the download budget).
    */

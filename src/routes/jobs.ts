@@ -1,6 +1,7 @@
 // Asynchronous jobs: submit (through the jobs service, which validates and checks before anything is
 // queued), read, list, cancel, follow by server-sent events, and download artifacts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError, OverloadedError } from '../errors.js';
 import { FINISHED_STATES, type JobEvent, type JobRecord } from '../jobs/job-record.js';
 import { ByteBudget } from '../lib/byte-budget.js';
@@ -14,6 +15,7 @@ import {
   JobPath,
   JobSchema,
   JobTypeList,
+  ParamsReply,
   SubmitBody,
   SubmitHeaders,
 } from '../schemas/jobs.js';
@@ -28,6 +30,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     links: {
       self: `/v1/jobs/${job.id}`,
       events: `/v1/jobs/${job.id}/events`,
+      ...(job.paramsBytes === undefined ? {} : { params: `/v1/jobs/${job.id}/params` }),
       artifacts: job.artifacts.map((name) => `/v1/jobs/${job.id}/artifacts/${name}`),
       plots: job.artifacts
         .filter((name) => name.endsWith('.svg'))
@@ -35,9 +38,20 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   });
 
-  // An artifact is read whole and held until its client has taken all of it: a hundred clients that ask for
-  // a 30 MB artifact and read nothing held 3 GB here. The budget bounds what downloads hold together.
+  // An artifact (or a job's large params) is read whole and held until its client has taken all of it: a
+  // hundred clients that ask for a 30 MB artifact and read nothing held 3 GB here. The budget bounds what
+  // downloads hold together.
   const downloads = new ByteBudget(app.config.security.downloadBudgetBytes);
+  /** Charges a download's bytes until its response closes; 503 when they would pass the budget. */
+  const reserveFor = (request: FastifyRequest, reply: FastifyReply) => (bytes: number) => {
+    if (!downloads.fits(bytes)) {
+      app.metrics.rejected('overloaded', request.apiKeyName);
+      throw new OverloadedError(
+        `downloads of ${downloads.held} bytes are being sent, and this one's ${bytes} would pass the ${downloads.limit}-byte budget (DOWNLOAD_BUDGET_BYTES); retry shortly`,
+      );
+    }
+    downloads.hold(bytes, reply.raw);
+  };
 
   // Open event streams end when the server closes; otherwise they would hold the drain until its deadline.
   const openStreams = new Set<() => void>();
@@ -168,21 +182,34 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { id, name } = request.params;
       await mustGet(id);
-      const artifact = await app.queue.artifact(id, name, (bytes) => {
-        if (!downloads.fits(bytes)) {
-          app.metrics.rejected('overloaded', request.apiKeyName);
-          throw new OverloadedError(
-            `artifacts of ${downloads.held} bytes are being sent, and this one's ${bytes} would pass the ${downloads.limit}-byte budget (DOWNLOAD_BUDGET_BYTES); retry shortly`,
-          );
-        }
-        downloads.hold(bytes, reply.raw);
-      });
+      const artifact = await app.queue.artifact(id, name, reserveFor(request, reply));
       if (artifact === undefined) throw new NotFoundError(`job '${id}' has no artifact '${name}'`);
       // Plots open in the browser tab (they are drawn by the service, with no scripts); data files download.
       const disposition = artifact.contentType.startsWith('image/') ? 'inline' : 'attachment';
       reply.type(artifact.contentType).header('content-disposition', `${disposition}; filename="${name}"`);
       // A Buffer is sent as it is; the string schema above documents the response, it does not serialize it.
       return reply.send(Buffer.from(artifact.data) as unknown as string);
+    },
+  );
+
+  app.get(
+    '/v1/jobs/:id/params',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: "The job's params, as submitted (its record leaves them out when over 64 KiB)",
+        params: JobPath,
+        response: { 200: ParamsReply, ...problems(400, 404, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const params = await app.queue.params(id, reserveFor(request, reply));
+      if (params === undefined)
+        throw new NotFoundError(`job '${id}' does not exist (or was removed by retention)`);
+      reply.type('application/json; charset=utf-8');
+      // Sent as stored, not parsed and serialized again (the schema documents the response).
+      return reply.send(Buffer.from(params) as unknown as string);
     },
   );
 

@@ -3,11 +3,12 @@ import { Type } from '@sinclair/typebox';
 import { Limit, Seed } from './common.js';
 
 /**
- * Params larger than this, as JSON, are left out of job lists (`paramsBytes` says their size; the job's
- * own record has them): an onnx.batch-infer job may carry 32 MiB of requests, so fifty of them made one
- * list of 1.6 GB — past the longest string V8 can build.
+ * Params larger than this, as JSON, are left out of job records — lists, a job's record, its events, the
+ * answer to its submission — and served alone at /v1/jobs/{id}/params (paramsBytes says their size): an
+ * onnx.batch-infer job may carry 32 MiB of requests, so fifty of them made one list of 1.6 GB (past the
+ * longest string V8 can build), and every client following such a job was sent them twice.
  */
-export const LIST_PARAMS_MAX_BYTES = 64 * 1024;
+export const RECORD_PARAMS_MAX_BYTES = 64 * 1024;
 
 export const JOB_STATES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -65,11 +66,11 @@ export const JobSchema = Type.Object(
     seed: Type.Integer(),
     params: Type.Optional(
       Type.Unknown({
-        description: `Left out of lists when over ${LIST_PARAMS_MAX_BYTES} bytes as JSON (paramsBytes then says their size); a job's own record always has them.`,
+        description: `Left out when over ${RECORD_PARAMS_MAX_BYTES} bytes as JSON: paramsBytes then says their size, and links.params serves them.`,
       }),
     ),
     paramsBytes: Type.Optional(
-      Type.Integer({ description: 'In a list, in place of params too large to list: their size as JSON.' }),
+      Type.Integer({ description: 'In place of params too large to include: their size as JSON, in bytes.' }),
     ),
     progress: Progress,
     attempts: Type.Integer({ description: 'Tries started so far.' }),
@@ -82,6 +83,7 @@ export const JobSchema = Type.Object(
     links: Type.Object({
       self: Type.String(),
       events: Type.String(),
+      params: Type.Optional(Type.String({ description: 'Where params too large to include are served.' })),
       artifacts: Type.Array(Type.String()),
       plots: Type.Array(Type.String(), {
         description: 'The artifacts that are plots (SVG), to open in a browser.',
@@ -151,6 +153,11 @@ export const JobListQuery = Type.Object(
 
 export const JobPath = Type.Object({ id: JobId });
 export const ArtifactPath = Type.Object({ id: JobId, name: Type.String({ pattern: ARTIFACT_NAME.source }) });
+
+export const ParamsReply = Type.Unknown({
+  description: "The job's params as JSON, exactly as stored.",
+  examples: [{ model: 'spiral-mlp', requests: [] }],
+});
 
 export const ArtifactReply = Type.String({
   description: 'The artifact bytes, with its content type.',

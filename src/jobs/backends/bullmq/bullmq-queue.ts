@@ -28,9 +28,9 @@ import {
   typeOfJobId,
 } from './bullmq-shared.js';
 import { JobWatcher } from './job-watcher.js';
-import { readListedJob } from './listed-job.js';
 import { RedisArtifactStore } from './redis-artifacts.js';
 import { REFUSAL, writeRefusal } from './redis-write-refusal.js';
+import { readTrimmedJob } from './trimmed-job.js';
 
 type BullState = 'waiting' | 'delayed' | 'prioritized' | 'active' | 'completed' | 'failed';
 
@@ -122,7 +122,7 @@ export class BullmqQueue implements JobQueue {
     const job = await this.redis(() =>
       queue.add(
         request.type,
-        // The seed first: a list reads it from the data's first bytes, and never the params (listed-job.ts).
+        // The seed first: a record reads it from the data's first bytes, never the params (trimmed-job.ts).
         { seed: request.seed, fingerprint: request.fingerprint, params: request.params },
         { jobId },
       ),
@@ -137,10 +137,26 @@ export class BullmqQueue implements JobQueue {
     // State first, then the hash: BullMQ writes a finished job's reason and result together with its state,
     // so this order never shows a finished state without them.
     const bullState = await this.redis(() => queue.getJobState(id));
-    const job = await this.redis(() => queue.getJob(id));
-    if (job === undefined || job === null) return undefined;
-    const state = publicState(bullState, job);
-    return state === undefined ? undefined : toRecord(job, type, state);
+    const trimmed = await this.redis(() => readTrimmedJob(queue, this.connection, id));
+    if (trimmed === undefined) return undefined;
+    const state = publicState(bullState, trimmed.job);
+    if (state === undefined) return undefined;
+    const { params, ...record } = toRecord(trimmed.job, type, state);
+    return trimmed.paramsBytes === undefined
+      ? { ...record, params }
+      : { ...record, paramsBytes: trimmed.paramsBytes };
+  }
+
+  async params(id: string, reserve?: (bytes: number) => void): Promise<string | undefined> {
+    const located = this.locate(id);
+    if (located === undefined) return undefined;
+    const key = located.queue.toKey(id);
+    // The data holds the params beside a few small fields: its size is theirs, give or take those.
+    const bytes = await this.redis(() => this.connection.hstrlen(key, 'data'));
+    if (bytes === 0) return undefined;
+    reserve?.(bytes);
+    const data = await this.redis(() => this.connection.hget(key, 'data'));
+    return data === null ? undefined : JSON.stringify((JSON.parse(data) as JobData).params);
   }
 
   async list(filter: JobListFilter): Promise<JobRecord[]> {
@@ -150,32 +166,14 @@ export class BullmqQueue implements JobQueue {
     for (const type of types) {
       const queue = this.queueOf(type);
       const ids = new Set(await this.redis(() => queue.getRanges(states, 0, filter.limit - 1)));
-      // One job at a time: each is read without large params, and what a list holds stays small.
+      // One job at a time, each read as get() reads it: never with large params.
       for (const id of ids) {
-        const record = await this.listed(queue, type, id);
+        const record = await this.get(id);
         if (record === undefined || (filter.state !== undefined && record.state !== filter.state)) continue;
         records.push(record);
       }
     }
     return records.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, filter.limit);
-  }
-
-  /** As get(), but with params over LIST_PARAMS_MAX_BYTES left out (paramsBytes in their place). */
-  private async listed(
-    queue: Queue<JobData, JobReturn>,
-    type: string,
-    id: string,
-  ): Promise<JobRecord | undefined> {
-    // State first, as in get().
-    const bullState = await this.redis(() => queue.getJobState(id));
-    const listed = await this.redis(() => readListedJob(queue, this.connection, id));
-    if (listed === undefined) return undefined;
-    const state = publicState(bullState, listed.job);
-    if (state === undefined) return undefined;
-    const { params, ...record } = toRecord(listed.job, type, state);
-    return listed.paramsBytes === undefined
-      ? { ...record, params }
-      : { ...record, paramsBytes: listed.paramsBytes };
   }
 
   async cancel(id: string): Promise<JobRecord> {

@@ -212,6 +212,14 @@ export class InlineQueue implements JobQueue {
     return () => this.events.off(id, listener);
   }
 
+  async params(id: string, reserve?: (bytes: number) => void): Promise<string | undefined> {
+    this.assertStoreOpen();
+    const bytes = await this.store.call('paramsBytes', id);
+    if (bytes === undefined) return undefined;
+    reserve?.(bytes);
+    return this.store.call('paramsJson', id);
+  }
+
   async artifact(id: string, name: string, reserve?: (bytes: number) => void): Promise<Artifact | undefined> {
     this.assertStoreOpen();
     const entry = await this.store.call('artifact', id, name);

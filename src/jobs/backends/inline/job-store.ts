@@ -3,7 +3,7 @@
 // committed to disk (WAL, synchronous=FULL) before it is acknowledged. The database is opened in exclusive
 // locking mode: a second process on the same DATA_DIR is refused at start instead of running the same jobs.
 import Database from 'better-sqlite3';
-import { type JobState, LIST_PARAMS_MAX_BYTES } from '../../../schemas/jobs.js';
+import { type JobState, RECORD_PARAMS_MAX_BYTES } from '../../../schemas/jobs.js';
 import { FINISHED_STATES, type JobCount, type JobProgress, type JobRecord } from '../../job-record.js';
 import type { JobListFilter } from '../../queue.js';
 
@@ -73,16 +73,25 @@ export const MIGRATIONS = [
    ALTER TABLE jobs DROP COLUMN params;`,
 ];
 
-/** A job's row with its params. */
+/** A job's row with its params, to run it. */
 const WITH_PARAMS =
   'SELECT jobs.*, job_params.params FROM jobs JOIN job_params ON job_params.job_id = jobs.id';
+
+/**
+ * A job's row as its record shows it: params over RECORD_PARAMS_MAX_BYTES are not read, only their size
+ * (octet_length takes it from the record's header, where length() reads them).
+ */
+const TRIMMED = `SELECT jobs.*,
+    CASE WHEN octet_length(job_params.params) <= ${RECORD_PARAMS_MAX_BYTES} THEN job_params.params END AS params,
+    octet_length(job_params.params) AS params_bytes
+  FROM jobs JOIN job_params ON job_params.job_id = jobs.id`;
 
 interface JobRow {
   id: string;
   type: string;
   state: JobState;
   seed: number;
-  /** Null in a list when over LIST_PARAMS_MAX_BYTES (params_bytes has their size). */
+  /** Null in a record when over RECORD_PARAMS_MAX_BYTES (params_bytes has their size). */
   params: string | null;
   params_bytes?: number;
   progress: string;
@@ -166,27 +175,36 @@ export class JobStore {
     })();
   }
 
+  /** The job as its record shows it (params over RECORD_PARAMS_MAX_BYTES left out, see JobRecord.params). */
   get(id: string): StoredJob | undefined {
-    const row = this.db.prepare<[string], JobRow>(`${WITH_PARAMS} WHERE jobs.id = ?`).get(id);
+    const row = this.db.prepare<[string], JobRow>(`${TRIMMED} WHERE jobs.id = ?`).get(id);
     return row === undefined ? undefined : this.toStored(row);
   }
 
-  /**
-   * Newest first; params over LIST_PARAMS_MAX_BYTES are not read (see JobRecord.params): octet_length
-   * takes their size from the record's header, where length() reads them.
-   */
+  /** The size of a job's params as JSON, in bytes, without reading them; undefined for no such job. */
+  paramsBytes(id: string): number | undefined {
+    return this.db
+      .prepare<[string], { bytes: number }>(
+        'SELECT octet_length(params) AS bytes FROM job_params WHERE job_id = ?',
+      )
+      .get(id)?.bytes;
+  }
+
+  /** A job's params as stored: JSON. */
+  paramsJson(id: string): string | undefined {
+    return this.db
+      .prepare<[string], { params: string }>('SELECT params FROM job_params WHERE job_id = ?')
+      .get(id)?.params;
+  }
+
+  /** Newest first, as get() shows each. */
   list(filter: JobListFilter): JobRecord[] {
     const rows = this.db
-      .prepare<[number, string | null, string | null, string | null, string | null, number], JobRow>(
-        `SELECT jobs.*,
-           CASE WHEN octet_length(job_params.params) <= ? THEN job_params.params END AS params,
-           octet_length(job_params.params) AS params_bytes
-         FROM jobs JOIN job_params ON job_params.job_id = jobs.id
-         WHERE (? IS NULL OR type = ?) AND (? IS NULL OR state = ?)
+      .prepare<[string | null, string | null, string | null, string | null, number], JobRow>(
+        `${TRIMMED} WHERE (? IS NULL OR type = ?) AND (? IS NULL OR state = ?)
          ORDER BY created_at DESC, id DESC LIMIT ?`,
       )
       .all(
-        LIST_PARAMS_MAX_BYTES,
         filter.type ?? null,
         filter.type ?? null,
         filter.state ?? null,

@@ -1,11 +1,11 @@
-// A BullMQ job as a list reads it: without its params when they are large. BullMQ keeps a job's params in
-// its data field, JSON that BullMQ's getJobs reads whole for every job of a list — 32 MiB for an
-// onnx.batch-infer job at the body limit, so fifty made one reply of 1.6 GB. A script reads the job's hash
-// here with the data only when small; otherwise its first bytes, which hold the seed (submit puts it
-// first), the one thing a listed record needs from the data beside the params.
+// A BullMQ job as its record shows it: without its params when they are large. BullMQ keeps a job's params
+// in its data field, JSON that getJob reads whole — 32 MiB for an onnx.batch-infer job at the body limit,
+// read for every job of a list (fifty made one reply of 1.6 GB) and at every poll of a followed job. A
+// script reads the job's hash here with the data only when small; otherwise its first bytes, which hold
+// the seed (submit puts it first), the one thing a record needs from the data beside the params.
 import { Job, type JobJsonRaw, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { LIST_PARAMS_MAX_BYTES } from '../../../schemas/jobs.js';
+import { RECORD_PARAMS_MAX_BYTES } from '../../../schemas/jobs.js';
 import type { JobData, JobReturn } from './bullmq-shared.js';
 
 /** Bytes of a large job's data read for its seed: `{"seed":<integer>,` fits many times over. */
@@ -36,23 +36,23 @@ end
 return reply
 `;
 
-export interface ListedJob {
+export interface TrimmedJob {
   job: Job<JobData, JobReturn>;
   /** Set when the params were left out: the size of the data that holds them. */
   paramsBytes?: number;
 }
 
-/** The job, its params left out when over LIST_PARAMS_MAX_BYTES; undefined when it is gone. */
-export async function readListedJob(
+/** The job, its params left out when over RECORD_PARAMS_MAX_BYTES; undefined when it is gone. */
+export async function readTrimmedJob(
   queue: Queue<JobData, JobReturn>,
   redis: Redis,
   id: string,
-): Promise<ListedJob | undefined> {
+): Promise<TrimmedJob | undefined> {
   const flat = (await redis.eval(
     LISTED_HASH,
     1,
     queue.toKey(id),
-    LIST_PARAMS_MAX_BYTES,
+    RECORD_PARAMS_MAX_BYTES,
     HEAD_BYTES,
   )) as string[];
   if (flat.length === 0) return undefined;
