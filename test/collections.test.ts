@@ -259,6 +259,39 @@ describe('collections', () => {
     await assertLive(app);
   });
 
+  it('bounds payloads: 64 KiB a point, 32 MiB in one answer (413 naming the query where it passes)', async () => {
+    assert.equal((await call('POST', '/v1/collections', { name: 'heavy', dim: 2 })).statusCode, 201);
+    const oversized = await call('PUT', '/v1/collections/heavy/points', {
+      points: [{ id: 'big', vector: [1, 0], payload: { text: 'x'.repeat(70_000) } }],
+    });
+    assert.equal(oversized.statusCode, 400, oversized.body);
+    assert.deepEqual(problemPaths(oversized), ['/body/points/0/payload']);
+    // Three points of 60 KB each: found by 256 queries at once, 46 MB of payloads.
+    const points = [0, 1, 2].map((i) => ({
+      id: `p${i}`,
+      vector: [1, i],
+      payload: { text: 'y'.repeat(60_000) },
+    }));
+    assert.equal((await call('PUT', '/v1/collections/heavy/points', { points })).statusCode, 200);
+    const queries = (withPayload: boolean) =>
+      Array.from({ length: 256 }, () => ({ vector: [1, 1], k: 3, with_payload: withPayload }));
+    const refused = await call('POST', '/v1/collections/heavy/search/batch', { queries: queries(true) });
+    assert.equal(refused.statusCode, 413, refused.body.slice(0, 300));
+    assert.equal(refused.json().type, 'urn:meanserve:problem:too-large');
+    const at = Math.floor((32 * 1024 * 1024) / (3 * 60_008));
+    assert.deepEqual(problemPaths(refused), [`/body/queries/${at}/k`]);
+    const ids = await call('POST', '/v1/collections/heavy/search/batch', { queries: queries(false) });
+    assert.equal(ids.statusCode, 200);
+    const one = await call('POST', '/v1/collections/heavy/search', {
+      vector: [1, 1],
+      k: 3,
+      with_payload: true,
+    });
+    assert.equal(one.statusCode, 200);
+    assert.equal(one.json().results[0].payload.text.length, 60_000);
+    assert.equal((await call('DELETE', '/v1/collections/heavy')).statusCode, 204);
+  });
+
   it('embeds images with the collection model and finds an image by itself', async () => {
     await call('POST', '/v1/collections', { name: 'pictures', model: 'fmnist-embed-mf' });
     const points = Array.from({ length: 20 }, (_, i) => ({

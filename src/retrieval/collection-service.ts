@@ -8,6 +8,7 @@ import {
   ConflictError,
   type FieldError,
   InvalidInputError,
+  TooLargeError,
   throwFieldErrors,
   UnavailableError,
   UnprocessableError,
@@ -15,7 +16,13 @@ import {
 import type { Abortable } from '../lib/abortable.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ManifestEntry } from '../schemas/manifest.js';
-import type { CreateCollectionBody, SearchBody, UpsertBody } from '../schemas/retrieval.js';
+import {
+  type CreateCollectionBody,
+  MAX_ANSWER_PAYLOAD_BYTES,
+  MAX_PAYLOAD_BYTES,
+  type SearchBody,
+  type UpsertBody,
+} from '../schemas/retrieval.js';
 import type { Collection, CollectionConfig, SearchResult } from './collections/collection.js';
 import type { CollectionStore } from './collections/collection-store.js';
 import { unstorableText } from './collections/storable-text.js';
@@ -95,7 +102,8 @@ export class CollectionService {
       points.flatMap((point, at) => {
         const found =
           unstorableText(point.id, `${paths[at]}/id`) ??
-          unstorableText(point.payload, `${paths[at]}/payload`);
+          unstorableText(point.payload, `${paths[at]}/payload`) ??
+          oversizedPayload(point.payload, `${paths[at]}/payload`);
         return found === undefined ? [] : [found as FieldError];
       }),
     );
@@ -148,6 +156,7 @@ export class CollectionService {
       });
       return query.with_payload ? hits : hits.map((hit) => ({ ...hit, payload: null }));
     });
+    checkAnswerPayloads(collection, queries, results, paths);
     return { results, sequence };
   }
 
@@ -205,4 +214,32 @@ export class CollectionService {
     }
     return vectors as Float32Array[];
   }
+}
+
+function oversizedPayload(payload: unknown, path: string): FieldError | undefined {
+  if (payload === undefined) return undefined;
+  const bytes = Buffer.byteLength(JSON.stringify(payload));
+  if (bytes <= MAX_PAYLOAD_BYTES) return undefined;
+  return { path, message: `is ${bytes} bytes as JSON; a payload may have ${MAX_PAYLOAD_BYTES}` };
+}
+
+/** 413 when the payloads of an answer would pass MAX_ANSWER_PAYLOAD_BYTES, naming the query where they do. */
+function checkAnswerPayloads(
+  collection: Collection,
+  queries: SearchQuery[],
+  results: SearchResult[][],
+  paths: string[],
+): void {
+  let bytes = 0;
+  results.forEach((hits, at) => {
+    if (!queries[at]?.with_payload) return;
+    for (const hit of hits) bytes += collection.payloadSize(hit.id);
+    if (bytes > MAX_ANSWER_PAYLOAD_BYTES) {
+      const path = `${paths[at]}/k`;
+      throw new TooLargeError(
+        `the payloads of these results come to more than ${MAX_ANSWER_PAYLOAD_BYTES} bytes, the most one answer carries: ask for fewer results, or for them without payloads (with_payload: false)`,
+        [{ path, message: `the answer's payloads pass ${MAX_ANSWER_PAYLOAD_BYTES} bytes here` }],
+      );
+    }
+  });
 }

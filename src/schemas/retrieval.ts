@@ -15,6 +15,16 @@ export const MAX_PNG_SIDE = 1024;
 /** Longest base64 string accepted for one image (a 1024×1024 8-bit PNG compresses well below this). */
 export const MAX_PNG_BASE64_LENGTH = 4 * 1024 * 1024;
 export const MAX_K = 1000;
+/**
+ * A point's payload, as JSON, at most (a document chunk and its metadata fit many times over): one search
+ * answers up to 1 000 points with their payloads, a batch 256 times that.
+ */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+/**
+ * The payloads one search answer (a batch's included) may carry, in bytes of JSON: without it, a batch of
+ * 256 queries for 1 000 points of 60 KB built a 15 GB answer, past the longest string V8 can build (500).
+ */
+export const MAX_ANSWER_PAYLOAD_BYTES = 32 * 1024 * 1024;
 
 export const ImageItem = Type.Union(
   [

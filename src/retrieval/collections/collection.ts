@@ -70,6 +70,8 @@ export class Collection {
   private readonly index: VectorIndex;
   private readonly slotIds: Array<string | undefined> = [];
   private readonly payloads: Array<Payload | undefined> = [];
+  /** Each slot's payload size as JSON, in bytes: what a search answer with payloads will carry. */
+  private readonly payloadSizes: number[] = [];
   private readonly idToSlot = new Map<string, number>();
   private readonly fieldCounts = new Map<string, number>();
   private readonly appliedJobs: string[] = [];
@@ -229,8 +231,15 @@ export class Collection {
     this.idToSlot.delete(id);
     this.slotIds[slot] = undefined;
     this.payloads[slot] = undefined;
+    this.payloadSizes[slot] = 0;
     this.vectors.kill(slot);
     this.index.remove(slot);
+  }
+
+  /** The size of a point's payload as JSON, in bytes (0 without one). */
+  payloadSize(id: string): number {
+    const slot = this.idToSlot.get(id);
+    return slot === undefined ? 0 : (this.payloadSizes[slot] ?? 0);
   }
 
   get(id: string): { id: string; vector: Float32Array; payload: Payload | null } {
@@ -298,6 +307,7 @@ export class Collection {
     this.idToSlot.set(id, slot);
     this.slotIds[slot] = id;
     this.payloads[slot] = payload;
+    this.payloadSizes[slot] = payload === undefined ? 0 : Buffer.byteLength(JSON.stringify(payload));
     for (const field of Object.keys(payload ?? {})) {
       this.fieldCounts.set(field, (this.fieldCounts.get(field) ?? 0) + 1);
     }
