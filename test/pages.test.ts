@@ -1,6 +1,6 @@
 // The pages for people, in a real browser (Debian's Chromium through playwright-core): a job's page follows
 // its progress live and shows its plot once written, the job list links to it, the MeanFlow page draws a
-// labelled grid of the classes picked; with API keys the browser is asked for one (Basic) and the pages'
+// labelled grid of the classes picked, params too large to show are a link that serves them; with API keys the browser is asked for one (Basic) and the pages'
 // own API calls and event stream go through with it. No request leaves the server, and no CSP violation.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -110,6 +110,33 @@ describe('browser pages', () => {
     await link.click();
     await page.waitForSelector('#state');
     assert.equal(new URL(page.url()).pathname, `/jobs/${id}`);
+    assert.deepEqual(seen, NOTHING_WRONG);
+    await page.close();
+  });
+
+  it("a job's page links params too large to show, and the link serves them", async () => {
+    const request = { inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [0.3, -0.7] }] };
+    const params = { model: 'spiral-mlp', requests: Array.from({ length: 1500 }, () => request) };
+    const response = await fetch(`${base}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'onnx.batch-infer', params }),
+    });
+    assert.equal(response.status, 202);
+    const { id } = (await response.json()) as { id: string };
+    const page = await browser.newPage();
+    const seen = watchPage(page, base);
+    await page.goto(`${base}/jobs/${id}`);
+    const link = page.locator('#params a');
+    await link.waitFor();
+    assert.match((await page.locator('#params').textContent()) ?? '', /^\d+ bytes, too many to show here/);
+    const href = (await link.getAttribute('href')) as string;
+    assert.equal(href, `/v1/jobs/${id}/params`);
+    const requests = await page.evaluate(
+      async (url) => (await (await fetch(url)).json()).requests.length,
+      href,
+    );
+    assert.equal(requests, 1500);
     assert.deepEqual(seen, NOTHING_WRONG);
     await page.close();
   });
