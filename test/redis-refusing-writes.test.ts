@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { queueAnswers, spiralJob, startApp, stopApp } from './helpers/app.js';
+import { jobApi } from './helpers/jobs.js';
 import { type Child, kill, startEntry, waitForOutput } from './helpers/processes.js';
 import { freePort, spawnRedis } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -99,7 +100,7 @@ describe('a full Redis (maxmemory reached, noeviction)', () => {
     await setup.redis.del(FILLER);
     await setup.redis.config('SET', 'maxmemory', '0');
   };
-  const job = async (id: string) => (await setup.app.inject(`/v1/jobs/${id}`)).json();
+  const { job, finished } = jobApi(() => setup.app);
   const submit = async (body: object) => {
     const response = await setup.app.inject({ method: 'POST', url: '/v1/jobs', payload: body });
     assert.equal(response.statusCode, 202, response.body);
@@ -145,10 +146,8 @@ describe('a full Redis (maxmemory reached, noeviction)', () => {
     } finally {
       await makeRoom();
     }
-    const done = await waitFor('the waiting job', async () => {
-      const record = await job(waiting);
-      return record.state === 'completed' ? record : undefined;
-    });
+    const done = await finished(waiting);
+    assert.equal(done.state, 'completed', done.error);
     assert.equal(done.attempts, 1);
     assert.match(setup.worker?.output() ?? '', /Redis takes writes again: taking jobs/);
   });
@@ -170,10 +169,8 @@ describe('a full Redis (maxmemory reached, noeviction)', () => {
     } finally {
       await makeRoom();
     }
-    const done = await waitFor('the job to complete', async () => {
-      const record = await job(id);
-      return record.state === 'completed' ? record : undefined;
-    });
+    const done = await finished(id);
+    assert.equal(done.state, 'completed', done.error);
     assert.equal(done.attempts, 1);
     assert.ok(done.artifacts.length > 0);
     for (const name of done.artifacts) {
@@ -204,7 +201,7 @@ describe('a Redis that cannot save to its disk (MISCONF)', () => {
       () => false,
       (error: Error) => error.message.startsWith('MISCONF '),
     );
-  const job = async (id: string) => (await setup.app.inject(`/v1/jobs/${id}`)).json();
+  const { job, finished } = jobApi(() => setup.app);
 
   it('refuses submissions with 503, takes no jobs, and goes on once a snapshot succeeds', async () => {
     const queued = await setup.app.inject({
@@ -238,10 +235,8 @@ describe('a Redis that cannot save to its disk (MISCONF)', () => {
     await setup.redis.config('SET', 'dir', dir);
     await setup.redis.bgsave();
     await waitFor('Redis to take writes', async () => !(await writesRefused()));
-    const done = await waitFor('the queued job', async () => {
-      const record = await job(queued.json().id);
-      return record.state === 'completed' ? record : undefined;
-    });
+    const done = await finished(queued.json().id);
+    assert.equal(done.state, 'completed', done.error);
     assert.equal(done.attempts, 1);
   });
 });

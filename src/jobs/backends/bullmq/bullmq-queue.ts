@@ -15,6 +15,7 @@ import {
   type JobRecord,
   type SubmitOutcome,
   type SubmitRequest,
+  trimParams,
 } from '../../job-record.js';
 import type { JobListFilter, JobQueue } from '../../queue.js';
 import {
@@ -141,10 +142,7 @@ export class BullmqQueue implements JobQueue {
     if (trimmed === undefined) return undefined;
     const state = publicState(bullState, trimmed.job);
     if (state === undefined) return undefined;
-    const { params, ...record } = toRecord(trimmed.job, type, state);
-    return trimmed.paramsBytes === undefined
-      ? { ...record, params }
-      : { ...record, paramsBytes: trimmed.paramsBytes };
+    return trimParams(toRecord(trimmed.job, type, state), trimmed.paramsBytes ?? 0);
   }
 
   async params(id: string, reserve?: (bytes: number) => void): Promise<string | undefined> {

@@ -12,7 +12,7 @@ import type { JobData, JobReturn } from './bullmq-shared.js';
 const HEAD_BYTES = 64;
 
 /** The job's hash as field, value pairs, with `dataBytes`, and `data` when small or `dataHead` when not. */
-const LISTED_HASH = `
+const TRIMMED_HASH = `
 local key = KEYS[1]
 local limit = tonumber(ARGV[1])
 local reply = {}
@@ -49,7 +49,7 @@ export async function readTrimmedJob(
   id: string,
 ): Promise<TrimmedJob | undefined> {
   const flat = (await redis.eval(
-    LISTED_HASH,
+    TRIMMED_HASH,
     1,
     queue.toKey(id),
     RECORD_PARAMS_MAX_BYTES,
