@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { JsonLimits } from './lib/json-limits.js';
+import { openFileLimit } from './lib/open-file-limit.js';
 
 export interface Config {
   /** TCP port. @defaultValue 8080 */
@@ -80,6 +81,12 @@ export interface Config {
   inferenceBodyLimit: number;
   /** Structural limits on every JSON body (depth, keys, array and string lengths); see src/lib/json-limits.ts. */
   jsonLimits: JsonLimits;
+  /**
+   * Client connections held at once; the next are closed as they arrive (counted and logged) instead of
+   * taking the descriptors the server's own files need. Unset: unlimited (the open-file limit is unknown).
+   * @defaultValue the open-file limit less RESERVED_FILE_DESCRIPTORS
+   */
+  maxConnections: number | undefined;
   /** Socket and request timeouts, ms. */
   connectionTimeoutMs: number;
   requestTimeoutMs: number;
@@ -203,6 +210,44 @@ function integer(env: Env, name: string, fallback: number, min = 0): number {
   const value = Number(raw);
   if (!Number.isSafeInteger(value) || value < min) {
     throw new ConfigError(`${name} must be an integer >= ${min}, got '${raw}'`);
+  }
+  return value;
+}
+
+/**
+ * Descriptors kept from clients for the server's own: its threads' event loops and pipes, the job store, the
+ * files of jobs, models and collections, PostgreSQL and Redis connections (about 50 in use when idle).
+ */
+export const RESERVED_FILE_DESCRIPTORS = 256;
+/**
+ * The least open-file limit the processes start under: their threads import their modules at once as they
+ * start, about 230 files open together (below that a thread failed to start on EMFILE and the server listened
+ * but was never ready), and the reserve above must still leave room for clients.
+ */
+export const MIN_OPEN_FILES = 512;
+
+/**
+ * MAX_CONNECTIONS within the open-file limit: with connections unbounded, 20 000 idle sockets from one
+ * anonymous client took every descriptor of a server at 20 000, and it answered nobody (new connections
+ * were closed unread), its model repository scan and job files failing on EMFILE, until they timed out.
+ */
+function maxConnections(env: Env, openFiles: number | undefined): number | undefined {
+  if (openFiles === undefined) {
+    return env.MAX_CONNECTIONS === undefined || env.MAX_CONNECTIONS === ''
+      ? undefined
+      : integer(env, 'MAX_CONNECTIONS', 0, 1);
+  }
+  if (openFiles < MIN_OPEN_FILES) {
+    throw new ConfigError(
+      `the open-file limit (ulimit -n) is ${openFiles}; meanserve needs at least ${MIN_OPEN_FILES}: raise it (ulimit -n, docker run --ulimit nofile=65536, systemd's LimitNOFILE=)`,
+    );
+  }
+  const room = openFiles - RESERVED_FILE_DESCRIPTORS;
+  const value = integer(env, 'MAX_CONNECTIONS', room, 1);
+  if (value > room) {
+    throw new ConfigError(
+      `MAX_CONNECTIONS (${value}) leaves fewer than ${RESERVED_FILE_DESCRIPTORS} of the open-file limit (${openFiles}) for the server's own files: set at most ${room}, or raise the limit`,
+    );
   }
   return value;
 }
@@ -331,7 +376,11 @@ export function parseCorsOrigins(raw: string | undefined): string[] {
 
 const KNOWN_PROVIDERS = new Set(['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu']);
 
-export function loadConfig(env: Env = process.env): Config {
+/** `limits` stands in for the process's own in tests. */
+export function loadConfig(
+  env: Env = process.env,
+  { openFiles }: { openFiles: number | undefined } = { openFiles: openFileLimit() },
+): Config {
   const executionProviders = list(env.ORT_EXECUTION_PROVIDERS, ['cpu']);
   for (const provider of executionProviders) {
     if (!KNOWN_PROVIDERS.has(provider)) {
@@ -393,6 +442,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxArrayLength: integer(env, 'JSON_MAX_ARRAY_LENGTH', 16_777_216, 1),
       maxStringLength: integer(env, 'JSON_MAX_STRING_LENGTH', 8_388_608, 1),
     },
+    maxConnections: maxConnections(env, openFiles),
     connectionTimeoutMs: integer(env, 'CONNECTION_TIMEOUT_MS', 120_000),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 60_000),
     keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 10_000),

@@ -31,6 +31,7 @@ import modelRoutes from '../routes/models.js';
 import oipRoutes from '../routes/oip.js';
 import pageRoutes from '../routes/pages.js';
 import repositoryRoutes from '../routes/repository.js';
+import { limitConnections } from './connection-limit.js';
 import { Metrics } from './metrics.js';
 import { adminGuard } from './plugins/admin-guard.js';
 import auth from './plugins/auth.js';
@@ -147,6 +148,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const storage = await probeDataDir(config);
   const metrics = new Metrics();
+  limitConnections(app.server, config.maxConnections, app.log, metrics);
   const models = new ModelRegistry(config, app.log, metrics);
   const repository = new ModelRepository(config.modelRepositoryDir, config.storageTimeoutMs);
   const repositorySync = new RepositorySync(repository, models, app.log, config.modelRepositoryPollMs);

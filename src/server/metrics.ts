@@ -3,6 +3,7 @@
 // failure counts, queue and compute durations and batch sizes; for the language models, vLLM's token
 // counters, time to first token, inter-token latency and sequences waiting and running; queue depth, jobs
 // by type and state, event-loop lag (from the default Node metrics).
+import type { Server } from 'node:http';
 import client from 'prom-client';
 import type { JobCount } from '../jobs/job-record.js';
 import type { JobTokens } from '../jobs/processor.js';
@@ -44,6 +45,11 @@ export class Metrics implements InferenceObserver, CompletionCounters {
     'HTTP request latency, by method, route pattern and status code.',
     ['method', 'route', 'status'],
     LATENCY_BUCKETS,
+  );
+
+  private readonly droppedConnections = this.counter(
+    'http_connections_dropped_total',
+    'Client connections closed as they arrived because MAX_CONNECTIONS were open.',
   );
 
   private readonly inferenceDuration = this.histogram(
@@ -220,6 +226,25 @@ export class Metrics implements InferenceObserver, CompletionCounters {
         this.set((await readCounts()) === undefined ? 0 : 1);
       },
     });
+  }
+
+  /** Open client connections, read at scrape time: beside MAX_CONNECTIONS and process_max_fds. */
+  watchConnections(server: Server): void {
+    new client.Gauge({
+      name: 'meanserve_http_connections_open',
+      help: 'Client connections open now.',
+      registers: [this.registry],
+      async collect() {
+        const open = await new Promise<number>((resolve) =>
+          server.getConnections((error, count) => resolve(error ? 0 : count)),
+        );
+        this.set(open);
+      },
+    });
+  }
+
+  connectionDropped(): void {
+    this.droppedConnections.inc();
   }
 
   httpRequest(method: string, route: string, status: number, seconds: number): void {

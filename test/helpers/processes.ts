@@ -15,9 +15,15 @@ export interface Child {
   exited: Promise<number | string>;
 }
 
-export function startEntry(entry: string, env: Record<string, string>): Child {
+/**
+ * `openFiles` starts it under that open-file limit (util-linux's prlimit, which execs the command: the child
+ * is the node process itself).
+ */
+export function startEntry(entry: string, env: Record<string, string>, openFiles?: number): Child {
   // node itself with tsx's loader (not the tsx CLI, whose node child would outlive a SIGKILL of the CLI).
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const command = [process.execPath, '--import', 'tsx', entry];
+  if (openFiles !== undefined) command.unshift('prlimit', `--nofile=${openFiles}:${openFiles}`);
+  const child = spawn(command[0] as string, command.slice(1), {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
