@@ -3,9 +3,9 @@
 // once), the queued ones run — completed results and artifacts read back unchanged, and an Idempotency-Key
 // retried after the restart returns the same job. Also: a second process on the same DATA_DIR is refused.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
@@ -160,6 +160,41 @@ describe('one DATA_DIR, one inline queue', () => {
   });
 });
 
+describe('DATA_DIR/jobs removed under a running inline queue', () => {
+  it('writes the store back within a second, and the next queue finds every job stored before and after', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-removed-'));
+    const errors: string[] = [];
+    const log = pino({ level: 'error' }, { write: (line: string) => errors.push(line) });
+    const models = {
+      modelsDir: '/nonexistent',
+      executionProviders: ['cpu'],
+      intraOpThreads: 1,
+      fashionMnistDir: '/nonexistent',
+      modelRepositoryDir: '/nonexistent',
+    };
+    // No job type runs here: the jobs stay queued, as they were stored.
+    const open = () => InlineQueue.open(TEST_JOB_CONFIG, dataDir, models, [], log);
+    const submit = (queue: InlineQueue, n: number) =>
+      queue.submit({ type: 'onnx.batch-infer', params: { n }, seed: n, fingerprint: `f${n}` });
+    try {
+      let queue = await open();
+      const before = await submit(queue, 1);
+      await rm(join(dataDir, 'jobs'), { recursive: true });
+      const after = await submit(queue, 2);
+      await waitFor('the store written back', async () =>
+        errors.some((line) => line.includes('removed or replaced under the running server')),
+      );
+      await queue.close(100);
+      queue = await open();
+      const ids = (await queue.list({ limit: 10 })).map((record) => record.id).sort();
+      assert.deepEqual(ids, [before.job.id, after.job.id].sort());
+      await queue.close(100);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the job store after a stop', () => {
   const job = (id: string): StoredJob => ({
     record: {
@@ -241,6 +276,79 @@ describe('the job store after a stop', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  // Removed, its WAL alone removed, or another file put in its place, under the open store: SQLite went on
+  // with the files it held, and at the next start every job was gone, those stored after the removal too.
+  for (const [what, damage] of [
+    ['its directory removed', (path: string) => rm(dirname(path), { recursive: true })],
+    ['its WAL removed', (path: string) => rm(`${path}-wal`)],
+    [
+      'another database put in its place',
+      async (path: string) => {
+        const foreign = new Database(`${path}.foreign`);
+        foreign.exec('CREATE TABLE other (x)');
+        foreign.close();
+        await rename(`${path}.foreign`, path);
+      },
+    ],
+  ] as const) {
+    it(`writes the database back to its path after ${what}, every job kept`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'meanserve-store-'));
+      const path = join(dir, 'jobs', 'queue.sqlite');
+      await mkdir(dirname(path));
+      try {
+        let store = new JobStore(path);
+        store.insert(job('before'), 'key-before');
+        assert.equal(
+          store.restoreIfRemoved(),
+          undefined,
+          'nothing to do while the files are the ones opened',
+        );
+        await damage(path);
+        store.insert(job('after'), undefined);
+        store.start('before', new Date().toISOString());
+        const said = store.restoreIfRemoved();
+        assert.match(said ?? '', /was written back from the open database/);
+        store.insert(job('restored'), undefined);
+        assert.equal(store.restoreIfRemoved(), undefined);
+        store.close();
+
+        store = new JobStore(path);
+        assert.deepEqual(
+          store
+            .list({ limit: 10 })
+            .map((record) => [record.id, record.state])
+            .sort(),
+          [
+            ['after', 'queued'],
+            ['before', 'running'],
+            ['restored', 'queued'],
+          ],
+        );
+        assert.equal(
+          store.insert(job('again'), 'key-before').job.record.id,
+          'before',
+          'idempotency keys kept',
+        );
+        store.close();
+        const left = await readdir(dirname(path));
+        if (what === 'another database put in its place') {
+          assert.match(said ?? '', /the file found in its place is now .*queue\.sqlite\.displaced-\d+/);
+          const displaced = left.find((name) => name.startsWith('queue.sqlite.displaced-')) as string;
+          const kept = new Database(join(dirname(path), displaced));
+          assert.deepEqual(kept.prepare('SELECT name FROM sqlite_master').all(), [{ name: 'other' }]);
+          kept.close();
+        } else {
+          assert.deepEqual(
+            left.filter((name) => name.includes('displaced') || name.endsWith('.restoring')),
+            [],
+          );
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
 
   it('refuses to open a database that is not one', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'meanserve-store-'));

@@ -39,6 +39,11 @@ import { ThreadedJobStore } from './threaded-job-store.js';
 
 /** How often a store write that the disk refused (full, failed or hung) is tried again. */
 const STORE_RETRY_MS = 2000;
+/**
+ * How often the store's files are checked for a removal under the running server (JobStore.restoreIfRemoved):
+ * what was stored meanwhile is in the open database and goes back with it, unless the process dies first.
+ */
+const STORE_FILE_CHECK_MS = 1000;
 
 interface Running {
   type: string;
@@ -62,6 +67,10 @@ export class InlineQueue implements JobQueue {
   private readonly running = new Map<string, Running>();
   private readonly events = new EventEmitter();
   private wakeTimer: NodeJS.Timeout | undefined;
+  private readonly fileCheck: NodeJS.Timeout;
+  private fileCheckRunning = false;
+  /** The last failure to write the store's file back, said once until it changes. */
+  private fileCheckFailure: string | undefined;
   /**
    * Starting jobs and cancelling them take turns: with the store a message away, a cancel could otherwise
    * finish a queued job that a start has just taken, and the job would run though its client was told it
@@ -124,6 +133,8 @@ export class InlineQueue implements JobQueue {
       .then((recorded) => this.files.sweep(recorded))
       .then((removed) => removed > 0 && this.log.warn({ removed }, 'removed unrecorded job artifacts'))
       .catch((error: Error) => this.log.error({ err: error }, 'sweeping job artifacts failed'));
+    this.fileCheck = setInterval(() => void this.checkStoreFile(), STORE_FILE_CHECK_MS);
+    this.fileCheck.unref();
     setImmediate(() => this.pump());
   }
 
@@ -253,6 +264,7 @@ export class InlineQueue implements JobQueue {
   close(deadlineMs = 30_000): Promise<void> {
     this.closing ??= (async () => {
       clearTimeout(this.wakeTimer);
+      clearInterval(this.fileCheck);
       // A start under way finishes (and is waited for below); the pumps after it start nothing.
       await this.turn;
       let timer: NodeJS.Timeout | undefined;
@@ -274,6 +286,28 @@ export class InlineQueue implements JobQueue {
       await this.store.close();
     })();
     return this.closing;
+  }
+
+  /** Writes the store's file back if it was removed under the running server (JobStore.restoreIfRemoved). */
+  private async checkStoreFile(): Promise<void> {
+    if (this.fileCheckRunning || this.closing !== undefined) return;
+    this.fileCheckRunning = true;
+    try {
+      const restored = await this.store.call('restoreIfRemoved');
+      if (restored !== undefined) {
+        this.log.error({ restored }, "the job store's file was removed or replaced under the running server");
+      }
+      this.fileCheckFailure = undefined;
+    } catch (error) {
+      // A failed or hung disk (the storage probe takes readiness down): the next check tries again.
+      const message = (error as Error).message;
+      if (message !== this.fileCheckFailure) {
+        this.log.error({ err: error }, "checking the job store's file failed; trying again every second");
+      }
+      this.fileCheckFailure = message;
+    } finally {
+      this.fileCheckRunning = false;
+    }
   }
 
   /** Reads go on while the queue drains; once its store is closed, every call is a 503. */

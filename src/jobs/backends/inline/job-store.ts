@@ -2,6 +2,8 @@
 // results, artifact listings and idempotency keys survive a restart. Every change is one transaction,
 // committed to disk (WAL, synchronous=FULL) before it is acknowledged. The database is opened in exclusive
 // locking mode: a second process on the same DATA_DIR is refused at start instead of running the same jobs.
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { type JobState, RECORD_PARAMS_MAX_BYTES } from '../../../schemas/jobs.js';
 import { FINISHED_STATES, type JobCount, type JobProgress, type JobRecord } from '../../job-record.js';
@@ -113,17 +115,13 @@ export class JobStoreError extends Error {
 }
 
 export class JobStore {
-  private readonly db: Database.Database;
+  private db: Database.Database;
+  /** The files the database was opened on, as `dev:ino`: see restoreIfRemoved. */
+  private opened: { database: string | undefined; wal: string | undefined };
 
   constructor(readonly path: string) {
     try {
-      // Only this process uses the file (exclusive locking): a lock held means another process has it,
-      // which no waiting mends; a second is enough for one that is exiting to let go.
-      this.db = new Database(path, { timeout: 1000 });
-      this.db.pragma('locking_mode = EXCLUSIVE');
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('foreign_keys = ON');
+      this.db = openDatabase(path);
       const check = this.db.pragma('quick_check', { simple: true });
       if (check !== 'ok') throw new Error(`integrity check: ${String(check)}`);
       this.migrate();
@@ -135,6 +133,46 @@ export class JobStore {
           : `${path} cannot be used (${(error as Error).message}); move it aside to start with an empty job queue`,
       );
     }
+    this.opened = { database: fileIdentity(path), wal: fileIdentity(`${path}-wal`) };
+  }
+
+  /**
+   * Writes the database back to its path when its file or its WAL was removed or replaced under the running
+   * server (`rm -r DATA_DIR/jobs`, a cleaner of old files, a volume swapped): SQLite goes on with the files
+   * it holds open, every job stored is answered, and all of them, those acknowledged after the removal
+   * included, were gone at the next start. The copy is the open database whole (VACUUM INTO), flushed, put
+   * in place by a rename and opened; a file found in its place is kept beside it. Says what it did, or
+   * undefined when the files are the ones opened. Throws the disk's error when it cannot write the copy
+   * (the database stays open, and the next call tries again).
+   */
+  restoreIfRemoved(): string | undefined {
+    const wal = `${this.path}-wal`;
+    const database = fileIdentity(this.path);
+    const walNow = fileIdentity(wal);
+    const walLost = this.opened.wal !== undefined && walNow !== this.opened.wal;
+    if (database === this.opened.database && !walLost) {
+      this.opened.wal ??= walNow;
+      return undefined;
+    }
+    const copy = `${this.path}.restoring`;
+    mkdirSync(dirname(this.path), { recursive: true });
+    rmSync(copy, { force: true });
+    this.db.prepare('VACUUM INTO ?').run(copy);
+    fsyncPath(copy);
+    const displaced =
+      database !== undefined && database !== this.opened.database
+        ? `${this.path}.displaced-${Date.now()}`
+        : undefined;
+    if (displaced !== undefined) renameSync(this.path, displaced);
+    this.db.close();
+    renameSync(copy, this.path);
+    fsyncPath(dirname(this.path));
+    this.db = openDatabase(this.path);
+    this.opened = { database: fileIdentity(this.path), wal: fileIdentity(wal) };
+    const what = database === undefined ? 'removed' : displaced === undefined ? 'WAL removed' : 'replaced';
+    return `${this.path} (${what}) was written back from the open database${
+      displaced === undefined ? '' : `; the file found in its place is now ${displaced}`
+    }`;
   }
 
   /** Stores a new job and its idempotency key in one transaction; the job already under that key otherwise. */
@@ -421,5 +459,33 @@ export class JobStore {
       recoveries: row.recoveries,
       runAfter: row.run_after,
     };
+  }
+}
+
+/**
+ * Only this process uses the file (exclusive locking): a lock held means another process has it, which no
+ * waiting mends; a second is enough for one that is exiting to let go.
+ */
+function openDatabase(path: string): Database.Database {
+  const db = new Database(path, { timeout: 1000 });
+  db.pragma('locking_mode = EXCLUSIVE');
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+/** `dev:ino` of the file at `path`, undefined when there is none. */
+function fileIdentity(path: string): string | undefined {
+  const stats = statSync(path, { throwIfNoEntry: false });
+  return stats === undefined ? undefined : `${stats.dev}:${stats.ino}`;
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
