@@ -145,6 +145,11 @@ export interface SecurityConfig {
    * download past it gets 503 unless it is the only one; 0 turns it off. @defaultValue 256 MiB
    */
   downloadBudgetBytes: number;
+  /**
+   * Requests in flight at once on one connection (HTTP/1.1 pipelining); the next get 503 without being run
+   * (plugins/pipelining.ts). @defaultValue 16
+   */
+  maxPipelinedRequests: number;
   /** Jobs waiting to start per job type before submissions of that type get 503. @defaultValue 10000 */
   jobQueueLimit: number;
   /**
@@ -465,6 +470,7 @@ export function loadConfig(
       shedHeapUsedPercent: integer(env, 'SHED_HEAP_USED_PERCENT', 95),
       bodyBudgetBytes: integer(env, 'BODY_BUDGET_BYTES', 512 * 1024 * 1024),
       downloadBudgetBytes: integer(env, 'DOWNLOAD_BUDGET_BYTES', 256 * 1024 * 1024),
+      maxPipelinedRequests: integer(env, 'MAX_PIPELINED_REQUESTS', 16, 1),
       jobQueueLimit: integer(env, 'JOB_QUEUE_LIMIT', 10_000, 1),
       deadlines: parseDeadlines(env.DEADLINES),
       corsOrigins: parseCorsOrigins(env.CORS_ORIGINS),

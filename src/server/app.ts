@@ -40,6 +40,7 @@ import browserSecurity from './plugins/browser-security.js';
 import deadlines from './plugins/deadlines.js';
 import jsonBody from './plugins/json-body.js';
 import loadShedding from './plugins/load-shedding.js';
+import pipelining from './plugins/pipelining.js';
 import problem, { frameworkError } from './plugins/problem.js';
 import queueDashboard from './plugins/queue-dashboard.js';
 import rateLimit from './plugins/rate-limit.js';
@@ -233,6 +234,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(jsonBody, config.jsonLimits);
   // Before auth: a CORS preflight carries no key and is answered by the CORS hook itself.
   await app.register(browserSecurity, { corsOrigins: config.security.corsOrigins });
+  await app.register(pipelining, { maxInFlight: config.security.maxPipelinedRequests });
   // In this order: a request is authenticated, then counted against its key's limit, then shed if overloaded,
   // then its body charged to the budget of bodies held at once.
   await app.register(auth, { keys: config.security.apiKeys });
