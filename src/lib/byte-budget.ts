@@ -24,11 +24,23 @@ export class ByteBudget {
     return this.limit === 0 || this.charged === 0 || this.charged + bytes <= this.limit;
   }
 
-  /** Charges `bytes` until `holder` closes (whether or not they fit: see fits). */
-  hold(bytes: number, holder: Closable): void {
+  /**
+   * Charges `bytes` until `holder` closes (whether or not they fit: see fits). The returned function adds
+   * `more` to the same charge if it fits (the rule above, this charge aside) or `always`, and says whether
+   * it did: for what turns out to take more than was known at first (a compressed body, decoded).
+   */
+  hold(bytes: number, holder: Closable): (more: number, always: boolean) => boolean {
+    let held = bytes;
     this.charged += bytes;
     holder.once('close', () => {
-      this.charged -= bytes;
+      this.charged -= held;
     });
+    return (more, always) => {
+      const fits = this.limit === 0 || this.charged === held || this.charged + more <= this.limit;
+      if (!fits && !always) return false;
+      held += more;
+      this.charged += more;
+      return true;
+    };
   }
 }

@@ -37,6 +37,7 @@ import { adminGuard } from './plugins/admin-guard.js';
 import auth from './plugins/auth.js';
 import bodyBudget from './plugins/body-budget.js';
 import browserSecurity from './plugins/browser-security.js';
+import contentEncoding from './plugins/content-encoding.js';
 import deadlines from './plugins/deadlines.js';
 import jsonBody from './plugins/json-body.js';
 import loadShedding from './plugins/load-shedding.js';
@@ -232,6 +233,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   await app.register(problem, { storage });
   await app.register(jsonBody, config.jsonLimits);
+  await app.register(contentEncoding);
   // Before auth: a CORS preflight carries no key and is answered by the CORS hook itself.
   await app.register(browserSecurity, { corsOrigins: config.security.corsOrigins });
   await app.register(pipelining, { maxInFlight: config.security.maxPipelinedRequests });

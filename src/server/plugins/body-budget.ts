@@ -5,7 +5,8 @@
 // it does not declare one) before any byte of its body is read, until its response ends or its connection
 // closes. A request that would take the charges past BODY_BUDGET_BYTES gets 503 with Retry-After — unless
 // nothing else is charged, so that every request within its route's limit can be served — and routes that
-// are never shed (health probes, model uploads) are charged but never refused.
+// are never shed (health probes, model uploads) are charged but never refused. A compressed body is charged
+// what it declares, then more as it decodes past that (request.growBodyCharge, plugins/content-encoding.ts).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ByteBudget } from '../../lib/byte-budget.js';
@@ -29,13 +30,24 @@ function chargeOf(request: FastifyRequest): number {
   return request.headers['transfer-encoding'] === undefined || limit === Number.POSITIVE_INFINITY ? 0 : limit;
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * Adds `bytes` to this request's charge if they fit the budget (or it is a route never shed) and says
+     * whether they did; null when the budget is off.
+     */
+    growBodyCharge: ((bytes: number) => boolean) | null;
+  }
+}
+
 async function bodyBudgetPlugin(app: FastifyInstance, options: BodyBudgetOptions): Promise<void> {
+  app.decorateRequest('growBodyCharge', null);
   if (options.bytes === 0) return;
   const budget = new ByteBudget(options.bytes);
   // A callback hook, not an async one: every request passes here, most with no body.
   app.addHook('onRequest', (request, reply, done) => {
     const bytes = chargeOf(request);
-    if (bytes === 0) {
+    if (bytes === 0 && request.headers['content-encoding'] === undefined) {
       done();
       return;
     }
@@ -49,7 +61,9 @@ async function bodyBudgetPlugin(app: FastifyInstance, options: BodyBudgetOptions
       );
       return;
     }
-    budget.hold(bytes, reply.raw);
+    const grow = budget.hold(bytes, reply.raw);
+    const always = !isShed(request.routeOptions.config);
+    request.growBodyCharge = (more) => grow(more, always);
     done();
   });
 }
