@@ -42,7 +42,7 @@ import deadlines from './plugins/deadlines.js';
 import jsonBody from './plugins/json-body.js';
 import loadShedding from './plugins/load-shedding.js';
 import pipelining from './plugins/pipelining.js';
-import problem, { frameworkError } from './plugins/problem.js';
+import problem, { clientError, frameworkError } from './plugins/problem.js';
 import queueDashboard from './plugins/queue-dashboard.js';
 import rateLimit from './plugins/rate-limit.js';
 import swagger from './plugins/swagger.js';
@@ -146,6 +146,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Fastify's two lines per request are replaced by the single onResponse line below.
     logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const storage = await probeDataDir(config);

@@ -3,7 +3,9 @@
 // of two ecosystems read their own error shape, so their routes answer it as application/json beside the
 // problem members: OpenAI's `{error: {message, type, param, code}}` on the OpenAI-compatible routes (route
 // config `errors: 'openai'`), KServe's `{error: "…"}` under /v2 (the Open Inference Protocol).
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError, type FieldError, isStorageFull, StorageUnavailableError } from '../../errors.js';
 import { fieldErrors } from '../../lib/ajv.js';
@@ -54,6 +56,7 @@ const TITLES: Record<number, string> = {
   414: 'URI too long',
   415: 'Unsupported media type',
   429: 'Too many requests',
+  431: 'Request header fields too large',
   500: 'Internal server error',
   503: 'Service unavailable',
   507: 'Insufficient storage',
@@ -140,6 +143,41 @@ export function frameworkError(error: FastifyError, request: FastifyRequest, rep
     title: TITLES[status] ?? 'Client error',
     detail: error.message,
   });
+}
+
+/**
+ * A request Node could not read as HTTP/1.1 (Transfer-Encoding beside Content-Length, a malformed header,
+ * headers past 16 KiB) or whose headers did not arrive in time: problem+json like every other 4xx (Fastify's
+ * own answer was `{"error":"Bad Request","message":"Client Error"}`), naming the parser's reason, and the
+ * connection closed, as nothing after the fault can be trusted to start a request. No route was found, so
+ * no route family's error shape applies. Passed as `clientErrorHandler`.
+ */
+export function clientError(
+  this: FastifyInstance,
+  error: ConnectionError & { reason?: string },
+  socket: Socket,
+): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, detail]: [number, string] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'the request did not arrive in time (REQUEST_TIMEOUT_MS; its headers within 60 s)']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'the request line and headers are over 16 KiB']
+        : [400, `the request is not valid HTTP/1.1: ${error.reason ?? error.message} (${error.code})`];
+  this.log.debug({ err: error }, 'a request that could not be read as HTTP');
+  if (socket.writable) {
+    const body = JSON.stringify({
+      type: `urn:meanserve:problem:${codeFor(status)}`,
+      title: TITLES[status],
+      status,
+      detail,
+    });
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 /**
