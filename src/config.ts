@@ -141,8 +141,9 @@ export interface SecurityConfig {
    */
   bodyBudgetBytes: number;
   /**
-   * Bytes of job artifacts being sent at once (each read whole, and held until its client has it all); a
-   * download past it gets 503 unless it is the only one; 0 turns it off. @defaultValue 256 MiB
+   * Bytes of large answers being sent at once (job artifacts and params, searches with large payloads, any
+   * answer of 1 MiB or more: each is held whole until its client has it all); one past it gets 503 unless
+   * it is the only one; 0 turns it off (server/plugins/answer-budget.ts). @defaultValue 256 MiB
    */
   downloadBudgetBytes: number;
   /**

@@ -137,7 +137,7 @@ export class CollectionService {
     queries: SearchQuery[],
     paths: string[],
     options: { minSequence?: number | undefined; signal?: Abortable | undefined } = {},
-  ): Promise<{ results: SearchResult[][]; sequence: number }> {
+  ): Promise<{ results: SearchResult[][]; sequence: number; payloadBytes: number }> {
     const { minSequence, signal } = options;
     await this.caughtUp(minSequence, signal);
     const collection = this.store.get(name);
@@ -156,8 +156,8 @@ export class CollectionService {
       });
       return query.with_payload ? hits : hits.map((hit) => ({ ...hit, payload: null }));
     });
-    checkAnswerPayloads(collection, queries, results, paths);
-    return { results, sequence };
+    const payloadBytes = answerPayloadBytes(collection, queries, results, paths);
+    return { results, sequence, payloadBytes };
   }
 
   /** The served model a collection embeds images with; 409 when it has changed since the collection was made. */
@@ -223,13 +223,16 @@ function oversizedPayload(payload: unknown, path: string): FieldError | undefine
   return { path, message: `is ${bytes} bytes as JSON; a payload may have ${MAX_PAYLOAD_BYTES}` };
 }
 
-/** 413 when the payloads of an answer would pass MAX_ANSWER_PAYLOAD_BYTES, naming the query where they do. */
-function checkAnswerPayloads(
+/**
+ * The bytes of JSON the payloads of an answer come to, known before it is built; 413 when they would pass
+ * MAX_ANSWER_PAYLOAD_BYTES, naming the query where they do.
+ */
+function answerPayloadBytes(
   collection: Collection,
   queries: SearchQuery[],
   results: SearchResult[][],
   paths: string[],
-): void {
+): number {
   let bytes = 0;
   results.forEach((hits, at) => {
     if (!queries[at]?.with_payload) return;
@@ -242,4 +245,5 @@ function checkAnswerPayloads(
       );
     }
   });
+  return bytes;
 }

@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import type { Collection } from '../retrieval/collections/collection.js';
 import type { DamagedCollection } from '../retrieval/collections/collection-store.js';
-import { NoContent, problems } from '../schemas/common.js';
+import { LARGE_ANSWER_BYTES, NoContent, problems } from '../schemas/common.js';
 import {
   BatchSearchBody,
   BatchSearchReply,
@@ -241,9 +241,9 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const started = performance.now();
-      const { results, sequence } = await app.retrieval.search(
+      const { results, sequence, payloadBytes } = await app.retrieval.search(
         request.params.name,
         [request.body],
         ['/body'],
@@ -252,6 +252,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
           signal: request.cancellation,
         },
       );
+      reserveLargeAnswer(reply, payloadBytes);
       return {
         results: results[0] ?? [],
         took_ms: Math.round((performance.now() - started) * 1000) / 1000,
@@ -276,7 +277,7 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const started = performance.now();
       const { queries } = request.body;
       const paths = queries.map((_, index) => `/body/queries/${index}`);
@@ -284,13 +285,24 @@ const collectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         request.body.min_sequence ?? 0,
         ...queries.map((q) => q.min_sequence ?? 0),
       );
-      const { results, sequence } = await app.retrieval.search(request.params.name, queries, paths, {
-        minSequence,
-        signal: request.cancellation,
-      });
+      const { results, sequence, payloadBytes } = await app.retrieval.search(
+        request.params.name,
+        queries,
+        paths,
+        { minSequence, signal: request.cancellation },
+      );
+      reserveLargeAnswer(reply, payloadBytes);
       return { results, took_ms: Math.round((performance.now() - started) * 1000) / 1000, sequence };
     },
   );
 };
+
+/**
+ * Charges an answer with large payloads to the budget of answers being sent (plugins/answer-budget.ts)
+ * before it is built: a refused one is not serialized at all.
+ */
+function reserveLargeAnswer(reply: FastifyReply, payloadBytes: number): void {
+  if (payloadBytes >= LARGE_ANSWER_BYTES) reply.reserveAnswer(payloadBytes);
+}
 
 export default collectionRoutes;

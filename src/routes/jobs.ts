@@ -1,10 +1,8 @@
 // Asynchronous jobs: submit (through the jobs service, which validates and checks before anything is
 // queued), read, list, cancel, follow by server-sent events, and download artifacts.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { NotFoundError, OverloadedError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import { FINISHED_STATES, type JobEvent, type JobRecord } from '../jobs/job-record.js';
-import { ByteBudget } from '../lib/byte-budget.js';
 import { NoContent, problems } from '../schemas/common.js';
 import {
   ArtifactPath,
@@ -37,21 +35,6 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .map((name) => `/v1/jobs/${job.id}/artifacts/${name}`),
     },
   });
-
-  // An artifact (or a job's large params) is read whole and held until its client has taken all of it: a
-  // hundred clients that ask for a 30 MB artifact and read nothing held 3 GB here. The budget bounds what
-  // downloads hold together.
-  const downloads = new ByteBudget(app.config.security.downloadBudgetBytes);
-  /** Charges a download's bytes until its response closes; 503 when they would pass the budget. */
-  const reserveFor = (request: FastifyRequest, reply: FastifyReply) => (bytes: number) => {
-    if (!downloads.fits(bytes)) {
-      app.metrics.rejected('overloaded', request.apiKeyName);
-      throw new OverloadedError(
-        `downloads of ${downloads.held} bytes are being sent, and this one's ${bytes} would pass the ${downloads.limit}-byte budget (DOWNLOAD_BUDGET_BYTES); retry shortly`,
-      );
-    }
-    downloads.hold(bytes, reply.raw);
-  };
 
   // Open event streams end when the server closes; otherwise they would hold the drain until its deadline.
   const openStreams = new Set<() => void>();
@@ -182,7 +165,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { id, name } = request.params;
       await mustGet(id);
-      const artifact = await app.queue.artifact(id, name, reserveFor(request, reply));
+      const artifact = await app.queue.artifact(id, name, (bytes: number) => reply.reserveAnswer(bytes));
       if (artifact === undefined) throw new NotFoundError(`job '${id}' has no artifact '${name}'`);
       // Plots open in the browser tab (they are drawn by the service, with no scripts); data files download.
       const disposition = artifact.contentType.startsWith('image/') ? 'inline' : 'attachment';
@@ -204,7 +187,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { id } = request.params;
-      const params = await app.queue.params(id, reserveFor(request, reply));
+      const params = await app.queue.params(id, (bytes: number) => reply.reserveAnswer(bytes));
       if (params === undefined)
         throw new NotFoundError(`job '${id}' does not exist (or was removed by retention)`);
       reply.type('application/json; charset=utf-8');

@@ -4,6 +4,12 @@ import { type TSchema, Type } from '@sinclair/typebox';
 /** The side of the images every image model here takes and makes (Fashion-MNIST's 28×28). */
 export const IMAGE_SIDE = 28;
 
+/**
+ * Answers of this many bytes or more are charged to the budget of answers being sent at once
+ * (DOWNLOAD_BUDGET_BYTES, server/plugins/answer-budget.ts); smaller ones never pile up to much.
+ */
+export const LARGE_ANSWER_BYTES = 1024 * 1024;
+
 export const ModelName = Type.String({
   minLength: 1,
   maxLength: 128,

@@ -34,6 +34,7 @@ import repositoryRoutes from '../routes/repository.js';
 import { limitConnections } from './connection-limit.js';
 import { Metrics } from './metrics.js';
 import { adminGuard } from './plugins/admin-guard.js';
+import answerBudget from './plugins/answer-budget.js';
 import auth from './plugins/auth.js';
 import bodyBudget from './plugins/body-budget.js';
 import browserSecurity from './plugins/browser-security.js';
@@ -250,6 +251,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     heapUsedPercent: config.security.shedHeapUsedPercent,
   });
   await app.register(bodyBudget, { bytes: config.security.bodyBudgetBytes });
+  await app.register(answerBudget, { bytes: config.security.downloadBudgetBytes });
   await app.register(deadlines, { deadlines: config.security.deadlines });
   await app.register(validation);
   await app.register(swagger);
