@@ -30,6 +30,13 @@ const bomb = () => gzipSync(Buffer.concat([Buffer.alloc(200 * 1024 * 1024, 0x20)
 describe('compressed request bodies', () => {
   let app: FastifyInstance;
   let plain: unknown;
+  const postEncoded = (url: string, coding: string, payload: Buffer) =>
+    app.inject({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/json', 'content-encoding': coding },
+      payload,
+    });
   before(async () => {
     app = await startApp();
     const answer = await app.inject({
@@ -45,12 +52,7 @@ describe('compressed request bodies', () => {
 
   for (const [coding, compress] of Object.entries(CODINGS)) {
     it(`answers a ${coding} JSON body as the same body sent plain`, async () => {
-      const answer = await app.inject({
-        method: 'POST',
-        url: INFER,
-        headers: { 'content-type': 'application/json', 'content-encoding': coding },
-        payload: compress(JSON_REQUEST),
-      });
+      const answer = await postEncoded(INFER, coding, compress(JSON_REQUEST));
       assert.equal(answer.statusCode, 200, answer.body);
       assert.deepEqual(answer.json(), plain);
     });
@@ -83,12 +85,7 @@ describe('compressed request bodies', () => {
       ['/v1/embeddings', 'openai'],
       ['/v1/collections', 'problem'],
     ] as const) {
-      const answer = await app.inject({
-        method: 'POST',
-        url,
-        headers: { 'content-type': 'application/json', 'content-encoding': 'zstd' },
-        payload: JSON_REQUEST,
-      });
+      const answer = await postEncoded(url, 'zstd', JSON_REQUEST);
       assert.equal(answer.statusCode, 415, answer.body);
       assert.equal(answer.headers['accept-encoding'], 'gzip, deflate, br');
       const body = answer.json();
@@ -99,12 +96,7 @@ describe('compressed request bodies', () => {
   });
 
   it('refuses a body that is not in the coding it names with 400', async () => {
-    const answer = await app.inject({
-      method: 'POST',
-      url: INFER,
-      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
-      payload: JSON_REQUEST,
-    });
+    const answer = await postEncoded(INFER, 'gzip', JSON_REQUEST);
     assert.equal(answer.statusCode, 400, answer.body);
     assert.match(answer.json().detail, /the body is not valid gzip data/);
   });
@@ -115,12 +107,7 @@ describe('compressed request bodies', () => {
       ['/v1/collections', 1024 * 1024],
       [INFER, 32 * 1024 * 1024],
     ] as const) {
-      const answer = await app.inject({
-        method: 'POST',
-        url,
-        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
-        payload: compressed,
-      });
+      const answer = await postEncoded(url, 'gzip', compressed);
       assert.equal(answer.statusCode, 413, answer.body);
       assert.match(
         answer.json().detail,

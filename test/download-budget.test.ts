@@ -13,14 +13,14 @@ import { waitFor } from './helpers/wait.js';
 /** 20 000 images of 28×28 bytes (and the .npy header): far more than loopback's socket buffers take unread. */
 const IMAGES = 20_000;
 
-/** Asks for `path` and, once the answer starts, reads no more of it. */
-async function unreadDownload(base: string, path: string): Promise<Socket> {
+/** Sends `request` (an HTTP/1.1 request's text) and, once the answer starts, reads no more of it. */
+async function unreadAnswer(base: string, request: (host: string) => string): Promise<Socket> {
   const { hostname, port } = new URL(base);
   const socket = connect(Number(port), hostname);
   socket.on('error', () => {
     // Destroyed by the test.
   });
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`);
+  socket.write(request(hostname));
   await new Promise<void>((resolve) =>
     socket.once('data', () => {
       socket.pause();
@@ -28,6 +28,20 @@ async function unreadDownload(base: string, path: string): Promise<Socket> {
     }),
   );
   return socket;
+}
+
+const unreadDownload = (base: string, path: string) =>
+  unreadAnswer(base, (host) => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+
+/** POSTs `body` as JSON to `path` and reads none of the answer past its start. */
+function unreadPost(base: string, path: string, body: unknown): Promise<Socket> {
+  const json = JSON.stringify(body);
+  return unreadAnswer(
+    base,
+    (host) =>
+      `POST ${path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
+  );
 }
 
 describe('download budget', () => {
@@ -79,27 +93,6 @@ describe('download budget', () => {
   });
 });
 
-/** Sends `body` to `path` and, once the answer starts, reads no more of it. */
-async function unreadAnswer(base: string, path: string, body: unknown): Promise<Socket> {
-  const { hostname, port } = new URL(base);
-  const socket = connect(Number(port), hostname);
-  socket.on('error', () => {
-    // Destroyed by the test.
-  });
-  const json = JSON.stringify(body);
-  socket.write(
-    `POST ${path} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
-  );
-  await new Promise<void>((resolve) =>
-    socket.once('data', () => {
-      socket.pause();
-      resolve();
-    }),
-  );
-  return socket;
-}
-
 // Any large answer is held the same way: sixty clients that each sent a 50-byte search for 1 000 points with
 // 30 KB payloads (a 30 MB answer) and read nothing took the server from 0.6 to 4.3 GB.
 describe('the same budget for large answers of other routes', () => {
@@ -139,7 +132,7 @@ describe('the same budget for large answers of other routes', () => {
   after(() => stopApp(app));
 
   const refusedWhileHeld = async (path: string, body: unknown) => {
-    const held = await unreadAnswer(base, path, body);
+    const held = await unreadPost(base, path, body);
     const refused = await fetch(base + path, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -133,18 +133,20 @@ describe('the inline queue across a SIGKILL', () => {
   });
 });
 
+/** Queues that run no model: their jobs are only stored. */
+const NO_MODELS = {
+  modelsDir: '/nonexistent',
+  executionProviders: ['cpu'],
+  intraOpThreads: 1,
+  fashionMnistDir: '/nonexistent',
+  modelRepositoryDir: '/nonexistent',
+};
+
 describe('one DATA_DIR, one inline queue', () => {
   it('refuses a second queue on a DATA_DIR another one holds, and takes it once that one closed', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-durable-'));
-    const models = {
-      modelsDir: '/nonexistent',
-      executionProviders: ['cpu'],
-      intraOpThreads: 1,
-      fashionMnistDir: '/nonexistent',
-      modelRepositoryDir: '/nonexistent',
-    };
     const open = () =>
-      InlineQueue.open(TEST_JOB_CONFIG, dataDir, models, ['onnx.batch-infer'], pino({ level: 'silent' }));
+      InlineQueue.open(TEST_JOB_CONFIG, dataDir, NO_MODELS, ['onnx.batch-infer'], pino({ level: 'silent' }));
     const first = await open();
     try {
       await assert.rejects(
@@ -165,15 +167,8 @@ describe('DATA_DIR/jobs removed under a running inline queue', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-removed-'));
     const errors: string[] = [];
     const log = pino({ level: 'error' }, { write: (line: string) => errors.push(line) });
-    const models = {
-      modelsDir: '/nonexistent',
-      executionProviders: ['cpu'],
-      intraOpThreads: 1,
-      fashionMnistDir: '/nonexistent',
-      modelRepositoryDir: '/nonexistent',
-    };
     // No job type runs here: the jobs stay queued, as they were stored.
-    const open = () => InlineQueue.open(TEST_JOB_CONFIG, dataDir, models, [], log);
+    const open = () => InlineQueue.open(TEST_JOB_CONFIG, dataDir, NO_MODELS, [], log);
     const submit = (queue: InlineQueue, n: number) =>
       queue.submit({ type: 'onnx.batch-infer', params: { n }, seed: n, fingerprint: `f${n}` });
     try {
