@@ -1,7 +1,7 @@
 // Environment → typed configuration, parsed once at start. Every variable, its default and its unit is
 // listed in docs/operations.md; defaults run everything in one process on a laptop.
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { JsonLimits } from './lib/json-limits.js';
 import { openFileLimit } from './lib/open-file-limit.js';
@@ -87,6 +87,11 @@ export interface Config {
    * @defaultValue the open-file limit less RESERVED_FILE_DESCRIPTORS
    */
   maxConnections: number | undefined;
+  /**
+   * What vector collections may take in memory together, estimated (retrieval/collections/collection.ts):
+   * creates and upserts past it get 507; 0 for no bound. @defaultValue half the memory the process may use
+   */
+  collectionsMemoryBytes: number;
   /** Socket and request timeouts, ms. */
   connectionTimeoutMs: number;
   requestTimeoutMs: number;
@@ -256,6 +261,12 @@ function maxConnections(env: Env, openFiles: number | undefined): number | undef
     );
   }
   return value;
+}
+
+/** The memory this process may use: its cgroup's limit in a container, the machine's otherwise. */
+function memoryAvailable(): number {
+  const constrained = process.constrainedMemory?.() ?? 0;
+  return constrained > 0 && constrained < totalmem() ? constrained : totalmem();
 }
 
 function list(raw: string | undefined, fallback: string[]): string[] {
@@ -449,6 +460,7 @@ export function loadConfig(
       maxStringLength: integer(env, 'JSON_MAX_STRING_LENGTH', 8_388_608, 1),
     },
     maxConnections: maxConnections(env, openFiles),
+    collectionsMemoryBytes: integer(env, 'COLLECTIONS_MEMORY_BYTES', Math.floor(memoryAvailable() / 2)),
     connectionTimeoutMs: integer(env, 'CONNECTION_TIMEOUT_MS', 120_000),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 60_000),
     keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 10_000),

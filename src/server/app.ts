@@ -183,7 +183,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   );
   app.decorate('collections', collections);
   app.decorate('images', images);
-  app.decorate('retrieval', new CollectionService(collections, models, images));
+  app.decorate(
+    'retrieval',
+    new CollectionService(collections, models, images, config.collectionsMemoryBytes),
+  );
   app.decorate('metrics', metrics);
   app.decorate(
     'completions',

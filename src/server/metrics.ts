@@ -165,6 +165,15 @@ export class Metrics implements InferenceObserver, CompletionCounters {
       },
     });
     new client.Gauge({
+      name: 'meanserve_collections_memory_bytes',
+      help: 'The memory the vector collections take, estimated as COLLECTIONS_MEMORY_BYTES counts it.',
+      registers: [this.registry],
+      collect() {
+        if (!collections.loaded) return;
+        this.set(collections.list().reduce((sum, collection) => sum + collection.memoryBytes, 0));
+      },
+    });
+    new client.Gauge({
       name: 'meanserve_collections_damaged',
       help: 'Collections whose file failed its checksums and are not served until recovered or deleted.',
       registers: [this.registry],

@@ -58,6 +58,25 @@ export interface CollectionSnapshot {
 /** Index jobs remembered as applied, newest last; older ones fall off. */
 const APPLIED_JOBS_KEPT = 1000;
 
+/**
+ * What hnswlib's HierarchicalNSW takes however small its graph: 65 536 label locks (std::mutex), 2.56 MiB
+ * measured per graph, whatever the dimension. Its brute-force index (flat collections) takes next to nothing.
+ */
+const HNSW_FIXED_BYTES = 2_684_355;
+
+/**
+ * The memory a collection of `slots` slots (dead ones included: slots are never reused) and payloads of
+ * `payloadBytes` JSON bytes takes, estimated: each vector twice (the collection's slots, and the index's own
+ * copy: hnswlib keeps one in its graph, its brute force in its data), HNSW's links (2·m at level 0), the
+ * payloads as objects at about twice their JSON, and HNSW's fixed cost. What COLLECTIONS_MEMORY_BYTES
+ * bounds (collection-service.ts).
+ */
+export function collectionMemoryBytes(config: CollectionConfig, slots: number, payloadBytes: number): number {
+  const hnsw = config.index.type === 'hnsw';
+  const perSlot = 2 * 4 * config.dim + (hnsw ? 2 * config.index.m * 4 + 16 : 8);
+  return (hnsw ? HNSW_FIXED_BYTES : 0) + slots * perSlot + 2 * payloadBytes;
+}
+
 /** Where a snapshot stood, for commit() once the file holding it is written. */
 export interface SaveMark {
   slots: number;
@@ -72,6 +91,8 @@ export class Collection {
   private readonly payloads: Array<Payload | undefined> = [];
   /** Each slot's payload size as JSON, in bytes: what a search answer with payloads will carry. */
   private readonly payloadSizes: number[] = [];
+  /** The sum of payloadSizes. */
+  private payloadBytes = 0;
   private readonly idToSlot = new Map<string, number>();
   private readonly fieldCounts = new Map<string, number>();
   private readonly appliedJobs: string[] = [];
@@ -130,6 +151,11 @@ export class Collection {
 
   get count(): number {
     return this.idToSlot.size;
+  }
+
+  /** The memory this collection takes, estimated (collectionMemoryBytes). */
+  get memoryBytes(): number {
+    return collectionMemoryBytes(this.config, this.slotIds.length, this.payloadBytes);
   }
 
   /** Checks a vector from a client and returns what is stored: float32, unit length for cosine. */
@@ -231,6 +257,7 @@ export class Collection {
     this.idToSlot.delete(id);
     this.slotIds[slot] = undefined;
     this.payloads[slot] = undefined;
+    this.payloadBytes -= this.payloadSizes[slot] ?? 0;
     this.payloadSizes[slot] = 0;
     this.vectors.kill(slot);
     this.index.remove(slot);
@@ -308,6 +335,7 @@ export class Collection {
     this.slotIds[slot] = id;
     this.payloads[slot] = payload;
     this.payloadSizes[slot] = payload === undefined ? 0 : Buffer.byteLength(JSON.stringify(payload));
+    this.payloadBytes += this.payloadSizes[slot];
     for (const field of Object.keys(payload ?? {})) {
       this.fieldCounts.set(field, (this.fieldCounts.get(field) ?? 0) + 1);
     }
