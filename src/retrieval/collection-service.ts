@@ -146,8 +146,8 @@ export class CollectionService {
   }
 
   /**
-   * 507 when a change would take the collections past COLLECTIONS_MEMORY_BYTES: each vector is held twice in
-   * memory and an HNSW graph takes 2.56 MiB however empty, so without a bound 2 000 empty collections, one
+   * 507 when a change would take the collections past COLLECTIONS_MEMORY_BYTES (collectionMemoryBytes): an
+   * HNSW graph takes 2.56 MiB however empty, so without a bound 2 000 empty collections, one
    * small request each, took the server from 0.45 to 5.9 GB, and upserts could go on until it died.
    */
   private reserveMemory(adding: number, what: string): () => void {
