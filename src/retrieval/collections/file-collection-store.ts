@@ -33,12 +33,11 @@ import {
   DamagedCollectionError,
   type RecoveryReport,
 } from './collection-store.js';
+import { upsertInTurns } from './upsert-in-turns.js';
 
 const SEQUENCE_FILE = 'SEQUENCE';
-/** Points of an index job upserted between turns of the event loop. */
-const JOB_CHUNK = 1000;
-/** Times an index job's points go in while saves are refused meanwhile, before its try fails. */
-const JOB_PASSES = 3;
+/** Times points go in a few at a time while saves are refused meanwhile, before they go in at once. */
+const PUT_PASSES = 3;
 
 export class FileCollectionStore implements CollectionStore {
   readonly backend = 'file';
@@ -184,7 +183,7 @@ export class FileCollectionStore implements CollectionStore {
   }
 
   async upsert(collection: Collection, points: Point[]): Promise<number> {
-    this.current(collection).upsert(points);
+    await this.putPoints(collection, points);
     return this.saved(collection);
   }
 
@@ -195,27 +194,27 @@ export class FileCollectionStore implements CollectionStore {
     return this.saved(collection);
   }
 
-  /** Upserts in chunks that leave the event loop free in between; the job id is saved with the points. */
+  /** The job's points, then its id, saved together. */
   async applyJob(collection: Collection, jobId: string, points: Point[]): Promise<number | undefined> {
     if (collection.hasApplied(jobId)) return undefined;
-    // A save refused meanwhile undoes the chunks before it; marked applied, the job would stay half done,
-    // so its points go in again (upserts by id: the same points). A disk that keeps refusing fails the try:
-    // the job is tried again later.
-    for (let pass = 1; ; pass++) {
-      const rollbacks = collection.rollbacks;
-      for (let start = 0; start < points.length; start += JOB_CHUNK) {
-        this.current(collection).upsert(points.slice(start, start + JOB_CHUNK));
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      if (collection.rollbacks === rollbacks) break;
-      if (pass === JOB_PASSES) {
-        throw new Error(
-          `saves of collection '${collection.config.name}' kept being refused while job ${jobId} applied its points`,
-        );
-      }
-    }
+    await this.putPoints(collection, points);
     this.current(collection).markApplied(jobId);
     return this.saved(collection);
+  }
+
+  /**
+   * Upserts `points` with the event loop free between steps (upsertInTurns). A save refused meanwhile undoes
+   * the steps before it (rollback), and the points go in again (upserts by id: the same points); after
+   * PUT_PASSES such passes they go in at once, in one turn, so that the save that follows carries all of
+   * them or, refused, undoes all of them.
+   */
+  private async putPoints(collection: Collection, points: Point[]): Promise<void> {
+    for (let pass = 1; pass <= PUT_PASSES; pass++) {
+      const rollbacks = collection.rollbacks;
+      await upsertInTurns(() => this.current(collection), points);
+      if (collection.rollbacks === rollbacks) return;
+    }
+    this.current(collection).upsert(points);
   }
 
   /**

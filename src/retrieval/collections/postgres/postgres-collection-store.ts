@@ -17,6 +17,7 @@ import type { Log } from '../../../lib/log.js';
 import { SequenceGate } from '../../../lib/sequence-gate.js';
 import { Collection, type CollectionConfig, type Point } from '../collection.js';
 import type { CollectionStore, DamagedCollection, RecoveryReport } from '../collection-store.js';
+import { upsertInTurns } from '../upsert-in-turns.js';
 import { CHANGES_CHANNEL, ChangeFollower } from './change-follower.js';
 import { migrate } from './migrations.js';
 import { type PointRow, vectorOf, writePoints } from './point-rows.js';
@@ -27,8 +28,6 @@ const LOAD_RETRY_MS = 2000;
 /** Rows read per query when loading or catching up, and changes read per catch-up query. */
 const ROWS_PER_READ = 5000;
 const CHANGES_PER_READ = 500;
-/** Points applied to an index between turns of the event loop. */
-const APPLY_CHUNK = 1000;
 
 type ChangeOp = 'create' | 'drop' | 'upsert' | 'delete' | 'job';
 
@@ -389,18 +388,16 @@ export class PostgresCollectionStore implements CollectionStore {
     }
   }
 
-  /** Upserts rows into the index a chunk at a time, the event loop free in between. */
+  /** Upserts rows into the index with the event loop free between steps (upsertInTurns). */
   private async applyRows(collection: Collection, rows: PointRow[]): Promise<void> {
-    for (let at = 0; at < rows.length; at += APPLY_CHUNK) {
-      collection.upsert(
-        rows.slice(at, at + APPLY_CHUNK).map((row) => ({
-          id: row.id,
-          vector: vectorOf(row),
-          ...(row.payload === null ? {} : { payload: row.payload }),
-        })),
-      );
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await upsertInTurns(
+      () => collection,
+      rows.map((row) => ({
+        id: row.id,
+        vector: vectorOf(row),
+        ...(row.payload === null ? {} : { payload: row.payload }),
+      })),
+    );
   }
 
   /** One pass of the follower: applies every change logged after this replica's sequence, in order. */
