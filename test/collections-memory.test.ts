@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { type CollectionConfig, collectionMemoryBytes } from '../src/retrieval/collections/collection.js';
 import { buildApp } from '../src/server/app.js';
-import { stopApp, testConfig } from './helpers/app.js';
+import { startApp, stopApp, testConfig } from './helpers/app.js';
 
 const MIB = 1024 * 1024;
 
@@ -81,5 +81,35 @@ describe('the memory budget of vector collections', () => {
     const metrics = (await app.inject('/metrics')).body;
     const estimated = Number(/meanserve_collections_memory_bytes (\d+)/.exec(metrics)?.[1]);
     assert.ok(estimated > 3 * 2_684_355 && estimated <= LIMIT, `estimated ${estimated}`);
+  });
+});
+
+describe('the memory budget at the submission of a collections.index job', () => {
+  let app: FastifyInstance;
+  before(async () => {
+    // One empty HNSW graph fits, with room for a few hundred points of 64 floats, not for the 2 000 demo images.
+    app = await startApp({ COLLECTIONS_MEMORY_BYTES: String(4 * MIB) });
+  });
+  after(() => stopApp(app));
+
+  it('refuses a job whose points would not fit with 507, before anything runs, and takes a smaller one', async () => {
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/collections',
+      payload: { name: 'images', model: 'fmnist-embed-mf' },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const submit = (source: Record<string, unknown>) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: { type: 'collections.index', params: { collection: 'images', source } },
+      });
+    const refused = await submit({ split: 'demo' });
+    assert.equal(refused.statusCode, 507, refused.body);
+    assert.match(refused.json().detail, /indexing 2000 points would add \d+: delete points or collections/);
+    assert.equal((await app.inject('/v1/jobs')).json().data.length, 0, 'nothing queued');
+    const taken = await submit({ split: 'demo', limit: 100 });
+    assert.equal(taken.statusCode, 202, taken.body);
   });
 });

@@ -12,6 +12,11 @@ export interface CheckContext {
   models: ModelLookup;
   /** A collection's configuration; NotFoundError when there is none. */
   collections: (name: string) => CollectionConfig;
+  /**
+   * 507 (StorageFullError) when `points` more points, with payloads of `payloadBytes` JSON bytes, would take
+   * the collections past COLLECTIONS_MEMORY_BYTES (retrieval/collection-service.ts).
+   */
+  fitsCollections: (name: string, points: number, payloadBytes: number) => void;
   modelsDir: string;
 }
 

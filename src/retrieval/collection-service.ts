@@ -154,6 +154,13 @@ export class CollectionService {
     }
   }
 
+  /** 507 when `points` more points of `payloadBytes` would not fit (reserveMemory), for a job at submit. */
+  fits(name: string, points: number, payloadBytes: number): void {
+    const { config } = this.store.get(name);
+    const adding = collectionMemoryBytes(config, points, payloadBytes) - collectionMemoryBytes(config, 0, 0);
+    this.reserveMemory(adding, `indexing ${points} points`)();
+  }
+
   /**
    * 507 when a change would take the collections past COLLECTIONS_MEMORY_BYTES (collectionMemoryBytes): an
    * HNSW graph takes 2.56 MiB however empty, so without a bound 2 000 empty collections, one

@@ -161,6 +161,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const images = new ImageDecoder(config.imageDecodeThreads, app.log);
   metrics.watch(models, queue, collections);
   const indexJobs = new IndexJobApplier(collections, queue, app.log);
+  const retrieval = new CollectionService(collections, models, images, config.collectionsMemoryBytes);
 
   app.decorate('config', config);
   app.decorate('models', models);
@@ -171,6 +172,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       lookups: {
         models: (name, version) => models.get(name, version).entry,
         collections: (name) => collections.get(name).config,
+        fitsCollections: (name, points, payloadBytes) => retrieval.fits(name, points, payloadBytes),
         modelsDir: config.modelsDir,
       },
       queueLimit: config.security.jobQueueLimit,
@@ -183,10 +185,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   );
   app.decorate('collections', collections);
   app.decorate('images', images);
-  app.decorate(
-    'retrieval',
-    new CollectionService(collections, models, images, config.collectionsMemoryBytes),
-  );
+  app.decorate('retrieval', retrieval);
   app.decorate('metrics', metrics);
   app.decorate(
     'completions',

@@ -8,6 +8,11 @@ import type { JobSpec } from '../job-type.js';
 
 export const INDEX_JOB_TYPE = 'collections.index';
 
+/** The images of each split: what a job may index at most, checked against the collections' memory at submit. */
+const SPLIT_IMAGES = { train: 60_000, test: 10_000, demo: 2_000 } as const;
+/** A point's payload as JSON, at most: {"label":9,"class_name":"Ankle boot","split":"train","index":59999}. */
+const PAYLOAD_BYTES = 72;
+
 export const CollectionsIndexParams = Type.Object(
   {
     collection: CollectionName,
@@ -46,7 +51,7 @@ export const collectionsIndexJob: JobSpec<typeof CollectionsIndexParams> = {
     "Embeds Fashion-MNIST images with the collection's model and upserts them (payload: label, class_name, " +
     'split, index); the points appear in the collection moments after the job completes.',
   params: CollectionsIndexParams,
-  check: (params, { collections }) => {
+  check: (params, { collections, fitsCollections }) => {
     const config = collections(params.collection);
     if (config.model === undefined) {
       throw new UnprocessableError(
@@ -64,6 +69,9 @@ export const collectionsIndexJob: JobSpec<typeof CollectionsIndexParams> = {
         [{ path: '/body/params/model', message: "must be the collection's model" }],
       );
     }
+    const { split, offset = 0, limit } = params.source;
+    const images = Math.max(0, Math.min(limit ?? SPLIT_IMAGES[split], SPLIT_IMAGES[split] - offset));
+    fitsCollections(params.collection, images, images * PAYLOAD_BYTES);
     return { ...params, model };
   },
 };
