@@ -215,6 +215,11 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** `name` as an integer >= `min`, or undefined when it is unset or empty. */
+function optionalInteger(env: Env, name: string, min = 0): number | undefined {
+  return env[name] === undefined || env[name] === '' ? undefined : integer(env, name, min, min);
+}
+
 function integer(env: Env, name: string, fallback: number, min = 0): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -243,11 +248,7 @@ export const MIN_OPEN_FILES = 512;
  * were closed unread), its model repository scan and job files failing on EMFILE, until they timed out.
  */
 function maxConnections(env: Env, openFiles: number | undefined): number | undefined {
-  if (openFiles === undefined) {
-    return env.MAX_CONNECTIONS === undefined || env.MAX_CONNECTIONS === ''
-      ? undefined
-      : integer(env, 'MAX_CONNECTIONS', 0, 1);
-  }
+  if (openFiles === undefined) return optionalInteger(env, 'MAX_CONNECTIONS', 1);
   if (openFiles < MIN_OPEN_FILES) {
     throw new ConfigError(
       `the open-file limit (ulimit -n) is ${openFiles}; meanserve needs at least ${MIN_OPEN_FILES}: raise it (ulimit -n, docker run --ulimit nofile=65536, systemd's LimitNOFILE=)`,
@@ -416,10 +417,7 @@ export function loadConfig(
   return {
     port: integer(env, 'PORT', 8080),
     host: env.HOST ?? '0.0.0.0',
-    workerMetricsPort:
-      env.WORKER_METRICS_PORT === undefined || env.WORKER_METRICS_PORT === ''
-        ? undefined
-        : integer(env, 'WORKER_METRICS_PORT', 0),
+    workerMetricsPort: optionalInteger(env, 'WORKER_METRICS_PORT'),
     logLevel: env.LOG_LEVEL ?? 'info',
     redisUrl,
     redisPrefix,

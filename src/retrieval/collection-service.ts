@@ -29,6 +29,7 @@ import {
   type Collection,
   type CollectionConfig,
   collectionMemoryBytes,
+  memoryOf,
   type SearchResult,
 } from './collections/collection.js';
 import type { CollectionStore } from './collections/collection-store.js';
@@ -133,9 +134,10 @@ export class CollectionService {
     );
     const payloadBytes = payloadSizes.reduce((sum, bytes) => sum + bytes, 0);
     // Before any image is embedded: each point takes a new slot (an overwritten one is only marked dead).
-    const release = this.reserveMemory(
-      collectionMemoryBytes(collection.config, points.length, payloadBytes) -
-        collectionMemoryBytes(collection.config, 0, 0),
+    const release = this.reservePoints(
+      collection.config,
+      points.length,
+      payloadBytes,
       `these ${points.length} points`,
     );
     try {
@@ -156,9 +158,18 @@ export class CollectionService {
 
   /** 507 when `points` more points of `payloadBytes` would not fit (reserveMemory), for a job at submit. */
   fits(name: string, points: number, payloadBytes: number): void {
-    const { config } = this.store.get(name);
+    this.reservePoints(this.store.get(name).config, points, payloadBytes, `indexing ${points} points`)();
+  }
+
+  /** reserveMemory for `points` new slots of a collection, with payloads of `payloadBytes` JSON bytes. */
+  private reservePoints(
+    config: CollectionConfig,
+    points: number,
+    payloadBytes: number,
+    what: string,
+  ): () => void {
     const adding = collectionMemoryBytes(config, points, payloadBytes) - collectionMemoryBytes(config, 0, 0);
-    this.reserveMemory(adding, `indexing ${points} points`)();
+    return this.reserveMemory(adding, what);
   }
 
   /**
@@ -169,8 +180,7 @@ export class CollectionService {
   private reserveMemory(adding: number, what: string): () => void {
     if (this.memoryLimit === 0) return () => {};
     // Changes under way count too: they are in no collection yet.
-    const held =
-      this.memoryPending + this.store.list().reduce((sum, collection) => sum + collection.memoryBytes, 0);
+    const held = this.memoryPending + memoryOf(this.store.list());
     if (held + adding > this.memoryLimit) {
       throw new StorageFullError(
         `the collections take an estimated ${held} bytes of the ${this.memoryLimit} COLLECTIONS_MEMORY_BYTES allows, and ${what} would add ${adding}: delete points or collections, or raise the limit`,

@@ -13,6 +13,7 @@ import { METRIC_PREFIX, registerDefaultMetrics, tokenCounters } from '../lib/pro
 import type { CompletionCounters } from '../models/lm/completion-service.js';
 import type { GenerationLabels, TokenKind } from '../models/lm/generation-observer.js';
 import type { InferenceObserver, InferenceOutcome, ModelLabels, ModelRegistry } from '../models/registry.js';
+import { memoryOf } from '../retrieval/collections/collection.js';
 import type { CollectionStore } from '../retrieval/collections/collection-store.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -170,7 +171,7 @@ export class Metrics implements InferenceObserver, CompletionCounters {
       registers: [this.registry],
       collect() {
         if (!collections.loaded) return;
-        this.set(collections.list().reduce((sum, collection) => sum + collection.memoryBytes, 0));
+        this.set(memoryOf(collections.list()));
       },
     });
     new client.Gauge({

@@ -79,6 +79,11 @@ export function collectionMemoryBytes(config: CollectionConfig, slots: number, p
   return (hnsw ? HNSW_FIXED_BYTES : 0) + slots * perSlot + 2 * payloadBytes;
 }
 
+/** What `collections` take in memory together, estimated (collectionMemoryBytes). */
+export function memoryOf(collections: Collection[]): number {
+  return collections.reduce((sum, collection) => sum + collection.memoryBytes, 0);
+}
+
 /** Where a snapshot stood, for commit() once the file holding it is written. */
 export interface SaveMark {
   slots: number;
