@@ -3,27 +3,15 @@
 // Retry-After before a byte of its body is read, while small bodies and bodiless requests go on; the
 // budget comes back when the first upload's connection closes, and when a response ends.
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/server/app.js';
 import { listen, stopApp, testConfig } from './helpers/app.js';
+import { heldUpload } from './helpers/held-upload.js';
 import { waitFor } from './helpers/wait.js';
 
 const MIB = 1024 * 1024;
 const INFER = '/v2/models/spiral-mlp/infer';
-
-/** Opens an upload that declares `bytes` and sends only its first kilobyte; resolves once the server has it. */
-async function heldUpload(base: string, bytes: number): Promise<Socket> {
-  const { hostname, port } = new URL(base);
-  const socket = connect(Number(port), hostname);
-  await new Promise((resolve) => socket.once('connect', resolve));
-  socket.write(
-    `POST ${INFER} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${bytes}\r\n\r\n${' '.repeat(1024)}`,
-  );
-  return socket;
-}
 
 describe('request body budget', () => {
   let app: FastifyInstance;
@@ -42,7 +30,7 @@ describe('request body budget', () => {
     });
 
   it('refuses an upload past the budget while another is held, and takes it once that one is gone', async () => {
-    const held = await heldUpload(base, 2 * MIB);
+    const held = await heldUpload(base, INFER, 2 * MIB);
     // The held upload is charged from its headers: wait until a second one is refused.
     const refused = await waitFor('the budget to be taken', async () => {
       const reply = await post(2 * MIB);

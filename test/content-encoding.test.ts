@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +15,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/server/app.js';
 import { listen, startApp, stopApp, testConfig } from './helpers/app.js';
+import { heldUpload } from './helpers/held-upload.js';
 import { assertKserve } from './helpers/kserve-schemas.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -154,13 +154,7 @@ describe('compressed bodies and the budget of bodies held at once', () => {
 
   it('charges a compressed body as it decodes: 503 once it would pass the budget beside another upload', async () => {
     // An upload declaring 3 MiB and sending 1 KiB holds 3 MiB of the 4.
-    const { hostname, port } = new URL(base);
-    const held = connect(Number(port), hostname);
-    await new Promise((resolve) => held.once('connect', resolve));
-    held.write(
-      `POST ${INFER} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n` +
-        `Content-Length: ${3 * 1024 * 1024}\r\n\r\n${' '.repeat(1024)}`,
-    );
+    const held = await heldUpload(base, INFER, 3 * 1024 * 1024);
     // 2 MiB of JSON, sent as a few kilobytes: refused once the held upload is charged (its headers arrived).
     const body = gzipSync(Buffer.concat([Buffer.alloc(2 * 1024 * 1024, 0x20), JSON_REQUEST]));
     const send = () =>
