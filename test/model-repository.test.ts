@@ -3,7 +3,7 @@
 // index says what is loaded; admin keys only; and every bad upload or unload a clear 4xx with nothing stored
 // or half-loaded: not ONNX, truncated, an operator onnxruntime lacks, a wrong sha256, too large, a baked-in
 // name, a changed file under an old version, batching a graph cannot take, a model a job is using, a stored
-// file damaged on disk.
+// file damaged on disk, a graph whose tensors say their bytes are in another file (the server's own).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { MODELS_DIR, startApp, stopApp } from './helpers/app.js';
+import { EXTERNAL_DATA_FIXTURES, externalDataFixture } from './helpers/external-data.js';
 import { waitFor } from './helpers/wait.js';
 
 const ADMIN = 'ops-0123456789abcdef0123456789abcdef';
@@ -352,6 +353,26 @@ describe('the model repository API', () => {
       );
     });
   }
+
+  it('refuses a graph with a tensor in another file (ONNX external data) before onnxruntime reads that file', async () => {
+    const packageStart = (await readFile('package.json')).subarray(0, 16).toString('latin1');
+    for (const fixture of EXTERNAL_DATA_FIXTURES) {
+      const bytes = await readFile(externalDataFixture(fixture));
+      const response = await upload('leak', '1', bytes);
+      assert.equal(response.statusCode, 400, `${fixture}: ${response.body}`);
+      const problem = response.json();
+      assert.ok(
+        problem.errors.some(
+          (error: { path: string; message: string }) =>
+            error.path === '/body/model' &&
+            /keeps its bytes in another file \('package\.json'\)/.test(error.message),
+        ),
+        `${fixture}: ${response.body}`,
+      );
+      assert.ok(!response.body.includes(packageStart.slice(4)), 'nothing of the file in the answer');
+      assert.equal((await line('leak', '1'))?.state, undefined, `${fixture}: nothing stored`);
+    }
+  });
 
   it('accepts the same file under the same version again (200, not stored twice)', async () => {
     const again = await upload('my-spiral', '1', spiral, { max_batch_size: 8 });

@@ -2,6 +2,7 @@
 // onnxruntime-node's run() computes on the calling thread's event loop: inference threads use these, and the
 // main thread too for the batches calibrated to compute within INLINE_INFERENCE_MAX_US (inline-inference.ts).
 import * as ort from 'onnxruntime-node';
+import { externalTensors } from '../lib/onnx-external-data.js';
 import type { TensorSpec } from '../schemas/manifest.js';
 import { allocate, DATATYPE_OF_ORT_TYPE, ORT_TYPE, type Tensor, type TensorData } from './tensor.js';
 
@@ -14,6 +15,24 @@ export interface OpenedSession {
 }
 
 /**
+ * Where onnxruntime looks for a tensor's external data: a path under which no file can ever exist, since
+ * /dev/null is not a directory. Left unset it looks in the working directory (models are loaded from
+ * bytes), so a graph could read the server's files; refusing such graphs first (below) is the clear
+ * answer, this the wall behind it should a tensor hide where that reading does not look.
+ */
+const NO_EXTERNAL_DATA = '/dev/null';
+
+/** A model with a tensor whose bytes are in another file is refused before onnxruntime opens it. */
+function refuseExternalData(model: Uint8Array): void {
+  const [first, ...rest] = externalTensors(model);
+  if (first === undefined) return;
+  const more = rest.length > 0 ? ` (and ${rest.length} more)` : '';
+  throw new Error(
+    `tensor '${first.name}'${more} keeps its bytes in another file ('${first.location}'); only self-contained models are served: save the model with its weights inside the file`,
+  );
+}
+
+/**
  * Tries each provider in order and keeps the first that loads the model. onnxruntime-node does not fall
  * back by itself: a session created with ['cuda', 'cpu'] fails outright when CUDA is missing.
  */
@@ -22,6 +41,7 @@ export async function openSession(
   providers: readonly string[],
   intraOpThreads: number,
 ): Promise<OpenedSession> {
+  refuseExternalData(model);
   const failures: string[] = [];
   for (const provider of providers) {
     try {
@@ -30,6 +50,7 @@ export async function openSession(
         intraOpNumThreads: intraOpThreads,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
+        extra: { session: { model_external_initializers_file_folder_path: NO_EXTERNAL_DATA } },
       });
       return { session, provider, failures };
     } catch (error) {
