@@ -36,4 +36,5 @@ export type ThreadReply =
   | { kind: 'added'; id: number; result: ModelLoadResult }
   | { kind: 'removed'; id: number }
   | ({ kind: 'result'; id: number } & Computed)
-  | { kind: 'error'; id: number; message: string };
+  /** `modelRun`: onnxruntime refused the run's values (a ModelRunError), not a fault of the thread. */
+  | { kind: 'error'; id: number; message: string; modelRun?: boolean };

@@ -11,6 +11,7 @@ import type {
   ThreadReply,
   ThreadRequest,
 } from './inference-messages.js';
+import { ModelRunError } from './model-run-error.js';
 import type { Tensor } from './tensor.js';
 
 interface Task extends Waiter<Computed> {
@@ -136,7 +137,7 @@ export class InferencePool {
         slot.task = undefined;
         if (reply.kind === 'result') {
           task?.resolve({ outputs: reply.outputs, computeSeconds: reply.computeSeconds });
-        } else task?.reject(new Error(reply.message));
+        } else task?.reject(reply.modelRun ? new ModelRunError(reply.message) : new Error(reply.message));
         this.dispatch();
       });
       worker.on('error', (error) => {

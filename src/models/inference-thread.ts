@@ -3,6 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
 import type { ModelLoadRequest, ModelLoadResult, ThreadReply, ThreadRequest } from './inference-messages.js';
+import { ModelRunError } from './model-run-error.js';
 import { checkSignature, openSession, runSession, warmUpInputs } from './session.js';
 import type { Tensor } from './tensor.js';
 
@@ -63,6 +64,7 @@ port.on('message', async (message: ThreadRequest) => {
     reply = { kind: 'result', id: message.id, outputs, computeSeconds };
     port.postMessage(reply, transferables(outputs));
   } catch (error) {
-    port.postMessage({ kind: 'error', id: message.id, message: (error as Error).message });
+    const modelRun = error instanceof ModelRunError;
+    port.postMessage({ kind: 'error', id: message.id, message: (error as Error).message, modelRun });
   }
 });

@@ -7,6 +7,7 @@ import { OverloadedError } from '../errors.js';
 import { type Abortable, everyAborted } from '../lib/abortable.js';
 import { joinQueue, type Waiter } from '../lib/abortable-queue.js';
 import type { Computed } from './inference-messages.js';
+import { ModelRunError } from './model-run-error.js';
 import { allocate, type Tensor } from './tensor.js';
 
 /**
@@ -130,8 +131,18 @@ export class MicroBatcher {
           offset += pending.rows;
         }
       })
-      .catch((error: Error) => {
-        for (const pending of batch) pending.reject(error);
+      .catch(async (error: Error) => {
+        if (alone !== undefined || !(error instanceof ModelRunError)) {
+          for (const pending of batch) pending.reject(error);
+          return;
+        }
+        // The values of one request made the batch fail: each runs alone, so only its own client hears it.
+        for (const pending of batch) {
+          await this.runBatch(pending.inputs, pending.rows, pending.signal).then(
+            pending.resolve,
+            pending.reject,
+          );
+        }
       })
       .finally(() => {
         this.inFlight--;

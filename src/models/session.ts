@@ -4,6 +4,7 @@
 import * as ort from 'onnxruntime-node';
 import { externalTensors } from '../lib/onnx-external-data.js';
 import type { TensorSpec } from '../schemas/manifest.js';
+import { ModelRunError } from './model-run-error.js';
 import { allocate, DATATYPE_OF_ORT_TYPE, ORT_TYPE, type Tensor, type TensorData } from './tensor.js';
 
 export interface OpenedSession {
@@ -117,7 +118,12 @@ export async function runSession(
       tensor.shape,
     );
   }
-  const results = await session.run(feeds, [...outputNames]);
+  let results: ort.InferenceSession.ReturnType;
+  try {
+    results = await session.run(feeds, [...outputNames]);
+  } catch (error) {
+    throw ModelRunError.fromOnnxruntime((error as Error).message);
+  }
   const outputs: Record<string, Tensor> = {};
   for (const name of outputNames) {
     const value = results[name] as ort.Tensor;

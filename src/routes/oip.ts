@@ -14,7 +14,12 @@ import {
   jsonHeaderLength,
   sliceBinaryInputs,
 } from '../models/binary-tensor-data.js';
-import { checkWork, decodeInferRequest, encodeInferResponse } from '../models/infer-request.js';
+import {
+  checkAnswerSize,
+  checkWork,
+  decodeInferRequest,
+  encodeInferResponse,
+} from '../models/infer-request.js';
 import type { LoadedModel } from '../models/registry.js';
 import { problems } from '../schemas/common.js';
 import {
@@ -147,7 +152,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
       'parameters.binary_data (then the answer is application/octet-stream with the same header).',
     params,
     body: InferRequestSchema,
-    response: { 200: InferResponseSchema, ...problems(400, 404, 413, 415, 503) },
+    response: { 200: InferResponseSchema, ...problems(400, 404, 413, 415, 422, 503) },
   });
   const infer = async (model: LoadedModel, request: FastifyRequest, reply: FastifyReply) => {
     const body = request.body as typeof InferRequestSchema.static;
@@ -160,6 +165,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const outputs = await app.models.infer(model, decoded.inputs, decoded.outputs, decoded.rows, {
       ...(request.cancellation === undefined ? {} : { signal: request.cancellation }),
     });
+    checkAnswerSize(outputs, decoded.outputs, binaryOutputs, app.config.jsonLimits.maxArrayLength);
     const response = encodeInferResponse(model.entry, body.id, outputs, decoded.outputs, binaryOutputs);
     if (binaryOutputs.size === 0) return response;
     const binary = encodeBinaryResponse(response, outputs, binaryOutputs);

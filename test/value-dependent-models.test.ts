@@ -1,0 +1,142 @@
+// Uploaded graphs whose run depends on the values of well-formed inputs (test/fixtures/value-dependent).
+// A run onnxruntime refuses for the values it was given (a Gather index past its table, as a token id past
+// an uploaded language model's vocabulary; a buffer too large to allocate; a negative dimension) is the
+// client's 422 in the route's error shape, naming the node and why, never a 500; the requests micro-batched
+// with it are answered as if it had not been there, both ways a batch runs (on the event loop, a small model
+// calibrated inline, and in an inference thread). An output whose size follows an input's values is
+// answered as JSON only up to JSON_MAX_ARRAY_LENGTH elements (413 past it), as binary tensor data beyond.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { startApp, stopApp } from './helpers/app.js';
+
+const ADMIN = 'ops-0123456789abcdef0123456789abcdef';
+const admin = { authorization: `Bearer ${ADMIN}` };
+const fixture = (name: string) =>
+  new URL(`./fixtures/value-dependent/${name}.onnx`, import.meta.url).pathname;
+/** Elements a JSON array may hold here, in requests and in answers. */
+const MAX_ELEMENTS = 100_000;
+
+const lookup = (ids: number[]) => ({
+  inputs: [{ name: 'id', shape: [ids.length, 1], datatype: 'INT64', data: ids }],
+});
+
+for (const [where, env] of [
+  ['on the event loop', {}],
+  ['in an inference thread', { INLINE_INFERENCE_MAX_US: '0' }],
+] as const) {
+  describe(`graphs that depend on their inputs' values, ${where}`, () => {
+    let app: FastifyInstance;
+    let repositoryDir: string;
+
+    before(async () => {
+      repositoryDir = await mkdtemp(join(tmpdir(), 'meanserve-value-dependent-'));
+      // A 50 ms batching window: requests sent together share one batch.
+      app = await startApp({
+        ...env,
+        ADMIN_API_KEYS: `ops:${ADMIN}`,
+        MODEL_REPOSITORY_DIR: repositoryDir,
+        BATCH_MAX_WAIT_MS: '50',
+        JSON_MAX_ARRAY_LENGTH: String(MAX_ELEMENTS),
+      });
+      for (const name of ['lookup', 'fill']) {
+        const bytes = await readFile(fixture(name));
+        const upload = await app.inject({
+          method: 'PUT',
+          url: `/v1/models/${name}/versions/1`,
+          headers: admin,
+          payload: {
+            model: bytes.toString('base64'),
+            sha256: createHash('sha256').update(bytes).digest('hex'),
+            ...(name === 'lookup' ? { max_batch_size: 8 } : {}),
+          },
+        });
+        assert.equal(upload.statusCode, 201, upload.body);
+        const load = await app.inject({
+          method: 'POST',
+          url: `/v2/repository/models/${name}/load`,
+          headers: admin,
+        });
+        assert.equal(load.statusCode, 200, load.body);
+      }
+    });
+    after(async () => {
+      await stopApp(app);
+      await rm(repositoryDir, { recursive: true, force: true });
+    });
+
+    const infer = (ids: number[]) =>
+      app.inject({ method: 'POST', url: '/v2/models/lookup/infer', payload: lookup(ids) });
+
+    it('answers 422 in KServe’s error shape, naming the node and why', async () => {
+      const response = await infer([9]);
+      assert.equal(response.statusCode, 422, response.body);
+      const { error } = response.json();
+      assert.match(error, /^the model cannot compute this input: the Gather node/);
+      assert.match(error, /out of data bounds/);
+      assert.doesNotMatch(error, /onnxruntime_src|::/, 'no C++ source or signature');
+      assert.equal((await infer([2])).json().outputs[0].data.join(), '2,20', 'the model still serves');
+    });
+
+    it('answers the requests batched with it as if it had not been there', async () => {
+      const before = await executions();
+      const [good, bad, other] = await Promise.all([infer([1, 3]), infer([-9]), infer([0])]);
+      assert.equal(bad.statusCode, 422, bad.body);
+      assert.equal(good.statusCode, 200, good.body);
+      assert.equal(good.json().outputs[0].data.join(), '1,10,3,30');
+      assert.equal(other.json().outputs[0].data.join(), '0,0');
+      const done = await executions();
+      // One batch of the three (4 rows) that failed, then each of them alone (2 + 1 + 1 rows).
+      assert.deepEqual([done.count - before.count, done.rows - before.rows], [4, 8]);
+    });
+
+    const fill = (rows: number, columns: number, parameters: Record<string, unknown> = {}) =>
+      app.inject({
+        method: 'POST',
+        url: '/v2/models/fill/infer',
+        payload: {
+          inputs: [{ name: 'shape', shape: [2], datatype: 'INT64', data: [rows, columns] }],
+          parameters,
+        },
+      });
+
+    it('answers 422 for a buffer too large to allocate and for a negative dimension', async () => {
+      const huge = await fill(1_000_000, 1_000_000);
+      assert.equal(huge.statusCode, 422, huge.body);
+      assert.match(huge.json().error, /ConstantOfShape node: Failed to allocate memory for requested buffer/);
+      const negative = await fill(-1, 5);
+      assert.equal(negative.statusCode, 422, negative.body);
+      assert.match(negative.json().error, /must be >= 0/);
+    });
+
+    it('answers an output of more than JSON_MAX_ARRAY_LENGTH elements 413 as JSON, and as binary tensor data', async () => {
+      const fits = await fill(100, 1000);
+      assert.equal(fits.statusCode, 200, fits.body.slice(0, 200));
+      assert.equal(fits.json().outputs[0].data.length, MAX_ELEMENTS);
+      const over = await fill(100, 1001);
+      assert.equal(over.statusCode, 413, over.body);
+      assert.match(over.json().error, /'filled' 100×1001/);
+      assert.match(over.json().error, /binary_data_output/);
+      const binary = await fill(100, 1001, { binary_data_output: true });
+      assert.equal(binary.statusCode, 200, binary.body.slice(0, 200));
+      const header = Number(binary.headers['inference-header-content-length']);
+      assert.equal(binary.rawPayload.length - header, 100 * 1001 * 4, 'the tensor’s bytes after the header');
+    });
+
+    /** Executions of the model and the rows they ran (meanserve_inference_batch_size). */
+    const executions = async () => {
+      const metrics = (await app.inject({ url: '/metrics' })).body;
+      const read = (suffix: string) =>
+        Number(
+          new RegExp(`meanserve_inference_batch_size_${suffix}\\{[^}]*model="lookup"[^}]*\\} (\\d+)`).exec(
+            metrics,
+          )?.[1] ?? 0,
+        );
+      return { count: read('count'), rows: read('sum') };
+    };
+  });
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/python3
+"""Build the value-dependent fixtures: graphs whose run depends on the values of well-formed inputs.
+
+    /usr/bin/python3 training/build_value_dependent_models.py
+
+Writes test/fixtures/value-dependent/lookup.onnx and fill.onnx. Needs Debian's python3-onnx.
+
+- lookup: vector = Gather(table, id), a table of 4 rows of 2 floats (row r is [r, 10 r]), `id` INT64 of shape
+  [batch, 1]. An id outside [-4, 3] makes onnxruntime's Gather fail, as a token id past an uploaded language
+  model's vocabulary would: the tests show such a request is the client's 422, and that the requests
+  micro-batched with it are answered as if it had not been there.
+- fill: filled = ConstantOfShape(shape), zeros of the shape its INT64 input names: the size of the answer
+  follows an input's values, not its shape, so no bound on the request's size bounds it.
+"""
+
+from pathlib import Path
+
+import onnx
+from onnx import TensorProto, helper
+
+OPSET = 17
+IR_VERSION = 8  # what onnxruntime 1.30 (onnxruntime-node) and onnx 1.12 both accept
+OUT_DIR = Path(__file__).resolve().parent.parent / "test" / "fixtures" / "value-dependent"
+ROWS = 4
+
+
+def lookup():
+    table = helper.make_tensor("table", TensorProto.FLOAT, [ROWS, 2], [v for r in range(ROWS) for v in (r, 10 * r)])
+    axis = helper.make_tensor("axis", TensorProto.INT64, [1], [1])
+    ids = helper.make_tensor_value_info("id", TensorProto.INT64, ["batch", 1])
+    vector = helper.make_tensor_value_info("vector", TensorProto.FLOAT, ["batch", 2])
+    gathered = helper.make_node("Gather", ["table", "id"], ["gathered"], axis=0)
+    flat = helper.make_node("Squeeze", ["gathered", "axis"], ["vector"])
+    return helper.make_graph([gathered, flat], "lookup", [ids], [vector], [table, axis])
+
+
+def fill():
+    shape = helper.make_tensor_value_info("shape", TensorProto.INT64, [2])
+    filled = helper.make_tensor_value_info("filled", TensorProto.FLOAT, ["rows", "columns"])
+    return helper.make_graph([helper.make_node("ConstantOfShape", ["shape"], ["filled"])], "fill", [shape], [filled])
+
+
+def main():
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    for name, graph in (("lookup", lookup()), ("fill", fill())):
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+        model.ir_version = IR_VERSION
+        onnx.checker.check_model(model)
+        path = OUT_DIR / f"{name}.onnx"
+        path.write_bytes(model.SerializeToString())
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
