@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { JsonLimits } from './lib/json-limits.js';
+import { DEFAULT_JSON_LIMITS, type JsonLimits } from './lib/json-limits.js';
 import { openFileLimit } from './lib/open-file-limit.js';
 
 export interface Config {
@@ -452,10 +452,10 @@ export function loadConfig(
     bodyLimit: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
     inferenceBodyLimit: integer(env, 'INFERENCE_BODY_LIMIT_BYTES', 32 * 1024 * 1024, 1024),
     jsonLimits: {
-      maxDepth: integer(env, 'JSON_MAX_DEPTH', 64, 1),
-      maxKeys: integer(env, 'JSON_MAX_KEYS', 10_000, 1),
-      maxArrayLength: integer(env, 'JSON_MAX_ARRAY_LENGTH', 16_777_216, 1),
-      maxStringLength: integer(env, 'JSON_MAX_STRING_LENGTH', 8_388_608, 1),
+      maxDepth: integer(env, 'JSON_MAX_DEPTH', DEFAULT_JSON_LIMITS.maxDepth, 1),
+      maxKeys: integer(env, 'JSON_MAX_KEYS', DEFAULT_JSON_LIMITS.maxKeys, 1),
+      maxArrayLength: integer(env, 'JSON_MAX_ARRAY_LENGTH', DEFAULT_JSON_LIMITS.maxArrayLength, 1),
+      maxStringLength: integer(env, 'JSON_MAX_STRING_LENGTH', DEFAULT_JSON_LIMITS.maxStringLength, 1),
     },
     maxConnections: maxConnections(env, openFiles),
     collectionsMemoryBytes: integer(env, 'COLLECTIONS_MEMORY_BYTES', Math.floor(memoryAvailable() / 2)),

@@ -4,7 +4,8 @@
 // client's 422 in the route's error shape, naming the node and why, never a 500; the requests micro-batched
 // with it are answered as if it had not been there, both ways a batch runs (on the event loop, a small model
 // calibrated inline, and in an inference thread). An output whose size follows an input's values is
-// answered as JSON only up to JSON_MAX_ARRAY_LENGTH elements (413 past it), as binary tensor data beyond.
+// answered as JSON only up to JSON_MAX_ARRAY_LENGTH elements (413 past it), as binary tensor data beyond;
+// an onnx.batch-infer job past it fails at once.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { startApp, stopApp } from './helpers/app.js';
+import { waitFor } from './helpers/wait.js';
 
 const ADMIN = 'ops-0123456789abcdef0123456789abcdef';
 const admin = { authorization: `Bearer ${ADMIN}` };
@@ -125,6 +127,29 @@ for (const [where, env] of [
       assert.equal(binary.statusCode, 200, binary.body.slice(0, 200));
       const header = Number(binary.headers['inference-header-content-length']);
       assert.equal(binary.rawPayload.length - header, 100 * 1001 * 4, 'the tensor’s bytes after the header');
+    });
+
+    it('fails an onnx.batch-infer job whose answer would hold more numbers than an answer may, at once', async () => {
+      // 4 100 × 4 100 zeros: past the default JSON_MAX_ARRAY_LENGTH (16 777 216), which jobs keep.
+      const submitted = await app.inject({
+        method: 'POST',
+        url: '/v1/jobs',
+        payload: {
+          type: 'onnx.batch-infer',
+          params: {
+            model: 'fill',
+            requests: [{ inputs: [{ name: 'shape', shape: [2], datatype: 'INT64', data: [4100, 4100] }] }],
+          },
+        },
+      });
+      assert.equal(submitted.statusCode, 202, submitted.body);
+      const job = await waitFor('the job to end', async () => {
+        const read = (await app.inject({ url: `/v1/jobs/${submitted.json().id}` })).json();
+        return read.state === 'failed' || read.state === 'succeeded' ? read : undefined;
+      });
+      assert.equal(job.state, 'failed', JSON.stringify(job));
+      assert.equal(job.attempts, 1, `not retried: it would fail the same ${JSON.stringify(job)}`);
+      assert.match(job.error, /request 0: the outputs hold 16810000 numbers as JSON \('filled' 4100×4100\)/);
     });
 
     /** Executions of the model and the rows they ran (meanserve_inference_batch_size). */

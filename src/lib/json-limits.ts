@@ -14,6 +14,14 @@ export interface JsonLimits {
   maxStringLength: number;
 }
 
+/** The limits when the environment sets none (JSON_MAX_DEPTH, JSON_MAX_KEYS, …; config.ts). */
+export const DEFAULT_JSON_LIMITS: JsonLimits = {
+  maxDepth: 64,
+  maxKeys: 10_000,
+  maxArrayLength: 16_777_216,
+  maxStringLength: 8_388_608,
+};
+
 export interface JsonLimitViolation {
   /** JSON pointer to the value over the limit, relative to the document root ('' for the root). */
   pointer: string;

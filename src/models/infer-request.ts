@@ -226,27 +226,23 @@ export interface InferResponseBody {
 }
 
 /**
- * Refuses an answer whose JSON outputs hold more than `maxElements` elements in all — as many as one array
- * of a request may hold (JSON_MAX_ARRAY_LENGTH) — before it is built: an output's size can follow an
- * input's values (ConstantOfShape, Expand, Range), and a [20 000, 20 000] output of an uploaded graph, 400
- * million numbers, ran the event loop out of heap while it became a JSON array. Binary outputs are the
- * tensors' own bytes and are not counted.
+ * Why an answer's JSON outputs are too many numbers to write — more than `maxElements` in all — or undefined
+ * when they are not; checked before the answer is built. An output's size can follow an input's values
+ * (ConstantOfShape, Expand, Range): a [20 000, 20 000] output of an uploaded graph, 400 million numbers,
+ * ended the process as it became a JSON array (V8 holds at most about 2^27 elements in one). Binary
+ * outputs are the tensors' own bytes and are not counted.
  */
-export function checkAnswerSize(
+export function answerTooLarge(
   outputs: Record<string, Tensor>,
   order: string[],
   binary: ReadonlySet<string>,
   maxElements: number,
-): void {
+): string | undefined {
   const json = order.filter((name) => !binary.has(name));
   const elements = json.reduce((sum, name) => sum + (outputs[name] as Tensor).data.length, 0);
-  if (elements <= maxElements) return;
+  if (elements <= maxElements) return undefined;
   const sizes = json.map((name) => `'${name}' ${(outputs[name] as Tensor).shape.join('×')}`).join(', ');
-  const message = `the outputs hold ${elements} elements as JSON (${sizes}); an answer may hold ${maxElements}, as one array of a request may (JSON_MAX_ARRAY_LENGTH)`;
-  throw new TooLargeError(
-    `${message}: ask for them as binary tensor data (parameters.binary_data_output), or for fewer rows`,
-    [{ path: '/body/outputs', message }],
-  );
+  return `the outputs hold ${elements} numbers as JSON (${sizes}); an answer may hold ${maxElements}`;
 }
 
 /** The JSON response; outputs named in `binary` carry their byte count instead of data (binary-tensor-data.ts). */

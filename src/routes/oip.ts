@@ -5,7 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { TSchema } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { UnavailableError, UnsupportedMediaTypeError } from '../errors.js';
+import { TooLargeError, UnavailableError, UnsupportedMediaTypeError } from '../errors.js';
 import { SERVICE } from '../lib/service-info.js';
 import {
   binaryOutputNames,
@@ -15,7 +15,7 @@ import {
   sliceBinaryInputs,
 } from '../models/binary-tensor-data.js';
 import {
-  checkAnswerSize,
+  answerTooLarge,
   checkWork,
   decodeInferRequest,
   encodeInferResponse,
@@ -165,7 +165,19 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const outputs = await app.models.infer(model, decoded.inputs, decoded.outputs, decoded.rows, {
       ...(request.cancellation === undefined ? {} : { signal: request.cancellation }),
     });
-    checkAnswerSize(outputs, decoded.outputs, binaryOutputs, app.config.jsonLimits.maxArrayLength);
+    // As many numbers as one array of a request may hold (JSON_MAX_ARRAY_LENGTH).
+    const tooLarge = answerTooLarge(
+      outputs,
+      decoded.outputs,
+      binaryOutputs,
+      app.config.jsonLimits.maxArrayLength,
+    );
+    if (tooLarge !== undefined) {
+      throw new TooLargeError(
+        `${tooLarge} (JSON_MAX_ARRAY_LENGTH): ask for them as binary tensor data (parameters.binary_data_output), or for fewer rows`,
+        [{ path: '/body/outputs', message: tooLarge }],
+      );
+    }
     const response = encodeInferResponse(model.entry, body.id, outputs, decoded.outputs, binaryOutputs);
     if (binaryOutputs.size === 0) return response;
     const binary = encodeBinaryResponse(response, outputs, binaryOutputs);

@@ -2,7 +2,9 @@
 // the job thread (the job may run in a worker process with no API), reports progress per request.
 
 import { cancellationPoint } from '../../lib/cancellation.js';
+import { DEFAULT_JSON_LIMITS } from '../../lib/json-limits.js';
 import {
+  answerTooLarge,
   decodeInferRequest,
   encodeInferResponse,
   type InferResponseBody,
@@ -25,6 +27,16 @@ export const batchInfer: Processor<BatchInferParams> = async (params, context) =
       await cancellationPoint(context.signal);
       const decoded = decodeInferRequest(entry, request, `/params/requests/${index}`);
       const outputs = await models.run(entry, decoded.inputs, decoded.outputs);
+      // The bound of the inference route's answers at its default: a worker process has no API settings.
+      const tooLarge = answerTooLarge(
+        outputs,
+        decoded.outputs,
+        new Set(),
+        DEFAULT_JSON_LIMITS.maxArrayLength,
+      );
+      if (tooLarge !== undefined) {
+        throw new JobInputError(`request ${index}: ${tooLarge}; split it into requests of fewer rows`);
+      }
       responses.push(encodeInferResponse(entry, request.id, outputs, decoded.outputs));
       context.progress({
         fraction: (index + 1) / params.requests.length,
