@@ -3,7 +3,9 @@
 // an uploaded language model's vocabulary; a buffer too large to allocate; a negative dimension) is the
 // client's 422 in the route's error shape, naming the node and why, never a 500; the requests micro-batched
 // with it are answered as if it had not been there, both ways a batch runs (on the event loop, a small model
-// calibrated inline, and in an inference thread). An output whose size follows an input's values is
+// calibrated inline, and in an inference thread). A graph whose values make it run for seconds holds neither
+// the event loop nor the shared inference threads: uploads never run inline and each has a thread of its
+// own. An output whose size follows an input's values is
 // answered as JSON only up to JSON_MAX_ARRAY_LENGTH elements (413 past it), as binary tensor data beyond;
 // an onnx.batch-infer job past it fails at once.
 import assert from 'node:assert/strict';
@@ -44,8 +46,10 @@ for (const [where, env] of [
         MODEL_REPOSITORY_DIR: repositoryDir,
         BATCH_MAX_WAIT_MS: '50',
         JSON_MAX_ARRAY_LENGTH: String(MAX_ELEMENTS),
+        // One shared inference thread: a request that held it would stall every model the pool serves.
+        INFERENCE_THREADS: '1',
       });
-      for (const name of ['lookup', 'fill']) {
+      for (const name of ['lookup', 'fill', 'spin']) {
         const bytes = await readFile(fixture(name));
         const upload = await app.inject({
           method: 'PUT',
@@ -54,7 +58,7 @@ for (const [where, env] of [
           payload: {
             model: bytes.toString('base64'),
             sha256: createHash('sha256').update(bytes).digest('hex'),
-            ...(name === 'lookup' ? { max_batch_size: 8 } : {}),
+            ...(name === 'fill' ? {} : { max_batch_size: 8 }),
           },
         });
         assert.equal(upload.statusCode, 201, upload.body);
@@ -129,6 +133,48 @@ for (const [where, env] of [
       assert.equal(binary.rawPayload.length - header, 100 * 1001 * 4, 'the tensor’s bytes after the header');
     });
 
+    it('runs a graph whose values make it take seconds off the event loop and off the shared threads', async () => {
+      const spun = (await executions('spin')).count;
+      const order: string[] = [];
+      // 5 million Loop iterations: seconds of one core (0.7 µs each here).
+      const spinning = app
+        .inject({
+          method: 'POST',
+          url: '/v2/models/spin/infer',
+          payload: {
+            inputs: [
+              { name: 'x', shape: [1, 1], datatype: 'FP32', data: [1] },
+              { name: 'steps', shape: [1, 1], datatype: 'INT64', data: [5_000_000] },
+            ],
+          },
+        })
+        .then((response) => {
+          order.push('spin');
+          return response;
+        });
+      await waitFor('the spin request to start running', async () => (await executions('spin')).count > spun);
+      const live = app.inject({ url: '/health/live' }).then((response) => {
+        order.push('live');
+        return response;
+      });
+      const spiral = app
+        .inject({
+          method: 'POST',
+          url: '/v2/models/spiral-mlp/infer',
+          payload: { inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [0.3, -0.7] }] },
+        })
+        .then((response) => {
+          order.push('spiral-mlp');
+          return response;
+        });
+      const [spin, liveness, shared] = await Promise.all([spinning, live, spiral]);
+      assert.equal(liveness.statusCode, 200);
+      assert.equal(shared.statusCode, 200, shared.body);
+      assert.equal(spin.statusCode, 200, spin.body);
+      assert.equal(spin.json().outputs[0].data[0], 5_000_001);
+      assert.deepEqual(order.slice(-1), ['spin'], `liveness and the shared pool answered first: ${order}`);
+    });
+
     it('fails an onnx.batch-infer job whose answer would hold more numbers than an answer may, at once', async () => {
       // 4 100 × 4 100 zeros: past the default JSON_MAX_ARRAY_LENGTH (16 777 216), which jobs keep.
       const submitted = await app.inject({
@@ -152,12 +198,12 @@ for (const [where, env] of [
       assert.match(job.error, /request 0: the outputs hold 16810000 numbers as JSON \('filled' 4100×4100\)/);
     });
 
-    /** Executions of the model and the rows they ran (meanserve_inference_batch_size). */
-    const executions = async () => {
+    /** Executions of a model and the rows they ran (meanserve_inference_batch_size). */
+    const executions = async (model = 'lookup') => {
       const metrics = (await app.inject({ url: '/metrics' })).body;
       const read = (suffix: string) =>
         Number(
-          new RegExp(`meanserve_inference_batch_size_${suffix}\\{[^}]*model="lookup"[^}]*\\} (\\d+)`).exec(
+          new RegExp(`meanserve_inference_batch_size_${suffix}\\{[^}]*model="${model}"[^}]*\\} (\\d+)`).exec(
             metrics,
           )?.[1] ?? 0,
         );

@@ -11,6 +11,9 @@ Writes test/fixtures/value-dependent/lookup.onnx and fill.onnx. Needs Debian's p
   micro-batched with it are answered as if it had not been there.
 - fill: filled = ConstantOfShape(shape), zeros of the shape its INT64 input names: the size of the answer
   follows an input's values, not its shape, so no bound on the request's size bounds it.
+- spin: total = x + the largest of `steps` ([batch, 1], INT64), counted up one Loop iteration at a time:
+  batched, and as fast as any small model on the zeros a server tries it with, but a request's values
+  decide how long it runs.
 """
 
 from pathlib import Path
@@ -40,9 +43,40 @@ def fill():
     return helper.make_graph([helper.make_node("ConstantOfShape", ["shape"], ["filled"])], "fill", [shape], [filled])
 
 
+def spin():
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 1])
+    steps = helper.make_tensor_value_info("steps", TensorProto.INT64, ["batch", 1])
+    total = helper.make_tensor_value_info("total", TensorProto.FLOAT, ["batch", 1])
+    one = helper.make_tensor("one", TensorProto.FLOAT, [], [1.0])
+    count = helper.make_tensor("count", TensorProto.FLOAT, [], [0.0])
+    keep_going = helper.make_tensor("keep_going", TensorProto.BOOL, [], [True])
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["condition_in"], ["condition_out"]),
+            helper.make_node("Add", ["counted_in", "one"], ["counted_out"]),
+        ],
+        "count_one",
+        [
+            helper.make_tensor_value_info("iteration", TensorProto.INT64, []),
+            helper.make_tensor_value_info("condition_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("counted_in", TensorProto.FLOAT, []),
+        ],
+        [
+            helper.make_tensor_value_info("condition_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("counted_out", TensorProto.FLOAT, []),
+        ],
+    )
+    nodes = [
+        helper.make_node("ReduceMax", ["steps"], ["most"], keepdims=0),
+        helper.make_node("Loop", ["most", "keep_going", "count"], ["counted"], body=body),
+        helper.make_node("Add", ["x", "counted"], ["total"]),
+    ]
+    return helper.make_graph(nodes, "spin", [x, steps], [total], [one, count, keep_going])
+
+
 def main():
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    for name, graph in (("lookup", lookup()), ("fill", fill())):
+    for name, graph in (("lookup", lookup()), ("fill", fill()), ("spin", spin())):
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
         model.ir_version = IR_VERSION
         onnx.checker.check_model(model)

@@ -20,10 +20,7 @@ export interface ModelLoadResult {
 
 export type ThreadRequest =
   | { kind: 'load'; models: ModelLoadRequest[] }
-  | { kind: 'run'; id: number; key: string; inputs: Record<string, Tensor>; outputs: string[] }
-  /** A model loaded or released while the thread serves (the model repository API). */
-  | { kind: 'add'; id: number; model: ModelLoadRequest }
-  | { kind: 'remove'; id: number; key: string };
+  | { kind: 'run'; id: number; key: string; inputs: Record<string, Tensor>; outputs: string[] };
 
 /** A model's outputs and the seconds its session ran for them (Triton's compute duration). */
 export interface Computed {
@@ -33,8 +30,6 @@ export interface Computed {
 
 export type ThreadReply =
   | { kind: 'loaded'; results: ModelLoadResult[] }
-  | { kind: 'added'; id: number; result: ModelLoadResult }
-  | { kind: 'removed'; id: number }
   | ({ kind: 'result'; id: number } & Computed)
   /** `modelRun`: onnxruntime refused the run's values (a ModelRunError), not a fault of the thread. */
   | { kind: 'error'; id: number; message: string; modelRun?: boolean };

@@ -30,8 +30,6 @@ export class InferencePool {
   private readonly slots: Slot[] = [];
   private readonly waiting: Task[] = [];
   private models: ModelLoadRequest[] = [];
-  /** add/remove messages waiting for their thread's reply, by message id. */
-  private readonly controls = new Map<number, (reply: ThreadReply) => void>();
   private nextId = 0;
   private closed = false;
 
@@ -67,42 +65,6 @@ export class InferencePool {
   }
 
   /**
-   * Loads one more model into every thread (and into any thread started later). All or nothing: when one
-   * thread cannot load it, it is removed from the others and the first failure is returned.
-   */
-  async add(model: ModelLoadRequest): Promise<ModelLoadResult> {
-    this.models = [...this.models.filter((other) => other.key !== model.key), model];
-    const replies = await this.control((id) => ({ kind: 'add', id, model }));
-    const results = replies.flatMap((reply) => (reply.kind === 'added' ? [reply.result] : []));
-    const failed = results.find((result) => result.error !== undefined);
-    if (failed !== undefined) await this.remove(model.key);
-    return failed ?? results[0] ?? { key: model.key, failures: [], error: 'the pool has no threads' };
-  }
-
-  /** Releases a model's session in every thread; the caller has drained its requests first. */
-  async remove(key: string): Promise<void> {
-    this.models = this.models.filter((model) => model.key !== key);
-    await this.control((id) => ({ kind: 'remove', id, key }));
-  }
-
-  /** Posts one control message to every thread and waits for each reply (a thread that exits answers none). */
-  private control(message: (id: number) => ThreadRequest): Promise<ThreadReply[]> {
-    return Promise.all(
-      this.slots.map(
-        (slot) =>
-          new Promise<ThreadReply>((resolve) => {
-            const id = this.nextId++;
-            this.controls.set(id, resolve);
-            slot.worker.once('exit', () => {
-              if (this.controls.delete(id)) resolve({ kind: 'removed', id });
-            });
-            slot.worker.postMessage(message(id));
-          }),
-      ),
-    );
-  }
-
-  /**
    * Refuses waiting requests, lets running ones finish, then ends the threads. Terminating a thread inside a
    * native onnxruntime run aborts the whole process, so in-flight runs are always awaited.
    */
@@ -125,12 +87,6 @@ export class InferencePool {
           slot.ready = true;
           resolveLoad(reply.results);
           this.dispatch();
-          return;
-        }
-        if (reply.kind === 'added' || reply.kind === 'removed') {
-          const settle = this.controls.get(reply.id);
-          this.controls.delete(reply.id);
-          settle?.(reply);
           return;
         }
         const task = slot.task;

@@ -38,20 +38,6 @@ port.on('message', async (message: ThreadRequest) => {
     port.postMessage(reply);
     return;
   }
-  if (message.kind === 'add') {
-    reply = { kind: 'added', id: message.id, result: await load(message.model) };
-    port.postMessage(reply);
-    return;
-  }
-  if (message.kind === 'remove') {
-    // The registry drains a model's requests before removing it, so no run holds this session.
-    const session = sessions.get(message.key);
-    sessions.delete(message.key);
-    await session?.release();
-    reply = { kind: 'removed', id: message.id };
-    port.postMessage(reply);
-    return;
-  }
   const session = sessions.get(message.key);
   if (session === undefined) {
     port.postMessage({ kind: 'error', id: message.id, message: `model ${message.key} is not loaded` });

@@ -238,39 +238,45 @@ export class ModelRegistry {
   }
 
   /**
-   * Loads an uploaded model into the shared pool's threads without a restart. All or nothing: on failure
-   * nothing stays registered and the reason is thrown.
+   * Loads an uploaded model without a restart, into an inference thread of its own: what an uploaded graph
+   * costs can follow its inputs' values (a Loop counted by an input), and a request that runs for an hour
+   * then holds that model's thread, not the shared pool's (a bulkhead, as the manifest's `pool` gives
+   * iterated-map). All or nothing: on failure nothing stays registered and the reason is thrown.
    */
   async addModel(entry: ManifestEntry, bytes: Uint8Array): Promise<LoadedModel> {
     await this.loaded();
     const key = `${entry.name}@${entry.version}`;
     const existing = this.models.get(key);
     if (existing !== undefined && existing.state !== 'unloading') return existing;
-    const pool = this.pools.get(SHARED_POOL) as InferencePool;
     const model: LoadedModel = {
       entry,
       key,
       state: 'loading',
       providerFailures: [],
-      pool: SHARED_POOL,
+      pool: `repository:${key}`,
       created: Math.floor(Date.now() / 1000),
       source: 'repository',
       inFlight: 0,
     };
     this.models.set(key, model);
-    const result = await pool.add({
-      key,
-      model: bytes,
-      providers: this.options.executionProviders,
-      intraOpThreads: this.options.intraOpThreads,
-      inputs: entry.inputs,
-      outputs: entry.outputs,
-    });
-    if (result.error !== undefined) {
+    const pool = this.newPool(model.pool, 1);
+    const [result] = await pool.start([
+      {
+        key,
+        model: bytes,
+        providers: this.options.executionProviders,
+        intraOpThreads: this.options.intraOpThreads,
+        inputs: entry.inputs,
+        outputs: entry.outputs,
+      },
+    ]);
+    if (result?.error !== undefined) {
+      await pool.close();
+      this.pools.delete(model.pool);
       this.models.delete(key);
       throw new Error(result.error);
     }
-    await this.ready(model, bytes, result.provider as string, result.failures);
+    await this.ready(model, bytes, result?.provider as string, result?.failures ?? []);
     this.addVersion(model);
     return model;
   }
@@ -287,8 +293,8 @@ export class ModelRegistry {
     else this.versionsByName.delete(model.entry.name);
     model.state = 'unloading';
     if (model.inFlight > 0) await new Promise<void>((resolve) => (model.drained = resolve));
-    await (this.pools.get(model.pool) as InferencePool).remove(key);
-    await this.inline.remove(key);
+    await this.pools.get(model.pool)?.close();
+    this.pools.delete(model.pool);
     this.models.delete(key);
     this.log.info({ model: key }, 'model unloaded');
   }
@@ -400,7 +406,9 @@ export class ModelRegistry {
     }
     if (model.entry.max_batch_size > 0) {
       // The main thread's session is on the CPU: a model the threads run elsewhere would answer differently.
-      if (provider === 'cpu') {
+      // Never an uploaded model: calibrated on zeros, a graph whose cost follows its inputs' values looks
+      // as cheap as any, and one request to it (the spin fixture) held the event loop 6.4 s.
+      if (provider === 'cpu' && model.source === 'manifest') {
         const { inputs, max_batch_size: maxBatchSize } = model.entry;
         await this.inline.add(model.key, bytes, inputs, this.outputNames(model), maxBatchSize);
       }
@@ -429,14 +437,18 @@ export class ModelRegistry {
       const name = (this.models.get(request.key) as LoadedModel).pool;
       byPool.set(name, [...(byPool.get(name) ?? []), request]);
     }
-    const loads = [...byPool].map(([name, members]) => {
-      const pool = new InferencePool(name === SHARED_POOL ? this.options.inferenceThreads : 1, (error) =>
-        this.log.error({ err: error, pool: name }, 'inference thread failed'),
-      );
-      this.pools.set(name, pool);
-      return pool.start(members);
-    });
+    const loads = [...byPool].map(([name, members]) =>
+      this.newPool(name, name === SHARED_POOL ? this.options.inferenceThreads : 1).start(members),
+    );
     return (await Promise.all(loads)).flat();
+  }
+
+  private newPool(name: string, threads: number): InferencePool {
+    const pool = new InferencePool(threads, (error) =>
+      this.log.error({ err: error, pool: name }, 'inference thread failed'),
+    );
+    this.pools.set(name, pool);
+    return pool;
   }
 
   /** Language models also load their batched decoding graphs into the decoder threads. */
