@@ -3,7 +3,9 @@
 // index says what is loaded; admin keys only; and every bad upload or unload a clear 4xx with nothing stored
 // or half-loaded: not ONNX, truncated, an operator onnxruntime lacks, a wrong sha256, too large, a baked-in
 // name, a changed file under an old version, batching a graph cannot take, a model a job is using, a stored
-// file damaged on disk, a graph whose tensors say their bytes are in another file (the server's own).
+// file damaged on disk, a graph whose tensors say their bytes are in another file (the server's own); and a
+// loaded version whose entry.json the disk damaged goes on being served, reported, until the same file
+// repairs it.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -69,6 +71,12 @@ describe('the model repository API', () => {
       state: string;
       reason?: string;
     }[];
+  const damagedGauge = async () =>
+    Number(
+      /^meanserve_model_repository_damaged (\d+)$/m.exec(
+        (await app.inject({ url: '/metrics', headers: user })).body,
+      )?.[1],
+    );
   const line = async (name: string, version: string) =>
     (await index()).find((entry) => entry.name === name && entry.version === version);
 
@@ -378,6 +386,30 @@ describe('the model repository API', () => {
     const again = await upload('my-spiral', '1', spiral, { max_batch_size: 8 });
     assert.equal(again.statusCode, 200);
     assert.equal(again.json().created, false);
+  });
+
+  it('keeps serving a loaded version whose entry.json is damaged on disk, says why, and repairs it from the same file', async () => {
+    assert.equal((await upload('sturdy', '1', spiral)).statusCode, 201);
+    assert.equal((await post('/v2/repository/models/sturdy/load')).statusCode, 200);
+    const entryFile = join(repositoryDir, 'sturdy', '1', 'entry.json');
+    const entry = await readFile(entryFile);
+    await writeFile(entryFile, entry.subarray(0, 40));
+    // The poll that finds the damage reports it: before, that poll unloaded the version on every replica.
+    await waitFor('the poll to find the damage', async () => (await damagedGauge()) === 1);
+    const infer = () =>
+      app.inject({ method: 'POST', url: '/v2/models/sturdy/infer', headers: user, payload: spiralInput });
+    assert.equal((await infer()).statusCode, 200, 'still served');
+    const damaged = await line('sturdy', '1');
+    assert.equal(damaged?.state, 'READY');
+    assert.match(damaged?.reason ?? '', /damaged on disk: entry\.json is not JSON/);
+    const other = await upload('sturdy', '1', iterated);
+    assert.equal(other.statusCode, 409, 'another file under the version is still refused');
+    const repaired = await upload('sturdy', '1', spiral);
+    assert.equal(repaired.statusCode, 201, repaired.body);
+    assert.deepEqual(JSON.parse(await readFile(entryFile, 'utf8')), JSON.parse(entry.toString()));
+    await waitFor('the poll to find it repaired', async () => (await damagedGauge()) === 0);
+    assert.equal((await infer()).statusCode, 200);
+    assert.equal((await line('sturdy', '1'))?.reason, undefined);
   });
 
   it('refuses to load a stored file damaged on disk, loads nothing and says why in the index', async () => {

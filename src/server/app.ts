@@ -159,7 +159,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const queue = await createQueue(config, app.log, metrics);
   const collections = await openCollectionStore(config, app.log);
   const images = new ImageDecoder(config.imageDecodeThreads, app.log);
-  metrics.watch(models, queue, collections);
+  metrics.watch(models, queue, collections, repositorySync);
   const indexJobs = new IndexJobApplier(collections, queue, app.log);
   const retrieval = new CollectionService(collections, models, images, config.collectionsMemoryBytes);
 

@@ -13,6 +13,7 @@ import { METRIC_PREFIX, registerDefaultMetrics, tokenCounters } from '../lib/pro
 import type { CompletionCounters } from '../models/lm/completion-service.js';
 import type { GenerationLabels, TokenKind } from '../models/lm/generation-observer.js';
 import type { InferenceObserver, InferenceOutcome, ModelLabels, ModelRegistry } from '../models/registry.js';
+import type { RepositorySync } from '../models/repository/repository-sync.js';
 import { memoryOf } from '../retrieval/collections/collection.js';
 import type { CollectionStore } from '../retrieval/collections/collection-store.js';
 
@@ -143,8 +144,13 @@ export class Metrics implements InferenceObserver, CompletionCounters {
     registerDefaultMetrics(this.registry);
   }
 
-  /** Gauges read at scrape time from the registry, the queue and the collections. */
-  watch(models: ModelRegistry, queue: JobQueue, collections: CollectionStore): void {
+  /** Gauges read at scrape time from the registry, the queue, the collections and the model repository. */
+  watch(
+    models: ModelRegistry,
+    queue: JobQueue,
+    collections: CollectionStore,
+    repository: RepositorySync,
+  ): void {
     new client.Gauge({
       name: 'meanserve_collection_points',
       help: 'Points stored per vector collection.',
@@ -180,6 +186,14 @@ export class Metrics implements InferenceObserver, CompletionCounters {
       registers: [this.registry],
       collect() {
         this.set(collections.damagedList().length);
+      },
+    });
+    new client.Gauge({
+      name: 'meanserve_model_repository_damaged',
+      help: 'Uploaded model versions whose entry.json is damaged on disk: each stays loaded where it was, and the repository index says why.',
+      registers: [this.registry],
+      collect() {
+        this.set(repository.damaged);
       },
     });
     new client.Counter({

@@ -68,10 +68,17 @@ export class RepositoryService {
       ]);
     }
     const existing = await this.repository.find(name, version);
-    if (existing !== undefined) {
+    if (existing !== undefined && 'entry' in existing) {
       if (existing.entry.sha256 === sha256) return { entry: existing.entry, created: false };
       throw new ConflictError(
         `${name}@${version} holds another file; versions are immutable, upload a new one`,
+      );
+    }
+    // A version whose entry was damaged on disk is stored again from the same file, which repairs it.
+    const stored = existing === undefined ? undefined : await this.repository.storedSha256(name, version);
+    if (stored !== undefined && stored !== sha256) {
+      throw new ConflictError(
+        `${name}@${version} holds another file (its entry is damaged on disk); versions are immutable, upload a new one`,
       );
     }
     const graph = await inspectGraph(bytes);
@@ -92,13 +99,21 @@ export class RepositoryService {
     for (const model of loaded.values()) {
       if (model.source === 'manifest') lines.push(lineOf(model));
     }
-    for (const { entry } of await this.repository.versions()) {
+    const { versions, damaged } = await this.repository.scan();
+    for (const { entry } of versions) {
       const model = loaded.get(`${entry.name}@${entry.version}`);
       if (model !== undefined) lines.push(lineOf(model));
       else {
         const reason = this.sync.failure(entry) ?? 'not loaded';
         lines.push({ name: entry.name, version: entry.version, state: 'UNAVAILABLE', reason });
       }
+    }
+    for (const { name, version, damage } of damaged) {
+      const model = loaded.get(`${name}@${version}`);
+      const reason = `damaged on disk: ${damage}; upload the same file to this version again to repair it`;
+      lines.push(
+        model === undefined ? { name, version, state: 'UNAVAILABLE', reason } : { ...lineOf(model), reason },
+      );
     }
     lines.sort(
       (a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version, 'en', { numeric: true }),

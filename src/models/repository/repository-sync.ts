@@ -6,7 +6,7 @@ import { InvalidInputError, isStorageError } from '../../errors.js';
 import type { Log } from '../../lib/log.js';
 import type { ManifestEntry } from '../../schemas/manifest.js';
 import type { ModelRegistry } from '../registry.js';
-import type { ModelRepository, RepositoryVersion } from './model-repository.js';
+import type { DamagedVersion, ModelRepository, RepositoryVersion } from './model-repository.js';
 
 const keyOf = (entry: ManifestEntry) => `${entry.name}@${entry.version}`;
 
@@ -15,6 +15,8 @@ export class RepositorySync {
   private timer: NodeJS.Timeout | undefined;
   /** Versions that would not load here, with why; not retried by the poll until the sha256 changes. */
   private readonly failures = new Map<string, { sha256: string; reason: string }>();
+  /** Damaged entries already logged. */
+  private reported = new Set<string>();
 
   constructor(
     private readonly repository: ModelRepository,
@@ -37,6 +39,11 @@ export class RepositorySync {
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.chain.catch(() => undefined);
+  }
+
+  /** Versions whose entry the last reconciliation found damaged on disk. */
+  get damaged(): number {
+    return this.reported.size;
   }
 
   /** Why a version could not be loaded on this replica, if it could not. */
@@ -89,8 +96,14 @@ export class RepositorySync {
 
   reconcile(): Promise<void> {
     return this.serialised(async () => {
-      const versions = await this.repository.versions();
-      const wanted = new Set(versions.filter((version) => version.loaded).map(({ entry }) => keyOf(entry)));
+      const { versions, damaged } = await this.repository.scan();
+      const wanted = new Set([
+        ...versions.filter((version) => version.loaded).map(({ entry }) => keyOf(entry)),
+        // A version whose entry was damaged on disk stays as it is here, loaded if it was and marked: its
+        // session is sound, and dropping it would take a serving model off every replica within a poll.
+        ...damaged.filter((version) => version.loaded).map(({ name, version }) => `${name}@${version}`),
+      ]);
+      this.reportDamage(damaged);
       for (const model of this.registry.list()) {
         if (model.source === 'repository' && !wanted.has(model.key))
           await this.registry.removeModel(model.key);
@@ -108,6 +121,16 @@ export class RepositorySync {
         }
       }
     });
+  }
+
+  /** Logs each damaged entry once (until it changes), not at every poll. */
+  private reportDamage(damaged: DamagedVersion[]): void {
+    const now = new Set(damaged.map(({ name, version, damage }) => `${name}@${version}: ${damage}`));
+    for (const line of now) {
+      if (!this.reported.has(line))
+        this.log.error({ damage: line }, 'model repository entry damaged on disk');
+    }
+    this.reported = now;
   }
 
   private isLoaded(entry: ManifestEntry): boolean {
