@@ -189,6 +189,50 @@ describe('Open Inference Protocol conformance (KServe schemas, Triton binary ten
     }
   });
 
+  it('writes INT64 outputs beyond ±(2^53 − 1) with every digit in JSON, as binary has them', async () => {
+    // Sent as binary: JSON inputs past 2^53 are refused, since a JSON parser here would round them.
+    const values = [2n ** 53n + 1n, 2n ** 63n - 1n, -(2n ** 63n) + 1n, 12_345n, -(2n ** 53n) - 3n, 0n];
+    const int64 = Buffer.from(BigInt64Array.from(values).buffer);
+    const built = inferBody([]);
+    const header = JSON.parse(built.json.toString());
+    header.inputs[DATATYPES.indexOf('INT64')] = {
+      name: 'int64_in',
+      shape: [2, 3],
+      datatype: 'INT64',
+      parameters: { binary_data_size: int64.length },
+    };
+    const json = Buffer.from(JSON.stringify(header));
+    for (const binaryOutput of [false, true]) {
+      const withOutput = binaryOutput
+        ? Buffer.from(
+            JSON.stringify({
+              ...header,
+              outputs: [{ name: 'int64_out', parameters: { binary_data: true } }],
+            }),
+          )
+        : json;
+      const response = await postBinary({ json: withOutput, body: Buffer.concat([withOutput, int64]) });
+      assert.equal(response.statusCode, 200, response.body);
+      const negated = values.map((value) => -value);
+      if (binaryOutput) {
+        const { bytes } = readBinaryResponse(response.rawPayload, Number(response.headers[HEADER]));
+        const raw = bytes.get('int64_out') as Buffer;
+        assert.deepEqual([...new BigInt64Array(Uint8Array.from(raw).buffer)], negated);
+        continue;
+      }
+      // JSON.parse would round them again: read the digits as the server wrote them.
+      const written = /"name":"int64_out","datatype":"INT64","shape":\[2,3\],"data":\[([^\]]*)\]/.exec(
+        response.body,
+      );
+      assert.deepEqual(written?.[1]?.split(',').map(BigInt), negated, response.body);
+      assert.equal(
+        response.json().outputs.length,
+        DATATYPES.length,
+        'the rest of the answer is JSON as before',
+      );
+    }
+  });
+
   it('lets an output override binary_data_output, and keeps the requested output order', async () => {
     const outputs = [
       { name: 'bool_out' },

@@ -4,6 +4,7 @@
 // the order the JSON lists them. Inputs mark theirs with `parameters.binary_data_size`; outputs are asked
 // for with `parameters.binary_data_output` (all) or an output's `parameters.binary_data` (that one).
 import { type FieldError, InvalidInputError, throwFieldErrors } from '../errors.js';
+import { exactJson } from '../lib/exact-json.js';
 import type { InferRequestBody, InferResponseBody } from './infer-request.js';
 import { type Tensor, tensorBytes } from './tensor.js';
 
@@ -98,7 +99,7 @@ export function encodeBinaryResponse(
   outputs: Record<string, Tensor>,
   binary: Set<string>,
 ): { jsonLength: number; body: Buffer } {
-  const json = Buffer.from(JSON.stringify(response));
+  const json = Buffer.from(exactJson(response));
   const chunks = response.outputs
     .filter((output) => binary.has(output.name))
     .map((output) => tensorBytes(outputs[output.name] as Tensor));

@@ -220,7 +220,8 @@ export interface InferResponseBody {
     name: string;
     datatype: string;
     shape: number[];
-    data?: Array<number | boolean>;
+    /** INT64 values beyond ±(2^53 − 1) are BigInts: write the body with exactJson (lib/exact-json.ts). */
+    data?: Array<number | boolean | bigint>;
     parameters?: { binary_data_size: number };
   }>;
 }

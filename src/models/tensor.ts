@@ -225,18 +225,24 @@ export function tensorBytes(tensor: Tensor): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /**
  * Typed array → plain JSON array (row-major, flat), as OIP responses carry it. A plain loop: several times
- * faster than Array.from on the 200 000-element outputs of an image batch.
+ * faster than Array.from on the 200 000-element outputs of an image batch. An INT64 value a double cannot
+ * hold stays a BigInt, for exactJson (lib/exact-json.ts) to write with every digit.
  */
-export function encodeData(tensor: Tensor): Array<number | boolean> {
+export function encodeData(tensor: Tensor): Array<number | boolean | bigint> {
   const { datatype, data } = tensor;
-  const out = new Array<number | boolean>(data.length);
+  const out = new Array<number | boolean | bigint>(data.length);
   if (datatype === 'BOOL') {
     for (let index = 0; index < data.length; index++) out[index] = data[index] !== 0;
   } else if (datatype === 'INT64') {
     const values = data as BigInt64Array;
-    for (let index = 0; index < values.length; index++) out[index] = Number(values[index]);
+    for (let index = 0; index < values.length; index++) {
+      const value = values[index] as bigint;
+      out[index] = value > MAX_SAFE || value < -MAX_SAFE ? value : Number(value);
+    }
   } else {
     const values = data as Exclude<TensorData, BigInt64Array>;
     for (let index = 0; index < values.length; index++) out[index] = values[index] as number;

@@ -6,6 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { TSchema } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TooLargeError, UnavailableError, UnsupportedMediaTypeError } from '../errors.js';
+import { exactJson } from '../lib/exact-json.js';
 import { SERVICE } from '../lib/service-info.js';
 import {
   binaryOutputNames,
@@ -179,7 +180,8 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
       );
     }
     const response = encodeInferResponse(model.entry, body.id, outputs, decoded.outputs, binaryOutputs);
-    if (binaryOutputs.size === 0) return response;
+    // Its INT64 BigInts are JSON numbers as the schema says, once exactJson writes them.
+    if (binaryOutputs.size === 0) return response as typeof InferResponseSchema.static;
     const binary = encodeBinaryResponse(response, outputs, binaryOutputs);
     return reply
       .header(HEADER_LENGTH, String(binary.jsonLength))
@@ -187,9 +189,10 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
       .send(binary.body);
   };
   const bodyLimit = app.config.inferenceBodyLimit;
-  // The schema documents the reply; JSON.stringify writes it. fast-json-stringify checks the number-or-boolean
-  // union element by element and took 5× as long on a 200 000-element output (bench/oip-binary.ts).
-  const serializerCompiler = () => (data: unknown) => JSON.stringify(data);
+  // The schema documents the reply; JSON.stringify writes it (exactJson: INT64 beyond 2^53 with every
+  // digit). fast-json-stringify checks the number-or-boolean union element by element and took 5× as long
+  // on a 200 000-element output (bench/oip-binary.ts).
+  const serializerCompiler = () => exactJson;
   app.post(
     '/v2/models/:name/infer',
     { config: { family: 'inference' }, schema: inferSchema(ModelParams), bodyLimit, serializerCompiler },

@@ -2,6 +2,7 @@
 // the job thread (the job may run in a worker process with no API), reports progress per request.
 
 import { cancellationPoint } from '../../lib/cancellation.js';
+import { exactJson } from '../../lib/exact-json.js';
 import { DEFAULT_JSON_LIMITS } from '../../lib/json-limits.js';
 import {
   answerTooLarge,
@@ -43,7 +44,7 @@ export const batchInfer: Processor<BatchInferParams> = async (params, context) =
         message: `${index + 1} of ${params.requests.length} requests`,
       });
     }
-    const data = new TextEncoder().encode(JSON.stringify(responses));
+    const data = new TextEncoder().encode(exactJson(responses));
     return {
       result: {
         model: { name: entry.name, version: entry.version, sha256: entry.sha256 },
