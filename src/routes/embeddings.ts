@@ -17,6 +17,13 @@ function littleEndianBytes(vector: Float32Array): Uint8Array {
   return new Uint8Array(bytes.buffer);
 }
 
+/** A plain array of the vector's numbers: a loop, a few times faster than Array.from on a typed array. */
+function floats(vector: Float32Array): number[] {
+  const out = new Array<number>(vector.length);
+  for (let index = 0; index < vector.length; index++) out[index] = vector[index] as number;
+  return out;
+}
+
 const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/embeddings',
@@ -53,7 +60,7 @@ const embeddingRoutes: FastifyPluginAsyncTypebox = async (app) => {
           embedding:
             encoding === 'base64'
               ? Buffer.from(littleEndianBytes(vector)).toString('base64')
-              : Array.from(vector),
+              : floats(vector),
         })),
         model: entry.name,
         model_version: entry.version,

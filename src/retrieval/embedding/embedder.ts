@@ -28,6 +28,10 @@ export function embeddingDim(entry: ManifestEntry): number {
 }
 
 function imageTensor(images: Float32Array[]): Tensor {
+  // One image (every request at one connection) is its own tensor: no copy.
+  if (images.length === 1) {
+    return { datatype: 'FP32', shape: [1, 1, IMAGE_SIDE, IMAGE_SIDE], data: images[0] as Float32Array };
+  }
   const data = new Float32Array(images.length * IMAGE_PIXELS);
   images.forEach((image, index) => {
     data.set(image, index * IMAGE_PIXELS);
