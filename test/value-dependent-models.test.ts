@@ -7,7 +7,7 @@
 // the event loop nor the shared inference threads: uploads never run inline and each has a thread of its
 // own. An output whose size follows an input's values is
 // answered as JSON only up to JSON_MAX_ARRAY_LENGTH elements (413 past it), as binary tensor data beyond;
-// an onnx.batch-infer job past it fails at once.
+// an onnx.batch-infer job past it fails at once. NaN and ±Infinity outputs are written as Triton writes them.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -49,7 +49,7 @@ for (const [where, env] of [
         // One shared inference thread: a request that held it would stall every model the pool serves.
         INFERENCE_THREADS: '1',
       });
-      for (const name of ['lookup', 'fill', 'spin']) {
+      for (const name of ['lookup', 'fill', 'log', 'spin']) {
         const bytes = await readFile(fixture(name));
         const upload = await app.inject({
           method: 'PUT',
@@ -58,7 +58,7 @@ for (const [where, env] of [
           payload: {
             model: bytes.toString('base64'),
             sha256: createHash('sha256').update(bytes).digest('hex'),
-            ...(name === 'fill' ? {} : { max_batch_size: 8 }),
+            ...(name === 'fill' || name === 'log' ? {} : { max_batch_size: 8 }),
           },
         });
         assert.equal(upload.statusCode, 201, upload.body);
@@ -173,6 +173,28 @@ for (const [where, env] of [
       assert.equal(spin.statusCode, 200, spin.body);
       assert.equal(spin.json().outputs[0].data[0], 5_000_001);
       assert.deepEqual(order.slice(-1), ['spin'], `liveness and the shared pool answered first: ${order}`);
+    });
+
+    it('writes NaN and ±Infinity outputs as Triton does, not as null', async () => {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v2/models/log/infer',
+        payload: { inputs: [{ name: 'x', shape: [2, 2], datatype: 'FP32', data: [-1, 0, 1, 4] }] },
+      });
+      assert.equal(response.statusCode, 200, response.body);
+      // What JSON.stringify alone wrote: [null,null,0,1.3862943649291992].
+      assert.match(response.body, /"data":\[NaN,-Infinity,0,1\.3862943649291992\]/);
+      const binary = await app.inject({
+        method: 'POST',
+        url: '/v2/models/log/infer',
+        payload: {
+          inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [-1, 0] }],
+          parameters: { binary_data_output: true },
+        },
+      });
+      const header = Number(binary.headers['inference-header-content-length']);
+      const values = new Float32Array(Uint8Array.from(binary.rawPayload.subarray(header)).buffer);
+      assert.ok(Number.isNaN(values[0]) && values[1] === -Infinity, String(values));
     });
 
     it('fails an onnx.batch-infer job whose answer would hold more numbers than an answer may, at once', async () => {

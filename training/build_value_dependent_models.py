@@ -11,6 +11,8 @@ Writes test/fixtures/value-dependent/lookup.onnx and fill.onnx. Needs Debian's p
   micro-batched with it are answered as if it had not been there.
 - fill: filled = ConstantOfShape(shape), zeros of the shape its INT64 input names: the size of the answer
   follows an input's values, not its shape, so no bound on the request's size bounds it.
+- log: logarithm = Log(x), FP32 [batch, 2]: NaN below 0 and -Infinity at 0 from finite inputs, numbers
+  JSON has no spelling for.
 - spin: total = x + the largest of `steps` ([batch, 1], INT64), counted up one Loop iteration at a time:
   batched, and as fast as any small model on the zeros a server tries it with, but a request's values
   decide how long it runs.
@@ -41,6 +43,12 @@ def fill():
     shape = helper.make_tensor_value_info("shape", TensorProto.INT64, [2])
     filled = helper.make_tensor_value_info("filled", TensorProto.FLOAT, ["rows", "columns"])
     return helper.make_graph([helper.make_node("ConstantOfShape", ["shape"], ["filled"])], "fill", [shape], [filled])
+
+
+def log():
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 2])
+    logarithm = helper.make_tensor_value_info("logarithm", TensorProto.FLOAT, ["batch", 2])
+    return helper.make_graph([helper.make_node("Log", ["x"], ["logarithm"])], "log", [x], [logarithm])
 
 
 def spin():
@@ -76,7 +84,7 @@ def spin():
 
 def main():
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    for name, graph in (("lookup", lookup()), ("fill", fill()), ("spin", spin())):
+    for name, graph in (("lookup", lookup()), ("fill", fill()), ("log", log()), ("spin", spin())):
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
         model.ir_version = IR_VERSION
         onnx.checker.check_model(model)

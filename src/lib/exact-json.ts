@@ -1,19 +1,25 @@
-// JSON.stringify that writes BigInt values as integers with every digit. JSON numbers have no size limit
-// and Python's, Go's and RapidJSON's readers (tritonclient, Triton) keep 64-bit integers exact, but
-// JSON.stringify refuses a BigInt, and a Number would have rounded 9007199254740993 to …992 without a word.
+// JSON for numbers JSON.stringify cannot write as they are. A 64-bit integer past 2^53 (a Number would
+// round 9007199254740993 to …992 without a word; JSON numbers have no size limit, and Python's, Go's and
+// RapidJSON's readers keep it exact) is written with every digit; NaN and ±Infinity, which JSON.stringify
+// turns into null — a number lost without a word — are written as NaN, Infinity and -Infinity, as Triton
+// writes them (triton-inference-server/server#3870) and tritonclient and Python's json read them. A reader
+// that knows no such literal fails loudly instead of reading a wrong value.
 import { randomBytes } from 'node:crypto';
 
-export function exactJson(value: unknown): string {
-  try {
-    return JSON.stringify(value);
-  } catch (error) {
-    // The one refusal this is for; anything else (a cycle, say) is the caller's bug.
-    if (!(error instanceof TypeError) || !error.message.includes('BigInt')) throw error;
+/** A mark no client can know: a JsonNumber goes out as a string carrying it, then loses quotes and mark. */
+const MARK = `${randomBytes(12).toString('hex')}:`;
+const MARKED = new RegExp(`"${MARK}([^"]*)"`, 'g');
+
+/** A number written as its text, unquoted. */
+export class JsonNumber {
+  constructor(readonly text: string) {}
+
+  toJSON(): string {
+    return `${MARK}${this.text}`;
   }
-  // Each BigInt goes out as a string carrying a mark no client can know, then loses its quotes and mark.
-  const mark = `${randomBytes(12).toString('hex')}:`;
-  const json = JSON.stringify(value, (_key, item: unknown) =>
-    typeof item === 'bigint' ? `${mark}${item}` : item,
-  );
-  return json.replace(new RegExp(`"${mark}(-?\\d+)"`, 'g'), '$1');
+}
+
+export function exactJson(value: unknown): string {
+  const json = JSON.stringify(value);
+  return json.includes(MARK) ? json.replace(MARKED, '$1') : json;
 }

@@ -1,6 +1,7 @@
 // Open Inference Protocol request/response bodies ↔ tensors, checked against the model's declared
 // inputs: every input present once, datatype and rank equal, fixed dimensions equal, batch within bounds.
 import { type FieldError, InvalidInputError, TooLargeError } from '../errors.js';
+import type { JsonNumber } from '../lib/exact-json.js';
 import type { ManifestEntry } from '../schemas/manifest.js';
 import {
   decodeBinaryData,
@@ -220,8 +221,8 @@ export interface InferResponseBody {
     name: string;
     datatype: string;
     shape: number[];
-    /** INT64 values beyond ±(2^53 − 1) are BigInts: write the body with exactJson (lib/exact-json.ts). */
-    data?: Array<number | boolean | bigint>;
+    /** INT64 values beyond ±(2^53 − 1), NaN and ±Infinity are JsonNumbers: write the body with exactJson. */
+    data?: Array<number | boolean | JsonNumber>;
     parameters?: { binary_data_size: number };
   }>;
 }

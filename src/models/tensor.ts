@@ -1,6 +1,7 @@
 // Open Inference Protocol tensors ↔ typed arrays. One dtype map, strict value checks: a tensor that
 // reaches ONNX Runtime has exactly the element count its shape says and only values its type can hold.
 import type { FieldError } from '../errors.js';
+import { JsonNumber } from '../lib/exact-json.js';
 import { DATATYPES, type Datatype } from '../schemas/manifest.js';
 
 export interface DatatypeMap {
@@ -229,23 +230,27 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * Typed array → plain JSON array (row-major, flat), as OIP responses carry it. A plain loop: several times
- * faster than Array.from on the 200 000-element outputs of an image batch. An INT64 value a double cannot
- * hold stays a BigInt, for exactJson (lib/exact-json.ts) to write with every digit.
+ * faster than Array.from on the 200 000-element outputs of an image batch. What a JSON number from
+ * JSON.stringify would lose — an INT64 past ±(2^53 − 1), a NaN or ±Infinity — becomes a JsonNumber, for
+ * exactJson (lib/exact-json.ts) to write as it is.
  */
-export function encodeData(tensor: Tensor): Array<number | boolean | bigint> {
+export function encodeData(tensor: Tensor): Array<number | boolean | JsonNumber> {
   const { datatype, data } = tensor;
-  const out = new Array<number | boolean | bigint>(data.length);
+  const out = new Array<number | boolean | JsonNumber>(data.length);
   if (datatype === 'BOOL') {
     for (let index = 0; index < data.length; index++) out[index] = data[index] !== 0;
   } else if (datatype === 'INT64') {
     const values = data as BigInt64Array;
     for (let index = 0; index < values.length; index++) {
       const value = values[index] as bigint;
-      out[index] = value > MAX_SAFE || value < -MAX_SAFE ? value : Number(value);
+      out[index] = value > MAX_SAFE || value < -MAX_SAFE ? new JsonNumber(String(value)) : Number(value);
     }
   } else {
     const values = data as Exclude<TensorData, BigInt64Array>;
-    for (let index = 0; index < values.length; index++) out[index] = values[index] as number;
+    for (let index = 0; index < values.length; index++) {
+      const value = values[index] as number;
+      out[index] = Number.isFinite(value) ? value : new JsonNumber(String(value));
+    }
   }
   return out;
 }

@@ -180,7 +180,7 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
       );
     }
     const response = encodeInferResponse(model.entry, body.id, outputs, decoded.outputs, binaryOutputs);
-    // Its INT64 BigInts are JSON numbers as the schema says, once exactJson writes them.
+    // Its JsonNumbers are numbers as the schema says, once exactJson writes them.
     if (binaryOutputs.size === 0) return response as typeof InferResponseSchema.static;
     const binary = encodeBinaryResponse(response, outputs, binaryOutputs);
     return reply
@@ -190,8 +190,8 @@ const oipRoutes: FastifyPluginAsyncTypebox = async (app) => {
   };
   const bodyLimit = app.config.inferenceBodyLimit;
   // The schema documents the reply; JSON.stringify writes it (exactJson: INT64 beyond 2^53 with every
-  // digit). fast-json-stringify checks the number-or-boolean union element by element and took 5× as long
-  // on a 200 000-element output (bench/oip-binary.ts).
+  // digit, NaN and ±Infinity as Triton writes them). fast-json-stringify checks the number-or-boolean union
+  // element by element and took 5× as long on a 200 000-element output (bench/oip-binary.ts).
   const serializerCompiler = () => exactJson;
   app.post(
     '/v2/models/:name/infer',
