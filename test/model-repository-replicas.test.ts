@@ -3,12 +3,12 @@
 // second upload, and an unload through A takes it away on B too; a replica started afterwards loads what
 // is marked loaded.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MODELS_DIR } from './helpers/app.js';
+import { uploadBody } from './helpers/model-upload.js';
 import { type ApiReplica, startApiReplica, stopApiReplicas } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -68,15 +68,8 @@ describe('the model repository across API replicas', () => {
   it('a model loaded through A appears on B, and leaves B when unloaded through A', async () => {
     const a = await start();
     const b = await start();
-    const sha256 = createHash('sha256').update(spiral).digest('hex');
     const upload = (version: string) =>
-      call(
-        a,
-        'PUT',
-        `/v1/models/shared-spiral/versions/${version}`,
-        { model: spiral.toString('base64'), sha256 },
-        ADMIN,
-      );
+      call(a, 'PUT', `/v1/models/shared-spiral/versions/${version}`, uploadBody(spiral), ADMIN);
     assert.equal((await upload('1')).status, 201);
     assert.equal((await call(b, 'POST', '/v2/models/shared-spiral/infer', input)).status, 404);
     assert.equal((await call(a, 'POST', '/v2/repository/models/shared-spiral/load', {}, ADMIN)).status, 200);

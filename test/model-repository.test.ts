@@ -7,7 +7,6 @@
 // loaded version whose entry.json the disk damaged goes on being served, reported, until the same file
 // repairs it.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { EXTERNAL_DATA_FIXTURES, externalDataFixture } from './helpers/external-data.js';
+import { uploadBody } from './helpers/model-upload.js';
 import { waitFor } from './helpers/wait.js';
 
 const ADMIN = 'ops-0123456789abcdef0123456789abcdef';
@@ -29,7 +29,6 @@ const iterate = (rows: number, steps: number) => ({
   ],
 });
 const spiralInput = { inputs: [{ name: 'x', shape: [2, 2], datatype: 'FP32', data: [0.3, -0.7, 1.2, 0.4] }] };
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 describe('the model repository API', () => {
   let app: FastifyInstance;
@@ -60,7 +59,7 @@ describe('the model repository API', () => {
       method: 'PUT',
       url: `/v1/models/${name}/versions/${version}`,
       headers: admin,
-      payload: { model: Buffer.from(bytes).toString('base64'), sha256: sha256(bytes), ...settings },
+      payload: uploadBody(bytes, settings),
     });
   const post = (url: string, payload: unknown = {}, headers = admin) =>
     app.inject({ method: 'POST', url, headers, payload: payload as Record<string, unknown> });

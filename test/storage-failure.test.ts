@@ -11,13 +11,13 @@
 // said plainly where it holds jobs or collections, and is no reason to refuse where it does not.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/server/app.js';
 import { assertLive, MODELS_DIR, spiralJob, testConfig } from './helpers/app.js';
+import { uploadBody } from './helpers/model-upload.js';
 import {
   CANNOT_MOUNT,
   run,
@@ -193,11 +193,7 @@ describe('a disk under DATA_DIR that hangs', () => {
       async () => (await call('GET', `/v1/jobs/${done.id}`)).json().state === 'completed',
     );
     const model = await readFile(join(MODELS_DIR, 'spiral-mlp/model.onnx'));
-    const upload = {
-      model: model.toString('base64'),
-      sha256: createHash('sha256').update(model).digest('hex'),
-      max_batch_size: 8,
-    };
+    const upload = uploadBody(model, { max_batch_size: 8 });
     assert.equal((await call('PUT', '/v1/models/uploaded/versions/1', upload)).statusCode, 201);
 
     run('fsfreeze', ['-f', mountPoint]);

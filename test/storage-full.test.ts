@@ -4,13 +4,13 @@
 // is room again, and everything works again once space is freed. The disk is a real one: a small tmpfs
 // mounted for the test (mount(8) needs root, as CI has; elsewhere the test is skipped and says why).
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/server/app.js';
 import { assertLive, MODELS_DIR, spiralJob, testConfig } from './helpers/app.js';
+import { uploadBody } from './helpers/model-upload.js';
 import { CANNOT_MOUNT, type TestTmpfs, temporaryTmpfs } from './helpers/mounts.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -114,10 +114,7 @@ describe('a full disk under DATA_DIR', () => {
       submission = await call('POST', '/v1/jobs', spiralJob());
     assert.equal(submission.statusCode, 507, submission.body);
     assert.equal(submission.json().type, 'urn:meanserve:problem:storage-full');
-    const upload = await call('PUT', '/v1/models/uploaded/versions/1', {
-      model: model.toString('base64'),
-      sha256: createHash('sha256').update(model).digest('hex'),
-    });
+    const upload = await call('PUT', '/v1/models/uploaded/versions/1', uploadBody(model));
     assert.equal(upload.statusCode, 507, upload.body);
     await assertLive(app);
 

@@ -9,13 +9,13 @@
 // answered as JSON only up to JSON_MAX_ARRAY_LENGTH elements (413 past it), as binary tensor data beyond;
 // an onnx.batch-infer job past it fails at once. NaN and ±Infinity outputs are written as Triton writes them.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { startApp, stopApp } from './helpers/app.js';
+import { uploadBody } from './helpers/model-upload.js';
 import { waitFor } from './helpers/wait.js';
 
 const ADMIN = 'ops-0123456789abcdef0123456789abcdef';
@@ -55,11 +55,7 @@ for (const [where, env] of [
           method: 'PUT',
           url: `/v1/models/${name}/versions/1`,
           headers: admin,
-          payload: {
-            model: bytes.toString('base64'),
-            sha256: createHash('sha256').update(bytes).digest('hex'),
-            ...(name === 'fill' || name === 'log' ? {} : { max_batch_size: 8 }),
-          },
+          payload: uploadBody(bytes, name === 'fill' || name === 'log' ? {} : { max_batch_size: 8 }),
         });
         assert.equal(upload.statusCode, 201, upload.body);
         const load = await app.inject({
