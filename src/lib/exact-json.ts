@@ -9,17 +9,21 @@ import { randomBytes } from 'node:crypto';
 /** A mark no client can know: a JsonNumber goes out as a string carrying it, then loses quotes and mark. */
 const MARK = `${randomBytes(12).toString('hex')}:`;
 const MARKED = new RegExp(`"${MARK}([^"]*)"`, 'g');
+/** Whether the JSON.stringify under way met a JsonNumber (it runs synchronously): no scan otherwise. */
+let marked = false;
 
 /** A number written as its text, unquoted. */
 export class JsonNumber {
   constructor(readonly text: string) {}
 
   toJSON(): string {
+    marked = true;
     return `${MARK}${this.text}`;
   }
 }
 
 export function exactJson(value: unknown): string {
+  marked = false;
   const json = JSON.stringify(value);
-  return json.includes(MARK) ? json.replace(MARKED, '$1') : json;
+  return marked ? json.replace(MARKED, '$1') : json;
 }
