@@ -270,13 +270,13 @@ export class ModelRegistry {
         outputs: entry.outputs,
       },
     ]);
-    if (result?.error !== undefined) {
+    if (result?.provider === undefined) {
       await pool.close();
       this.pools.delete(model.pool);
       this.models.delete(key);
-      throw new Error(result.error);
+      throw new Error(result?.error ?? 'its inference thread did not start');
     }
-    await this.ready(model, bytes, result?.provider as string, result?.failures ?? []);
+    await this.ready(model, bytes, result.provider, result.failures);
     this.addVersion(model);
     return model;
   }
