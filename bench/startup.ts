@@ -1,9 +1,10 @@
 // Start-up, one run: the compiled server (`npm start`: tsc -b, a no-op once built, then node on dist/) beside
 // the TypeScript sources under tsx (what `npm run dev` runs, without its file watcher), each started in turn
-// on a free loopback port with its own DATA_DIR. Two times per start: process spawn to the first 200 of
-// /health/ready (every model loaded), and, on the ready server, job submission to the job's first progress
-// event on its server-sent event stream (a job thread is started per job, so this includes the thread's
-// start and, under tsx, its TypeScript loader). The median of --runs starts is reported for each.
+// on a free loopback port with its own DATA_DIR. Three times per start: process spawn to the first 200 of
+// /health/ready (every model loaded); on the ready server, job submission to the job's first progress
+// event on its server-sent event stream (the first job starts a job thread: this includes the thread's
+// start, its imports and, under tsx, its TypeScript loader); and the same for a second job, which finds
+// that thread warm. The median of --runs starts is reported for each.
 //   npm run bench:startup [-- --runs 5]
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -99,10 +100,11 @@ const build = spawn(NPM, ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inhe
 const built = await new Promise<number | null>((resolve) => build.on('exit', resolve));
 assert.equal(built, 0, 'npm run build failed');
 
-const results: Array<{ label: string; readyMs: number; progressMs: number }> = [];
+const results: Array<{ label: string; readyMs: number; progressMs: number; warmMs: number }> = [];
 for (const variant of VARIANTS) {
   const ready: number[] = [];
   const progress: number[] = [];
+  const warm: number[] = [];
   for (let run = 0; run < runs; run += 1) {
     const port = await freePort();
     const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-startup-'));
@@ -113,27 +115,40 @@ for (const variant of VARIANTS) {
       await waitForOk(`${base}/health/ready`, child, 10);
       ready.push(performance.now() - started);
       progress.push(await firstProgressMs(base));
+      warm.push(await firstProgressMs(base));
     } finally {
       await stop(child);
       await rm(dataDir, { recursive: true, force: true });
     }
   }
-  results.push({ label: variant.label, readyMs: median(ready), progressMs: median(progress) });
+  results.push({
+    label: variant.label,
+    readyMs: median(ready),
+    progressMs: median(progress),
+    warmMs: median(warm),
+  });
   console.error(
-    `${variant.label}: ready ${ready.map(Math.round).join(', ')} ms; first progress ${progress.map(Math.round).join(', ')} ms`,
+    `${variant.label}: ready ${ready.map(Math.round).join(', ')} ms; first progress ${progress.map(Math.round).join(', ')} ms; next job ${warm.map(Math.round).join(', ')} ms`,
   );
 }
 
 const [source, compiled] = results;
 assert.ok(source && compiled);
 console.log(`\nmedian of ${runs} starts each (${new Date().toISOString()}, node ${process.version})\n`);
-console.log('| start                                  | to /health/ready | submit → first progress |');
-console.log('| -------------------------------------- | ---------------: | ----------------------: |');
-for (const { label, readyMs, progressMs } of results) {
+console.log(
+  '| start                                  | to /health/ready | submit → first progress | next job, warm thread |',
+);
+console.log(
+  '| -------------------------------------- | ---------------: | ----------------------: | --------------------: |',
+);
+for (const { label, readyMs, progressMs, warmMs } of results) {
   console.log(
-    `| ${label.padEnd(38)} | ${`${(readyMs / 1000).toFixed(2)} s`.padStart(16)} | ${`${Math.round(progressMs)} ms`.padStart(23)} |`,
+    `| ${label.padEnd(38)} | ${`${(readyMs / 1000).toFixed(2)} s`.padStart(16)} | ${`${Math.round(progressMs)} ms`.padStart(23)} | ${`${Math.round(warmMs)} ms`.padStart(21)} |`,
   );
 }
 console.log(
   `\ncompiled / tsx: ${(compiled.readyMs / source.readyMs).toFixed(2)}× the time to ready, ${(compiled.progressMs / source.progressMs).toFixed(2)}× the time to first progress`,
+);
+console.log(
+  `next job / first job (compiled): ${(compiled.warmMs / compiled.progressMs).toFixed(2)}× the time to first progress`,
 );
