@@ -73,6 +73,9 @@ function resolvedScale(axis: Axis, columns: ArrayLike<number>[]): 'linear' | 'lo
 }
 
 /** A value a scale can place: finite, and positive on a logarithmic one. */
+/** A scale that does not start at zero (vega-lite warns of `zero` on a log scale, which never does). */
+const axisScale = (type: 'linear' | 'log') => (type === 'log' ? { type } : { type, zero: false });
+
 const drawable = (scale: 'linear' | 'log') => (value: number) =>
   Number.isFinite(value) && (scale === 'linear' || value > 0);
 
@@ -140,13 +143,13 @@ export function lineChartSpec(chart: LineChart): TopLevelSpec {
             field: 'x',
             type: 'quantitative',
             title: chart.x.title,
-            scale: { type: scales.x, zero: false },
+            scale: axisScale(scales.x),
           },
           y: {
             field: 'y',
             type: 'quantitative',
             title: chart.y.title,
-            scale: { type: scales.y, zero: false },
+            scale: axisScale(scales.y),
           },
           color: colorEncoding('series', [
             ...chart.series.map((series) => series.name),
