@@ -44,7 +44,8 @@ ENV PORT=8080 \
 
 # package.json carries "type": "module", which makes the compiled dist/**/*.js ES modules. The
 # compiled build starts its worker threads from dist/src/models/inference-thread.js,
-# dist/src/retrieval/embedding/image-decode-thread.js and dist/src/jobs/job-thread-entry.js, so dist/ is
+# dist/src/retrieval/embedding/image-decode-thread.js and dist/src/jobs/job-thread-entry.js, and a child
+# process per model upload from dist/src/models/repository/graph-inspection-process.js, so dist/ is
 # copied whole. Code and models stay root-owned
 # (read-only to the app); only /data and /model-repository (uploaded models, MODEL_REPOSITORY_DIR when
 # replicas share it as a volume) are writable.

@@ -39,6 +39,11 @@ export interface Config {
   modelRepositoryPollMs: number;
   /** Largest ONNX file an upload may carry. @defaultValue 64 MiB */
   modelUploadLimitBytes: number;
+  /**
+   * Longest an upload's graph may take to run once on zeros before the upload is refused
+   * (MODEL_INSPECTION_TIMEOUT_MS). @defaultValue 60 000
+   */
+  modelInspectionTimeoutMs: number;
   /** Debian's dataset-fashion-mnist files, read by collections.index jobs. @defaultValue /usr/share/datasets/fashion-mnist */
   fashionMnistDir: string;
   /** ONNX Runtime execution providers, tried in order. @defaultValue ['cpu'] */
@@ -428,6 +433,7 @@ export function loadConfig(
     modelRepositoryDir: resolve(env.MODEL_REPOSITORY_DIR?.trim() || join(dataDir, 'models')),
     modelRepositoryPollMs: integer(env, 'MODEL_REPOSITORY_POLL_MS', 1000, 10),
     modelUploadLimitBytes: integer(env, 'MODEL_UPLOAD_LIMIT_BYTES', 64 * 1024 * 1024, 1024),
+    modelInspectionTimeoutMs: integer(env, 'MODEL_INSPECTION_TIMEOUT_MS', 60_000, 1),
     fashionMnistDir: resolve(env.FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist'),
     executionProviders,
     inferenceThreads: integer(

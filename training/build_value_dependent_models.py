@@ -16,6 +16,8 @@ Writes test/fixtures/value-dependent/lookup.onnx and fill.onnx. Needs Debian's p
 - spin: total = x + the largest of `steps` ([batch, 1], INT64), counted up one Loop iteration at a time:
   batched, and as fast as any small model on the zeros a server tries it with, but a request's values
   decide how long it runs.
+- forever: the same Loop counted to 2^62 whatever its input: a run that does not end, even on the zeros an
+  upload is tried with.
 """
 
 from pathlib import Path
@@ -51,14 +53,9 @@ def log():
     return helper.make_graph([helper.make_node("Log", ["x"], ["logarithm"])], "log", [x], [logarithm])
 
 
-def spin():
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 1])
-    steps = helper.make_tensor_value_info("steps", TensorProto.INT64, ["batch", 1])
-    total = helper.make_tensor_value_info("total", TensorProto.FLOAT, ["batch", 1])
-    one = helper.make_tensor("one", TensorProto.FLOAT, [], [1.0])
-    count = helper.make_tensor("count", TensorProto.FLOAT, [], [0.0])
-    keep_going = helper.make_tensor("keep_going", TensorProto.BOOL, [], [True])
-    body = helper.make_graph(
+def counting_loop():
+    """The Loop body of spin and forever: counted_out = counted_in + 1, condition unchanged."""
+    return helper.make_graph(
         [
             helper.make_node("Identity", ["condition_in"], ["condition_out"]),
             helper.make_node("Add", ["counted_in", "one"], ["counted_out"]),
@@ -74,17 +71,48 @@ def spin():
             helper.make_tensor_value_info("counted_out", TensorProto.FLOAT, []),
         ],
     )
+
+
+def loop_constants():
+    return [
+        helper.make_tensor("one", TensorProto.FLOAT, [], [1.0]),
+        helper.make_tensor("count", TensorProto.FLOAT, [], [0.0]),
+        helper.make_tensor("keep_going", TensorProto.BOOL, [], [True]),
+    ]
+
+
+def forever():
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 1])
+    total = helper.make_tensor_value_info("total", TensorProto.FLOAT, ["batch", 1])
+    trips = helper.make_tensor("trips", TensorProto.INT64, [], [2**62])
     nodes = [
-        helper.make_node("ReduceMax", ["steps"], ["most"], keepdims=0),
-        helper.make_node("Loop", ["most", "keep_going", "count"], ["counted"], body=body),
+        helper.make_node("Loop", ["trips", "keep_going", "count"], ["counted"], body=counting_loop()),
         helper.make_node("Add", ["x", "counted"], ["total"]),
     ]
-    return helper.make_graph(nodes, "spin", [x, steps], [total], [one, count, keep_going])
+    return helper.make_graph(nodes, "forever", [x], [total], [*loop_constants(), trips])
+
+
+def spin():
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 1])
+    steps = helper.make_tensor_value_info("steps", TensorProto.INT64, ["batch", 1])
+    total = helper.make_tensor_value_info("total", TensorProto.FLOAT, ["batch", 1])
+    nodes = [
+        helper.make_node("ReduceMax", ["steps"], ["most"], keepdims=0),
+        helper.make_node("Loop", ["most", "keep_going", "count"], ["counted"], body=counting_loop()),
+        helper.make_node("Add", ["x", "counted"], ["total"]),
+    ]
+    return helper.make_graph(nodes, "spin", [x, steps], [total], loop_constants())
 
 
 def main():
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    for name, graph in (("lookup", lookup()), ("fill", fill()), ("log", log()), ("spin", spin())):
+    for name, graph in (
+        ("lookup", lookup()),
+        ("fill", fill()),
+        ("log", log()),
+        ("spin", spin()),
+        ("forever", forever()),
+    ):
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
         model.ir_version = IR_VERSION
         onnx.checker.check_model(model)

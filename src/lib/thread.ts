@@ -1,16 +1,34 @@
-// Starting worker threads from both the TypeScript sources (under tsx) and the compiled build (dist/).
+// Starting worker threads and child processes from both the TypeScript sources (under tsx) and the compiled
+// build (dist/).
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
+
+const entryOf = (base: string, name: string) =>
+  new URL(`./${name}${RUNNING_FROM_SOURCE ? '.ts' : '.js'}`, base).href;
 
 /**
  * Starts `<name>.ts` (from source) or `<name>.js` (compiled) next to `base` in a worker thread.
  * The thread reads `data` with threadData().
  */
 export function startThread(base: string, name: string, data?: unknown): Worker {
-  const entry = new URL(`./${name}${RUNNING_FROM_SOURCE ? '.ts' : '.js'}`, base).href;
+  const entry = entryOf(base, name);
   const file = RUNNING_FROM_SOURCE ? new URL('./ts-thread-bootstrap.mjs', import.meta.url) : new URL(entry);
   return new Worker(file, { workerData: { entry, data } });
+}
+
+/**
+ * Starts `<name>` next to `base` as a child process of its own, with an IPC channel that carries typed
+ * arrays (advanced serialization): for work that must be killable, which a thread inside native code is not.
+ */
+export function startChildProcess(base: string, name: string): ChildProcess {
+  return fork(fileURLToPath(entryOf(base, name)), [], {
+    execArgv: RUNNING_FROM_SOURCE ? ['--import', 'tsx'] : [],
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
 }
 
 /** The `data` a thread was started with. */

@@ -14,6 +14,7 @@ import { REDACTED, REDACTED_LOG_PATHS, redactUrl } from '../lib/redact.js';
 import { StorageProbe } from '../lib/storage-probe.js';
 import { CompletionService } from '../models/lm/completion-service.js';
 import { ModelRegistry } from '../models/registry.js';
+import { GraphInspector } from '../models/repository/graph-inspection.js';
 import { ModelRepository } from '../models/repository/model-repository.js';
 import { RepositoryService } from '../models/repository/repository-service.js';
 import { RepositorySync } from '../models/repository/repository-sync.js';
@@ -181,7 +182,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   );
   app.decorate(
     'repository',
-    new RepositoryService(repository, models, repositorySync, config.modelUploadLimitBytes),
+    new RepositoryService(
+      repository,
+      models,
+      repositorySync,
+      config.modelUploadLimitBytes,
+      new GraphInspector(config.modelInspectionTimeoutMs),
+    ),
   );
   app.decorate('collections', collections);
   app.decorate('images', images);

@@ -8,7 +8,7 @@ import { ConflictError, InvalidInputError, NotFoundError, TooLargeError } from '
 import { ManifestEntry, type TensorSpec } from '../../schemas/manifest.js';
 import { checkEntry, type EntryField, ManifestError } from '../manifest.js';
 import type { LoadedModel, ModelRegistry } from '../registry.js';
-import { inspectGraph } from './graph-inspection.js';
+import type { GraphInspector } from './graph-inspection.js';
 import { ModelRepository, type RepositoryVersion } from './model-repository.js';
 import type { RepositorySync } from './repository-sync.js';
 
@@ -49,6 +49,7 @@ export class RepositoryService {
     private readonly registry: ModelRegistry,
     private readonly sync: RepositorySync,
     private readonly uploadLimitBytes: number,
+    private readonly inspector: GraphInspector,
   ) {}
 
   /** Stores a new version; `created` is false when the same file was already stored under it. */
@@ -81,7 +82,7 @@ export class RepositoryService {
         `${name}@${version} holds another file (its entry is damaged on disk); versions are immutable, upload a new one`,
       );
     }
-    const graph = await inspectGraph(bytes);
+    const graph = await this.inspector.inspect(bytes);
     if ('error' in graph) {
       throw new InvalidInputError(`onnxruntime cannot load or run the graph: ${graph.error}`, [
         { path: '/body/model', message: `onnxruntime cannot load or run it: ${graph.error}` },

@@ -1,15 +1,15 @@
-// Entry point of a one-off thread that opens an uploaded graph with onnxruntime, reads its inputs and
-// outputs, runs it once on zeros, and releases it — off the event loop, since creating a session is native
-// work that blocks its thread, and before anything is stored.
-import { parentPort } from 'node:worker_threads';
+// Entry point of a one-off child process that opens an uploaded graph with onnxruntime, reads its inputs
+// and outputs, runs it once on zeros, and exits — before anything is stored. A process, not a thread: a run
+// that does not end can be killed (a thread cannot be stopped inside onnxruntime's native run, and the
+// server could not even exit while one ran).
 import type * as ort from 'onnxruntime-node';
 import type { TensorSpec } from '../../schemas/manifest.js';
 import { openSession, runSession, warmUpInputs } from '../session.js';
 import { DATATYPE_OF_ORT_TYPE } from '../tensor.js';
 import type { GraphInspection } from './graph-inspection.js';
 
-const port = parentPort;
-if (port === null) throw new Error('graph-inspection-thread must run in a worker thread');
+const send = process.send?.bind(process);
+if (send === undefined) throw new Error('graph-inspection-process must run as a child process with IPC');
 
 function specOf(kind: string, meta: ort.InferenceSession.ValueMetadata): TensorSpec {
   if (!meta.isTensor) throw new Error(`${kind} '${meta.name}' is not a tensor`);
@@ -24,7 +24,7 @@ function specOf(kind: string, meta: ort.InferenceSession.ValueMetadata): TensorS
   };
 }
 
-port.once('message', async (model: Uint8Array) => {
+process.once('message', async (model: Uint8Array) => {
   let reply: GraphInspection;
   let session: ort.InferenceSession | undefined;
   try {
@@ -41,5 +41,8 @@ port.once('message', async (model: Uint8Array) => {
     reply = { error: (error as Error).message.split('\n')[0] as string };
   }
   await session?.release();
-  port.postMessage(reply);
+  send(reply, () => process.disconnect());
 });
+
+// Started and its modules loaded: the parent's clock for the graph starts now.
+send('ready');
