@@ -72,10 +72,10 @@ function resolvedScale(axis: Axis, columns: ArrayLike<number>[]): 'linear' | 'lo
   return high / low > 100 ? 'log' : 'linear';
 }
 
-/** A value a scale can place: finite, and positive on a logarithmic one. */
 /** A scale that does not start at zero (vega-lite warns of `zero` on a log scale, which never does). */
 const axisScale = (type: 'linear' | 'log') => (type === 'log' ? { type } : { type, zero: false });
 
+/** A value a scale can place: finite, and positive on a logarithmic one. */
 const drawable = (scale: 'linear' | 'log') => (value: number) =>
   Number.isFinite(value) && (scale === 'linear' || value > 0);
 
