@@ -132,9 +132,16 @@ for (const [where, env] of [
     it('runs a graph whose values make it take seconds off the event loop and off the shared threads', async () => {
       const spun = (await executions('spin')).count;
       const order: string[] = [];
+      /** `answer`, its name put in `order` when it comes. */
+      const noted = <T>(name: string, answer: Promise<T>) =>
+        answer.then((response) => {
+          order.push(name);
+          return response;
+        });
       // 5 million Loop iterations: seconds of one core (0.7 µs each here).
-      const spinning = app
-        .inject({
+      const spinning = noted(
+        'spin',
+        app.inject({
           method: 'POST',
           url: '/v2/models/spin/infer',
           payload: {
@@ -143,26 +150,18 @@ for (const [where, env] of [
               { name: 'steps', shape: [1, 1], datatype: 'INT64', data: [5_000_000] },
             ],
           },
-        })
-        .then((response) => {
-          order.push('spin');
-          return response;
-        });
+        }),
+      );
       await waitFor('the spin request to start running', async () => (await executions('spin')).count > spun);
-      const live = app.inject({ url: '/health/live' }).then((response) => {
-        order.push('live');
-        return response;
-      });
-      const spiral = app
-        .inject({
+      const live = noted('live', app.inject({ url: '/health/live' }));
+      const spiral = noted(
+        'spiral-mlp',
+        app.inject({
           method: 'POST',
           url: '/v2/models/spiral-mlp/infer',
           payload: { inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [0.3, -0.7] }] },
-        })
-        .then((response) => {
-          order.push('spiral-mlp');
-          return response;
-        });
+        }),
+      );
       const [spin, liveness, shared] = await Promise.all([spinning, live, spiral]);
       assert.equal(liveness.statusCode, 200);
       assert.equal(shared.statusCode, 200, shared.body);
