@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { EXTERNAL_DATA_FIXTURES, externalDataFixture } from './helpers/external-data.js';
-import { uploadBody } from './helpers/model-upload.js';
+import { uploadModel } from './helpers/model-upload.js';
 import { waitFor } from './helpers/wait.js';
 
 const ADMIN = 'ops-0123456789abcdef0123456789abcdef';
@@ -55,12 +55,7 @@ describe('the model repository API', () => {
   });
 
   const upload = (name: string, version: string, bytes: Uint8Array, settings: Record<string, unknown> = {}) =>
-    app.inject({
-      method: 'PUT',
-      url: `/v1/models/${name}/versions/${version}`,
-      headers: admin,
-      payload: uploadBody(bytes, settings),
-    });
+    uploadModel(app, name, version, bytes, admin, settings);
   const post = (url: string, payload: unknown = {}, headers = admin) =>
     app.inject({ method: 'POST', url, headers, payload: payload as Record<string, unknown> });
   const index = async () =>

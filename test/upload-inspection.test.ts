@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { MODELS_DIR, startApp, stopApp } from './helpers/app.js';
-import { uploadBody } from './helpers/model-upload.js';
+import { uploadModel } from './helpers/model-upload.js';
 
 const ADMIN = 'ops-0123456789abcdef0123456789abcdef';
 
@@ -37,12 +37,7 @@ describe('an upload whose graph never finishes a run on zeros', () => {
   });
 
   const upload = (name: string, bytes: Buffer) =>
-    app.inject({
-      method: 'PUT',
-      url: `/v1/models/${name}/versions/1`,
-      headers: { authorization: `Bearer ${ADMIN}` },
-      payload: uploadBody(bytes),
-    });
+    uploadModel(app, name, '1', bytes, { authorization: `Bearer ${ADMIN}` });
 
   it('is refused after MODEL_INSPECTION_TIMEOUT_MS, stores nothing, and leaves nothing running', {
     timeout: 60_000,

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { startApp, stopApp } from './helpers/app.js';
-import { uploadBody } from './helpers/model-upload.js';
+import { uploadModel } from './helpers/model-upload.js';
 import { waitFor } from './helpers/wait.js';
 
 const ADMIN = 'ops-0123456789abcdef0123456789abcdef';
@@ -51,12 +51,8 @@ for (const [where, env] of [
       });
       for (const name of ['lookup', 'fill', 'log', 'spin']) {
         const bytes = await readFile(fixture(name));
-        const upload = await app.inject({
-          method: 'PUT',
-          url: `/v1/models/${name}/versions/1`,
-          headers: admin,
-          payload: uploadBody(bytes, name === 'fill' || name === 'log' ? {} : { max_batch_size: 8 }),
-        });
+        const batched = name === 'fill' || name === 'log' ? {} : { max_batch_size: 8 };
+        const upload = await uploadModel(app, name, '1', bytes, admin, batched);
         assert.equal(upload.statusCode, 201, upload.body);
         const load = await app.inject({
           method: 'POST',
