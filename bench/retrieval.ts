@@ -8,7 +8,9 @@
 // 3. quality through the API: the 10 000 test images indexed with each served embedding model, every image
 //    searching the others (k = R = 999), P@1 and MAP@R against the offline numbers in the manifest.
 // With --baseline <dir>, another checkout of meanserve (an earlier commit, its dependencies installed) is
-// started beside this one and the unbatched row is measured on both, in alternating rounds.
+// started beside this one and the unbatched row is measured on both, in alternating rounds. Both are
+// compiled first and run as they ship (as bench/http.ts runs meanserve): under tsx every function a request
+// creates also gets its name set at run time, a cost per request that no deployment pays.
 //    npm run bench:retrieval [-- --json results.json] [-- --baseline /tmp/meanserve-before]
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -20,7 +22,7 @@ import autocannon from 'autocannon';
 import { encodeGreyPng } from '../src/lib/png-encode.js';
 import { type LabelledImages, readFashionMnist } from '../src/retrieval/embedding/fashion-mnist.js';
 import { apiRetrievalMetrics } from '../src/retrieval/quality-metrics.js';
-import { startMeanserve, stopAllServers, stopServer } from './server-process.js';
+import { buildMeanserve, startMeanserve, stopAllServers, stopServer } from './server-process.js';
 import { median } from './statistics.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -104,7 +106,7 @@ async function autocannonImagesPerSecond(server: string, body: string, seconds: 
  * cores. The median round of each, and their ratios.
  */
 async function unbatchedAgainstBaseline(pngs: string[], baselineRoot: string) {
-  const baseline = await startMeanserve({}, baselineRoot);
+  const baseline = await startMeanserve({}, { root: baselineRoot, script: buildMeanserve(baselineRoot) });
   try {
     const servers = { current: base, baseline: baseline.base };
     const rounds = {
@@ -177,7 +179,7 @@ const apiQuality = (collection: string, labels: Uint8Array) =>
 
 async function main(): Promise<void> {
   const test = await readFashionMnist(datasetDir, 'test');
-  const meanserve = await startMeanserve();
+  const meanserve = await startMeanserve({}, { script: buildMeanserve() });
   base = meanserve.base;
   const { dataDir } = meanserve;
   const results: Record<string, unknown> = {

@@ -71,14 +71,18 @@ export interface Meanserve {
  * meanserve on a free loopback port with the caller's environment and `env` over it, the inline queue
  * (REDIS_URL removed, so a run needs nothing but this process) and a temporary DATA_DIR, once
  * /health/ready answers 200. `root`: another checkout of meanserve to run instead of this one (its
- * dependencies installed), e.g. an earlier commit measured side by side with this one.
+ * dependencies installed), e.g. an earlier commit measured side by side with this one. `script`: the
+ * TypeScript entry point by default, or a build's (buildMeanserve).
  */
-export async function startMeanserve(env: NodeJS.ProcessEnv = {}, root = ROOT): Promise<Meanserve> {
+export async function startMeanserve(
+  env: NodeJS.ProcessEnv = {},
+  { root = ROOT, script = 'src/server/main.ts' }: { root?: string; script?: string } = {},
+): Promise<Meanserve> {
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-bench-'));
   const { REDIS_URL: _redis, ...inherited } = process.env;
   const child = startServer(
-    'src/server/main.ts',
+    script,
     { ...inherited, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATA_DIR: dataDir, ...env },
     root,
   );
