@@ -7,6 +7,8 @@ export interface ModelLoadRequest {
   model: Uint8Array;
   providers: string[];
   intraOpThreads: number;
+  /** Whether its session uses onnxruntime's CPU memory arena: not for uploads (session.ts, openSession). */
+  memoryArena: boolean;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
 }

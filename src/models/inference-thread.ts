@@ -13,7 +13,9 @@ if (port === null) throw new Error('inference-thread must run in a worker thread
 
 async function load(request: ModelLoadRequest): Promise<ModelLoadResult> {
   try {
-    const opened = await openSession(request.model, request.providers, request.intraOpThreads);
+    const opened = await openSession(request.model, request.providers, request.intraOpThreads, {
+      memoryArena: request.memoryArena,
+    });
     checkSignature(opened.session, request.inputs, request.outputs);
     await runSession(
       opened.session,

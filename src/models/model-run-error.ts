@@ -13,6 +13,7 @@ export class ModelRunError extends UnprocessableError {
     // Its source file, line and C++ signature say nothing to a client.
     const reason = (node?.[3] ?? message)
       .replace(/\/onnxruntime_src\/\S+:\d+ (?:[^(\n]*\([^)\n]*\) )?/g, '')
+      .replace(/^std::bad_alloc$/, 'failed to allocate memory for a buffer it needs (std::bad_alloc)')
       .trim();
     const where = node === null ? '' : `the ${node[1]} node${node[2] ? ` '${node[2]}'` : ''}: `;
     return new ModelRunError(`the model cannot compute this input: ${where}${reason}`);

@@ -266,6 +266,7 @@ export class ModelRegistry {
         model: bytes,
         providers: this.options.executionProviders,
         intraOpThreads: this.options.intraOpThreads,
+        memoryArena: false,
         inputs: entry.inputs,
         outputs: entry.outputs,
       },
@@ -368,6 +369,7 @@ export class ModelRegistry {
           model: await readVerifiedModel(this.options.modelsDir, entry),
           providers: this.options.executionProviders,
           intraOpThreads: this.options.intraOpThreads,
+          memoryArena: true,
           inputs: entry.inputs,
           outputs: entry.outputs,
         });

@@ -36,11 +36,19 @@ function refuseExternalData(model: Uint8Array): void {
 /**
  * Tries each provider in order and keeps the first that loads the model. onnxruntime-node does not fall
  * back by itself: a session created with ['cuda', 'cpu'] fails outright when CUDA is missing.
+ *
+ * `memoryArena: false` for graphs whose buffer sizes a request's values decide (uploads). After an
+ * allocation it cannot make (a ConstantOfShape of 10^12 elements), onnxruntime's CPU arena doubles the
+ * region it asks for next, capped at the machine's RAM: the next request of any size then reserved all of
+ * it (24 GB here) in the server's address space, and from then on the kernel refused the server every
+ * fork — each model upload's inspection process, each job process — with ENOMEM. Without the arena each
+ * buffer is its own allocation, given back when the run ends (the embedding model's run took the same time without it).
  */
 export async function openSession(
   model: Uint8Array,
   providers: readonly string[],
   intraOpThreads: number,
+  { memoryArena = true }: { memoryArena?: boolean } = {},
 ): Promise<OpenedSession> {
   refuseExternalData(model);
   const failures: string[] = [];
@@ -51,6 +59,7 @@ export async function openSession(
         intraOpNumThreads: intraOpThreads,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
+        enableCpuMemArena: memoryArena,
         extra: { session: { model_external_initializers_file_folder_path: NO_EXTERNAL_DATA } },
       });
       return { session, provider, failures };
