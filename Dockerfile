@@ -43,10 +43,10 @@ ENV PORT=8080 \
     FASHION_MNIST_DIR=/usr/share/datasets/fashion-mnist
 
 # package.json carries "type": "module", which makes the compiled dist/**/*.js ES modules. The
-# compiled build starts its worker threads from dist/src/models/inference-thread.js,
-# dist/src/retrieval/embedding/image-decode-thread.js and dist/src/jobs/job-thread-entry.js, and a child
-# process per model upload from dist/src/models/repository/graph-inspection-process.js, so dist/ is
-# copied whole. Code and models stay root-owned
+# compiled build starts its worker threads from dist/src/models/inference-thread.js and
+# dist/src/retrieval/embedding/image-decode-thread.js, and child processes from
+# dist/src/jobs/job-process-entry.js (jobs) and dist/src/models/repository/graph-inspection-process.js
+# (one per model upload), so dist/ is copied whole. Code and models stay root-owned
 # (read-only to the app); only /data and /model-repository (uploaded models, MODEL_REPOSITORY_DIR when
 # replicas share it as a volume) are writable.
 COPY package.json ./

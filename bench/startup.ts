@@ -2,9 +2,9 @@
 // the TypeScript sources under tsx (what `npm run dev` runs, without its file watcher), each started in turn
 // on a free loopback port with its own DATA_DIR. Three times per start: process spawn to the first 200 of
 // /health/ready (every model loaded); on the ready server, job submission to the job's first progress
-// event on its server-sent event stream (the first job starts a job thread: this includes the thread's
+// event on its server-sent event stream (the first job starts a job process: this includes the process's
 // start, its imports and, under tsx, its TypeScript loader); and the same for a second job, which finds
-// that thread warm. The median of --runs starts is reported for each.
+// that process warm. The median of --runs starts is reported for each.
 //   npm run bench:startup [-- --runs 5]
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -136,14 +136,14 @@ const [source, compiled] = results;
 assert.ok(source && compiled);
 console.log(`\nmedian of ${runs} starts each (${new Date().toISOString()}, node ${process.version})\n`);
 console.log(
-  '| start                                  | to /health/ready | submit → first progress | next job, warm thread |',
+  '| start                                  | to /health/ready | submit → first progress | next job, warm process |',
 );
 console.log(
-  '| -------------------------------------- | ---------------: | ----------------------: | --------------------: |',
+  '| -------------------------------------- | ---------------: | ----------------------: | ---------------------: |',
 );
 for (const { label, readyMs, progressMs, warmMs } of results) {
   console.log(
-    `| ${label.padEnd(38)} | ${`${(readyMs / 1000).toFixed(2)} s`.padStart(16)} | ${`${Math.round(progressMs)} ms`.padStart(23)} | ${`${Math.round(warmMs)} ms`.padStart(21)} |`,
+    `| ${label.padEnd(38)} | ${`${(readyMs / 1000).toFixed(2)} s`.padStart(16)} | ${`${Math.round(progressMs)} ms`.padStart(23)} | ${`${Math.round(warmMs)} ms`.padStart(22)} |`,
   );
 }
 console.log(

@@ -196,6 +196,11 @@ export interface JobConfig {
   stalledIntervalMs: number;
   /** Largest artifact a job may write, bytes. @defaultValue 64 MiB */
   artifactLimit: number;
+  /**
+   * How long a cancelled (or, at shutdown, stopped) job may take to stop by itself before its process is
+   * killed, ms. @defaultValue 5000
+   */
+  cancelGraceMs: number;
 }
 
 /** What a job processor needs to open models (where they are, how to run them) and the datasets it reads. */
@@ -478,6 +483,7 @@ export function loadConfig(
       lockDurationMs: integer(env, 'JOB_LOCK_DURATION_MS', 30_000, 500),
       stalledIntervalMs: integer(env, 'JOB_STALLED_INTERVAL_MS', 30_000, 100),
       artifactLimit: integer(env, 'JOB_ARTIFACT_LIMIT_BYTES', 64 * 1024 * 1024, 1024),
+      cancelGraceMs: integer(env, 'JOB_CANCEL_GRACE_MS', 5000),
     },
     security: {
       apiKeys: loadApiKeys(env),

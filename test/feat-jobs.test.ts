@@ -1,4 +1,4 @@
-// The feat.free-energy job through the API (inline queue, job threads): estimates with CIs against the exact
+// The feat.free-energy job through the API (inline queue, job processes): estimates with CIs against the exact
 // ΔF, the baselines, evaluations counted, seed reproducibility, progress per integration step and direction,
 // cancellation, MCMC end states, and every bad input refused at submit with its field path.
 import assert from 'node:assert/strict';

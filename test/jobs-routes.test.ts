@@ -199,7 +199,7 @@ describe('job routes', () => {
   });
 
   it('marks a job failed with the message when its processor throws, and stays up', async () => {
-    // The registry verified the file at start; the job thread reads it again and finds it changed.
+    // The registry verified the file at start; the job process reads it again and finds it changed.
     await writeFile(join(modelsDir, 'iterated-map/model.onnx'), Buffer.from('corrupted after start'));
     const { id } = (
       await submit({

@@ -1,4 +1,4 @@
-// The mfg.finite job through the API (inline queue, job threads): results match the numerics, progress
+// The mfg.finite job through the API (inline queue, job processes): results match the numerics, progress
 // carries the exploitability, a running job can be cancelled, and bad params are refused at submit with the
 // field path, never a failed job.
 import assert from 'node:assert/strict';

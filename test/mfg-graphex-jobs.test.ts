@@ -1,4 +1,4 @@
-// The mfg.graphex job through the API (inline queue, job threads): result shape and artifact, uploaded edge
+// The mfg.graphex job through the API (inline queue, job processes): result shape and artifact, uploaded edge
 // lists, the seed (same seed, same result; another seed, another graph), progress with the exploitability,
 // cancellation of a running job, and bad params refused at submit with the field path, never a failed job.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// The mfg.pma job through the API (inline queue, job threads): exact mode's series and linear rate, the
+// The mfg.pma job through the API (inline queue, job processes): exact mode's series and linear rate, the
 // N-agent mode's per-epoch metrics and seed reproducibility, progress and cancellation, and bad params
 // refused at submit with the field path.
 import assert from 'node:assert/strict';

@@ -134,13 +134,14 @@ describe('minimax claims', () => {
       direct(minimaxMfl, params),
       (error: Error) => error instanceof InvalidInputError && /\/body\/params\/h/.test(error.message),
     );
-    // Run as a job (its own thread), the failure is permanent: no retry could fix it.
+    // Run as a job (its own process), the failure is permanent: no retry could fix it.
     const outcome = await executeJob(
       'minimax.mfl_refused',
       { type: 'minimax.mfl', params, seed: 1, models: {} as never },
       {
         store: { put: async () => undefined },
         artifactLimit: 1024,
+        cancelGraceMs: 5000,
         onProgress: () => undefined,
         signal: new AbortController().signal,
       },

@@ -1,7 +1,7 @@
-// The minimax jobs through the API (inline queue, job threads), asserting claims of docs/minimax.md at a
+// The minimax jobs through the API (inline queue, job processes), asserting claims of docs/minimax.md at a
 // smaller scale than the docs runs: the grid equilibrium's residual and NI, MFL-DA's W1, MFL-AG's averaged
 // measure converging while its last iterate does not; plus seeds, progress, cancellation and every bad input
-// refused at submit. The other claims run the processors directly in minimax-claims.test.ts (a job thread
+// refused at submit. The other claims run the processors directly in minimax-claims.test.ts (a job process
 // costs about two seconds to start here).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

@@ -1,6 +1,6 @@
 // ONNX external data: a tensor may say its bytes are in another file, which onnxruntime would read from the
 // server's working directory. Every placement ONNX allows is found; every model we serve has none; every
-// session this server opens (inference and decoder threads, the inline session, job threads, uploads)
+// session this server opens (inference and decoder threads, the inline session, job processes, uploads)
 // refuses such a graph with the tensor and the file named; and bytes that are not protobuf, cut short or
 // nested without end are a clear error, never a crash or a hang.
 import assert from 'node:assert/strict';

@@ -195,7 +195,7 @@ for (const [name, make] of backends) {
     });
 
     it('stops a job cancelled during a step before the next one', async () => {
-      // Each step holds the job thread for ~0.25 s. Cancelled during the second of three, the job must see
+      // Each step holds the job process for ~0.25 s. Cancelled during the second of three, the job must see
       // the cancel message when that step ends (not one step later, which would let it complete).
       const { job } = await queue.submit(request(slowParams(3)));
       await waitFor(

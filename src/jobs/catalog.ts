@@ -1,5 +1,5 @@
 // Every job type: its spec (params schema, summary, submit-time checks: one file each in params/) and its
-// processor, loaded lazily inside the job thread. Adding a job type is a params file, a processor and an
+// processor, loaded lazily inside the job process. Adding a job type is a params file, a processor and an
 // entry here.
 import { defineJobType, type JobType } from './job-type.js';
 import { antidistillTracesJob } from './params/antidistill-traces.js';

@@ -1,10 +1,10 @@
-// One try of one job, as both backends run it: the processor in a thread, artifacts stored, and the way it
+// One try of one job, as both backends run it: the processor in a job process, artifacts stored, and the way it
 // ended sorted into completed / cancelled / failed (retryable or not).
 
 import { JobCancelledError } from '../lib/cancellation.js';
 import { ARTIFACT_NAME } from '../schemas/jobs.js';
 import type { ArtifactSink } from './artifacts.js';
-import { type JobEvents, type JobThreadError, type JobThreadRequest, runJobInThread } from './job-thread.js';
+import { type JobEvents, type JobProcessError, type JobRequest, runJobInProcess } from './job-process.js';
 
 export type Outcome =
   | { kind: 'completed'; result: unknown; artifacts: string[] }
@@ -13,15 +13,17 @@ export type Outcome =
 
 export async function executeJob(
   jobId: string,
-  request: JobThreadRequest,
+  request: JobRequest,
   options: {
     store: ArtifactSink;
     artifactLimit: number;
+    /** How long a cancelled job may take to stop by itself before its process is killed, ms. */
+    cancelGraceMs: number;
     signal: AbortSignal;
   } & JobEvents,
 ): Promise<Outcome> {
   try {
-    const output = await runJobInThread(request, options, options.signal);
+    const output = await runJobInProcess(request, options, options.signal, options.cancelGraceMs);
     const artifacts = output.artifacts ?? [];
     for (const artifact of artifacts) {
       if (!ARTIFACT_NAME.test(artifact.name)) {
@@ -46,7 +48,7 @@ export async function executeJob(
       artifacts: artifacts.map((artifact) => artifact.name),
     };
   } catch (error) {
-    const failure = error as JobThreadError;
+    const failure = error as JobProcessError;
     if (options.signal.aborted || failure.name === JobCancelledError.name) {
       return { kind: 'cancelled', message: 'cancelled' };
     }

@@ -1,4 +1,4 @@
-// Applies finished collections.index jobs to their collections. The job (in a worker thread or another
+// Applies finished collections.index jobs to their collections. The job (in a child process or on another
 // machine) embeds the images and hands back its points as an artifact; every API process polls the queue
 // for completed index jobs and writes their points through its collection store. A job is applied once
 // per collection: its id is stored with the points in the same write (with PostgreSQL, the first replica

@@ -1,5 +1,5 @@
 // What a job type is, and defineJobType: a job type's params schema, its summary, the checks at submit that
-// need the served models or collections, and where its processor lives (loaded lazily, in the job thread).
+// need the served models or collections, and where its processor lives (loaded lazily, in the job process).
 // `check` and the processor receive the params typed by their schema; the one cast of the job system is here.
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { CollectionConfig } from '../retrieval/collections/collection.js';
@@ -33,7 +33,7 @@ export interface JobSpec<Params extends TSchema> {
   check?: (params: Static<Params>, context: CheckContext) => Static<Params> | void;
 }
 
-/** A job type as the catalog, the jobs service and the job thread hold it, whatever its params. */
+/** A job type as the catalog, the jobs service and the job process hold it, whatever its params. */
 export interface JobType {
   type: string;
   summary: string;
@@ -45,6 +45,6 @@ export interface JobType {
 export function defineJobType<Params extends TSchema>(
   spec: JobSpec<Params> & { load: () => Promise<Processor<Static<Params>>> },
 ): JobType {
-  // Params reach check and the processor only after the schema validated them (jobs service, job thread).
+  // Params reach check and the processor only after the schema validated them (jobs service, job process).
   return spec as unknown as JobType;
 }

@@ -1,5 +1,5 @@
 // One compiled validator per job type (ajv with defaults and discriminated unions), shared by the jobs
-// service at submit and by the job thread, which validates again: a worker may run other code than the API
+// service at submit and by the job process, which validates again: a worker may run other code than the API
 // that accepted the job.
 import type { ValidateFunction } from 'ajv';
 import { InvalidInputError } from '../errors.js';

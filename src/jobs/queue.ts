@@ -1,5 +1,6 @@
 // The one job-queue contract. Two backends honour it and pass the same contract tests:
-// `inline` (in-process worker threads; state lost on restart) and `bullmq` (Redis; separate workers).
+// `inline` (jobs in child processes of the API, kept in SQLite under DATA_DIR) and `bullmq` (Redis;
+// separate workers).
 
 import type { JobState } from '../schemas/jobs.js';
 import type { Artifact, JobCount, JobEvent, JobRecord, SubmitOutcome, SubmitRequest } from './job-record.js';

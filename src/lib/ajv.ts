@@ -1,4 +1,4 @@
-// The one ajv setup of the service (request bodies, job params in the API and in job threads): strict or
+// The one ajv setup of the service (request bodies, job params in the API and in job processes): strict or
 // coercing, with the shared formats, and its errors turned into field paths.
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import type { DataValidationCxt } from 'ajv/dist/types/index.js';

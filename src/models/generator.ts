@@ -11,7 +11,7 @@ import { IMAGE_SIDE } from '../schemas/common.js';
 import type { GeneratorSpec } from '../schemas/manifest.js';
 import type { Tensor } from './tensor.js';
 
-/** Runs one model by manifest name; the API backs it with the registry, a job thread with its own sessions. */
+/** Runs one model by manifest name; the API backs it with the registry, a job process with its own sessions. */
 export type RunModel = (
   name: string,
   inputs: Record<string, Tensor>,

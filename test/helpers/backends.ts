@@ -32,6 +32,7 @@ export const TEST_JOB_CONFIG: JobConfig = {
   lockDurationMs: 30_000,
   stalledIntervalMs: 30_000,
   artifactLimit: 16 * 1024 * 1024,
+  cancelGraceMs: 5000,
 };
 
 /**

@@ -1,5 +1,5 @@
 // onnx.batch-infer: one registered model over many OIP requests, asynchronously. Opens its own session in
-// the job thread (the job may run in a worker process with no API), reports progress per request.
+// the job process (the job may run in a worker process with no API), reports progress per request.
 
 import { cancellationPoint } from '../../lib/cancellation.js';
 import { exactJson } from '../../lib/exact-json.js';

@@ -1,6 +1,7 @@
 // What an uploaded ONNX graph takes and gives, read by onnxruntime in a child process of its own; or why
 // onnxruntime cannot load or run it (not ONNX, truncated, an operator it lacks, a shape it cannot run, a run
 // on zeros that does not end).
+import { UnavailableError } from '../../errors.js';
 import { startChildProcess } from '../../lib/thread.js';
 import type { TensorSpec } from '../../schemas/manifest.js';
 
@@ -16,8 +17,16 @@ export class GraphInspector {
    * try left one more core busy, and the server could not exit: a thread cannot be stopped inside
    * onnxruntime's native run.
    */
-  inspect(model: Uint8Array): Promise<GraphInspection> {
-    const child = startChildProcess(import.meta.url, 'graph-inspection-process');
+  async inspect(model: Uint8Array): Promise<GraphInspection> {
+    let child: ReturnType<typeof startChildProcess>;
+    try {
+      child = startChildProcess(import.meta.url, 'graph-inspection-process');
+    } catch (error) {
+      // The machine's state (fork refused: ENOMEM, EAGAIN), not the upload's: try again later.
+      throw new UnavailableError(
+        `cannot start the process that tries an upload now: ${(error as Error).message}`,
+      );
+    }
     let timer: NodeJS.Timeout | undefined;
     return new Promise<GraphInspection>((resolve) => {
       child.on('message', (message) => {

@@ -78,7 +78,7 @@ export async function embedImages(
   return (await Promise.all(parts)).flat();
 }
 
-/** The same computation for a job thread, one chunk at a time. */
+/** The same computation for a job process, one chunk at a time. */
 export async function embedImagesLocally(
   run: RunModel,
   entry: ManifestEntry,

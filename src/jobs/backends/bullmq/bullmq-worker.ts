@@ -1,4 +1,4 @@
-// The BullMQ backend, worker side: one BullMQ Worker per job type, each job run in its own thread so the
+// The BullMQ backend, worker side: one BullMQ Worker per job type, each job run in a child process so the
 // process's event loop stays free to renew locks. Cancellation arrives as a flag in the job data (for jobs
 // not yet started) and a message on the cancel channel (for jobs running here). A worker that dies leaves
 // its jobs locked until the lock expires; another worker's stalled check then runs them again. A Redis that
@@ -184,6 +184,7 @@ export class JobWorker {
               ),
           },
           artifactLimit: this.options.jobs.artifactLimit,
+          cancelGraceMs: this.options.jobs.cancelGraceMs,
           signal: controller.signal,
           onProgress: (progress) => {
             void job.updateProgress(progress as unknown as object).catch(() => {

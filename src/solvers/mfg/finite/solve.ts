@@ -12,7 +12,7 @@ export interface SolveOptions {
   atol: number;
   rtol: number;
   ties: Ties;
-  /** Called after each evaluation; may be async (it is where the job thread yields for cancel messages). */
+  /** Called after each evaluation; may be async (it is where the job process yields for cancel messages). */
   onIteration?: (iteration: number, evaluation: Evaluation) => void | Promise<void>;
   signal?: AbortSignal;
 }

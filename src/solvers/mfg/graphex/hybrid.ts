@@ -28,7 +28,7 @@ export interface HybridOptions {
   step: number;
   peripheryPolicy: PeripheryPolicy;
   signal?: AbortSignal;
-  /** Called after each iterate is evaluated; may be async (the job thread yields there). */
+  /** Called after each iterate is evaluated; may be async (the job process yields there). */
   onIteration?: (iteration: number, iterate: HybridIterate) => void | Promise<void>;
 }
 
