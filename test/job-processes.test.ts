@@ -4,16 +4,19 @@
 // stopped by itself within JOB_CANCEL_GRACE_MS, the queue's slot goes to the next job, and a closing server
 // does not wait for the run. A job whose process dies under it (the kernel's OOM killer, a fatal error in
 // native code: here a SIGKILL from outside) fails that try with a message that says so, and the API answers
-// on. In threads, as before, the cancel waited for the run to end, and so did the server's close.
+// on. In threads, as before, the cancel waited for the run to end, and so did the server's close. A job
+// process whose server is SIGKILLed while it is inside such a run ends within seconds, not when the run does.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { spiralJob, startApp, stopApp } from './helpers/app.js';
-import { uploadModel } from './helpers/model-upload.js';
+import { uploadBody, uploadModel } from './helpers/model-upload.js';
+import { type Child, startEntry, waitForOutput } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
 const ADMIN = 'ops-0123456789abcdef0123456789abcdef';
@@ -35,9 +38,9 @@ const stuckJob = {
   params: { model: 'spin', requests: [spinRequest(1), spinRequest(FOREVER_STEPS)] },
 };
 
-/** Job processes of this test's process (the app runs in it). */
-function jobProcesses(): number[] {
-  const lines = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+/** Job processes of `parent` (by default this test's process: the app runs in it). */
+function jobProcesses(parent = process.pid): number[] {
+  const lines = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(parent)], { encoding: 'utf8' });
   return lines
     .split('\n')
     .filter((line) => line.includes('job-process-entry'))
@@ -135,5 +138,64 @@ describe('a job stuck inside one native run', () => {
     assert.equal((await app.inject({ url: '/health/live' })).statusCode, 200);
     const next = await submit(app, spiralJob());
     assert.equal((await untilEnded(app, next)).state, 'completed');
+  });
+});
+
+describe('a job process whose server is SIGKILLed while it is inside one native run', () => {
+  let server: Child;
+  let dataDir: string;
+  let orphan: number | undefined;
+
+  /** Running, and not a zombie waiting for a parent that no longer reaps it. */
+  const running = (pid: number) => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'meanserve-job-orphan-'));
+    server = startEntry('src/server/main.ts', {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      ADMIN_API_KEYS: `ops:${ADMIN}`,
+    });
+  });
+  after(async () => {
+    server.process.kill('SIGKILL');
+    if (orphan !== undefined && running(orphan)) process.kill(orphan, 'SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('ends within seconds instead of running on, orphaned', { timeout: 60_000 }, async () => {
+    const [, base] = await waitForOutput(server, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
+    const send = (method: string, path: string, body?: unknown) =>
+      fetch(`${base}${path}`, {
+        method,
+        headers: { ...admin, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const bytes = await readFile(new URL('./fixtures/value-dependent/spin.onnx', import.meta.url));
+    assert.equal(
+      (await send('PUT', '/v1/models/spin/versions/1', uploadBody(bytes, { max_batch_size: 8 }))).status,
+      201,
+    );
+    assert.equal((await send('POST', '/v2/repository/models/spin/load', {})).status, 200);
+    const submitted = await send('POST', '/v1/jobs', stuckJob);
+    assert.equal(submitted.status, 202);
+    const { id } = await submitted.json();
+    await waitFor('the job to start its endless run', async () => {
+      const job = await (await send('GET', `/v1/jobs/${id}`)).json();
+      return job.progress?.fraction > 0;
+    });
+    [orphan] = jobProcesses(server.process.pid as number);
+    assert.ok(orphan !== undefined && running(orphan), 'the job runs in a process of its own');
+    server.process.kill('SIGKILL');
+    await server.exited;
+    const pid = orphan;
+    await waitFor('the orphaned job process to end', async () => !running(pid), 10_000);
   });
 });
