@@ -1,5 +1,5 @@
-// One try of one job, as both backends run it: the processor in a job process, artifacts stored, and the way it
-// ended sorted into completed / cancelled / failed (retryable or not).
+// One try of one job, as both backends run it: the processor in a job process, artifacts stored, and the way
+// it ended sorted into completed / cancelled / failed (retryable or not).
 
 import { JobCancelledError } from '../lib/cancellation.js';
 import { ARTIFACT_NAME } from '../schemas/jobs.js';

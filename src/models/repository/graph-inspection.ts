@@ -1,6 +1,7 @@
 // What an uploaded ONNX graph takes and gives, read by onnxruntime in a child process of its own; or why
 // onnxruntime cannot load or run it (not ONNX, truncated, an operator it lacks, a shape it cannot run, a run
 // on zeros that does not end).
+import type { ChildProcess } from 'node:child_process';
 import { UnavailableError } from '../../errors.js';
 import { startChildProcess } from '../../lib/thread.js';
 import type { TensorSpec } from '../../schemas/manifest.js';
@@ -18,7 +19,7 @@ export class GraphInspector {
    * onnxruntime's native run.
    */
   async inspect(model: Uint8Array): Promise<GraphInspection> {
-    let child: ReturnType<typeof startChildProcess>;
+    let child: ChildProcess;
     try {
       child = startChildProcess(import.meta.url, 'graph-inspection-process');
     } catch (error) {
