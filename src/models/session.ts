@@ -38,11 +38,12 @@ function refuseExternalData(model: Uint8Array): void {
  * back by itself: a session created with ['cuda', 'cpu'] fails outright when CUDA is missing.
  *
  * `memoryArena: false` for graphs whose buffer sizes a request's values decide (uploads). After an
- * allocation it cannot make (a ConstantOfShape of 10^12 elements), onnxruntime's CPU arena doubles the
- * region it asks for next, capped at the machine's RAM: the next request of any size then reserved all of
- * it (24 GB here) in the server's address space, and from then on the kernel refused the server every
- * fork — each model upload's inspection process, each job process — with ENOMEM. Without the arena each
- * buffer is its own allocation, given back when the run ends (the embedding model's run took the same time without it).
+ * allocation it cannot make (a ConstantOfShape of 10^12 elements), onnxruntime's CPU arena keeps asking for
+ * regions of that order: the next request of any size reserved the largest mapping the kernel would grant
+ * (25 GB on this 24 GB machine, strace shows) in the server's address space, and from then on the kernel
+ * refused the server every fork — each model upload's inspection process, each job process — with ENOMEM.
+ * Without the arena each buffer is its own allocation, given back when the run ends (the embedding
+ * model's run took the same time without it).
  */
 export async function openSession(
   model: Uint8Array,
