@@ -7,8 +7,6 @@
 // on. In threads, as before, the cancel waited for the run to end, and so did the server's close. A job
 // process whose server is SIGKILLed while it is inside such a run ends within seconds, not when the run does.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { spiralJob, startApp, stopApp } from './helpers/app.js';
 import { uploadBody, uploadModel } from './helpers/model-upload.js';
-import { type Child, startEntry, waitForOutput } from './helpers/processes.js';
+import { type Child, childProcessesOf, isRunning, startEntry, waitForOutput } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
 const ADMIN = 'ops-0123456789abcdef0123456789abcdef';
@@ -39,13 +37,7 @@ const stuckJob = {
 };
 
 /** Job processes of `parent` (by default this test's process: the app runs in it). */
-function jobProcesses(parent = process.pid): number[] {
-  const lines = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(parent)], { encoding: 'utf8' });
-  return lines
-    .split('\n')
-    .filter((line) => line.includes('job-process-entry'))
-    .map((line) => Number.parseInt(line, 10));
-}
+const jobProcesses = (parent?: number) => childProcessesOf('job-process-entry', parent);
 
 async function startWithSpin(env: Record<string, string>, repositoryDir: string) {
   const app = await startApp({ ADMIN_API_KEYS: `ops:${ADMIN}`, MODEL_REPOSITORY_DIR: repositoryDir, ...env });
@@ -146,15 +138,6 @@ describe('a job process whose server is SIGKILLed while it is inside one native 
   let dataDir: string;
   let orphan: number | undefined;
 
-  /** Running, and not a zombie waiting for a parent that no longer reaps it. */
-  const running = (pid: number) => {
-    try {
-      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    } catch {
-      return false;
-    }
-  };
-
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'meanserve-job-orphan-'));
     server = startEntry('src/server/main.ts', {
@@ -166,7 +149,7 @@ describe('a job process whose server is SIGKILLed while it is inside one native 
   });
   after(async () => {
     server.process.kill('SIGKILL');
-    if (orphan !== undefined && running(orphan)) process.kill(orphan, 'SIGKILL');
+    if (orphan !== undefined && isRunning(orphan)) process.kill(orphan, 'SIGKILL');
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -192,10 +175,10 @@ describe('a job process whose server is SIGKILLed while it is inside one native 
       return job.progress?.fraction > 0;
     });
     [orphan] = jobProcesses(server.process.pid as number);
-    assert.ok(orphan !== undefined && running(orphan), 'the job runs in a process of its own');
+    assert.ok(orphan !== undefined && isRunning(orphan), 'the job runs in a process of its own');
     server.process.kill('SIGKILL');
     await server.exited;
     const pid = orphan;
-    await waitFor('the orphaned job process to end', async () => !running(pid), 10_000);
+    await waitFor('the orphaned job process to end', async () => !isRunning(pid), 10_000);
   });
 });

@@ -2,16 +2,20 @@
 // 2^62 iterations whatever its input) is refused once MODEL_INSPECTION_TIMEOUT_MS has passed, naming the
 // setting, and nothing is stored; the process that ran it is killed, so the next upload is tried as usual
 // and nothing is left running. Before, the upload never answered, each try left a thread busy inside
-// onnxruntime's run, and the server could not exit while one ran.
+// onnxruntime's run, and the server could not exit while one ran. An inspection process whose server is
+// SIGKILLed mid-run ends within seconds instead of running on, orphaned, for good.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { MODELS_DIR, startApp, stopApp } from './helpers/app.js';
-import { uploadModel } from './helpers/model-upload.js';
+import { uploadBody, uploadModel } from './helpers/model-upload.js';
+import { type Child, childProcessesOf, isRunning, startEntry, waitForOutput } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 const ADMIN = 'ops-0123456789abcdef0123456789abcdef';
 
@@ -63,5 +67,56 @@ describe('an upload whose graph never finishes a run on zeros', () => {
     const children = execFileSync('ps', ['--ppid', String(process.pid), '-o', 'args='], { encoding: 'utf8' });
     assert.doesNotMatch(children, /graph-inspection-process/, 'no inspection process left');
     assert.equal((await app.inject({ url: '/health/live' })).statusCode, 200);
+  });
+});
+
+/** CPU time a process has used (user and system), from /proc/<pid>/stat; clock ticks are 1/100 s. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+describe('an inspection process whose server is SIGKILLed while it runs a graph that never ends', () => {
+  let server: Child;
+  let dataDir: string;
+  let orphan: number | undefined;
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'meanserve-inspection-orphan-'));
+    server = startEntry('src/server/main.ts', {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      ADMIN_API_KEYS: `ops:${ADMIN}`,
+      MODEL_INSPECTION_TIMEOUT_MS: '600000',
+    });
+  });
+  after(async () => {
+    server.process.kill('SIGKILL');
+    if (orphan !== undefined && isRunning(orphan)) process.kill(orphan, 'SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('ends within seconds instead of running on, orphaned', { timeout: 60_000 }, async () => {
+    const [, base] = await waitForOutput(server, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
+    const forever = await readFile(new URL('./fixtures/value-dependent/forever.onnx', import.meta.url));
+    // Never answered: the server dies under it.
+    fetch(`${base}/v1/models/forever/versions/1`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(uploadBody(forever)),
+    }).catch(() => undefined);
+    const pid = await waitFor('the inspection process to start', async () => {
+      [orphan] = childProcessesOf('graph-inspection-process', server.process.pid as number);
+      return orphan;
+    });
+    // Past its start (modules load in about a second of CPU), it is inside the run that never ends, where
+    // its event loop cannot hear its server go.
+    await waitFor('the inspection process to be inside the run', async () => cpuSeconds(pid) > 4);
+    server.process.kill('SIGKILL');
+    await server.exited;
+    await waitFor('the orphaned inspection process to end', async () => !isRunning(pid), 10_000);
   });
 });

@@ -3,9 +3,9 @@
 // loading before its work starts). For each job it validates the params again (the worker may run other code
 // than the API that accepted the job), loads the processor of the job type and runs it. One rule says whether
 // a failure is permanent: a PermanentError (JobInputError, ManifestError) or an AppError below 500 — no retry
-// can fix it. It exits when its host goes, so no job process outlives its server (see watchHost).
-import { Worker } from 'node:worker_threads';
+// can fix it. It exits when its host goes, so no job process outlives its server (exitWithHost).
 import { AppError, PermanentError } from '../errors.js';
+import { exitWithHost } from '../lib/thread.js';
 import { findJobType } from './catalog.js';
 import type { JobMessage, JobOrder, JobRequest } from './job-process.js';
 import { validateJobParams } from './params-validation.js';
@@ -32,23 +32,7 @@ async function run(request: JobRequest, signal: AbortSignal): Promise<JobMessage
   return { kind: 'done', output };
 }
 
-/**
- * Ends this process once its host is gone. Between jobs the IPC channel's close says so; during one, this
- * process's event loop may be inside a native run that lasts hours (a host SIGKILLed then left it running,
- * orphaned, the job run again by the restarted host beside it). A thread of its own notices the new parent
- * within a second and kills the process. Plain JavaScript evaluated in place: nothing to import.
- */
-function watchHost(): void {
-  process.on('disconnect', () => process.exit(0));
-  const watchdog = new Worker(
-    `const { workerData } = require('node:worker_threads');
-     setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, 'SIGKILL'); }, 1000);`,
-    { eval: true, workerData: process.ppid },
-  );
-  watchdog.unref();
-}
-
-watchHost();
+exitWithHost();
 
 process.on('message', (order: JobOrder) => {
   if (order.kind === 'cancel') {

@@ -31,6 +31,23 @@ export function startChildProcess(base: string, name: string): ChildProcess {
   });
 }
 
+/**
+ * Called by the entry point of a process started with startChildProcess: ends it once its host is gone.
+ * An idle one hears the IPC channel close; a busy one's event loop may be inside a native run that lasts
+ * hours (an upload's graph of 2^62 iterations, a job's value-dependent run), and a host SIGKILLed then left
+ * it running, orphaned. A thread of its own notices the new parent within a second and kills the process.
+ * Plain JavaScript evaluated in place: nothing to import.
+ */
+export function exitWithHost(): void {
+  process.on('disconnect', () => process.exit(0));
+  const watchdog = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, 'SIGKILL'); }, 1000);`,
+    { eval: true, workerData: process.ppid },
+  );
+  watchdog.unref();
+}
+
 /** The `data` a thread was started with. */
 export function threadData<T>(workerData: unknown): T {
   return (workerData as { data: T }).data;

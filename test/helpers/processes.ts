@@ -1,7 +1,8 @@
 // Child processes of the real entry points (npm start / npm run worker), for tests about processes:
 // separate workers, SIGKILL, SIGTERM drain.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,4 +83,29 @@ export async function startApiReplica(env: Record<string, string>): Promise<ApiR
 export async function stopApiReplicas(replicas: ApiReplica[]): Promise<void> {
   await Promise.all(replicas.map((replica) => kill(replica.child)));
   for (const replica of replicas) await rm(replica.dataDir, { recursive: true, force: true });
+}
+
+/** The children of `parent` (by default this test's process) whose command line names `entry`. */
+export function childProcessesOf(entry: string, parent = process.pid): number[] {
+  let lines: string;
+  try {
+    lines = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(parent)], { encoding: 'utf8' });
+  } catch (error) {
+    // ps exits 1 when the process has no children at all.
+    if ((error as { status?: number }).status === 1) return [];
+    throw error;
+  }
+  return lines
+    .split('\n')
+    .filter((line) => line.includes(entry))
+    .map((line) => Number.parseInt(line, 10));
+}
+
+/** Running, and not a zombie waiting for a parent that no longer reaps it. */
+export function isRunning(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }

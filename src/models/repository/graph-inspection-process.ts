@@ -3,6 +3,7 @@
 // that does not end can be killed (a thread cannot be stopped inside onnxruntime's native run, and the
 // server could not even exit while one ran).
 import type * as ort from 'onnxruntime-node';
+import { exitWithHost } from '../../lib/thread.js';
 import type { TensorSpec } from '../../schemas/manifest.js';
 import { openSession, runSession, warmUpInputs } from '../session.js';
 import { DATATYPE_OF_ORT_TYPE } from '../tensor.js';
@@ -10,6 +11,7 @@ import type { GraphInspection } from './graph-inspection.js';
 
 const send = process.send?.bind(process);
 if (send === undefined) throw new Error('graph-inspection-process must run as a child process with IPC');
+exitWithHost();
 
 function specOf(kind: string, meta: ort.InferenceSession.ValueMetadata): TensorSpec {
   if (!meta.isTensor) throw new Error(`${kind} '${meta.name}' is not a tensor`);

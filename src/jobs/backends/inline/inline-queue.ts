@@ -2,8 +2,9 @@
 // every route, and they are kept in a SQLite database under DATA_DIR (job-store.ts) with their artifacts
 // beside it, so a restart loses nothing that was acknowledged: queued jobs run after it, jobs that were
 // running are run again (at least once, as with BullMQ), finished ones keep their results and artifacts,
-// and an Idempotency-Key retried after it returns the same job. Progress and live events are this process's own. The store answers
-// from its own thread (threaded-job-store.ts): a disk that hangs makes job requests 503, not the server stall.
+// and an Idempotency-Key retried after it returns the same job. Progress and live events are this process's
+// own. The store answers from its own thread (threaded-job-store.ts): a disk that hangs makes job requests
+// 503, not the server stall.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdir, rm } from 'node:fs/promises';
