@@ -69,6 +69,33 @@ const untilEnded = (app: FastifyInstance, id: string) =>
   });
 
 // First in the file: no job process is left from other tests.
+/**
+ * On a server running as a process at `base`: uploads and loads spin, submits the stuck job and waits until
+ * it is inside its endless run; the job's id.
+ */
+async function submitStuckJob(base: string): Promise<string> {
+  const send = (method: string, path: string, body?: unknown) =>
+    fetch(`${base}${path}`, {
+      method,
+      headers: { ...admin, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  const bytes = await readFile(new URL('./fixtures/value-dependent/spin.onnx', import.meta.url));
+  assert.equal(
+    (await send('PUT', '/v1/models/spin/versions/1', uploadBody(bytes, { max_batch_size: 8 }))).status,
+    201,
+  );
+  assert.equal((await send('POST', '/v2/repository/models/spin/load', {})).status, 200);
+  const submitted = await send('POST', '/v1/jobs', stuckJob);
+  assert.equal(submitted.status, 202);
+  const { id } = await submitted.json();
+  await waitFor('the job to start its endless run', async () => {
+    const job = await (await send('GET', `/v1/jobs/${id}`)).json();
+    return job.progress?.fraction > 0;
+  });
+  return id;
+}
+
 describe('a server closing while a job is stuck inside one native run', () => {
   it('closes once the job has had SHUTDOWN_TIMEOUT_MS and JOB_CANCEL_GRACE_MS, its process killed', {
     timeout: 60_000,
@@ -155,30 +182,46 @@ describe('a job process whose server is SIGKILLed while it is inside one native 
 
   it('ends within seconds instead of running on, orphaned', { timeout: 60_000 }, async () => {
     const [, base] = await waitForOutput(server, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
-    const send = (method: string, path: string, body?: unknown) =>
-      fetch(`${base}${path}`, {
-        method,
-        headers: { ...admin, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    const bytes = await readFile(new URL('./fixtures/value-dependent/spin.onnx', import.meta.url));
-    assert.equal(
-      (await send('PUT', '/v1/models/spin/versions/1', uploadBody(bytes, { max_batch_size: 8 }))).status,
-      201,
-    );
-    assert.equal((await send('POST', '/v2/repository/models/spin/load', {})).status, 200);
-    const submitted = await send('POST', '/v1/jobs', stuckJob);
-    assert.equal(submitted.status, 202);
-    const { id } = await submitted.json();
-    await waitFor('the job to start its endless run', async () => {
-      const job = await (await send('GET', `/v1/jobs/${id}`)).json();
-      return job.progress?.fraction > 0;
-    });
+    await submitStuckJob(base as string);
     [orphan] = jobProcesses(server.process.pid as number);
     assert.ok(orphan !== undefined && isRunning(orphan), 'the job runs in a process of its own');
     server.process.kill('SIGKILL');
     await server.exited;
     const pid = orphan;
     await waitFor('the orphaned job process to end', async () => !isRunning(pid), 10_000);
+  });
+});
+
+describe('a server SIGTERMed while a job is stuck inside one native run', () => {
+  let server: Child;
+  let dataDir: string;
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'meanserve-job-drain-'));
+    // A grace longer than the 5 s the exit allowed past SHUTDOWN_TIMEOUT_MS before it counted the grace.
+    server = startEntry('src/server/main.ts', {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      ADMIN_API_KEYS: `ops:${ADMIN}`,
+      SHUTDOWN_TIMEOUT_MS: '200',
+      JOB_CANCEL_GRACE_MS: '6000',
+    });
+  });
+  after(async () => {
+    server.process.kill('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('stops the job within JOB_CANCEL_GRACE_MS and exits 0, not at its hard deadline', {
+    timeout: 60_000,
+  }, async () => {
+    const [, base] = await waitForOutput(server, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
+    await submitStuckJob(base as string);
+    const [stuck] = jobProcesses(server.process.pid as number);
+    assert.ok(stuck !== undefined, 'the job runs in a process of its own');
+    server.process.kill('SIGTERM');
+    assert.equal(await server.exited, 0, server.output().slice(-2000));
+    await waitFor('the job process to be gone', async () => !isRunning(stuck));
   });
 });

@@ -1,6 +1,6 @@
 // The server process: build the app, listen, and drain on SIGTERM/SIGINT — readiness turns 503, the listener
-// stops accepting, in-flight requests and running inline jobs finish within SHUTDOWN_TIMEOUT_MS, the queue
-// closes, and the process exits 0 (1 if the deadline passed or start-up failed).
+// stops accepting, in-flight requests and running inline jobs finish within SHUTDOWN_TIMEOUT_MS (then are
+// stopped), the queue closes, and the process exits 0 (1 if the deadline passed or start-up failed).
 // The last line of defence: a promise rejection nobody handled is logged and the server serves on (no state
 // was left half-changed by it); an uncaught exception may have been thrown halfway through a change, so it
 // is logged and the process drains and exits 1 for its supervisor to restart it. Jobs survive either way.
@@ -17,10 +17,15 @@ async function main(): Promise<void> {
     stopping = true;
     app.draining = true;
     app.log.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down');
-    const deadline = setTimeout(() => {
-      app.log.error('shutdown deadline passed; exiting with work unfinished');
-      process.exit(1);
-    }, config.shutdownTimeoutMs + 5000);
+    // Inline jobs get SHUTDOWN_TIMEOUT_MS, then JOB_CANCEL_GRACE_MS to stop before their processes are
+    // killed; the last 5 s are for closing the rest.
+    const deadline = setTimeout(
+      () => {
+        app.log.error('shutdown deadline passed; exiting with work unfinished');
+        process.exit(1);
+      },
+      config.shutdownTimeoutMs + config.jobs.cancelGraceMs + 5000,
+    );
     deadline.unref();
     try {
       await app.close();
