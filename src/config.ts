@@ -44,6 +44,20 @@ export interface Config {
    * (MODEL_INSPECTION_TIMEOUT_MS). @defaultValue 60 000
    */
   modelInspectionTimeoutMs: number;
+  /** The inference process each loaded upload runs in. */
+  uploadedModels: {
+    /**
+     * Memory it may hold, bytes (UPLOADED_MODEL_MEMORY_MB, MiB, 0 for no limit; its RLIMIT_DATA), and
+     * the inspection process an upload is tried in too: a run that needs more is the request's 422, not
+     * the machine's out-of-memory killer. @defaultValue 4 GiB
+     */
+    memoryLimitBytes: number | undefined;
+    /**
+     * How long its run may go on once every request in it has gone (deadline passed, client left) before
+     * the process is killed (INFERENCE_CANCEL_GRACE_MS). @defaultValue 1000
+     */
+    cancelGraceMs: number;
+  };
   /** Debian's dataset-fashion-mnist files, read by collections.index jobs. @defaultValue /usr/share/datasets/fashion-mnist */
   fashionMnistDir: string;
   /** ONNX Runtime execution providers, tried in order. @defaultValue ['cpu'] */
@@ -238,6 +252,20 @@ function integer(env: Env, name: string, fallback: number, min = 0): number {
     throw new ConfigError(`${name} must be an integer >= ${min}, got '${raw}'`);
   }
   return value;
+}
+
+/** Node and onnxruntime alone take ~100 MiB of data: a process given less would not start. */
+const LEAST_UPLOADED_MODEL_MEMORY_MB = 256;
+
+function uploadedModelMemoryLimit(env: Env): number | undefined {
+  const mib = integer(env, 'UPLOADED_MODEL_MEMORY_MB', 4096);
+  if (mib === 0) return undefined;
+  if (mib < LEAST_UPLOADED_MODEL_MEMORY_MB) {
+    throw new ConfigError(
+      `UPLOADED_MODEL_MEMORY_MB must be 0 (no limit) or at least ${LEAST_UPLOADED_MODEL_MEMORY_MB}, got '${mib}'`,
+    );
+  }
+  return mib * 2 ** 20;
 }
 
 /**
@@ -439,6 +467,10 @@ export function loadConfig(
     modelRepositoryPollMs: integer(env, 'MODEL_REPOSITORY_POLL_MS', 1000, 10),
     modelUploadLimitBytes: integer(env, 'MODEL_UPLOAD_LIMIT_BYTES', 64 * 1024 * 1024, 1024),
     modelInspectionTimeoutMs: integer(env, 'MODEL_INSPECTION_TIMEOUT_MS', 60_000, 1),
+    uploadedModels: {
+      memoryLimitBytes: uploadedModelMemoryLimit(env),
+      cancelGraceMs: integer(env, 'INFERENCE_CANCEL_GRACE_MS', 1000),
+    },
     fashionMnistDir: resolve(env.FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist'),
     executionProviders,
     inferenceThreads: integer(

@@ -3,7 +3,7 @@
 
     /usr/bin/python3 training/build_value_dependent_models.py
 
-Writes test/fixtures/value-dependent/lookup.onnx and fill.onnx. Needs Debian's python3-onnx.
+Writes the .onnx files of test/fixtures/value-dependent/. Needs Debian's python3-onnx.
 
 - lookup: vector = Gather(table, id), a table of 4 rows of 2 floats (row r is [r, 10 r]), `id` INT64 of shape
   [batch, 1]. An id outside [-4, 3] makes onnxruntime's Gather fail, as a token id past an uploaded language
@@ -18,6 +18,8 @@ Writes test/fixtures/value-dependent/lookup.onnx and fill.onnx. Needs Debian's p
   decide how long it runs.
 - forever: the same Loop counted to 2^62 whatever its input: a run that does not end, even on the zeros an
   upload is tried with.
+- hog: total = x + the sum of a 20 000 x 20 000 buffer of zeros it fills on every run (ConstantOfShape of a
+  constant shape): 1.6 GB whatever its input, more than an uploaded model may hold in the tests.
 """
 
 from pathlib import Path
@@ -92,6 +94,18 @@ def forever():
     return helper.make_graph(nodes, "forever", [x], [total], [*loop_constants(), trips])
 
 
+def hog():
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 1])
+    total = helper.make_tensor_value_info("total", TensorProto.FLOAT, ["batch", 1])
+    size = helper.make_tensor("size", TensorProto.INT64, [2], [20_000, 20_000])
+    nodes = [
+        helper.make_node("ConstantOfShape", ["size"], ["zeros"]),
+        helper.make_node("ReduceSum", ["zeros"], ["sum"], keepdims=0),
+        helper.make_node("Add", ["x", "sum"], ["total"]),
+    ]
+    return helper.make_graph(nodes, "hog", [x], [total], [size])
+
+
 def spin():
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 1])
     steps = helper.make_tensor_value_info("steps", TensorProto.INT64, ["batch", 1])
@@ -112,6 +126,7 @@ def main():
         ("log", log()),
         ("spin", spin()),
         ("forever", forever()),
+        ("hog", hog()),
     ):
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
         model.ir_version = IR_VERSION

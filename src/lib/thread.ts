@@ -22,10 +22,32 @@ export function startThread(base: string, name: string, data?: unknown): Worker 
 /**
  * Starts `<name>` next to `base` as a child process of its own, with an IPC channel that carries typed
  * arrays (advanced serialization): for work that must be killable, which a thread inside native code is not.
+ * With `dataLimitBytes` the process starts under that RLIMIT_DATA (a shell's `ulimit -d`, which then execs
+ * node: Node cannot set a child's limits itself): an allocation past it fails in the process (onnxruntime's
+ * std::bad_alloc, V8's out-of-memory) instead of growing until the kernel's out-of-memory killer picks a
+ * victim, which on a busy machine is the server. Reserved address space does not count, only writable
+ * private memory, so V8's reservations do not reach it.
  */
-export function startChildProcess(base: string, name: string): ChildProcess {
+export function startChildProcess(
+  base: string,
+  name: string,
+  { dataLimitBytes }: { dataLimitBytes?: number | undefined } = {},
+): ChildProcess {
+  const nodeArgs = RUNNING_FROM_SOURCE ? ['--import', 'tsx'] : [];
+  const limited =
+    dataLimitBytes === undefined
+      ? { execArgv: nodeArgs }
+      : {
+          execPath: '/bin/sh',
+          execArgv: [
+            '-c',
+            `ulimit -d ${Math.ceil(dataLimitBytes / 1024)} && exec "$0" "$@"`,
+            process.execPath,
+            ...nodeArgs,
+          ],
+        };
   return fork(fileURLToPath(entryOf(base, name)), [], {
-    execArgv: RUNNING_FROM_SOURCE ? ['--import', 'tsx'] : [],
+    ...limited,
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -1,4 +1,4 @@
-// Messages between the InferencePool (main thread) and its inference threads.
+// Messages between an InferencePool (main thread) and its inference workers, threads or processes.
 import type { TensorSpec } from '../schemas/manifest.js';
 import type { Tensor } from './tensor.js';
 
@@ -20,7 +20,7 @@ export interface ModelLoadResult {
   error?: string;
 }
 
-export type ThreadRequest =
+export type WorkerRequest =
   | { kind: 'load'; models: ModelLoadRequest[] }
   | { kind: 'run'; id: number; key: string; inputs: Record<string, Tensor>; outputs: string[] };
 
@@ -30,8 +30,8 @@ export interface Computed {
   computeSeconds: number;
 }
 
-export type ThreadReply =
+export type WorkerReply =
   | { kind: 'loaded'; results: ModelLoadResult[] }
   | ({ kind: 'result'; id: number } & Computed)
-  /** `modelRun`: onnxruntime refused the run's values (a ModelRunError), not a fault of the thread. */
+  /** `modelRun`: onnxruntime refused the run's values (a ModelRunError), not a fault of the worker. */
   | { kind: 'error'; id: number; message: string; modelRun?: boolean };

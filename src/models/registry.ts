@@ -6,6 +6,7 @@ import { NotFoundError, OverloadedError, UnavailableError } from '../errors.js';
 import type { Abortable } from '../lib/abortable.js';
 import type { Log } from '../lib/log.js';
 import { type ManifestEntry, SHARED_POOL } from '../schemas/manifest.js';
+import type { Isolation } from './inference-isolation.js';
 import type { Computed, ModelLoadRequest } from './inference-messages.js';
 import { InferencePool } from './inference-pool.js';
 import { InlineInference } from './inline-inference.js';
@@ -53,6 +54,7 @@ export type RegistryOptions = Pick<
   | 'inlineInferenceMaxUs'
   | 'inferenceQueueLimit'
   | 'decoderThreads'
+  | 'uploadedModels'
 >;
 
 /** How an inference request ended, as Triton sorts them: answered, refused when full, left, or failed. */
@@ -238,10 +240,12 @@ export class ModelRegistry {
   }
 
   /**
-   * Loads an uploaded model without a restart, into an inference thread of its own: what an uploaded graph
-   * costs can follow its inputs' values (a Loop counted by an input), and a request that runs for an hour
-   * then holds that model's thread, not the shared pool's (a bulkhead, as the manifest's `pool` gives
-   * iterated-map). All or nothing: on failure nothing stays registered and the reason is thrown.
+   * Loads an uploaded model without a restart, into an inference process of its own: what an uploaded graph
+   * costs can follow its inputs' values (a Loop counted by an input, a buffer sized by one), so a request
+   * that runs for an hour holds that model's process, not the shared pool's threads (a bulkhead, as the
+   * manifest's `pool` gives iterated-map), its process is killed once the request has gone
+   * (inference-pool.ts), and its memory is bounded (UPLOADED_MODEL_MEMORY_MB). All or nothing: on failure
+   * nothing stays registered and the reason is thrown.
    */
   async addModel(entry: ManifestEntry, bytes: Uint8Array): Promise<LoadedModel> {
     await this.loaded();
@@ -259,8 +263,8 @@ export class ModelRegistry {
       inFlight: 0,
     };
     this.models.set(key, model);
-    const pool = this.newPool(model.pool, 1);
-    const [result] = await pool.start([
+    const pool = this.newPool(model.pool, 1, this.uploadIsolation());
+    const load = pool.start([
       {
         key,
         model: bytes,
@@ -271,11 +275,18 @@ export class ModelRegistry {
         outputs: entry.outputs,
       },
     ]);
+    const result = await load.then(
+      ([loaded]) => loaded,
+      (error: Error): undefined => {
+        this.log.error({ err: error, model: key }, 'inference process failed');
+        return undefined;
+      },
+    );
     if (result?.provider === undefined) {
       await pool.close();
       this.pools.delete(model.pool);
       this.models.delete(key);
-      throw new Error(result?.error ?? 'its inference thread did not start');
+      throw new Error(result?.error ?? 'its inference process did not start');
     }
     await this.ready(model, bytes, result.provider, result.failures);
     this.addVersion(model);
@@ -283,8 +294,9 @@ export class ModelRegistry {
   }
 
   /**
-   * Unloads an uploaded model: new requests no longer find it at once, requests already inside finish,
-   * then its sessions are released.
+   * Unloads an uploaded model: new requests no longer find it at once, requests already inside finish (a
+   * run that outlives its request's deadline is killed then: inference-pool.ts), then its process is
+   * stopped.
    */
   async removeModel(key: string): Promise<void> {
     const model = this.models.get(key);
@@ -445,12 +457,19 @@ export class ModelRegistry {
     return (await Promise.all(loads)).flat();
   }
 
-  private newPool(name: string, threads: number): InferencePool {
-    const pool = new InferencePool(threads, (error) =>
-      this.log.error({ err: error, pool: name }, 'inference thread failed'),
+  private newPool(name: string, size: number, isolation?: Isolation): InferencePool {
+    const pool = new InferencePool(
+      size,
+      (error) => this.log.error({ err: error, pool: name }, 'inference worker failed'),
+      isolation,
     );
     this.pools.set(name, pool);
     return pool;
+  }
+
+  private uploadIsolation(): Isolation {
+    const { memoryLimitBytes, cancelGraceMs } = this.options.uploadedModels;
+    return { kind: 'process', dataLimitBytes: memoryLimitBytes, cancelGraceMs };
   }
 
   /** Language models also load their batched decoding graphs into the decoder threads. */

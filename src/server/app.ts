@@ -187,7 +187,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       models,
       repositorySync,
       config.modelUploadLimitBytes,
-      new GraphInspector(config.modelInspectionTimeoutMs),
+      new GraphInspector(config.modelInspectionTimeoutMs, config.uploadedModels.memoryLimitBytes),
     ),
   );
   app.decorate('collections', collections);

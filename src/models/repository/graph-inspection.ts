@@ -9,7 +9,11 @@ import type { TensorSpec } from '../../schemas/manifest.js';
 export type GraphInspection = { inputs: TensorSpec[]; outputs: TensorSpec[] } | { error: string };
 
 export class GraphInspector {
-  constructor(private readonly timeoutMs: number) {}
+  constructor(
+    private readonly timeoutMs: number,
+    /** RLIMIT_DATA of the process (UPLOADED_MODEL_MEMORY_MB, as the model's own process will have). */
+    private readonly dataLimitBytes: number | undefined,
+  ) {}
 
   /**
    * Opens the graph in a child process, reads its inputs and outputs and runs it once on zeros. When opening
@@ -21,7 +25,9 @@ export class GraphInspector {
   async inspect(model: Uint8Array): Promise<GraphInspection> {
     let child: ChildProcess;
     try {
-      child = startChildProcess(import.meta.url, 'graph-inspection-process');
+      child = startChildProcess(import.meta.url, 'graph-inspection-process', {
+        dataLimitBytes: this.dataLimitBytes,
+      });
     } catch (error) {
       // The machine's state (fork refused: ENOMEM, EAGAIN), not the upload's: try again later.
       throw new UnavailableError(

@@ -1,0 +1,89 @@
+// Where an inference pool's sessions run (inference-worker.ts): worker threads for the manifest's models,
+// a child process for each uploaded model. An uploaded graph's run can follow its inputs' values (a Loop
+// counted by an input, a buffer sized by one), and only a process can be stopped inside onnxruntime's native
+// run — a thread's terminate() waits for the run to end, for hours — or have its memory bounded. A process
+// costs a little more a request (a pipe instead of shared memory: docs/benchmarks.md) and one node of its
+// own (~50 MB before its model).
+import type { ChildProcess } from 'node:child_process';
+import type { Worker } from 'node:worker_threads';
+import { startChildProcess, startThread } from '../lib/thread.js';
+import type { WorkerReply, WorkerRequest } from './inference-messages.js';
+
+export type Isolation =
+  | { kind: 'thread' }
+  | {
+      kind: 'process';
+      /** RLIMIT_DATA of each process (UPLOADED_MODEL_MEMORY_MB); none when undefined. */
+      dataLimitBytes: number | undefined;
+      /** How long a run whose requests have all gone may go on before its process is killed. */
+      cancelGraceMs: number;
+    };
+
+/** One thread or process of a pool, as the pool drives it. */
+export interface InferenceWorker {
+  post(request: WorkerRequest): void;
+  onMessage(listener: (reply: WorkerReply) => void): void;
+  /** Fires once when it ends, with how (`exit code 1`, `SIGKILL`). */
+  onExit(listener: (how: string) => void): void;
+  onError(listener: (error: Error) => void): void;
+  /** Ends it at once, inside a run too; only a process can be (undefined for a thread). */
+  kill: (() => void) | undefined;
+  /** Ends it when it runs nothing. */
+  stop(): Promise<void>;
+}
+
+/** Inference processes alive: those inside a run would not see their host exit until the run ended. */
+const processes = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of processes) child.kill('SIGKILL');
+});
+
+/** Starts a worker; throws when the machine refuses a process (fork: ENOMEM, EAGAIN). */
+export function startInferenceWorker(isolation: Isolation): InferenceWorker {
+  return isolation.kind === 'thread'
+    ? threadWorker(startThread(import.meta.url, 'inference-worker'))
+    : processWorker(
+        startChildProcess(import.meta.url, 'inference-worker', { dataLimitBytes: isolation.dataLimitBytes }),
+      );
+}
+
+function threadWorker(worker: Worker): InferenceWorker {
+  return {
+    post: (request) => worker.postMessage(request),
+    onMessage: (listener) => worker.on('message', listener),
+    onExit: (listener) => worker.once('exit', (code) => listener(`exit code ${code}`)),
+    onError: (listener) => worker.on('error', listener),
+    kill: undefined,
+    stop: async () => {
+      await worker.terminate();
+    },
+  };
+}
+
+function processWorker(child: ChildProcess): InferenceWorker {
+  processes.add(child);
+  // It must not keep a host that is otherwise done alive; a server's listener does that while it serves.
+  child.unref();
+  child.channel?.unref();
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      processes.delete(child);
+      resolve();
+    }),
+  );
+  return {
+    post: (request) => {
+      // A process that has just died cannot take it; its 'exit' fails the request.
+      if (child.connected) child.send(request);
+    },
+    onMessage: (listener) => child.on('message', listener),
+    onExit: (listener) =>
+      child.once('exit', (code, signal) => listener(signal === null ? `exit code ${code}` : signal)),
+    onError: (listener) => child.on('error', listener),
+    kill: () => child.kill('SIGKILL'),
+    stop: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
