@@ -19,19 +19,23 @@ export function startThread(base: string, name: string, data?: unknown): Worker 
   return new Worker(file, { workerData: { entry, data } });
 }
 
+/** The descriptor of a child process's data pipe (startChildProcess's `dataPipe`), after stdio and IPC. */
+export const DATA_PIPE_FD = 4;
+
 /**
  * Starts `<name>` next to `base` as a child process of its own, with an IPC channel that carries typed
  * arrays (advanced serialization): for work that must be killable, which a thread inside native code is not.
- * With `dataLimitBytes` the process starts under that RLIMIT_DATA (a shell's `ulimit -d`, which then execs
- * node: Node cannot set a child's limits itself): an allocation past it fails in the process (onnxruntime's
- * std::bad_alloc, V8's out-of-memory) instead of growing until the kernel's out-of-memory killer picks a
- * victim, which on a busy machine is the server. Reserved address space does not count, only writable
- * private memory, so V8's reservations do not reach it.
+ * With `dataPipe`, a pipe at DATA_PIPE_FD too, for messages that Node's IPC would pass more slowly
+ * (message-pipe.ts). With `dataLimitBytes` the process starts under that RLIMIT_DATA (a shell's `ulimit -d`,
+ * which then execs node: Node cannot set a child's limits itself): an allocation past it fails in the
+ * process (onnxruntime's std::bad_alloc, V8's out-of-memory) instead of growing until the kernel's
+ * out-of-memory killer picks a victim, which on a busy machine is the server. Reserved address space does
+ * not count, only writable private memory, so V8's reservations do not reach it.
  */
 export function startChildProcess(
   base: string,
   name: string,
-  { dataLimitBytes }: { dataLimitBytes?: number | undefined } = {},
+  { dataLimitBytes, dataPipe = false }: { dataLimitBytes?: number | undefined; dataPipe?: boolean } = {},
 ): ChildProcess {
   const nodeArgs = RUNNING_FROM_SOURCE ? ['--import', 'tsx'] : [];
   const limited =
@@ -49,7 +53,7 @@ export function startChildProcess(
   return fork(fileURLToPath(entryOf(base, name)), [], {
     ...limited,
     serialization: 'advanced',
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...(dataPipe ? ['pipe' as const] : [])],
   });
 }
 

@@ -5,8 +5,10 @@
 // costs a little more a request (a pipe instead of shared memory: docs/benchmarks.md) and one node of its
 // own (~50 MB before its model).
 import type { ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import type { Worker } from 'node:worker_threads';
-import { startChildProcess, startThread } from '../lib/thread.js';
+import { readMessages, writeMessage } from '../lib/message-pipe.js';
+import { DATA_PIPE_FD, startChildProcess, startThread } from '../lib/thread.js';
 import type { WorkerReply, WorkerRequest } from './inference-messages.js';
 
 export type Isolation =
@@ -43,7 +45,10 @@ export function startInferenceWorker(isolation: Isolation): InferenceWorker {
   return isolation.kind === 'thread'
     ? threadWorker(startThread(import.meta.url, 'inference-worker'))
     : processWorker(
-        startChildProcess(import.meta.url, 'inference-worker', { dataLimitBytes: isolation.dataLimitBytes }),
+        startChildProcess(import.meta.url, 'inference-worker', {
+          dataLimitBytes: isolation.dataLimitBytes,
+          dataPipe: true,
+        }),
       );
 }
 
@@ -62,9 +67,13 @@ function threadWorker(worker: Worker): InferenceWorker {
 
 function processWorker(child: ChildProcess): InferenceWorker {
   processes.add(child);
+  const pipe = child.stdio[DATA_PIPE_FD] as Socket;
+  // Writing to a process that has just died fails here; its 'exit' fails the request.
+  pipe.on('error', () => undefined);
   // It must not keep a host that is otherwise done alive; a server's listener does that while it serves.
   child.unref();
   child.channel?.unref();
+  pipe.unref();
   const exited = new Promise<void>((resolve) =>
     child.once('exit', () => {
       processes.delete(child);
@@ -72,11 +81,8 @@ function processWorker(child: ChildProcess): InferenceWorker {
     }),
   );
   return {
-    post: (request) => {
-      // A process that has just died cannot take it; its 'exit' fails the request.
-      if (child.connected) child.send(request);
-    },
-    onMessage: (listener) => child.on('message', listener),
+    post: (request) => writeMessage(pipe, request),
+    onMessage: (listener) => readMessages(pipe, (reply) => listener(reply as WorkerReply)),
     onExit: (listener) =>
       child.once('exit', (code, signal) => listener(signal === null ? `exit code ${code}` : signal)),
     onError: (listener) => child.on('error', listener),

@@ -223,7 +223,14 @@ export class InferencePool {
         inputs: task.inputs,
         outputs: task.outputs,
       };
-      slot.worker.post(message);
+      try {
+        slot.worker.post(message);
+      } catch (error) {
+        // A request that cannot be sent fails alone; the worker stays free.
+        slot.unwatch();
+        slot.task = undefined;
+        task.reject(error as Error);
+      }
     }
   }
 

@@ -1,15 +1,17 @@
 // Entry point of an inference worker, a thread or a child process (inference-isolation.ts): holds one ONNX
 // session per model and runs the requests its InferencePool posts, so a forward pass never blocks the HTTP
 // event loop.
+import { Socket } from 'node:net';
 import { parentPort } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
-import { exitWithHost } from '../lib/thread.js';
+import { readMessages, writeMessage } from '../lib/message-pipe.js';
+import { DATA_PIPE_FD, exitWithHost } from '../lib/thread.js';
 import type { ModelLoadRequest, ModelLoadResult, WorkerReply, WorkerRequest } from './inference-messages.js';
 import { ModelRunError } from './model-run-error.js';
 import { checkSignature, openSession, runSession, warmUpInputs } from './session.js';
 import type { Tensor } from './tensor.js';
 
-/** The pool's end of the channel: a thread's port, or a process's IPC (which copies instead of moving). */
+/** The pool's end of the channel: a thread's port, or a process's data pipe (which copies, not moves). */
 interface Host {
   receive(listener: (request: WorkerRequest) => void): void;
   send(reply: WorkerReply, transfer?: ArrayBuffer[]): void;
@@ -23,12 +25,14 @@ function connect(): Host {
       send: (reply, transfer) => port.postMessage(reply, transfer),
     };
   }
-  const send = process.send?.bind(process);
-  if (send === undefined) throw new Error('inference-worker must run in a worker thread or a child process');
+  if (process.send === undefined) {
+    throw new Error('inference-worker must run in a worker thread or a child process');
+  }
   exitWithHost();
+  const pipe = new Socket({ fd: DATA_PIPE_FD, readable: true, writable: true });
   return {
-    receive: (listener) => process.on('message', listener),
-    send: (reply) => send(reply),
+    receive: (listener) => readMessages(pipe, (request) => listener(request as WorkerRequest)),
+    send: (reply) => writeMessage(pipe, reply),
   };
 }
 
