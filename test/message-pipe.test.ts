@@ -38,7 +38,10 @@ describe('message pipe', () => {
     const [received] = read(framesOf(message), 1 << 16) as [typeof message];
     const inputs = received.inputs as Record<string, { data: unknown }>;
     assert.ok(Object.hasOwn(inputs, '__proto__'), 'an own key, not the prototype');
-    assert.deepEqual(inputs.__proto__?.data, new Float32Array([0.3, -0.7]));
+    assert.deepEqual(
+      Object.getOwnPropertyDescriptor(inputs, '__proto__')?.value.data,
+      new Float32Array([0.3, -0.7]),
+    );
     assert.equal(Object.getPrototypeOf(inputs), Object.prototype);
     assert.deepEqual(inputs.views?.data, new BigInt64Array([-(2n ** 62n), 5n]));
     assert.deepEqual(inputs.$view?.data, new Float64Array([Math.PI]));
