@@ -43,10 +43,11 @@ ENV PORT=8080 \
     FASHION_MNIST_DIR=/usr/share/datasets/fashion-mnist
 
 # package.json carries "type": "module", which makes the compiled dist/**/*.js ES modules. The
-# compiled build starts its worker threads from dist/src/models/inference-thread.js and
+# compiled build starts its worker threads from dist/src/models/inference-worker.js and
 # dist/src/retrieval/embedding/image-decode-thread.js, and child processes from
-# dist/src/jobs/job-process-entry.js (jobs) and dist/src/models/repository/graph-inspection-process.js
-# (one per model upload), so dist/ is copied whole. Code and models stay root-owned
+# dist/src/jobs/job-process-entry.js (jobs), dist/src/models/repository/graph-inspection-process.js
+# (one per model upload) and dist/src/models/inference-worker.js (one per loaded upload, started by
+# /bin/sh under its memory limit), so dist/ is copied whole. Code and models stay root-owned
 # (read-only to the app); only /data and /model-repository (uploaded models, MODEL_REPOSITORY_DIR when
 # replicas share it as a volume) are writable.
 COPY package.json ./

@@ -4,9 +4,12 @@
 // (a shared VM's does, by a third and more) moves both sides of each ratio alike.
 // Baselines: a bare Fastify hello world (for health) and the naive inference server a user could write in
 // twenty lines (bench/naive-server.ts: session.run in the handler), for OIP inference at each connection
-// count. Each target's answer is checked before it is measured, and a non-2xx, error, timeout or wrong body
-// during a run fails the benchmark: the throughput of errors is worthless.
+// count. The same graph uploaded through the model repository API runs in an inference process of its own
+// (as every upload does: docs/models.md), measured against the manifest's spiral-mlp at the same counts: what
+// that isolation costs. Each target's answer is checked before it is measured, and a non-2xx, error, timeout
+// or wrong body during a run fails the benchmark: the throughput of errors is worthless.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { constants, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +55,8 @@ interface Target {
   body?: string;
   /** Rows per inference request; set for the targets whose micro-batch sizes are reported. */
   rows?: number;
+  /** The model those batches are counted for. */
+  model?: string;
   /** Checks the parsed answer before the run; returns the check every response body in the run must pass. */
   verify: (answer: unknown, text: string) => (body: string) => boolean;
 }
@@ -103,6 +108,8 @@ const args = process.argv.slice(2);
 const command = `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
 
 const parity = JSON.parse(await readFile(join(ROOT, 'models/spiral-mlp/parity.json'), 'utf8')) as Parity;
+/** The name spiral-mlp's graph is uploaded under. */
+const UPLOADED = 'spiral-uploaded';
 
 // ---- child processes ----------------------------------------------------------------------------------------
 
@@ -130,7 +137,14 @@ function exactly(expected: unknown) {
   };
 }
 
-function inferTarget(name: string, base: string, rows: number, connections: number, baseline = name): Target {
+function inferTarget(
+  name: string,
+  base: string,
+  rows: number,
+  connections: number,
+  baseline = name,
+  model = 'spiral-mlp',
+): Target {
   const x = parity.inputs.x;
   const rowSize = x.shape[1] ?? 1;
   const input = {
@@ -141,15 +155,16 @@ function inferTarget(name: string, base: string, rows: number, connections: numb
   };
   return {
     name,
-    url: `${base}/v2/models/spiral-mlp/infer`,
+    url: `${base}/v2/models/${model}/infer`,
     method: 'POST',
     body: JSON.stringify({ inputs: [input] }),
     rows,
+    model,
     connections,
     baseline,
     verify: (answer) => {
       const response = answer as InferResponse;
-      assert.equal(response.model_name, 'spiral-mlp');
+      assert.equal(response.model_name, model);
       for (const [outputName, expected] of Object.entries(parity.outputs)) {
         const output = response.outputs.find((candidate) => candidate.name === outputName);
         assert.ok(output, `output ${outputName} missing`);
@@ -222,17 +237,35 @@ function failuresOf(result: Result) {
 }
 const failed = (failures: Measurement['failures']) => Object.values(failures).some((count) => count > 0);
 
-/** Rows and batches the micro-batcher has sent to spiral-mlp so far, from meanserve's Prometheus metrics. */
-async function batchTotals(base: string): Promise<{ rows: number; batches: number }> {
+/** Rows and batches the micro-batcher has sent to `model` so far, from meanserve's Prometheus metrics. */
+async function batchTotals(base: string, model: string): Promise<{ rows: number; batches: number }> {
   const text = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
   const read = (suffix: string) => {
     const line = new RegExp(
-      `^meanserve_inference_batch_size_${suffix}\\{[^}]*model="spiral-mlp"[^}]*\\} (\\S+)$`,
+      `^meanserve_inference_batch_size_${suffix}\\{[^}]*model="${model}"[^}]*\\} (\\S+)$`,
       'm',
     );
     return Number(line.exec(text)?.[1] ?? 0);
   };
   return { rows: read('sum'), batches: read('count') };
+}
+
+/** Uploads spiral-mlp's graph as UPLOADED, batched as the manifest batches it, and loads it. */
+async function uploadSpiral(base: string): Promise<void> {
+  const bytes = await readFile(join(ROOT, 'models/spiral-mlp/model.onnx'));
+  const upload = await fetch(`${base}/v1/models/${UPLOADED}/versions/1`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model: bytes.toString('base64'),
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      max_batch_size: 64,
+    }),
+  });
+  if (upload.status !== 201) throw new Error(`the upload answered ${upload.status}: ${await upload.text()}`);
+  const load = await fetch(`${base}/v2/repository/models/${UPLOADED}/load`, { method: 'POST' });
+  if (load.status !== 200)
+    throw new Error(`loading the upload answered ${load.status}: ${await load.text()}`);
 }
 
 // ---- the run ------------------------------------------------------------------------------------------------
@@ -272,9 +305,18 @@ async function main(): Promise<number> {
     },
     ...connectionCounts.flatMap((connections) => {
       const naiveName = `naive infer, 1 row, ${connections} conn`;
+      const meanserveName = `meanserve infer, 1 row, ${connections} conn`;
       return [
         inferTarget(naiveName, naive, 1, connections),
-        inferTarget(`meanserve infer, 1 row, ${connections} conn`, meanserve, 1, connections, naiveName),
+        inferTarget(meanserveName, meanserve, 1, connections, naiveName),
+        inferTarget(
+          `uploaded copy, 1 row, ${connections} conn`,
+          meanserve,
+          1,
+          connections,
+          meanserveName,
+          UPLOADED,
+        ),
       ];
     }),
     // Its baseline is the naive server at 10 connections: measured only when 10 is among the counts.
@@ -324,6 +366,7 @@ async function main(): Promise<number> {
     waitForOk(`${naive}/health`, naiveServer),
     waitForOk(`${meanserve}/health/ready`, meanserveServer),
   ]);
+  await uploadSpiral(meanserve);
 
   interface Round {
     result: Result;
@@ -345,10 +388,11 @@ async function main(): Promise<number> {
             throw new Error(`${target.name}: failures during warm-up ${JSON.stringify(warm)}`);
         }
       }
-      const before = target.rows === undefined ? undefined : await batchTotals(meanserve);
+      const counted = target.model;
+      const before = counted === undefined ? undefined : await batchTotals(meanserve, counted);
       process.stdout.write(`round ${round}/${rounds}: ${target.name} for ${duration} s … `);
       const { result, latencyP50Ms, latencyP99Ms } = await load(target, duration, verifyBody);
-      const after = before === undefined ? undefined : await batchTotals(meanserve);
+      const after = counted === undefined ? undefined : await batchTotals(meanserve, counted);
       const batch =
         before && after
           ? { rows: after.rows - before.rows, batches: after.batches - before.batches }

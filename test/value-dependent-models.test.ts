@@ -2,10 +2,10 @@
 // A run onnxruntime refuses for the values it was given (a Gather index past its table, as a token id past
 // an uploaded language model's vocabulary; a buffer too large to allocate; a negative dimension) is the
 // client's 422 in the route's error shape, naming the node and why, never a 500; the requests micro-batched
-// with it are answered as if it had not been there, both ways a batch runs (on the event loop, a small model
-// calibrated inline, and in an inference thread). A graph whose values make it run for seconds holds neither
-// the event loop nor the shared inference threads: uploads never run inline and each has a thread of its
-// own. An output whose size follows an input's values is
+// with it are answered as if it had not been there. A graph whose values make it run for seconds holds
+// neither the event loop nor the shared inference threads (with small batches of the manifest's models run
+// inline or not): uploads never run inline and each has an inference process of its own
+// (uploaded-model-processes.test.ts). An output whose size follows an input's values is
 // answered as JSON only up to JSON_MAX_ARRAY_LENGTH elements (413 past it), as binary tensor data beyond;
 // an onnx.batch-infer job past it fails at once. NaN and ±Infinity outputs are written as Triton writes them.
 import assert from 'node:assert/strict';
@@ -30,8 +30,8 @@ const lookup = (ids: number[]) => ({
 });
 
 for (const [where, env] of [
-  ['on the event loop', {}],
-  ['in an inference thread', { INLINE_INFERENCE_MAX_US: '0' }],
+  ['with small batches on the event loop', {}],
+  ['with every batch in the threads', { INLINE_INFERENCE_MAX_US: '0' }],
 ] as const) {
   describe(`graphs that depend on their inputs' values, ${where}`, () => {
     let app: FastifyInstance;
