@@ -6,7 +6,6 @@
 // SIGKILLed mid-run ends within seconds instead of running on, orphaned, for good.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,14 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { uploadBody, uploadModel } from './helpers/model-upload.js';
-import { type Child, childProcessesOf, isRunning, startEntry, waitForOutput } from './helpers/processes.js';
+import {
+  type Child,
+  childProcessesOf,
+  cpuSeconds,
+  isRunning,
+  startEntry,
+  waitForOutput,
+} from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
 const ADMIN = 'ops-0123456789abcdef0123456789abcdef';
@@ -69,14 +75,6 @@ describe('an upload whose graph never finishes a run on zeros', () => {
     assert.equal((await app.inject({ url: '/health/live' })).statusCode, 200);
   });
 });
-
-/** CPU time a process has used (user and system), from /proc/<pid>/stat; clock ticks are 1/100 s. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    .replace(/^.*\) /, '')
-    .split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 describe('an inspection process whose server is SIGKILLed while it runs a graph that never ends', () => {
   let server: Child;

@@ -6,7 +6,9 @@
 // that needs more memory than UPLOADED_MODEL_MEMORY_MB is the request's 422 (RLIMIT_DATA), not the machine's
 // out-of-memory killer, and an upload whose run on zeros needs more is refused. A process killed under a run fails that request with a message that says so, and
 // the next is served by its replacement. In threads, as before, the model answered no request for as long
-// as the stuck run lasted, unload and close waited for it, and a 1.6 GB buffer was simply allocated.
+// as the stuck run lasted, unload and close waited for it, and a 1.6 GB buffer was simply allocated. A server
+// SIGTERMed with such a request in flight cancels it at SHUTDOWN_TIMEOUT_MS and exits 0; before, the request
+// held the drain until the hard exit (1), and in a thread the exit itself waited for the run.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,8 +16,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { startApp, stopApp } from './helpers/app.js';
-import { uploadModel } from './helpers/model-upload.js';
-import { childProcessesOf, isRunning } from './helpers/processes.js';
+import { uploadBody, uploadModel } from './helpers/model-upload.js';
+import {
+  type Child,
+  childProcessesOf,
+  cpuSeconds,
+  isRunning,
+  startEntry,
+  waitForOutput,
+} from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
 const ADMIN = 'ops-0123456789abcdef0123456789abcdef';
@@ -166,5 +175,57 @@ describe('uploaded models in inference processes of their own', () => {
     await app.models.close();
     assert.equal((await answer).statusCode, 503);
     await waitFor('every inference process to end', async () => pids.every((pid) => !isRunning(pid)));
+  });
+});
+
+describe('a server SIGTERMed while a request is stuck in an uploaded model’s run', () => {
+  let server: Child;
+  let dataDir: string;
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'meanserve-upload-drain-'));
+    // The hard exit 1 + 0 + 5 s after the signal; the request's own deadline (120 s) far beyond it.
+    server = startEntry('src/server/main.ts', {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      ADMIN_API_KEYS: `ops:${ADMIN}`,
+      SHUTDOWN_TIMEOUT_MS: '1000',
+      JOB_CANCEL_GRACE_MS: '0',
+      INFERENCE_CANCEL_GRACE_MS: '200',
+    });
+  });
+  after(async () => {
+    server.process.kill('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('cancels the request at SHUTDOWN_TIMEOUT_MS, kills the run and exits 0', {
+    timeout: 60_000,
+  }, async () => {
+    const [, base] = await waitForOutput(server, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
+    // Ready: a close waits for the manifest's models to finish loading.
+    await waitFor('the server to be ready', async () => (await fetch(`${base}/health/ready`)).ok, 60_000);
+    const send = (method: string, path: string, body: unknown) =>
+      fetch(`${base}${path}`, {
+        method,
+        headers: { ...admin, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const upload = await send('PUT', '/v1/models/spin/versions/1', uploadBody(await fixture('spin')));
+    assert.equal(upload.status, 201);
+    assert.equal((await send('POST', '/v2/repository/models/spin/load', {})).status, 200);
+    const [worker] = childProcessesOf('inference-worker', server.process.pid as number);
+    assert.ok(worker !== undefined, 'the upload runs in a process of its own');
+    // Its start and load took CPU time too: the run's is what comes after.
+    const started = cpuSeconds(worker);
+    const stuck = send('POST', '/v2/models/spin/infer', spinRequest(FOREVER_STEPS));
+    await waitFor('the run to start', async () => cpuSeconds(worker) > started + 0.5, 10_000);
+    server.process.kill('SIGTERM');
+    const answer = await stuck;
+    assert.equal(answer.status, 503);
+    assert.match((await answer.json()).detail, /the server is shutting down/);
+    assert.equal(await server.exited, 0, server.output().slice(-2000));
+    await waitFor('the inference process to be gone', async () => !isRunning(worker));
   });
 });

@@ -109,3 +109,11 @@ export function isRunning(pid: number): boolean {
     return false;
   }
 }
+
+/** CPU time a process has used (user and system), from /proc/<pid>/stat; clock ticks are 1/100 s. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}

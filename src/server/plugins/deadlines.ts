@@ -11,6 +11,14 @@ import { Cancellation } from '../../lib/abortable.js';
 import { familyOf, isAdmin, isOpen } from './route-policy.js';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Aborts the cancellation of every request in flight with `reason` (the drain's end, past
+     * SHUTDOWN_TIMEOUT_MS): work still waiting leaves its queue, an uploaded model's run is killed, a
+     * stream stops, and each answers with `reason` if it can still answer.
+     */
+    cancelRequests(reason: Error): void;
+  }
   interface FastifyRequest {
     /**
      * Aborts when the client goes away before its answer is written or the route's deadline passes, so work
@@ -47,12 +55,21 @@ export class ClientClosedError extends AppError {
   }
 }
 
-/** The handler, or a DeadlineExceededError after `ms` unless the reply has started by then. */
-export function withDeadline(handler: RouteHandlerMethod, ms: number): RouteHandlerMethod {
+/**
+ * The handler, or a DeadlineExceededError after `ms` unless the reply has started by then. Its cancellation
+ * is in `inFlight` until its response closes.
+ */
+function withDeadline(
+  handler: RouteHandlerMethod,
+  ms: number,
+  inFlight: Set<Cancellation>,
+): RouteHandlerMethod {
   return function deadlined(this: FastifyInstance, request, reply: FastifyReply) {
     const work = new Cancellation();
     request.cancellation = work;
+    inFlight.add(work);
     const clientGone = () => {
+      inFlight.delete(work);
       if (!reply.raw.writableFinished) work.abort(new ClientClosedError());
     };
     // A client can leave while its body is read or an earlier hook waits: its 'close' has already fired.
@@ -84,6 +101,11 @@ export function withDeadline(handler: RouteHandlerMethod, ms: number): RouteHand
 }
 
 async function deadlinesPlugin(app: FastifyInstance, options: DeadlineOptions): Promise<void> {
+  /** Requests in flight on the routes with deadlines (every one but health, metrics and admin). */
+  const inFlight = new Set<Cancellation>();
+  app.decorate('cancelRequests', (reason: Error) => {
+    for (const work of inFlight) work.abort(reason);
+  });
   app.decorateRequest('cancellation', undefined);
   app.decorateRequest('work', {
     getter(this: FastifyRequest) {
@@ -94,7 +116,7 @@ async function deadlinesPlugin(app: FastifyInstance, options: DeadlineOptions): 
     if (isOpen(route.config) || isAdmin(route.config)) return;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const family = familyOf(methods.includes('GET') ? 'GET' : String(methods[0]), route.config);
-    route.handler = withDeadline(route.handler, options.deadlines[family]);
+    route.handler = withDeadline(route.handler, options.deadlines[family], inFlight);
   });
 }
 
