@@ -254,7 +254,7 @@ function integer(env: Env, name: string, fallback: number, min = 0): number {
   return value;
 }
 
-/** Node and onnxruntime alone take ~100 MiB of data: a process given less would not start. */
+/** Node and onnxruntime alone take ~135 MiB of data (VmData, under tsx): much less and no process starts. */
 const LEAST_UPLOADED_MODEL_MEMORY_MB = 256;
 
 function uploadedModelMemoryLimit(env: Env): number | undefined {
