@@ -54,15 +54,6 @@ export interface JobEvents {
 /** Idle processes kept for the next jobs (~110 MB each once they have run a model); more would hold memory. */
 const WARM_PROCESSES = 2;
 const idle: ChildProcess[] = [];
-/** Processes running a job now. */
-const busy = new Set<ChildProcess>();
-
-// An idle process exits when its host does (its IPC channel closes), but one inside a native run cannot see
-// that until the run ends: a host that exits (an uncaught error, say) kills them first.
-process.on('exit', () => {
-  for (const child of busy) child.kill('SIGKILL');
-});
-
 /** Whether `child` (its IPC channel too) keeps the host running: an idle one does not. */
 function holdOpen(child: ChildProcess, open: boolean): void {
   if (open) {
@@ -95,7 +86,6 @@ function startJobProcess(): ChildProcess {
 function takeProcess(): ChildProcess {
   const child = idle.pop() ?? startJobProcess();
   holdOpen(child, true);
-  busy.add(child);
   return child;
 }
 
@@ -145,7 +135,6 @@ export function runJobInProcess(
       signal.removeEventListener('abort', onAbort);
       child.off('message', onMessage).off('exit', onExit);
       flush();
-      busy.delete(child);
       if (alive) giveBack(child);
       else child.kill('SIGKILL');
       action();

@@ -50,12 +50,24 @@ export function startChildProcess(
             ...nodeArgs,
           ],
         };
-  return fork(fileURLToPath(entryOf(base, name)), [], {
+  const child = fork(fileURLToPath(entryOf(base, name)), [], {
     ...limited,
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...(dataPipe ? ['pipe' as const] : [])],
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
 }
+
+/**
+ * Child processes alive. An idle one exits when its host does (its IPC channel closes), but one inside a
+ * native run cannot see that until the run ends: a host that exits (an uncaught error, say) kills them first.
+ */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
 
 /**
  * Called by the entry point of a process started with startChildProcess: ends it once its host is gone.

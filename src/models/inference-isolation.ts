@@ -34,12 +34,6 @@ export interface InferenceWorker {
   stop(): Promise<void>;
 }
 
-/** Inference processes alive: those inside a run would not see their host exit until the run ended. */
-const processes = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of processes) child.kill('SIGKILL');
-});
-
 /** Starts a worker; throws when the machine refuses a process (fork: ENOMEM, EAGAIN). */
 export function startInferenceWorker(isolation: Isolation): InferenceWorker {
   return isolation.kind === 'thread'
@@ -66,7 +60,6 @@ function threadWorker(worker: Worker): InferenceWorker {
 }
 
 function processWorker(child: ChildProcess): InferenceWorker {
-  processes.add(child);
   const pipe = child.stdio[DATA_PIPE_FD] as Socket;
   // Writing to a process that has just died fails here; its 'exit' fails the request.
   pipe.on('error', () => undefined);
@@ -74,12 +67,7 @@ function processWorker(child: ChildProcess): InferenceWorker {
   child.unref();
   child.channel?.unref();
   pipe.unref();
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      processes.delete(child);
-      resolve();
-    }),
-  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     post: (request) => writeMessage(pipe, request),
     onMessage: (listener) => readMessages(pipe, (reply) => listener(reply as WorkerReply)),
