@@ -14,7 +14,13 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { spiralJob, startApp, stopApp } from './helpers/app.js';
 import { uploadBody, uploadModel } from './helpers/model-upload.js';
-import { type Child, childProcessesOf, isRunning, startEntry, waitForOutput } from './helpers/processes.js';
+import {
+  type ApiReplica,
+  childProcessesOf,
+  isRunning,
+  startApiReplica,
+  stopApiReplicas,
+} from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
 const ADMIN = 'ops-0123456789abcdef0123456789abcdef';
@@ -161,28 +167,20 @@ describe('a job stuck inside one native run', () => {
 });
 
 describe('a job process whose server is SIGKILLed while it is inside one native run', () => {
-  let server: Child;
-  let dataDir: string;
+  let replica: ApiReplica;
   let orphan: number | undefined;
 
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'meanserve-job-orphan-'));
-    server = startEntry('src/server/main.ts', {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      ADMIN_API_KEYS: `ops:${ADMIN}`,
-    });
+    replica = await startApiReplica({ ADMIN_API_KEYS: `ops:${ADMIN}` });
   });
   after(async () => {
-    server.process.kill('SIGKILL');
+    await stopApiReplicas([replica]);
     if (orphan !== undefined && isRunning(orphan)) process.kill(orphan, 'SIGKILL');
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('ends within seconds instead of running on, orphaned', { timeout: 60_000 }, async () => {
-    const [, base] = await waitForOutput(server, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
-    await submitStuckJob(base as string);
+    const server = replica.child;
+    await submitStuckJob(replica.base);
     [orphan] = jobProcesses(server.process.pid as number);
     assert.ok(orphan !== undefined && isRunning(orphan), 'the job runs in a process of its own');
     server.process.kill('SIGKILL');
@@ -193,31 +191,23 @@ describe('a job process whose server is SIGKILLed while it is inside one native 
 });
 
 describe('a server SIGTERMed while a job is stuck inside one native run', () => {
-  let server: Child;
-  let dataDir: string;
+  let replica: ApiReplica;
 
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'meanserve-job-drain-'));
     // A grace longer than the 5 s the exit allowed past SHUTDOWN_TIMEOUT_MS before it counted the grace.
-    server = startEntry('src/server/main.ts', {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
+    replica = await startApiReplica({
       ADMIN_API_KEYS: `ops:${ADMIN}`,
       SHUTDOWN_TIMEOUT_MS: '200',
       JOB_CANCEL_GRACE_MS: '6000',
     });
   });
-  after(async () => {
-    server.process.kill('SIGKILL');
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  after(() => stopApiReplicas([replica]));
 
   it('stops the job within JOB_CANCEL_GRACE_MS and exits 0, not at its hard deadline', {
     timeout: 60_000,
   }, async () => {
-    const [, base] = await waitForOutput(server, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
-    await submitStuckJob(base as string);
+    const server = replica.child;
+    await submitStuckJob(replica.base);
     const [stuck] = jobProcesses(server.process.pid as number);
     assert.ok(stuck !== undefined, 'the job runs in a process of its own');
     server.process.kill('SIGTERM');

@@ -14,12 +14,12 @@ import type { FastifyInstance } from 'fastify';
 import { MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { uploadBody, uploadModel } from './helpers/model-upload.js';
 import {
-  type Child,
+  type ApiReplica,
   childProcessesOf,
   cpuSeconds,
   isRunning,
-  startEntry,
-  waitForOutput,
+  startApiReplica,
+  stopApiReplicas,
 } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -77,28 +77,22 @@ describe('an upload whose graph never finishes a run on zeros', () => {
 });
 
 describe('an inspection process whose server is SIGKILLed while it runs a graph that never ends', () => {
-  let server: Child;
-  let dataDir: string;
+  let replica: ApiReplica;
   let orphan: number | undefined;
 
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'meanserve-inspection-orphan-'));
-    server = startEntry('src/server/main.ts', {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
+    replica = await startApiReplica({
       ADMIN_API_KEYS: `ops:${ADMIN}`,
       MODEL_INSPECTION_TIMEOUT_MS: '600000',
     });
   });
   after(async () => {
-    server.process.kill('SIGKILL');
+    await stopApiReplicas([replica]);
     if (orphan !== undefined && isRunning(orphan)) process.kill(orphan, 'SIGKILL');
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('ends within seconds instead of running on, orphaned', { timeout: 60_000 }, async () => {
-    const [, base] = await waitForOutput(server, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
+    const { child: server, base } = replica;
     const forever = await readFile(new URL('./fixtures/value-dependent/forever.onnx', import.meta.url));
     // Never answered: the server dies under it.
     fetch(`${base}/v1/models/forever/versions/1`, {

@@ -18,12 +18,12 @@ import type { FastifyInstance } from 'fastify';
 import { startApp, stopApp } from './helpers/app.js';
 import { uploadBody, uploadModel } from './helpers/model-upload.js';
 import {
-  type Child,
+  type ApiReplica,
   childProcessesOf,
   cpuSeconds,
   isRunning,
-  startEntry,
-  waitForOutput,
+  startApiReplica,
+  stopApiReplicas,
 } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -179,31 +179,23 @@ describe('uploaded models in inference processes of their own', () => {
 });
 
 describe('a server SIGTERMed while a request is stuck in an uploaded model’s run', () => {
-  let server: Child;
-  let dataDir: string;
+  let replica: ApiReplica;
 
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'meanserve-upload-drain-'));
     // The hard exit 1 + 0 + 5 s after the signal; the request's own deadline (120 s) far beyond it.
-    server = startEntry('src/server/main.ts', {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
+    replica = await startApiReplica({
       ADMIN_API_KEYS: `ops:${ADMIN}`,
       SHUTDOWN_TIMEOUT_MS: '1000',
       JOB_CANCEL_GRACE_MS: '0',
       INFERENCE_CANCEL_GRACE_MS: '200',
     });
   });
-  after(async () => {
-    server.process.kill('SIGKILL');
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  after(() => stopApiReplicas([replica]));
 
   it('cancels the request at SHUTDOWN_TIMEOUT_MS, kills the run and exits 0', {
     timeout: 60_000,
   }, async () => {
-    const [, base] = await waitForOutput(server, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
+    const { child: server, base } = replica;
     // Ready: a close waits for the manifest's models to finish loading.
     await waitFor('the server to be ready', async () => (await fetch(`${base}/health/ready`)).ok, 60_000);
     const send = (method: string, path: string, body: unknown) =>
