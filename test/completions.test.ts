@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import OpenAI from 'openai';
-import { assertLive, listen, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
+import { assertLive, DEFAULT_DECODERS, listen, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { assertDecodingStopped, generatedTokens, LONG_GENERATION } from './helpers/generation.js';
 
 const greedyStrings = JSON.parse(
@@ -54,7 +54,7 @@ describe('completions', () => {
   let app: FastifyInstance;
   let base: string;
   before(async () => {
-    app = await startApp();
+    app = await startApp(DEFAULT_DECODERS);
     base = await listen(app);
   });
   after(() => stopApp(app));

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Decoder } from '../src/models/lm/decoder.js';
 import { vocabularyOf } from '../src/models/lm/language-models.js';
 import type { Vocabulary } from '../src/models/lm/vocabulary.js';
-import { MODELS_DIR, startApp, stopApp } from './helpers/app.js';
+import { DEFAULT_DECODERS, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { greedyDecode } from './helpers/generation.js';
 
 const TEACHER = 'arithmetic-teacher@1';
@@ -21,7 +21,7 @@ describe('continuous batching', () => {
   const promptOf = (text: string) => [vocabulary.bos, ...vocabulary.encode(text, '/prompt')];
 
   before(async () => {
-    app = await startApp();
+    app = await startApp(DEFAULT_DECODERS);
     vocabulary = vocabularyOf(MODELS_DIR, { vocabulary: 'arithmetic-task/spec.json' });
   });
   after(() => stopApp(app));

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { assertLive, listen, startApp, stopApp } from './helpers/app.js';
+import { assertLive, DEFAULT_DECODERS, listen, startApp, stopApp } from './helpers/app.js';
 import { LONG_GENERATION } from './helpers/generation.js';
 import { sample } from './helpers/prometheus.js';
 import { waitFor } from './helpers/wait.js';
@@ -14,7 +14,7 @@ describe('the generation queue', () => {
   let app: FastifyInstance;
   let base: string;
   before(async () => {
-    app = await startApp({ GENERATION_CONCURRENCY: '1', GENERATION_QUEUE_LIMIT: '1' });
+    app = await startApp({ ...DEFAULT_DECODERS, GENERATION_CONCURRENCY: '1', GENERATION_QUEUE_LIMIT: '1' });
     base = await listen(app);
   });
   after(() => stopApp(app));

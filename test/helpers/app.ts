@@ -9,6 +9,10 @@ import { waitFor } from './wait.js';
 
 export const MODELS_DIR = new URL('../../models/', import.meta.url).pathname;
 
+/**
+ * One decoder thread: each loads every language model (~1.5 s of CPU under tsx), and three of them were
+ * two fifths of every app's start. The tests of decoding itself run the default three (DEFAULT_DECODERS).
+ */
 export async function testConfig(env: Record<string, string> = {}): Promise<Config> {
   const dataDir = await mkdtemp(join(tmpdir(), 'meanserve-test-'));
   return loadConfig({
@@ -16,6 +20,7 @@ export async function testConfig(env: Record<string, string> = {}): Promise<Conf
     DATA_DIR: dataDir,
     MODELS_DIR: MODELS_DIR,
     INFERENCE_THREADS: '1',
+    DECODER_THREADS: '1',
     ...env,
   });
 }
@@ -48,6 +53,9 @@ export async function modelsWithTensorTypes(): Promise<string> {
   await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
   return dir;
 }
+
+/** The server's own number of decoder threads, for the tests of decoding across them. */
+export const DEFAULT_DECODERS = { DECODER_THREADS: String(loadConfig({}).decoderThreads) };
 
 /** The app with every model loaded. Pair with stopApp in an after hook. */
 export async function startApp(env: Record<string, string> = {}): Promise<FastifyInstance> {

@@ -17,6 +17,8 @@ export interface Child {
 }
 
 /**
+ * A server starts with one decoder thread unless `env` says otherwise, as in-process
+ * apps do (helpers/app.ts): each thread's start costs a second or more of CPU under tsx.
  * `openFiles` starts it under that open-file limit (util-linux's prlimit, which execs the command: the child
  * is the node process itself).
  */
@@ -26,7 +28,7 @@ export function startEntry(entry: string, env: Record<string, string>, openFiles
   if (openFiles !== undefined) command.unshift('prlimit', `--nofile=${openFiles}:${openFiles}`);
   const child = spawn(command[0] as string, command.slice(1), {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, LOG_LEVEL: 'info', DECODER_THREADS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
