@@ -3,9 +3,8 @@
 // OpenAI's chunk formats ending with `data: [DONE]`. A client that disconnects stops its generation at the
 // next token. Errors take OpenAI's shape, as its SDKs read them.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { Completion } from '../models/lm/completion-service.js';
-import type { Generated } from '../models/lm/generate.js';
 import { problems } from '../schemas/common.js';
 import {
   ChatCompletionBody,
@@ -13,6 +12,7 @@ import {
   CompletionBody,
   CompletionReply,
 } from '../schemas/completions.js';
+import { answerCompletion, batchedEvents, type StreamWriter } from './completion-answer.js';
 import { openEventStream } from './event-stream.js';
 
 const ANTIDISTILLATION =
@@ -21,51 +21,6 @@ const ANTIDISTILLATION =
   'completion.';
 
 const completionRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  /**
-   * Runs a started completion: streamed (the reply hijacked) when the body asks, or whole; `whole` shapes
-   * the finished answer.
-   * The slot is freed whatever happens.
-   */
-  const answer = async <Whole>(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    completion: Completion,
-    body: { stream: boolean; stream_options?: { include_usage?: boolean } | null },
-    whole: (results: Generated[]) => Whole,
-  ): Promise<Whole | undefined> => {
-    const { mode } = completion;
-    const model = completion.head.model;
-    const disconnected = new AbortController();
-    reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) disconnected.abort(new Error('client disconnected'));
-    });
-    try {
-      if (body.stream) {
-        reply.hijack();
-        const includeUsage = body.stream_options?.include_usage === true;
-        await writeStream(reply, completion, includeUsage, disconnected.signal).catch((error: Error) => {
-          if (!disconnected.signal.aborted) request.log.error({ err: error }, 'completion stream failed');
-        });
-        request.log.info({ model, mode, aborted: disconnected.signal.aborted }, 'completion streamed');
-        return undefined;
-      }
-      let results: Generated[];
-      try {
-        // The work signal also fires at the route's deadline: generation stops there, not at max_tokens.
-        results = await completion.run({}, request.work ?? disconnected.signal);
-      } catch (error) {
-        // Past a deadline the 503 is already answered; this rejection only ends the handler.
-        if (!disconnected.signal.aborted) throw error;
-        request.log.info({ model, mode }, 'client disconnected; generation stopped');
-        reply.hijack();
-        return undefined;
-      }
-      return whole(results);
-    } finally {
-      completion.close();
-    }
-  };
-
   app.post(
     '/v1/completions',
     {
@@ -81,7 +36,13 @@ const completionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const completion = await app.completions.start(request.body, request.work);
-      return answer(request, reply, completion, request.body, (results) => completion.reply(results));
+      return answerCompletion(
+        request,
+        reply,
+        completion,
+        streamOf(reply, completion, request.body),
+        (results) => completion.reply(results),
+      );
     },
   );
 
@@ -100,10 +61,27 @@ const completionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const completion = await app.completions.startChat(request.body, request.work);
-      return answer(request, reply, completion, request.body, (results) => completion.chatReply(results));
+      return answerCompletion(
+        request,
+        reply,
+        completion,
+        streamOf(reply, completion, request.body),
+        (results) => completion.chatReply(results),
+      );
     },
   );
 };
+
+/** The stream writer when the body asks for a stream. */
+function streamOf(
+  reply: FastifyReply,
+  completion: Completion,
+  body: { stream: boolean; stream_options?: { include_usage?: boolean } | null },
+): StreamWriter | undefined {
+  if (!body.stream) return undefined;
+  const includeUsage = body.stream_options?.include_usage === true;
+  return (signal) => writeStream(reply, completion, includeUsage, signal);
+}
 
 /**
  * Writes the SSE stream: per choice an opening chunk (chat), its text chunks and a finishing chunk, then the
@@ -116,18 +94,8 @@ async function writeStream(
   signal: AbortSignal,
 ): Promise<void> {
   openEventStream(reply);
-  const raw = reply.raw;
-  // Events wait for the end of this event-loop turn and go out in one write: the decoder's next step is
-  // dispatched first (decode-scheduler.ts), and the sequences of one request share a write.
-  let pending = '';
-  const flush = () => {
-    if (pending.length > 0 && !raw.destroyed) raw.write(pending);
-    pending = '';
-  };
-  const send = (data: unknown) => {
-    if (pending.length === 0) setImmediate(flush);
-    pending += `data: ${JSON.stringify(data)}\n\n`;
-  };
+  const events = batchedEvents(reply);
+  const send = (data: unknown) => events.send(`data: ${JSON.stringify(data)}\n\n`);
   const opened = new Set<number>();
   const open = (index: number) => {
     if (opened.has(index)) return;
@@ -150,13 +118,13 @@ async function writeStream(
       signal,
     );
     if (includeUsage) send(completion.usageChunk(results));
-    pending += 'data: [DONE]\n\n';
+    events.send('data: [DONE]\n\n');
   } catch (error) {
     send({ error: { message: 'generation failed', type: 'server_error' } });
     throw error;
   } finally {
-    flush();
-    raw.end();
+    events.flush();
+    reply.raw.end();
   }
 }
 

@@ -144,7 +144,7 @@ export const Usage = Type.Object({
 });
 
 /** What every answer names besides its choices: usage, the seed, every model and the antidistillation used. */
-const ReplyFields = {
+export const ReplyFields = {
   usage: Usage,
   seed: Type.Integer({ description: 'The seed used (generated when the request had none).' }),
   system_fingerprint: Type.String({

@@ -32,6 +32,7 @@ import modelRoutes from '../routes/models.js';
 import oipRoutes from '../routes/oip.js';
 import pageRoutes from '../routes/pages.js';
 import repositoryRoutes from '../routes/repository.js';
+import responseRoutes from '../routes/responses.js';
 import { limitConnections } from './connection-limit.js';
 import { Metrics } from './metrics.js';
 import { adminGuard } from './plugins/admin-guard.js';
@@ -272,6 +273,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(embeddingRoutes);
   await app.register(collectionRoutes);
   await app.register(completionRoutes);
+  await app.register(responseRoutes);
   await app.register(pageRoutes);
   await app.register(queueDashboard, { keys: config.security.adminApiKeys });
   // Encapsulated: the guard covers the repository routes only.

@@ -14,12 +14,20 @@ export interface ChatMessage {
 const textOf = (content: ChatMessage['content']) =>
   typeof content === 'string' ? content : content.map((part) => part.text).join('');
 
-/** The prompt for `messages`; 400 naming the field when the last message is not a user's, 422 without a template. */
+/** Where message `index`'s `field` came from in the request, for errors: `/body/messages/3/content`. */
+export type MessagePath = (index: number, field: 'role' | 'content') => string;
+
+/**
+ * The prompt for `messages`; 400 naming the field when the last message is not a user's, 422 without a
+ * template. `path` is the request's (`/body`); `messagePath` where each message came from, by default
+ * `${path}/messages/<index>`.
+ */
 export function chatPrompt(
   spec: VocabularySpec,
   model: string,
   messages: ChatMessage[],
   path: string,
+  messagePath: MessagePath = (index, field) => `${path}/messages/${index}/${field}`,
 ): string {
   const template = spec.chat_template;
   if (template === undefined) {
@@ -31,7 +39,7 @@ export function chatPrompt(
   const message = messages[last];
   if (message?.role !== 'user') {
     throw new InvalidInputError('the last message must be the user’s: it is what the model answers', [
-      { path: `${path}/messages/${last}/role`, message: 'must be user' },
+      { path: messagePath(last, 'role'), message: 'must be user' },
     ]);
   }
   const text = textOf(message.content).trim();
@@ -42,7 +50,7 @@ export function chatPrompt(
       : text;
   if (content === '') {
     throw new InvalidInputError('the user message is empty', [
-      { path: `${path}/messages/${last}/content`, message: 'must hold the problem, e.g. 4817+2956' },
+      { path: messagePath(last, 'content'), message: 'must hold the problem, e.g. 4817+2956' },
     ]);
   }
   return `${before}${content}${after}`;

@@ -1,8 +1,9 @@
-// The completions service behind POST /v1/completions and /v1/chat/completions: a request is checked and
-// planned (every 4xx before anything is sent), takes one of GENERATION_CONCURRENCY slots — waiting in a
-// bounded FIFO (GENERATION_QUEUE_LIMIT; then 503) while all are taken — runs on the decoder threads, and its answer is assembled in OpenAI's shapes — text completions or chat
-// completions, the whole reply or the chunks of a stream — with the seed, a system fingerprint of every model
-// and, for antidistillation, the settings used. Routes reach it as `fastify.completions`.
+// The completions service behind POST /v1/completions, /v1/chat/completions and /v1/responses: a request is
+// checked and planned (every 4xx before anything is sent), takes one of GENERATION_CONCURRENCY slots —
+// waiting in a bounded FIFO (GENERATION_QUEUE_LIMIT; then 503) while all are taken — runs on the decoder
+// threads, and its answer is assembled in OpenAI's shapes — text completions or chat completions, the whole
+// reply or the chunks of a stream (responses: response-shapes.ts) — with the seed, a system fingerprint of
+// every model and, for antidistillation, the settings used. Routes reach it as `fastify.completions`.
 import { randomUUID } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import { InvalidInputError, OverloadedError } from '../../errors.js';
@@ -16,8 +17,9 @@ import {
   MAX_SEQUENCES,
 } from '../../schemas/completions.js';
 import type { ManifestEntry } from '../../schemas/manifest.js';
+import type { ResponseBody } from '../../schemas/responses.js';
 import type { ModelRegistry } from '../registry.js';
-import { chatPrompt } from './chat-template.js';
+import { type ChatMessage, chatPrompt, type MessagePath } from './chat-template.js';
 import { type CompletionInput, type CompletionPlan, planCompletion, runCompletion } from './completions.js';
 import type { Generated, TokenLogprobs } from './generate.js';
 import { type GenerationMetrics, type GenerationMode, observeRun } from './generation-observer.js';
@@ -44,7 +46,14 @@ export interface CompletionCallbacks {
 
 type Reply = Static<typeof CompletionReply>;
 type ChatReply = Static<typeof ChatCompletionReply>;
-type Format = 'text' | 'chat';
+type Format = 'text' | 'chat' | 'response';
+
+/** OpenAI's ids: cmpl-…, chatcmpl-…, resp_… (hex, as OpenAI's). */
+const ID_PREFIX: Record<Format, () => string> = {
+  text: () => `cmpl-${randomUUID()}`,
+  chat: () => `chatcmpl-${randomUUID()}`,
+  response: () => `resp_${randomUUID().replaceAll('-', '')}`,
+};
 
 const modelRef = (entry: ManifestEntry) => ({
   name: entry.name,
@@ -89,7 +98,7 @@ export class Completion {
     const { teacher, pair } = plan.models;
     const entries = pair === undefined ? [teacher] : [teacher, pair.plus, pair.minus];
     this.head = {
-      id: `${format === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`,
+      id: ID_PREFIX[format](),
       created: Math.floor(Date.now() / 1000),
       model: teacher.name,
     };
@@ -269,9 +278,7 @@ export class CompletionService {
       seed,
       ...rest
     } = body;
-    const model = body.model ?? DEFAULT_TEACHER;
-    const spec = languageModelOf(this.lookup(model), '/body/model');
-    const prompt = chatPrompt(vocabularyOf(this.modelsDir, spec).spec, model, messages, '/body');
+    const prompt = this.chatPrompt(body.model, messages);
     const maxTokens = body.max_tokens ?? maxCompletion;
     return this.startPlanned(
       {
@@ -285,6 +292,47 @@ export class CompletionService {
       signal,
       () => `/body/messages/${messages.length - 1}/content`,
     );
+  }
+
+  /**
+   * Checks and plans a response (the Responses API): text input is the user's message, message input is
+   * read as a chat's; one output, as start.
+   */
+  startResponse(body: Static<typeof ResponseBody>, signal?: AbortSignal): Promise<Completion> {
+    const { input, model, temperature, top_p, antidistillation, max_output_tokens: maxTokens } = body;
+    const messages: ChatMessage[] =
+      typeof input === 'string'
+        ? [{ role: 'user', content: input }]
+        : input.map(({ role, content }) => ({
+            role,
+            content:
+              typeof content === 'string' ? content : content.map(({ text }) => ({ type: 'text', text })),
+          }));
+    const messagePath: MessagePath =
+      typeof input === 'string' ? () => '/body/input' : (index, field) => `/body/input/${index}/${field}`;
+    const prompt = this.chatPrompt(model, messages, messagePath);
+    return this.startPlanned(
+      {
+        prompt,
+        temperature,
+        top_p,
+        n: 1,
+        ...(model === undefined ? {} : { model }),
+        ...(maxTokens === undefined || maxTokens === null ? {} : { max_tokens: maxTokens }),
+        ...(antidistillation === undefined ? {} : { antidistillation }),
+      },
+      body.seed,
+      'response',
+      signal,
+      () => messagePath(messages.length - 1, 'content'),
+    );
+  }
+
+  /** The prompt of a chat's messages in the model's chat template (400/404/422 naming the field). */
+  private chatPrompt(model: string | undefined, messages: ChatMessage[], messagePath?: MessagePath): string {
+    const name = model ?? DEFAULT_TEACHER;
+    const spec = languageModelOf(this.lookup(name), '/body/model');
+    return chatPrompt(vocabularyOf(this.modelsDir, spec).spec, name, messages, '/body', messagePath);
   }
 
   private lookup = (name: string, version?: string) => this.models.get(name, version).entry;

@@ -1,0 +1,67 @@
+// POST /v1/responses: OpenAI's Responses API over the language models — the call the OpenAI SDKs'
+// `responses.create` and the Vercel AI SDK's default OpenAI model make. Text in, one text out, with
+// antidistillation sampling and a seed as extra fields; streamed as the Responses API's typed events (no
+// `[DONE]`: the stream ends after response.completed). Errors take OpenAI's shape.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import type { Generated } from '../models/lm/generate.js';
+import { ResponseShapes } from '../models/lm/response-shapes.js';
+import { problems } from '../schemas/common.js';
+import { ResponseBody, ResponseObject } from '../schemas/responses.js';
+import { answerCompletion, batchedEvents } from './completion-answer.js';
+import { openEventStream } from './event-stream.js';
+
+const responseRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/v1/responses',
+    {
+      config: { family: 'inference', errors: 'openai' },
+      schema: {
+        tags: ['completions'],
+        summary: 'Answer with the teacher in the shape of OpenAI’s Responses API',
+        description:
+          "OpenAI-compatible responses. `input` is text or messages whose last is the user's; it fills the " +
+          "model's chat template (the arithmetic teacher's is `Q:{content}=`, so send `4817+2956`). " +
+          '`antidistillation` and `seed` are as on /v1/chat/completions. `stream: true` answers the ' +
+          'Responses API’s events, response.created to response.completed (or response.incomplete when ' +
+          'max_output_tokens ends the text). Responses are not stored.',
+        body: ResponseBody,
+        response: { 200: ResponseObject, ...problems(400, 404, 415, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      const completion = await app.completions.startResponse(request.body, request.work);
+      const shapes = new ResponseShapes(completion, request.body);
+      const stream = request.body.stream
+        ? (signal: AbortSignal) =>
+            writeEvents(reply, shapes, (callbacks) => completion.run(callbacks, signal))
+        : undefined;
+      return answerCompletion(request, reply, completion, stream, ([result]) => shapes.response(result));
+    },
+  );
+};
+
+/** Writes the stream's events: opening, one delta per piece of text, closing (or an error event). */
+async function writeEvents(
+  reply: FastifyReply,
+  shapes: ResponseShapes,
+  run: (callbacks: { onText: (index: number, text: string) => void }) => Promise<Generated[]>,
+): Promise<void> {
+  openEventStream(reply);
+  const events = batchedEvents(reply);
+  const send = (event: object) =>
+    events.send(`event: ${(event as { type: string }).type}\ndata: ${JSON.stringify(event)}\n\n`);
+  for (const event of shapes.opening()) send(event);
+  try {
+    const [result] = await run({ onText: (_, text) => send(shapes.delta(text)) });
+    for (const event of shapes.closing(result as Generated)) send(event);
+  } catch (error) {
+    send(shapes.failure('generation failed'));
+    throw error;
+  } finally {
+    events.flush();
+    reply.raw.end();
+  }
+}
+
+export default responseRoutes;

@@ -1,0 +1,224 @@
+// POST /v1/responses through the real clients that call it: the OpenAI SDK's responses.create and
+// responses.stream (whose accumulator checks the order of the events), and the Vercel AI SDK, whose default
+// OpenAI model is the Responses API (createOpenAI(...)(model)) — it answered 404 here before the route. The
+// text is the chat route's for the same problem and seed; errors take OpenAI's shape naming the field; a
+// client that leaves stops the generation.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { createOpenAI } from '@ai-sdk/openai';
+import { generateText, streamText } from 'ai';
+import type { FastifyInstance } from 'fastify';
+import OpenAI from 'openai';
+import { listen, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
+import { assertDecodingStopped, generatedTokens, LONG_GENERATION_TOKENS } from './helpers/generation.js';
+
+const greedy = JSON.parse(readFileSync(`${MODELS_DIR}arithmetic-teacher/greedy.json`, 'utf8')) as Record<
+  string,
+  string
+>;
+const PROBLEM = '4817+2956';
+const GREEDY = greedy[`Q:${PROBLEM}=`] as string;
+
+describe('the Responses API', () => {
+  let app: FastifyInstance;
+  let base: string;
+  let openai: OpenAI;
+  before(async () => {
+    app = await startApp();
+    base = await listen(app);
+    openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+  after(() => stopApp(app));
+
+  const chatText = async (body: object) => {
+    const reply = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: body });
+    assert.equal(reply.statusCode, 200, reply.body);
+    return reply.json().choices[0].message.content as string;
+  };
+
+  it("answers responses.create with the teacher's greedy text, its usage and the Response's fields", async () => {
+    const response = await openai.responses.create({
+      model: 'arithmetic-teacher',
+      input: PROBLEM,
+      temperature: 0,
+      instructions: 'answer with the working',
+      metadata: { run: 'a' },
+    });
+    assert.equal(response.output_text, GREEDY);
+    assert.equal(response.object, 'response');
+    assert.match(response.id, /^resp_[0-9a-f]{32}$/);
+    assert.equal(response.status, 'completed');
+    assert.equal(response.instructions, 'answer with the working');
+    assert.deepEqual(response.metadata, { run: 'a' });
+    assert.equal(response.output.length, 1);
+    const message = response.output[0] as OpenAI.Responses.ResponseOutputMessage;
+    assert.equal(message.role, 'assistant');
+    assert.match(message.id, /^msg_/);
+    const usage = response.usage as OpenAI.Responses.ResponseUsage;
+    // <bos>, Q, :, the nine characters and =; the text and <eos>.
+    assert.equal(usage.input_tokens, PROBLEM.length + 4);
+    assert.equal(usage.output_tokens, GREEDY.length + 1);
+    assert.equal(usage.total_tokens, usage.input_tokens + usage.output_tokens);
+  });
+
+  it('reads messages as a chat does: the same text for the same seed, antidistillation included', async () => {
+    const input = [
+      { role: 'system' as const, content: 'be terse' },
+      { role: 'user' as const, content: [{ type: 'input_text' as const, text: PROBLEM }] },
+    ];
+    const sampled = { temperature: 1, seed: 11, antidistillation: { lambda: 0.5 } };
+    // seed and antidistillation are this server's fields: the SDK passes them on as they are.
+    const response = await openai.responses.create({
+      input,
+      ...sampled,
+    } as OpenAI.Responses.ResponseCreateParamsNonStreaming);
+    const chat = await chatText({ messages: [{ role: 'user', content: PROBLEM }], ...sampled });
+    assert.equal(response.output_text, chat);
+    assert.notEqual(chat, GREEDY);
+    const extras = response as unknown as { seed: number; antidistillation: { lambda: number } };
+    assert.equal(extras.seed, 11);
+    assert.equal(extras.antidistillation.lambda, 0.5);
+  });
+
+  it('streams the events responses.stream accumulates into the same Response', async () => {
+    const stream = openai.responses.stream({
+      input: PROBLEM,
+      temperature: 1,
+      seed: 5,
+    } as unknown as OpenAI.Responses.ResponseCreateParamsStreaming);
+    const types: string[] = [];
+    let deltas = '';
+    for await (const event of stream) {
+      types.push(event.type);
+      if (event.type === 'response.output_text.delta') deltas += event.delta;
+    }
+    const final = await stream.finalResponse();
+    assert.equal(final.output_text, deltas);
+    assert.equal(
+      final.output_text,
+      await chatText({ messages: [{ role: 'user', content: PROBLEM }], seed: 5 }),
+    );
+    assert.equal(final.status, 'completed');
+    const opening = [
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+    ];
+    const closing = [
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ];
+    assert.deepEqual(types.slice(0, 4), opening);
+    assert.deepEqual(types.slice(-4), closing);
+    assert.ok(types.slice(4, -4).every((type) => type === 'response.output_text.delta'));
+  });
+
+  it('ends incomplete at max_output_tokens, streamed or not', async () => {
+    const whole = await openai.responses.create({ input: PROBLEM, temperature: 0, max_output_tokens: 5 });
+    assert.equal(whole.status, 'incomplete');
+    assert.deepEqual(whole.incomplete_details, { reason: 'max_output_tokens' });
+    assert.equal(whole.output_text, GREEDY.slice(0, 5));
+    const stream = openai.responses.stream({ input: PROBLEM, temperature: 0, max_output_tokens: 5 });
+    let last = '';
+    for await (const event of stream) last = event.type;
+    assert.equal(last, 'response.incomplete');
+    assert.equal((await stream.finalResponse()).output_text, GREEDY.slice(0, 5));
+  });
+
+  it("serves the Vercel AI SDK's default OpenAI model, whole and streamed", async () => {
+    const model = createOpenAI({ baseURL: `${base}/v1`, apiKey: 'unused' })('arithmetic-teacher');
+    const whole = await generateText({ model, prompt: PROBLEM, temperature: 0, maxRetries: 0 });
+    assert.equal(whole.text, GREEDY);
+    assert.equal(whole.finishReason, 'stop');
+    assert.equal(whole.usage.outputTokens, GREEDY.length + 1);
+    const errors: unknown[] = [];
+    const streamed = streamText({
+      model,
+      prompt: PROBLEM,
+      temperature: 0,
+      maxRetries: 0,
+      onError: ({ error }) => {
+        errors.push(error);
+      },
+    });
+    let text = '';
+    for await (const piece of streamed.textStream) text += piece;
+    assert.deepEqual(errors, []);
+    assert.equal(text, GREEDY);
+    const cut = await generateText({
+      model,
+      prompt: PROBLEM,
+      temperature: 0,
+      maxOutputTokens: 3,
+      maxRetries: 0,
+    });
+    assert.equal(cut.finishReason, 'length');
+  });
+
+  for (const [what, body, param] of [
+    ['a tool (not served)', { input: PROBLEM, tools: [{ type: 'web_search' }] }, 'tools'],
+    ['text outside the vocabulary', { input: 'hello' }, 'input'],
+    [
+      'a last message that is not the user’s',
+      {
+        input: [
+          { role: 'user', content: PROBLEM },
+          { role: 'assistant', content: '1' },
+        ],
+      },
+      'input.1.role',
+    ],
+    ['store: true (responses are not stored)', { input: PROBLEM, store: true }, 'store'],
+    ['an unknown model (404, as OpenAI answers it)', { input: PROBLEM, model: 'nope' }, null],
+  ] as const) {
+    it(`refuses ${what} in OpenAI's error shape, naming ${param ?? 'no field'}`, async () => {
+      const error = await openai.responses
+        .create(body as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming)
+        .then(
+          () => assert.fail('accepted'),
+          (caught: unknown) => caught,
+        );
+      assert.ok(error instanceof OpenAI.APIError, String(error));
+      assert.equal(error.status, param === null ? 404 : 400);
+      assert.equal(error.param, param);
+      assert.ok(error.message.length > 10, error.message);
+    });
+  }
+
+  it('stops generating when a streaming client disconnects', async () => {
+    const body = { input: PROBLEM, temperature: 0 };
+    const start = await generatedTokens(app);
+    const whole = await app.inject({ method: 'POST', url: '/v1/responses', payload: body });
+    assert.equal(whole.statusCode, 200, whole.body);
+    const uncut = (await generatedTokens(app)) - start;
+    const before = await generatedTokens(app);
+    // Sixteen at once, each cut at its first event (sent before any token): uncut, they would make 16 × uncut.
+    const streams = 16;
+    await Promise.all(
+      Array.from(
+        { length: streams },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const request = httpRequest(
+              `${base}/v1/responses`,
+              { method: 'POST', headers: { 'content-type': 'application/json' } },
+              (response) => {
+                response.once('data', () => {
+                  request.destroy();
+                  resolve();
+                });
+              },
+            );
+            request.on('error', reject);
+            request.end(JSON.stringify({ ...body, stream: true }));
+          }),
+      ),
+    );
+    await assertDecodingStopped(app, before, (streams * uncut) / 4 / LONG_GENERATION_TOKENS);
+  });
+});
