@@ -112,7 +112,7 @@ export async function queueAnswers(app: FastifyInstance): Promise<void> {
 }
 
 /** OpenAI-compatible routes, whose errors are OpenAI's `{error: {message, …}}` as application/json. */
-const OPENAI_ROUTE = /^\/v1\/(completions|chat\/completions|embeddings|models)(\/|\?|$)/;
+const OPENAI_ROUTE = /^\/v1\/(completions|chat\/completions|responses|embeddings|models)(\/|\?|$)/;
 
 /**
  * The content type an error of `url` must have: problem+json, or application/json where clients of an

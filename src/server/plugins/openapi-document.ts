@@ -51,7 +51,7 @@ export const OPTIONAL_BODY = 'x-optional-body';
 export function errorsAsPlainJson(path: string): boolean {
   return (
     path.startsWith('/v2') ||
-    /^\/v1\/(completions|chat\/completions|embeddings)(\/|$)/.test(path) ||
+    /^\/v1\/(completions|chat\/completions|responses|embeddings)(\/|$)/.test(path) ||
     /^\/v1\/models(\/[^/]+)?$/.test(path)
   );
 }
