@@ -4,6 +4,7 @@
 // `[DONE]`: the stream ends after response.completed). Errors take OpenAI's shape.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
+import type { Completion } from '../models/lm/completion-service.js';
 import type { Generated } from '../models/lm/generate.js';
 import { ResponseShapes } from '../models/lm/response-shapes.js';
 import { problems } from '../schemas/common.js';
@@ -33,8 +34,7 @@ const responseRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const completion = await app.completions.startResponse(request.body, request.work);
       const shapes = new ResponseShapes(completion, request.body);
       const stream = request.body.stream
-        ? (signal: AbortSignal) =>
-            writeEvents(reply, shapes, (callbacks) => completion.run(callbacks, signal))
+        ? (signal: AbortSignal) => writeEvents(reply, completion, shapes, signal)
         : undefined;
       return answerCompletion(request, reply, completion, stream, ([result]) => shapes.response(result));
     },
@@ -44,8 +44,9 @@ const responseRoutes: FastifyPluginAsyncTypebox = async (app) => {
 /** Writes the stream's events: opening, one delta per piece of text, closing (or an error event). */
 async function writeEvents(
   reply: FastifyReply,
+  completion: Completion,
   shapes: ResponseShapes,
-  run: (callbacks: { onText: (index: number, text: string) => void }) => Promise<Generated[]>,
+  signal: AbortSignal,
 ): Promise<void> {
   openEventStream(reply);
   const events = batchedEvents(reply);
@@ -53,7 +54,7 @@ async function writeEvents(
     events.send(`event: ${(event as { type: string }).type}\ndata: ${JSON.stringify(event)}\n\n`);
   for (const event of shapes.opening()) send(event);
   try {
-    const [result] = await run({ onText: (_, text) => send(shapes.delta(text)) });
+    const [result] = await completion.run({ onText: (_, text) => send(shapes.delta(text)) }, signal);
     for (const event of shapes.closing(result as Generated)) send(event);
   } catch (error) {
     send(shapes.failure('generation failed'));

@@ -183,14 +183,17 @@ export const CompletionReply = Type.Object({
   ...ReplyFields,
 });
 
+/** Who wrote a message of a chat (or of a response's input). */
+export const ChatRole = Type.Union([
+  Type.Literal('system'),
+  Type.Literal('developer'),
+  Type.Literal('user'),
+  Type.Literal('assistant'),
+]);
+
 const ChatMessage = Type.Object(
   {
-    role: Type.Union([
-      Type.Literal('system'),
-      Type.Literal('developer'),
-      Type.Literal('user'),
-      Type.Literal('assistant'),
-    ]),
+    role: ChatRole,
     content: Type.Union([
       Type.String({ maxLength: 4096 }),
       Type.Array(

@@ -3,7 +3,7 @@
 // conversation state are not served: fields for them are refused as unknown, as every field we do not know.
 import { Type } from '@sinclair/typebox';
 import { Seed } from './common.js';
-import { ReplyFields, SamplingFields } from './completions.js';
+import { ChatRole, ReplyFields, SamplingFields } from './completions.js';
 
 const Text = Type.String({ maxLength: 4096 });
 
@@ -20,12 +20,7 @@ const InputPart = Type.Object(
 const InputMessage = Type.Object(
   {
     type: Type.Optional(Type.Literal('message')),
-    role: Type.Union([
-      Type.Literal('system'),
-      Type.Literal('developer'),
-      Type.Literal('user'),
-      Type.Literal('assistant'),
-    ]),
+    role: ChatRole,
     content: Type.Union([Text, Type.Array(InputPart, { minItems: 1, maxItems: 16 })]),
     id: Type.Optional(Type.String({ maxLength: 128 })),
     status: Type.Optional(Type.String({ maxLength: 32 })),
