@@ -177,6 +177,11 @@ describe('chat bodies a client can get wrong', () => {
       { messages: [{ role: 'user', content: '1+x' }] },
       'messages.0.content',
     ],
+    [
+      'max_completion_tokens beyond the context (the field it came in, not max_tokens)',
+      { messages: [{ role: 'user', content: '1+1' }], max_completion_tokens: 4096 },
+      'max_completion_tokens',
+    ],
   ];
   for (const [what, body, param] of cases) {
     it(`answers ${what} with a 400 in OpenAI's shape naming ${param}`, async () => {

@@ -174,6 +174,11 @@ describe('the Responses API', () => {
       'input.1.role',
     ],
     ['store: true (responses are not stored)', { input: PROBLEM, store: true }, 'store'],
+    [
+      'max_output_tokens beyond the context',
+      { input: PROBLEM, max_output_tokens: 4096 },
+      'max_output_tokens',
+    ],
     ['an unknown model (404, as OpenAI answers it)', { input: PROBLEM, model: 'nope' }, null],
   ] as const) {
     it(`refuses ${what} in OpenAI's error shape, naming ${param ?? 'no field'}`, async () => {

@@ -124,13 +124,9 @@ export function planTraces(
     );
     prompts = problems.map(promptOf);
   }
-  const plan = planCompletion(
-    lookup,
-    modelsDir,
-    { ...params, prompt: prompts, seed },
-    '/body/params',
-    (i) => `/body/params/prompts/${i}`,
-  );
+  const plan = planCompletion(lookup, modelsDir, { ...params, prompt: prompts, seed }, '/body/params', {
+    prompt: (i) => `/body/params/prompts/${i}`,
+  });
   return problems === undefined ? { plan, prompts } : { plan, prompts, problems };
 }
 

@@ -20,7 +20,13 @@ import type { ManifestEntry } from '../../schemas/manifest.js';
 import type { ResponseBody } from '../../schemas/responses.js';
 import type { ModelRegistry } from '../registry.js';
 import { type ChatMessage, chatPrompt, type MessagePath } from './chat-template.js';
-import { type CompletionInput, type CompletionPlan, planCompletion, runCompletion } from './completions.js';
+import {
+  type CompletionInput,
+  type CompletionPlan,
+  type InputPaths,
+  planCompletion,
+  runCompletion,
+} from './completions.js';
 import type { Generated, TokenLogprobs } from './generate.js';
 import { type GenerationMetrics, type GenerationMode, observeRun } from './generation-observer.js';
 import { DEFAULT_TEACHER, languageModelOf, vocabularyOf } from './language-models.js';
@@ -290,7 +296,10 @@ export class CompletionService {
       seed,
       'chat',
       signal,
-      () => `/body/messages/${messages.length - 1}/content`,
+      {
+        prompt: () => `/body/messages/${messages.length - 1}/content`,
+        ...(body.max_tokens === undefined ? { maxTokens: '/body/max_completion_tokens' } : {}),
+      },
     );
   }
 
@@ -324,7 +333,7 @@ export class CompletionService {
       body.seed,
       'response',
       signal,
-      () => messagePath(messages.length - 1, 'content'),
+      { prompt: () => messagePath(messages.length - 1, 'content'), maxTokens: '/body/max_output_tokens' },
     );
   }
 
@@ -337,16 +346,16 @@ export class CompletionService {
 
   private lookup = (name: string, version?: string) => this.models.get(name, version).entry;
 
-  /** `promptPath`: where the prompt's text came from (a chat message), for errors in it. */
+  /** `paths`: where the prompt's text and the token limit came from (a chat message…), for errors in them. */
   private async startPlanned(
     input: Omit<CompletionInput, 'seed'>,
     requestedSeed: number | undefined,
     format: Format,
     signal: AbortSignal | undefined,
-    promptPath?: (index: number) => string,
+    paths?: InputPaths,
   ): Promise<Completion> {
     const seed = seedOrRandom(requestedSeed);
-    const plan = planCompletion(this.lookup, this.modelsDir, { ...input, seed }, '/body', promptPath);
+    const plan = planCompletion(this.lookup, this.modelsDir, { ...input, seed }, '/body', paths);
     const { teacher, pair } = plan.models;
     // Refuses models that are not ready before anything is sent.
     this.models.checkDecodable(pair === undefined ? [teacher] : [teacher, pair.plus, pair.minus]);

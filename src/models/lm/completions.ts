@@ -49,16 +49,24 @@ export interface CompletionPlan {
 /** Opens one decoder per model entry (teacher first); the caller closes them. */
 export type OpenDecoders = (entries: ManifestEntry[]) => Decoder[] | Promise<Decoder[]>;
 
-/**
- * `base` prefixes the field paths of errors (/body, /body/params); `promptPath` names where prompt i came
- * from, when it is not `${base}/prompt` (a chat message's content, a job's prompts).
- */
+/** Where a request's prompts and token limit came from, when not `${base}/prompt` and `${base}/max_tokens`. */
+export interface InputPaths {
+  /** Prompt i: a chat message's content, a response's input, a job's prompts. */
+  prompt?: (index: number) => string;
+  /** max_completion_tokens (chat), max_output_tokens (responses). */
+  maxTokens?: string;
+}
+
+/** `base` prefixes the field paths of errors (/body, /body/params); `paths` names fields elsewhere. */
 export function planCompletion(
   lookup: ModelLookup,
   modelsDir: string,
   input: CompletionInput,
   base = '/body',
-  promptPath = (i: number) => (typeof input.prompt === 'string' ? `${base}/prompt` : `${base}/prompt/${i}`),
+  {
+    prompt: promptPath = (i) => (typeof input.prompt === 'string' ? `${base}/prompt` : `${base}/prompt/${i}`),
+    maxTokens: maxTokensPath = `${base}/max_tokens`,
+  }: InputPaths = {},
 ): CompletionPlan {
   const models = resolveModels(lookup, modelsDir, input, base);
   const prompts = typeof input.prompt === 'string' ? [input.prompt] : input.prompt;
@@ -66,7 +74,7 @@ export function planCompletion(
   let promptTokens = 0;
   prompts.forEach((prompt, p) => {
     const promptIds = encodePrompt(models.vocabulary, prompt, promptPath(p));
-    const maxTokens = tokensToGenerate(models.vocabulary, promptIds, input.max_tokens, `${base}/max_tokens`);
+    const maxTokens = tokensToGenerate(models.vocabulary, promptIds, input.max_tokens, maxTokensPath);
     promptTokens += promptIds.length;
     for (let choice = 0; choice < input.n; choice++) {
       const index = p * input.n + choice;

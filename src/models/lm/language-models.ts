@@ -108,7 +108,7 @@ export function encodePrompt(vocabulary: Vocabulary, prompt: string, path: strin
   return ids;
 }
 
-/** max_tokens, defaulting to the rest of the context; more than fits is a 400. */
+/** max_tokens, defaulting to the rest of the context; more than fits is a 400 naming the field at `path`. */
 export function tokensToGenerate(
   vocabulary: Vocabulary,
   promptIds: readonly number[],
@@ -119,7 +119,7 @@ export function tokensToGenerate(
   if (maxTokens === undefined) return room;
   if (maxTokens > room) {
     throw new InvalidInputError(
-      `max_tokens ${maxTokens} with a ${promptIds.length}-token prompt exceeds the ${vocabulary.contextLength}-token context`,
+      `${path.split('/').pop()} ${maxTokens} with a ${promptIds.length}-token prompt exceeds the ${vocabulary.contextLength}-token context`,
       [{ path, message: `must be at most ${room} for this prompt` }],
     );
   }
