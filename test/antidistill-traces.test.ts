@@ -45,12 +45,16 @@ describe('antidistill.traces job', () => {
       temperature: 1,
       top_p: 0.95,
       antidistillation: { lambda: 20, lambda_schedule: { end: 5, tokens: 12 } },
+      frequency_penalty: 0.4,
+      presence_penalty: 0.2,
+      logit_bias: { '16': -1 },
     };
     const submitted = await submit({ prompts, n: 2, ...sampling }, 77);
     assert.equal(submitted.statusCode, 202, submitted.body);
     const job = await finished(submitted.json().id);
     assert.equal(job.state, 'completed', JSON.stringify(job.error));
     assert.equal(job.result.traces, 6);
+    assert.deepEqual(job.result.sampling.logitBias, { '16': -1 });
     assert.equal(job.result.proxy, 'arithmetic-proxy');
     const lines = await traces(job.id);
     const route = (
@@ -167,6 +171,11 @@ describe('antidistill.traces job', () => {
       '/body/params/antidistillation/proxy',
     ],
     ['a negative temperature', { prompts: ['Q:1+2='], temperature: -1 }, '/body/params/temperature'],
+    [
+      'a token id past the vocabulary',
+      { prompts: ['Q:1+2='], logit_bias: { '20': 1 } },
+      '/body/params/logit_bias/20',
+    ],
     ['too many traces', { problems: { split: 'train', count: 50_000 }, n: 2 }, '/body/params/n'],
   ];
   for (const [what, params, path] of bad) {

@@ -236,6 +236,7 @@ describe('collections', () => {
       [{ vector: [1, 2] }, 400, '/body/vector'],
       [{ vector: [1, 2, 3], filter: { colour: 'red' } }, 400, '/body/filter/colour'],
       [{ vector: [1, 2, 3], filter: { colour: { in: [] } } }, 400, '/body/filter'],
+      [{ vector: [1, 2, 3], filter: { ['f'.repeat(129)]: 1 } }, 400, `/body/filter/${'f'.repeat(129)}`],
       [{ vector: [1, 2, 3], ef: 0 }, 400, '/body/ef'],
       [{ id: 'nobody' }, 404, ''],
       [{ image: png(0) }, 422, '/body/image'],

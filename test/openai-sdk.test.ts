@@ -166,6 +166,148 @@ for (const [name, make] of clients) {
   });
 }
 
+describe('logit bias and repetition penalties through the openai SDK', () => {
+  const client = () => new OpenAI({ baseURL: `${base}/v1`, apiKey: 'unused', maxRetries: 0 });
+  const { tokens } = JSON.parse(readFileSync(`${MODELS_DIR}arithmetic-task/spec.json`, 'utf8')) as {
+    tokens: string[];
+  };
+  const id = (token: string) => String(tokens.indexOf(token));
+  const prompt = 'Q:4817+2956=';
+
+  it('−100 on <eos> runs the greedy text on to max_tokens; 100 on a digit makes every token that digit', async () => {
+    const plain = await client().completions.create({
+      model: 'arithmetic-teacher',
+      prompt,
+      temperature: 0,
+      max_tokens: 80,
+    });
+    assert.equal(plain.choices[0]?.finish_reason, 'stop');
+    const endless = await client().completions.create({
+      model: 'arithmetic-teacher',
+      prompt,
+      temperature: 0,
+      max_tokens: 80,
+      logit_bias: { [id('<eos>')]: -100 },
+    });
+    assert.equal(endless.choices[0]?.finish_reason, 'length');
+    assert.equal(endless.usage?.completion_tokens, 80);
+    assert.ok(endless.choices[0]?.text.startsWith(plain.choices[0]?.text ?? '∅'));
+    const sevens = await client().chat.completions.create({
+      model: 'arithmetic-teacher',
+      messages: [{ role: 'user', content: '4817+2956' }],
+      temperature: 1,
+      seed: 3,
+      max_completion_tokens: 12,
+      logit_bias: { [id('7')]: 100 },
+    });
+    assert.equal(sevens.choices[0]?.message.content, '7'.repeat(12));
+  });
+
+  it('penalties lower each reported log-probability by count × α_f + α_p, against the unpenalized teacher on the same prefix', async () => {
+    const [frequency, presence] = [2, 1];
+    const penalized = await client().completions.create({
+      model: 'arithmetic-teacher',
+      prompt,
+      temperature: 0,
+      max_tokens: 30,
+      logprobs: 5,
+      frequency_penalty: frequency,
+      presence_penalty: presence,
+    });
+    const plain = await client().completions.create({
+      model: 'arithmetic-teacher',
+      prompt,
+      temperature: 0,
+      max_tokens: 30,
+    });
+    const text = penalized.choices[0]?.text ?? '';
+    assert.notEqual(text, plain.choices[0]?.text, 'the penalties changed the greedy text');
+    const logprobs = penalized.choices[0]?.logprobs;
+    let compared = 0;
+    for (const step of [6, 14, 22]) {
+      const prefix = (logprobs?.tokens ?? []).slice(0, step);
+      // The teacher's own distribution after this prefix: the same prompt and prefix, no penalty, one token.
+      const teacher = await client().completions.create({
+        model: 'arithmetic-teacher',
+        prompt: prompt + prefix.join(''),
+        temperature: 0,
+        max_tokens: 1,
+        logprobs: 5,
+      });
+      const before = teacher.choices[0]?.logprobs?.top_logprobs?.[0] ?? {};
+      const after = logprobs?.top_logprobs?.[step] ?? {};
+      const penalty = (token: string) => {
+        const count = prefix.filter((sampled) => sampled === token).length;
+        return count * frequency + (count > 0 ? presence : 0);
+      };
+      const shared = Object.keys(after).filter((token) => token in before);
+      for (const token of shared.slice(1)) {
+        const first = shared[0] as string;
+        const shift =
+          (after[token] as number) -
+          (after[first] as number) -
+          ((before[token] as number) - (before[first] as number));
+        assert.ok(
+          Math.abs(shift + penalty(token) - penalty(first)) < 1e-3,
+          `step ${step}: ${token} vs ${first}: ${shift}`,
+        );
+        compared++;
+      }
+    }
+    assert.ok(compared >= 3, `${compared} pairs compared`);
+  });
+
+  it('zero or null penalties and an empty bias sample what a request without them samples, bit for bit', async () => {
+    const body = {
+      model: 'arithmetic-teacher',
+      prompt: [prompt, 'Q:90719*8='],
+      temperature: 1,
+      n: 2,
+      seed: 5,
+      logprobs: 1,
+    };
+    const without = await client().completions.create(body);
+    const withZeros = await client().completions.create({
+      ...body,
+      frequency_penalty: 0,
+      presence_penalty: null,
+      logit_bias: {},
+      user: 'user-42',
+    });
+    assert.deepEqual(withZeros.choices, without.choices);
+    const penalized = { ...body, frequency_penalty: 0.7, logit_bias: { [id('|')]: -3 } };
+    const once = await client().completions.create(penalized);
+    const again = await client().completions.create(penalized);
+    assert.deepEqual(again.choices, once.choices);
+    assert.notDeepEqual(once.choices, without.choices);
+  });
+});
+
+describe('completion bodies a client can get wrong', () => {
+  const cases: Array<[string, object, string]> = [
+    ['a penalty past 2', { frequency_penalty: 2.5 }, 'frequency_penalty'],
+    ['a penalty as a string', { presence_penalty: '1' }, 'presence_penalty'],
+    ['a bias key that is no token id', { logit_bias: { seven: 5 } }, 'logit_bias.seven'],
+    ['a token id past the vocabulary', { logit_bias: { '20': 5 } }, 'logit_bias.20'],
+    ['a bias past 100', { logit_bias: { '3': 101 } }, 'logit_bias.3'],
+    ['a bias list', { logit_bias: [1] }, 'logit_bias'],
+  ];
+  for (const [what, fields, param] of cases) {
+    for (const [route, body] of [
+      ['/v1/completions', { prompt: 'Q:1+1=' }],
+      ['/v1/chat/completions', { messages: [{ role: 'user', content: '1+1' }] }],
+    ] as const) {
+      it(`answers ${what} on ${route} with a 400 in OpenAI's shape naming ${param}`, async () => {
+        const response = await app.inject({ method: 'POST', url: route, payload: { ...body, ...fields } });
+        assert.equal(response.statusCode, 400, response.body);
+        const { error } = response.json();
+        assert.equal(error.type, 'invalid_request_error');
+        assert.equal(error.param, param, response.body);
+      });
+    }
+  }
+});
+
 describe('chat bodies a client can get wrong', () => {
   const cases: Array<[string, unknown, string]> = [
     ['no messages', { messages: [] }, 'messages'],

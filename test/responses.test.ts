@@ -175,6 +175,11 @@ describe('the Responses API', () => {
     ],
     ['store: true (responses are not stored)', { input: PROBLEM, store: true }, 'store'],
     [
+      'a metadata key past 64 characters',
+      { input: PROBLEM, metadata: { ['k'.repeat(65)]: 'v' } },
+      `metadata.${'k'.repeat(65)}`,
+    ],
+    [
       'max_output_tokens beyond the context',
       { input: PROBLEM, max_output_tokens: 4096 },
       'max_output_tokens',

@@ -11,8 +11,10 @@ import { vocabularyOf } from '../src/models/lm/language-models.js';
 import {
   antidistillationTilt,
   lambdaAt,
+  logitBias,
   logSoftmax,
   permuteWithSigns,
+  repetitionPenalties,
   temperature,
   topP,
 } from '../src/models/lm/logits-processors.js';
@@ -73,6 +75,28 @@ describe('logits processors', () => {
       Array.from({ length: 20 }, (_, i) => i + 1),
     );
     assert.ok(values.some((v) => v < 0));
+  });
+
+  it('logit bias adds each listed token’s bias and leaves the others', () => {
+    const scores = Float64Array.from([-1, -2, -3, Number.NEGATIVE_INFINITY]);
+    logitBias(
+      new Map([
+        [1, 100],
+        [2, -100],
+        [3, 50],
+      ]),
+    )(scores, { teacher: new Float32Array(4) }, new Random(0), 0);
+    assert.deepEqual([...scores], [-1, 98, -103, Number.NEGATIVE_INFINITY]);
+  });
+
+  it('repetition penalties subtract count × α_f + α_p from tokens sampled before, and nothing else', () => {
+    const counts = Uint32Array.from([0, 1, 3]);
+    const scores = Float64Array.from([-1, -1, -1]);
+    repetitionPenalties(0.5, 0.25, counts)(scores, { teacher: new Float32Array(3) }, new Random(0), 0);
+    assert.deepEqual([...scores], [-1, -1.75, -2.75]);
+    const favoured = Float64Array.from([-1, -1, -1]);
+    repetitionPenalties(-1, 0, counts)(favoured, { teacher: new Float32Array(3) }, new Random(0), 0);
+    assert.deepEqual([...favoured], [-1, 0, 2]);
   });
 
   it('top-p keeps the smallest most likely set reaching p', () => {

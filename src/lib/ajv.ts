@@ -23,21 +23,26 @@ export function makeAjv(coerceTypes: boolean): Ajv {
 }
 
 /** Ajv errors → field paths under `prefix` (/body, /query, /body/params …), naming the property that a
- * `required` or `additionalProperties` error is about. */
+ * `required`, `additionalProperties` or `propertyNames` error is about. */
 export function fieldErrors(issues: readonly ErrorObject[], prefix: string): FieldError[] {
-  return issues.map((issue) => {
-    const path = `${prefix}${issue.instancePath}`;
-    const params = issue.params as Record<string, unknown>;
-    if (typeof params.missingProperty === 'string')
-      return { path: `${path}/${params.missingProperty}`, message: 'is required' };
-    if (typeof params.additionalProperty === 'string') {
-      return {
-        path: `${path}/${params.additionalProperty}`,
-        message: 'unknown field (unknown fields are rejected)',
-      };
-    }
-    return { path, message: issue.message ?? 'is invalid' };
-  });
+  // propertyNames reports each bad key twice: what the key broke, then "property name must be valid".
+  return issues
+    .filter((issue) => issue.keyword !== 'propertyNames')
+    .map((issue) => {
+      const path = `${prefix}${issue.instancePath}`;
+      const params = issue.params as Record<string, unknown>;
+      if (typeof params.missingProperty === 'string')
+        return { path: `${path}/${params.missingProperty}`, message: 'is required' };
+      if (typeof params.additionalProperty === 'string') {
+        return {
+          path: `${path}/${params.additionalProperty}`,
+          message: 'unknown field (unknown fields are rejected)',
+        };
+      }
+      if (typeof issue.propertyName === 'string')
+        return { path: `${path}/${issue.propertyName}`, message: `key ${issue.message ?? 'is invalid'}` };
+      return { path, message: issue.message ?? 'is invalid' };
+    });
 }
 
 /**

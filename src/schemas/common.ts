@@ -1,5 +1,5 @@
 // Small bounded schema primitives shared by every route, and the RFC 9457 problem shape.
-import { type TSchema, Type } from '@sinclair/typebox';
+import { type ObjectOptions, type TSchema, type TString, Type } from '@sinclair/typebox';
 
 /** The side of the images every image model here takes and makes (Fashion-MNIST's 28×28). */
 export const IMAGE_SIDE = 28;
@@ -9,6 +9,13 @@ export const IMAGE_SIDE = 28;
  * (DOWNLOAD_BUDGET_BYTES, server/plugins/answer-budget.ts); smaller ones never pile up to much.
  */
 export const LARGE_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * An object of any keys that `keys` accepts, each holding a `values`. TypeBox's own Record drops the key
+ * schema's limits (a maxLength or pattern on its key string is never checked): propertyNames keeps them.
+ */
+export const MapOf = <V extends TSchema>(keys: TString, values: V, options: ObjectOptions = {}) =>
+  Type.Record(Type.String(), values, { ...options, propertyNames: keys });
 
 export const ModelName = Type.String({
   minLength: 1,

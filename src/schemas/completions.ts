@@ -1,7 +1,7 @@
 // Schemas of POST /v1/completions: OpenAI's completions API (the fields meanserve implements) plus the
 // antidistillation object.
 import { Type } from '@sinclair/typebox';
-import { ModelName, Seed } from './common.js';
+import { MapOf, ModelName, Seed } from './common.js';
 
 /** λ is unbounded in the paper; past this the tilt swamps any teacher (see docs/antidistillation.md). */
 export const MAX_LAMBDA = 1000;
@@ -63,6 +63,14 @@ export const Antidistillation = Type.Object(
   { additionalProperties: false },
 );
 
+/** OpenAI's penalties: the log-probability of a token less the penalty times `what`, before temperature. */
+const Penalty = (what: string) =>
+  Type.Number({
+    minimum: -2,
+    maximum: 2,
+    description: `Subtracted from a token's log-probability, times ${what} (negative values favour repeats).`,
+  });
+
 export const SamplingFields = {
   model: Type.Optional({ ...ModelName, description: 'A language model; default arithmetic-teacher.' }),
   max_tokens: Type.Optional(
@@ -83,8 +91,30 @@ export const SamplingFields = {
       { description: 'Up to 4 sequences that end generation; they are not returned.' },
     ),
   ),
+  frequency_penalty: Type.Optional(
+    Type.Union([Penalty('how often the token was sampled in this completion so far'), Type.Null()]),
+  ),
+  presence_penalty: Type.Optional(
+    Type.Union([Penalty('1 once the token was sampled in this completion'), Type.Null()]),
+  ),
+  logit_bias: Type.Optional(
+    Type.Union([
+      MapOf(Type.String({ pattern: '^(0|[1-9][0-9]{0,5})$' }), Type.Number({ minimum: -100, maximum: 100 }), {
+        maxProperties: 300,
+        description:
+          "Token id → bias added to the token's log-probability before temperature: −100 bans a token, " +
+          "100 all but forces it. The arithmetic vocabulary's ids are listed in docs/api.md.",
+      }),
+      Type.Null(),
+    ]),
+  ),
   antidistillation: Type.Optional(Antidistillation),
 };
+
+/** OpenAI's end-user id, which its clients may send on every route. */
+export const EndUser = Type.Optional(
+  Type.String({ maxLength: 256, description: 'Accepted for OpenAI clients; not used.' }),
+);
 
 const Prompt = Type.String({
   maxLength: 256,
@@ -118,6 +148,7 @@ export const CompletionBody = Type.Object(
       }),
     ),
     seed: Type.Optional(Seed),
+    user: EndUser,
   },
   {
     additionalProperties: false,
@@ -247,9 +278,7 @@ export const ChatCompletionBody = Type.Object(
       }),
     ),
     seed: Type.Optional(Seed),
-    user: Type.Optional(
-      Type.String({ maxLength: 256, description: 'Accepted for OpenAI clients; not used.' }),
-    ),
+    user: EndUser,
   },
   {
     additionalProperties: false,

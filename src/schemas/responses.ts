@@ -2,8 +2,8 @@
 // default OpenAI model call) over the language models, text in and text out. Tools, stored responses and
 // conversation state are not served: fields for them are refused as unknown, as every field we do not know.
 import { Type } from '@sinclair/typebox';
-import { Seed } from './common.js';
-import { ChatRole, ReplyFields, SamplingFields } from './completions.js';
+import { MapOf, Seed } from './common.js';
+import { ChatRole, EndUser, ReplyFields, SamplingFields } from './completions.js';
 
 const Text = Type.String({ maxLength: 4096 });
 
@@ -72,14 +72,12 @@ export const ResponseBody = Type.Object(
       }),
     ),
     metadata: Type.Optional(
-      Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 512 }), {
+      MapOf(Type.String({ maxLength: 64 }), Type.String({ maxLength: 512 }), {
         maxProperties: 16,
         description: 'Returned with the response.',
       }),
     ),
-    user: Type.Optional(
-      Type.String({ maxLength: 256, description: 'Accepted for OpenAI clients; not used.' }),
-    ),
+    user: EndUser,
     seed: Type.Optional(Seed),
     antidistillation: SamplingFields.antidistillation,
   },

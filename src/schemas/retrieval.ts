@@ -1,6 +1,6 @@
 // Schemas of the embedding and collection routes: image items, vectors, points, filters, searches.
 import { Type } from '@sinclair/typebox';
-import { IMAGE_SIDE, ModelName } from './common.js';
+import { IMAGE_SIDE, MapOf, ModelName } from './common.js';
 
 /** A 28×28 PNG (a bar on black), for examples that must decode. */
 export const SAMPLE_PNG =
@@ -92,7 +92,7 @@ export const PointId = Type.String({ minLength: 1, maxLength: 256, description: 
 
 const Scalar = Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean()]);
 
-export const Filter = Type.Record(
+export const Filter = MapOf(
   Type.String({ minLength: 1, maxLength: 128 }),
   Type.Union([
     Scalar,

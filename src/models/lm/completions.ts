@@ -1,6 +1,7 @@
 // A completion request as sequences to decode: one per prompt and choice (index = prompt · n + choice, as
 // OpenAI orders them), each with its own seed drawn from the request's, run a few at a time. The
 // antidistillation.traces job runs the same plan, so its traces equal the route's for the same seed.
+import { InvalidInputError } from '../../errors.js';
 import { deriveSeed } from '../../lib/random.js';
 import type { ManifestEntry, ModelLookup } from '../../schemas/manifest.js';
 import type { Decoder } from './decoder.js';
@@ -12,6 +13,7 @@ import {
   resolveModels,
   tokensToGenerate,
 } from './language-models.js';
+import type { Vocabulary } from './vocabulary.js';
 
 /** Sequences of one request decoded at once; the rest wait their turn. */
 const CONCURRENT_SEQUENCES = 4;
@@ -26,6 +28,9 @@ export interface CompletionInput {
   stop?: string | string[];
   logprobs?: number;
   seed: number;
+  frequency_penalty?: number | null;
+  presence_penalty?: number | null;
+  logit_bias?: Record<string, number> | null;
   antidistillation?: AntidistillationInput;
 }
 
@@ -87,6 +92,15 @@ export function planCompletion(
     sampling: {
       temperature: input.temperature,
       topP: input.top_p,
+      ...(input.logit_bias === undefined || input.logit_bias === null
+        ? {}
+        : { logitBias: checkedBias(models.vocabulary, input.logit_bias, `${base}/logit_bias`) }),
+      ...(input.frequency_penalty === undefined || input.frequency_penalty === null
+        ? {}
+        : { frequencyPenalty: input.frequency_penalty }),
+      ...(input.presence_penalty === undefined || input.presence_penalty === null
+        ? {}
+        : { presencePenalty: input.presence_penalty }),
       ...(models.antidistillation === undefined ? {} : { antidistillation: models.antidistillation }),
     },
     sequences,
@@ -94,6 +108,22 @@ export function planCompletion(
     ...(input.logprobs === undefined ? {} : { logprobs: input.logprobs }),
     promptTokens,
   };
+}
+
+/** logit_bias as given, once every token id in it is one of the vocabulary's (a 400 naming it otherwise). */
+function checkedBias(
+  vocabulary: Vocabulary,
+  bias: Record<string, number>,
+  path: string,
+): Record<string, number> {
+  for (const key of Object.keys(bias)) {
+    if (Number(key) >= vocabulary.size) {
+      throw new InvalidInputError(`token id ${key} is not in the model's vocabulary`, [
+        { path: `${path}/${key}`, message: `token ids run from 0 to ${vocabulary.size - 1}` },
+      ]);
+    }
+  }
+  return bias;
 }
 
 /**

@@ -11,7 +11,9 @@ import {
   type LambdaSchedule,
   type LogitsProcessor,
   lambdaAt,
+  logitBias,
   logSoftmax,
+  repetitionPenalties,
   type StepLogits,
   suppress,
   temperature,
@@ -33,6 +35,11 @@ export interface SamplingOptions {
   /** 0: greedy decoding. */
   temperature: number;
   topP: number;
+  /** Token id (decimal, as OpenAI's keys) → bias added before temperature (OpenAI's logit_bias). */
+  logitBias?: Readonly<Record<string, number>>;
+  /** OpenAI's repetition penalties (α_f, α_p); absent or 0: none. */
+  frequencyPenalty?: number;
+  presencePenalty?: number;
   antidistillation?: AntidistillationSettings;
 }
 
@@ -98,7 +105,9 @@ export async function generateSequence(
 ): Promise<Generated> {
   const random = new Random(request.seed);
   const { sampling } = request;
-  const chain = processorChain(sampling, vocabulary.suppressed);
+  // How often each token was sampled so far: what the repetition penalties read.
+  const counts = new Uint32Array(vocabulary.size);
+  const chain = processorChain(sampling, vocabulary.suppressed, counts);
   const sample = sampling.temperature === 0 ? greedy : categorical;
   const cost: SamplingCost | undefined =
     sampling.temperature === 0
@@ -116,6 +125,8 @@ export async function generateSequence(
     const position = completionTokens;
     chain.suppress(scores, logits, random, position);
     const teacher = cost === undefined ? undefined : logSoftmax(scores);
+    chain.bias?.(scores, logits, random, position);
+    chain.penalties?.(scores, logits, random, position);
     chain.temperature?.(scores, logits, random, position);
     const tempered = cost?.tiltKl === undefined ? undefined : logSoftmax(scores);
     chain.tilt?.(scores, logits, random, position);
@@ -126,6 +137,7 @@ export async function generateSequence(
     }
     chain.truncate?.(scores, logits, random, position);
     const token = sample(scores, random);
+    counts[token] = (counts[token] as number) + 1;
     completionTokens++;
     onToken?.();
     if (token === vocabulary.eos) {
@@ -156,23 +168,37 @@ export async function generateSequence(
 }
 
 /**
- * Temperature and the tilt shape the distribution that log-probabilities report; top-p only truncates
- * what is sampled. Greedy decoding reports the teacher's distribution at temperature 1. <pad> and <bos>
- * are never sampled.
+ * Bias, penalties, temperature and the tilt shape the distribution that log-probabilities report; top-p
+ * only truncates what is sampled. Greedy decoding takes the argmax of the teacher's distribution at
+ * temperature 1 after bias and penalties, and reports that distribution. <pad> and <bos> are never sampled.
  */
 function processorChain(
   sampling: SamplingOptions,
   suppressed: readonly number[],
+  counts: Uint32Array,
 ): {
   suppress: LogitsProcessor;
+  bias?: LogitsProcessor;
+  penalties?: LogitsProcessor;
   temperature?: LogitsProcessor;
   tilt?: LogitsProcessor;
   truncate?: LogitsProcessor;
 } {
-  if (sampling.temperature === 0) return { suppress: suppress(suppressed) };
+  const { logitBias: bias, frequencyPenalty: frequency = 0, presencePenalty: presence = 0 } = sampling;
+  // Absent when they would add nothing, so a request without them samples as before, bit for bit.
+  const adjustments = {
+    suppress: suppress(suppressed),
+    ...(bias === undefined || Object.keys(bias).length === 0
+      ? {}
+      : { bias: logitBias(new Map(Object.entries(bias).map(([id, value]) => [Number(id), value]))) }),
+    ...(frequency === 0 && presence === 0
+      ? {}
+      : { penalties: repetitionPenalties(frequency, presence, counts) }),
+  };
+  if (sampling.temperature === 0) return adjustments;
   const ads = sampling.antidistillation;
   return {
-    suppress: suppress(suppressed),
+    ...adjustments,
     temperature: temperature(sampling.temperature),
     // Whenever the proxy pair decodes, the tilt is applied, λ = 0 included (it then adds exactly 0).
     ...(ads === undefined

@@ -1,6 +1,8 @@
 // Logits processors: each turns one step's scores (log-space, one per vocabulary entry) into the next,
-// in place. The chain is teacher log-probabilities → temperature → antidistillation tilt → top-p, i.e.
-//   p̃(x) ∝ exp( log p_T(x) / τ + λ Δ̂(x) ),   Δ̂(x) = [ z₊(x) − z₋(x) ] / 2ε
+// in place. The chain is teacher log-probabilities → OpenAI's logit bias and repetition penalties →
+// temperature → antidistillation tilt → top-p, i.e.
+//   p̃(x) ∝ exp( [log p_T(x) + b(x) − c(x) α_f − [c(x) > 0] α_p] / τ + λ Δ̂(x) ),   Δ̂(x) = [ z₊(x) − z₋(x) ] / 2ε
+// (bias and penalties before temperature, as vLLM's sampler applies them; b, α_f, α_p are 0 unless asked)
 // (Savani et al. 2025, the paper's form of Eq. 6), then nucleus truncation. z± are the logits of the proxy
 // student at θ_P ± εg: logit differences equal log-probability differences up to a constant per position,
 // which the softmax removes, so the raw logits give the finite difference exactly. The official code adds
@@ -42,6 +44,30 @@ export function logSoftmax(values: ArrayLike<number>): Float64Array {
 export function suppress(ids: readonly number[]): LogitsProcessor {
   return (scores) => {
     for (const id of ids) scores[id] = Number.NEGATIVE_INFINITY;
+  };
+}
+
+/** Adds each biased token's bias (OpenAI's logit_bias: −100 bans a token, 100 all but forces it). */
+export function logitBias(bias: ReadonlyMap<number, number>): LogitsProcessor {
+  return (scores) => {
+    for (const [id, value] of bias) scores[id] = (scores[id] as number) + value;
+  };
+}
+
+/**
+ * OpenAI's frequency and presence penalties: subtracts c(x)·α_f + [c(x) > 0]·α_p, where c(x) counts the
+ * times token x was sampled in this completion so far (`counts`, which the caller keeps).
+ */
+export function repetitionPenalties(
+  frequency: number,
+  presence: number,
+  counts: Uint32Array,
+): LogitsProcessor {
+  return (scores) => {
+    for (let i = 0; i < scores.length; i++) {
+      const count = counts[i] as number;
+      if (count > 0) scores[i] = (scores[i] as number) - count * frequency - presence;
+    }
   };
 }
 

@@ -37,6 +37,11 @@ export class Vocabulary {
     this.suppressed = [this.special(spec.special.pad), this.bos];
   }
 
+  /** Token ids run from 0 to size − 1. */
+  get size(): number {
+    return this.spec.tokens.length;
+  }
+
   static read(path: string): Vocabulary {
     return new Vocabulary(JSON.parse(readFileSync(path, 'utf8')) as VocabularySpec);
   }
