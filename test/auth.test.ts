@@ -19,16 +19,32 @@ interface Operation {
   path: string;
   url: string;
   security: unknown;
+  /** The media type the document declares for the operation's 401. */
+  unauthorized?: string;
 }
 
+type Document = {
+  paths: Record<
+    string,
+    Record<string, { security?: unknown; responses?: Record<string, { content?: Record<string, unknown> }> }>
+  >;
+};
+
 /** Every operation of the OpenAPI document, with its path parameters filled in. */
-export function operations(document: { paths: Record<string, Record<string, { security?: unknown }>> }) {
+export function operations(document: Document) {
   const fill: Record<string, string> = { name: 'spiral-mlp', version: '1', id: '1' };
   const list: Operation[] = [];
   for (const [path, methods] of Object.entries(document.paths)) {
     for (const [method, operation] of Object.entries(methods)) {
       const url = path.replace(/\{(\w+)\}/g, (_, param: string) => fill[param] ?? 'x');
-      list.push({ method: method.toUpperCase(), path, url, security: operation.security });
+      const unauthorized = Object.keys(operation.responses?.['401']?.content ?? {})[0];
+      list.push({
+        method: method.toUpperCase(),
+        path,
+        url,
+        security: operation.security,
+        ...(unauthorized === undefined ? {} : { unauthorized }),
+      });
     }
   }
   return list;
@@ -77,6 +93,8 @@ describe('API keys', () => {
         const name = `${operation.method} ${operation.path} with ${JSON.stringify(authorization)}`;
         assert.equal(response.statusCode, 401, name);
         assert.match(response.headers['content-type'] as string, errorContentType(operation.path), name);
+        // What the OpenAPI document declares is what the server sent.
+        assert.equal(String(response.headers['content-type']).split(';')[0], operation.unauthorized, name);
         assert.match(String(response.headers['www-authenticate']), /^Bearer realm="meanserve",Basic/, name);
         const body = response.json();
         assert.equal(body.status, 401);

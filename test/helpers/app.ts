@@ -111,8 +111,11 @@ export async function queueAnswers(app: FastifyInstance): Promise<void> {
   );
 }
 
-/** OpenAI-compatible routes, whose errors are OpenAI's `{error: {message, …}}` as application/json. */
-const OPENAI_ROUTE = /^\/v1\/(completions|chat\/completions|responses|embeddings|models)(\/|\?|$)/;
+/**
+ * OpenAI-compatible routes, whose errors are OpenAI's `{error: {message, …}}` as application/json (not the
+ * model upload under /v1/models/{name}/versions/{version}: meanserve's own route).
+ */
+const OPENAI_ROUTE = /^\/v1\/(completions|chat\/completions|responses|embeddings|models(\/[^/?]+)?)(\?|$)/;
 
 /**
  * The content type an error of `url` must have: problem+json, or application/json where clients of an

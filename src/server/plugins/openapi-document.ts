@@ -1,15 +1,20 @@
 // The last pass over the OpenAPI document before it is served, for the generators and linters that read it:
 // a stable operationId on every operation (its method and path), a `servers` entry, request fields that have
 // a default marked optional (the server fills them in), and error responses under the content type the
-// server really sends: application/problem+json, or application/json on the OpenAI-compatible routes and the
-// Open Inference Protocol, whose clients read their own error shapes.
+// server really sends, which the swagger transform marked on each operation from its route's config
+// (route-policy.ts errorMediaType: problem+json, or application/json where clients read their own shapes).
 
 type Json = Record<string, unknown>;
+
+/** The mark the swagger transform leaves on an operation: the media type its route's errors are sent as. */
+export const ERROR_MEDIA = 'x-meanserve-error-media';
+
 type Operation = {
   operationId?: string;
   parameters?: Array<Json & { schema?: Json; required?: boolean }>;
   requestBody?: { required?: boolean; content?: Record<string, { schema?: Json }> };
   responses?: Record<string, { content?: Record<string, unknown> }>;
+  [ERROR_MEDIA]?: string;
 };
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
@@ -44,18 +49,6 @@ function optionalDefaults(schema: unknown): void {
 /** The mark of a request body schema that the route also takes with no body at all. */
 export const OPTIONAL_BODY = 'x-optional-body';
 
-/**
- * Paths whose errors are application/json (their ecosystem's shape), the rest problem+json. The model upload
- * (/v1/models/{name}/versions/{version}) is meanserve's own route, not OpenAI's: problem+json.
- */
-export function errorsAsPlainJson(path: string): boolean {
-  return (
-    path.startsWith('/v2') ||
-    /^\/v1\/(completions|chat\/completions|responses|embeddings)(\/|$)/.test(path) ||
-    /^\/v1\/models(\/[^/]+)?$/.test(path)
-  );
-}
-
 export function polishOpenapi(document: Json): Json {
   document.servers = [
     { url: '/', description: 'This server (paths are relative to where the document is served).' },
@@ -78,7 +71,8 @@ export function polishOpenapi(document: Json): Json {
       for (const parameter of operation.parameters ?? []) {
         if (parameter.in !== 'path' && parameter.schema?.default !== undefined) parameter.required = false;
       }
-      const errorType = errorsAsPlainJson(path) ? 'application/json' : 'application/problem+json';
+      const errorType = operation[ERROR_MEDIA] ?? 'application/problem+json';
+      delete operation[ERROR_MEDIA];
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         // The route's own media type (text/plain for /metrics, say) says nothing of its errors.
         const media = Object.values(response.content ?? {})[0];

@@ -10,6 +10,7 @@ import fp from 'fastify-plugin';
 import { AppError, type FieldError, isStorageFull, StorageUnavailableError } from '../../errors.js';
 import { fieldErrors } from '../../lib/ajv.js';
 import type { StorageProbe } from '../../lib/storage-probe.js';
+import { errorMediaType } from './route-policy.js';
 
 interface ProblemBody {
   type: string;
@@ -104,20 +105,18 @@ export function sendProblem(
   };
   if (problem.errors !== undefined && problem.errors.length > 0) body.errors = listed(problem.errors);
   if (problem.retryAfter !== undefined) reply.header('retry-after', String(problem.retryAfter));
-  let contentType = 'application/problem+json';
-  if (request.routeOptions.config?.errors === 'openai') {
+  const { config } = request.routeOptions;
+  if (config?.errors === 'openai') {
     body.error = {
       message: body.detail,
       type: openAiType(problem.status),
       param: openAiParam(problem.errors),
       code: problem.code,
     };
-    contentType = 'application/json';
   } else if (request.url.startsWith('/v2')) {
     body.error = body.detail;
-    contentType = 'application/json';
   }
-  return reply.code(problem.status).type(contentType).send(body);
+  return reply.code(problem.status).type(errorMediaType(config, request.url)).send(body);
 }
 
 function sendAppError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {

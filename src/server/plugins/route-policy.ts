@@ -45,3 +45,17 @@ export function familyOf(method: string, config: RouteConfig): RouteFamily {
   if (config?.family !== undefined) return config.family;
   return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
 }
+
+/**
+ * The media type of a route's errors: application/json where the clients of an ecosystem read their own shape
+ * (OpenAI's on routes that say `errors: 'openai'`, KServe's on the Open Inference Protocol under /v2),
+ * problem+json everywhere else. The error handler sends it and the OpenAPI document declares it.
+ */
+export function errorMediaType(
+  config: RouteConfig,
+  url: string,
+): 'application/json' | 'application/problem+json' {
+  return config?.errors === 'openai' || url.startsWith('/v2')
+    ? 'application/json'
+    : 'application/problem+json';
+}

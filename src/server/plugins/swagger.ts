@@ -6,8 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { SERVICE } from '../../lib/service-info.js';
 import { problems } from '../../schemas/common.js';
-import { polishOpenapi } from './openapi-document.js';
-import { familyOf, isAdmin, isOpen } from './route-policy.js';
+import { ERROR_MEDIA, polishOpenapi } from './openapi-document.js';
+import { errorMediaType, familyOf, isAdmin, isOpen } from './route-policy.js';
 
 const openapiInfo = {
   title: SERVICE.name,
@@ -56,7 +56,9 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
     // Open routes need no key; every other one can also answer 401, 429 (its key's rate limit) and 503
     // (shed), and names the route family its rate limit and deadline come from.
     transform: ({ schema, url, route }) => {
-      if (isOpen(route.config)) return { schema: { ...schema, security: [] }, url };
+      // What the error handler will send (polishOpenapi files each error response under it).
+      const errorMedia = { [ERROR_MEDIA]: errorMediaType(route.config, url) };
+      if (isOpen(route.config)) return { schema: { ...schema, ...errorMedia, security: [] }, url };
       const response = (schema?.response ?? {}) as Record<string, unknown>;
       const method = Array.isArray(route.method) ? String(route.method[0]) : route.method;
       const admin = isAdmin(route.config) ? { security: [{ adminKey: [] }] } : {};
@@ -64,6 +66,7 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
         schema: {
           ...schema,
           ...admin,
+          ...errorMedia,
           response: { ...problems(401, 429, 503), ...response },
           'x-meanserve-family': familyOf(method, route.config),
         },
