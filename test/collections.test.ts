@@ -227,6 +227,33 @@ describe('collections', () => {
     await assertLive(app);
   });
 
+  it('refuses payload integers a double would change, and returns those it holds exactly as they were sent', async () => {
+    await call('POST', '/v1/collections', { name: 'exact', dim: 3 });
+    // Written as text: a JavaScript object could not even hold these literals.
+    const upsert = (payload: string) =>
+      app.inject({
+        method: 'PUT',
+        url: '/v1/collections/exact/points',
+        headers: { 'content-type': 'application/json' },
+        payload: `{"points": [{"id": "a", "vector": [1, 2, 3]}, {"id": "b", "vector": [3, 2, 1], "payload": ${payload}}]}`,
+      });
+    for (const [payload, path] of [
+      ['{"snowflake": 1234567890123456789}', '/body/points/1/payload/snowflake'],
+      ['{"hashes": [1, 18446744073709551615]}', '/body/points/1/payload/hashes/1'],
+    ]) {
+      const refused = await upsert(payload as string);
+      assert.equal(refused.statusCode, 400, refused.body);
+      assert.deepEqual(problemPaths(refused), [path]);
+      assert.match(refused.json().detail, /more digits than a 64-bit float holds/);
+    }
+    assert.equal((await call('GET', '/v1/collections/exact')).json().count, 0);
+    const kept =
+      '{"snowflake":"1234567890123456789","largest":9007199254740991,"float":12345678901234567000}';
+    assert.equal((await upsert(kept)).statusCode, 200);
+    const point = await call('GET', '/v1/collections/exact/points/b');
+    assert.ok(point.body.includes(`"payload":${kept}`), point.body);
+  });
+
   it('refuses bad searches', async () => {
     const cases: Array<[object, number, string]> = [
       [{ vector: [1, 2, 3], k: 0 }, 400, '/body/k'],

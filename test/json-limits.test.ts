@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { exceedsDepth, findLimitViolation, type JsonLimits } from '../src/lib/json-limits.js';
+import { findLimitViolation, type JsonLimits, scanRawJson } from '../src/lib/json-limits.js';
 import { buildApp } from '../src/server/app.js';
 import { assertLive, queueAnswers, stopApp, testConfig } from './helpers/app.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
@@ -22,11 +22,30 @@ function deepParamsBody(depth: number): string {
 
 describe('JSON limit checks', () => {
   it('finds depth on the raw bytes, ignoring brackets inside strings', () => {
-    const text = (s: string) => new TextEncoder().encode(s);
-    assert.equal(exceedsDepth(text('[[[[1]]]]'), 4), false);
-    assert.equal(exceedsDepth(text('[[[[[1]]]]]'), 4), true);
-    assert.equal(exceedsDepth(text('["[[[[[[", {"k\\"[[[[": 1}]'), 4), false);
-    assert.equal(exceedsDepth(text('[[[[1]]],[[[1]]]]'), 4), false);
+    const tooDeep = (s: string) => scanRawJson(new TextEncoder().encode(s), 4).tooDeep;
+    assert.equal(tooDeep('[[[[1]]]]'), false);
+    assert.equal(tooDeep('[[[[[1]]]]]'), true);
+    assert.equal(tooDeep('["[[[[[[", {"k\\"[[[[": 1}]'), false);
+    assert.equal(tooDeep('[[[[1]]],[[[1]]]]'), false);
+  });
+
+  it('finds the integer literals a double would round, and only those', () => {
+    const rounded = (s: string) => scanRawJson(new TextEncoder().encode(s), 64).rounded;
+    assert.deepEqual(
+      rounded('{"id": 9007199254740993, "n": [1, -12345678901234567890, 1000000000000000000000000]}'),
+      [9007199254740992, -12345678901234567000, 1e24],
+    );
+    // Exact (2^53, 2^53 − 1, 2^70), or the shortest spelling of a double (Go and JavaScript write
+    // 1.2345678901234567e19 so), a float written with a fraction or an exponent, and digits inside strings:
+    // none is listed.
+    const exact = '[9007199254740992, 9007199254740991, 1180591620717411303424, 12345678901234567000]';
+    assert.deepEqual(rounded(exact), []);
+    assert.deepEqual(
+      rounded('[0.12345678901234567890, 1.2345678901234567890e3, 12345678901234567890e0]'),
+      [],
+    );
+    assert.deepEqual(rounded('["9007199254740993", {"9007199254740993": "x\\"9007199254740993"}]'), []);
+    assert.deepEqual(rounded(`[1${'0'.repeat(400)}1]`), []); // Infinity: the finite-numbers check's
   });
 
   it('names the first value over each limit by its JSON pointer', () => {
@@ -44,6 +63,12 @@ describe('JSON limit checks', () => {
       assert.deepEqual(findLimitViolation({ a: [0, value] }, LIMITS)?.pointer, '/a/1');
     }
     assert.equal(findLimitViolation(Number.NaN, LIMITS)?.limit, 'finite-numbers');
+    const rounded = new Set([9007199254740992]);
+    assert.deepEqual(
+      findLimitViolation({ a: [{ b: 9007199254740992 }] }, LIMITS, rounded)?.pointer,
+      '/a/0/b',
+    );
+    assert.equal(findLimitViolation(9007199254740992, LIMITS, rounded)?.limit, 'exact-integers');
   });
 });
 

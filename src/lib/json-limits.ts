@@ -1,6 +1,6 @@
 // Structural limits on JSON a client sends, checked before any handler, schema or queue sees it: nesting
 // depth, keys per object, array length, string length, and numbers that JSON can spell but a service cannot
-// keep (1e309 parses as Infinity and is stored as null). Every check is iterative, so no input can exhaust
+// keep (1e309 parses as Infinity and is stored as null; 9007199254740993 parses as …992). Every check is iterative, so no input can exhaust
 // the stack, and stops at the first violation.
 
 export interface JsonLimits {
@@ -27,7 +27,7 @@ export interface JsonLimitViolation {
   pointer: string;
   /** What is wrong, naming the limit. */
   message: string;
-  /** Which limit: the name of its environment variable, or 'finite-numbers'. */
+  /** Which limit: the name of its environment variable, 'finite-numbers' or 'exact-integers'. */
   limit: string;
 }
 
@@ -38,28 +38,87 @@ const CLOSE_BRACKET = 0x5d;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+const ZERO = 0x30;
+const NINE = 0x39;
+const POINT = 0x2e;
+const LOWER_E = 0x65;
+const UPPER_E = 0x45;
+const PLUS = 0x2b;
+const MINUS = 0x2d;
+/** Digits from which an integer literal may be past what a double holds exactly (2^53 has 16). */
+const LONG_INTEGER_DIGITS = 16;
+
+/** What the scan of the raw bytes finds before anything parses them. */
+export interface RawJsonScan {
+  /** Nesting deeper than `maxDepth`. */
+  tooDeep: boolean;
+  /**
+   * What the integer literals too precise for a double parse to (9007199254740993 reads as …992): values
+   * a client would get back changed without a word. A literal that is the shortest spelling of its double
+   * (12345678901234567000, as Go and JavaScript write 1.2345678901234567e19) is exact and not listed.
+   */
+  rounded: number[];
+}
+
 /**
- * Scans raw JSON bytes for nesting deeper than `maxDepth` before anything parses them: a body nested a
- * million levels deep is refused after its first `maxDepth` brackets instead of being built in memory.
- * Brackets inside strings do not count. Malformed JSON is left for the parser to refuse.
+ * Scans raw JSON bytes for nesting deeper than `maxDepth` before anything parses them — a body nested a
+ * million levels deep is refused after its first `maxDepth` brackets instead of being built in memory — and
+ * for integer literals that parsing would round. Brackets and digits inside strings do not count. Malformed
+ * JSON is left for the parser to refuse.
  */
-export function exceedsDepth(bytes: Uint8Array, maxDepth: number): boolean {
+export function scanRawJson(bytes: Uint8Array, maxDepth: number): RawJsonScan {
+  const rounded: number[] = [];
   let depth = 0;
   let inString = false;
+  let digits = 0;
+  let fraction = false;
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i] as number;
     if (inString) {
       if (byte === BACKSLASH) i++;
       else if (byte === QUOTE) inString = false;
-    } else if (byte === QUOTE) {
+      continue;
+    }
+    if (byte >= ZERO && byte <= NINE) {
+      if (++digits === LONG_INTEGER_DIGITS && !fraction) {
+        const value = roundedLiteralAt(bytes, i);
+        if (value !== undefined) rounded.push(value);
+      }
+      continue;
+    }
+    digits = 0;
+    // The digits after a point or an exponent's mark are a float's, which parsing may round as floats are.
+    if (byte === POINT || byte === LOWER_E || byte === UPPER_E) {
+      fraction = true;
+      continue;
+    }
+    if (byte === PLUS || byte === MINUS) continue;
+    fraction = false;
+    if (byte === QUOTE) {
       inString = true;
     } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
-      if (++depth > maxDepth) return true;
+      if (++depth > maxDepth) return { tooDeep: true, rounded };
     } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
       depth--;
     }
   }
-  return false;
+  return { tooDeep: false, rounded };
+}
+
+const NUMBER_BYTE = /[-+.eE0-9]/;
+
+/** The value of the number literal around `at` when it is an integer a double cannot hold as spelled. */
+function roundedLiteralAt(bytes: Uint8Array, at: number): number | undefined {
+  const isNumberByte = (index: number) => NUMBER_BYTE.test(String.fromCharCode(bytes[index] as number));
+  let start = at;
+  while (start > 0 && isNumberByte(start - 1)) start--;
+  let end = at + 1;
+  while (end < bytes.length && isNumberByte(end)) end++;
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+  if (!/^-?[0-9]+$/.test(text)) return undefined; // a fraction or an exponent: a float, read as one
+  const value = Number(text);
+  if (!Number.isFinite(value)) return undefined; // past ±1.8e308: the finite-numbers check names it
+  return BigInt(text) === BigInt(value) || String(value) === text ? undefined : value;
 }
 
 interface Trail {
@@ -77,12 +136,24 @@ function pointerOf(trail: Trail | undefined, key?: string): string {
     .join('');
 }
 
-function problemAt(value: unknown, limits: JsonLimits): { message: string; limit: string } | undefined {
+function problemAt(
+  value: unknown,
+  limits: JsonLimits,
+  rounded: ReadonlySet<number>,
+): { message: string; limit: string } | undefined {
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) {
       return {
         message: 'is not a finite number (JSON numbers beyond ±1.8e308 are refused)',
         limit: 'finite-numbers',
+      };
+    }
+    if (rounded.has(value)) {
+      return {
+        message:
+          `is an integer with more digits than a 64-bit float holds: it would be read, kept and returned as ` +
+          `${value} (send integers past ±2^53 as strings)`,
+        limit: 'exact-integers',
       };
     }
   } else if (typeof value === 'string') {
@@ -97,12 +168,17 @@ function problemAt(value: unknown, limits: JsonLimits): { message: string; limit
 }
 
 /**
- * The first value of a parsed document that breaks a limit, or undefined. Walks with an explicit stack;
- * scalars inside arrays are checked in place, so a flat array of numbers costs one loop.
+ * The first value of a parsed document that breaks a limit, or undefined; `rounded` (scanRawJson's) are
+ * numbers that parsing changed. Walks with an explicit stack; scalars inside arrays are checked in place, so
+ * a flat array of numbers costs one loop.
  */
-export function findLimitViolation(document: unknown, limits: JsonLimits): JsonLimitViolation | undefined {
+export function findLimitViolation(
+  document: unknown,
+  limits: JsonLimits,
+  rounded: ReadonlySet<number> = new Set(),
+): JsonLimitViolation | undefined {
   const root: Trail = { parent: undefined, key: '' };
-  const rootProblem = problemAt(document, limits);
+  const rootProblem = problemAt(document, limits, rounded);
   if (rootProblem !== undefined) return { pointer: '', ...rootProblem };
   const stack: Array<{ value: object; trail: Trail; depth: number }> = [];
   if (document !== null && typeof document === 'object')
@@ -147,7 +223,7 @@ export function findLimitViolation(document: unknown, limits: JsonLimits): JsonL
         stack.push({ value: item, trail: { parent: trail, key }, depth: depth + 1 });
         continue;
       }
-      const problem = problemAt(item, limits);
+      const problem = problemAt(item, limits, rounded);
       if (problem !== undefined) return { pointer: pointerOf(trail, key), ...problem };
     }
   }

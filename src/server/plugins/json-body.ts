@@ -1,10 +1,11 @@
 // The JSON body parser of every route: Fastify's own (prototype-poisoning checks included), with the
 // structural limits of src/lib/json-limits.ts around it. Depth is checked on the raw bytes before parsing,
-// the rest on the parsed document; a body over a limit is a 400 naming the limit and the field.
+// where integer literals a double would round are found too; the rest on the parsed document. A body over
+// a limit is a 400 naming the limit and the field.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { InvalidInputError, JsonLimitError } from '../../errors.js';
-import { exceedsDepth, findLimitViolation, type JsonLimits } from '../../lib/json-limits.js';
+import { findLimitViolation, type JsonLimits, scanRawJson } from '../../lib/json-limits.js';
 
 type Done = (error: Error | null, document?: unknown) => void;
 
@@ -24,7 +25,8 @@ async function jsonBodyPlugin(app: FastifyInstance, globalLimits: JsonLimits): P
   const jsonBodyParser =
     (limits: JsonLimits): Parser =>
     (request, bytes, done) => {
-      if (exceedsDepth(bytes, limits.maxDepth)) {
+      const scan = scanRawJson(bytes, limits.maxDepth);
+      if (scan.tooDeep) {
         const message = `nested deeper than ${limits.maxDepth} levels (JSON_MAX_DEPTH)`;
         done(new JsonLimitError(`the body is ${message}`, [{ path: '/body', message }]), undefined);
         return;
@@ -32,13 +34,13 @@ async function jsonBodyPlugin(app: FastifyInstance, globalLimits: JsonLimits): P
       // Fastify's parser takes Buffers too (secure-json-parse reads either); its type says string.
       parse(request, bytes as unknown as string, (error, document) => {
         if (error !== null) return done(error, undefined);
-        const violation = findLimitViolation(document, limits);
+        const violation = findLimitViolation(document, limits, new Set(scan.rounded));
         if (violation === undefined) return done(null, document);
         const path = `/body${violation.pointer}`;
         const detail = `${path} ${violation.message}`;
         const errors = [{ path, message: violation.message }];
         done(
-          violation.limit === 'finite-numbers'
+          violation.limit === 'finite-numbers' || violation.limit === 'exact-integers'
             ? new InvalidInputError(detail, errors)
             : new JsonLimitError(detail, errors),
           undefined,
