@@ -276,7 +276,12 @@ describe('completions', () => {
     ['top_p of 0', { prompt: 'Q:1+2=', top_p: 0 }, 400, '/body/top_p'],
     ['top_p above 1', { prompt: 'Q:1+2=', top_p: 1.5 }, 400, '/body/top_p'],
     ['max_tokens beyond the context', { prompt: 'Q:4817+2956=', max_tokens: 90 }, 400, '/body/max_tokens'],
-    ['zero max_tokens', { prompt: 'Q:1+2=', max_tokens: 0 }, 400, '/body/max_tokens'],
+    [
+      'negative max_tokens (0 scores an echoed prompt)',
+      { prompt: 'Q:1+2=', max_tokens: -1 },
+      400,
+      '/body/max_tokens',
+    ],
     [
       'negative lambda',
       { prompt: 'Q:1+2=', antidistillation: { lambda: -1 } },

@@ -283,6 +283,78 @@ describe('logit bias and repetition penalties through the openai SDK', () => {
   });
 });
 
+describe('echo through the openai SDK: a prompt scored as lm-evaluation-harness scores one', () => {
+  const client = () => new OpenAI({ baseURL: `${base}/v1`, apiKey: 'unused', maxRetries: 0 });
+  const prompt = 'Q:4817+2956=';
+
+  for (const [mode, sampling] of [
+    ['greedy (the teacher at τ = 1)', { temperature: 0 }],
+    [
+      'antidistillation (the tilted distribution)',
+      { temperature: 1, seed: 9, antidistillation: { lambda: 0.1 } },
+    ],
+  ] as const) {
+    it(`gives a text's tokens, fed as the prompt, the log-probabilities they had when sampled: ${mode}`, async () => {
+      const sampled = await client().completions.create({
+        model: 'arithmetic-teacher',
+        prompt,
+        max_tokens: 12,
+        logprobs: 3,
+        ...sampling,
+      } as OpenAI.CompletionCreateParamsNonStreaming);
+      const text = sampled.choices[0]?.text ?? '';
+      const scored = await client().completions.create({
+        model: 'arithmetic-teacher',
+        prompt: prompt + text,
+        echo: true,
+        max_tokens: 0,
+        logprobs: 3,
+        ...sampling,
+      } as OpenAI.CompletionCreateParamsNonStreaming);
+      const choice = scored.choices[0];
+      assert.equal(choice?.text, prompt + text);
+      assert.equal(scored.usage?.completion_tokens, 0);
+      const logprobs = choice?.logprobs;
+      assert.deepEqual(logprobs?.tokens, [...(prompt + text)]);
+      assert.deepEqual(
+        logprobs?.text_offset,
+        [...(prompt + text)].map((_, i) => i),
+      );
+      const tail = (values: number[] | undefined) => (values ?? []).slice(prompt.length);
+      const expected = sampled.choices[0]?.logprobs;
+      tail(logprobs?.token_logprobs).forEach((value, i) => {
+        assert.ok(Math.abs(value - (expected?.token_logprobs?.[i] as number)) < 1e-4, `token ${i}: ${value}`);
+        const top = logprobs?.top_logprobs?.[prompt.length + i] ?? {};
+        assert.deepEqual(Object.keys(top).sort(), Object.keys(expected?.top_logprobs?.[i] ?? {}).sort());
+      });
+    });
+  }
+
+  it('puts the prompt in front of a sampled completion, streamed or not, and offsets its tokens after it', async () => {
+    const body = { model: 'arithmetic-teacher', prompt: [prompt, 'Q:12*3='], n: 2, seed: 4, temperature: 1 };
+    const plain = await client().completions.create(body);
+    const echoed = await client().completions.create({ ...body, echo: true, logprobs: 0 });
+    echoed.choices.forEach((choice, index) => {
+      const own = body.prompt[Math.floor(index / 2)] as string;
+      assert.equal(choice.text, own + plain.choices[index]?.text);
+      assert.equal(choice.logprobs?.text_offset?.at(-1), choice.text.length - 1);
+    });
+    const stream = await client().completions.create({
+      ...body,
+      prompt: prompt,
+      n: 1,
+      echo: true,
+      stream: true,
+    });
+    let streamed = '';
+    for await (const chunk of stream) streamed += chunk.choices[0]?.text ?? '';
+    assert.equal(streamed, prompt + plain.choices[0]?.text);
+    const nothing = await client().completions.create({ model: 'arithmetic-teacher', prompt, max_tokens: 0 });
+    assert.equal(nothing.choices[0]?.text, '');
+    assert.equal(nothing.usage?.completion_tokens, 0);
+  });
+});
+
 describe('completion bodies a client can get wrong', () => {
   const cases: Array<[string, object, string]> = [
     ['a penalty past 2', { frequency_penalty: 2.5 }, 'frequency_penalty'],

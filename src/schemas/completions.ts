@@ -124,7 +124,22 @@ const Prompt = Type.String({
 export const CompletionBody = Type.Object(
   {
     ...SamplingFields,
+    max_tokens: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 4096,
+        description:
+          "Tokens to generate at most; default the rest of the model's context (96 tokens). 0 with echo " +
+          'and logprobs scores the prompt alone.',
+      }),
+    ),
     prompt: Type.Union([Prompt, Type.Array(Prompt, { minItems: 1, maxItems: MAX_SEQUENCES })]),
+    echo: Type.Boolean({
+      default: false,
+      description:
+        "The prompt in front of each choice's text, and with logprobs its tokens' log-probabilities first " +
+        '(under the distribution a completion token in their place is drawn from).',
+    }),
     n: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'Completions per prompt.' }),
     stream: Type.Boolean({ default: false, description: 'Server-sent events in OpenAI chunk format.' }),
     stream_options: Type.Optional(

@@ -13,6 +13,7 @@ import {
   resolveModels,
   tokensToGenerate,
 } from './language-models.js';
+import { echoPrompt, withPrompt } from './prompt-echo.js';
 import type { Vocabulary } from './vocabulary.js';
 
 /** Sequences of one request decoded at once; the rest wait their turn. */
@@ -31,6 +32,8 @@ export interface CompletionInput {
   frequency_penalty?: number | null;
   presence_penalty?: number | null;
   logit_bias?: Record<string, number> | null;
+  /** The prompt in front of each choice's text (and of its log-probabilities). */
+  echo?: boolean;
   antidistillation?: AntidistillationInput;
 }
 
@@ -47,6 +50,7 @@ export interface CompletionPlan {
   sequences: PlannedSequence[];
   stop: string[];
   logprobs?: number;
+  echo: boolean;
   /** Prompt tokens (<bos> included), each prompt counted once whatever n is. */
   promptTokens: number;
 }
@@ -106,6 +110,7 @@ export function planCompletion(
     sequences,
     stop,
     ...(input.logprobs === undefined ? {} : { logprobs: input.logprobs }),
+    echo: input.echo ?? false,
     promptTokens,
   };
 }
@@ -154,7 +159,19 @@ export async function runCompletion(
       const decoders = await openFor(plan, open);
       callbacks.onStart?.(sequence.index);
       try {
-        const result = await generateSequence(
+        const prompt = plan.echo
+          ? await echoPrompt(
+              plan.models.vocabulary,
+              () => openFor(plan, open),
+              sequence.promptIds,
+              plan.sampling,
+              plan.logprobs,
+              sequence.seed,
+              stop,
+            )
+          : undefined;
+        if (prompt !== undefined && prompt.text !== '') callbacks.onText?.(sequence.index, prompt.text);
+        const generated = await generateSequence(
           plan.models.vocabulary,
           decoders,
           {
@@ -169,6 +186,7 @@ export async function runCompletion(
           stop,
           () => callbacks.onToken?.(sequence.index),
         );
+        const result = prompt === undefined ? generated : withPrompt(prompt, generated);
         results[sequence.index] = result;
         callbacks.onDone?.(sequence.index, result);
       } catch (error) {

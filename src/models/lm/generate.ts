@@ -172,7 +172,7 @@ export async function generateSequence(
  * only truncates what is sampled. Greedy decoding takes the argmax of the teacher's distribution at
  * temperature 1 after bias and penalties, and reports that distribution. <pad> and <bos> are never sampled.
  */
-function processorChain(
+export function processorChain(
   sampling: SamplingOptions,
   suppressed: readonly number[],
   counts: Uint32Array,
@@ -208,7 +208,7 @@ function processorChain(
   };
 }
 
-async function stepAll(decoders: SequenceDecoders, ids: number[]): Promise<StepLogits> {
+export async function stepAll(decoders: SequenceDecoders, ids: number[]): Promise<StepLogits> {
   const [teacher, plus, minus] = await Promise.all([
     decoders.teacher.step(ids),
     decoders.plus?.step(ids),
@@ -217,11 +217,11 @@ async function stepAll(decoders: SequenceDecoders, ids: number[]): Promise<StepL
   return { teacher, plus, minus };
 }
 
-function emptyLogprobs(top: number): TokenLogprobs {
+export function emptyLogprobs(top: number): TokenLogprobs {
   return { tokens: [], token_logprobs: [], top_logprobs: top > 0 ? [] : null, text_offset: [] };
 }
 
-function recordLogprobs(
+export function recordLogprobs(
   logprobs: TokenLogprobs,
   vocabulary: Vocabulary,
   distribution: Float64Array,
