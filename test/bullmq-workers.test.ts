@@ -107,7 +107,14 @@ describe('BullMQ backend with separate worker processes', () => {
   });
 
   it("serves a worker's own metrics, counting the tokens its antidistill.traces jobs decode", async () => {
-    const worker = await startWorker({ WORKER_METRICS_PORT: '0', HOST: '127.0.0.1' });
+    // Locks of the suite's default length: at 1.5 s a loaded machine can see the job stall and run it twice,
+    // which would count its tokens twice.
+    const worker = await startWorker({
+      WORKER_METRICS_PORT: '0',
+      HOST: '127.0.0.1',
+      JOB_LOCK_DURATION_MS: '30000',
+      JOB_STALLED_INTERVAL_MS: '30000',
+    });
     const port = Number((await waitForOutput(worker, /"metricsPort":(\d+)/))[1]);
     const response = await app.inject({
       method: 'POST',
@@ -124,6 +131,7 @@ describe('BullMQ backend with separate worker processes', () => {
       return ['completed', 'failed'].includes(record.state) ? record : undefined;
     });
     assert.equal(done.state, 'completed', done.error);
+    assert.equal(done.attempts, 1);
     const scrape = await fetch(`http://127.0.0.1:${port}/metrics`);
     assert.equal(scrape.status, 200);
     const text = await scrape.text();
