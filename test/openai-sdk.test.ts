@@ -141,6 +141,9 @@ for (const [name, make] of clients) {
           assert.equal(error.status, 400);
           assert.match(error.message, /"w" is not in the model's vocabulary/);
           assert.equal(error.param, 'messages.0.content');
+          // The id of the request in the server's logs, where each SDK shows OpenAI's (v4 names it request_id).
+          const id = error.requestID ?? (error as unknown as { request_id?: string }).request_id;
+          assert.match(String(id), /^[0-9a-f-]{36}$/);
           return true;
         },
       );

@@ -20,6 +20,21 @@ describe('ops endpoints', () => {
     assert.deepEqual(ready.json(), { status: 'ready', reasons: [], queue: 'inline' });
   });
 
+  it('names every request in its answer: the client’s x-request-id, or a UUID of its own', async () => {
+    const ids = await Promise.all(
+      ['/health/live', '/v1/models', '/v1/job-types'].map(async (url) => {
+        const response = await app.inject(url);
+        return response.headers['x-request-id'] as string;
+      }),
+    );
+    for (const id of ids)
+      assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(new Set(ids).size, ids.length);
+    const echoed = await app.inject({ url: '/v1/models/nope', headers: { 'x-request-id': 'gateway-7' } });
+    assert.equal(echoed.statusCode, 404);
+    assert.equal(echoed.headers['x-request-id'], 'gateway-7');
+  });
+
   it('is not ready while draining, but still live', async () => {
     app.draining = true;
     try {

@@ -1,5 +1,6 @@
 // buildApp(config): the whole service as a Fastify instance, without listening. main.ts listens; tests call
 // this and talk to it in-process. Domain services are decorated onto the instance: models, queue, collections, metrics.
+import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import { type Config, modelAccess } from '../config.js';
@@ -144,8 +145,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // During close(), new requests on kept-alive sockets get 503 + Connection: close.
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    // Ids from clients are echoed in logs; generated ones otherwise.
+    // A client's x-request-id is the request's id in the logs and the answer; otherwise a UUID, which
+    // names one request among every replica's logs (Fastify's own ids count from 1 in each process).
     requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
     // Fastify's two lines per request are replaced by the single onResponse line below.
     logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors: frameworkError,
@@ -211,6 +214,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // One log line per request, with the route pattern, status and latency; metrics from the same hook. A
   // callback hook, and the line built only when it is logged: this runs for every request.
   const requestLines = ['trace', 'debug', 'info'].includes(config.logLevel);
+  // Every answer names its request, as OpenAI's do (the openai SDKs show it as an error's requestID): what a
+  // client reports finds the request's log line.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
