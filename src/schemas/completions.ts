@@ -170,6 +170,7 @@ export const CompletionBody = Type.Object(
     examples: [
       { prompt: 'Q:4817+2956=', max_tokens: 60, temperature: 0, seed: 1 },
       { prompt: ['Q:4817*6='], temperature: 1, top_p: 0.95, antidistillation: { lambda: 0.5 }, seed: 7 },
+      { prompt: 'Q:12+3=2+3+0=5|1+0+0=1|A:15', echo: true, max_tokens: 0, logprobs: 0, temperature: 0 },
     ],
   },
 );
@@ -305,6 +306,14 @@ export const ChatCompletionBody = Type.Object(
         top_p: 0.95,
         antidistillation: { lambda: 0.1 },
         seed: 7,
+      },
+      {
+        messages: [{ role: 'user', content: '4817+2956' }],
+        temperature: 0.7,
+        frequency_penalty: 0.5,
+        logit_bias: { '2': -100 },
+        max_completion_tokens: 30,
+        seed: 3,
       },
     ],
   },
