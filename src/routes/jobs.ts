@@ -17,7 +17,7 @@ import {
   SubmitBody,
   SubmitHeaders,
 } from '../schemas/jobs.js';
-import { openEventStream } from './event-stream.js';
+import { EventWriter, openEventStream } from './event-stream.js';
 
 /** Seconds between SSE comment lines that keep proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15_000;
@@ -246,13 +246,10 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const raw = reply.raw;
       openEventStream(reply);
       app.metrics.sseStreams.inc();
-      const send = (event: string, data: unknown, id?: string) =>
-        raw.write(
-          `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`,
-        );
+      const events = new EventWriter(raw);
       // The final event, with its state as the id a reconnecting EventSource sends back (above).
-      const sendFinal = (final: JobRecord) => send(final.state, withLinks(final), final.state);
-      const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+      const sendFinal = (final: JobRecord) => events.send(final.state, withLinks(final), final.state);
+      const heartbeat = setInterval(() => events.comment('keep-alive'), HEARTBEAT_MS);
       let closed = false;
       const close = () => {
         if (closed) return;
@@ -272,7 +269,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // A client that goes away frees its subscription at once.
       raw.on('close', close);
 
-      send('snapshot', withLinks(snapshot));
+      events.send('snapshot', withLinks(snapshot));
       if (FINISHED_STATES.has(snapshot.state)) {
         sendFinal(snapshot);
         close();
@@ -280,8 +277,8 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       forward = (event) => {
         if (closed) return;
-        if (event.kind === 'progress') send('progress', event.progress);
-        else if (event.kind === 'state') send('state', { state: event.state });
+        if (event.kind === 'progress') events.latest('progress', event.progress);
+        else if (event.kind === 'state') events.send('state', { state: event.state });
         else {
           sendFinal(event.job);
           close();
