@@ -1,7 +1,7 @@
 // Structural limits on JSON a client sends, checked before any handler, schema or queue sees it: nesting
 // depth, keys per object, array length, string length, and numbers that JSON can spell but a service cannot
-// keep (1e309 parses as Infinity and is stored as null; 9007199254740993 parses as …992). Every check is iterative, so no input can exhaust
-// the stack, and stops at the first violation.
+// keep (1e309 parses as Infinity and is stored as null; 9007199254740993 parses as …992). Every check is
+// iterative, so no input can exhaust the stack, and stops at the first violation.
 
 export interface JsonLimits {
   /** Deepest nesting of objects and arrays. @defaultValue 64 */

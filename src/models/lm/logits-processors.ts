@@ -1,14 +1,15 @@
 // Logits processors: each turns one step's scores (log-space, one per vocabulary entry) into the next,
 // in place. The chain is teacher log-probabilities → OpenAI's logit bias and repetition penalties →
 // temperature → antidistillation tilt → top-p, i.e.
-//   p̃(x) ∝ exp( [log p_T(x) + b(x) − c(x) α_f − [c(x) > 0] α_p] / τ + λ Δ̂(x) ),   Δ̂(x) = [ z₊(x) − z₋(x) ] / 2ε
-// (bias and penalties before temperature, as vLLM's sampler applies them; b, α_f, α_p are 0 unless asked)
-// (Savani et al. 2025, the paper's form of Eq. 6), then nucleus truncation. z± are the logits of the proxy
-// student at θ_P ± εg: logit differences equal log-probability differences up to a constant per position,
-// which the softmax removes, so the raw logits give the finite difference exactly. The official code adds
-// λ'Δ̂ to the raw teacher logits before dividing by τ: the same distribution with λ' = λτ. The paper keeps
-// λ constant; a schedule over the completion's positions is ours, for the ablation in
-// docs/antidistillation.md.
+//   p̃(x) ∝ exp( ℓ(x) / τ + λ Δ̂(x) ),   Δ̂(x) = [ z₊(x) − z₋(x) ] / 2ε
+// (Savani et al. 2025, the paper's form of Eq. 6), then nucleus truncation. ℓ(x) = log p_T(x) + b(x) −
+// c(x) α_f − [c(x) > 0] α_p is the teacher's log-probability after OpenAI's bias b and penalties (c(x): the
+// times x was sampled so far), applied before temperature as vLLM's sampler applies them; all three are 0
+// unless a request asks. z± are the logits of the proxy student at θ_P ± εg: logit differences equal
+// log-probability differences up to a constant per position, which the softmax removes, so the raw logits
+// give the finite difference exactly. The official code adds λ'Δ̂ to the raw teacher logits before dividing
+// by τ: the same distribution with λ' = λτ. The paper keeps λ constant; a schedule over the completion's
+// positions is ours, for the ablation in docs/antidistillation.md.
 import type { Random } from '../../lib/random.js';
 
 /** One step's raw logits from each decoder. */
