@@ -26,6 +26,7 @@ import { ImageDecoder } from '../retrieval/embedding/image-decoder.js';
 import collectionRoutes from '../routes/collections.js';
 import completionRoutes from '../routes/completions.js';
 import embeddingRoutes from '../routes/embeddings.js';
+import generateRoutes from '../routes/generate.js';
 import healthRoutes from '../routes/health.js';
 import jobRoutes from '../routes/jobs.js';
 import meanflowRoutes from '../routes/meanflow.js';
@@ -277,6 +278,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(healthRoutes);
   await app.register(modelRoutes);
   await app.register(oipRoutes);
+  await app.register(generateRoutes);
   await app.register(jobRoutes);
   await app.register(meanflowRoutes);
   await app.register(embeddingRoutes);

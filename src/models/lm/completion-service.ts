@@ -1,12 +1,13 @@
-// The completions service behind POST /v1/completions, /v1/chat/completions and /v1/responses: a request is
-// checked and planned (every 4xx before anything is sent), takes one of GENERATION_CONCURRENCY slots —
-// waiting in a bounded FIFO (GENERATION_QUEUE_LIMIT; then 503) while all are taken — runs on the decoder
-// threads, and its answer is assembled in OpenAI's shapes — text completions or chat completions, the whole
-// reply or the chunks of a stream (responses: response-shapes.ts) — with the seed, a system fingerprint of
+// The completions service behind POST /v1/completions, /v1/chat/completions, /v1/responses and Triton's
+// generate extension (/v2/models/{name}/generate, generate_stream): a request is checked and planned (every
+// 4xx before anything is sent), takes one of GENERATION_CONCURRENCY slots — waiting in a bounded FIFO
+// (GENERATION_QUEUE_LIMIT; then 503) while all are taken — runs on the decoder threads, and its answer is
+// assembled in its API's shapes — text completions or chat completions, the whole reply or the chunks of a
+// stream (responses: response-shapes.ts), Triton's generate answers — with the seed, a system fingerprint of
 // every model and, for antidistillation, the settings used. Routes reach it as `fastify.completions`.
 import { randomUUID } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
-import { InvalidInputError, OverloadedError } from '../../errors.js';
+import { InvalidInputError, NotFoundError, OverloadedError } from '../../errors.js';
 import { joinQueue, type Waiter } from '../../lib/abortable-queue.js';
 import { seedOrRandom } from '../../lib/random.js';
 import {
@@ -16,6 +17,7 @@ import {
   type CompletionReply,
   MAX_SEQUENCES,
 } from '../../schemas/completions.js';
+import type { GenerateBody, GenerateReply } from '../../schemas/generate.js';
 import type { ManifestEntry } from '../../schemas/manifest.js';
 import type { ResponseBody } from '../../schemas/responses.js';
 import type { ModelRegistry } from '../registry.js';
@@ -52,13 +54,14 @@ export interface CompletionCallbacks {
 
 type Reply = Static<typeof CompletionReply>;
 type ChatReply = Static<typeof ChatCompletionReply>;
-type Format = 'text' | 'chat' | 'response';
+type Format = 'text' | 'chat' | 'response' | 'generate';
 
-/** OpenAI's ids: cmpl-…, chatcmpl-…, resp_… (hex, as OpenAI's). */
+/** OpenAI's ids: cmpl-…, chatcmpl-…, resp_… (hex, as OpenAI's); Triton's generate answers name none. */
 const ID_PREFIX: Record<Format, () => string> = {
   text: () => `cmpl-${randomUUID()}`,
   chat: () => `chatcmpl-${randomUUID()}`,
   response: () => `resp_${randomUUID().replaceAll('-', '')}`,
+  generate: () => randomUUID(),
 };
 
 const modelRef = (entry: ManifestEntry) => ({
@@ -176,6 +179,22 @@ export class Completion {
       usage: this.usage(results),
       ...this.extras,
     };
+  }
+
+  /** Triton's generate answer: the text, with the finish reason and the seed beside it. */
+  generateReply(results: Generated[]): Static<typeof GenerateReply> {
+    const [result] = results as [Generated];
+    return {
+      ...this.generatePiece(result.text),
+      finish_reason: result.finishReason,
+      seed: this.seed,
+    };
+  }
+
+  /** A streamed piece of Triton's generate_stream: model, version and the piece of text. */
+  generatePiece(text: string) {
+    const { teacher } = this.plan.models;
+    return { model_name: teacher.name, model_version: teacher.version, text_output: text };
   }
 
   /** The chunk that opens a chat choice (its role); text completions have none. */
@@ -337,6 +356,43 @@ export class CompletionService {
     );
   }
 
+  /**
+   * Checks and plans Triton's generate request for model `name` (its `version`, when the path names one, must
+   * be the one served): `text_input` is the prompt, `parameters` the sampler's settings; one output, as start.
+   */
+  startGenerate(
+    name: string,
+    version: string | undefined,
+    body: Static<typeof GenerateBody>,
+    signal?: AbortSignal,
+  ): Promise<Completion> {
+    const served = this.lookup(name);
+    languageModelOf(served, '/params/name');
+    if (version !== undefined && version !== served.version) {
+      this.models.get(name, version); // 404 for a version that does not exist
+      throw new NotFoundError(
+        `generation serves version ${served.version} of model '${name}', not ${version}`,
+      );
+    }
+    const { seed, antidistillation_lambda: lambda, stream: _stream, ...sampling } = body.parameters ?? {};
+    return this.startPlanned(
+      {
+        ...sampling,
+        model: name,
+        prompt: body.text_input,
+        n: 1,
+        temperature: sampling.temperature ?? 1,
+        top_p: sampling.top_p ?? 1,
+        ...(lambda === undefined ? {} : { antidistillation: { lambda } }),
+      },
+      seed,
+      'generate',
+      signal,
+      { prompt: () => '/body/text_input' },
+      '/body/parameters',
+    );
+  }
+
   /** The prompt of a chat's messages in the model's chat template (400/404/422 naming the field). */
   private chatPrompt(model: string | undefined, messages: ChatMessage[], messagePath?: MessagePath): string {
     const name = model ?? DEFAULT_TEACHER;
@@ -346,16 +402,20 @@ export class CompletionService {
 
   private lookup = (name: string, version?: string) => this.models.get(name, version).entry;
 
-  /** `paths`: where the prompt's text and the token limit came from (a chat message…), for errors in them. */
+  /**
+   * `paths`: where the prompt's text and the token limit came from (a chat message…), for errors in them;
+   * `base`: where the other sampling fields are.
+   */
   private async startPlanned(
     input: Omit<CompletionInput, 'seed'>,
     requestedSeed: number | undefined,
     format: Format,
     signal: AbortSignal | undefined,
     paths?: InputPaths,
+    base = '/body',
   ): Promise<Completion> {
     const seed = seedOrRandom(requestedSeed);
-    const plan = planCompletion(this.lookup, this.modelsDir, { ...input, seed }, '/body', paths);
+    const plan = planCompletion(this.lookup, this.modelsDir, { ...input, seed }, base, paths);
     const { teacher, pair } = plan.models;
     // Refuses models that are not ready before anything is sent.
     this.models.checkDecodable(pair === undefined ? [teacher] : [teacher, pair.plus, pair.minus]);
