@@ -33,6 +33,11 @@ describe('ops endpoints', () => {
     const echoed = await app.inject({ url: '/v1/models/nope', headers: { 'x-request-id': 'gateway-7' } });
     assert.equal(echoed.statusCode, 404);
     assert.equal(echoed.headers['x-request-id'], 'gateway-7');
+    // Not an id: replaced, so it does not ride along on every log line of its request.
+    for (const sent of ['x'.repeat(129), 'two words', '']) {
+      const replaced = await app.inject({ url: '/health/live', headers: { 'x-request-id': sent } });
+      assert.match(replaced.headers['x-request-id'] as string, /^[0-9a-f-]{36}$/);
+    }
   });
 
   it('is not ready while draining, but still live', async () => {

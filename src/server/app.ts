@@ -1,6 +1,7 @@
 // buildApp(config): the whole service as a Fastify instance, without listening. main.ts listens; tests call
 // this and talk to it in-process. Domain services are decorated onto the instance: models, queue, collections, metrics.
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import { type Config, modelAccess } from '../config.js';
@@ -120,6 +121,19 @@ async function probeDataDir(config: Config): Promise<StorageProbe | undefined> {
   return storage;
 }
 
+/** What a client may send as its request's id: gateways and tracers send UUIDs, hex and such. */
+const CLIENT_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+
+/**
+ * The request's id in its log lines and its answer: the client's x-request-id when it looks like one, else a
+ * UUID, which names one request among every replica's logs (Fastify's own ids count from 1 in each process).
+ * A 16 KB header or one with spaces is not copied into every log line of its request.
+ */
+function requestIdOf(request: IncomingMessage): string {
+  const sent = request.headers['x-request-id'];
+  return typeof sent === 'string' && CLIENT_REQUEST_ID.test(sent) ? sent : randomUUID();
+}
+
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const secrets = new Set(
     [...config.security.apiKeys, ...config.security.adminApiKeys].map(({ key }) => key),
@@ -146,10 +160,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // During close(), new requests on kept-alive sockets get 503 + Connection: close.
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    // A client's x-request-id is the request's id in the logs and the answer; otherwise a UUID, which
-    // names one request among every replica's logs (Fastify's own ids count from 1 in each process).
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     // Fastify's two lines per request are replaced by the single onResponse line below.
     logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors: frameworkError,
