@@ -160,7 +160,78 @@ describe('the Responses API', () => {
     assert.equal(cut.finishReason, 'length');
   });
 
+  it("includes the output text's log-probabilities: those chat gives, whole, per delta and through the AI SDK", async () => {
+    const asked = { include: ['message.output_text.logprobs' as const], top_logprobs: 3 };
+    const create = async (body: object) => {
+      const response = await openai.responses.create(
+        body as OpenAI.Responses.ResponseCreateParamsNonStreaming,
+      );
+      const part = response.output[0]?.type === 'message' ? response.output[0].content[0] : undefined;
+      return {
+        text: response.output_text,
+        logprobs: part?.type === 'output_text' ? part.logprobs : undefined,
+      };
+    };
+    const sampled = { input: '90719*8', temperature: 1, seed: 4 };
+    const { text, logprobs = [] } = await create({ ...sampled, ...asked });
+    assert.equal(logprobs.map((entry) => entry.token).join(''), text);
+    const chat = await app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: {
+        messages: [{ role: 'user', content: sampled.input }],
+        temperature: 1,
+        seed: 4,
+        logprobs: true,
+        top_logprobs: 3,
+      },
+    });
+    assert.deepEqual(logprobs, chat.json().choices[0].logprobs.content);
+    for (const entry of logprobs) {
+      const alternatives = entry.top_logprobs.map((top) => top.logprob);
+      assert.deepEqual(
+        alternatives,
+        [...alternatives].sort((a, b) => b - a),
+        'most likely first',
+      );
+    }
+    assert.deepEqual((await create({ ...sampled, top_logprobs: 3 })).logprobs, [], 'none without include');
+
+    const stream = openai.responses.stream({
+      ...sampled,
+      ...asked,
+    } as Parameters<typeof openai.responses.stream>[0]);
+    const deltas: Array<{ delta: string; tokens: string }> = [];
+    stream.on('response.output_text.delta', (event) => {
+      deltas.push({ delta: event.delta, tokens: event.logprobs.map((entry) => entry.token).join('') });
+    });
+    await stream.finalResponse();
+    assert.ok(deltas.length > 5, `${deltas.length} deltas`);
+    for (const { delta, tokens } of deltas) assert.equal(tokens, delta);
+
+    // The AI SDK's `logprobs` option asks for them (it sends no seed to the Responses API: greedy here).
+    const greedyOnes = (await create({ input: PROBLEM, temperature: 0, ...asked })).logprobs ?? [];
+    const model = createOpenAI({ baseURL: `${base}/v1`, apiKey: 'unused' })('arithmetic-teacher');
+    const sdk = await generateText({
+      model,
+      prompt: PROBLEM,
+      temperature: 0,
+      maxRetries: 0,
+      providerOptions: { openai: { logprobs: 3 } },
+    });
+    const withoutBytes = greedyOnes.map(({ bytes: _, top_logprobs, ...entry }) => ({
+      ...entry,
+      top_logprobs: top_logprobs.map(({ bytes: __, ...top }) => top),
+    }));
+    assert.deepEqual((sdk.providerMetadata?.openai?.logprobs as unknown[] | undefined)?.[0], withoutBytes);
+  });
+
   for (const [what, body, param] of [
+    [
+      'an include that is not served',
+      { input: PROBLEM, include: ['reasoning.encrypted_content'] },
+      'include.0',
+    ],
     ['a tool (not served)', { input: PROBLEM, tools: [{ type: 'web_search' }] }, 'tools'],
     ['text outside the vocabulary', { input: 'hello' }, 'input'],
     [

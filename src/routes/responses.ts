@@ -54,7 +54,10 @@ async function writeEvents(
     events.send(`event: ${(event as { type: string }).type}\ndata: ${JSON.stringify(event)}\n\n`);
   for (const event of shapes.opening()) send(event);
   try {
-    const [result] = await completion.run({ onText: (_, text) => send(shapes.delta(text)) }, signal);
+    const [result] = await completion.run(
+      { onText: (_, text, logprobs) => send(shapes.delta(text, logprobs)) },
+      signal,
+    );
     for (const event of shapes.closing(result as Generated)) send(event);
   } catch (error) {
     send(shapes.failure('generation failed'));

@@ -288,9 +288,10 @@ export const ChatCompletionBody = Type.Object(
       Type.Union([Type.Boolean(), Type.Null()], { description: 'Log-probabilities of the sampled tokens.' }),
     ),
     top_logprobs: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 0, maximum: 5 }), Type.Null()], {
+      Type.Union([Type.Integer({ minimum: 0, maximum: 20 }), Type.Null()], {
         description:
-          'Alternatives per token, with logprobs (as on /v1/completions: the distribution sampled from).',
+          'Alternatives per token, with logprobs, most likely first (as on /v1/completions: the distribution ' +
+          'sampled from); OpenAI allows 20, the arithmetic vocabulary has 17 tokens with text.',
       }),
     ),
     seed: Type.Optional(Seed),

@@ -77,6 +77,29 @@ export const ResponseBody = Type.Object(
         description: 'Returned with the response.',
       }),
     ),
+    include: Type.Optional(
+      Type.Union([
+        Type.Array(Type.Literal('message.output_text.logprobs'), {
+          maxItems: 4,
+          description:
+            "Extra output to include: only the output text's log-probabilities (tools and reasoning are not " +
+            'served).',
+        }),
+        Type.Null(),
+      ]),
+    ),
+    top_logprobs: Type.Optional(
+      Type.Union([
+        Type.Integer({
+          minimum: 0,
+          maximum: 20,
+          description:
+            'Alternatives per token with include message.output_text.logprobs (the vocabulary has fewer): ' +
+            'as on /v1/chat/completions, under the distribution sampled from.',
+        }),
+        Type.Null(),
+      ]),
+    ),
     user: EndUser,
     seed: Type.Optional(Seed),
     antidistillation: SamplingFields.antidistillation,

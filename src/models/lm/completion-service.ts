@@ -48,7 +48,8 @@ export interface GenerationLimits {
 }
 
 export interface CompletionCallbacks {
-  onText?: (index: number, piece: string) => void;
+  /** `logprobs`: every token's entry so far when the request asked for them (by text offset). */
+  onText?: (index: number, piece: string, logprobs?: TokenLogprobs) => void;
   onDone?: (index: number, result: Generated) => void;
 }
 
@@ -71,7 +72,7 @@ const modelRef = (entry: ManifestEntry) => ({
 });
 
 /** OpenAI's chat logprobs from the text-completion ones: each token with its bytes and its alternatives. */
-function chatLogprobs(logprobs: TokenLogprobs | undefined): ChatReply['choices'][number]['logprobs'] {
+export function chatLogprobs(logprobs: TokenLogprobs | undefined): ChatReply['choices'][number]['logprobs'] {
   if (logprobs === undefined) return null;
   const entry = (token: string, logprob: number) => ({
     token,
@@ -81,9 +82,10 @@ function chatLogprobs(logprobs: TokenLogprobs | undefined): ChatReply['choices']
   return {
     content: logprobs.tokens.map((token, index) => ({
       ...entry(token, logprobs.token_logprobs[index] as number),
-      top_logprobs: Object.entries(logprobs.top_logprobs?.[index] ?? {}).map(([alternative, logprob]) =>
-        entry(alternative, logprob),
-      ),
+      // Most likely first, as OpenAI lists them: an object's digit keys iterate in numeric order instead.
+      top_logprobs: Object.entries(logprobs.top_logprobs?.[index] ?? {})
+        .sort(([, a], [, b]) => b - a)
+        .map(([alternative, logprob]) => entry(alternative, logprob)),
     })),
   };
 }
@@ -328,6 +330,9 @@ export class CompletionService {
    */
   startResponse(body: Static<typeof ResponseBody>, signal?: AbortSignal): Promise<Completion> {
     const { input, model, temperature, top_p, antidistillation, max_output_tokens: maxTokens } = body;
+    const logprobs = body.include?.includes('message.output_text.logprobs')
+      ? (body.top_logprobs ?? 0)
+      : undefined;
     const messages: ChatMessage[] =
       typeof input === 'string'
         ? [{ role: 'user', content: input }]
@@ -348,6 +353,7 @@ export class CompletionService {
         ...(model === undefined ? {} : { model }),
         ...(maxTokens === undefined || maxTokens === null ? {} : { max_tokens: maxTokens }),
         ...(antidistillation === undefined ? {} : { antidistillation }),
+        ...(logprobs === undefined ? {} : { logprobs }),
       },
       body.seed,
       'response',

@@ -5,7 +5,13 @@ import { InvalidInputError } from '../../errors.js';
 import { deriveSeed } from '../../lib/random.js';
 import type { ManifestEntry, ModelLookup } from '../../schemas/manifest.js';
 import type { Decoder } from './decoder.js';
-import { type Generated, generateSequence, type SamplingOptions, type SequenceDecoders } from './generate.js';
+import {
+  type Generated,
+  generateSequence,
+  type SamplingOptions,
+  type SequenceDecoders,
+  type TokenLogprobs,
+} from './generate.js';
 import {
   type AntidistillationInput,
   encodePrompt,
@@ -142,7 +148,7 @@ export async function runCompletion(
   callbacks: {
     onStart?: (index: number) => void;
     onToken?: (index: number) => void;
-    onText?: (index: number, piece: string) => void;
+    onText?: (index: number, piece: string, logprobs?: TokenLogprobs) => void;
     onDone?: (index: number, result: Generated) => void;
   },
   signal: AbortSignal,
@@ -182,7 +188,7 @@ export async function runCompletion(
             ...(plan.logprobs === undefined ? {} : { logprobs: plan.logprobs }),
             seed: sequence.seed,
           },
-          (piece) => callbacks.onText?.(sequence.index, piece),
+          (piece, logprobs) => callbacks.onText?.(sequence.index, piece, logprobs),
           stop,
           () => callbacks.onToken?.(sequence.index),
         );

@@ -99,7 +99,8 @@ export async function generateSequence(
   vocabulary: Vocabulary,
   decoders: SequenceDecoders,
   request: SequenceRequest,
-  onText: (piece: string) => void,
+  /** Text as it becomes final; `logprobs` (when asked for) holds every token's entry so far, by text offset. */
+  onText: (piece: string, logprobs?: TokenLogprobs) => void,
   signal: AbortSignal,
   onToken?: () => void,
 ): Promise<Generated> {
@@ -149,7 +150,7 @@ export async function generateSequence(
       recordLogprobs(logprobs, vocabulary, distribution, token, text.value.length, request.logprobs ?? 0);
     }
     const { emit, stopped } = text.push(piece);
-    if (emit.length > 0) onText(emit);
+    if (emit.length > 0) onText(emit, logprobs);
     if (stopped) {
       finishReason = 'stop';
       break;
@@ -157,7 +158,7 @@ export async function generateSequence(
     fed = [token];
   }
   const rest = text.flush();
-  if (rest.length > 0) onText(rest);
+  if (rest.length > 0) onText(rest, logprobs);
   return {
     text: text.value,
     finishReason,

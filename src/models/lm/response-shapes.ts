@@ -4,8 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import type { OutputMessage, ResponseBody, ResponseObject } from '../../schemas/responses.js';
-import type { Completion } from './completion-service.js';
-import type { Generated } from './generate.js';
+import { type Completion, chatLogprobs } from './completion-service.js';
+import type { Generated, TokenLogprobs } from './generate.js';
 
 type Response = Static<typeof ResponseObject>;
 type Message = Static<typeof OutputMessage>;
@@ -21,6 +21,8 @@ export class ResponseShapes {
   /** The output message's id, the same in every event and in the final object. */
   private readonly messageId = `msg_${randomUUID().replaceAll('-', '')}`;
   private sequence = 0;
+  /** Characters of text the stream has sent. */
+  private streamed = 0;
 
   constructor(
     private readonly completion: Completion,
@@ -41,7 +43,7 @@ export class ResponseShapes {
       instructions: this.echoed.instructions ?? null,
       max_output_tokens: this.echoed.max_output_tokens ?? null,
       model: head.model,
-      output: result === undefined ? [] : [this.message(statusOf(result), result.text)],
+      output: result === undefined ? [] : [this.message(statusOf(result), result)],
       parallel_tool_calls: false,
       previous_response_id: null,
       store: false,
@@ -75,26 +77,33 @@ export class ResponseShapes {
       this.event('response.in_progress', { response: inProgress }),
       this.event('response.output_item.added', {
         output_index: 0,
-        item: { ...this.message('in_progress', ''), content: [] },
+        item: { ...this.message('in_progress'), content: [] },
       }),
-      this.event('response.content_part.added', { ...this.where(), part: textPart('') }),
+      this.event('response.content_part.added', { ...this.where(), part: textPart('', []) }),
     ];
   }
 
-  /** One piece of text. */
-  delta(text: string): object {
-    return this.event('response.output_text.delta', { ...this.where(), delta: text, logprobs: [] });
+  /**
+   * One piece of text, with its tokens' log-probabilities when the request includes them: the entries of
+   * `logprobs` (every token's so far) from the text offset the stream has reached.
+   */
+  delta(text: string, logprobs?: TokenLogprobs): object {
+    const start = this.streamed;
+    this.streamed += text.length;
+    const entries = logprobs === undefined ? [] : outputLogprobs(within(logprobs, start, this.streamed));
+    return this.event('response.output_text.delta', { ...this.where(), delta: text, logprobs: entries });
   }
 
   /** The events that close the text, the message and the response. */
   closing(result: Generated): object[] {
     const response = this.response(result);
+    const logprobs = outputLogprobs(result.logprobs);
     return [
-      this.event('response.output_text.done', { ...this.where(), text: result.text, logprobs: [] }),
-      this.event('response.content_part.done', { ...this.where(), part: textPart(result.text) }),
+      this.event('response.output_text.done', { ...this.where(), text: result.text, logprobs }),
+      this.event('response.content_part.done', { ...this.where(), part: textPart(result.text, logprobs) }),
       this.event('response.output_item.done', {
         output_index: 0,
-        item: this.message(statusOf(result), result.text),
+        item: this.message(statusOf(result), result),
       }),
       this.event(response.status === 'completed' ? 'response.completed' : 'response.incomplete', {
         response,
@@ -107,8 +116,9 @@ export class ResponseShapes {
     return this.event('error', { code: 'server_error', message, param: null });
   }
 
-  private message(status: Status, text: string): Message {
-    return { type: 'message', id: this.messageId, status, role: 'assistant', content: [textPart(text)] };
+  private message(status: Status, result?: Generated): Message {
+    const part = textPart(result?.text ?? '', outputLogprobs(result?.logprobs));
+    return { type: 'message', id: this.messageId, status, role: 'assistant', content: [part] };
   }
 
   private where() {
@@ -123,9 +133,26 @@ export class ResponseShapes {
 const statusOf = (result: Generated): 'completed' | 'incomplete' =>
   result.finishReason === 'length' ? 'incomplete' : 'completed';
 
-const textPart = (text: string) => ({
+const textPart = (text: string, logprobs: unknown[]) => ({
   type: 'output_text' as const,
   text,
   annotations: [],
-  logprobs: [],
+  logprobs,
 });
+
+/** The Responses API's logprobs of output text: the chat completions' entries (none when not asked for). */
+const outputLogprobs = (logprobs: TokenLogprobs | undefined) => chatLogprobs(logprobs)?.content ?? [];
+
+/** The entries of the tokens whose text starts in [start, end). */
+function within(logprobs: TokenLogprobs, start: number, end: number): TokenLogprobs {
+  const first = logprobs.text_offset.findIndex((offset) => offset >= start);
+  const from = first < 0 ? logprobs.text_offset.length : first;
+  let to = from;
+  while (to < logprobs.text_offset.length && (logprobs.text_offset[to] as number) < end) to++;
+  return {
+    tokens: logprobs.tokens.slice(from, to),
+    token_logprobs: logprobs.token_logprobs.slice(from, to),
+    top_logprobs: logprobs.top_logprobs?.slice(from, to) ?? null,
+    text_offset: logprobs.text_offset.slice(from, to),
+  };
+}
