@@ -1,9 +1,10 @@
-// How a started completion is answered, whatever its API (completions, chat completions, responses): streamed
-// by the route's own writer (the reply hijacked) or whole. A client that disconnects stops its generation at
-// the next token; the generation slot is freed whatever happens.
+// How a started completion is answered, whatever its API (completions, chat completions, responses, Triton's
+// generate): streamed by the route's own writer (the reply hijacked) or whole. A client that disconnects
+// stops its generation at the next token; the generation slot is freed whatever happens.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Completion } from '../models/lm/completion-service.js';
 import type { Generated } from '../models/lm/generate.js';
+import { openEventStream } from './event-stream.js';
 
 /** Writes a streamed answer until generation ends or `signal` (the client left) stops it. */
 export type StreamWriter = (signal: AbortSignal) => Promise<void>;
@@ -49,11 +50,33 @@ export async function answerCompletion<Whole>(
 }
 
 /**
+ * A completion's event stream: opens it, lets `write` send events, and ends it whatever happens — after the
+ * `failure` event when generation fails (the error then goes on to answerCompletion, which logs it).
+ */
+export async function writeEventStream(
+  reply: FastifyReply,
+  write: (send: (event: string) => void) => Promise<void>,
+  failure: () => string,
+): Promise<void> {
+  openEventStream(reply);
+  const events = batchedEvents(reply);
+  try {
+    await write(events.send);
+  } catch (error) {
+    events.send(failure());
+    throw error;
+  } finally {
+    events.flush();
+    reply.raw.end();
+  }
+}
+
+/**
  * A writer of server-sent events that waits for the end of this event-loop turn and sends what came in one
  * write: the decoder's next step is dispatched first (decode-scheduler.ts), and the sequences of one request
  * share a write. `flush` sends what is pending at once.
  */
-export function batchedEvents(reply: FastifyReply): { send: (event: string) => void; flush: () => void } {
+function batchedEvents(reply: FastifyReply): { send: (event: string) => void; flush: () => void } {
   const raw = reply.raw;
   let pending = '';
   const flush = () => {

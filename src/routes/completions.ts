@@ -12,8 +12,8 @@ import {
   CompletionBody,
   CompletionReply,
 } from '../schemas/completions.js';
-import { answerCompletion, batchedEvents, type StreamWriter } from './completion-answer.js';
-import { openEventStream } from './event-stream.js';
+import { answerCompletion, type StreamWriter, writeEventStream } from './completion-answer.js';
+import { eventText } from './event-stream.js';
 
 const ANTIDISTILLATION =
   'With `antidistillation.lambda` > 0 each token is drawn from p̃ ∝ exp(log p_T / τ + λ Δ̂), Δ̂ the ' +
@@ -87,45 +87,42 @@ function streamOf(
  * Writes the SSE stream: per choice an opening chunk (chat), its text chunks and a finishing chunk, then the
  * usage chunk if asked, then [DONE].
  */
-async function writeStream(
+function writeStream(
   reply: FastifyReply,
   completion: Completion,
   includeUsage: boolean,
   signal: AbortSignal,
 ): Promise<void> {
-  openEventStream(reply);
-  const events = batchedEvents(reply);
-  const send = (data: unknown) => events.send(`data: ${JSON.stringify(data)}\n\n`);
-  const opened = new Set<number>();
-  const open = (index: number) => {
-    if (opened.has(index)) return;
-    opened.add(index);
-    const chunk = completion.openingChunk(index);
-    if (chunk !== undefined) send(chunk);
-  };
-  try {
-    const results = await completion.run(
-      {
-        onText: (index, text) => {
-          open(index);
-          send(completion.textChunk(index, text));
+  const failure = () => eventText({ error: { message: 'generation failed', type: 'server_error' } });
+  return writeEventStream(
+    reply,
+    async (sendEvent) => {
+      const send = (data: unknown) => sendEvent(eventText(data));
+      const opened = new Set<number>();
+      const open = (index: number) => {
+        if (opened.has(index)) return;
+        opened.add(index);
+        const chunk = completion.openingChunk(index);
+        if (chunk !== undefined) send(chunk);
+      };
+      const results = await completion.run(
+        {
+          onText: (index, text) => {
+            open(index);
+            send(completion.textChunk(index, text));
+          },
+          onDone: (index, result) => {
+            open(index);
+            send(completion.finishChunk(index, result));
+          },
         },
-        onDone: (index, result) => {
-          open(index);
-          send(completion.finishChunk(index, result));
-        },
-      },
-      signal,
-    );
-    if (includeUsage) send(completion.usageChunk(results));
-    events.send('data: [DONE]\n\n');
-  } catch (error) {
-    send({ error: { message: 'generation failed', type: 'server_error' } });
-    throw error;
-  } finally {
-    events.flush();
-    reply.raw.end();
-  }
+        signal,
+      );
+      if (includeUsage) send(completion.usageChunk(results));
+      sendEvent('data: [DONE]\n\n');
+    },
+    failure,
+  );
 }
 
 export default completionRoutes;

@@ -32,11 +32,11 @@ export class EventWriter {
 
   send(event: string, data: unknown, id?: string): void {
     this.flush();
-    this.raw.write(eventText(event, data, id));
+    this.raw.write(eventText(data, event, id));
   }
 
   latest(event: string, data: unknown): void {
-    const text = eventText(event, data);
+    const text = eventText(data, event);
     if (this.raw.writableNeedDrain) this.waiting.set(event, text);
     else this.raw.write(text);
   }
@@ -52,6 +52,8 @@ export class EventWriter {
   }
 }
 
-function eventText(event: string, data: unknown, id?: string): string {
-  return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+/** One server-sent event: `data` as JSON, after its `id` and `event` name lines when it has them. */
+export function eventText(data: unknown, event?: string, id?: string): string {
+  const head = `${id === undefined ? '' : `id: ${id}\n`}${event === undefined ? '' : `event: ${event}\n`}`;
+  return `${head}data: ${JSON.stringify(data)}\n\n`;
 }

@@ -10,8 +10,8 @@ import type { Completion } from '../models/lm/completion-service.js';
 import { problems } from '../schemas/common.js';
 import { GenerateBody, GenerateReply } from '../schemas/generate.js';
 import { ModelParams, VersionedParams } from '../schemas/oip.js';
-import { answerCompletion, batchedEvents } from './completion-answer.js';
-import { openEventStream } from './event-stream.js';
+import { answerCompletion, writeEventStream } from './completion-answer.js';
+import { eventText } from './event-stream.js';
 
 const DESCRIPTION =
   "Triton's generate extension: `text_input` is the prompt in the model vocabulary, `parameters` the " +
@@ -61,19 +61,14 @@ const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {
 };
 
 /** One event per piece of text as it becomes final; an error after the start as a `data` event. */
-async function writePieces(reply: FastifyReply, completion: Completion, signal: AbortSignal): Promise<void> {
-  openEventStream(reply);
-  const events = batchedEvents(reply);
-  const send = (data: unknown) => events.send(`data: ${JSON.stringify(data)}\n\n`);
-  try {
-    await completion.run({ onText: (_, text) => send(completion.generatePiece(text)) }, signal);
-  } catch (error) {
-    send({ error: 'generation failed' });
-    throw error;
-  } finally {
-    events.flush();
-    reply.raw.end();
-  }
+function writePieces(reply: FastifyReply, completion: Completion, signal: AbortSignal): Promise<void> {
+  return writeEventStream(
+    reply,
+    async (send) => {
+      await completion.run({ onText: (_, text) => send(eventText(completion.generatePiece(text))) }, signal);
+    },
+    () => eventText({ error: 'generation failed' }),
+  );
 }
 
 export default generateRoutes;

@@ -9,8 +9,8 @@ import type { Generated } from '../models/lm/generate.js';
 import { ResponseShapes } from '../models/lm/response-shapes.js';
 import { problems } from '../schemas/common.js';
 import { ResponseBody, ResponseObject } from '../schemas/responses.js';
-import { answerCompletion, batchedEvents } from './completion-answer.js';
-import { openEventStream } from './event-stream.js';
+import { answerCompletion, writeEventStream } from './completion-answer.js';
+import { eventText } from './event-stream.js';
 
 const responseRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -41,31 +41,29 @@ const responseRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 };
 
+/** The Responses API's typed events: each named by its type. */
+const typedEvent = (event: object) => eventText(event, (event as { type: string }).type);
+
 /** Writes the stream's events: opening, one delta per piece of text, closing (or an error event). */
-async function writeEvents(
+function writeEvents(
   reply: FastifyReply,
   completion: Completion,
   shapes: ResponseShapes,
   signal: AbortSignal,
 ): Promise<void> {
-  openEventStream(reply);
-  const events = batchedEvents(reply);
-  const send = (event: object) =>
-    events.send(`event: ${(event as { type: string }).type}\ndata: ${JSON.stringify(event)}\n\n`);
-  for (const event of shapes.opening()) send(event);
-  try {
-    const [result] = await completion.run(
-      { onText: (_, text, logprobs) => send(shapes.delta(text, logprobs)) },
-      signal,
-    );
-    for (const event of shapes.closing(result as Generated)) send(event);
-  } catch (error) {
-    send(shapes.failure('generation failed'));
-    throw error;
-  } finally {
-    events.flush();
-    reply.raw.end();
-  }
+  return writeEventStream(
+    reply,
+    async (sendEvent) => {
+      const send = (event: object) => sendEvent(typedEvent(event));
+      for (const event of shapes.opening()) send(event);
+      const [result] = await completion.run(
+        { onText: (_, text, logprobs) => send(shapes.delta(text, logprobs)) },
+        signal,
+      );
+      for (const event of shapes.closing(result as Generated)) send(event);
+    },
+    () => typedEvent(shapes.failure('generation failed')),
+  );
 }
 
 export default responseRoutes;
