@@ -122,15 +122,11 @@ export async function generateSequence(
   while (completionTokens < request.maxTokens) {
     signal.throwIfAborted();
     const logits = await stepAll(decoders, fed);
-    const scores = logSoftmax(logits.teacher);
     const position = completionTokens;
-    chain.suppress(scores, logits, random, position);
-    const teacher = cost === undefined ? undefined : logSoftmax(scores);
-    chain.bias?.(scores, logits, random, position);
-    chain.penalties?.(scores, logits, random, position);
-    chain.temperature?.(scores, logits, random, position);
-    const tempered = cost?.tiltKl === undefined ? undefined : logSoftmax(scores);
-    chain.tilt?.(scores, logits, random, position);
+    const { scores, teacher, tempered } = shapedScores(chain, logits, random, position, {
+      teacher: cost !== undefined,
+      tempered: cost?.tiltKl !== undefined,
+    });
     const distribution = logprobs === undefined && cost === undefined ? undefined : logSoftmax(scores);
     if (cost !== undefined && distribution !== undefined && teacher !== undefined) {
       cost.teacherKl += klOfLogs(distribution, teacher);
@@ -206,6 +202,33 @@ export function processorChain(
       ? {}
       : { tilt: antidistillationTilt(lambdaAt(ads.lambda, ads.lambda_schedule), ads.epsilon, ads.permute) }),
     truncate: topP(sampling.topP),
+  };
+}
+
+/**
+ * One step's scores through the chain up to top-p (suppress, bias, penalties, temperature, tilt): what the
+ * sampling distribution is. `keep` also keeps the distribution after suppress (the teacher's at τ = 1) and
+ * after temperature (before the tilt), which the sampling cost compares it with.
+ */
+export function shapedScores(
+  chain: ReturnType<typeof processorChain>,
+  logits: StepLogits,
+  random: Random,
+  position: number,
+  keep: { teacher: boolean; tempered: boolean } = { teacher: false, tempered: false },
+): { scores: Float64Array; teacher?: Float64Array; tempered?: Float64Array } {
+  const scores = logSoftmax(logits.teacher);
+  chain.suppress(scores, logits, random, position);
+  const teacher = keep.teacher ? logSoftmax(scores) : undefined;
+  chain.bias?.(scores, logits, random, position);
+  chain.penalties?.(scores, logits, random, position);
+  chain.temperature?.(scores, logits, random, position);
+  const tempered = keep.tempered ? logSoftmax(scores) : undefined;
+  chain.tilt?.(scores, logits, random, position);
+  return {
+    scores,
+    ...(teacher === undefined ? {} : { teacher }),
+    ...(tempered === undefined ? {} : { tempered }),
   };
 }
 

@@ -13,6 +13,7 @@ import {
   recordLogprobs,
   type SamplingOptions,
   type SequenceDecoders,
+  shapedScores,
   stepAll,
   type TokenLogprobs,
 } from './generate.js';
@@ -51,10 +52,8 @@ export async function echoPrompt(
     for (let i = 1; i < promptIds.length; i++) {
       signal.throwIfAborted();
       const logits = await stepAll(decoders, [promptIds[i - 1] as number]);
-      const scores = logSoftmax(logits.teacher);
-      for (const processor of [chain.suppress, chain.bias, chain.temperature, chain.tilt]) {
-        processor?.(scores, logits, random, 0);
-      }
+      // Position 0: λ at its first value; no token sampled yet, so the penalties take nothing.
+      const { scores } = shapedScores(chain, logits, random, 0);
       const token = promptIds[i] as number;
       recordLogprobs(logprobs, vocabulary, logSoftmax(scores), token, offset, top);
       offset += vocabulary.text(token).length;
