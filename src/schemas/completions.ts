@@ -71,6 +71,9 @@ const Penalty = (what: string) =>
     description: `Subtracted from a token's log-probability, times ${what} (negative values favour repeats).`,
   });
 
+export const FrequencyPenalty = Penalty('how often the token was sampled in this completion so far');
+export const PresencePenalty = Penalty('1 once the token was sampled in this completion');
+
 export const SamplingFields = {
   model: Type.Optional({ ...ModelName, description: 'A language model; default arithmetic-teacher.' }),
   max_tokens: Type.Optional(
@@ -91,12 +94,8 @@ export const SamplingFields = {
       { description: 'Up to 4 sequences that end generation; they are not returned.' },
     ),
   ),
-  frequency_penalty: Type.Optional(
-    Type.Union([Penalty('how often the token was sampled in this completion so far'), Type.Null()]),
-  ),
-  presence_penalty: Type.Optional(
-    Type.Union([Penalty('1 once the token was sampled in this completion'), Type.Null()]),
-  ),
+  frequency_penalty: Type.Optional(Type.Union([FrequencyPenalty, Type.Null()])),
+  presence_penalty: Type.Optional(Type.Union([PresencePenalty, Type.Null()])),
   logit_bias: Type.Optional(
     Type.Union([
       MapOf(Type.String({ pattern: '^(0|[1-9][0-9]{0,5})$' }), Type.Number({ minimum: -100, maximum: 100 }), {

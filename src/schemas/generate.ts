@@ -4,9 +4,7 @@
 // scalars (string, number or boolean); meanserve's are the completions sampler's.
 import { Type } from '@sinclair/typebox';
 import { Seed } from './common.js';
-import { MAX_LAMBDA, SamplingFields } from './completions.js';
-
-const Penalty = Type.Number({ minimum: -2, maximum: 2, description: 'As on /v1/completions.' });
+import { FrequencyPenalty, MAX_LAMBDA, PresencePenalty, SamplingFields } from './completions.js';
 
 export const GenerateParameters = Type.Object(
   {
@@ -23,8 +21,8 @@ export const GenerateParameters = Type.Object(
         description: 'A sequence that ends generation, not returned.',
       }),
     ),
-    frequency_penalty: Type.Optional(Penalty),
-    presence_penalty: Type.Optional(Penalty),
+    frequency_penalty: Type.Optional(FrequencyPenalty),
+    presence_penalty: Type.Optional(PresencePenalty),
     antidistillation_lambda: Type.Optional(
       Type.Number({
         minimum: 0,
