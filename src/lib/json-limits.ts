@@ -121,6 +121,9 @@ function roundedLiteralAt(bytes: Uint8Array, at: number): number | undefined {
   return BigInt(text) === BigInt(value) || String(value) === text ? undefined : value;
 }
 
+/** What almost every body has rounded: nothing (no set to build for each one). */
+const NONE_ROUNDED: ReadonlySet<number> = new Set();
+
 interface Trail {
   parent: Trail | undefined;
   key: string;
@@ -175,7 +178,7 @@ function problemAt(
 export function findLimitViolation(
   document: unknown,
   limits: JsonLimits,
-  rounded: ReadonlySet<number> = new Set(),
+  rounded: ReadonlySet<number> = NONE_ROUNDED,
 ): JsonLimitViolation | undefined {
   const root: Trail = { parent: undefined, key: '' };
   const rootProblem = problemAt(document, limits, rounded);

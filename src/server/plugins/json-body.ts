@@ -34,7 +34,8 @@ async function jsonBodyPlugin(app: FastifyInstance, globalLimits: JsonLimits): P
       // Fastify's parser takes Buffers too (secure-json-parse reads either); its type says string.
       parse(request, bytes as unknown as string, (error, document) => {
         if (error !== null) return done(error, undefined);
-        const violation = findLimitViolation(document, limits, new Set(scan.rounded));
+        const rounded = scan.rounded.length === 0 ? undefined : new Set(scan.rounded);
+        const violation = findLimitViolation(document, limits, rounded);
         if (violation === undefined) return done(null, document);
         const path = `/body${violation.pointer}`;
         const detail = `${path} ${violation.message}`;
