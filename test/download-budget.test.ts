@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { listen, startApp, stopApp } from './helpers/app.js';
+import { DEFAULT_DECODERS, listen, startApp, stopApp } from './helpers/app.js';
 import { waitFor } from './helpers/wait.js';
 
 /** 20 000 images of 28×28 bytes (and the .npy header): far more than loopback's socket buffers take unread. */
@@ -164,5 +164,110 @@ describe('the same budget for large answers of other routes', () => {
   it('charges any other answer of 1 MiB or more as it is sent (a batch of searches, 20 MB of hits)', async () => {
     const queries = Array.from({ length: 256 }, (_, i) => ({ vector: [i % 10, i], k: 1000 }));
     await refusedWhileHeld('/v1/collections/plain/search/batch', { queries });
+  });
+});
+
+/** An answer read off a raw socket: its chunked body once the client chose to read it. */
+interface HeldAnswer {
+  socket: Socket;
+  /** Reads the rest of the answer and gives its body, the chunked framing taken off. */
+  readAll(): Promise<string>;
+}
+
+/** POSTs `body` to `path` and, once the answer starts, reads no more until readAll. */
+async function heldPost(base: string, path: string, body: unknown): Promise<HeldAnswer> {
+  const { hostname, port } = new URL(base);
+  const json = JSON.stringify(body);
+  const socket = connect(Number(port), hostname);
+  const received: Buffer[] = [];
+  socket.on('data', (data: Buffer) => received.push(data));
+  socket.write(
+    `POST ${path} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
+  );
+  await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+  socket.pause();
+  const readAll = async () => {
+    socket.resume();
+    const text = () => Buffer.concat(received).toString('latin1');
+    await waitFor('the whole answer', async () => text().endsWith('\r\n0\r\n\r\n'));
+    const raw = text();
+    let at = raw.indexOf('\r\n\r\n') + 4;
+    let out = '';
+    for (;;) {
+      const end = raw.indexOf('\r\n', at);
+      const size = Number.parseInt(raw.slice(at, end), 16);
+      if (size === 0) return Buffer.from(out, 'latin1').toString('utf8');
+      out += raw.slice(end + 2, end + 2 + size);
+      at = end + 2 + size + 2;
+    }
+  };
+  return { socket, readAll };
+}
+
+// A streamed completion is never held whole: what waits is what its client has not read yet, charged to the
+// same budget as it changes. A client that asks for a 4.6 MB stream and reads nothing cannot pile it up
+// next to others: past the budget its stream stops — generation too — and ends with an `overloaded` event.
+describe('streamed completions under the download budget', () => {
+  let app: FastifyInstance;
+  let base: string;
+  // 128 prompts, 83 tokens each (<eos> banned), logprobs: about 4.6 MB of events.
+  const body = {
+    prompt: Array.from({ length: 128 }, (_, i) => `Q:${1000 + i}+${2000 + i}=`),
+    max_tokens: 83,
+    logit_bias: { '2': -100 },
+    logprobs: 5,
+    stream: true,
+    seed: 1,
+  };
+  const events = (text: string) =>
+    text
+      .split('\n\n')
+      .filter((event) => event.startsWith('data: '))
+      .map((event) => event.slice('data: '.length));
+
+  before(async () => {
+    app = await startApp({ ...DEFAULT_DECODERS, DOWNLOAD_BUDGET_BYTES: String(64 * 1024) });
+    base = await listen(app);
+  });
+  after(() => stopApp(app));
+
+  it('serves one stream alone whole, however little its client reads', async () => {
+    const alone = await heldPost(base, '/v1/completions', body);
+    const read = events(await alone.readAll());
+    alone.socket.destroy();
+    assert.equal(read.at(-1), '[DONE]');
+    assert.ok(read.length > 128 * 83, `${read.length} events`);
+  });
+
+  it('stops the streams of clients that read nothing once together they pass the budget', async () => {
+    const rejected = () => app.metrics.registry.getSingleMetric('meanserve_requests_rejected_total')?.get();
+    const held = await Promise.all([1, 2, 3].map(() => heldPost(base, '/v1/completions', body)));
+    // Each stream alone would be served; together they cannot all be.
+    const answers = [];
+    for (const answer of held) {
+      answers.push(events(await answer.readAll()));
+      answer.socket.destroy();
+    }
+    const stopped = answers.filter((read) => read.at(-1) !== '[DONE]');
+    assert.ok(stopped.length >= 1, 'a stream was stopped');
+    for (const read of stopped) {
+      const last = JSON.parse(read.at(-1) as string);
+      assert.equal(last.error.code, 'overloaded');
+      assert.equal(last.error.type, 'server_error');
+      assert.match(last.error.message, /waiting for the client to read them .*DOWNLOAD_BUDGET_BYTES/);
+      // What came before is whole chunks of the completion; nothing after the error.
+      for (const chunk of read.slice(0, -1)) assert.equal(JSON.parse(chunk).object, 'text_completion');
+      assert.ok(read.length < 128 * 83, 'generation stopped early');
+    }
+    const overloaded = (await rejected())?.values.find((v) => v.labels.reason === 'overloaded');
+    assert.ok((overloaded?.value ?? 0) >= stopped.length);
+    // A client that reads as the events come is served in full beside them.
+    const reading = await fetch(`${base}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    assert.equal(events(await reading.text()).at(-1), '[DONE]');
   });
 });

@@ -43,4 +43,29 @@ export class ByteBudget {
       return true;
     };
   }
+
+  /**
+   * A charge that follows a quantity up and down until `holder` closes (a stream's bytes not yet taken by
+   * its client). The returned function sets it to `bytes` and says whether it did: a decrease always, an
+   * increase by the rule above (this charge aside); a refused increase leaves the charge as it was.
+   */
+  track(holder: Closable): (bytes: number) => boolean {
+    let held = 0;
+    let closed = false;
+    holder.once('close', () => {
+      closed = true;
+      this.charged -= held;
+      held = 0;
+    });
+    return (bytes) => {
+      if (closed) return true;
+      const more = bytes - held;
+      const fits =
+        more <= 0 || this.limit === 0 || this.charged === held || this.charged + more <= this.limit;
+      if (!fits) return false;
+      held = bytes;
+      this.charged += more;
+      return true;
+    };
+  }
 }

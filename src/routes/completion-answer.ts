@@ -49,24 +49,48 @@ export async function answerCompletion<Whole>(
   }
 }
 
+/** Why a stream ended early, for the route's own error event. */
+export interface StreamFailure {
+  message: string;
+  /** `overloaded`: its client read too little of it while the download budget was full. */
+  code: 'overloaded' | 'server_error';
+}
+
 /**
  * A completion's event stream: opens it, lets `write` send events, and ends it whatever happens — after the
- * `failure` event when generation fails (the error then goes on to answerCompletion, which logs it).
+ * route's `failure` event when generation fails or the stream is stopped. What the client has not read yet
+ * is charged to the download budget (answer-budget.ts) as it changes; a stream the budget refuses more is
+ * stopped there — generation too — so clients that ask and read nothing cannot pile answers up in memory.
  */
 export async function writeEventStream(
   reply: FastifyReply,
-  write: (send: (event: string) => void) => Promise<void>,
-  failure: () => string,
+  signal: AbortSignal,
+  write: (send: (event: string) => void, signal: AbortSignal) => Promise<void>,
+  failure: (failed: StreamFailure) => string,
 ): Promise<void> {
   openEventStream(reply);
-  const events = batchedEvents(reply);
+  const overflow = new AbortController();
+  let stopped: string | undefined;
+  const events = batchedEvents(reply, (unread) => {
+    stopped =
+      `the stream was stopped: ${unread} bytes of it were waiting for the client to read them while the ` +
+      'answers being sent held the download budget (DOWNLOAD_BUDGET_BYTES); read the stream as it comes, ' +
+      'or retry shortly';
+    overflow.abort(new Error(stopped));
+  });
   try {
-    await write(events.send);
+    await write(events.send, AbortSignal.any([signal, overflow.signal]));
   } catch (error) {
-    events.send(failure());
-    throw error;
+    if (stopped === undefined) {
+      events.send(failure({ message: 'generation failed', code: 'server_error' }));
+      throw error;
+    }
   } finally {
     events.flush();
+    if (stopped !== undefined) {
+      reply.log.warn({ reason: stopped }, 'completion stream stopped');
+      if (!reply.raw.destroyed) reply.raw.write(failure({ message: stopped, code: 'overloaded' }));
+    }
     reply.raw.end();
   }
 }
@@ -74,14 +98,30 @@ export async function writeEventStream(
 /**
  * A writer of server-sent events that waits for the end of this event-loop turn and sends what came in one
  * write: the decoder's next step is dispatched first (decode-scheduler.ts), and the sequences of one request
- * share a write. `flush` sends what is pending at once.
+ * share a write. `flush` sends what is pending at once. Before a write, what the client has not read yet
+ * with it is charged to the download budget; when the budget refuses, nothing more is written and
+ * `overflow` hears how much was waiting.
  */
-function batchedEvents(reply: FastifyReply): { send: (event: string) => void; flush: () => void } {
+function batchedEvents(
+  reply: FastifyReply,
+  overflow: (unread: number) => void,
+): { send: (event: string) => void; flush: () => void } {
   const raw = reply.raw;
   let pending = '';
+  let refused = false;
+  raw.on('drain', () => reply.chargeUnread(raw.writableLength));
   const flush = () => {
-    if (pending.length > 0 && !raw.destroyed) raw.write(pending);
+    const events = pending;
     pending = '';
+    if (events.length === 0 || raw.destroyed || refused) return;
+    // A string's length, not its UTF-8 size: near enough for a budget (answer-budget.ts).
+    const unread = raw.writableLength + events.length;
+    if (reply.chargeUnread(unread)) {
+      raw.write(events);
+      return;
+    }
+    refused = true;
+    overflow(unread);
   };
   const send = (event: string) => {
     if (pending.length === 0) setImmediate(flush);

@@ -93,10 +93,10 @@ function writeStream(
   includeUsage: boolean,
   signal: AbortSignal,
 ): Promise<void> {
-  const failure = () => eventText({ error: { message: 'generation failed', type: 'server_error' } });
   return writeEventStream(
     reply,
-    async (sendEvent) => {
+    signal,
+    async (sendEvent, stop) => {
       const send = (data: unknown) => sendEvent(eventText(data));
       const opened = new Set<number>();
       const open = (index: number) => {
@@ -116,12 +116,12 @@ function writeStream(
             send(completion.finishChunk(index, result));
           },
         },
-        signal,
+        stop,
       );
       if (includeUsage) send(completion.usageChunk(results));
       sendEvent('data: [DONE]\n\n');
     },
-    failure,
+    ({ message, code }) => eventText({ error: { message, type: 'server_error', code } }),
   );
 }
 

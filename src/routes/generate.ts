@@ -64,10 +64,11 @@ const generateRoutes: FastifyPluginAsyncTypebox = async (app) => {
 function writePieces(reply: FastifyReply, completion: Completion, signal: AbortSignal): Promise<void> {
   return writeEventStream(
     reply,
-    async (send) => {
-      await completion.run({ onText: (_, text) => send(eventText(completion.generatePiece(text))) }, signal);
+    signal,
+    async (send, stop) => {
+      await completion.run({ onText: (_, text) => send(eventText(completion.generatePiece(text))) }, stop);
     },
-    () => eventText({ error: 'generation failed' }),
+    ({ message }) => eventText({ error: message }),
   );
 }
 

@@ -53,16 +53,17 @@ function writeEvents(
 ): Promise<void> {
   return writeEventStream(
     reply,
-    async (sendEvent) => {
+    signal,
+    async (sendEvent, stop) => {
       const send = (event: object) => sendEvent(typedEvent(event));
       for (const event of shapes.opening()) send(event);
       const [result] = await completion.run(
         { onText: (_, text, logprobs) => send(shapes.delta(text, logprobs)) },
-        signal,
+        stop,
       );
       for (const event of shapes.closing(result as Generated)) send(event);
     },
-    () => typedEvent(shapes.failure('generation failed')),
+    ({ message, code }) => typedEvent(shapes.failure(message, code)),
   );
 }
 

@@ -112,8 +112,8 @@ export class ResponseShapes {
   }
 
   /** The event that ends a stream whose generation failed. */
-  failure(message: string): object {
-    return this.event('error', { code: 'server_error', message, param: null });
+  failure(message: string, code: string): object {
+    return this.event('error', { code, message, param: null });
   }
 
   private message(status: Status, result?: Generated): Message {

@@ -5,7 +5,9 @@
 // response closes; one that would pass the budget is answered 503 instead, unless nothing else is charged.
 // Routes that know an answer's size before building it (an artifact from its listing, a search from its
 // payloads' sizes) reserve it first (reply.reserveAnswer), so a refused one costs nothing to build; every
-// other answer of LARGE_ANSWER_BYTES or more is charged as it is sent.
+// other answer of LARGE_ANSWER_BYTES or more is charged as it is sent. A streamed answer (a completion's
+// events) is never held whole: what it holds is what its client has not read yet, charged as it changes
+// (reply.chargeUnread), and a stream the budget refuses more is ended by its writer.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { OverloadedError } from '../../errors.js';
@@ -16,6 +18,11 @@ declare module 'fastify' {
   interface FastifyReply {
     /** Charges `bytes` of answer until this response closes; 503 (OverloadedError) past the budget. */
     reserveAnswer(bytes: number): void;
+    /**
+     * For a streamed answer: sets its charge to the `bytes` written but not yet taken by the client, until
+     * this response closes. False, the charge unchanged, when more would pass the budget.
+     */
+    chargeUnread(bytes: number): boolean;
   }
 }
 
@@ -42,6 +49,17 @@ async function answerBudgetPlugin(app: FastifyInstance, options: AnswerBudgetOpt
   app.decorateReply('reserveAnswer', function reserveAnswer(this: FastifyReply, bytes: number) {
     const refusal = charge(this, bytes);
     if (refusal !== undefined) throw refusal;
+  });
+  const unread = new WeakMap<FastifyReply, (bytes: number) => boolean>();
+  app.decorateReply('chargeUnread', function chargeUnread(this: FastifyReply, bytes: number) {
+    let charge = unread.get(this);
+    if (charge === undefined) {
+      charge = budget.track(this.raw);
+      unread.set(this, charge);
+    }
+    if (charge(bytes)) return true;
+    app.metrics.rejected('overloaded', this.request.apiKeyName);
+    return false;
   });
   // A callback hook: every answer passes here, and an async one costs a promise and a microtask.
   app.addHook('onSend', (_request, reply, payload, done) => {
