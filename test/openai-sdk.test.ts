@@ -416,3 +416,103 @@ describe('chat bodies a client can get wrong', () => {
     });
   }
 });
+
+// The SDK's types let a program send null for every optional field OpenAI's API takes null for — as
+// `temperature: settings.temperature ?? null` does — and OpenAI takes null as not given. Each of them, sent
+// as null through the SDK, must answer what the request without it answers.
+describe('fields sent as null through the openai SDK, as its types allow', () => {
+  const client = () => new OpenAI({ baseURL: `${base}/v1`, apiKey: 'unused', maxRetries: 0 });
+
+  it('chat completions: every nullable field null gives the answer of the request without them', async () => {
+    const request = {
+      model: 'arithmetic-teacher',
+      messages: [{ role: 'user' as const, content: '4817+2956' }],
+    };
+    const plain = await client().chat.completions.create({ ...request, seed: 3, max_tokens: 40 });
+    const nulls = await client().chat.completions.create({
+      ...request,
+      seed: 3,
+      max_tokens: 40,
+      audio: null,
+      frequency_penalty: null,
+      logprobs: null,
+      max_completion_tokens: null,
+      metadata: null,
+      modalities: null,
+      n: null,
+      prediction: null,
+      presence_penalty: null,
+      prompt_cache_key: null,
+      reasoning_effort: null,
+      safety_identifier: null,
+      service_tier: null,
+      stop: null,
+      store: null,
+      stream: null,
+      stream_options: null,
+      temperature: null,
+      top_logprobs: null,
+      top_p: null,
+      verbosity: null,
+    });
+    assert.equal(nulls.choices[0]?.message.content, plain.choices[0]?.message.content);
+    assert.equal(nulls.choices.length, 1);
+    // With seed and max_tokens null too: the defaults (a drawn seed, the rest of the context).
+    const defaults = await client().chat.completions.create({ ...request, seed: null, max_tokens: null });
+    assert.equal(typeof (defaults as unknown as { seed: unknown }).seed, 'number');
+    assert.ok((defaults.choices[0]?.message.content ?? '').length > 0);
+  });
+
+  it('completions: every nullable field null gives the answer of the request without them', async () => {
+    const request = { model: 'arithmetic-teacher', prompt: 'Q:4817+2956=', seed: 3 };
+    const plain = await client().completions.create(request);
+    const nulls = await client().completions.create({
+      ...request,
+      best_of: null,
+      echo: null,
+      frequency_penalty: null,
+      logit_bias: null,
+      logprobs: null,
+      max_tokens: null,
+      n: null,
+      presence_penalty: null,
+      stop: null,
+      stream: null,
+      stream_options: null,
+      suffix: null,
+      temperature: null,
+      top_p: null,
+    });
+    assert.equal(nulls.choices[0]?.text, plain.choices[0]?.text);
+  });
+
+  it('responses: nullable fields null give the answer of the request without them', async () => {
+    const request = { model: 'arithmetic-teacher', input: '4817+2956', temperature: 0 };
+    const plain = await client().responses.create(request);
+    const nulls = await client().responses.create({
+      ...request,
+      instructions: null,
+      max_output_tokens: null,
+      metadata: null,
+      previous_response_id: null,
+      store: null,
+      top_p: null,
+      top_logprobs: null,
+      include: null,
+      stream: null,
+    });
+    assert.equal(nulls.output_text, plain.output_text);
+  });
+
+  it('a field this server does not serve is still a 400 naming it when it asks for something', async () => {
+    await assert.rejects(
+      client().chat.completions.create({
+        model: 'arithmetic-teacher',
+        messages: [{ role: 'user', content: '1+1' }],
+        service_tier: 'flex',
+      }),
+      (error: InstanceType<typeof OpenAI.APIError>) =>
+        error.status === 400 && /service_tier/.test(error.message),
+    );
+  });
+});

@@ -47,6 +47,7 @@ import contentEncoding from './plugins/content-encoding.js';
 import deadlines from './plugins/deadlines.js';
 import jsonBody from './plugins/json-body.js';
 import loadShedding from './plugins/load-shedding.js';
+import openAiNulls from './plugins/openai-nulls.js';
 import pipelining from './plugins/pipelining.js';
 import problem, { clientError, frameworkError } from './plugins/problem.js';
 import queueDashboard from './plugins/queue-dashboard.js';
@@ -286,6 +287,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(answerBudget, { bytes: config.security.downloadBudgetBytes });
   await app.register(deadlines, { deadlines: config.security.deadlines });
   await app.register(validation);
+  await app.register(openAiNulls);
   await app.register(swagger);
   await app.register(healthRoutes);
   await app.register(modelRoutes);
