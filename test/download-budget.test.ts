@@ -243,6 +243,13 @@ describe('streamed completions under the download budget', () => {
   it('stops the streams of clients that read nothing once together they pass the budget', async () => {
     const rejected = () => app.metrics.registry.getSingleMetric('meanserve_requests_rejected_total')?.get();
     const held = await Promise.all([1, 2, 3].map(() => heldPost(base, '/v1/completions', body)));
+    // A client that reads as the events come holds nothing unread: served in full beside them.
+    const reading = await fetch(`${base}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    assert.equal(events(await reading.text()).at(-1), '[DONE]');
     // Each stream alone would be served; together they cannot all be.
     const answers = [];
     for (const answer of held) {
@@ -262,12 +269,5 @@ describe('streamed completions under the download budget', () => {
     }
     const overloaded = (await rejected())?.values.find((v) => v.labels.reason === 'overloaded');
     assert.ok((overloaded?.value ?? 0) >= stopped.length);
-    // A client that reads as the events come is served in full beside them.
-    const reading = await fetch(`${base}/v1/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    assert.equal(events(await reading.text()).at(-1), '[DONE]');
   });
 });

@@ -99,8 +99,8 @@ export async function writeEventStream(
  * A writer of server-sent events that waits for the end of this event-loop turn and sends what came in one
  * write: the decoder's next step is dispatched first (decode-scheduler.ts), and the sequences of one request
  * share a write. `flush` sends what is pending at once. Before a write, what the client has not read yet
- * with it is charged to the download budget; when the budget refuses, nothing more is written and
- * `overflow` hears how much was waiting.
+ * is charged to the download budget; when the budget refuses, nothing more is written and `overflow`
+ * hears how much was waiting.
  */
 function batchedEvents(
   reply: FastifyReply,
@@ -114,8 +114,9 @@ function batchedEvents(
     const events = pending;
     pending = '';
     if (events.length === 0 || raw.destroyed || refused) return;
-    // A string's length, not its UTF-8 size: near enough for a budget (answer-budget.ts).
-    const unread = raw.writableLength + events.length;
+    // What the socket has not taken yet (strings counted by length: near enough for a budget). A client
+    // that reads as events come holds none, so it is never stopped, whatever else the budget holds.
+    const unread = raw.writableLength;
     if (reply.chargeUnread(unread)) {
       raw.write(events);
       return;
