@@ -78,6 +78,40 @@ for (const [name, make] of clients) {
       assert.ok((chat.usage?.total_tokens ?? 0) > 0);
     });
 
+    it("takes an answer's message back in the conversation, as multi-turn code pushes it", async () => {
+      const client = make();
+      const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'user', content: '4817+2956' }];
+      const first = await client.chat.completions.create({
+        model: 'arithmetic-teacher',
+        messages,
+        temperature: 0,
+      });
+      messages.push(first.choices[0]?.message as OpenAI.Chat.ChatCompletionMessage);
+      messages.push({ role: 'user', content: '90719*8' });
+      const next = await client.chat.completions.create({
+        model: 'arithmetic-teacher',
+        messages,
+        temperature: 0,
+      });
+      assert.equal(next.choices[0]?.message.content, greedy['Q:90719*8=']);
+      // The message the SDK's stream helper accumulates (it adds `parsed: null`), pushed back the same way;
+      // openai@4 has the helper under `beta`.
+      const helpers =
+        'stream' in client.chat.completions
+          ? client.chat.completions
+          : (client as unknown as { beta: Pick<Client, 'chat'> }).beta.chat.completions;
+      const streamed = await helpers
+        .stream({ model: 'arithmetic-teacher', messages, temperature: 0 })
+        .finalMessage();
+      messages.push(streamed, { role: 'user', content: '4817+2956' });
+      const third = await client.chat.completions.create({
+        model: 'arithmetic-teacher',
+        messages,
+        temperature: 0,
+      });
+      assert.equal(third.choices[0]?.message.content, greedy['Q:4817+2956=']);
+    });
+
     it('streams a chat with usage, and the same seed gives the same antidistilled text', async () => {
       const body = {
         model: 'arithmetic-teacher',

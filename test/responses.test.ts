@@ -82,6 +82,35 @@ describe('the Responses API', () => {
     assert.equal(extras.antidistillation.lambda, 0.5);
   });
 
+  it("takes an answer's output back as input, as the SDK's manual conversation state does, logprobs and all", async () => {
+    for (const include of [[], ['message.output_text.logprobs' as const]]) {
+      const input: OpenAI.Responses.ResponseInput = [{ role: 'user', content: PROBLEM }];
+      const first = await openai.responses.create({ input, temperature: 0, include, top_logprobs: 2 });
+      const next = await openai.responses.create({
+        // The output's message items, as a text-only program keeps them.
+        input: [
+          ...input,
+          ...(first.output as OpenAI.Responses.ResponseOutputMessage[]),
+          { role: 'user', content: '90719*8' },
+        ],
+        temperature: 0,
+      });
+      // The teacher keeps no conversation: the last user message alone decides the answer.
+      assert.equal(next.output_text, greedy['Q:90719*8=']);
+    }
+    // The Response the SDK's stream helper accumulates (its text parts carry `parsed: null`), sent back.
+    const streamed = await openai.responses.stream({ input: PROBLEM, temperature: 0 }).finalResponse();
+    const after = await openai.responses.create({
+      input: [
+        { role: 'user', content: PROBLEM },
+        ...(streamed.output as OpenAI.Responses.ResponseOutputMessage[]),
+        { role: 'user', content: '90719*8' },
+      ],
+      temperature: 0,
+    });
+    assert.equal(after.output_text, greedy['Q:90719*8=']);
+  });
+
   it('streams the events responses.stream accumulates into the same Response', async () => {
     const stream = openai.responses.stream({
       input: PROBLEM,

@@ -251,6 +251,10 @@ const ChatMessage = Type.Object(
       ),
     ]),
     name: Type.Optional(Type.String({ maxLength: 64 })),
+    // An answer's message sent back as it came (`messages.push(completion.choices[0].message)`) has
+    // `refusal`; the openai SDK's stream helpers add `parsed: null` to the message they accumulate.
+    refusal: Type.Optional(Type.Union([Type.String({ maxLength: 4096 }), Type.Null()])),
+    parsed: Type.Optional(Type.Null()),
   },
   { additionalProperties: false },
 );

@@ -7,12 +7,18 @@ import { ChatRole, EndUser, ReplyFields, SamplingFields } from './completions.js
 
 const Text = Type.String({ maxLength: 4096 });
 
-/** A content part of an input message: text the client wrote, or an earlier answer's text sent back. */
+/**
+ * A content part of an input message: text the client wrote, or an earlier answer's text sent back as it
+ * came (`[...input, ...response.output]`), with the `annotations` and `logprobs` it came with (ignored) and
+ * the `parsed: null` the openai SDK's stream helpers add.
+ */
 const InputPart = Type.Object(
   {
     type: Type.Union([Type.Literal('input_text'), Type.Literal('output_text')]),
     text: Text,
     annotations: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 0 })),
+    logprobs: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 4096 })),
+    parsed: Type.Optional(Type.Null()),
   },
   { additionalProperties: false },
 );
