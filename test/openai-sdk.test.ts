@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { createOpenAI } from '@ai-sdk/openai';
+import { generateText, streamText } from 'ai';
 import type { FastifyInstance } from 'fastify';
 import OpenAI from 'openai';
 import OpenAIv4 from 'openai-v4';
@@ -538,6 +540,19 @@ describe('fields sent as null through the openai SDK, as its types allow', () =>
     assert.equal(nulls.output_text, plain.output_text);
   });
 
+  it('store: false, OpenAI’s default that the AI SDK sends, is taken; store: true is a 400 naming it', async () => {
+    const request = {
+      model: 'arithmetic-teacher',
+      messages: [{ role: 'user' as const, content: '4817+2956' }],
+    };
+    const kept = await client().chat.completions.create({ ...request, temperature: 0, store: false });
+    assert.equal(kept.choices[0]?.message.content, greedy['Q:4817+2956=']);
+    await assert.rejects(
+      client().chat.completions.create({ ...request, store: true }),
+      (error: InstanceType<typeof OpenAI.APIError>) => error.status === 400 && error.param === 'store',
+    );
+  });
+
   it('a field this server does not serve is still a 400 naming it when it asks for something', async () => {
     await assert.rejects(
       client().chat.completions.create({
@@ -548,5 +563,35 @@ describe('fields sent as null through the openai SDK, as its types allow', () =>
       (error: InstanceType<typeof OpenAI.APIError>) =>
         error.status === 400 && /service_tier/.test(error.message),
     );
+  });
+});
+
+// The Vercel AI SDK's chat model (`openai.chat(model)`, Chat Completions) beside its default Responses one
+// (test/responses.test.ts): a conversation with a system prompt, a stream with its usage, and the provider
+// options a program sets (logprobs, store: false, user).
+describe("the Vercel AI SDK's chat model", () => {
+  const chatModel = () =>
+    createOpenAI({ baseURL: `${base}/v1`, apiKey: 'unused' }).chat('arithmetic-teacher');
+
+  it('answers a conversation by its last user message, whole and streamed', async () => {
+    const whole = await generateText({
+      model: chatModel(),
+      system: 'be terse',
+      messages: [
+        { role: 'user', content: '12+3' },
+        { role: 'assistant', content: '2+3+0=5|1+0+0=1|A:15' },
+        { role: 'user', content: [{ type: 'text', text: '4817+2956' }] },
+      ],
+      temperature: 0,
+      providerOptions: { openai: { store: false, user: 'u1', logprobs: 2 } },
+    });
+    assert.equal(whole.text, greedy['Q:4817+2956=']);
+    const logprobs = (whole.providerMetadata?.openai?.logprobs ?? []) as Array<{ top_logprobs: unknown[] }>;
+    assert.equal(logprobs[0]?.top_logprobs.length, 2);
+    const streamed = streamText({ model: chatModel(), prompt: '4817+2956', temperature: 0 });
+    let text = '';
+    for await (const piece of streamed.textStream) text += piece;
+    assert.equal(text, greedy['Q:4817+2956=']);
+    assert.ok(((await streamed.usage).outputTokens ?? 0) > 0);
   });
 });

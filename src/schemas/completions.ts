@@ -281,6 +281,11 @@ export const ChatCompletionBody = Type.Object(
       default: false,
       description: 'Server-sent events of chat.completion.chunk objects.',
     }),
+    store: Type.Optional(
+      Type.Literal(false, {
+        description: 'Completions are not stored (OpenAI’s default; the AI SDK sends it): `true` is refused.',
+      }),
+    ),
     stream_options: Type.Optional(
       Type.Union([
         Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
