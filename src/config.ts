@@ -1,6 +1,7 @@
 // Environment → typed configuration, parsed once at start. Every variable, its default and its unit is
 // listed in docs/operations.md; defaults run everything in one process on a laptop.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_JSON_LIMITS, type JsonLimits } from './lib/json-limits.js';
@@ -188,6 +189,14 @@ export interface SecurityConfig {
    * @defaultValue []
    */
   corsOrigins: string[];
+  /**
+   * The reverse proxies whose X-Forwarded-For is believed (TRUST_PROXY): their addresses or CIDR ranges
+   * (`10.0.0.0/8`, `loopback`, `linklocal`, `uniquelocal`), or how many proxies stand in front (a count).
+   * A request's address — what rate limits of clients without keys and the logs go by — is then the
+   * client's as the proxies report it. Empty: the connection's own address; forwarded headers are ignored.
+   * @defaultValue []
+   */
+  trustProxy: string[] | number;
 }
 
 /** How long a write to DATA_DIR may take before the disk counts as not answering (STORAGE_TIMEOUT_MS). */
@@ -430,6 +439,35 @@ export function parseCorsOrigins(raw: string | undefined): string[] {
   return origins;
 }
 
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * Addresses, CIDR ranges or named ranges of trusted proxies, or a count of them. Trusting every sender
+ * (`true`, `*`) would let any client name its own address, and so its own rate-limit bucket: refused.
+ */
+export function parseTrustProxy(raw: string | undefined): string[] | number {
+  const value = (raw ?? '').trim();
+  if (value === '') return [];
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops < 1 || hops > 16) throw new ConfigError('TRUST_PROXY: a count of proxies must be 1 … 16');
+    return hops;
+  }
+  const entries = value.split(',').map((entry) => entry.trim().toLowerCase());
+  for (const entry of entries) {
+    const [address = '', bits, extra] = entry.split('/');
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+    if (PROXY_RANGES.has(entry) || (family !== 0 && validBits && extra === undefined)) continue;
+    throw new ConfigError(
+      `TRUST_PROXY: '${entry}' must be a proxy's address or CIDR range (10.0.0.0/8), loopback, linklocal, ` +
+        'uniquelocal, or a count of proxies; trusting every sender would let clients choose their own address',
+    );
+  }
+  return entries;
+}
+
 const KNOWN_PROVIDERS = new Set(['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu']);
 
 /** `limits` stands in for the process's own in tests. */
@@ -529,6 +567,7 @@ export function loadConfig(
       jobQueueLimit: integer(env, 'JOB_QUEUE_LIMIT', 10_000, 1),
       deadlines: parseDeadlines(env.DEADLINES),
       corsOrigins: parseCorsOrigins(env.CORS_ORIGINS),
+      trustProxy: parseTrustProxy(env.TRUST_PROXY),
     },
   };
 }

@@ -221,3 +221,61 @@ describe('deadlines', () => {
     await assertLive(app);
   });
 });
+
+// Behind a reverse proxy every connection comes from the proxy: without TRUST_PROXY all clients without
+// keys share its one bucket (and its address in the logs). Naming the proxy makes the address it reports
+// count; a proxy not named, or none, is not believed, so a client cannot choose its own bucket.
+describe('clients behind a reverse proxy (TRUST_PROXY)', () => {
+  const apps: FastifyInstance[] = [];
+  after(() => Promise.all(apps.map((app) => stopApp(app))));
+
+  /** The answers to GETs that claim to come from each of `clients` (inject connects from 127.0.0.1). */
+  const statuses = async (env: Record<string, string>, clients: string[]) => {
+    const app = await appWith({ RATE_LIMITS: 'read=2', ...env });
+    apps.push(app);
+    const codes: number[] = [];
+    for (const client of clients) {
+      const response = await app.inject({ url: '/v1/job-types', headers: { 'x-forwarded-for': client } });
+      codes.push(response.statusCode);
+    }
+    return codes;
+  };
+  const clients = ['203.0.113.7', '203.0.113.7', '203.0.113.7', '198.51.100.9', '2001:db8::1'];
+
+  it('gives each client the proxy names its own allowance, and believes no one else', async () => {
+    for (const trust of ['127.0.0.1', 'loopback', '127.0.0.0/8', '1']) {
+      assert.deepEqual(await statuses({ TRUST_PROXY: trust }, clients), [200, 200, 429, 200, 200], trust);
+    }
+    // Not named (or no proxy named): the header changes nothing, every request is the connection's.
+    for (const env of [{}, { TRUST_PROXY: '10.0.0.0/8' }] as Record<string, string>[]) {
+      assert.deepEqual(await statuses(env, clients), [200, 200, 429, 429, 429], JSON.stringify(env));
+    }
+  });
+
+  it('parses TRUST_PROXY: addresses, ranges, named ranges or a count; trusting every sender is refused', () => {
+    const trust = (raw?: string) =>
+      loadConfig(raw === undefined ? {} : { TRUST_PROXY: raw }).security.trustProxy;
+    assert.deepEqual(trust(), []);
+    assert.deepEqual(trust(' 10.0.0.0/8, 127.0.0.1 ,::1,fd00::/8,Loopback'), [
+      '10.0.0.0/8',
+      '127.0.0.1',
+      '::1',
+      'fd00::/8',
+      'loopback',
+    ]);
+    assert.equal(trust('2'), 2);
+    for (const bad of [
+      'true',
+      '*',
+      '0',
+      '17',
+      '10.0.0.0/33',
+      '::1/129',
+      'proxy.example.com',
+      '1.2.3.4/8/9',
+      '10.0.0.1,',
+    ]) {
+      assert.throws(() => trust(bad), ConfigError, bad);
+    }
+  });
+});

@@ -3,7 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
 import { type Config, modelAccess } from '../config.js';
 import { BullmqQueue } from '../jobs/backends/bullmq/bullmq-queue.js';
 import { InlineQueue } from '../jobs/backends/inline/inline-queue.js';
@@ -135,6 +140,12 @@ function requestIdOf(request: IncomingMessage): string {
   return typeof sent === 'string' && CLIENT_REQUEST_ID.test(sent) ? sent : randomUUID();
 }
 
+/** Fastify's trustProxy for TRUST_PROXY: a count of proxies trusts that many hops from this server. */
+function trustedProxies(trust: string[] | number): Pick<FastifyServerOptions, 'trustProxy'> {
+  if (typeof trust === 'number') return { trustProxy: (_address, hop) => hop < trust };
+  return trust.length === 0 ? {} : { trustProxy: trust };
+}
+
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const secrets = new Set(
     [...config.security.apiKeys, ...config.security.adminApiKeys].map(({ key }) => key),
@@ -161,6 +172,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // During close(), new requests on kept-alive sockets get 503 + Connection: close.
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Behind named reverse proxies (TRUST_PROXY) request.ip is the client's, from X-Forwarded-For.
+    ...trustedProxies(config.security.trustProxy),
     requestIdHeader: false,
     genReqId: requestIdOf,
     // Fastify's two lines per request are replaced by the single onResponse line below.
