@@ -52,6 +52,10 @@ function examplesOf(
   return found;
 }
 
+/** The fields of `object` named in `names`. */
+const pick = (object: Json, names: Set<string>) =>
+  Object.fromEntries(Object.entries(object).filter(([name]) => names.has(name)));
+
 describe('the OpenAPI document', () => {
   let app: FastifyInstance;
   let document: Json;
@@ -88,6 +92,33 @@ describe('the OpenAPI document', () => {
     assert.deepEqual(body('/v1/meanflow/samples').required, undefined);
     assert.deepEqual(body('/v1/completions').required, ['prompt']);
     assert.deepEqual(body('/v1/jobs').required, ['type', 'params']);
+  });
+
+  it('marks the optional fields of the OpenAI-compatible bodies nullable, as the server takes them', async () => {
+    const ajv = makeAjv(false);
+    const paths = document.paths as Record<string, Record<string, Json>>;
+    const content = (path: string) => {
+      const requestBody = paths[path]?.post?.requestBody as { content: Record<string, Media> } | undefined;
+      return requestBody?.content['application/json'] ?? {};
+    };
+    for (const path of ['/v1/completions', '/v1/chat/completions', '/v1/embeddings', '/v1/responses']) {
+      const { schema = {}, example = Object.values(content(path).examples ?? {})[0]?.value } = content(path);
+      const required = new Set((schema.required ?? []) as string[]);
+      const optional = Object.keys(schema.properties as Json).filter((name) => !required.has(name));
+      assert.ok(optional.length >= 3, path);
+      // The first example with every optional field null: valid by the document, and taken by the server.
+      const body = {
+        ...Object.fromEntries(optional.map((name) => [name, null])),
+        ...pick(example as Json, required),
+      };
+      const validate = ajv.compile(structuredClone(schema));
+      assert.ok(validate(structuredClone(body)), `${path}: ${ajv.errorsText(validate.errors)}`);
+      const answer = await app.inject({ method: 'POST', url: path, payload: body });
+      assert.equal(answer.statusCode, 200, `${path}: ${answer.body}`);
+    }
+    // Elsewhere null is not a value the server takes, and the document says so.
+    const infer = content('/v2/models/{name}/infer').schema as Json;
+    assert.equal(ajv.validate(structuredClone(infer), { id: null, inputs: [] }), false);
   });
 
   it('documents errors under the content type the server sends', () => {
@@ -142,6 +173,9 @@ export async function readme() {
   await client.POST('/v1/meanflow/samples', { body: { n: 4, classes: [0, 1, 7, 9], steps: 1, seed: 42 } });
   await client.POST('/v1/completions', { body: { prompt: 'Q:4817+2956=', temperature: 0 } });
   await client.POST('/v1/chat/completions', { body: { messages: [{ role: 'user', content: '4817+2956' }] } });
+  await client.POST('/v1/chat/completions', {
+    body: { messages: [{ role: 'user', content: '4817+2956' }], temperature: null, stop: null, max_tokens: null },
+  });
   await client.POST('/v1/embeddings', { body: { input: ['iVBORw0KGgo='] } });
   await client.POST('/v1/collections', {
     body: { name: 'demo', model: 'fmnist-embed-mf', metric: 'cosine', index: { type: 'hnsw' } },

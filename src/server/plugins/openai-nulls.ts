@@ -6,6 +6,7 @@
 // validated as before: an unknown field with a value is still a 400 naming it.
 import type { FastifyInstance, preValidationHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
+import { takesNullAsAbsent } from './route-policy.js';
 
 const dropNulls: preValidationHookHandler = (request, _reply, done) => {
   const body = request.body;
@@ -19,7 +20,7 @@ const dropNulls: preValidationHookHandler = (request, _reply, done) => {
 async function openAiNullsPlugin(app: FastifyInstance): Promise<void> {
   // Added to the OpenAI-compatible routes only, as they are declared: no other route pays for it.
   app.addHook('onRoute', (route) => {
-    if (route.config?.errors !== 'openai' || ![route.method].flat().includes('POST')) return;
+    if (!takesNullAsAbsent(route.method, route.config)) return;
     route.preValidation = [route.preValidation ?? []].flat().concat(dropNulls);
   });
 }

@@ -1,6 +1,7 @@
 // The last pass over the OpenAPI document before it is served, for the generators and linters that read it:
 // a stable operationId on every operation (its method and path), a `servers` entry, request fields that have
-// a default marked optional (the server fills them in), and error responses under the content type the
+// a default marked optional (the server fills them in), the optional fields of bodies that take null as
+// left out marked nullable (the OpenAI-compatible routes), and error responses under the content type the
 // server really sends, which the swagger transform marked on each operation from its route's config
 // (route-policy.ts errorMediaType: problem+json, or application/json where clients read their own shapes).
 
@@ -9,12 +10,16 @@ type Json = Record<string, unknown>;
 /** The mark the swagger transform leaves on an operation: the media type its route's errors are sent as. */
 export const ERROR_MEDIA = 'x-meanserve-error-media';
 
+/** The mark of an operation whose body takes a top-level null as the field left out (openai-nulls.ts). */
+export const NULL_IS_ABSENT = 'x-meanserve-null-is-absent';
+
 type Operation = {
   operationId?: string;
   parameters?: Array<Json & { schema?: Json; required?: boolean }>;
   requestBody?: { required?: boolean; content?: Record<string, { schema?: Json }> };
   responses?: Record<string, { content?: Record<string, unknown> }>;
   [ERROR_MEDIA]?: string;
+  [NULL_IS_ABSENT]?: boolean;
 };
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
@@ -46,6 +51,34 @@ function optionalDefaults(schema: unknown): void {
   for (const value of Object.values(node)) optionalDefaults(value);
 }
 
+/**
+ * A body schema whose optional top-level fields may also be null, as the route takes them (left out). New
+ * objects throughout: the schemas of several routes share field schemas.
+ */
+function nullableOptionals(schema: Json | undefined): Json | undefined {
+  if (schema?.properties === undefined) return schema;
+  const required = new Set((schema.required ?? []) as string[]);
+  const properties: Record<string, Json> = {};
+  for (const [name, property] of Object.entries(schema.properties as Record<string, Json>)) {
+    properties[name] = required.has(name) ? property : nullable(property);
+  }
+  return { ...schema, properties };
+}
+
+function nullable(property: Json): Json {
+  const members = property.anyOf as Json[] | undefined;
+  if (members !== undefined) {
+    return members.some((member) => member.type === 'null')
+      ? property
+      : { ...property, anyOf: [...members, { type: 'null' }] };
+  }
+  if (typeof property.type === 'string' && property.const === undefined && property.enum === undefined) {
+    return { ...property, type: [property.type, 'null'] };
+  }
+  const { description, ...rest } = property;
+  return { ...(description === undefined ? {} : { description }), anyOf: [rest, { type: 'null' }] };
+}
+
 /** The mark of a request body schema that the route also takes with no body at all. */
 export const OPTIONAL_BODY = 'x-optional-body';
 
@@ -61,6 +94,7 @@ export function polishOpenapi(document: Json): Json {
       operation.operationId ??= operationIdOf(method, path);
       for (const media of Object.values(operation.requestBody?.content ?? {})) {
         optionalDefaults(media.schema);
+        if (operation[NULL_IS_ABSENT] === true) media.schema = nullableOptionals(media.schema);
         // A body schema marked so may be left out entirely (the repository extension's POSTs, which
         // Triton's clients send empty).
         if (media.schema?.[OPTIONAL_BODY] === true && operation.requestBody !== undefined) {
@@ -71,6 +105,7 @@ export function polishOpenapi(document: Json): Json {
       for (const parameter of operation.parameters ?? []) {
         if (parameter.in !== 'path' && parameter.schema?.default !== undefined) parameter.required = false;
       }
+      delete operation[NULL_IS_ABSENT];
       const errorType = operation[ERROR_MEDIA] ?? 'application/problem+json';
       delete operation[ERROR_MEDIA];
       for (const [status, response] of Object.entries(operation.responses ?? {})) {

@@ -59,3 +59,11 @@ export function errorMediaType(
     ? 'application/json'
     : 'application/problem+json';
 }
+
+/**
+ * Whether a route takes a top-level null in its body as the field not given (openai-nulls.ts), as OpenAI's
+ * API does: the OpenAI-compatible POST routes. The OpenAPI document marks their optional fields nullable.
+ */
+export function takesNullAsAbsent(method: string | string[], config: RouteConfig): boolean {
+  return config?.errors === 'openai' && [method].flat().includes('POST');
+}

@@ -6,8 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { SERVICE } from '../../lib/service-info.js';
 import { problems } from '../../schemas/common.js';
-import { ERROR_MEDIA, polishOpenapi } from './openapi-document.js';
-import { errorMediaType, familyOf, isAdmin, isOpen } from './route-policy.js';
+import { ERROR_MEDIA, NULL_IS_ABSENT, polishOpenapi } from './openapi-document.js';
+import { errorMediaType, familyOf, isAdmin, isOpen, takesNullAsAbsent } from './route-policy.js';
 
 const openapiInfo = {
   title: SERVICE.name,
@@ -56,8 +56,12 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
     // Open routes need no key; every other one can also answer 401, 429 (its key's rate limit) and 503
     // (shed), and names the route family its rate limit and deadline come from.
     transform: ({ schema, url, route }) => {
-      // What the error handler will send (polishOpenapi files each error response under it).
-      const errorMedia = { [ERROR_MEDIA]: errorMediaType(route.config, url) };
+      // What the error handler will send (polishOpenapi files each error response under it), and whether
+      // a null field counts as left out (polishOpenapi marks the optional fields nullable).
+      const errorMedia = {
+        [ERROR_MEDIA]: errorMediaType(route.config, url),
+        ...(takesNullAsAbsent(route.method, route.config) ? { [NULL_IS_ABSENT]: true } : {}),
+      };
       if (isOpen(route.config)) return { schema: { ...schema, ...errorMedia, security: [] }, url };
       const response = (schema?.response ?? {}) as Record<string, unknown>;
       const method = Array.isArray(route.method) ? String(route.method[0]) : route.method;
