@@ -58,11 +58,11 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
     transform: ({ schema, url, route }) => {
       // What the error handler will send (polishOpenapi files each error response under it), and whether
       // a null field counts as left out (polishOpenapi marks the optional fields nullable).
-      const errorMedia = {
+      const marks = {
         [ERROR_MEDIA]: errorMediaType(route.config, url),
         ...(takesNullAsAbsent(route.method, route.config) ? { [NULL_IS_ABSENT]: true } : {}),
       };
-      if (isOpen(route.config)) return { schema: { ...schema, ...errorMedia, security: [] }, url };
+      if (isOpen(route.config)) return { schema: { ...schema, ...marks, security: [] }, url };
       const response = (schema?.response ?? {}) as Record<string, unknown>;
       const method = Array.isArray(route.method) ? String(route.method[0]) : route.method;
       const admin = isAdmin(route.config) ? { security: [{ adminKey: [] }] } : {};
@@ -70,7 +70,7 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
         schema: {
           ...schema,
           ...admin,
-          ...errorMedia,
+          ...marks,
           response: { ...problems(401, 429, 503), ...response },
           'x-meanserve-family': familyOf(method, route.config),
         },
