@@ -70,26 +70,20 @@ export async function writeEventStream(
 ): Promise<void> {
   openEventStream(reply);
   const overflow = new AbortController();
-  let stopped: string | undefined;
-  const events = batchedEvents(reply, (unread) => {
-    stopped =
-      `the stream was stopped: ${unread} bytes of it were waiting for the client to read them while the ` +
-      'answers being sent held the download budget (DOWNLOAD_BUDGET_BYTES); read the stream as it comes, ' +
-      'or retry shortly';
-    overflow.abort(new Error(stopped));
-  });
+  const events = batchedEvents(reply, overflow);
   try {
     await write(events.send, AbortSignal.any([signal, overflow.signal]));
   } catch (error) {
-    if (stopped === undefined) {
+    if (!overflow.signal.aborted) {
       events.send(failure({ message: 'generation failed', code: 'server_error' }));
       throw error;
     }
   } finally {
     events.flush();
-    if (stopped !== undefined) {
-      reply.log.warn({ reason: stopped }, 'completion stream stopped');
-      if (!reply.raw.destroyed) reply.raw.write(failure({ message: stopped, code: 'overloaded' }));
+    if (overflow.signal.aborted) {
+      const reason = (overflow.signal.reason as Error).message;
+      reply.log.warn({ reason }, 'completion stream stopped');
+      if (!reply.raw.destroyed) reply.raw.write(failure({ message: reason, code: 'overloaded' }));
     }
     reply.raw.end();
   }
@@ -99,21 +93,20 @@ export async function writeEventStream(
  * A writer of server-sent events that waits for the end of this event-loop turn and sends what came in one
  * write: the decoder's next step is dispatched first (decode-scheduler.ts), and the sequences of one request
  * share a write. `flush` sends what is pending at once. Before a write, what the client has not read yet
- * is charged to the download budget; when the budget refuses, nothing more is written and `overflow`
- * hears how much was waiting.
+ * is charged to the download budget; when the budget refuses, nothing more is written and `overflow` is
+ * aborted with the reason, which says how much was waiting.
  */
 function batchedEvents(
   reply: FastifyReply,
-  overflow: (unread: number) => void,
+  overflow: AbortController,
 ): { send: (event: string) => void; flush: () => void } {
   const raw = reply.raw;
   let pending = '';
-  let refused = false;
   raw.on('drain', () => reply.chargeUnread(raw.writableLength));
   const flush = () => {
     const events = pending;
     pending = '';
-    if (events.length === 0 || raw.destroyed || refused) return;
+    if (events.length === 0 || raw.destroyed || overflow.signal.aborted) return;
     // What the socket has not taken yet (strings counted by length: near enough for a budget). A client
     // that reads as events come holds none, so it is never stopped, whatever else the budget holds.
     const unread = raw.writableLength;
@@ -121,8 +114,13 @@ function batchedEvents(
       raw.write(events);
       return;
     }
-    refused = true;
-    overflow(unread);
+    overflow.abort(
+      new Error(
+        `the stream was stopped: ${unread} bytes of it were waiting for the client to read them while the ` +
+          'answers being sent held the download budget (DOWNLOAD_BUDGET_BYTES); read the stream as it comes, ' +
+          'or retry shortly',
+      ),
+    );
   };
   const send = (event: string) => {
     if (pending.length === 0) setImmediate(flush);

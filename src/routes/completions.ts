@@ -76,7 +76,7 @@ const completionRoutes: FastifyPluginAsyncTypebox = async (app) => {
 function streamOf(
   reply: FastifyReply,
   completion: Completion,
-  body: { stream: boolean; stream_options?: { include_usage?: boolean } | null },
+  body: { stream: boolean; stream_options?: { include_usage?: boolean } },
 ): StreamWriter | undefined {
   if (!body.stream) return undefined;
   const includeUsage = body.stream_options?.include_usage === true;

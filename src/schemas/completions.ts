@@ -142,19 +142,18 @@ export const CompletionBody = Type.Object(
     n: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'Completions per prompt.' }),
     stream: Type.Boolean({ default: false, description: 'Server-sent events in OpenAI chunk format.' }),
     stream_options: Type.Optional(
-      Type.Union([
-        Type.Object(
-          { include_usage: Type.Optional(Type.Boolean()) },
-          {
-            additionalProperties: false,
-            description: 'include_usage: a last chunk with usage and no choices.',
-          },
-        ),
-        Type.Null(),
-      ]),
+      Type.Object(
+        { include_usage: Type.Optional(Type.Boolean()) },
+        {
+          additionalProperties: false,
+          description: 'include_usage: a last chunk with usage and no choices.',
+        },
+      ),
     ),
     logprobs: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 0, maximum: 5 }), Type.Null()], {
+      Type.Integer({
+        minimum: 0,
+        maximum: 5,
         description:
           'Log-probabilities of the sampled tokens and this many alternatives, under the distribution sampled ' +
           'from (temperature and antidistillation tilt applied, top-p not; greedy: the teacher at τ = 1). ' +
@@ -287,16 +286,13 @@ export const ChatCompletionBody = Type.Object(
       }),
     ),
     stream_options: Type.Optional(
-      Type.Union([
-        Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
-        Type.Null(),
-      ]),
+      Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
     ),
-    logprobs: Type.Optional(
-      Type.Union([Type.Boolean(), Type.Null()], { description: 'Log-probabilities of the sampled tokens.' }),
-    ),
+    logprobs: Type.Optional(Type.Boolean({ description: 'Log-probabilities of the sampled tokens.' })),
     top_logprobs: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 0, maximum: 20 }), Type.Null()], {
+      Type.Integer({
+        minimum: 0,
+        maximum: 20,
         description:
           'Alternatives per token, with logprobs, most likely first (as on /v1/completions: the distribution ' +
           'sampled from); OpenAI allows 20, the arithmetic vocabulary has 17 tokens with text.',

@@ -43,19 +43,17 @@ export const ResponseBody = Type.Object(
         "arithmetic teacher's is `Q:{content}=`); the teacher keeps no conversation.",
     }),
     instructions: Type.Optional(
-      Type.Union([Text, Type.Null()], {
+      Type.String({
+        maxLength: 4096,
         description: 'A system message: accepted, and no change to the teacher’s answer.',
       }),
     ),
     max_output_tokens: Type.Optional(
-      Type.Union([
-        Type.Integer({
-          minimum: 1,
-          maximum: 4096,
-          description: "Tokens to generate at most; default the rest of the model's context.",
-        }),
-        Type.Null(),
-      ]),
+      Type.Integer({
+        minimum: 1,
+        maximum: 4096,
+        description: "Tokens to generate at most; default the rest of the model's context.",
+      }),
     ),
     temperature: SamplingFields.temperature,
     top_p: SamplingFields.top_p,
@@ -84,27 +82,21 @@ export const ResponseBody = Type.Object(
       }),
     ),
     include: Type.Optional(
-      Type.Union([
-        Type.Array(Type.Literal('message.output_text.logprobs'), {
-          maxItems: 4,
-          description:
-            "Extra output to include: only the output text's log-probabilities (tools and reasoning are not " +
-            'served).',
-        }),
-        Type.Null(),
-      ]),
+      Type.Array(Type.Literal('message.output_text.logprobs'), {
+        maxItems: 4,
+        description:
+          "Extra output to include: only the output text's log-probabilities (tools and reasoning are not " +
+          'served).',
+      }),
     ),
     top_logprobs: Type.Optional(
-      Type.Union([
-        Type.Integer({
-          minimum: 0,
-          maximum: 20,
-          description:
-            'Alternatives per token with include message.output_text.logprobs (the vocabulary has fewer): ' +
-            'as on /v1/chat/completions, under the distribution sampled from.',
-        }),
-        Type.Null(),
-      ]),
+      Type.Integer({
+        minimum: 0,
+        maximum: 20,
+        description:
+          'Alternatives per token with include message.output_text.logprobs (the vocabulary has fewer): ' +
+          'as on /v1/chat/completions, under the distribution sampled from.',
+      }),
     ),
     user: EndUser,
     seed: Type.Optional(Seed),

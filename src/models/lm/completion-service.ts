@@ -286,13 +286,8 @@ export class CompletionService {
         { path: '/body/n', message: `prompts × n must be at most ${MAX_SEQUENCES}` },
       ]);
     }
-    const { logprobs, seed, ...rest } = body;
-    return this.startPlanned(
-      { ...rest, ...(logprobs === null || logprobs === undefined ? {} : { logprobs }) },
-      seed,
-      'text',
-      signal,
-    );
+    const { seed, ...rest } = body;
+    return this.startPlanned(rest, seed, 'text', signal);
   }
 
   /** Checks and plans a chat completion (the last user message fills the model's chat template), as start. */
@@ -351,7 +346,7 @@ export class CompletionService {
         top_p,
         n: 1,
         ...(model === undefined ? {} : { model }),
-        ...(maxTokens === undefined || maxTokens === null ? {} : { max_tokens: maxTokens }),
+        ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
         ...(antidistillation === undefined ? {} : { antidistillation }),
         ...(logprobs === undefined ? {} : { logprobs }),
       },
