@@ -63,6 +63,22 @@ describe('the Responses API', () => {
     assert.equal(usage.total_tokens, usage.input_tokens + usage.output_tokens);
   });
 
+  it('takes the text settings clients send for plain text: `{}`, format text, verbosity medium or null', async () => {
+    for (const text of [
+      {},
+      { verbosity: 'medium' },
+      { format: { type: 'text' }, verbosity: null },
+    ] as const) {
+      const response = await openai.responses.create({
+        model: 'arithmetic-teacher',
+        input: PROBLEM,
+        temperature: 0,
+        text,
+      });
+      assert.equal(response.output_text, GREEDY, JSON.stringify(text));
+    }
+  });
+
   it('reads messages as a chat does: the same text for the same seed, antidistillation included', async () => {
     const input = [
       { role: 'system' as const, content: 'be terse' },
@@ -274,6 +290,7 @@ describe('the Responses API', () => {
       'input.1.role',
     ],
     ['store: true (responses are not stored)', { input: PROBLEM, store: true }, 'store'],
+    ['a verbosity the teacher cannot vary', { input: PROBLEM, text: { verbosity: 'low' } }, 'text.verbosity'],
     [
       'a metadata key past 64 characters',
       { input: PROBLEM, metadata: { ['k'.repeat(65)]: 'v' } },

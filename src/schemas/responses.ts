@@ -65,9 +65,18 @@ export const ResponseBody = Type.Object(
     text: Type.Optional(
       Type.Object(
         {
-          format: Type.Object({ type: Type.Literal('text') }, { additionalProperties: false }),
+          format: Type.Optional(Type.Object({ type: Type.Literal('text') }, { additionalProperties: false })),
+          verbosity: Type.Optional(
+            Type.Union([Type.Literal('medium'), Type.Null()], {
+              description:
+                'Only `medium`, OpenAI’s default: its models that cannot vary their verbosity refuse the others too.',
+            }),
+          ),
         },
-        { additionalProperties: false, description: 'Only plain text is produced.' },
+        {
+          additionalProperties: false,
+          description: 'Only plain text is produced; LangChain sends `text: {}` for the default.',
+        },
       ),
     ),
     store: Type.Optional(
