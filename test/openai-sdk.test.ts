@@ -540,7 +540,7 @@ describe('fields sent as null through the openai SDK, as its types allow', () =>
     assert.equal(nulls.output_text, plain.output_text);
   });
 
-  it('store: false, OpenAI’s default that the AI SDK sends, is taken; store: true is a 400 naming it', async () => {
+  it('store: false, OpenAI’s default that the AI SDK sends, is taken; store: true is a 400 naming it and false', async () => {
     const request = {
       model: 'arithmetic-teacher',
       messages: [{ role: 'user' as const, content: '4817+2956' }],
@@ -549,8 +549,20 @@ describe('fields sent as null through the openai SDK, as its types allow', () =>
     assert.equal(kept.choices[0]?.message.content, greedy['Q:4817+2956=']);
     await assert.rejects(
       client().chat.completions.create({ ...request, store: true }),
-      (error: InstanceType<typeof OpenAI.APIError>) => error.status === 400 && error.param === 'store',
+      (error: InstanceType<typeof OpenAI.APIError>) =>
+        error.status === 400 && error.param === 'store' && error.message.includes('must be false'),
     );
+  });
+
+  it('takes the successors of user: safety_identifier and prompt_cache_key', async () => {
+    const answer = await client().chat.completions.create({
+      model: 'arithmetic-teacher',
+      messages: [{ role: 'user', content: '4817+2956' }],
+      temperature: 0,
+      safety_identifier: 'hashed-user-1',
+      prompt_cache_key: 'arithmetic',
+    });
+    assert.equal(answer.choices[0]?.message.content, greedy['Q:4817+2956=']);
   });
 
   it('a field this server does not serve is still a 400 naming it when it asks for something', async () => {

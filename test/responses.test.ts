@@ -79,6 +79,27 @@ describe('the Responses API', () => {
     }
   });
 
+  it('takes the defaults clients spell out: reasoning {}, truncation disabled, the successors of user', async () => {
+    const response = await openai.responses.create({
+      model: 'arithmetic-teacher',
+      input: PROBLEM,
+      temperature: 0,
+      reasoning: { effort: null, summary: null },
+      truncation: 'disabled',
+      safety_identifier: 'hashed-user-1',
+      prompt_cache_key: 'arithmetic',
+      instructions: '',
+      user: '',
+    });
+    assert.equal(response.output_text, GREEDY);
+    const empty = await app.inject({
+      method: 'POST',
+      url: '/v1/responses',
+      payload: { input: PROBLEM, temperature: 0, reasoning: {} },
+    });
+    assert.equal(empty.json().output[0].content[0].text, GREEDY);
+  });
+
   it('reads messages as a chat does: the same text for the same seed, antidistillation included', async () => {
     const input = [
       { role: 'system' as const, content: 'be terse' },
@@ -291,6 +312,12 @@ describe('the Responses API', () => {
     ],
     ['store: true (responses are not stored)', { input: PROBLEM, store: true }, 'store'],
     ['a verbosity the teacher cannot vary', { input: PROBLEM, text: { verbosity: 'low' } }, 'text.verbosity'],
+    [
+      'a reasoning effort (the teacher does not reason)',
+      { input: PROBLEM, reasoning: { effort: 'low' } },
+      'reasoning.effort',
+    ],
+    ['truncation auto (an input is never cut)', { input: PROBLEM, truncation: 'auto' }, 'truncation'],
     [
       'a metadata key past 64 characters',
       { input: PROBLEM, metadata: { ['k'.repeat(65)]: 'v' } },

@@ -41,6 +41,9 @@ export function fieldErrors(issues: readonly ErrorObject[], prefix: string): Fie
       }
       if (typeof issue.propertyName === 'string')
         return { path: `${path}/${issue.propertyName}`, message: `key ${issue.message ?? 'is invalid'}` };
+      // Ajv says "must be equal to constant" without the constant: name the one value taken.
+      if (issue.keyword === 'const')
+        return { path, message: `must be ${JSON.stringify(params.allowedValue)}` };
       return { path, message: issue.message ?? 'is invalid' };
     });
 }

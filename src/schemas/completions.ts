@@ -115,6 +115,20 @@ export const EndUser = Type.Optional(
   Type.String({ maxLength: 256, description: 'Accepted for OpenAI clients; not used.' }),
 );
 
+/**
+ * The two fields OpenAI's chat and Responses APIs took over from `user` (which they mark deprecated): a
+ * client that moved to them is served as one that sends `user`.
+ */
+export const UserHints = {
+  user: EndUser,
+  safety_identifier: Type.Optional(
+    Type.String({ maxLength: 64, description: "OpenAI's id of an end user for abuse checks; not used." }),
+  ),
+  prompt_cache_key: Type.Optional(
+    Type.String({ maxLength: 256, description: "OpenAI's prompt-cache routing hint; not used." }),
+  ),
+};
+
 const Prompt = Type.String({
   maxLength: 256,
   description: 'Text in the model vocabulary (arithmetic: 0-9 + * = | A : Q).',
@@ -299,7 +313,7 @@ export const ChatCompletionBody = Type.Object(
       }),
     ),
     seed: Type.Optional(Seed),
-    user: EndUser,
+    ...UserHints,
   },
   {
     additionalProperties: false,

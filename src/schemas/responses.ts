@@ -3,7 +3,7 @@
 // conversation state are not served: fields for them are refused as unknown, as every field we do not know.
 import { Type } from '@sinclair/typebox';
 import { MapOf, Seed } from './common.js';
-import { ChatRole, EndUser, ReplyFields, SamplingFields } from './completions.js';
+import { ChatRole, ReplyFields, SamplingFields, UserHints } from './completions.js';
 
 const Text = Type.String({ maxLength: 4096 });
 
@@ -84,6 +84,26 @@ export const ResponseBody = Type.Object(
         description: 'Responses are not stored (OpenAI stores by default): `true` is refused.',
       }),
     ),
+    reasoning: Type.Optional(
+      Type.Object(
+        {
+          effort: Type.Optional(Type.Null()),
+          summary: Type.Optional(Type.Null()),
+          generate_summary: Type.Optional(Type.Null()),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'The teacher does not reason: `{}` (what LlamaIndex sends) and nulls are accepted, an effort or a ' +
+            'summary is refused, as OpenAI refuses them for its models that do not reason.',
+        },
+      ),
+    ),
+    truncation: Type.Optional(
+      Type.Literal('disabled', {
+        description: "OpenAI's default: an input beyond the model's context is a 400, never cut.",
+      }),
+    ),
     metadata: Type.Optional(
       MapOf(Type.String({ maxLength: 64 }), Type.String({ maxLength: 512 }), {
         maxProperties: 16,
@@ -107,7 +127,7 @@ export const ResponseBody = Type.Object(
           'as on /v1/chat/completions, under the distribution sampled from.',
       }),
     ),
-    user: EndUser,
+    ...UserHints,
     seed: Type.Optional(Seed),
     antidistillation: SamplingFields.antidistillation,
   },

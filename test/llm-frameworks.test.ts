@@ -1,14 +1,22 @@
-// LangChain's OpenAI integration (@langchain/openai), the framework most programs reach an OpenAI-compatible
-// server through, as its users configure it: a base URL and a model name. Its chat model over chat
+// The LLM frameworks most programs reach an OpenAI-compatible server through, configured as their users
+// configure them (a base URL and a model name). LangChain (@langchain/openai): its chat model over chat
 // completions and over the Responses API (`useResponsesApi`, which sends `text: {}` and message items),
 // whole, streamed and in a conversation whose answers go back as LangChain keeps them; its completion model;
-// its embeddings over base64 PNGs; and what it shows for features the teacher does not serve.
+// its embeddings of base64 PNGs; what it shows for tools. LlamaIndex (@llamaindex/openai, on openai@5): its
+// chat-completions and Responses models (the latter sends `reasoning: {}`, `truncation: null`,
+// `instructions: ""` on every call), whole, streamed and in a conversation; its embeddings.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { AIMessageChunk, BaseMessage } from '@langchain/core/messages';
 import { AIMessage, HumanMessage, SystemMessage } from '@langchain/core/messages';
 import { ChatOpenAI, OpenAI, OpenAIEmbeddings } from '@langchain/openai';
+import type { ChatMessage, LLM } from '@llamaindex/core/llms';
+import {
+  OpenAIEmbedding as LlamaIndexEmbedding,
+  OpenAI as LlamaIndexOpenAI,
+  OpenAIResponses as LlamaIndexResponses,
+} from '@llamaindex/openai';
 import type { FastifyInstance } from 'fastify';
 import { SAMPLE_PNG } from '../src/schemas/retrieval.js';
 import { listen, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
@@ -82,19 +90,80 @@ describe("LangChain's OpenAI completion model", () => {
   });
 });
 
+/** The vector POST /v1/embeddings gives for SAMPLE_PNG, asked for directly. */
+async function sampleEmbedding(): Promise<number[]> {
+  const direct = await app.inject({
+    method: 'POST',
+    url: '/v1/embeddings',
+    payload: { model: 'fmnist-embed-mf', input: SAMPLE_PNG, encoding_format: 'float' },
+  });
+  const vector = direct.json().data[0].embedding as number[];
+  assert.equal(vector.length, 64);
+  return vector;
+}
+
 describe("LangChain's OpenAIEmbeddings", () => {
   it('embeds base64 PNGs as documents and as a query: the vectors the route gives', async () => {
     const embeddings = new OpenAIEmbeddings({ ...connection, model: 'fmnist-embed-mf' });
-    const [document] = await embeddings.embedDocuments([SAMPLE_PNG]);
-    const query = await embeddings.embedQuery(SAMPLE_PNG);
-    const direct = await app.inject({
-      method: 'POST',
-      url: '/v1/embeddings',
-      payload: { model: 'fmnist-embed-mf', input: SAMPLE_PNG, encoding_format: 'float' },
+    const expected = await sampleEmbedding();
+    assert.deepEqual(await embeddings.embedDocuments([SAMPLE_PNG, SAMPLE_PNG]), [expected, expected]);
+    assert.deepEqual(await embeddings.embedQuery(SAMPLE_PNG), expected);
+  });
+});
+
+describe("LlamaIndex's OpenAI models", () => {
+  type OpenAIResponsesOptions = NonNullable<LlamaIndexResponses['additionalChatOptions']>;
+  const settings = () => ({ apiKey: 'unused', maxRetries: 0, baseURL: connection.configuration.baseURL });
+  const models: Array<[string, () => LLM]> = [
+    [
+      'chat completions',
+      () => new LlamaIndexOpenAI({ ...settings(), model: 'arithmetic-teacher', temperature: 0 }),
+    ],
+    [
+      // Version 0.4.22 keeps a temperature but leaves it out of its Responses requests; its options bag
+      // passes one through (its types omit the field).
+      'the Responses API',
+      () =>
+        new LlamaIndexResponses({
+          ...settings(),
+          model: 'arithmetic-teacher',
+          additionalChatOptions: { temperature: 0 } as OpenAIResponsesOptions,
+        }),
+    ],
+  ];
+  for (const [api, model] of models) {
+    it(`answers over ${api}, whole, streamed and in a conversation`, async () => {
+      const question: ChatMessage[] = [{ role: 'user', content: '4817+2956' }];
+      const whole = await model().chat({ messages: question });
+      let streamed = '';
+      for await (const chunk of await model().chat({ messages: question, stream: true })) {
+        // Its Responses stream yields the last delta again with each closing event (its stream state keeps
+        // it; so it would against OpenAI): only text deltas count. Chat chunks carry no type.
+        const type = (chunk.raw as { type?: string } | null)?.type;
+        if (type === undefined || type === 'response.output_text.delta') streamed += chunk.delta;
+      }
+      const conversation: ChatMessage[] = [
+        { role: 'system', content: 'Add the numbers.' },
+        ...question,
+        whole.message,
+        { role: 'user', content: '7+5' },
+      ];
+      const next = await model().chat({ messages: conversation });
+      assert.deepEqual(
+        [whole.message.content, streamed, next.message.content],
+        [greedy['Q:4817+2956='], greedy['Q:4817+2956='], greedy['Q:7+5=']],
+      );
     });
-    const expected = direct.json().data[0].embedding as number[];
-    assert.equal(expected.length, 64);
-    assert.deepEqual(document, expected);
-    assert.deepEqual(query, expected);
+  }
+
+  it('completes a prompt', async () => {
+    const llm = new LlamaIndexOpenAI({ ...settings(), model: 'arithmetic-teacher', temperature: 0 });
+    assert.equal((await llm.complete({ prompt: '4817+2956' })).text, greedy['Q:4817+2956=']);
+  });
+
+  it('embeds base64 PNGs: the vectors the route gives', async () => {
+    const embedding = new LlamaIndexEmbedding({ ...settings(), model: 'fmnist-embed-mf' });
+    const expected = await sampleEmbedding();
+    assert.deepEqual(await embedding.getTextEmbeddings([SAMPLE_PNG, SAMPLE_PNG]), [expected, expected]);
   });
 });
