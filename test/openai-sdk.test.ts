@@ -554,6 +554,27 @@ describe('fields sent as null through the openai SDK, as its types allow', () =>
     );
   });
 
+  // The OpenAI Agents SDK (@openai/agents 0.20) cannot sit beside openai@4 and @5 in devDependencies (it
+  // needs zod 4 where they take zod 3 as a peer): the history it sends, captured from it, goes through the SDK.
+  it("takes an agent's history: the OpenAI Agents SDK sends its answers' parts with role and refusal", async () => {
+    const answer = await client().chat.completions.create({
+      model: 'arithmetic-teacher',
+      temperature: 0,
+      messages: [
+        { role: 'system', content: 'Add the numbers.' },
+        { role: 'user', content: '4817+2956' },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'text', text: greedy['Q:4817+2956='] as string, role: 'assistant', refusal: null },
+          ] as unknown as OpenAI.Chat.ChatCompletionContentPartText[],
+        },
+        { role: 'user', content: '90719*8' },
+      ],
+    });
+    assert.equal(answer.choices[0]?.message.content, greedy['Q:90719*8=']);
+  });
+
   it('takes the successors of user: safety_identifier and prompt_cache_key', async () => {
     const answer = await client().chat.completions.create({
       model: 'arithmetic-teacher',

@@ -100,6 +100,19 @@ describe('the Responses API', () => {
     assert.equal(empty.json().output[0].content[0].text, GREEDY);
   });
 
+  it("takes an agent's request: the OpenAI Agents SDK sends include [] and tools [] for an agent without tools", async () => {
+    // Captured from @openai/agents 0.20 (it cannot be a dev dependency beside openai@4 and @5: zod 4 against 3).
+    const response = await openai.responses.create({
+      model: 'arithmetic-teacher',
+      instructions: 'Add the numbers.',
+      input: [{ role: 'user', content: PROBLEM }],
+      include: [],
+      tools: [],
+      temperature: 0,
+    });
+    assert.equal(response.output_text, GREEDY);
+  });
+
   it('reads messages as a chat does: the same text for the same seed, antidistillation included', async () => {
     const input = [
       { role: 'system' as const, content: 'be terse' },

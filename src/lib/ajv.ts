@@ -41,6 +41,8 @@ export function fieldErrors(issues: readonly ErrorObject[], prefix: string): Fie
       }
       if (typeof issue.propertyName === 'string')
         return { path: `${path}/${issue.propertyName}`, message: `key ${issue.message ?? 'is invalid'}` };
+      // A list that must be empty is a feature not served that a client may still send as "none".
+      if (issue.keyword === 'maxItems' && params.limit === 0) return { path, message: 'must be empty' };
       // Ajv says "must be equal to constant" without the constant: name the one value taken.
       if (issue.keyword === 'const')
         return { path, message: `must be ${JSON.stringify(params.allowedValue)}` };

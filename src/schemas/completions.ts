@@ -257,7 +257,14 @@ const ChatMessage = Type.Object(
       Type.String({ maxLength: 4096 }),
       Type.Array(
         Type.Object(
-          { type: Type.Literal('text'), text: Type.String({ maxLength: 4096 }) },
+          {
+            type: Type.Literal('text'),
+            text: Type.String({ maxLength: 4096 }),
+            // The OpenAI Agents SDK sends its earlier answers back with the message's role and refusal in
+            // each part (its providerData); they are ignored, as the rest of an earlier turn.
+            role: Type.Optional(ChatRole),
+            refusal: Type.Optional(Type.Union([Type.String({ maxLength: 4096 }), Type.Null()])),
+          },
           { additionalProperties: false },
         ),
         { minItems: 1, maxItems: 16 },

@@ -1,6 +1,7 @@
 // POST /v1/responses: OpenAI's Responses API (the one its SDKs' `responses.create` and the Vercel AI SDK's
 // default OpenAI model call) over the language models, text in and text out. Tools, stored responses and
-// conversation state are not served: fields for them are refused as unknown, as every field we do not know.
+// conversation state are not served: fields for them are refused as unknown, as every field we do not know,
+// except where a client sends the value that asks for nothing (an empty tool list, `reasoning: {}`).
 import { Type } from '@sinclair/typebox';
 import { MapOf, Seed } from './common.js';
 import { ChatRole, ReplyFields, SamplingFields, UserHints } from './completions.js';
@@ -98,6 +99,13 @@ export const ResponseBody = Type.Object(
             'summary is refused, as OpenAI refuses them for its models that do not reason.',
         },
       ),
+    ),
+    tools: Type.Optional(
+      Type.Array(Type.Unknown(), {
+        maxItems: 0,
+        description:
+          'Tools are not served: only none, the empty list the OpenAI Agents SDK sends for an agent without them.',
+      }),
     ),
     truncation: Type.Optional(
       Type.Literal('disabled', {
