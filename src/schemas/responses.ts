@@ -43,12 +43,10 @@ export const ResponseBody = Type.Object(
         "Text, or messages whose last is the user's: its text fills the model's chat template (the " +
         "arithmetic teacher's is `Q:{content}=`); the teacher keeps no conversation.",
     }),
-    instructions: Type.Optional(
-      Type.String({
-        maxLength: 4096,
-        description: 'A system message: accepted, and no change to the teacher’s answer.',
-      }),
-    ),
+    instructions: Type.Optional({
+      ...Text,
+      description: 'A system message: accepted, and no change to the teacher’s answer.',
+    }),
     max_output_tokens: Type.Optional(
       Type.Integer({
         minimum: 1,
