@@ -55,6 +55,38 @@ describe('problem details for bad requests', () => {
     await assertLive(app);
   });
 
+  it('says what a union field takes, or what is wrong in the branch the value fits, without the rest', async () => {
+    const errorsOf = async (url: string, body: object) => {
+      const response = await post(url, JSON.stringify(body));
+      assert.equal(response.statusCode, 400);
+      return response.json().errors as Array<{ path: string; message: string }>;
+    };
+    // No branch fits: one error naming the types and values taken.
+    assert.deepEqual(await errorsOf('/v1/completions', { prompt: 'Q:1+2=', stop: 5 }), [
+      { path: '/body/stop', message: 'must be string or array' },
+    ]);
+    assert.deepEqual(await errorsOf('/v1/responses', { input: '1+2', text: { verbosity: 'low' } }), [
+      { path: '/body/text/verbosity', message: 'must be "medium" or null' },
+    ]);
+    // The value is a string: the string branch's error, not "must be array".
+    assert.deepEqual(await errorsOf('/v1/completions', { prompt: 'Q:1+2=', stop: '' }), [
+      { path: '/body/stop', message: 'must NOT have fewer than 1 characters' },
+    ]);
+    // The value is an array: what is wrong inside it, not "must be string".
+    const parts = await errorsOf('/v1/chat/completions', {
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: 'x' }] }],
+    });
+    assert.deepEqual(
+      parts.map((error) => error.path),
+      [
+        '/body/messages/0/content/0/text',
+        '/body/messages/0/content/0/image_url',
+        '/body/messages/0/content/0/type',
+      ],
+    );
+    await assertLive(app);
+  });
+
   it('names a missing field', async () => {
     const response = await post('/v1/jobs', JSON.stringify({ params: {} }));
     assert.equal(response.statusCode, 400);

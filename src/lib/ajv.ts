@@ -26,28 +26,63 @@ export function makeAjv(coerceTypes: boolean): Ajv {
  * `required`, `additionalProperties` or `propertyNames` error is about. */
 export function fieldErrors(issues: readonly ErrorObject[], prefix: string): FieldError[] {
   // propertyNames reports each bad key twice: what the key broke, then "property name must be valid".
-  return issues
-    .filter((issue) => issue.keyword !== 'propertyNames')
-    .map((issue) => {
-      const path = `${prefix}${issue.instancePath}`;
-      const params = issue.params as Record<string, unknown>;
-      if (typeof params.missingProperty === 'string')
-        return { path: `${path}/${params.missingProperty}`, message: 'is required' };
-      if (typeof params.additionalProperty === 'string') {
-        return {
-          path: `${path}/${params.additionalProperty}`,
-          message: 'unknown field (unknown fields are rejected)',
-        };
-      }
-      if (typeof issue.propertyName === 'string')
-        return { path: `${path}/${issue.propertyName}`, message: `key ${issue.message ?? 'is invalid'}` };
-      // A list that must be empty is a feature not served that a client may still send as "none".
-      if (issue.keyword === 'maxItems' && params.limit === 0) return { path, message: 'must be empty' };
-      // Ajv says "must be equal to constant" without the constant: name the one value taken.
-      if (issue.keyword === 'const')
-        return { path, message: `must be ${JSON.stringify(params.allowedValue)}` };
-      return { path, message: issue.message ?? 'is invalid' };
+  return explainUnions(issues.filter((issue) => issue.keyword !== 'propertyNames')).map((issue) => {
+    const path = `${prefix}${issue.instancePath}`;
+    const params = issue.params as Record<string, unknown>;
+    if (typeof params.missingProperty === 'string')
+      return { path: `${path}/${params.missingProperty}`, message: 'is required' };
+    if (typeof params.additionalProperty === 'string') {
+      return {
+        path: `${path}/${params.additionalProperty}`,
+        message: 'unknown field (unknown fields are rejected)',
+      };
+    }
+    if (typeof issue.propertyName === 'string')
+      return { path: `${path}/${issue.propertyName}`, message: `key ${issue.message ?? 'is invalid'}` };
+    // A list that must be empty is a feature not served that a client may still send as "none".
+    if (issue.keyword === 'maxItems' && params.limit === 0) return { path, message: 'must be empty' };
+    // Ajv says "must be equal to constant" without the constant: name the one value taken.
+    if (issue.keyword === 'const') return { path, message: `must be ${JSON.stringify(params.allowedValue)}` };
+    return { path, message: issue.message ?? 'is invalid' };
+  });
+}
+
+/**
+ * A union (anyOf) that fails reports every branch's errors, then its own "must match a schema in anyOf": a
+ * stop of 5 read "must be string; must be array; must match a schema in anyOf". A branch the value's type
+ * does not fit says only that. When some branch fits it, that branch's errors say what is wrong and the
+ * others are left out; when none does, one error names what the field takes ("must be string or array").
+ */
+function explainUnions(issues: ErrorObject[]): ErrorObject[] {
+  const replaced = new Map<ErrorObject, ErrorObject | undefined>();
+  for (const union of issues) {
+    if (union.keyword !== 'anyOf') continue;
+    const branches = new Map<string, ErrorObject[]>();
+    const within = `${union.schemaPath}/`;
+    for (const issue of issues) {
+      if (!issue.schemaPath.startsWith(within)) continue;
+      const branch = issue.schemaPath.slice(within.length).split('/', 1)[0] as string;
+      branches.set(branch, [...(branches.get(branch) ?? []), issue]);
+    }
+    const misfits = [...branches.values()].filter(
+      ([only, ...more]) =>
+        more.length === 0 &&
+        only?.instancePath === union.instancePath &&
+        (only.keyword === 'type' || only.keyword === 'const'),
+    );
+    for (const [misfit] of misfits) replaced.set(misfit as ErrorObject, undefined);
+    const taken = misfits.map(([misfit]) => {
+      const params = (misfit as ErrorObject).params as { type?: string; allowedValue?: unknown };
+      return params.type?.replaceAll(',', ' or ') ?? JSON.stringify(params.allowedValue);
     });
+    const explained = misfits.length === branches.size && taken.length > 0;
+    replaced.set(union, explained ? { ...union, message: `must be ${taken.join(' or ')}` } : undefined);
+  }
+  return issues.flatMap((issue) => {
+    if (!replaced.has(issue)) return [issue];
+    const replacement = replaced.get(issue);
+    return replacement === undefined ? [] : [replacement];
+  });
 }
 
 /**
