@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createOpenAI } from '@ai-sdk/openai';
-import { generateText, streamText } from 'ai';
+import { embed, embedMany, generateText, streamText } from 'ai';
 import type { FastifyInstance } from 'fastify';
 import OpenAI from 'openai';
 import OpenAIv4 from 'openai-v4';
@@ -626,5 +626,21 @@ describe("the Vercel AI SDK's chat model", () => {
     for await (const piece of streamed.textStream) text += piece;
     assert.equal(text, greedy['Q:4817+2956=']);
     assert.ok(((await streamed.usage).outputTokens ?? 0) > 0);
+  });
+});
+
+describe("the Vercel AI SDK's embedding model", () => {
+  it('embeds a base64 PNG with embed and embedMany: the vectors the route gives', async () => {
+    const model = createOpenAI({ baseURL: `${base}/v1`, apiKey: 'unused' }).embedding('fmnist-embed-mf');
+    const direct = await new OpenAI({ baseURL: `${base}/v1`, apiKey: 'unused' }).embeddings.create({
+      model: 'fmnist-embed-mf',
+      input: SAMPLE_PNG,
+      encoding_format: 'float',
+    });
+    const expected = direct.data[0]?.embedding;
+    assert.equal(expected?.length, 64);
+    assert.deepEqual((await embed({ model, value: SAMPLE_PNG, maxRetries: 0 })).embedding, expected);
+    const many = await embedMany({ model, values: [SAMPLE_PNG, SAMPLE_PNG], maxRetries: 0 });
+    assert.deepEqual(many.embeddings, [expected, expected]);
   });
 });
