@@ -271,6 +271,16 @@ export async function readme(baseUrl: string) {
 }
 `;
 
+/** tsc's report on a program, strict, as a user's project would compile it: empty when it typechecks. */
+async function typecheck(file: string): Promise<string> {
+  const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
+  const options = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext'];
+  const result = await run(tsc, [...options, '--target', 'es2022', file], { cwd: ROOT }).catch(
+    (error: { stdout: string }) => ({ stdout: error.stdout }),
+  );
+  return result.stdout;
+}
+
 describe('the real tools on the OpenAPI document', () => {
   let app: FastifyInstance;
   let document: Json;
@@ -288,12 +298,11 @@ describe('the real tools on the OpenAPI document', () => {
   it('generates a typed client (openapi-typescript) that takes the README bodies through openapi-fetch', async () => {
     await writeFile(join(dir, 'api.ts'), astToString(await openapiTS(document as never)));
     await writeFile(join(dir, 'readme.ts'), PROGRAM);
-    const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
-    const options = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext'];
-    const result = await run(tsc, [...options, '--target', 'es2022', join(dir, 'readme.ts')], {
-      cwd: ROOT,
-    }).catch((error: { stdout: string }) => ({ stdout: error.stdout }));
-    assert.equal(result.stdout, '', 'the program typechecks against the generated client');
+    assert.equal(
+      await typecheck(join(dir, 'readme.ts')),
+      '',
+      'the program typechecks against the generated client',
+    );
   });
 
   it('generates an SDK (@hey-api/openapi-ts) that typechecks and runs the README requests, job events too', async () => {
@@ -301,12 +310,11 @@ describe('the real tools on the OpenAPI document', () => {
     await writeFile(input, JSON.stringify(document));
     await generateSdk({ input, output: join(dir, 'sdk'), logs: { level: 'silent' } });
     await writeFile(join(dir, 'sdk-readme.ts'), SDK_PROGRAM);
-    const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
-    const options = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext'];
-    const result = await run(tsc, [...options, '--target', 'es2022', join(dir, 'sdk-readme.ts')], {
-      cwd: ROOT,
-    }).catch((error: { stdout: string }) => ({ stdout: error.stdout }));
-    assert.equal(result.stdout, '', 'the program typechecks against the generated SDK');
+    assert.equal(
+      await typecheck(join(dir, 'sdk-readme.ts')),
+      '',
+      'the program typechecks against the generated SDK',
+    );
     const { readme } = (await import(join(dir, 'sdk-readme.ts'))) as {
       readme: (baseUrl: string) => Promise<Record<string, unknown>>;
     };
