@@ -68,6 +68,19 @@ describe('problem details for bad requests', () => {
     assert.deepEqual(await errorsOf('/v1/responses', { input: '1+2', text: { verbosity: 'low' } }), [
       { path: '/body/text/verbosity', message: 'must be "medium" or null' },
     ]);
+    // Each place the union fails, on its own.
+    assert.deepEqual(
+      await errorsOf('/v1/chat/completions', {
+        messages: [
+          { role: 'user', content: 5 },
+          { role: 'user', content: true },
+        ],
+      }),
+      [
+        { path: '/body/messages/0/content', message: 'must be string or array' },
+        { path: '/body/messages/1/content', message: 'must be string or array' },
+      ],
+    );
     // The value is a string: the string branch's error, not "must be array".
     assert.deepEqual(await errorsOf('/v1/completions', { prompt: 'Q:1+2=', stop: '' }), [
       { path: '/body/stop', message: 'must NOT have fewer than 1 characters' },

@@ -59,8 +59,11 @@ function explainUnions(issues: ErrorObject[]): ErrorObject[] {
     if (union.keyword !== 'anyOf') continue;
     const branches = new Map<string, ErrorObject[]>();
     const within = `${union.schemaPath}/`;
+    // The same union may fail at several places (the items of a list): only this place's errors are its.
+    const here = (issue: ErrorObject) =>
+      issue.instancePath === union.instancePath || issue.instancePath.startsWith(`${union.instancePath}/`);
     for (const issue of issues) {
-      if (!issue.schemaPath.startsWith(within)) continue;
+      if (!issue.schemaPath.startsWith(within) || !here(issue)) continue;
       const branch = issue.schemaPath.slice(within.length).split('/', 1)[0] as string;
       branches.set(branch, [...(branches.get(branch) ?? []), issue]);
     }
