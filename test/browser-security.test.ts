@@ -1,8 +1,10 @@
 // Security headers on every response, a Content-Security-Policy that /docs renders under in a real browser
 // (Debian's Chromium through playwright-core) with no violation reported, and CORS: off by default, on for the
 // origins CORS_ORIGINS names, its preflight answered without an API key, and a page of such an origin able
-// to read a streamed completion.
+// to read a streamed completion, and to call the API through the openai SDK (whose own headers the preflight
+// must allow).
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -113,6 +115,8 @@ describe('CORS when CORS_ORIGINS is set', () => {
   });
 });
 
+const OPENAI_SDK = new URL('../node_modules/openai/', import.meta.url).pathname;
+
 describe('a page of an allowed origin in headless Chromium', () => {
   // The page's origin: another server on the loopback (Chromium asks permission before a page elsewhere
   // may call a loopback address).
@@ -122,8 +126,17 @@ describe('a page of an allowed origin in headless Chromium', () => {
   let browser: Browser;
   let base: string;
   before(async () => {
-    pages = createServer((_request, response) => {
-      response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html>');
+    // The page's own files: an empty page, and the openai SDK's ES modules as a site would bundle them.
+    pages = createServer((request, response) => {
+      const sdkFile = /^\/openai\/([\w/.-]+\.mjs)$/.exec(request.url ?? '')?.[1];
+      if (sdkFile === undefined || sdkFile.includes('..')) {
+        response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html>');
+        return;
+      }
+      readFile(`${OPENAI_SDK}${sdkFile}`).then(
+        (code) => response.writeHead(200, { 'content-type': 'text/javascript' }).end(code),
+        () => response.writeHead(404).end(),
+      );
     });
     await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
@@ -166,6 +179,41 @@ describe('a page of an allowed origin in headless Chromium', () => {
     assert.equal(stream.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(stream.headers.get('cache-control'), 'no-cache');
     await stream.text();
+  });
+
+  it('runs the openai SDK in the page: its x-stainless headers pass the preflight, whole and streamed', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${origin}/`);
+    const answers = await page.evaluate(async (api) => {
+      const sdk = '/openai/index.mjs';
+      const { default: OpenAI } = await import(sdk);
+      const client = new OpenAI({
+        baseURL: `${api}/v1`,
+        apiKey: 'unused',
+        maxRetries: 0,
+        dangerouslyAllowBrowser: true,
+      });
+      const request = {
+        model: 'arithmetic-teacher',
+        messages: [{ role: 'user', content: '12+34' }],
+        temperature: 0,
+      };
+      const whole = await client.chat.completions.create(request);
+      let streamed = '';
+      for await (const chunk of await client.chat.completions.create({ ...request, stream: true })) {
+        streamed += chunk.choices[0]?.delta.content ?? '';
+      }
+      return [whole.choices[0].message.content, streamed];
+    }, base);
+    const greedy = (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/completions',
+        payload: { prompt: 'Q:12+34=', temperature: 0 },
+      })
+    ).json();
+    assert.deepEqual(answers, [greedy.choices[0].text, greedy.choices[0].text]);
+    await page.close();
   });
 
   it("follows a job's event stream with EventSource to its final state, and is told to stop there", async () => {

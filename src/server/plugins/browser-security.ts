@@ -90,7 +90,11 @@ async function browserSecurity(app: FastifyInstance, options: BrowserSecurityOpt
   await app.register(cors, {
     origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
-    allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
+    // Any header the page's client adds: the openai SDK sends x-stainless-os, -runtime, -retry-count … and a
+    // page using it was refused at the preflight when only this API's own headers were named. The wildcard
+    // holds for requests without credentials (none are used here) and never covers Authorization, so that
+    // is named.
+    allowedHeaders: ['authorization', '*'],
     exposedHeaders: [
       'location',
       'retry-after',
