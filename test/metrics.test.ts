@@ -2,15 +2,22 @@
 // completion, embeddings, OIP inference and an antidistill.traces job, `promtool check metrics` (Debian's
 // prometheus package) finds nothing to say, and the language-model and per-model inference metrics add up
 // to what the replies reported: tokens to the usage, first-token and inter-token observations to the
-// sequences and tokens, Triton-style success counts and durations to the requests.
+// sequences and tokens, Triton-style success counts and durations to the requests. And a real Prometheus
+// server (Debian's, 2.42) scrapes it with an API key and answers a query over what it scraped.
 import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { readFashionMnist } from '../src/retrieval/embedding/fashion-mnist.js';
-import { MODELS_DIR, startApp, stopApp } from './helpers/app.js';
+import { listen, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { jobApi } from './helpers/jobs.js';
 import { pngBase64 } from './helpers/png-writer.js';
-import { promtoolCheck, sample } from './helpers/prometheus.js';
+import { PROMETHEUS, promtoolCheck, sample } from './helpers/prometheus.js';
+import { freePort } from './helpers/redis.js';
+import { waitFor } from './helpers/wait.js';
 
 const TEACHER = 'arithmetic-teacher';
 
@@ -118,5 +125,73 @@ describe('Prometheus metrics', () => {
   it('shows promtool failing on a scrape that breaks its rules, so the check above can fail', () => {
     const broken = '# HELP x_total A gauge.\n# TYPE x_total gauge\nx_total 1\n';
     assert.notEqual(promtoolCheck(broken).status, 0);
+  });
+});
+
+describe('a Prometheus server scraping the API', () => {
+  const KEY = 'metrics-key-0123456789abcdef';
+  let app: FastifyInstance;
+  let prometheus: ChildProcess | undefined;
+  let dir: string;
+  let query: (
+    expression: string,
+  ) => Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
+  before(async () => {
+    app = await startApp({ API_KEYS: `ops:${KEY}` });
+    const target = new URL(await listen(app)).host;
+    dir = await mkdtemp(join(tmpdir(), 'meanserve-prometheus-'));
+    // Two jobs: one with the key, one with a key the API does not know.
+    const job = (name: string, key: string) =>
+      `  - job_name: ${name}\n    authorization: {credentials: ${key}}\n    static_configs: [{targets: ['${target}']}]\n`;
+    await writeFile(
+      join(dir, 'prometheus.yml'),
+      `global: {scrape_interval: 1s}\nscrape_configs:\n${job('api', KEY)}${job('stranger', 'not-a-key')}`,
+    );
+    const address = `127.0.0.1:${await freePort()}`;
+    prometheus = spawn(
+      PROMETHEUS,
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=${address}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    query = async (expression) => {
+      const response = await fetch(`http://${address}/api/v1/query?query=${encodeURIComponent(expression)}`);
+      return ((await response.json()) as { data: { result: [] } }).data.result;
+    };
+  });
+  after(async () => {
+    prometheus?.kill();
+    await stopApp(app);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('scrapes with the key, is refused without one, and answers a query over what it scraped', async () => {
+    const answered = await app.inject({
+      method: 'POST',
+      url: '/v1/completions',
+      headers: { authorization: `Bearer ${KEY}` },
+      payload: { prompt: 'Q:1+2=', temperature: 0 },
+    });
+    assert.equal(answered.statusCode, 200);
+    const completions = await waitFor(
+      'a scrape with the completion counted',
+      async () =>
+        (
+          await query('meanserve_http_requests_total{route="/v1/completions",status="200"}').catch(() => [])
+        )[0],
+      30_000,
+      250,
+    );
+    assert.equal(completions.metric.job, 'api');
+    assert.equal(completions.value[1], '1');
+    const up = await waitFor('both jobs scraped', async () => {
+      const results = await query('up').catch(() => []);
+      return results.length === 2 ? results : undefined;
+    });
+    const health = Object.fromEntries(up.map((result) => [result.metric.job, result.value[1]]));
+    assert.deepEqual(health, { api: '1', stranger: '0' });
   });
 });

@@ -1,10 +1,13 @@
 // Reading a Prometheus scrape in tests: Prometheus's own checker (promtool, from Debian's prometheus
-// package) and the value of one sample.
+// package), the value of one sample, and where the package's server is.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const PROMTOOL = process.env.PROMTOOL ?? '/usr/bin/promtool';
+
+/** Prometheus's server, from the same package. */
+export const PROMETHEUS = process.env.PROMETHEUS ?? '/usr/bin/prometheus';
 
 /** `promtool check metrics` on a scrape: its exit status and what it printed. */
 export function promtoolCheck(text: string): { status: number | null; output: string } {
