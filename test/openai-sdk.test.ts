@@ -597,6 +597,21 @@ describe('fields sent as null through the openai SDK, as its types allow', () =>
         error.status === 400 && /service_tier/.test(error.message),
     );
   });
+
+  it('shows a 404 naming the endpoint for what is not served (images, files, deleting a model)', async () => {
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ['POST /v1/images/generations', () => client().images.generate({ prompt: 'a shoe' })],
+      ['GET /v1/files', () => client().files.list()],
+      ['DELETE /v1/models/arithmetic-teacher', () => client().models.delete('arithmetic-teacher')],
+    ];
+    for (const [endpoint, call] of calls) {
+      await assert.rejects(call(), (error: InstanceType<typeof OpenAI.APIError>) => {
+        assert.equal(error.status, 404);
+        assert.equal(error.message, `404 no route ${endpoint}; see /docs`);
+        return true;
+      });
+    }
+  });
 });
 
 // The Vercel AI SDK's chat model (`openai.chat(model)`, Chat Completions) beside its default Responses one

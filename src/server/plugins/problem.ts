@@ -94,6 +94,8 @@ export function sendProblem(
     detail: string;
     errors?: FieldError[];
     retryAfter?: number;
+    /** OpenAI's `error` member too, on a route that is not one of the OpenAI-compatible ones. */
+    openAiError?: boolean;
   },
 ): FastifyReply {
   const body: ProblemBody = {
@@ -106,7 +108,7 @@ export function sendProblem(
   if (problem.errors !== undefined && problem.errors.length > 0) body.errors = listed(problem.errors);
   if (problem.retryAfter !== undefined) reply.header('retry-after', String(problem.retryAfter));
   const { config } = request.routeOptions;
-  if (config?.errors === 'openai') {
+  if (config?.errors === 'openai' || problem.openAiError === true) {
     body.error = {
       message: body.detail,
       type: openAiType(problem.status),
@@ -272,6 +274,9 @@ async function problemPlugin(app: FastifyInstance, options: ProblemOptions): Pro
       code: 'not-found',
       title: 'Not found',
       detail: `no route ${request.method} ${request.url.split('?')[0]}; see /docs`,
+      // An OpenAI SDK calling an endpoint not served here (images, audio, files, DELETE /v1/models/…) shows
+      // the `error` member's message; without it, it read "404 status code (no body)".
+      openAiError: request.url.startsWith('/v1/'),
     }),
   );
 }
