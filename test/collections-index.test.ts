@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { readFashionMnist } from '../src/retrieval/embedding/fashion-mnist.js';
 import { apiRetrievalMetrics } from '../src/retrieval/quality-metrics.js';
-import { assertLive, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
+import { assertLive, listen, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { type Child, kill, startEntry, waitForOutput } from './helpers/processes.js';
 import { deleteKeys, REDIS_URL, uniquePrefix } from './helpers/redis.js';
 import { waitFor } from './helpers/wait.js';
@@ -50,6 +50,34 @@ async function indexDemo(app: FastifyInstance, collection: string, model: string
     return info.count === DEMO_SIZE;
   });
   return job;
+}
+
+/**
+ * The README's flow: create a collection, submit the index job, follow its events to their end, then read
+ * the collection at once — the points must be there, not a poll of the applier later.
+ */
+async function followIndexJob(app: FastifyInstance, collection: string) {
+  const base = await listen(app);
+  const created = await app.inject({
+    method: 'POST',
+    url: '/v1/collections',
+    payload: { name: collection, model: 'fmnist-embed-mf', index: { type: 'flat' } },
+  });
+  assert.equal(created.statusCode, 201, created.body);
+  const submitted = await app.inject({
+    method: 'POST',
+    url: '/v1/jobs',
+    payload: { type: 'collections.index', params: { collection, source: { split: 'demo' } } },
+  });
+  assert.equal(submitted.statusCode, 202, submitted.body);
+  const events = await (await fetch(`${base}/v1/jobs/${submitted.json().id}/events`)).text();
+  const count = (await app.inject(`/v1/collections/${collection}`)).json().count;
+  const search = await app.inject({
+    method: 'POST',
+    url: `/v1/collections/${collection}/search`,
+    payload: { id: 'test-0', k: 3 },
+  });
+  return { final: [...events.matchAll(/^event: (\w+)$/gm)].at(-1)?.[1], count, searched: search.statusCode };
 }
 
 /** Every point queries the rest of the collection by its id; P@1 and MAP@R over the results. */
@@ -94,6 +122,14 @@ describe('collections.index on the inline queue', () => {
     const point = (await app.inject('/v1/collections/demo-mf/points/test-0')).json();
     assert.deepEqual(point.payload, { label: 9, class_name: 'Ankle boot', split: 'test', index: 0 });
     assertReproduces(await apiMetrics(app, 'demo-mf'), 'fmnist-embed-mf');
+  });
+
+  it("has the points in the collection when the job's event stream ends with completed", async () => {
+    assert.deepEqual(await followIndexJob(app, 'followed'), {
+      final: 'completed',
+      count: DEMO_SIZE,
+      searched: 200,
+    });
   });
 
   it('does the same for the baseline model with exact search', async () => {
@@ -143,6 +179,14 @@ describe('collections.index on BullMQ with a worker process', () => {
     if (worker) await kill(worker);
     await stopApp(app);
     await deleteKeys(prefix);
+  });
+
+  it("has them in the collection when the job's event stream ends, the worker elsewhere", async () => {
+    assert.deepEqual(await followIndexJob(app, 'followed-remote'), {
+      final: 'completed',
+      count: DEMO_SIZE,
+      searched: 200,
+    });
   });
 
   it('applies points embedded on the worker to the API process collection', async () => {

@@ -14,6 +14,9 @@ import { INDEX_JOB_TYPE } from './params/collections-index.js';
 import type { JobQueue } from './queue.js';
 
 const POLL_MS = 250;
+/** How often `applied` looks again, and for how long at most. */
+const SETTLE_CHECK_MS = 20;
+const SETTLE_MAX_MS = 10_000;
 /** Completed jobs looked at per poll; the first pass after start looks further back. */
 const RECENT = 50;
 const AT_START = 1000;
@@ -21,6 +24,7 @@ const AT_START = 1000;
 export class IndexJobApplier {
   private timer: NodeJS.Timeout | undefined;
   private pass: Promise<void> | undefined;
+  private running = false;
   private closed = false;
 
   constructor(
@@ -39,12 +43,44 @@ export class IndexJobApplier {
     await this.pass;
   }
 
+  /**
+   * Resolves once a completed index job's points are in its collection here, or will never be (the
+   * collection deleted, or created after the job), or after SETTLE_MAX_MS: a client told the job completed
+   * (its event stream's end) can then search what it loaded. The next pass starts at once, not after the
+   * poll interval.
+   */
+  async applied(job: JobRecord): Promise<void> {
+    if (job.type !== INDEX_JOB_TYPE || job.state !== 'completed') return;
+    const deadline = Date.now() + SETTLE_MAX_MS;
+    if (!this.running && !this.closed) {
+      clearTimeout(this.timer);
+      this.schedule(0, RECENT);
+    }
+    while (!this.closed && !this.settled(job) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_CHECK_MS));
+    }
+  }
+
+  private settled(job: JobRecord): boolean {
+    let collection: Collection;
+    try {
+      collection = this.store.get((job.params as { collection: string }).collection);
+    } catch {
+      return true; // deleted since
+    }
+    return collection.hasApplied(job.id) || job.createdAt < collection.config.created_at;
+  }
+
   private schedule(delay: number, limit: number): void {
     if (this.closed) return;
     this.timer = setTimeout(() => {
+      this.running = true;
       this.pass = this.applyCompleted(limit)
         .catch((error: Error) => this.log.warn({ err: error }, 'applying index jobs failed; will retry'))
-        .finally(() => this.schedule(POLL_MS, RECENT));
+        .finally(() => {
+          this.running = false;
+          this.schedule(POLL_MS, RECENT);
+        });
     }, delay);
     this.timer.unref();
   }

@@ -247,8 +247,15 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       openEventStream(reply);
       app.metrics.sseStreams.inc();
       const events = new EventWriter(raw);
-      // The final event, with its state as the id a reconnecting EventSource sends back (above).
-      const sendFinal = (final: JobRecord) => events.send(final.state, withLinks(final), final.state);
+      // The final event, with its state as the id a reconnecting EventSource sends back (above); then the
+      // stream ends. A collections.index job's comes once its points are in the collection, so a client
+      // that follows it to the end can search them at once.
+      const finish = async (final: JobRecord) => {
+        await app.indexJobs.applied(final);
+        if (closed) return;
+        events.send(final.state, withLinks(final), final.state);
+        close();
+      };
       const heartbeat = setInterval(() => events.comment('keep-alive'), HEARTBEAT_MS);
       let closed = false;
       const close = () => {
@@ -271,18 +278,14 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
       events.send('snapshot', withLinks(snapshot));
       if (FINISHED_STATES.has(snapshot.state)) {
-        sendFinal(snapshot);
-        close();
+        await finish(snapshot);
         return;
       }
       forward = (event) => {
         if (closed) return;
         if (event.kind === 'progress') events.latest('progress', event.progress);
         else if (event.kind === 'state') events.send('state', { state: event.state });
-        else {
-          sendFinal(event.job);
-          close();
-        }
+        else void finish(event.job);
       };
       for (const event of buffered.splice(0)) forward(event);
     },

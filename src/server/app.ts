@@ -76,6 +76,8 @@ declare module 'fastify' {
     /** Job submission: lookup, validation, checks, idempotency fingerprint, queue limit. */
     jobs: JobService;
     collections: CollectionStore;
+    /** Applies finished collections.index jobs to their collections; says when one has been. */
+    indexJobs: IndexJobApplier;
     /** Collections as the routes use them: create, upsert and search, images embedded on the way. */
     retrieval: CollectionService;
     /** Threads that decode the images clients send (PNG), off the event loop. */
@@ -222,6 +224,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ),
   );
   app.decorate('collections', collections);
+  app.decorate('indexJobs', indexJobs);
   app.decorate('images', images);
   app.decorate('retrieval', retrieval);
   app.decorate('metrics', metrics);
