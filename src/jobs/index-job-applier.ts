@@ -56,19 +56,26 @@ export class IndexJobApplier {
       clearTimeout(this.timer);
       this.schedule(0, RECENT);
     }
-    while (!this.closed && !this.settled(job) && Date.now() < deadline) {
+    while (!this.closed && this.awaiting(job) !== undefined && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, SETTLE_CHECK_MS));
     }
   }
 
-  private settled(job: JobRecord): boolean {
+  /**
+   * The collection `job`'s points are still to be written to, if any: not when the collection was deleted
+   * since, already has them, or was created after the job (one deleted and re-created since).
+   */
+  private awaiting(job: JobRecord): Collection | undefined {
+    // collections.index params are a few short fields, always within a record (RECORD_PARAMS_MAX_BYTES).
+    const name = (job.params as { collection: string }).collection;
     let collection: Collection;
     try {
-      collection = this.store.get((job.params as { collection: string }).collection);
+      collection = this.store.get(name);
     } catch {
-      return true; // deleted since
+      return undefined; // deleted since
     }
-    return collection.hasApplied(job.id) || job.createdAt < collection.config.created_at;
+    if (collection.hasApplied(job.id) || job.createdAt < collection.config.created_at) return undefined;
+    return collection;
   }
 
   private schedule(delay: number, limit: number): void {
@@ -95,15 +102,9 @@ export class IndexJobApplier {
   }
 
   private async apply(job: JobRecord): Promise<void> {
-    // collections.index params are a few short fields, always within a record (RECORD_PARAMS_MAX_BYTES).
-    const name = (job.params as { collection: string }).collection;
-    let collection: Collection;
-    try {
-      collection = this.store.get(name);
-    } catch {
-      return; // deleted since
-    }
-    if (collection.hasApplied(job.id) || job.createdAt < collection.config.created_at) return;
+    const collection = this.awaiting(job);
+    if (collection === undefined) return;
+    const name = collection.config.name;
     const artifact = await this.queue.artifact(job.id, INDEX_POINTS_ARTIFACT);
     if (artifact === undefined) return;
     let points: Point[];
