@@ -250,6 +250,9 @@ export const ChatRole = Type.Union([
   Type.Literal('assistant'),
 ]);
 
+/** An earlier answer's refusal, sent back as it came (ignored: the teacher keeps no conversation). */
+const Refusal = Type.Optional(Type.Union([Type.String({ maxLength: 4096 }), Type.Null()]));
+
 const ChatMessage = Type.Object(
   {
     role: ChatRole,
@@ -263,7 +266,7 @@ const ChatMessage = Type.Object(
             // The OpenAI Agents SDK sends its earlier answers back with the message's role and refusal in
             // each part (its providerData); they are ignored, as the rest of an earlier turn.
             role: Type.Optional(ChatRole),
-            refusal: Type.Optional(Type.Union([Type.String({ maxLength: 4096 }), Type.Null()])),
+            refusal: Refusal,
           },
           { additionalProperties: false },
         ),
@@ -273,7 +276,7 @@ const ChatMessage = Type.Object(
     name: Type.Optional(Type.String({ maxLength: 64 })),
     // An answer's message sent back as it came (`messages.push(completion.choices[0].message)`) has
     // `refusal`; the openai SDK's stream helpers add `parsed: null` to the message they accumulate.
-    refusal: Type.Optional(Type.Union([Type.String({ maxLength: 4096 }), Type.Null()])),
+    refusal: Refusal,
     parsed: Type.Optional(Type.Null()),
   },
   { additionalProperties: false },
