@@ -54,38 +54,83 @@ export function fieldErrors(issues: readonly ErrorObject[], prefix: string): Fie
  * others are left out; when none does, one error names what the field takes ("must be string or array").
  */
 function explainUnions(issues: ErrorObject[]): ErrorObject[] {
-  const replaced = new Map<ErrorObject, ErrorObject | undefined>();
-  for (const union of issues) {
-    if (union.keyword !== 'anyOf') continue;
-    const branches = new Map<string, ErrorObject[]>();
-    const within = `${union.schemaPath}/`;
-    // The same union may fail at several places (the items of a list): only this place's errors are its.
-    const here = (issue: ErrorObject) =>
-      issue.instancePath === union.instancePath || issue.instancePath.startsWith(`${union.instancePath}/`);
-    for (const issue of issues) {
-      if (!issue.schemaPath.startsWith(within) || !here(issue)) continue;
-      const branch = issue.schemaPath.slice(within.length).split('/', 1)[0] as string;
-      branches.set(branch, [...(branches.get(branch) ?? []), issue]);
-    }
-    const misfits = [...branches.values()].filter(
-      ([only, ...more]) =>
-        more.length === 0 &&
-        only?.instancePath === union.instancePath &&
-        (only.keyword === 'type' || only.keyword === 'const'),
-    );
-    for (const [misfit] of misfits) replaced.set(misfit as ErrorObject, undefined);
-    const taken = misfits.map(([misfit]) => {
-      const params = (misfit as ErrorObject).params as { type?: string; allowedValue?: unknown };
+  // By position: a hostile body's errors run to hundreds of thousands, and sets of them cost more than this.
+  const dropped = new Uint8Array(issues.length);
+  const explained: Array<ErrorObject | undefined> = [];
+  for (const { at, branches } of failedUnions(issues)) {
+    const union = issues[at] as ErrorObject;
+    dropped[at] = 1;
+    // A misfit: the branch's one error says only that the value is not of its type or value.
+    // Met from the end: reversed, the branches are in the schema's order.
+    const misfits = [...branches.values()].reverse().filter(({ first, count }) => {
+      const only = issues[first] as ErrorObject;
+      return (
+        count === 1 &&
+        only.instancePath === union.instancePath &&
+        (only.keyword === 'type' || only.keyword === 'const')
+      );
+    });
+    for (const { first } of misfits) dropped[first] = 1;
+    if (misfits.length === 0 || misfits.length < branches.size) continue;
+    const taken = misfits.map(({ first }) => {
+      const params = (issues[first] as ErrorObject).params as { type?: string; allowedValue?: unknown };
       return params.type?.replaceAll(',', ' or ') ?? JSON.stringify(params.allowedValue);
     });
-    const explained = misfits.length === branches.size && taken.length > 0;
-    replaced.set(union, explained ? { ...union, message: `must be ${taken.join(' or ')}` } : undefined);
+    explained[at] = { ...union, message: `must be ${taken.join(' or ')}` };
   }
-  return issues.flatMap((issue) => {
-    if (!replaced.has(issue)) return [issue];
-    const replacement = replaced.get(issue);
-    return replacement === undefined ? [] : [replacement];
-  });
+  return issues.flatMap((issue, at) => explained[at] ?? (dropped[at] === 1 ? [] : issue));
+}
+
+interface FailedUnion {
+  /** The union's own error, by position. */
+  at: number;
+  /** Each branch's (by its index) own errors, and those of unions nested in it: the first's position, and how many. */
+  branches: Map<string, { first: number; count: number }>;
+}
+
+/**
+ * Each failed union with its branches' errors. Ajv reports a union's branch errors in one run just before
+ * the union's own error, a nested union's run inside it, so one pass from the end keeps the unions open
+ * around each error, and an error counts for the innermost only: whether a branch holds one error or more
+ * is all the outer needs, and a nested union's own error already says so. A hostile body can carry hundreds
+ * of thousands of such errors (a union in a list fails once per item): matching every union against every
+ * error took 23 s for 4 000 of them.
+ */
+function failedUnions(issues: ErrorObject[]): FailedUnion[] {
+  const failed: FailedUnion[] = [];
+  const open: Array<FailedUnion & { place: string; within: string; below: string }> = [];
+  for (let at = issues.length - 1; at >= 0; at--) {
+    const issue = issues[at] as ErrorObject;
+    let inner = open.at(-1);
+    while (
+      inner !== undefined &&
+      !(
+        issue.schemaPath.startsWith(inner.within) &&
+        (issue.instancePath === inner.place || issue.instancePath.startsWith(inner.below))
+      )
+    ) {
+      open.pop();
+      inner = open.at(-1);
+    }
+    if (inner !== undefined) {
+      const end = issue.schemaPath.indexOf('/', inner.within.length);
+      const branch = issue.schemaPath.slice(inner.within.length, end === -1 ? undefined : end);
+      const seen = inner.branches.get(branch);
+      // Read backwards: the last one met is the branch's first.
+      if (seen === undefined) inner.branches.set(branch, { first: at, count: 1 });
+      else {
+        seen.first = at;
+        seen.count++;
+      }
+    }
+    if (issue.keyword === 'anyOf') {
+      const union = { at, branches: new Map<string, { first: number; count: number }>() };
+      failed.push(union);
+      const place = issue.instancePath;
+      open.push({ ...union, place, within: `${issue.schemaPath}/`, below: `${place}/` });
+    }
+  }
+  return failed;
 }
 
 /**
