@@ -3,10 +3,10 @@
 // that accepted the job.
 import type { ValidateFunction } from 'ajv';
 import { InvalidInputError } from '../errors.js';
-import { fieldErrors, makeAjv } from '../lib/ajv.js';
+import { fieldErrors, inputCompiler } from '../lib/ajv.js';
 import type { JobType } from './job-type.js';
 
-const ajv = makeAjv(false);
+const compile = inputCompiler(false);
 const validators = new Map<string, ValidateFunction>();
 
 /**
@@ -16,7 +16,7 @@ const validators = new Map<string, ValidateFunction>();
 export function validateJobParams(jobType: JobType, params: unknown, prefix: string): void {
   let validate = validators.get(jobType.type);
   if (validate === undefined) {
-    validate = ajv.compile(jobType.params);
+    validate = compile(jobType.params);
     validators.set(jobType.type, validate);
   }
   if (validate(params)) return;

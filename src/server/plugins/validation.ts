@@ -3,15 +3,13 @@
 // then checked for the non-finite numbers coercion lets through. The ajv setup itself is src/lib/ajv.ts.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { makeAjv, refusingNonFinite } from '../../lib/ajv.js';
+import { inputCompiler, refusingNonFinite } from '../../lib/ajv.js';
 
 async function validationPlugin(app: FastifyInstance): Promise<void> {
-  const strict = makeAjv(false);
-  const coercing = makeAjv(true);
+  const strict = inputCompiler(false);
+  const coercing = inputCompiler(true);
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    httpPart === 'body'
-      ? strict.compile(schema as object)
-      : refusingNonFinite(coercing.compile(schema as object)),
+    httpPart === 'body' ? strict(schema as object) : refusingNonFinite(coercing(schema as object)),
   );
 }
 
