@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { readFashionMnist } from '../src/retrieval/embedding/fashion-mnist.js';
 import { buildApp } from '../src/server/app.js';
-import { assertLive, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
+import { assertLive, listen, MODELS_DIR, startApp, stopApp } from './helpers/app.js';
 import { pngBase64 } from './helpers/png-writer.js';
 
 const demo = await readFashionMnist(MODELS_DIR, 'demo');
@@ -225,6 +225,47 @@ describe('collections', () => {
       404,
     );
     await assertLive(app);
+  });
+
+  it("reads and deletes every point it takes by the point's URL, as fetch encodes it, and refuses ids no URL names", async () => {
+    const base = await listen(app);
+    await call('POST', '/v1/collections', { name: 'ids', dim: 2 });
+    // The longest ids: 256 characters, 2 304 when percent-encoded (Fastify's default of 100 answered 414).
+    const ids = [
+      'a/b',
+      'a?b#c',
+      '%2F',
+      '100%',
+      'a+b c',
+      'ü',
+      '😀',
+      'x'.repeat(256),
+      '€'.repeat(256),
+      '😀'.repeat(128),
+    ];
+    const put = await call('PUT', '/v1/collections/ids/points', {
+      points: ids.map((id, at) => ({ id, vector: [1, at] })),
+    });
+    assert.equal(put.statusCode, 200, put.body);
+    for (const id of ids) {
+      const url = `${base}/v1/collections/ids/points/${encodeURIComponent(id)}`;
+      const read = await fetch(url);
+      assert.equal(read.status, 200, `GET ${id.slice(0, 20)}: ${read.status}`);
+      assert.equal((await read.json()).id, id);
+      const removed = await fetch(url, { method: 'DELETE' });
+      assert.equal(removed.status, 204, `DELETE ${id.slice(0, 20)}: ${removed.status}`);
+    }
+    assert.equal((await call('GET', '/v1/collections/ids')).json().count, 0);
+    // fetch and curl resolve a path segment '.' or '..' (percent-encoded too): no URL could name these.
+    const dots = await call('PUT', '/v1/collections/ids/points', {
+      points: [
+        { id: '.', vector: [1, 0] },
+        { id: '..', vector: [1, 0] },
+      ],
+    });
+    assert.equal(dots.statusCode, 400, dots.body);
+    assert.deepEqual(problemPaths(dots), ['/body/points/0/id', '/body/points/1/id']);
+    assert.equal((await call('GET', '/v1/collections/ids')).json().count, 0);
   });
 
   it('refuses payload integers a double would change, and returns those it holds exactly as they were sent', async () => {

@@ -127,6 +127,7 @@ export class CollectionService {
       points.flatMap((point, at) => {
         const found =
           unstorableText(point.id, `${paths[at]}/id`) ??
+          unaddressableId(point.id, `${paths[at]}/id`) ??
           unstorableText(point.payload, `${paths[at]}/payload`) ??
           oversizedPayload(payloadSizes[at] as number, `${paths[at]}/payload`);
         return found === undefined ? [] : [found as FieldError];
@@ -295,6 +296,19 @@ export class CollectionService {
     }
     return vectors as Float32Array[];
   }
+}
+
+/**
+ * A point is read and deleted at /v1/collections/{name}/points/{id}, and URL parsers (fetch, curl) resolve a
+ * segment `.` or `..` — percent-encoded too — before the request leaves: such an id could be stored and never
+ * addressed.
+ */
+function unaddressableId(id: string, path: string): FieldError | undefined {
+  if (id !== '.' && id !== '..') return undefined;
+  return {
+    path,
+    message: `cannot be '${id}': clients resolve it in the point's URL, which could not name it`,
+  };
 }
 
 function oversizedPayload(bytes: number, path: string): FieldError | undefined {
