@@ -14,17 +14,23 @@ import { assertLive, listen, startApp, stopApp } from './helpers/app.js';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-/** A blank square PNG, 16-bit RGBA: the most bytes per pixel a client can make the server inflate. */
-function blankPng(side: number): string {
+/** The IHDR chunk of a square 16-bit RGBA image: the most bytes per pixel a client can make the server inflate. */
+function rgba16Header(side: number): Buffer {
   const header = Buffer.alloc(13);
   header.writeUInt32BE(side, 0);
   header.writeUInt32BE(side, 4);
   header[8] = 16;
   header[9] = 6;
+  return pngChunk('IHDR', header);
+}
+
+/** A blank square PNG, 16-bit RGBA; with `claimed`, behind a first IHDR of that side. */
+function blankPng(side: number, claimed?: number): string {
   const raw = Buffer.alloc((1 + side * 8) * side);
   return Buffer.concat([
     SIGNATURE,
-    pngChunk('IHDR', header),
+    ...(claimed === undefined ? [] : [rgba16Header(claimed)]),
+    rgba16Header(side),
     pngChunk('IDAT', deflateSync(raw)),
     pngChunk('IEND', Buffer.alloc(0)),
   ]).toString('base64');
@@ -59,6 +65,22 @@ describe('image decoding', () => {
     assert.equal(broken.statusCode, 400);
     assert.equal(broken.json().errors[0].path, '/body/input/1');
     assert.equal(app.images.decoded, before);
+  });
+
+  it('refuses a PNG whose second IHDR is larger than its first, which the budget and the inline choice read', async () => {
+    // 1×1 by its first header, so decoded on the event loop; 1024×1024 16-bit RGBA by its second: 8 MB to
+    // inflate and unfilter from 8 KB. 1 024 such images held the event loop 204 s.
+    const liar = blankPng(MAX_PNG_SIDE, 1);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/embeddings',
+      payload: { input: [encodeGreyPng(new Uint8Array(784), 28, 28).toString('base64'), liar] },
+    });
+    assert.equal(response.statusCode, 400, response.body);
+    assert.deepEqual(response.json().errors, [
+      { path: '/body/input/1', message: 'PNG has a second IHDR chunk' },
+    ]);
+    await assertLive(app);
   });
 
   it('answers liveness while 8 clients send the largest image requests allowed', async () => {

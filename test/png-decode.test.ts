@@ -105,6 +105,12 @@ describe('PNG decoder', () => {
         /bit depth/,
       ],
       [
+        // The 1×1 header first, then one of another size: decoding would ignore what the first promised.
+        'a second IHDR',
+        Buffer.concat([good.subarray(0, 33), good.subarray(8)]),
+        /second IHDR/,
+      ],
+      [
         'palette index outside',
         writePng({ width: 1, height: 1, colourType: 3, samples: [5], palette: [0, 0, 0] }),
         /palette/,

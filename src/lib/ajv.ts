@@ -16,7 +16,7 @@ const COMMON: Options = {
   discriminator: true,
 };
 
-/** An ajv that lists every error of what it checks (for schemas and examples the service itself holds). */
+/** The service's ajv, listing every error or stopping at the first; input it is sent goes through inputCompiler. */
 export function makeAjv(coerceTypes: boolean, allErrors = true): Ajv {
   const ajv = new Ajv({ ...COMMON, allErrors, coerceTypes: coerceTypes ? 'array' : false });
   addFormats.default(ajv);

@@ -71,6 +71,9 @@ export function decodePng(bytes: Uint8Array, maxSide: number): GreyImage {
     }
     offset += 12 + length; // CRCs are not checked: zlib's own checksum catches corrupt image data
     if (type === 'IHDR') {
+      // One IHDR (PNG spec §11.2.2): a second one would decode an image of another size than the first
+      // promised — 1×1 to the pixel budget and the choice of the event loop, then 1024×1024 16-bit RGBA.
+      if (header !== undefined) throw new PngError('PNG has a second IHDR chunk');
       header = readHeader(body, maxSide);
     } else if (type === 'PLTE') palette = new Uint8Array(body);
     else if (type === 'tRNS') paletteAlpha = new Uint8Array(body);

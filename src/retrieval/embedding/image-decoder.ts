@@ -2,8 +2,8 @@
 // resampled there, one request's images per task, so a request of 16 large images takes a thread, not the
 // event loop. A request whose images are small by their headers (INLINE_PIXELS in all, a few 28×28
 // images) is decoded on the event loop instead: that takes microseconds, less than the hop to a thread
-// and back, and the body limit bounds what inflating a lying header could cost. Routes reach it as
-// `fastify.images`.
+// and back, and the decoder inflates no more than that header says (a second IHDR is refused). Routes
+// reach it as `fastify.images`.
 import type { Abortable } from '../../lib/abortable.js';
 import type { Log } from '../../lib/log.js';
 import { ThreadPool } from '../../lib/thread-pool.js';
