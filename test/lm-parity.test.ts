@@ -99,6 +99,32 @@ describe('language-model parity with training', () => {
     ]);
   });
 
+  it('refuses token ids outside the vocabulary over OIP (Gather read -5 as token 15), naming the value', async () => {
+    for (const entry of languageModels) {
+      // An empty cache of one sequence: the past's dynamic dimensions are the batch (1) and the positions (0).
+      const pastSpec = entry.inputs.find((input) => input.name === 'past');
+      const pastShape = (pastSpec?.shape ?? []).map((dim, at) => (dim === -1 ? (at === 2 ? 1 : 0) : dim));
+      const infer = (id: number) =>
+        app.inject({
+          method: 'POST',
+          url: `/v2/models/${entry.name}/infer`,
+          payload: {
+            inputs: [
+              { name: 'input_ids', datatype: 'INT64', shape: [1, 1], data: [id] },
+              { name: 'past', datatype: 'FP32', shape: pastShape, data: [] },
+            ],
+          },
+        });
+      const vocabulary = (await infer(0)).json().outputs.find((o: OipTensor) => o.name === 'logits').shape[2];
+      assert.equal((await infer(vocabulary - 1)).statusCode, 200, entry.name);
+      for (const id of [-5, vocabulary]) {
+        const refused = await infer(id);
+        assert.equal(refused.statusCode, 400, `${entry.name} ${id}: ${refused.body.slice(0, 200)}`);
+        assert.equal(refused.json().errors[0].path, '/body/inputs/0/data/0');
+      }
+    }
+  });
+
   for (const entry of languageModels) {
     for (const useCache of [true, false]) {
       it(`${entry.name} step by step through OIP ${useCache ? 'with' : 'without'} the cache`, async () => {
