@@ -454,6 +454,24 @@ describe('Open Inference Protocol conformance (KServe schemas, Triton binary ten
     });
     assert.equal(declaredWithoutBinary.statusCode, 400);
     assert.equal(declaredWithoutBinary.json().errors[0].path, '/body/inputs/0/data');
+    // The same in plain JSON with data beside it: refused as on the binary path, not answered from the data.
+    const declaredBesideData = await app.inject({
+      method: 'POST',
+      url: '/v2/models/spiral-mlp/infer',
+      payload: {
+        inputs: [
+          {
+            name: 'x',
+            datatype: 'FP32',
+            shape: [1, 2],
+            data: [0.1, 0.2],
+            parameters: { binary_data_size: 8 },
+          },
+        ],
+      },
+    });
+    assert.equal(declaredBesideData.statusCode, 400, declaredBesideData.body.slice(0, 200));
+    assert.equal(declaredBesideData.json().errors[0].path, '/body/inputs/0/data');
     const noHeader = await post(good.body, { 'content-type': 'application/octet-stream' });
     assert.equal(noHeader.statusCode, 415);
     assertKserve('errorResponse', noHeader.json());

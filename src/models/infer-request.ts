@@ -107,13 +107,14 @@ export function decodeInferRequest(
       rows = batch;
     }
     const bytes = binary.get(index);
-    if (bytes === undefined && input.data === undefined) {
+    // binary_data_size says the bytes follow the JSON: beside JSON data it is refused, as on the binary path.
+    const declared = input.parameters?.binary_data_size !== undefined;
+    if (bytes === undefined && (input.data === undefined || declared)) {
       errors.push({
         path: `${at}/data`,
-        message:
-          input.parameters?.binary_data_size === undefined
-            ? `input '${input.name}' has no data`
-            : `input '${input.name}' declares binary_data_size, but the request has no Inference-Header-Content-Length header and no binary part`,
+        message: declared
+          ? `input '${input.name}' declares binary_data_size, but the request has no Inference-Header-Content-Length header and no binary part`
+          : `input '${input.name}' has no data`,
       });
       return;
     }
