@@ -435,7 +435,31 @@ describe('chat bodies a client can get wrong', () => {
       { messages: [{ role: 'user', content: '1+1' }], max_completion_tokens: 4096 },
       'max_completion_tokens',
     ],
+    // Contradictions were settled without a word: alternatives dropped, one limit of two kept.
+    [
+      'top_logprobs without logprobs: true',
+      { messages: [{ role: 'user', content: '1+1' }], top_logprobs: 3 },
+      'top_logprobs',
+    ],
+    [
+      'max_tokens and max_completion_tokens that differ',
+      { messages: [{ role: 'user', content: '1+1' }], max_tokens: 1, max_completion_tokens: 5 },
+      'max_completion_tokens',
+    ],
   ];
+  it('takes what does not contradict: top_logprobs 0 alone, and one limit under both names', async () => {
+    for (const fields of [
+      { top_logprobs: 0, logprobs: false },
+      { max_tokens: 3, max_completion_tokens: 3 },
+    ]) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/chat/completions',
+        payload: { messages: [{ role: 'user', content: '1+1' }], ...fields },
+      });
+      assert.equal(response.statusCode, 200, response.body);
+    }
+  });
   for (const [what, body, param] of cases) {
     it(`answers ${what} with a 400 in OpenAI's shape naming ${param}`, async () => {
       const response = await app.inject({

@@ -7,7 +7,13 @@
 // every model and, for antidistillation, the settings used. Routes reach it as `fastify.completions`.
 import { randomUUID } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
-import { InvalidInputError, NotFoundError, OverloadedError } from '../../errors.js';
+import {
+  type FieldError,
+  InvalidInputError,
+  NotFoundError,
+  OverloadedError,
+  throwFieldErrors,
+} from '../../errors.js';
 import { joinQueue, type Waiter } from '../../lib/abortable-queue.js';
 import { seedOrRandom } from '../../lib/random.js';
 import {
@@ -300,6 +306,7 @@ export class CompletionService {
       seed,
       ...rest
     } = body;
+    throwFieldErrors(chatConflicts(body));
     const prompt = this.chatPrompt(body.model, messages);
     const maxTokens = body.max_tokens ?? maxCompletion;
     return this.startPlanned(
@@ -454,4 +461,24 @@ export class CompletionService {
     this.active--;
     this.counters.active(-1);
   }
+}
+
+/**
+ * Chat fields that contradict each other, refused rather than one of them dropped without a word (as
+ * OpenAI's reference says of top_logprobs, and vLLM answers): alternatives without `logprobs: true`, and
+ * two different limits under max_tokens and its newer name.
+ */
+function chatConflicts(body: Static<typeof ChatCompletionBody>): FieldError[] {
+  const errors: FieldError[] = [];
+  if ((body.top_logprobs ?? 0) > 0 && body.logprobs !== true) {
+    errors.push({ path: '/body/top_logprobs', message: 'needs logprobs: true' });
+  }
+  const { max_tokens: maxTokens, max_completion_tokens: maxCompletion } = body;
+  if (maxTokens !== undefined && maxCompletion !== undefined && maxTokens !== maxCompletion) {
+    errors.push({
+      path: '/body/max_completion_tokens',
+      message: `is ${maxCompletion} where max_tokens (the same limit, its older name) is ${maxTokens}: give one`,
+    });
+  }
+  return errors;
 }
