@@ -176,6 +176,38 @@ describe('bounded job queues', () => {
       await app.inject({ method: 'DELETE', url: `/v1/jobs/${id}` });
     await assertLive(app);
   });
+
+  it('holds the limit for submissions that arrive together', async () => {
+    await stopApp(app);
+    app = await startApp({ JOB_QUEUE_LIMIT: '3', JOB_CONCURRENCY: '1' });
+    const long = (seed: number) => ({
+      type: 'minimax.mfl',
+      seed,
+      params: {
+        objective: { name: 'mm1d' },
+        algorithm: { name: 'mfl-da' },
+        particles: 2000,
+        steps: 50_000,
+        h: 0.05,
+        lambda: 0.1,
+        report_every: 100,
+      },
+    });
+    // Each counted the queue before any was added: all 20 were queued under a limit of 3.
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, seed) =>
+        app.inject({ method: 'POST', url: '/v1/jobs', payload: long(seed) }),
+      ),
+    );
+    const accepted = answers.filter((answer) => answer.statusCode === 202);
+    assert.ok(accepted.length >= 1 && accepted.length <= 4, `${accepted.length} accepted`);
+    assert.ok(answers.every((answer) => answer.statusCode === 202 || answer.statusCode === 503));
+    const queued = (await app.inject('/v1/jobs?state=queued&type=minimax.mfl')).json().data;
+    assert.ok(queued.length <= 3, `${queued.length} queued`);
+    for (const answer of accepted)
+      await app.inject({ method: 'DELETE', url: `/v1/jobs/${answer.json().id}` });
+    await assertLive(app);
+  });
 });
 
 describe('deadlines', () => {

@@ -33,6 +33,13 @@ export interface JobServiceOptions {
 }
 
 export class JobService {
+  /**
+   * Submissions of each type this process has counted the queue for and not yet added: counted as waiting,
+   * so that a burst arriving together cannot all pass the count before any is added (20 concurrent ones
+   * all queued under a limit of 3). Across replicas the limit stays per queue count, not exact.
+   */
+  private readonly adding = new Map<string, number>();
+
   constructor(
     private readonly queue: JobQueue,
     private readonly options: JobServiceOptions,
@@ -60,26 +67,33 @@ export class JobService {
     const fingerprint = createHash('sha256')
       .update(canonicalJson({ type, params, seed: seed ?? null }))
       .digest('hex');
-    // Bounded per type: past the limit a submission is refused, not queued for hours.
-    const waiting = await this.queue.queued(type);
-    if (waiting >= this.options.queueLimit) {
-      this.options.onQueueFull(submission.keyName);
-      throw new OverloadedError(
-        `${waiting} ${type} jobs are waiting (limit ${this.options.queueLimit}); retry once some have started`,
-        5,
-      );
-    }
-    // A client that left (or a deadline that passed) while the queue was asked would never learn the job's
-    // id: queue nothing, so no compute runs for nobody. Past this point the submission is one atomic add.
-    submission.signal?.throwIfAborted();
+    const ahead = this.adding.get(type) ?? 0;
+    this.adding.set(type, ahead + 1);
+    let outcome: SubmitOutcome;
     const stored = checked ?? params;
-    const outcome = await this.queue.submit({
-      type,
-      params: stored,
-      seed: seedOrRandom(seed),
-      fingerprint,
-      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-    });
+    try {
+      // Bounded per type: past the limit a submission is refused, not queued for hours.
+      const waiting = (await this.queue.queued(type)) + ahead;
+      if (waiting >= this.options.queueLimit) {
+        this.options.onQueueFull(submission.keyName);
+        throw new OverloadedError(
+          `${waiting} ${type} jobs are waiting (limit ${this.options.queueLimit}); retry once some have started`,
+          5,
+        );
+      }
+      // A client that left (or a deadline that passed) while the queue was asked would never learn the job's
+      // id: queue nothing, so no compute runs for nobody. Past this point the submission is one atomic add.
+      submission.signal?.throwIfAborted();
+      outcome = await this.queue.submit({
+        type,
+        params: stored,
+        seed: seedOrRandom(seed),
+        fingerprint,
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      });
+    } finally {
+      this.adding.set(type, (this.adding.get(type) ?? 1) - 1);
+    }
     // The answer is a record like any other: it does not send large params back to whoever sent them.
     return { ...outcome, job: trimParams(outcome.job, Buffer.byteLength(JSON.stringify(stored))) };
   }
